@@ -1,0 +1,76 @@
+#include <cerrno>
+
+#include <gtest/gtest.h>
+
+#include "ramjet/base/coding.h"
+#include "ramjet/base/hash.h"
+#include "ramjet/base/result.h"
+#include "ramjet/base/status.h"
+
+namespace ramjet {
+namespace {
+
+TEST(StatusTest, OkAndErrors) {
+  EXPECT_TRUE(Status::OK().ok());
+  Status s = Status::Corruption("bad crc");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kCorruption);
+  EXPECT_EQ(s.ToString(), "Corruption: bad crc");
+  EXPECT_EQ(Status::FromErrno(ENOSPC, "write").code(), StatusCode::kNoSpace);
+  EXPECT_EQ(Status::FromErrno(EIO, "write").code(), StatusCode::kIOError);
+}
+
+Result<int> Half(int x) {
+  if (x % 2) return Status::InvalidArgument("odd");
+  return x / 2;
+}
+
+Status UseHalf(int x, int* out) {
+  RJ_ASSIGN_OR_RETURN(*out, Half(x));
+  return Status::OK();
+}
+
+TEST(ResultTest, ValueOrStatus) {
+  int out = 0;
+  EXPECT_TRUE(UseHalf(8, &out).ok());
+  EXPECT_EQ(out, 4);
+  Status s = UseHalf(7, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+}
+
+TEST(CodingTest, BigEndian) {
+  char b[8];
+  EncodeBE32(b, 0xDAA320A7u);
+  EXPECT_EQ(static_cast<unsigned char>(b[0]), 0xDA);
+  EXPECT_EQ(static_cast<unsigned char>(b[3]), 0xA7);
+  EXPECT_EQ(DecodeBE32(b), 0xDAA320A7u);
+  EncodeBE64(b, 0x0102030405060708ull);
+  EXPECT_EQ(b[0], 1);
+  EXPECT_EQ(b[7], 8);
+  EXPECT_EQ(DecodeBE64(b), 0x0102030405060708ull);
+}
+
+TEST(HashTest, Crc32MatchesJavaCrc32) {
+  // java.util.zip.CRC32 of "123456789" is 0xCBF43926 (the standard check value).
+  EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);
+  EXPECT_EQ(RocketBodyCrc("123456789"), static_cast<int32_t>(0xCBF43926u & 0x7FFFFFFF));
+  EXPECT_EQ(Crc32(""), 0u);
+}
+
+TEST(HashTest, JavaStringHashCode) {
+  // Values of java.lang.String.hashCode().
+  EXPECT_EQ(JavaStringHash(""), 0);
+  EXPECT_EQ(JavaStringHash("a"), 97);
+  EXPECT_EQ(JavaStringHash("TagA"), 2598919);
+  EXPECT_EQ(JavaStringHash("hello world"), 1794106052);
+  // Wraps in 32-bit arithmetic: "polygenelubricants".hashCode() == Integer.MIN_VALUE.
+  EXPECT_EQ(JavaStringHash("polygenelubricants"), INT32_MIN);
+  // Non-ASCII: hashed over UTF-16 code units. "é" (U+00E9) -> 233; "中" (U+4E2D) -> 20013.
+  EXPECT_EQ(JavaStringHash("\xC3\xA9"), 233);
+  EXPECT_EQ(JavaStringHash("\xE4\xB8\xAD"), 20013);
+  // Supplementary character U+1F600 is the surrogate pair D83D DE00: 0xD83D*31 + 0xDE00.
+  EXPECT_EQ(JavaStringHash("\xF0\x9F\x98\x80"), 0xD83D * 31 + 0xDE00);
+}
+
+}  // namespace
+}  // namespace ramjet

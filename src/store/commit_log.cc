@@ -1,0 +1,239 @@
+#include "commit_log.h"
+
+#include "ramjet/base/clock.h"
+#include "ramjet/base/coding.h"
+#include "ramjet/base/logging.h"
+#include "ramjet/store/record.h"
+
+namespace ramjet::store {
+
+CommitLog::CommitLog(const StoreConfig& config, FileSystem* fs)
+    : config_(config),
+      fs_(fs),
+      segments_(fs, JoinPath(config.root_dir, "commitlog"), config.commit_log_segment_size) {}
+
+CommitLog::~CommitLog() { StopFlushService(); }
+
+void CommitLog::SetRecoveredEnd(int64_t end) {
+  written_.store(end);
+  flushed_.store(end);
+}
+
+void CommitLog::SetQueueOffset(const std::string& key, int64_t next) {
+  std::lock_guard<std::mutex> l(put_mu_);
+  int64_t& cur = queue_offsets_[key];
+  if (next > cur) cur = next;
+}
+
+void CommitLog::RemoveQueueOffsets(std::string_view topic) {
+  std::lock_guard<std::mutex> l(put_mu_);
+  std::string prefix = std::string(topic) + "-";
+  for (auto it = queue_offsets_.begin(); it != queue_offsets_.end();) {
+    if (it->first.compare(0, prefix.size(), prefix) == 0 &&
+        it->first.find('-', prefix.size()) == std::string::npos)
+      it = queue_offsets_.erase(it);
+    else
+      ++it;
+  }
+}
+
+int64_t CommitLog::min_offset() const {
+  auto first = segments_.First();
+  return first ? first->base() : 0;
+}
+
+Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<uint32_t>& sizes,
+                                        const std::string& queue_key, bool advance_queue) {
+  const int64_t len = static_cast<int64_t>(records->size());
+  const int64_t seg_size = config_.commit_log_segment_size;
+  if (len + kEndFileMinBlankLength > seg_size)
+    return Status::InvalidArgument("message of " + std::to_string(len) +
+                                   " bytes does not fit in a CommitLog segment");
+  std::lock_guard<std::mutex> l(put_mu_);
+  {
+    std::lock_guard<std::mutex> fl(flush_mu_);
+    if (!flush_error_.ok())
+      return Status::Unavailable("store not writable after flush failure: " +
+                                 flush_error_.ToString());
+  }
+  int64_t pos = written_.load(std::memory_order_relaxed);
+  SegmentPtr seg = segments_.Last();
+  if (!seg || pos >= seg->end()) {
+    int64_t base = seg ? seg->end() : pos - pos % seg_size;
+    auto created = segments_.CreateAt(base);
+    if (!created.ok()) return created.status();
+    seg = *created;
+    if (pos < base) pos = base;
+  }
+  if (seg->end() - pos < len + kEndFileMinBlankLength) {
+    // Create the next segment first: if that fails, nothing changes.
+    auto next = segments_.CreateAt(seg->end());
+    if (!next.ok()) return next.status();
+    char blank[8];
+    EncodeBE32(blank, static_cast<uint32_t>(seg->end() - pos));
+    EncodeBE32(blank + 4, kBlankMagic);
+    RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), std::string_view(blank, 8)));
+    seg->set_wrote(seg->size());
+    pos = seg->end();
+    written_.store(pos, std::memory_order_release);
+    seg = *next;
+  }
+  const int64_t now = config_.clock_ms ? config_.clock_ms() : NowMillis();
+  int64_t qoff = 0;
+  auto qit = queue_offsets_.end();
+  if (advance_queue) {
+    qit = queue_offsets_.try_emplace(queue_key, 0).first;
+    qoff = qit->second;
+  }
+  char* p = records->data();
+  int64_t phy = pos;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    PatchRecord(p, advance_queue ? qoff + static_cast<int64_t>(i) : 0, phy, now);
+    p += sizes[i];
+    phy += sizes[i];
+  }
+  RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), *records));
+  seg->set_wrote(pos + len - seg->base());
+  if (advance_queue) qit->second += static_cast<int64_t>(sizes.size());
+  written_.store(pos + len, std::memory_order_release);
+  put_count_.fetch_add(static_cast<int64_t>(sizes.size()), std::memory_order_relaxed);
+  if (on_data_ && config_.flush_disk_type == FlushDiskType::kAsyncFlush) on_data_();
+  return AppendOutcome{pos, pos + len, qoff, now};
+}
+
+Status CommitLog::flush_error() const {
+  std::lock_guard<std::mutex> l(flush_mu_);
+  return flush_error_;
+}
+
+Status CommitLog::FlushAll() {
+  std::lock_guard<std::mutex> sl(sync_mu_);
+  {
+    std::lock_guard<std::mutex> l(flush_mu_);
+    if (!flush_error_.ok()) return flush_error_;
+  }
+  const int64_t target = written();
+  const int64_t from = flushed();
+  if (target <= from) return Status::OK();
+  Status s;
+  for (auto& seg : segments_.Snapshot()) {
+    if (seg->end() <= from || seg->base() >= target) continue;
+    s = seg->Flush();
+    if (!s.ok()) break;
+  }
+  if (!s.ok()) {
+    // After a failed fsync the page cache state is unknown (pages may be marked clean and lost):
+    // stop accepting writes rather than acknowledge data that may not be durable.
+    RJ_LOG(kError, "store", "CommitLog flush failed, store becomes read-only: %s",
+           s.ToString().c_str());
+    std::lock_guard<std::mutex> l(flush_mu_);
+    flush_error_ = s;
+    return s;
+  }
+  flushed_.store(target, std::memory_order_release);
+  return Status::OK();
+}
+
+void CommitLog::StartFlushService() {
+  std::lock_guard<std::mutex> l(flush_mu_);
+  stopping_ = false;
+  flush_thread_ = std::thread([this] { FlushLoop(); });
+}
+
+void CommitLog::StopFlushService() {
+  {
+    std::lock_guard<std::mutex> l(flush_mu_);
+    if (!flush_thread_.joinable()) return;
+    stopping_ = true;
+  }
+  flush_cv_.notify_all();
+  flush_thread_.join();
+}
+
+void CommitLog::RequestFlush(int64_t end, std::function<void(Status)> done) {
+  Status err;
+  {
+    std::lock_guard<std::mutex> l(flush_mu_);
+    err = flush_error_;
+    if (err.ok() && !stopping_ && flush_thread_.joinable()) {
+      requests_.push_back({end, MonoMicros() + config_.sync_flush_timeout_ms * 1000LL,
+                           std::move(done)});
+      flush_cv_.notify_one();
+      return;
+    }
+  }
+  if (!err.ok()) {
+    done(err);
+    return;
+  }
+  // No flush service (shutting down): flush inline.
+  Status s = FlushAll();
+  done(s.ok() && flushed() < end ? Status::Timeout("flush did not reach the record") : s);
+}
+
+void CommitLog::FlushLoop() {
+  const bool sync = config_.flush_disk_type == FlushDiskType::kSyncFlush;
+  int64_t last_thorough_us = MonoMicros();
+  for (;;) {
+    std::deque<FlushRequest> batch;
+    bool stopping;
+    {
+      std::unique_lock<std::mutex> l(flush_mu_);
+      if (sync) {
+        flush_cv_.wait_for(l, std::chrono::milliseconds(10),
+                           [this] { return stopping_ || !requests_.empty(); });
+      } else {
+        flush_cv_.wait_for(l, std::chrono::milliseconds(config_.flush_interval_commit_log_ms),
+                           [this] { return stopping_; });
+      }
+      stopping = stopping_;
+      batch.swap(requests_);
+    }
+    bool do_flush = sync || stopping;
+    if (!do_flush) {
+      const int64_t now = MonoMicros();
+      const int64_t dirty = written() - flushed();
+      if (dirty >= config_.flush_commit_log_least_pages * 4096LL ||
+          (dirty > 0 && now - last_thorough_us >=
+                            config_.flush_commit_log_thorough_interval_ms * 1000LL)) {
+        do_flush = true;
+      }
+    }
+    Status s;
+    if (do_flush && written() > flushed()) {
+      s = FlushAll();
+      last_thorough_us = MonoMicros();
+      if (sync && on_data_) on_data_();
+    }
+    const int64_t done_upto = flushed();
+    const int64_t now = MonoMicros();
+    std::deque<FlushRequest> pending;
+    for (auto& r : batch) {
+      if (!s.ok()) {
+        r.done(s);
+      } else if (r.end <= done_upto) {
+        r.done(Status::OK());
+      } else if (now >= r.deadline_us) {
+        r.done(Status::Timeout("sync flush timed out"));
+      } else {
+        pending.push_back(std::move(r));
+      }
+    }
+    if (!pending.empty()) {
+      std::lock_guard<std::mutex> l(flush_mu_);
+      for (auto& r : pending) requests_.push_front(std::move(r));
+    }
+    if (stopping) {
+      std::deque<FlushRequest> rest;
+      {
+        std::lock_guard<std::mutex> l(flush_mu_);
+        rest.swap(requests_);
+      }
+      Status fs = FlushAll();
+      for (auto& r : rest) r.done(fs.ok() && r.end <= flushed() ? Status::OK() : fs);
+      return;
+    }
+  }
+}
+
+}  // namespace ramjet::store

@@ -1,0 +1,99 @@
+// CommitLog: the single append-only log of every record, in segments of
+// StoreConfig::commit_log_segment_size bytes, plus its flush service.
+//
+// Watermarks (absolute byte offsets, see README.md):
+//   written  - end of the last record whose write(2) completed; readable through the mappings.
+//   flushed  - everything below is fsynced.
+// Invariant: min_offset <= flushed <= written.
+//
+// Threading: Append is serialized by the put lock. The flush service thread owns fsyncs of
+// CommitLog segments; in SYNC_FLUSH mode it completes group-commit requests (one fsync serves
+// every request queued while the previous fsync ran).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "ramjet/store/store_config.h"
+#include "segment.h"
+
+namespace ramjet::store {
+
+struct AppendOutcome {
+  int64_t physical_offset = 0;  // of the first record
+  int64_t end_offset = 0;       // physical offset after the last record
+  int64_t queue_offset = 0;     // of the first record
+  int64_t store_timestamp = 0;
+};
+
+class CommitLog {
+ public:
+  CommitLog(const StoreConfig& config, FileSystem* fs);
+  ~CommitLog();
+
+  SegmentQueue& segments() { return segments_; }
+
+  // After recovery: positions the log at end (every segment before it is full/flushed).
+  void SetRecoveredEnd(int64_t end);
+  // Next queue offsets per "topic-queueId", rebuilt from the consume queues after recovery.
+  void SetQueueOffset(const std::string& key, int64_t next);
+  void RemoveQueueOffsets(std::string_view topic);
+
+  // Appends count encoded records (back to back in records) for one topic/queue. Patches queue
+  // offsets (consecutive from the queue's counter when advance_queue, else 0), physical offsets
+  // and store timestamps. On error nothing is acknowledged and no watermark moves.
+  Result<AppendOutcome> Append(std::string* records, const std::vector<uint32_t>& sizes,
+                               const std::string& queue_key, bool advance_queue);
+
+  int64_t min_offset() const;
+  int64_t written() const { return written_.load(std::memory_order_acquire); }
+  int64_t flushed() const { return flushed_.load(std::memory_order_acquire); }
+
+  // Flush service.
+  void StartFlushService();
+  void StopFlushService();  // flushes everything before returning
+  // SYNC_FLUSH: run done(status) once flushed >= end (or with kTimeout / kIOError).
+  void RequestFlush(int64_t end, std::function<void(Status)> done);
+  // Wakes whoever waits for new data (dispatcher) - set by the store.
+  void SetDataListener(std::function<void()> fn) { on_data_ = std::move(fn); }
+  // Flushes all written data now. Returns the first flush error, which is sticky.
+  Status FlushAll();
+  Status flush_error() const;
+  int64_t put_count() const { return put_count_.load(); }
+
+ private:
+  void FlushLoop();
+
+  const StoreConfig& config_;
+  FileSystem* fs_;
+  SegmentQueue segments_;
+
+  std::mutex put_mu_;
+  std::unordered_map<std::string, int64_t> queue_offsets_;  // guarded by put_mu_
+  std::atomic<int64_t> written_{0};
+  std::atomic<int64_t> flushed_{0};
+  std::atomic<int64_t> put_count_{0};
+
+  // Flush service state.
+  struct FlushRequest {
+    int64_t end;
+    int64_t deadline_us;
+    std::function<void(Status)> done;
+  };
+  mutable std::mutex flush_mu_;
+  std::condition_variable flush_cv_;
+  std::deque<FlushRequest> requests_;  // guarded by flush_mu_
+  bool stopping_ = false;              // guarded by flush_mu_
+  Status flush_error_;                 // guarded by flush_mu_ (sticky)
+  std::mutex sync_mu_;                 // serializes fsync rounds
+  std::thread flush_thread_;
+  std::function<void()> on_data_;
+};
+
+}  // namespace ramjet::store

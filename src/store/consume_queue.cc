@@ -1,0 +1,234 @@
+#include "consume_queue.h"
+
+#include "ramjet/base/coding.h"
+#include "ramjet/base/logging.h"
+
+namespace ramjet::store {
+namespace {
+
+CqEntry DecodeEntry(const char* p) {
+  return CqEntry{static_cast<int64_t>(DecodeBE64(p)), static_cast<int32_t>(DecodeBE32(p + 8)),
+                 static_cast<int64_t>(DecodeBE64(p + 12))};
+}
+
+}  // namespace
+
+ConsumeQueue::ConsumeQueue(FileSystem* fs, const std::string& root, std::string topic,
+                           int32_t queue_id, int64_t entries_per_file)
+    : fs_(fs),
+      topic_(std::move(topic)),
+      queue_id_(queue_id),
+      file_size_(entries_per_file * kCqUnitSize),
+      files_(fs, JoinPath(JoinPath(JoinPath(root, "consumequeue"), topic_), std::to_string(queue_id)),
+             entries_per_file * kCqUnitSize) {}
+
+Status ConsumeQueue::Recover(int64_t cl_min, int64_t cl_end, RecoverReport* report) {
+  SegmentQueue::LoadReport load;
+  RJ_RETURN_IF_ERROR(files_.Load(&load));
+  for (const auto& p : load.problems) {
+    RJ_LOG(kWarn, "store", "consume queue %s-%d: %s", topic_.c_str(), queue_id_, p.c_str());
+    report->corrupt = true;
+    report->problem = p;
+  }
+  auto segs = files_.Snapshot();
+  if (segs.empty()) return Status::OK();
+  // Minimum: first non-blank entry of the first file.
+  {
+    const auto& first = segs.front();
+    int64_t n = first->size() / kCqUnitSize;
+    int64_t i = 0;
+    for (; i < n; ++i) {
+      CqEntry e = DecodeEntry(first->data() + i * kCqUnitSize);
+      if (e.size != kCqBlankSize) break;
+    }
+    min_offset_.store(first->base() / kCqUnitSize + i);
+  }
+  // Scan the last file (earlier files are full) for the end. With short files (truncation),
+  // scan from the first short one.
+  size_t start_idx = segs.size() - 1;
+  // A crash can lose the unsynced tail of the previous file too: step back over files whose
+  // first entry was never (durably) written.
+  while (start_idx > 0) {
+    CqEntry e = DecodeEntry(segs[start_idx]->data());
+    if (e.physical_offset != 0 || e.size != 0 || e.tags_code != 0) break;
+    --start_idx;
+  }
+  for (int64_t b : load.short_segments)
+    for (size_t i = 0; i < segs.size(); ++i)
+      if (segs[i]->base() == b && i < start_idx) start_idx = i;
+  int64_t prev_end = -1;
+  if (start_idx > 0) {
+    const auto& prev = segs[start_idx - 1];
+    CqEntry e = DecodeEntry(prev->data() + prev->size() - kCqUnitSize);
+    if (e.size > 0 && e.size != kCqBlankSize) prev_end = e.physical_offset + e.size;
+  }
+  int64_t end_pos = segs[start_idx]->base();  // absolute byte position of the end
+  bool stopped = false;
+  for (size_t si = start_idx; si < segs.size() && !stopped; ++si) {
+    const auto& seg = segs[si];
+    int64_t n = seg->size() / kCqUnitSize;
+    for (int64_t i = 0; i < n; ++i) {
+      CqEntry e = DecodeEntry(seg->data() + i * kCqUnitSize);
+      if (e.size == kCqBlankSize && e.physical_offset == 0 && e.tags_code == 0) {
+        end_pos = seg->base() + (i + 1) * kCqUnitSize;
+        continue;  // pre-blank padding or a skipped (corrupt) record
+      }
+      bool valid = e.physical_offset >= 0 && e.size > 0 && e.physical_offset >= prev_end &&
+                   e.physical_offset + e.size <= cl_end;
+      if (!valid) {
+        stopped = true;
+        bool empty_entry = e.physical_offset == 0 && e.size == 0 && e.tags_code == 0;
+        bool beyond_log = e.size > 0 && e.physical_offset >= prev_end &&
+                          e.physical_offset + e.size > cl_end;
+        if (!empty_entry && !beyond_log) {
+          report->corrupt = true;
+          report->problem = "invalid entry at queue offset " +
+                            std::to_string((seg->base() + i * kCqUnitSize) / kCqUnitSize);
+        }
+        break;
+      }
+      prev_end = e.physical_offset + e.size;
+      end_pos = seg->base() + (i + 1) * kCqUnitSize;
+    }
+  }
+  // Anything after end_pos is discarded.
+  int64_t after = 0;
+  for (const auto& seg : segs) {
+    if (seg->end() <= end_pos) continue;
+    int64_t from = std::max(end_pos, seg->base());
+    int64_t n = seg->size() / kCqUnitSize;
+    for (int64_t i = (from - seg->base()) / kCqUnitSize; i < n; ++i) {
+      CqEntry e = DecodeEntry(seg->data() + i * kCqUnitSize);
+      if (e.size != 0 || e.physical_offset != 0) ++after;
+    }
+  }
+  const bool files_beyond = segs.back()->base() > end_pos;
+  if (after > 0 || files_beyond) {
+    report->truncated_entries = after;
+    RJ_RETURN_IF_ERROR(files_.TruncateFrom(end_pos));
+  } else if (auto seg = files_.Find(end_pos)) {
+    seg->set_wrote(end_pos - seg->base());
+    seg->set_flushed(end_pos - seg->base());
+  }
+  for (const auto& seg : files_.Snapshot())
+    if (seg->end() <= end_pos) {
+      seg->set_wrote(seg->size());
+      seg->set_flushed(seg->size());
+    }
+  max_offset_.store(end_pos / kCqUnitSize);
+  max_phy_end_.store(prev_end < 0 ? 0 : prev_end);
+  if (report->corrupt) {
+    report->redispatch_from = prev_end < 0 ? cl_min : prev_end;
+    RJ_LOG(kError, "store",
+           "consume queue %s-%d is corrupt (%s): truncated %lld entries at queue offset %lld; "
+           "they are rebuilt from the CommitLog",
+           topic_.c_str(), queue_id_, report->problem.c_str(),
+           static_cast<long long>(after), static_cast<long long>(end_pos / kCqUnitSize));
+  }
+  if (min_offset_.load() > max_offset_.load()) min_offset_.store(max_offset_.load());
+  return Status::OK();
+}
+
+Status ConsumeQueue::WriteEntry(int64_t queue_offset, const CqEntry& e) {
+  int64_t pos = queue_offset * kCqUnitSize;
+  SegmentPtr seg = files_.Find(pos);
+  if (!seg) {
+    int64_t base = pos - pos % file_size_;
+    SegmentPtr last = files_.Last();
+    if (last && last->end() != base) return Status::Internal("consume queue file gap");
+    auto created = files_.CreateAt(base);
+    if (!created.ok()) return created.status();
+    seg = *created;
+    seg->set_wrote(0);
+    seg->set_flushed(0);
+  }
+  char buf[kCqUnitSize];
+  EncodeBE64(buf, static_cast<uint64_t>(e.physical_offset));
+  EncodeBE32(buf + 8, static_cast<uint32_t>(e.size));
+  EncodeBE64(buf + 12, static_cast<uint64_t>(e.tags_code));
+  RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), std::string_view(buf, kCqUnitSize)));
+  seg->set_wrote(pos - seg->base() + kCqUnitSize);
+  return Status::OK();
+}
+
+Status ConsumeQueue::Put(int64_t queue_offset, int64_t phy, int32_t size, int64_t tags_code) {
+  int64_t max = max_offset();
+  if (queue_offset < max) return Status::OK();  // duplicate dispatch (recovery)
+  if (queue_offset > max) {
+    if (max == 0 && files_.empty()) {
+      // A queue that starts past 0 (its earlier entries were deleted): pad the first file.
+      int64_t pos = queue_offset * kCqUnitSize;
+      int64_t first = (pos - pos % file_size_) / kCqUnitSize;
+      for (int64_t q = first; q < queue_offset; ++q)
+        RJ_RETURN_IF_ERROR(WriteEntry(q, CqEntry{0, kCqBlankSize, 0}));
+      min_offset_.store(queue_offset);
+    } else {
+      RJ_LOG(kWarn, "store", "consume queue %s-%d: gap from %lld to %lld, padding",
+             topic_.c_str(), queue_id_, static_cast<long long>(max),
+             static_cast<long long>(queue_offset));
+      for (int64_t q = max; q < queue_offset; ++q)
+        RJ_RETURN_IF_ERROR(WriteEntry(q, CqEntry{0, kCqBlankSize, 0}));
+    }
+  }
+  RJ_RETURN_IF_ERROR(WriteEntry(queue_offset, CqEntry{phy, size, tags_code}));
+  max_phy_end_.store(phy + size, std::memory_order_release);
+  max_offset_.store(queue_offset + 1, std::memory_order_release);
+  return Status::OK();
+}
+
+bool ConsumeQueue::Get(int64_t offset, CqEntry* entry, std::shared_ptr<const void>* pin) const {
+  if (offset < min_offset() || offset >= max_offset()) return false;
+  SegmentPtr seg = files_.Find(offset * kCqUnitSize);
+  if (!seg) return false;
+  *entry = DecodeEntry(seg->data() + (offset * kCqUnitSize - seg->base()));
+  if (pin) *pin = seg;
+  return true;
+}
+
+const char* ConsumeQueue::GetRange(int64_t offset, int64_t* count,
+                                   std::shared_ptr<const void>* pin) const {
+  int64_t max = max_offset();
+  if (offset < min_offset() || offset >= max) return nullptr;
+  SegmentPtr seg = files_.Find(offset * kCqUnitSize);
+  if (!seg) return nullptr;
+  int64_t in_file = (seg->end() - offset * kCqUnitSize) / kCqUnitSize;
+  *count = std::min({*count, in_file, max - offset});
+  *pin = seg;
+  return seg->data() + (offset * kCqUnitSize - seg->base());
+}
+
+Status ConsumeQueue::MarkSkipped(int64_t queue_offset) {
+  if (queue_offset < 0 || queue_offset >= max_offset()) return Status::OutOfRange("no such entry");
+  return WriteEntry(queue_offset, CqEntry{0, kCqBlankSize, 0});
+}
+
+Status ConsumeQueue::Flush() {
+  for (auto& seg : files_.Snapshot()) RJ_RETURN_IF_ERROR(seg->Flush());
+  return Status::OK();
+}
+
+Result<int> ConsumeQueue::DeleteBefore(int64_t cl_min) {
+  int deleted = 0;
+  for (;;) {
+    auto segs = files_.Snapshot();
+    if (segs.size() < 2) break;  // never delete the file being written
+    const auto& first = segs.front();
+    CqEntry last = DecodeEntry(first->data() + first->size() - kCqUnitSize);
+    if (last.physical_offset + last.size > cl_min && last.size != kCqBlankSize) break;
+    RJ_RETURN_IF_ERROR(files_.RemoveFirst(first));
+    ++deleted;
+  }
+  // Move the minimum to the first entry that still points into the CommitLog.
+  int64_t off = std::max(min_offset(), files_.First() ? files_.First()->base() / kCqUnitSize : 0);
+  int64_t max = max_offset();
+  CqEntry e;
+  while (off < max && Get(off, &e, nullptr) &&
+         (e.size == kCqBlankSize || e.physical_offset < cl_min))
+    ++off;
+  if (off != min_offset()) min_offset_.store(off, std::memory_order_release);
+  return deleted;
+}
+
+Status ConsumeQueue::Destroy() { return files_.Destroy(); }
+
+}  // namespace ramjet::store

@@ -1,0 +1,176 @@
+// MessageStore: the RocketMQ-compatible storage engine (one CommitLog, a ConsumeQueue per
+// topic/queue, an IndexFile chain, checkpoint, abort and lock files). See src/store/README.md for
+// the vocabulary (written / flushed / dispatched watermarks) and docs/formats/ for byte layouts.
+//
+// Threading model:
+//  - Put*/Get*/Query* may be called from any thread concurrently.
+//  - Appends are serialized by one put lock (encoding and CRC happen before it).
+//  - Background threads owned by the store: the flush service (async flush or group commit),
+//    the dispatcher (builds consume-queue and index entries from the CommitLog, then calls the
+//    arrival listener), and the housekeeper (flushes consume queues/index, writes the
+//    checkpoint, runs retention).
+//  - Completion callbacks of PutMessageAsync run on the appending thread (async flush, or when
+//    the message need not wait) or on the flush service thread (sync flush): keep them short.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ramjet/base/result.h"
+#include "ramjet/base/strong_types.h"
+#include "ramjet/store/record.h"
+#include "ramjet/store/store_config.h"
+
+namespace ramjet::store {
+
+struct PutResult {
+  PhysicalOffset physical_offset;  // of the first record
+  int32_t wrote_bytes = 0;
+  QueueOffset queue_offset;  // of the first record (0 for prepared/rollback records)
+  int32_t msg_num = 1;
+  int64_t store_timestamp = 0;
+  std::string msg_id;  // offset message id of the first record
+};
+
+using PutCallback = std::function<void(Result<PutResult>)>;
+
+// RocketMQ's GetMessageStatus, which the broker maps to pull response codes.
+enum class GetStatus {
+  kFound,
+  kNoMatchedMessage,
+  kMessageWasRemoving,
+  kOffsetFoundNull,
+  kOffsetOverflowBadly,
+  kOffsetOverflowOne,
+  kOffsetTooSmall,
+  kNoMatchedLogicQueue,
+  kNoMessageInQueue,
+};
+std::string_view GetStatusName(GetStatus s);
+
+// Decides which messages a read returns. Both checks must pass.
+class MessageFilter {
+ public:
+  virtual ~MessageFilter() = default;
+  // Cheap check on the consume-queue tag hash.
+  virtual bool MatchTagsCode(int64_t tags_code) const = 0;
+  // Optional check on the whole record (e.g. SQL92 over properties).
+  virtual bool MatchRecord(const RecordView&) const { return true; }
+};
+
+// A message served from a mapped segment (no copy). Valid while the GetResult that holds it is.
+struct SelectedMessage {
+  std::string_view data;  // the whole record, §4.4 layout
+  QueueOffset queue_offset;
+  PhysicalOffset physical_offset;
+  int64_t tags_code = 0;
+};
+
+struct GetResult {
+  GetStatus status = GetStatus::kNoMessageInQueue;
+  QueueOffset next_begin_offset;
+  QueueOffset min_offset;
+  QueueOffset max_offset;
+  std::vector<SelectedMessage> messages;
+  int64_t total_bytes = 0;
+  // Keeps the mapped segments alive while the views are used.
+  std::vector<std::shared_ptr<const void>> pins;
+};
+
+// A record read by physical offset.
+struct RecordRef {
+  std::string_view data;
+  RecordView view;
+  std::shared_ptr<const void> pin;
+};
+
+// Called by the dispatcher after a message becomes readable through its consume queue.
+using ArrivalListener = std::function<void(std::string_view topic, int32_t queue_id,
+                                           QueueOffset queue_offset, int64_t tags_code,
+                                           int64_t store_timestamp)>;
+
+struct StoreStats {
+  PhysicalOffset min_physical_offset;
+  PhysicalOffset written;     // appended (readable by physical offset)
+  PhysicalOffset flushed;     // fsynced
+  PhysicalOffset dispatched;  // consume queues and index built up to here
+  int64_t put_count = 0;
+  int64_t commit_log_segments = 0;
+  // What the last Open did.
+  bool recovered_after_crash = false;
+  int64_t recovery_scanned_bytes = 0;
+  int64_t recovery_scanned_records = 0;
+  int64_t recovery_corrupt_records = 0;
+  bool recovery_truncated_tail = false;  // a torn record after the last intact one
+};
+
+class MessageStore {
+ public:
+  virtual ~MessageStore() = default;
+
+  // Opens (creating if needed) and recovers a store, then starts its background threads.
+  static Result<std::unique_ptr<MessageStore>> Open(StoreConfig config);
+
+  // Flushes everything, writes the checkpoint, removes the abort file and stops the threads.
+  // Called by the destructor if not called before.
+  virtual Status Shutdown() = 0;
+
+  // Appends one message. With SYNC_FLUSH and wait_store_ok the callback runs only after the
+  // record is fsynced (FLUSH_DISK_TIMEOUT -> kTimeout after sync_flush_timeout_ms, the record is
+  // stored all the same). Errors: kInvalidArgument (illegal message), kNoSpace / kIOError (the
+  // write or segment allocation failed: nothing was acknowledged), kUnavailable (shut down, or
+  // not writable after a flush failure), kBusy.
+  virtual void PutMessageAsync(const MessageInput& msg, bool wait_store_ok, PutCallback cb) = 0;
+  // Appends several messages for one topic/queue as consecutive records in one write.
+  virtual void PutMessagesAsync(const std::vector<MessageInput>& msgs, bool wait_store_ok,
+                                PutCallback cb) = 0;
+  // Blocking forms.
+  Result<PutResult> PutMessage(const MessageInput& msg, bool wait_store_ok = true);
+  Result<PutResult> PutMessages(const std::vector<MessageInput>& msgs, bool wait_store_ok = true);
+
+  // Reads up to max_count messages (and about max_bytes) from a queue starting at offset.
+  virtual GetResult GetMessages(std::string_view topic, int32_t queue_id, QueueOffset offset,
+                                int32_t max_count, int64_t max_bytes,
+                                const MessageFilter* filter) = 0;
+  // Reads the record at a physical offset (verifying its CRC).
+  virtual Result<RecordRef> ReadRecord(PhysicalOffset offset) = 0;
+
+  virtual QueueOffset GetMinOffsetInQueue(std::string_view topic, int32_t queue_id) = 0;
+  // One past the last entry (the next offset to be assigned once dispatched).
+  virtual QueueOffset GetMaxOffsetInQueue(std::string_view topic, int32_t queue_id) = 0;
+  // The first offset whose store timestamp is >= timestamp (max offset if none).
+  virtual QueueOffset GetOffsetInQueueByTime(std::string_view topic, int32_t queue_id,
+                                             int64_t timestamp) = 0;
+  virtual Result<PhysicalOffset> GetCommitLogOffsetInQueue(std::string_view topic,
+                                                           int32_t queue_id,
+                                                           QueueOffset offset) = 0;
+  virtual Result<int64_t> GetEarliestMessageTime(std::string_view topic, int32_t queue_id) = 0;
+  virtual Result<int64_t> GetEarliestMessageTime() = 0;
+  virtual Result<int64_t> GetMessageStoreTimestamp(std::string_view topic, int32_t queue_id,
+                                                   QueueOffset offset) = 0;
+
+  // Index lookup: records of topic whose KEYS contain key or whose UNIQ_KEY is key, stored in
+  // [begin_ms, end_ms], newest first, at most max_num.
+  virtual Result<std::vector<RecordRef>> QueryMessages(std::string_view topic,
+                                                       std::string_view key, int max_num,
+                                                       int64_t begin_ms, int64_t end_ms) = 0;
+
+  // Topics and queue ids that have consume queues.
+  virtual std::vector<std::pair<std::string, int32_t>> ListQueues() = 0;
+  // Deletes the consume queues of a topic (the CommitLog keeps its records until retention).
+  virtual Status DeleteTopic(std::string_view topic) = 0;
+
+  virtual void SetArrivalListener(ArrivalListener listener) = 0;
+  // Blocks until everything written so far is dispatched, or timeout. Mostly for tests/tools.
+  virtual bool WaitDispatched(int timeout_ms) = 0;
+  // Runs one retention round now; returns the number of CommitLog segments deleted.
+  virtual Result<int> RunRetention() = 0;
+  virtual StoreStats Stats() = 0;
+  virtual bool IsDiskFull() = 0;
+};
+
+}  // namespace ramjet::store

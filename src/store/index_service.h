@@ -1,0 +1,92 @@
+// IndexFile: RocketMQ's on-disk hash index from message key to CommitLog offset
+// (docs/formats/index.md). IndexService: the chain of index files, newest last.
+//
+// Threading: IndexService methods are thread-safe (one mutex): the dispatcher adds keys, request
+// threads query. Index files are written through a writable mapping and fsynced by Flush().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ramjet/store/store_config.h"
+
+namespace ramjet::store {
+
+inline constexpr int kIndexHeaderSize = 40;
+inline constexpr int kIndexSlotSize = 4;
+inline constexpr int kIndexEntrySize = 20;
+
+class IndexFile {
+ public:
+  static Result<std::unique_ptr<IndexFile>> Create(FileSystem* fs, const std::string& path,
+                                                   int slots, int max_entries);
+  // Opens and validates an existing file.
+  static Result<std::unique_ptr<IndexFile>> Open(FileSystem* fs, const std::string& path,
+                                                 int slots, int max_entries);
+
+  const std::string& path() const { return path_; }
+  bool IsFull() const;
+  // Adds key -> phy. False if full.
+  bool Put(std::string_view key, int64_t phy_offset, int64_t store_timestamp);
+  // Appends offsets of entries whose hash matches key and whose time is in [begin, end].
+  void Select(std::string_view key, int max, int64_t begin_ms, int64_t end_ms,
+              std::vector<int64_t>* out) const;
+  int64_t begin_timestamp() const;
+  int64_t end_timestamp() const;
+  int64_t begin_phy_offset() const;
+  int64_t end_phy_offset() const;
+  int32_t index_count() const;
+  Status Flush() { return file_->Sync(); }
+
+ private:
+  IndexFile(std::string path, std::unique_ptr<File> file, std::shared_ptr<MappedRegion> map,
+            int slots, int max_entries)
+      : path_(std::move(path)),
+        file_(std::move(file)),
+        map_(std::move(map)),
+        slots_(slots),
+        max_entries_(max_entries) {}
+  char* base() const { return map_->mutable_data(); }
+
+  std::string path_;
+  std::unique_ptr<File> file_;
+  std::shared_ptr<MappedRegion> map_;
+  int slots_;
+  int max_entries_;
+};
+
+// Hash of a key for the index: abs(Java hashCode), negative result -> 0.
+int32_t IndexKeyHash(std::string_view key);
+
+class IndexService {
+ public:
+  IndexService(const StoreConfig& config, FileSystem* fs);
+  // Loads index files; corrupt ones are deleted with an error log line.
+  Status Load();
+  // Indexes one record (skipped if phy_offset is below the newest file's end: a re-dispatch).
+  Status Build(std::string_view topic, std::string_view keys, std::string_view uniq_key,
+               int64_t phy_offset, int64_t store_timestamp);
+  // Offsets of candidate records for topic#key, newest first.
+  std::vector<int64_t> Query(std::string_view topic, std::string_view key, int max,
+                             int64_t begin_ms, int64_t end_ms);
+  Status Flush();
+  // Deletes index files whose entries all point below commit_log_min (not the newest).
+  int DeleteBefore(int64_t commit_log_min);
+  size_t file_count();
+
+ private:
+  Status PutKey(const std::string& key, int64_t phy, int64_t ts);
+
+  const StoreConfig& config_;
+  FileSystem* fs_;
+  std::string dir_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<IndexFile>> files_;  // guarded by mu_
+  int name_seq_ = 0;
+};
+
+}  // namespace ramjet::store

@@ -1,0 +1,82 @@
+// Shared helpers for store tests.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "ramjet/store/message_store.h"
+
+namespace ramjet::store::testing {
+
+// A fresh directory under $TMPDIR, removed on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                       "/ramjet-store-XXXXXX";
+    char* p = ::mkdtemp(tmpl.data());
+    path_ = p ? p : "";
+  }
+  ~TempDir() {
+    if (!path_.empty()) {
+      std::string cmd = "rm -rf '" + path_ + "'";
+      int rc = std::system(cmd.c_str());
+      (void)rc;
+    }
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A small-store configuration for tests.
+inline StoreConfig SmallConfig(const std::string& dir) {
+  StoreConfig c;
+  c.root_dir = dir;
+  c.commit_log_segment_size = 64 * 1024;
+  c.consume_queue_entries_per_file = 100;
+  c.max_hash_slot_num = 64;
+  c.max_index_num = 256;
+  c.flush_interval_commit_log_ms = 20;
+  c.flush_interval_consume_queue_ms = 50;
+  c.clean_resource_interval_ms = 3600 * 1000;  // retention only when a test asks
+  return c;
+}
+
+// Message with a body, tags and keys.
+struct TestMessage {
+  std::string topic = "TopicTest";
+  int32_t queue_id = 0;
+  std::string body;
+  std::string props;
+  int32_t sys_flag = 0;
+  MessageInput Input() const {
+    MessageInput m;
+    m.topic = topic;
+    m.queue_id = queue_id;
+    m.body = body;
+    m.properties = props;
+    m.sys_flag = sys_flag;
+    m.born_timestamp = 1700000000000;
+    m.born_host = HostAddress::V4(127, 0, 0, 1, 40000);
+    return m;
+  }
+};
+
+inline TestMessage Msg(std::string topic, int32_t q, std::string body, std::string tags = "",
+                       std::string keys = "") {
+  TestMessage m;
+  m.topic = std::move(topic);
+  m.queue_id = q;
+  m.body = std::move(body);
+  std::vector<std::pair<std::string, std::string>> p;
+  if (!tags.empty()) p.emplace_back("TAGS", tags);
+  if (!keys.empty()) p.emplace_back("KEYS", keys);
+  m.props = BuildProperties(p);
+  return m;
+}
+
+}  // namespace ramjet::store::testing
