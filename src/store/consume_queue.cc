@@ -117,8 +117,10 @@ Status ConsumeQueue::Recover(int64_t cl_min, int64_t cl_end, RecoverReport* repo
     }
   max_offset_.store(end_pos / kCqUnitSize);
   max_phy_end_.store(prev_end < 0 ? 0 : prev_end);
+  // Whatever was cut off is rebuilt from the CommitLog (records past its end do not exist, so
+  // a crash-torn tail costs nothing; a corrupt entry in the middle gets its successors back).
+  if (after > 0 || report->corrupt) report->redispatch_from = prev_end < 0 ? cl_min : prev_end;
   if (report->corrupt) {
-    report->redispatch_from = prev_end < 0 ? cl_min : prev_end;
     RJ_LOG(kError, "store",
            "consume queue %s-%d is corrupt (%s): truncated %lld entries at queue offset %lld; "
            "they are rebuilt from the CommitLog",

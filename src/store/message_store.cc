@@ -171,6 +171,8 @@ class StoreImpl final : public MessageStore {
   StoreStats recovery_stats_;
   // Records found corrupt (body CRC) with intact framing during recovery: [offset, size].
   std::vector<std::pair<int64_t, int64_t>> corrupt_records_;
+  // Byte ranges skipped during recovery because their framing was destroyed: [begin, end).
+  std::vector<std::pair<int64_t, int64_t>> lost_ranges_;
 };
 
 Status StoreImpl::CheckWritable() {
@@ -234,6 +236,31 @@ Status StoreImpl::Open() {
   redispatch_from = std::max(redispatch_from, cl_min);
   for (int64_t b : report.short_segments) redispatch_from = std::min(redispatch_from, b);
   RJ_RETURN_IF_ERROR(LoadConsumeQueues(cl_min, end, &redispatch_from));
+  // Consume-queue entries pointing into destroyed byte ranges become skip entries.
+  if (!lost_ranges_.empty()) {
+    std::vector<std::shared_ptr<ConsumeQueue>> all;
+    for (auto& [t, qs] : queues_)
+      for (auto& [q, cq] : qs) all.push_back(cq);
+    for (auto& cq : all) {
+      int64_t marked = 0;
+      CqEntry e;
+      for (int64_t o = cq->max_offset() - 1; o >= cq->min_offset(); --o) {
+        if (!cq->Get(o, &e, nullptr)) break;
+        if (e.size == kCqBlankSize) continue;
+        if (e.physical_offset < lost_ranges_.front().first) break;
+        for (const auto& [b, en] : lost_ranges_) {
+          if (e.physical_offset < en && e.physical_offset + e.size > b) {
+            RJ_RETURN_IF_ERROR(cq->MarkSkipped(o));
+            ++marked;
+            break;
+          }
+        }
+      }
+      if (marked > 0)
+        RJ_LOG(kError, kLog, "%s-%d: %lld messages were in destroyed CommitLog data: skipped",
+               cq->topic().c_str(), cq->queue_id(), static_cast<long long>(marked));
+    }
+  }
   // Consume-queue entries of corrupt records become skip entries, so no reader gets them.
   for (const auto& [pos, size] : corrupt_records_) {
     SegmentPtr seg = commit_log_.segments().Find(pos);
@@ -337,7 +364,7 @@ int64_t StoreImpl::Resync(int64_t pos) {
   EncodeBE32(magic, kMessageMagic);
   for (auto& seg : commit_log_.segments().Snapshot()) {
     if (seg->end() <= pos) continue;
-    int64_t from = std::max(pos, seg->base()) - seg->base() + 1;
+    int64_t from = pos >= seg->base() ? pos - seg->base() + 1 : 0;
     while (from + 4 + 4 <= seg->size()) {
       const void* hit = memmem(seg->data() + from + 4, static_cast<size_t>(seg->size() - from - 4),
                                magic, 4);
@@ -382,7 +409,10 @@ Result<int64_t> StoreImpl::RecoverCommitLog(int64_t start, bool* corrupted) {
     }
     *corrupted = true;
     recovery_stats_.recovery_corrupt_records++;
-    if (it.kind == ScanItem::kCorrupt && it.size > 0) corrupt_records_.emplace_back(pos, it.size);
+    if (it.kind == ScanItem::kCorrupt && it.size > 0)
+      corrupt_records_.emplace_back(pos, it.size);
+    else
+      lost_ranges_.emplace_back(pos, next);
     RJ_LOG(kError, kLog,
            "CommitLog corruption at offset %lld (%s): skipped %lld bytes to the next intact "
            "record at %lld",
@@ -842,9 +872,14 @@ GetResult StoreImpl::GetMessages(std::string_view topic, int32_t queue_id, Queue
       if (static_cast<int32_t>(DecodeBE32(rec)) != size ||
           DecodeBE32(rec + kPosMagic) != kMessageMagic ||
           static_cast<int64_t>(DecodeBE64(rec + kPosPhysicalOffset)) != phy) {
-        RJ_LOG(kError, kLog, "%.*s-%d offset %lld: CommitLog record at %lld is corrupt, skipped",
-               static_cast<int>(topic.size()), topic.data(), queue_id,
-               static_cast<long long>(cur), static_cast<long long>(phy));
+        static std::atomic<int64_t> last_log_us{0};
+        const int64_t now_us = MonoMicros();
+        if (now_us - last_log_us.load() > 1000000) {  // at most one line a second
+          last_log_us.store(now_us);
+          RJ_LOG(kError, kLog, "%.*s-%d offset %lld: CommitLog record at %lld is corrupt, skipped",
+                 static_cast<int>(topic.size()), topic.data(), queue_id,
+                 static_cast<long long>(cur), static_cast<long long>(phy));
+        }
         continue;
       }
       if (filter) {
