@@ -39,19 +39,18 @@ const char* LevelName(LogLevel l) {
 void SetLogLevel(LogLevel level) { g_level.store(level); }
 LogLevel GetLogLevel() { return g_level.load(std::memory_order_relaxed); }
 
-void LogLine(LogLevel level, const char* module, const std::source_location& loc, const char* fmt,
+void LogLine(LogLevel level, const char* module, const char* file, int line, const char* fmt,
              ...) {
   char buf[2048];
   struct timeval tv;
   gettimeofday(&tv, nullptr);
   struct tm tm;
   localtime_r(&tv.tv_sec, &tm);
-  const char* file = loc.file_name();
   if (const char* slash = std::strrchr(file, '/')) file = slash + 1;
   int n = std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d.%03d %-5s [%s] %s:%u ",
                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                         tm.tm_sec, static_cast<int>(tv.tv_usec / 1000), LevelName(level), module,
-                        file, static_cast<unsigned>(loc.line()));
+                        file, static_cast<unsigned>(line));
   if (n < 0) return;
   va_list ap;
   va_start(ap, fmt);

@@ -221,7 +221,8 @@ void CommitLog::FlushLoop() {
     }
     if (!pending.empty()) {
       std::lock_guard<std::mutex> l(flush_mu_);
-      for (auto& r : pending) requests_.push_front(std::move(r));
+      requests_.insert(requests_.begin(), std::make_move_iterator(pending.begin()),
+                       std::make_move_iterator(pending.end()));
     }
     if (stopping) {
       std::deque<FlushRequest> rest;
@@ -230,7 +231,11 @@ void CommitLog::FlushLoop() {
         rest.swap(requests_);
       }
       Status fs = FlushAll();
-      for (auto& r : rest) r.done(fs.ok() && r.end <= flushed() ? Status::OK() : fs);
+      for (auto& r : rest) {
+        if (!fs.ok()) r.done(fs);
+        else if (r.end <= flushed()) r.done(Status::OK());
+        else r.done(Status::Timeout("flush did not reach the record"));
+      }
       return;
     }
   }

@@ -15,8 +15,7 @@ CqEntry DecodeEntry(const char* p) {
 
 ConsumeQueue::ConsumeQueue(FileSystem* fs, const std::string& root, std::string topic,
                            int32_t queue_id, int64_t entries_per_file)
-    : fs_(fs),
-      topic_(std::move(topic)),
+    : topic_(std::move(topic)),
       queue_id_(queue_id),
       file_size_(entries_per_file * kCqUnitSize),
       files_(fs, JoinPath(JoinPath(JoinPath(root, "consumequeue"), topic_), std::to_string(queue_id)),
@@ -149,13 +148,18 @@ Status ConsumeQueue::WriteEntry(int64_t queue_offset, const CqEntry& e) {
   EncodeBE32(buf + 8, static_cast<uint32_t>(e.size));
   EncodeBE64(buf + 12, static_cast<uint64_t>(e.tags_code));
   RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), std::string_view(buf, kCqUnitSize)));
-  seg->set_wrote(pos - seg->base() + kCqUnitSize);
+  if (pos - seg->base() + kCqUnitSize > seg->wrote()) seg->set_wrote(pos - seg->base() + kCqUnitSize);
   return Status::OK();
 }
 
 Status ConsumeQueue::Put(int64_t queue_offset, int64_t phy, int32_t size, int64_t tags_code) {
   int64_t max = max_offset();
   if (queue_offset < max) return Status::OK();  // duplicate dispatch (recovery)
+  // Record headers are not covered by the body CRC: refuse absurd offsets instead of padding.
+  constexpr int64_t kMaxGap = 1 << 20;
+  if (queue_offset - max > kMaxGap || size <= 0 || phy < 0)
+    return Status::Corruption("entry for queue offset " + std::to_string(queue_offset) +
+                              " is not plausible (queue end " + std::to_string(max) + ")");
   if (queue_offset > max) {
     if (max == 0 && files_.empty()) {
       // A queue that starts past 0 (its earlier entries were deleted): pad the first file.
@@ -201,7 +205,10 @@ const char* ConsumeQueue::GetRange(int64_t offset, int64_t* count,
 
 Status ConsumeQueue::MarkSkipped(int64_t queue_offset) {
   if (queue_offset < 0 || queue_offset >= max_offset()) return Status::OutOfRange("no such entry");
-  return WriteEntry(queue_offset, CqEntry{0, kCqBlankSize, 0});
+  RJ_RETURN_IF_ERROR(WriteEntry(queue_offset, CqEntry{0, kCqBlankSize, 0}));
+  // The entry may lie below the flushed position of its file: sync it explicitly.
+  SegmentPtr seg = files_.Find(queue_offset * kCqUnitSize);
+  return seg ? seg->file()->Sync() : Status::OK();
 }
 
 Status ConsumeQueue::Flush() {
@@ -215,8 +222,15 @@ Result<int> ConsumeQueue::DeleteBefore(int64_t cl_min) {
     auto segs = files_.Snapshot();
     if (segs.size() < 2) break;  // never delete the file being written
     const auto& first = segs.front();
-    CqEntry last = DecodeEntry(first->data() + first->size() - kCqUnitSize);
-    if (last.physical_offset + last.size > cl_min && last.size != kCqBlankSize) break;
+    // The file's last real entry decides; skip/padding entries say nothing.
+    bool live = false;
+    for (int64_t i = first->size() / kCqUnitSize - 1; i >= 0; --i) {
+      CqEntry e = DecodeEntry(first->data() + i * kCqUnitSize);
+      if (e.size == kCqBlankSize) continue;
+      live = e.physical_offset + e.size > cl_min;
+      break;
+    }
+    if (live) break;
     RJ_RETURN_IF_ERROR(files_.RemoveFirst(first));
     ++deleted;
   }

@@ -68,7 +68,6 @@ class ConsumeQueue {
  private:
   Status WriteEntry(int64_t queue_offset, const CqEntry& e);
 
-  FileSystem* fs_;
   const std::string topic_;
   const int32_t queue_id_;
   const int64_t file_size_;

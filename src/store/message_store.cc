@@ -284,8 +284,12 @@ Status StoreImpl::Open() {
     int64_t reached = DispatchRange(redispatch_from, end, false, config_.check_crc_on_recover);
     RJ_LOG(kInfo, kLog, "re-dispatched CommitLog [%lld, %lld)",
            static_cast<long long>(redispatch_from), static_cast<long long>(reached));
+    // If re-dispatch stopped early (e.g. a consume queue file could not be created), the
+    // dispatcher thread resumes from there.
+    dispatched_.store(reached);
+  } else {
+    dispatched_.store(end);
   }
-  dispatched_.store(end);
   {
     std::shared_lock<std::shared_mutex> l(queues_mu_);
     for (auto& [topic, qs] : queues_)
@@ -525,6 +529,12 @@ int64_t StoreImpl::DispatchRange(int64_t from, int64_t to, bool notify, bool che
     }
     if (it.kind == ScanItem::kRecord) {
       Status s = Dispatch(it.view, pos, static_cast<int32_t>(it.size), notify);
+      if (s.code() == StatusCode::kCorruption) {
+        RJ_LOG(kError, kLog, "not dispatching record at %lld: %s", static_cast<long long>(pos),
+               s.ToString().c_str());
+        pos += it.size;
+        continue;
+      }
       if (!s.ok()) {
         // Rate-limited: the dispatcher retries every 10 ms.
         static std::atomic<int64_t> last_log_us{0};
@@ -686,7 +696,7 @@ Result<int> StoreImpl::RunRetention() {
     auto mtime = fs_->ModifiedTimeMillis(seg->path());
     bool expired = mtime.ok() && now - *mtime >= reserved_ms;
     if (!((expired && (delete_hour || space_pressure)) || force)) break;
-    if (seg->base() >= dispatched_.load()) break;  // not dispatched yet: keep
+    if (seg->end() > dispatched_.load()) break;  // not fully dispatched yet: keep
     RJ_RETURN_IF_ERROR(commit_log_.segments().RemoveFirst(seg));
     RJ_LOG(kInfo, kLog, "retention deleted CommitLog segment %s (%s)", seg->path().c_str(),
            force ? "disk usage above the forced-clean ratio" : "expired");

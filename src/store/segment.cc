@@ -29,7 +29,9 @@ Result<SegmentPtr> Segment::Create(FileSystem* fs, const std::string& path, int6
   auto f = fs->OpenFile(path, true);
   if (!f.ok()) return f.status();
   std::unique_ptr<File> file = std::move(f).value();
-  Status s = file->Allocate(static_cast<uint64_t>(size));
+  // A leftover file of the same name (e.g. one ignored after a gap) must not leak old records.
+  Status s = file->Truncate(0);
+  if (s.ok()) s = file->Allocate(static_cast<uint64_t>(size));
   if (!s.ok()) {
     file.reset();
     fs->RemoveFile(path).IgnoreError();

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds Ramjet and runs every test: the release build's test suite, the
+# same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and each libFuzzer target for a
+# bounded time. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+JOBS=${JOBS:-2}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+export RAMJET_LOG_LEVEL=${RAMJET_LOG_LEVEL:-warn}
+
+bash scripts/install-deps.sh
+
+echo "== release build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build -j"$JOBS"
+echo "== release tests"
+ctest --test-dir build --output-on-failure -j"$JOBS"
+
+echo "== ASan + UBSan build"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRAMJET_SANITIZE=ON \
+  -DRAMJET_BUILD_BENCH=OFF >/dev/null
+ninja -C build-asan -j"$JOBS"
+echo "== ASan + UBSan tests"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$JOBS"
+
+echo "== libFuzzer targets (${FUZZ_SECONDS}s each)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DRAMJET_FUZZ=ON -DRAMJET_SANITIZE=ON -DRAMJET_BUILD_TESTS=OFF -DRAMJET_BUILD_BENCH=OFF >/dev/null
+ninja -C build-fuzz -j"$JOBS" record_fuzz recovery_fuzz
+for f in record_fuzz recovery_fuzz; do
+  work=$(mktemp -d)
+  cp "$ROOT"/fuzz/corpus/record/* "$work"/
+  RAMJET_LOG_LEVEL=error "build-fuzz/fuzz/$f" -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
+    -print_final_stats=1 "$work" 2>"$work.log" || { tail -50 "$work.log"; exit 1; }
+  grep -E "stat::number_of_executed_units" "$work.log" | sed "s/^/$f: /"
+  rm -rf "$work" "$work.log"
+done
+echo "all test stages passed"
