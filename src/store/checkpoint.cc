@@ -47,10 +47,18 @@ Result<Checkpoint> Checkpoint::Load(FileSystem* fs, const std::string& path) {
 }
 
 Status Checkpoint::Store(FileSystem* fs, const std::string& path) const {
-  auto f = fs->OpenFile(path, true);
-  if (!f.ok()) return f.status();
-  RJ_RETURN_IF_ERROR((*f)->WriteAt(0, Encode()));
-  return (*f)->Sync();
+  // Write a new file and rename it over the old one: a crash during the write leaves the previous
+  // checkpoint intact instead of a torn one.
+  const std::string tmp = path + ".tmp";
+  {
+    auto f = fs->OpenFile(tmp, true);
+    if (!f.ok()) return f.status();
+    RJ_RETURN_IF_ERROR((*f)->WriteAt(0, Encode()));
+    RJ_RETURN_IF_ERROR((*f)->Sync());
+  }
+  RJ_RETURN_IF_ERROR(fs->Rename(tmp, path));
+  size_t slash = path.rfind('/');
+  return fs->SyncDir(slash == std::string::npos ? "." : path.substr(0, slash));
 }
 
 }  // namespace ramjet::store

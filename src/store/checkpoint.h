@@ -1,6 +1,6 @@
 // The checkpoint file (docs/formats/checkpoint.md): 4 KiB; RocketMQ's three timestamps at 0/8/16,
-// then Ramjet's recovery offsets guarded by a CRC. Written with WriteAt + Sync (never mmap), so a
-// torn or stale checkpoint is detected by its CRC.
+// then Ramjet's recovery offsets guarded by a CRC. Written to `checkpoint.tmp`, fsynced and renamed
+// over `checkpoint` (never through mmap); a damaged checkpoint is still detected by its CRC.
 #pragma once
 
 #include <cstdint>
