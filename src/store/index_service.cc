@@ -175,6 +175,8 @@ Status IndexService::Load() {
     }
     files_.push_back(std::move(f).value());
   }
+  if (!files_.empty() && files_.back()->index_count() > 1)
+    indexed_below_ = files_.back()->end_phy_offset() + 1;
   return Status::OK();
 }
 
@@ -197,9 +199,8 @@ Status IndexService::PutKey(const std::string& key, int64_t phy, int64_t ts) {
 Status IndexService::Build(std::string_view topic, std::string_view keys,
                            std::string_view uniq_key, int64_t phy, int64_t ts) {
   std::lock_guard<std::mutex> l(mu_);
-  if (!files_.empty() && files_.back()->index_count() > 1 &&
-      phy <= files_.back()->end_phy_offset())
-    return Status::OK();  // already indexed (re-dispatch after recovery)
+  if (phy < indexed_below_) return Status::OK();  // already indexed (re-dispatch after recovery)
+  indexed_below_ = phy + 1;
   std::string key;
   auto put = [&](std::string_view k) -> Status {
     if (k.empty()) return Status::OK();
@@ -234,6 +235,14 @@ std::vector<int64_t> IndexService::Query(std::string_view topic, std::string_vie
     f->Select(k, max, begin_ms, end_ms, &out);
   }
   return out;
+}
+
+void IndexService::SetRecoveredEnd(int64_t end) {
+  std::lock_guard<std::mutex> l(mu_);
+  int64_t indexed = 0;
+  if (!files_.empty() && files_.back()->index_count() > 1)
+    indexed = files_.back()->end_phy_offset() + 1;
+  indexed_below_ = std::min(indexed, end);
 }
 
 Status IndexService::Flush() {

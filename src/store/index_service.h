@@ -67,7 +67,10 @@ class IndexService {
   IndexService(const StoreConfig& config, FileSystem* fs);
   // Loads index files; corrupt ones are deleted with an error log line.
   Status Load();
-  // Indexes one record (skipped if phy_offset is below the newest file's end: a re-dispatch).
+  // After CommitLog recovery: records at or after end may be new records written over a
+  // truncated tail, so they must be indexed even if the newest file's end offset is past end.
+  void SetRecoveredEnd(int64_t end);
+  // Indexes one record (skipped if already indexed: a re-dispatch).
   Status Build(std::string_view topic, std::string_view keys, std::string_view uniq_key,
                int64_t phy_offset, int64_t store_timestamp);
   // Offsets of candidate records for topic#key, newest first.
@@ -87,6 +90,7 @@ class IndexService {
   std::mutex mu_;
   std::vector<std::unique_ptr<IndexFile>> files_;  // guarded by mu_
   int name_seq_ = 0;
+  int64_t indexed_below_ = 0;  // guarded by mu_: records below this offset are indexed
 };
 
 }  // namespace ramjet::store

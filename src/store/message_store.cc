@@ -278,6 +278,7 @@ Status StoreImpl::Open() {
     }
   }
   RJ_RETURN_IF_ERROR(index_.Load());
+  index_.SetRecoveredEnd(end);
 
   // Rebuild consume-queue and index entries past what was persisted.
   if (redispatch_from < end) {

@@ -306,6 +306,33 @@ TEST(RecoveryTest, TornTailIsTruncatedAndAppendsContinue) {
   EXPECT_EQ(all.back(), "after-crash");
 }
 
+TEST(RecoveryTest, NewRecordsOverATruncatedTailAreIndexed) {
+  TempDir dir;
+  FaultInjectionFileSystem fs(PosixFileSystem());
+  auto cfg = SmallConfig(dir.path());
+  cfg.file_system = &fs;
+  cfg.flush_interval_commit_log_ms = 100000;  // ASYNC_FLUSH that never flushes in time
+  cfg.flush_commit_log_thorough_interval_ms = 1000000;
+  cfg.flush_commit_log_least_pages = 100000;
+  {
+    auto store = OpenOrDie(cfg);
+    for (int i = 0; i < 20; ++i)
+      ASSERT_TRUE(store->PutMessage(Msg("T", 0, "lost", "", "lost" + std::to_string(i)).Input()).ok());
+    ASSERT_TRUE(store->WaitDispatched(5000));  // indexed (index pages survive, log pages do not)
+    ASSERT_TRUE(fs.SimulatePowerLoss().ok());
+  }
+  fs.Reset();
+  auto store = OpenOrDie(cfg);
+  EXPECT_EQ(store->Stats().written.value(), 0);
+  ASSERT_TRUE(store->PutMessage(Msg("T", 0, "fresh", "", "fresh-key").Input()).ok());
+  ASSERT_TRUE(store->WaitDispatched(5000));
+  auto q = store->QueryMessages("T", "fresh-key", 4, 0, INT64_MAX);
+  ASSERT_TRUE(q.ok());
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_EQ((*q)[0].view.body, "fresh");
+  EXPECT_TRUE(store->QueryMessages("T", "lost3", 4, 0, INT64_MAX)->empty());
+}
+
 TEST(RecoveryTest, CorruptRecordIsSkippedAndLaterRecordsKept) {
   TempDir dir;
   auto cfg = SmallConfig(dir.path());
