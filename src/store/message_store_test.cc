@@ -14,14 +14,10 @@ namespace ramjet::store {
 namespace {
 
 using testing::Msg;
+using testing::OpenStore;
 using testing::SmallConfig;
 using testing::TempDir;
 
-std::unique_ptr<MessageStore> OpenStore(const StoreConfig& cfg) {
-  auto s = MessageStore::Open(cfg);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  return s.ok() ? std::move(s).value() : nullptr;
-}
 
 class TagFilter : public MessageFilter {
  public:

@@ -194,32 +194,43 @@ Result<RecordView> DecodeRecord(std::string_view data, bool check_crc) {
   return r;
 }
 
-std::string_view FindProperty(std::string_view props, std::string_view name) {
+namespace {
+
+// Calls fn(name, value) for each well-formed "name\x01value" entry, as MessageDecoder keeps only
+// entries whose name and value are both non-empty. Stops early when fn returns true.
+template <typename Fn>
+void ForEachProperty(std::string_view props, Fn&& fn) {
   size_t pos = 0;
   while (pos < props.size()) {
     size_t end = props.find(kPropertySeparator, pos);
     if (end == std::string_view::npos) end = props.size();
     std::string_view entry = props.substr(pos, end - pos);
     size_t sep = entry.find(kNameValueSeparator);
-    if (sep != std::string_view::npos && entry.substr(0, sep) == name)
-      return entry.substr(sep + 1);
+    if (sep != std::string_view::npos && sep > 0 && sep + 1 < entry.size() &&
+        fn(entry.substr(0, sep), entry.substr(sep + 1)))
+      return;
     pos = end + 1;
   }
-  return {};
+}
+
+}  // namespace
+
+std::string_view FindProperty(std::string_view props, std::string_view name) {
+  std::string_view found;
+  ForEachProperty(props, [&](std::string_view k, std::string_view v) {
+    if (k != name) return false;
+    found = v;
+    return true;
+  });
+  return found;
 }
 
 std::vector<std::pair<std::string_view, std::string_view>> ParseProperties(std::string_view props) {
   std::vector<std::pair<std::string_view, std::string_view>> out;
-  size_t pos = 0;
-  while (pos < props.size()) {
-    size_t end = props.find(kPropertySeparator, pos);
-    if (end == std::string_view::npos) end = props.size();
-    std::string_view entry = props.substr(pos, end - pos);
-    size_t sep = entry.find(kNameValueSeparator);
-    if (sep != std::string_view::npos && sep > 0 && sep + 1 < entry.size())
-      out.emplace_back(entry.substr(0, sep), entry.substr(sep + 1));
-    pos = end + 1;
-  }
+  ForEachProperty(props, [&](std::string_view k, std::string_view v) {
+    out.emplace_back(k, v);
+    return false;
+  });
   return out;
 }
 

@@ -20,14 +20,10 @@ namespace ramjet::store {
 namespace {
 
 using testing::Msg;
+using testing::OpenStore;
 using testing::SmallConfig;
 using testing::TempDir;
 
-std::unique_ptr<MessageStore> OpenOrDie(const StoreConfig& cfg) {
-  auto s = MessageStore::Open(cfg);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  return s.ok() ? std::move(s).value() : nullptr;
-}
 
 // Reads a whole queue; every returned record must pass its CRC check.
 std::vector<std::string> ReadQueue(MessageStore* store, const std::string& topic, int q) {
@@ -72,13 +68,13 @@ TEST(RecoveryTest, CleanRestartIsFastAndKeepsEverything) {
   TempDir dir;
   auto cfg = SmallConfig(dir.path());
   {
-    auto store = OpenOrDie(cfg);
+    auto store = OpenStore(cfg);
     for (int i = 0; i < 300; ++i)
       ASSERT_TRUE(store->PutMessage(Msg("T", i % 3, "m" + std::to_string(i), "", "k" + std::to_string(i)).Input()).ok());
     ASSERT_TRUE(store->Shutdown().ok());
   }
   EXPECT_FALSE(PosixFileSystem()->Exists(dir.path() + "/abort"));
-  auto store = OpenOrDie(cfg);
+  auto store = OpenStore(cfg);
   auto st = store->Stats();
   EXPECT_FALSE(st.recovered_after_crash);
   EXPECT_EQ(st.recovery_scanned_records, 0);  // nothing to verify after a clean shutdown
@@ -97,7 +93,7 @@ TEST(RecoveryTest, CrashRecoveryWorkIsBoundedByTheCheckpoint) {
   cfg.commit_log_segment_size = 1 << 20;
   cfg.flush_disk_type = FlushDiskType::kSyncFlush;
   {
-    auto store = OpenOrDie(cfg);
+    auto store = OpenStore(cfg);
     for (int i = 0; i < 2000; ++i)
       ASSERT_TRUE(store->PutMessage(Msg("T", 0, "old" + std::to_string(i)).Input()).ok());
     ASSERT_TRUE(store->WaitDispatched(5000));
@@ -108,7 +104,7 @@ TEST(RecoveryTest, CrashRecoveryWorkIsBoundedByTheCheckpoint) {
     ASSERT_TRUE(fs.SimulatePowerLoss().ok());
   }
   fs.Reset();
-  auto store = OpenOrDie(cfg);
+  auto store = OpenStore(cfg);
   auto st = store->Stats();
   EXPECT_TRUE(st.recovered_after_crash);
   // Only the tail after the checkpoint was verified, not the 2000 older records.
@@ -133,7 +129,7 @@ TEST(RecoveryTest, PowerLossLoopLosesNothingAcknowledged) {
   std::map<std::pair<int, int64_t>, std::string> acked;  // (queue, offset) -> body
   int64_t total_acked = 0;
   for (int round = 0; round < 12; ++round) {
-    auto store = OpenOrDie(cfg);
+    auto store = OpenStore(cfg);
     ASSERT_TRUE(store);
     if (round > 0) {
       EXPECT_TRUE(store->Stats().recovered_after_crash);
@@ -250,7 +246,7 @@ TEST(RecoveryTest, SigkillLoopLosesNothingAcknowledged) {
       pos = nl + 1;
     }
     EXPECT_GT(lines, 0) << "round " << round;
-    auto store = OpenOrDie(cfg);
+    auto store = OpenStore(cfg);
     ASSERT_TRUE(store);
     EXPECT_TRUE(store->Stats().recovered_after_crash);
     for (int q = 0; q < 3; ++q) {
@@ -271,7 +267,7 @@ TEST(RecoveryTest, TornTailIsTruncatedAndAppendsContinue) {
   int64_t end = 0;
   std::string torn;
   {
-    auto store = OpenOrDie(cfg);
+    auto store = OpenStore(cfg);
     for (int i = 0; i < 10; ++i) ASSERT_TRUE(store->PutMessage(Msg("T", 0, "m" + std::to_string(i)).Input()).ok());
     auto r = store->PutMessage(Msg("T", 0, std::string(500, 'x')).Input());
     ASSERT_TRUE(r.ok());
@@ -292,7 +288,7 @@ TEST(RecoveryTest, TornTailIsTruncatedAndAppendsContinue) {
     std::fclose(f);
   }
   Touch(dir.path() + "/abort");
-  auto store = OpenOrDie(cfg);
+  auto store = OpenStore(cfg);
   auto st = store->Stats();
   EXPECT_TRUE(st.recovered_after_crash);
   EXPECT_TRUE(st.recovery_truncated_tail);
@@ -315,14 +311,14 @@ TEST(RecoveryTest, NewRecordsOverATruncatedTailAreIndexed) {
   cfg.flush_commit_log_thorough_interval_ms = 1000000;
   cfg.flush_commit_log_least_pages = 100000;
   {
-    auto store = OpenOrDie(cfg);
+    auto store = OpenStore(cfg);
     for (int i = 0; i < 20; ++i)
       ASSERT_TRUE(store->PutMessage(Msg("T", 0, "lost", "", "lost" + std::to_string(i)).Input()).ok());
     ASSERT_TRUE(store->WaitDispatched(5000));  // indexed (index pages survive, log pages do not)
     ASSERT_TRUE(fs.SimulatePowerLoss().ok());
   }
   fs.Reset();
-  auto store = OpenOrDie(cfg);
+  auto store = OpenStore(cfg);
   EXPECT_EQ(store->Stats().written.value(), 0);
   ASSERT_TRUE(store->PutMessage(Msg("T", 0, "fresh", "", "fresh-key").Input()).ok());
   ASSERT_TRUE(store->WaitDispatched(5000));
@@ -338,7 +334,7 @@ TEST(RecoveryTest, CorruptRecordIsSkippedAndLaterRecordsKept) {
   auto cfg = SmallConfig(dir.path());
   int64_t bad_pos = 0;
   {
-    auto store = OpenOrDie(cfg);
+    auto store = OpenStore(cfg);
     for (int i = 0; i < 100; ++i) {
       auto r = store->PutMessage(Msg("T", 0, "body-" + std::to_string(i)).Input());
       ASSERT_TRUE(r.ok());
@@ -351,7 +347,7 @@ TEST(RecoveryTest, CorruptRecordIsSkippedAndLaterRecordsKept) {
   CorruptByte(SegPath(dir.path(), 0), bad_pos + 90);
   ASSERT_EQ(::unlink((dir.path() + "/checkpoint").c_str()), 0);
   Touch(dir.path() + "/abort");
-  auto store = OpenOrDie(cfg);
+  auto store = OpenStore(cfg);
   auto st = store->Stats();
   EXPECT_EQ(st.recovery_corrupt_records, 1);
   auto all = ReadQueue(store.get(), "T", 0);
@@ -363,7 +359,7 @@ TEST(RecoveryTest, CorruptRecordIsSkippedAndLaterRecordsKept) {
   // And it stays skipped after another clean restart.
   ASSERT_TRUE(store->Shutdown().ok());
   store.reset();
-  store = OpenOrDie(cfg);
+  store = OpenStore(cfg);
   EXPECT_EQ(ReadQueue(store.get(), "T", 0).size(), 99u);
 }
 
@@ -373,7 +369,7 @@ TEST(RecoveryTest, TruncatedMiddleSegmentKeepsIntactRecords) {
   std::string body(900, 'b');
   std::vector<std::pair<int64_t, int64_t>> spans;  // [phy, end) of each record
   {
-    auto store = OpenOrDie(cfg);
+    auto store = OpenStore(cfg);
     for (int i = 0; i < 250; ++i) {
       auto r = store->PutMessage(Msg("T", 0, std::to_string(i) + body).Input());
       ASSERT_TRUE(r.ok());
@@ -390,7 +386,7 @@ TEST(RecoveryTest, TruncatedMiddleSegmentKeepsIntactRecords) {
     if (spans[i].second <= cut || spans[i].first >= 2 * 64 * 1024)
       expected.push_back(std::to_string(i) + body);
   ASSERT_LT(expected.size(), 250u);
-  auto store = OpenOrDie(cfg);
+  auto store = OpenStore(cfg);
   // Exactly the records that lie in intact data survive, in order.
   EXPECT_EQ(ReadQueue(store.get(), "T", 0), expected);
   EXPECT_GE(store->Stats().recovery_corrupt_records, 1);
@@ -403,12 +399,12 @@ TEST(RecoveryTest, CorruptCheckpointFallsBackToFullScan) {
   TempDir dir;
   auto cfg = SmallConfig(dir.path());
   {
-    auto store = OpenOrDie(cfg);
+    auto store = OpenStore(cfg);
     for (int i = 0; i < 50; ++i) ASSERT_TRUE(store->PutMessage(Msg("T", 0, "x").Input()).ok());
     ASSERT_TRUE(store->Shutdown().ok());
   }
   CorruptByte(dir.path() + "/checkpoint", 50);
-  auto store = OpenOrDie(cfg);
+  auto store = OpenStore(cfg);
   EXPECT_EQ(store->Stats().recovery_scanned_records, 50);
   EXPECT_EQ(ReadQueue(store.get(), "T", 0).size(), 50u);
 }
@@ -418,7 +414,7 @@ TEST(RecoveryTest, CorruptConsumeQueueIsRebuiltFromCommitLog) {
   auto cfg = SmallConfig(dir.path());
   cfg.consume_queue_entries_per_file = 1000;
   {
-    auto store = OpenOrDie(cfg);
+    auto store = OpenStore(cfg);
     for (int i = 0; i < 200; ++i)
       ASSERT_TRUE(store->PutMessage(Msg("T", 0, "q" + std::to_string(i)).Input()).ok());
     ASSERT_TRUE(store->Shutdown().ok());
@@ -426,7 +422,7 @@ TEST(RecoveryTest, CorruptConsumeQueueIsRebuiltFromCommitLog) {
   // Garbage in entry 120's size field.
   std::string cq = dir.path() + "/consumequeue/T/0/00000000000000000000";
   for (int b = 0; b < 4; ++b) CorruptByte(cq, 120 * 20 + 8 + b);
-  auto store = OpenOrDie(cfg);
+  auto store = OpenStore(cfg);
   auto all = ReadQueue(store.get(), "T", 0);
   ASSERT_EQ(all.size(), 200u);
   EXPECT_EQ(all[120], "q120");
@@ -437,14 +433,14 @@ TEST(RecoveryTest, GarbageFilesDoNotStopTheStore) {
   TempDir dir;
   auto cfg = SmallConfig(dir.path());
   {
-    auto store = OpenOrDie(cfg);
+    auto store = OpenStore(cfg);
     ASSERT_TRUE(store->PutMessage(Msg("T", 0, "x").Input()).ok());
     ASSERT_TRUE(store->Shutdown().ok());
   }
   Touch(dir.path() + "/commitlog/not-a-segment");
   Touch(dir.path() + "/consumequeue/T/notaqueue");
   Touch(dir.path() + "/index/garbage");
-  auto store = OpenOrDie(cfg);
+  auto store = OpenStore(cfg);
   ASSERT_TRUE(store);
   EXPECT_EQ(ReadQueue(store.get(), "T", 0).size(), 1u);
 }

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -44,6 +46,13 @@ inline StoreConfig SmallConfig(const std::string& dir) {
   c.flush_interval_consume_queue_ms = 50;
   c.clean_resource_interval_ms = 3600 * 1000;  // retention only when a test asks
   return c;
+}
+
+// Opens a store, failing the test (and returning null) if that fails.
+inline std::unique_ptr<MessageStore> OpenStore(const StoreConfig& cfg) {
+  auto s = MessageStore::Open(cfg);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
 }
 
 // Message with a body, tags and keys.
