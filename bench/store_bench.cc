@@ -198,12 +198,18 @@ int main(int argc, char** argv) {
   Opts o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--dir") o.dir = v;
-    else if (k == "--messages") o.messages = std::stoll(v);
-    else if (k == "--size") o.size = std::stoi(v);
-    else if (k == "--sync-threads") o.sync_threads = std::stoi(v);
-    else if (k == "--runs") o.runs = std::stoi(v);
-    else if (k == "--json") o.json = v;
+    if (k == "--dir")
+      o.dir = v;
+    else if (k == "--messages")
+      o.messages = std::stoll(v);
+    else if (k == "--size")
+      o.size = std::stoi(v);
+    else if (k == "--sync-threads")
+      o.sync_threads = std::stoi(v);
+    else if (k == "--runs")
+      o.runs = std::stoi(v);
+    else if (k == "--json")
+      o.json = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -222,18 +228,22 @@ int main(int argc, char** argv) {
     st_read.push_back(StoreRead(o, store.get()));
     store.reset();
     st_sync.push_back(StoreSync(o));
-    std::fprintf(stderr, "run %d: raw_async %.0f/s store_async %.0f/s raw_sync %.0f/s store_sync %.0f/s "
-                 "raw_read %.0f/s store_read %.0f/s\n", r + 1, raw_async.back(), st_async.back(),
-                 raw_sync.back(), st_sync.back(), raw_read.back(), st_read.back());
+    std::fprintf(stderr,
+                 "run %d: raw_async %.0f/s store_async %.0f/s raw_sync %.0f/s store_sync %.0f/s "
+                 "raw_read %.0f/s store_read %.0f/s\n",
+                 r + 1, raw_async.back(), st_async.back(), raw_sync.back(), st_sync.back(),
+                 raw_read.back(), st_read.back());
   }
   Rm(o.dir);
   const double mb = o.size / 1048576.0;
   auto line = [&](const char* name, double v, double base) {
     std::printf("%-12s %12.0f msg/s %9.1f MB/s   ratio %.2fx\n", name, v, v * mb, v / base);
   };
-  std::printf("store_bench: %d-byte messages, median of %d runs (%lld messages async, %lld sync "
-              "with %d threads)\n", o.size, o.runs, static_cast<long long>(o.messages),
-              static_cast<long long>(std::max<int64_t>(o.messages / 10, 1000)), o.sync_threads);
+  std::printf(
+      "store_bench: %d-byte messages, median of %d runs (%lld messages async, %lld sync "
+      "with %d threads)\n",
+      o.size, o.runs, static_cast<long long>(o.messages),
+      static_cast<long long>(std::max<int64_t>(o.messages / 10, 1000)), o.sync_threads);
   double ra = Median(raw_async), rs = Median(raw_sync), rr = Median(raw_read);
   double sa = Median(st_async), ss = Median(st_sync), sr = Median(st_read);
   line("raw_async", ra, ra);

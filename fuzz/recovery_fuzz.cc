@@ -42,8 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!s.ok()) return 0;
   auto& store = *s;
   for (const auto& [topic, q] : store->ListQueues()) {
-    auto res = store->GetMessages(topic, q, store->GetMinOffsetInQueue(topic, q), 64, 1 << 20,
-                                  nullptr);
+    auto res =
+        store->GetMessages(topic, q, store->GetMinOffsetInQueue(topic, q), 64, 1 << 20, nullptr);
     for (const auto& m : res.messages)
       if (!DecodeRecord(m.data, true).ok()) __builtin_trap();
   }

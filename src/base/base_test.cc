@@ -1,6 +1,6 @@
-#include <cerrno>
-
 #include <gtest/gtest.h>
+
+#include <cerrno>
 
 #include "ramjet/base/coding.h"
 #include "ramjet/base/hash.h"

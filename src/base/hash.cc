@@ -46,8 +46,10 @@ int32_t JavaStringHash(std::string_view s) {
     }
     bool valid = i + len <= n;
     for (size_t k = 1; valid && k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) valid = false;
-      else cp = (cp << 6) | (p[i + k] & 0x3F);
+      if ((p[i + k] & 0xC0) != 0x80)
+        valid = false;
+      else
+        cp = (cp << 6) | (p[i + k] & 0x3F);
     }
     if (!valid) {
       mix(0xFFFD);

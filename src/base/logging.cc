@@ -1,5 +1,6 @@
 #include "ramjet/base/logging.h"
 
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -8,7 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <sys/time.h>
 
 namespace ramjet {
 namespace {
@@ -26,10 +26,14 @@ std::atomic<LogLevel> g_level{InitialLevel()};
 
 const char* LevelName(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return "DEBUG";
-    case LogLevel::kInfo: return "INFO";
-    case LogLevel::kWarn: return "WARN";
-    case LogLevel::kError: return "ERROR";
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarn:
+      return "WARN";
+    case LogLevel::kError:
+      return "ERROR";
   }
   return "?";
 }
@@ -39,8 +43,7 @@ const char* LevelName(LogLevel l) {
 void SetLogLevel(LogLevel level) { g_level.store(level); }
 LogLevel GetLogLevel() { return g_level.load(std::memory_order_relaxed); }
 
-void LogLine(LogLevel level, const char* module, const char* file, int line, const char* fmt,
-             ...) {
+void LogLine(LogLevel level, const char* module, const char* file, int line, const char* fmt, ...) {
   char buf[2048];
   struct timeval tv;
   gettimeofday(&tv, nullptr);

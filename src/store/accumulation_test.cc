@@ -74,13 +74,14 @@ TEST(AccumulationTest, MillionMessagesInOneQueueWithBoundedMemory) {
     if ((next & 0xFFFF) < 32) max_rss = std::max(max_rss, RssAnonKiB());
   }
   max_rss = std::max(max_rss, RssAnonKiB());
-  std::printf("accumulation: %d messages of %zu-byte bodies in one queue; RssAnon before open "
-              "%lld KiB, after writing %lld KiB, peak while reading %lld KiB (growth %lld KiB); "
-              "commit log %lld bytes\n",
-              kMessages, body.size(), static_cast<long long>(rss_before),
-              static_cast<long long>(rss_written), static_cast<long long>(max_rss),
-              static_cast<long long>(max_rss - rss_before),
-              static_cast<long long>(store->Stats().written.value()));
+  std::printf(
+      "accumulation: %d messages of %zu-byte bodies in one queue; RssAnon before open "
+      "%lld KiB, after writing %lld KiB, peak while reading %lld KiB (growth %lld KiB); "
+      "commit log %lld bytes\n",
+      kMessages, body.size(), static_cast<long long>(rss_before),
+      static_cast<long long>(rss_written), static_cast<long long>(max_rss),
+      static_cast<long long>(max_rss - rss_before),
+      static_cast<long long>(store->Stats().written.value()));
   if (kMeasureMemory) {
     // The CommitLog alone is ~220 MB; the heap must not grow with it.
     EXPECT_LT(max_rss - rss_before, 64 * 1024) << "anonymous memory grew with the data";

@@ -156,8 +156,8 @@ void CommitLog::RequestFlush(int64_t end, std::function<void(Status)> done) {
     std::lock_guard<std::mutex> l(flush_mu_);
     err = flush_error_;
     if (err.ok() && !stopping_ && flush_thread_.joinable()) {
-      requests_.push_back({end, MonoMicros() + config_.sync_flush_timeout_ms * 1000LL,
-                           std::move(done)});
+      requests_.push_back(
+          {end, MonoMicros() + config_.sync_flush_timeout_ms * 1000LL, std::move(done)});
       flush_cv_.notify_one();
       return;
     }
@@ -194,8 +194,8 @@ void CommitLog::FlushLoop() {
       const int64_t now = MonoMicros();
       const int64_t dirty = written() - flushed();
       if (dirty >= config_.flush_commit_log_least_pages * 4096LL ||
-          (dirty > 0 && now - last_thorough_us >=
-                            config_.flush_commit_log_thorough_interval_ms * 1000LL)) {
+          (dirty > 0 &&
+           now - last_thorough_us >= config_.flush_commit_log_thorough_interval_ms * 1000LL)) {
         do_flush = true;
       }
     }
@@ -232,9 +232,12 @@ void CommitLog::FlushLoop() {
       }
       Status fs = FlushAll();
       for (auto& r : rest) {
-        if (!fs.ok()) r.done(fs);
-        else if (r.end <= flushed()) r.done(Status::OK());
-        else r.done(Status::Timeout("flush did not reach the record"));
+        if (!fs.ok())
+          r.done(fs);
+        else if (r.end <= flushed())
+          r.done(Status::OK());
+        else
+          r.done(Status::Timeout("flush did not reach the record"));
       }
       return;
     }

@@ -18,7 +18,8 @@ ConsumeQueue::ConsumeQueue(FileSystem* fs, const std::string& root, std::string 
     : topic_(std::move(topic)),
       queue_id_(queue_id),
       file_size_(entries_per_file * kCqUnitSize),
-      files_(fs, JoinPath(JoinPath(JoinPath(root, "consumequeue"), topic_), std::to_string(queue_id)),
+      files_(fs,
+             JoinPath(JoinPath(JoinPath(root, "consumequeue"), topic_), std::to_string(queue_id)),
              entries_per_file * kCqUnitSize) {}
 
 Status ConsumeQueue::Recover(int64_t cl_min, int64_t cl_end, RecoverReport* report) {
@@ -77,8 +78,8 @@ Status ConsumeQueue::Recover(int64_t cl_min, int64_t cl_end, RecoverReport* repo
       if (!valid) {
         stopped = true;
         bool empty_entry = e.physical_offset == 0 && e.size == 0 && e.tags_code == 0;
-        bool beyond_log = e.size > 0 && e.physical_offset >= prev_end &&
-                          e.physical_offset + e.size > cl_end;
+        bool beyond_log =
+            e.size > 0 && e.physical_offset >= prev_end && e.physical_offset + e.size > cl_end;
         if (!empty_entry && !beyond_log) {
           report->corrupt = true;
           report->problem = "invalid entry at queue offset " +
@@ -123,8 +124,8 @@ Status ConsumeQueue::Recover(int64_t cl_min, int64_t cl_end, RecoverReport* repo
     RJ_LOG(kError, "store",
            "consume queue %s-%d is corrupt (%s): truncated %lld entries at queue offset %lld; "
            "they are rebuilt from the CommitLog",
-           topic_.c_str(), queue_id_, report->problem.c_str(),
-           static_cast<long long>(after), static_cast<long long>(end_pos / kCqUnitSize));
+           topic_.c_str(), queue_id_, report->problem.c_str(), static_cast<long long>(after),
+           static_cast<long long>(end_pos / kCqUnitSize));
   }
   if (min_offset_.load() > max_offset_.load()) min_offset_.store(max_offset_.load());
   return Status::OK();
@@ -148,7 +149,8 @@ Status ConsumeQueue::WriteEntry(int64_t queue_offset, const CqEntry& e) {
   EncodeBE32(buf + 8, static_cast<uint32_t>(e.size));
   EncodeBE64(buf + 12, static_cast<uint64_t>(e.tags_code));
   RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), std::string_view(buf, kCqUnitSize)));
-  if (pos - seg->base() + kCqUnitSize > seg->wrote()) seg->set_wrote(pos - seg->base() + kCqUnitSize);
+  if (pos - seg->base() + kCqUnitSize > seg->wrote())
+    seg->set_wrote(pos - seg->base() + kCqUnitSize);
   return Status::OK();
 }
 
@@ -169,9 +171,8 @@ Status ConsumeQueue::Put(int64_t queue_offset, int64_t phy, int32_t size, int64_
         RJ_RETURN_IF_ERROR(WriteEntry(q, CqEntry{0, kCqBlankSize, 0}));
       min_offset_.store(queue_offset);
     } else {
-      RJ_LOG(kWarn, "store", "consume queue %s-%d: gap from %lld to %lld, padding",
-             topic_.c_str(), queue_id_, static_cast<long long>(max),
-             static_cast<long long>(queue_offset));
+      RJ_LOG(kWarn, "store", "consume queue %s-%d: gap from %lld to %lld, padding", topic_.c_str(),
+             queue_id_, static_cast<long long>(max), static_cast<long long>(queue_offset));
       for (int64_t q = max; q < queue_offset; ++q)
         RJ_RETURN_IF_ERROR(WriteEntry(q, CqEntry{0, kCqBlankSize, 0}));
     }

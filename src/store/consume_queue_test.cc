@@ -1,6 +1,7 @@
+#include "consume_queue.h"
+
 #include <gtest/gtest.h>
 
-#include "consume_queue.h"
 #include "test_util.h"
 
 namespace ramjet::store {

@@ -168,8 +168,10 @@ Status IndexService::Load() {
     std::string path = JoinPath(dir_, n);
     auto f = IndexFile::Open(fs_, path, config_.max_hash_slot_num, config_.max_index_num);
     if (!f.ok()) {
-      RJ_LOG(kError, "store", "dropping unreadable index file %s: %s (key lookups lose its "
-             "entries; messages are intact)", path.c_str(), f.status().ToString().c_str());
+      RJ_LOG(kError, "store",
+             "dropping unreadable index file %s: %s (key lookups lose its "
+             "entries; messages are intact)",
+             path.c_str(), f.status().ToString().c_str());
       fs_->RemoveFile(path).IgnoreError();
       continue;
     }
@@ -196,8 +198,8 @@ Status IndexService::PutKey(const std::string& key, int64_t phy, int64_t ts) {
   return Status::OK();
 }
 
-Status IndexService::Build(std::string_view topic, std::string_view keys,
-                           std::string_view uniq_key, int64_t phy, int64_t ts) {
+Status IndexService::Build(std::string_view topic, std::string_view keys, std::string_view uniq_key,
+                           int64_t phy, int64_t ts) {
   std::lock_guard<std::mutex> l(mu_);
   if (phy < indexed_below_) return Status::OK();  // already indexed (re-dispatch after recovery)
   indexed_below_ = phy + 1;
@@ -227,8 +229,7 @@ std::vector<int64_t> IndexService::Query(std::string_view topic, std::string_vie
   k.append(key);
   std::vector<int64_t> out;
   std::lock_guard<std::mutex> l(mu_);
-  for (auto it = files_.rbegin(); it != files_.rend() && static_cast<int>(out.size()) < max;
-       ++it) {
+  for (auto it = files_.rbegin(); it != files_.rend() && static_cast<int>(out.size()) < max; ++it) {
     const auto& f = *it;
     if (f->index_count() <= 1) continue;
     if (f->end_timestamp() < begin_ms - 1000 || f->begin_timestamp() > end_ms) continue;

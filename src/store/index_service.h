@@ -25,8 +25,8 @@ class IndexFile {
   static Result<std::unique_ptr<IndexFile>> Create(FileSystem* fs, const std::string& path,
                                                    int slots, int max_entries);
   // Opens and validates an existing file.
-  static Result<std::unique_ptr<IndexFile>> Open(FileSystem* fs, const std::string& path,
-                                                 int slots, int max_entries);
+  static Result<std::unique_ptr<IndexFile>> Open(FileSystem* fs, const std::string& path, int slots,
+                                                 int max_entries);
 
   const std::string& path() const { return path_; }
   bool IsFull() const;

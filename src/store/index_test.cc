@@ -23,9 +23,9 @@ TEST(IndexTest, PutSelectAndRollOver) {
   ASSERT_TRUE(idx.Load().ok());
   const int64_t t0 = 1700000000000;
   for (int i = 0; i < 30; ++i) {
-    ASSERT_TRUE(idx.Build("T", "k" + std::to_string(i % 5) + " all", "", 100 * (i + 1),
-                          t0 + i * 1000)
-                    .ok());
+    ASSERT_TRUE(
+        idx.Build("T", "k" + std::to_string(i % 5) + " all", "", 100 * (i + 1), t0 + i * 1000)
+            .ok());
   }
   EXPECT_GE(idx.file_count(), 6u);  // 60 keys, 9 per file
   auto all = idx.Query("T", "all", 100, t0, t0 + 100000);

@@ -21,15 +21,24 @@ namespace ramjet::store {
 
 std::string_view GetStatusName(GetStatus s) {
   switch (s) {
-    case GetStatus::kFound: return "FOUND";
-    case GetStatus::kNoMatchedMessage: return "NO_MATCHED_MESSAGE";
-    case GetStatus::kMessageWasRemoving: return "MESSAGE_WAS_REMOVING";
-    case GetStatus::kOffsetFoundNull: return "OFFSET_FOUND_NULL";
-    case GetStatus::kOffsetOverflowBadly: return "OFFSET_OVERFLOW_BADLY";
-    case GetStatus::kOffsetOverflowOne: return "OFFSET_OVERFLOW_ONE";
-    case GetStatus::kOffsetTooSmall: return "OFFSET_TOO_SMALL";
-    case GetStatus::kNoMatchedLogicQueue: return "NO_MATCHED_LOGIC_QUEUE";
-    case GetStatus::kNoMessageInQueue: return "NO_MESSAGE_IN_QUEUE";
+    case GetStatus::kFound:
+      return "FOUND";
+    case GetStatus::kNoMatchedMessage:
+      return "NO_MATCHED_MESSAGE";
+    case GetStatus::kMessageWasRemoving:
+      return "MESSAGE_WAS_REMOVING";
+    case GetStatus::kOffsetFoundNull:
+      return "OFFSET_FOUND_NULL";
+    case GetStatus::kOffsetOverflowBadly:
+      return "OFFSET_OVERFLOW_BADLY";
+    case GetStatus::kOffsetOverflowOne:
+      return "OFFSET_OVERFLOW_ONE";
+    case GetStatus::kOffsetTooSmall:
+      return "OFFSET_TOO_SMALL";
+    case GetStatus::kNoMatchedLogicQueue:
+      return "NO_MATCHED_LOGIC_QUEUE";
+    case GetStatus::kNoMessageInQueue:
+      return "NO_MESSAGE_IN_QUEUE";
   }
   return "UNKNOWN";
 }
@@ -83,8 +92,7 @@ class StoreImpl final : public MessageStore {
   void PutMessageAsync(const MessageInput& msg, bool wait, PutCallback cb) override;
   void PutMessagesAsync(const std::vector<MessageInput>& msgs, bool wait, PutCallback cb) override;
   GetResult GetMessages(std::string_view topic, int32_t queue_id, QueueOffset offset,
-                        int32_t max_count, int64_t max_bytes,
-                        const MessageFilter* filter) override;
+                        int32_t max_count, int64_t max_bytes, const MessageFilter* filter) override;
   Result<RecordRef> ReadRecord(PhysicalOffset offset) override;
   QueueOffset GetMinOffsetInQueue(std::string_view topic, int32_t queue_id) override;
   QueueOffset GetMaxOffsetInQueue(std::string_view topic, int32_t queue_id) override;
@@ -124,8 +132,7 @@ class StoreImpl final : public MessageStore {
 
   // Dispatch.
   std::shared_ptr<ConsumeQueue> FindQueue(std::string_view topic, int32_t queue_id);
-  Result<std::shared_ptr<ConsumeQueue>> GetOrCreateQueue(std::string_view topic,
-                                                         int32_t queue_id);
+  Result<std::shared_ptr<ConsumeQueue>> GetOrCreateQueue(std::string_view topic, int32_t queue_id);
   Status Dispatch(const RecordView& r, int64_t phy, int32_t size, bool notify);
   // Dispatches records in [from, to); returns the position reached.
   int64_t DispatchRange(int64_t from, int64_t to, bool notify, bool check_crc);
@@ -264,9 +271,8 @@ Status StoreImpl::Open() {
   // Consume-queue entries of corrupt records become skip entries, so no reader gets them.
   for (const auto& [pos, size] : corrupt_records_) {
     SegmentPtr seg = commit_log_.segments().Find(pos);
-    auto v = DecodeRecord(std::string_view(seg->data() + (pos - seg->base()),
-                                           static_cast<size_t>(size)),
-                          false);
+    auto v = DecodeRecord(
+        std::string_view(seg->data() + (pos - seg->base()), static_cast<size_t>(size)), false);
     if (!v.ok()) continue;
     auto cq = FindQueue(v->topic, v->queue_id);
     CqEntry e;
@@ -351,10 +357,10 @@ ScanItem StoreImpl::ScanAt(const SegmentPtr& seg, int64_t pos, int64_t limit, bo
     return it;
   }
   it.kind = ScanItem::kCorrupt;
-  it.error = r.ok() ? Status::Corruption("PHYSICALOFFSET field " +
-                                         std::to_string(r->physical_offset) +
-                                         " does not match the record position")
-                    : r.status();
+  it.error = r.ok()
+                 ? Status::Corruption("PHYSICALOFFSET field " + std::to_string(r->physical_offset) +
+                                      " does not match the record position")
+                 : r.status();
   // A record whose framing is intact (only the body CRC is wrong) can be skipped exactly.
   if (!r.ok() && magic == kMessageMagic && total >= 91 && total <= avail &&
       static_cast<int64_t>(DecodeBE64(p + kPosPhysicalOffset)) == pos &&
@@ -371,8 +377,8 @@ int64_t StoreImpl::Resync(int64_t pos) {
     if (seg->end() <= pos) continue;
     int64_t from = pos >= seg->base() ? pos - seg->base() + 1 : 0;
     while (from + 4 + 4 <= seg->size()) {
-      const void* hit = memmem(seg->data() + from + 4, static_cast<size_t>(seg->size() - from - 4),
-                               magic, 4);
+      const void* hit =
+          memmem(seg->data() + from + 4, static_cast<size_t>(seg->size() - from - 4), magic, 4);
       if (hit == nullptr) break;
       int64_t cand = static_cast<const char*>(hit) - seg->data() - 4;
       ScanItem it = ScanAt(seg, seg->base() + cand, seg->end(), true);
@@ -461,9 +467,9 @@ Status StoreImpl::LoadConsumeQueues(int64_t cl_min, int64_t cl_end, int64_t* red
         RJ_LOG(kWarn, kLog, "ignoring foreign entry %s", JoinPath(tdir, q).c_str());
         continue;
       }
-      auto cq = std::make_shared<ConsumeQueue>(fs_, config_.root_dir, topic,
-                                               static_cast<int32_t>(qid),
-                                               config_.consume_queue_entries_per_file);
+      auto cq =
+          std::make_shared<ConsumeQueue>(fs_, config_.root_dir, topic, static_cast<int32_t>(qid),
+                                         config_.consume_queue_entries_per_file);
       ConsumeQueue::RecoverReport rep;
       RJ_RETURN_IF_ERROR(cq->Recover(cl_min, cl_end, &rep));
       if (rep.redispatch_from >= 0)
@@ -581,7 +587,8 @@ void StoreImpl::DispatchLoop() {
       dispatch_cv_.wait_for(l, std::chrono::milliseconds(1),
                             [this] { return dispatch_signal_ || dispatch_stopping_; });
       dispatch_signal_ = false;
-      if (dispatch_stopping_ && dispatched_.load() >= (sync ? commit_log_.flushed() : commit_log_.written()))
+      if (dispatch_stopping_ &&
+          dispatched_.load() >= (sync ? commit_log_.flushed() : commit_log_.written()))
         return;
     }
     // In SYNC_FLUSH mode only fsynced records become visible to consumers.
@@ -645,8 +652,7 @@ void StoreImpl::HousekeepingLoop() {
       if (stopping_) return;
     }
     Status s = FlushLogicsAndCheckpoint();
-    if (!s.ok())
-      RJ_LOG(kError, kLog, "consume queue/index flush failed: %s", s.ToString().c_str());
+    if (!s.ok()) RJ_LOG(kError, kLog, "consume queue/index flush failed: %s", s.ToString().c_str());
     if (MonoMicros() - last_clean_us >= config_.clean_resource_interval_ms * 1000LL) {
       last_clean_us = MonoMicros();
       auto r = RunRetention();
@@ -737,8 +743,7 @@ void StoreImpl::PutMessageAsync(const MessageInput& msg, bool wait, PutCallback 
         std::move(cb));
 }
 
-void StoreImpl::PutMessagesAsync(const std::vector<MessageInput>& msgs, bool wait,
-                                 PutCallback cb) {
+void StoreImpl::PutMessagesAsync(const std::vector<MessageInput>& msgs, bool wait, PutCallback cb) {
   Status s = CheckWritable();
   if (!s.ok()) return cb(s);
   if (msgs.empty()) return cb(Status::InvalidArgument("empty batch"));
@@ -782,8 +787,10 @@ void StoreImpl::DoPut(std::string encoded, std::vector<uint32_t> sizes, std::str
   if (config_.flush_disk_type == FlushDiskType::kSyncFlush && wait) {
     commit_log_.RequestFlush(out->end_offset,
                              [pr = std::move(pr), cb = std::move(cb)](Status s) mutable {
-                               if (s.ok()) cb(std::move(pr));
-                               else cb(s);
+                               if (s.ok())
+                                 cb(std::move(pr));
+                               else
+                                 cb(s);
                              });
     return;
   }
@@ -802,9 +809,9 @@ Result<RecordRef> StoreImpl::ReadRecord(PhysicalOffset offset) {
   const int64_t limit = std::min(seg->end(), commit_log_.written());
   ScanItem it = ScanAt(seg, off, limit, true);
   if (it.kind != ScanItem::kRecord)
-    return it.kind == ScanItem::kCorrupt ? it.error
-                                          : Status::NotFound("no record at offset " +
-                                                             std::to_string(off));
+    return it.kind == ScanItem::kCorrupt
+               ? it.error
+               : Status::NotFound("no record at offset " + std::to_string(off));
   RecordRef ref;
   ref.data = std::string_view(seg->data() + (off - seg->base()), static_cast<size_t>(it.size));
   ref.view = it.view;
@@ -898,9 +905,8 @@ GetResult StoreImpl::GetMessages(std::string_view topic, int32_t queue_id, Queue
         if (!view.ok() || !filter->MatchRecord(*view)) continue;
       }
       if (!res.messages.empty() && res.total_bytes + size > max_bytes) break;
-      res.messages.push_back(
-          SelectedMessage{std::string_view(rec, static_cast<size_t>(size)), QueueOffset(cur),
-                          PhysicalOffset(phy), tags_code});
+      res.messages.push_back(SelectedMessage{std::string_view(rec, static_cast<size_t>(size)),
+                                             QueueOffset(cur), PhysicalOffset(phy), tags_code});
       res.total_bytes += size;
       if (!added_pin) {
         res.pins.push_back(pin);
@@ -972,8 +978,7 @@ QueueOffset StoreImpl::GetOffsetInQueueByTime(std::string_view topic, int32_t qu
 }
 
 Result<PhysicalOffset> StoreImpl::GetCommitLogOffsetInQueue(std::string_view topic,
-                                                            int32_t queue_id,
-                                                            QueueOffset offset) {
+                                                            int32_t queue_id, QueueOffset offset) {
   auto cq = FindQueue(topic, queue_id);
   CqEntry e;
   if (!cq || !cq->Get(offset.value(), &e, nullptr)) return Status::NotFound("no such entry");
@@ -1082,13 +1087,16 @@ Status StoreImpl::Shutdown() {
   dispatch_cv_.notify_all();
   if (dispatch_thread_.joinable()) dispatch_thread_.join();
   if (!flush.ok()) {
-    RJ_LOG(kError, kLog, "shutdown: CommitLog flush failed (%s); leaving the abort file so the "
-           "next start verifies the log", flush.ToString().c_str());
+    RJ_LOG(kError, kLog,
+           "shutdown: CommitLog flush failed (%s); leaving the abort file so the "
+           "next start verifies the log",
+           flush.ToString().c_str());
     return flush;
   }
   // Dispatch anything left (e.g. the dispatcher stopped early after an error).
   const int64_t end = commit_log_.written();
-  if (dispatched_.load() < end) dispatched_.store(DispatchRange(dispatched_.load(), end, true, false));
+  if (dispatched_.load() < end)
+    dispatched_.store(DispatchRange(dispatched_.load(), end, true, false));
   Status s = FlushLogicsAndCheckpoint();
   if (!s.ok()) {
     RJ_LOG(kError, kLog, "shutdown: checkpoint failed: %s", s.ToString().c_str());

@@ -1,3 +1,5 @@
+#include "ramjet/store/message_store.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -7,7 +9,6 @@
 #include "ramjet/base/clock.h"
 #include "ramjet/base/hash.h"
 #include "ramjet/store/fault_injection_file_system.h"
-#include "ramjet/store/message_store.h"
 #include "test_util.h"
 
 namespace ramjet::store {
@@ -17,7 +18,6 @@ using testing::Msg;
 using testing::OpenStore;
 using testing::SmallConfig;
 using testing::TempDir;
-
 
 class TagFilter : public MessageFilter {
  public:
@@ -73,8 +73,8 @@ TEST(MessageStoreTest, TagFilterSkipsButAdvances) {
   TempDir dir;
   auto store = OpenStore(SmallConfig(dir.path()));
   for (int i = 0; i < 20; ++i)
-    ASSERT_TRUE(store->PutMessage(Msg("T", 0, std::to_string(i), i % 4 == 0 ? "A" : "B").Input())
-                    .ok());
+    ASSERT_TRUE(
+        store->PutMessage(Msg("T", 0, std::to_string(i), i % 4 == 0 ? "A" : "B").Input()).ok());
   ASSERT_TRUE(store->WaitDispatched(5000));
   TagFilter only_a({JavaStringHash("A")});
   auto res = store->GetMessages("T", 0, QueueOffset(0), 32, 1 << 20, &only_a);
@@ -96,7 +96,8 @@ TEST(MessageStoreTest, BatchIsOneWriteWithConsecutiveOffsets) {
   auto store = OpenStore(cfg);
   ASSERT_TRUE(store->PutMessage(Msg("T", 2, "first").Input()).ok());
   std::vector<testing::TestMessage> ms;
-  for (int i = 0; i < 10; ++i) ms.push_back(Msg("T", 2, "b" + std::to_string(i), "", "bk" + std::to_string(i)));
+  for (int i = 0; i < 10; ++i)
+    ms.push_back(Msg("T", 2, "b" + std::to_string(i), "", "bk" + std::to_string(i)));
   std::vector<MessageInput> in;
   for (auto& m : ms) in.push_back(m.Input());
   int64_t writes_before = fs.writes();
@@ -207,9 +208,8 @@ TEST(MessageStoreTest, ArrivalListenerSeesEveryMessage) {
   TempDir dir;
   auto store = OpenStore(SmallConfig(dir.path()));
   std::atomic<int> seen{0};
-  store->SetArrivalListener([&](std::string_view, int32_t, QueueOffset, int64_t, int64_t) {
-    seen.fetch_add(1);
-  });
+  store->SetArrivalListener(
+      [&](std::string_view, int32_t, QueueOffset, int64_t, int64_t) { seen.fetch_add(1); });
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(store->PutMessage(Msg("T", i % 3, "x").Input()).ok());
   ASSERT_TRUE(store->WaitDispatched(5000));
   EXPECT_EQ(seen.load(), 20);
@@ -262,7 +262,8 @@ TEST(MessageStoreTest, WriteErrorsAreReturnedAndNothingAdvances) {
   fs.FailNextAllocates(100, Status::NoSpace("injected ENOSPC"));
   std::string big(30000, 'x');
   Status last;
-  for (int i = 0; i < 5 && last.ok(); ++i) last = store->PutMessage(Msg("T", 0, big).Input()).status();
+  for (int i = 0; i < 5 && last.ok(); ++i)
+    last = store->PutMessage(Msg("T", 0, big).Input()).status();
   EXPECT_EQ(last.code(), StatusCode::kNoSpace);
 }
 
@@ -276,8 +277,7 @@ TEST(MessageStoreTest, FsyncFailureMakesStoreReadOnly) {
   ASSERT_TRUE(store->PutMessage(Msg("T", 0, "a").Input()).ok());
   fs.FailNextSyncs(1, Status::IOError("injected EIO on fsync"));
   EXPECT_EQ(store->PutMessage(Msg("T", 0, "b").Input()).status().code(), StatusCode::kIOError);
-  EXPECT_EQ(store->PutMessage(Msg("T", 0, "c").Input()).status().code(),
-            StatusCode::kUnavailable);
+  EXPECT_EQ(store->PutMessage(Msg("T", 0, "c").Input()).status().code(), StatusCode::kUnavailable);
 }
 
 TEST(MessageStoreTest, IllegalMessagesAreRejected) {
@@ -301,7 +301,8 @@ TEST(MessageStoreTest, RetentionDeletesExpiredSegmentsAndMovesMinOffsets) {
   cfg.consume_queue_entries_per_file = 20;
   auto store = OpenStore(cfg);
   std::string body(1000, 'r');
-  for (int i = 0; i < 400; ++i) ASSERT_TRUE(store->PutMessage(Msg("T", 0, body, "", "rk" + std::to_string(i)).Input()).ok());
+  for (int i = 0; i < 400; ++i)
+    ASSERT_TRUE(store->PutMessage(Msg("T", 0, body, "", "rk" + std::to_string(i)).Input()).ok());
   ASSERT_TRUE(store->WaitDispatched(5000));
   const int64_t segs = store->Stats().commit_log_segments;
   ASSERT_GE(segs, 6);

@@ -122,8 +122,7 @@ class PosixFile : public File {
 
   Status TryLock() override {
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      if (errno == EWOULDBLOCK)
-        return Status::Busy("store is locked by another process: " + path_);
+      if (errno == EWOULDBLOCK) return Status::Busy("store is locked by another process: " + path_);
       return Status::FromErrno(errno, "flock " + path_);
     }
     return Status::OK();

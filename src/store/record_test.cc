@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "ramjet/store/record.h"
+
+#include <gtest/gtest.h>
 
 namespace ramjet::store {
 namespace {

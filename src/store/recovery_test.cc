@@ -1,10 +1,9 @@
 // Recovery: clean restart, crash (power loss through the fault-injecting file system and a real
 // SIGKILL of a writer process), torn tails, corrupt and truncated files.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <map>
@@ -23,7 +22,6 @@ using testing::Msg;
 using testing::OpenStore;
 using testing::SmallConfig;
 using testing::TempDir;
-
 
 // Reads a whole queue; every returned record must pass its CRC check.
 std::vector<std::string> ReadQueue(MessageStore* store, const std::string& topic, int q) {
@@ -70,7 +68,11 @@ TEST(RecoveryTest, CleanRestartIsFastAndKeepsEverything) {
   {
     auto store = OpenStore(cfg);
     for (int i = 0; i < 300; ++i)
-      ASSERT_TRUE(store->PutMessage(Msg("T", i % 3, "m" + std::to_string(i), "", "k" + std::to_string(i)).Input()).ok());
+      ASSERT_TRUE(
+          store
+              ->PutMessage(
+                  Msg("T", i % 3, "m" + std::to_string(i), "", "k" + std::to_string(i)).Input())
+              .ok());
     ASSERT_TRUE(store->Shutdown().ok());
   }
   EXPECT_FALSE(PosixFileSystem()->Exists(dir.path() + "/abort"));
@@ -226,7 +228,8 @@ TEST(RecoveryTest, SigkillLoopLosesNothingAcknowledged) {
     std::string buf;
     char chunk[65536];
     ssize_t n;
-    while ((n = ::read(fds[0], chunk, sizeof(chunk))) > 0) buf.append(chunk, static_cast<size_t>(n));
+    while ((n = ::read(fds[0], chunk, sizeof(chunk))) > 0)
+      buf.append(chunk, static_cast<size_t>(n));
     ::close(fds[0]);
     int status = 0;
     ::waitpid(pid, &status, 0);
@@ -268,7 +271,8 @@ TEST(RecoveryTest, TornTailIsTruncatedAndAppendsContinue) {
   std::string torn;
   {
     auto store = OpenStore(cfg);
-    for (int i = 0; i < 10; ++i) ASSERT_TRUE(store->PutMessage(Msg("T", 0, "m" + std::to_string(i)).Input()).ok());
+    for (int i = 0; i < 10; ++i)
+      ASSERT_TRUE(store->PutMessage(Msg("T", 0, "m" + std::to_string(i)).Input()).ok());
     auto r = store->PutMessage(Msg("T", 0, std::string(500, 'x')).Input());
     ASSERT_TRUE(r.ok());
     ASSERT_TRUE(store->WaitDispatched(5000));
@@ -313,7 +317,8 @@ TEST(RecoveryTest, NewRecordsOverATruncatedTailAreIndexed) {
   {
     auto store = OpenStore(cfg);
     for (int i = 0; i < 20; ++i)
-      ASSERT_TRUE(store->PutMessage(Msg("T", 0, "lost", "", "lost" + std::to_string(i)).Input()).ok());
+      ASSERT_TRUE(
+          store->PutMessage(Msg("T", 0, "lost", "", "lost" + std::to_string(i)).Input()).ok());
     ASSERT_TRUE(store->WaitDispatched(5000));  // indexed (index pages survive, log pages do not)
     ASSERT_TRUE(fs.SimulatePowerLoss().ok());
   }

@@ -182,8 +182,8 @@ Status SegmentQueue::TruncateFrom(int64_t offset) {
   }
   if (keep) {
     int64_t rel = offset - keep->base();
-    RJ_RETURN_IF_ERROR(
-        keep->file()->ZeroRange(static_cast<uint64_t>(rel), static_cast<uint64_t>(keep->size() - rel)));
+    RJ_RETURN_IF_ERROR(keep->file()->ZeroRange(static_cast<uint64_t>(rel),
+                                               static_cast<uint64_t>(keep->size() - rel)));
     RJ_RETURN_IF_ERROR(keep->file()->Sync());
     keep->set_wrote(rel);
     keep->set_flushed(rel);

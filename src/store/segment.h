@@ -80,7 +80,7 @@ class SegmentQueue {
       : fs_(fs), dir_(std::move(dir)), segment_size_(segment_size) {}
 
   struct LoadReport {
-    std::vector<std::string> problems;  // human-readable, logged by the caller
+    std::vector<std::string> problems;    // human-readable, logged by the caller
     std::vector<int64_t> short_segments;  // bases of segments that were shorter than their size
   };
   // Opens every segment file in dir. Files with foreign names are reported and ignored. A gap in

@@ -1,7 +1,8 @@
+#include "segment.h"
+
 #include <gtest/gtest.h>
 
 #include "ramjet/store/fault_injection_file_system.h"
-#include "segment.h"
 #include "test_util.h"
 
 namespace ramjet::store {
@@ -28,7 +29,7 @@ TEST(SegmentTest, WriteReadThroughMapping) {
   ASSERT_TRUE(seg.ok());
   ASSERT_TRUE((*seg)->WriteAt(10, "abc").ok());
   EXPECT_EQ(std::string((*seg)->data() + 10, 3), "abc");  // pwrite visible through the mapping
-  EXPECT_FALSE((*seg)->WriteAt(4095, "ab").ok());          // past the end
+  EXPECT_FALSE((*seg)->WriteAt(4095, "ab").ok());         // past the end
   auto seg2 = q.CreateAt(4096);
   ASSERT_TRUE(seg2.ok());
   EXPECT_FALSE(q.CreateAt(4096 * 3).ok());  // gap

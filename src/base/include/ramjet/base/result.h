@@ -12,7 +12,7 @@ namespace ramjet {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT
     assert(!status_.ok() && "Result from an OK status needs a value");
     if (status_.ok()) status_ = Status::Internal("Result constructed from OK status");

@@ -14,10 +14,10 @@ enum class StatusCode : int {
   kCorruption = 2,
   kInvalidArgument = 3,
   kIOError = 4,
-  kNoSpace = 5,        // disk full
-  kBusy = 6,           // back-pressure: try again later
-  kTimeout = 7,        // e.g. sync flush did not complete in time
-  kUnavailable = 8,    // service stopped / store not writable
+  kNoSpace = 5,      // disk full
+  kBusy = 6,         // back-pressure: try again later
+  kTimeout = 7,      // e.g. sync flush did not complete in time
+  kUnavailable = 8,  // service stopped / store not writable
   kOutOfRange = 9,
   kAlreadyExists = 10,
   kInternal = 11,
@@ -63,15 +63,16 @@ class [[nodiscard]] Status {
 
 }  // namespace ramjet
 
-#define RJ_RETURN_IF_ERROR(expr)              \
-  do {                                        \
-    ::ramjet::Status rj_status__ = (expr);    \
+#define RJ_RETURN_IF_ERROR(expr)               \
+  do {                                         \
+    ::ramjet::Status rj_status__ = (expr);     \
     if (!rj_status__.ok()) return rj_status__; \
   } while (0)
 
 #define RJ_CONCAT_INNER_(a, b) a##b
 #define RJ_CONCAT_(a, b) RJ_CONCAT_INNER_(a, b)
-#define RJ_ASSIGN_OR_RETURN(lhs, expr) RJ_ASSIGN_OR_RETURN_IMPL_(RJ_CONCAT_(rj_res_, __LINE__), lhs, expr)
+#define RJ_ASSIGN_OR_RETURN(lhs, expr) \
+  RJ_ASSIGN_OR_RETURN_IMPL_(RJ_CONCAT_(rj_res_, __LINE__), lhs, expr)
 #define RJ_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                              \
   if (!tmp.ok()) return tmp.status();             \

@@ -89,9 +89,9 @@ struct RecordRef {
 };
 
 // Called by the dispatcher after a message becomes readable through its consume queue.
-using ArrivalListener = std::function<void(std::string_view topic, int32_t queue_id,
-                                           QueueOffset queue_offset, int64_t tags_code,
-                                           int64_t store_timestamp)>;
+using ArrivalListener =
+    std::function<void(std::string_view topic, int32_t queue_id, QueueOffset queue_offset,
+                       int64_t tags_code, int64_t store_timestamp)>;
 
 struct StoreStats {
   PhysicalOffset min_physical_offset;
@@ -145,8 +145,7 @@ class MessageStore {
   // The first offset whose store timestamp is >= timestamp (max offset if none).
   virtual QueueOffset GetOffsetInQueueByTime(std::string_view topic, int32_t queue_id,
                                              int64_t timestamp) = 0;
-  virtual Result<PhysicalOffset> GetCommitLogOffsetInQueue(std::string_view topic,
-                                                           int32_t queue_id,
+  virtual Result<PhysicalOffset> GetCommitLogOffsetInQueue(std::string_view topic, int32_t queue_id,
                                                            QueueOffset offset) = 0;
   virtual Result<int64_t> GetEarliestMessageTime(std::string_view topic, int32_t queue_id) = 0;
   virtual Result<int64_t> GetEarliestMessageTime() = 0;
@@ -155,9 +154,9 @@ class MessageStore {
 
   // Index lookup: records of topic whose KEYS contain key or whose UNIQ_KEY is key, stored in
   // [begin_ms, end_ms], newest first, at most max_num.
-  virtual Result<std::vector<RecordRef>> QueryMessages(std::string_view topic,
-                                                       std::string_view key, int max_num,
-                                                       int64_t begin_ms, int64_t end_ms) = 0;
+  virtual Result<std::vector<RecordRef>> QueryMessages(std::string_view topic, std::string_view key,
+                                                       int max_num, int64_t begin_ms,
+                                                       int64_t end_ms) = 0;
 
   // Topics and queue ids that have consume queues.
   virtual std::vector<std::pair<std::string, int32_t>> ListQueues() = 0;

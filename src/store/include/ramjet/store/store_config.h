@@ -15,28 +15,28 @@ namespace ramjet::store {
 enum class FlushDiskType { kAsyncFlush, kSyncFlush };
 
 struct StoreConfig {
-  std::string root_dir = "store";                       // storePathRootDir
-  int64_t commit_log_segment_size = 1024LL * 1024 * 1024;  // mappedFileSizeCommitLog
-  int64_t consume_queue_entries_per_file = 300000;         // mappedFileSizeConsumeQueue / 20
+  std::string root_dir = "store";                              // storePathRootDir
+  int64_t commit_log_segment_size = 1024LL * 1024 * 1024;      // mappedFileSizeCommitLog
+  int64_t consume_queue_entries_per_file = 300000;             // mappedFileSizeConsumeQueue / 20
   FlushDiskType flush_disk_type = FlushDiskType::kAsyncFlush;  // flushDiskType
-  int flush_interval_commit_log_ms = 500;                  // flushIntervalCommitLog
-  int flush_commit_log_least_pages = 4;                    // flushCommitLogLeastPages
-  int flush_commit_log_thorough_interval_ms = 10000;       // flushCommitLogThoroughInterval
-  int sync_flush_timeout_ms = 5000;                        // syncFlushTimeout
-  int flush_interval_consume_queue_ms = 1000;              // flushIntervalConsumeQueue
-  int64_t max_message_size = 4 * 1024 * 1024;              // maxMessageSize (body)
-  bool check_crc_on_recover = true;                        // checkCRCOnRecover
+  int flush_interval_commit_log_ms = 500;                      // flushIntervalCommitLog
+  int flush_commit_log_least_pages = 4;                        // flushCommitLogLeastPages
+  int flush_commit_log_thorough_interval_ms = 10000;           // flushCommitLogThoroughInterval
+  int sync_flush_timeout_ms = 5000;                            // syncFlushTimeout
+  int flush_interval_consume_queue_ms = 1000;                  // flushIntervalConsumeQueue
+  int64_t max_message_size = 4 * 1024 * 1024;                  // maxMessageSize (body)
+  bool check_crc_on_recover = true;                            // checkCRCOnRecover
   // Index (IndexFile).
   int max_hash_slot_num = 5000000;   // maxHashSlotNum
   int max_index_num = 20000000;      // maxIndexNum
   bool message_index_enable = true;  // messageIndexEnable
   // Retention.
-  int file_reserved_time_hours = 72;          // fileReservedTime
-  std::string delete_when = "04";             // deleteWhen: hours of day, ';'-separated
-  int disk_max_used_space_ratio = 75;         // diskMaxUsedSpaceRatio (percent, 10..95)
+  int file_reserved_time_hours = 72;              // fileReservedTime
+  std::string delete_when = "04";                 // deleteWhen: hours of day, ';'-separated
+  int disk_max_used_space_ratio = 75;             // diskMaxUsedSpaceRatio (percent, 10..95)
   double disk_space_clean_forcibly_ratio = 0.85;  // rocketmq.broker.diskSpaceCleanForciblyRatio
   double disk_space_warning_level_ratio = 0.90;   // rocketmq.broker.diskSpaceWarningLevelRatio
-  int clean_resource_interval_ms = 10000;     // cleanResourceInterval
+  int clean_resource_interval_ms = 10000;         // cleanResourceInterval
   int delete_files_batch_max = 10;
   // The address written as STOREHOST in every record: brokerIP1:listenPort.
   HostAddress store_host = HostAddress::V4(127, 0, 0, 1, 10911);
