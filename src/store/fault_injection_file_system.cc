@@ -18,6 +18,10 @@ class FaultInjectionFile : public File {
     }
     RJ_RETURN_IF_ERROR(base_->WriteAt(offset, data));
     fs_->writes_.fetch_add(1);
+    {
+      std::lock_guard<std::mutex> l(fs_->mu_);
+      fs_->writes_by_path_[path()]++;
+    }
     fs_->RecordWrite(path(), offset, data.size());
     return Status::OK();
   }
@@ -114,6 +118,14 @@ Status FaultInjectionFileSystem::SimulatePowerLoss() {
     }
   }
   return Status::OK();
+}
+
+int64_t FaultInjectionFileSystem::WritesUnder(const std::string& prefix) {
+  std::lock_guard<std::mutex> l(mu_);
+  int64_t n = 0;
+  for (const auto& [path, count] : writes_by_path_)
+    if (path.compare(0, prefix.size(), prefix) == 0) n += count;
+  return n;
 }
 
 void FaultInjectionFileSystem::Reset() {

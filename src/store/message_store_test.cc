@@ -100,10 +100,11 @@ TEST(MessageStoreTest, BatchIsOneWriteWithConsecutiveOffsets) {
     ms.push_back(Msg("T", 2, "b" + std::to_string(i), "", "bk" + std::to_string(i)));
   std::vector<MessageInput> in;
   for (auto& m : ms) in.push_back(m.Input());
-  int64_t writes_before = fs.writes();
+  const std::string log_dir = dir.path() + "/commitlog/";
+  int64_t writes_before = fs.WritesUnder(log_dir);
   auto r = store->PutMessages(in);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(fs.writes() - writes_before, 1);  // one CommitLog write for the whole batch
+  EXPECT_EQ(fs.WritesUnder(log_dir) - writes_before, 1);  // one CommitLog write for the batch
   EXPECT_EQ(r->queue_offset.value(), 1);
   EXPECT_EQ(r->msg_num, 10);
   ASSERT_TRUE(store->WaitDispatched(5000));

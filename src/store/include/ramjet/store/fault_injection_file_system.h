@@ -30,6 +30,8 @@ class FaultInjectionFileSystem : public FileSystem {
   void FailNextAllocates(int n, Status s);
   void SetDiskUsageRatio(std::optional<double> ratio);
   int64_t writes() const { return writes_.load(); }
+  // Number of successful WriteAt calls on files whose path starts with prefix.
+  int64_t WritesUnder(const std::string& prefix);
 
   Result<std::unique_ptr<File>> OpenFile(const std::string& path, bool create) override;
   bool Exists(const std::string& path) override { return base_->Exists(path); }
@@ -63,6 +65,7 @@ class FaultInjectionFileSystem : public FileSystem {
   // path -> unsynced [offset -> end) ranges
   std::map<std::string, std::map<uint64_t, uint64_t>> unsynced_;
   std::atomic<int64_t> writes_{0};
+  std::map<std::string, int64_t> writes_by_path_;  // guarded by mu_
 };
 
 }  // namespace ramjet::store
