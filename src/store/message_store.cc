@@ -131,6 +131,14 @@ class StoreImpl final : public MessageStore {
   Result<int64_t> RecoverCommitLog(int64_t start, bool* corrupted);
 
   // Dispatch.
+  // Snapshot of every consume queue (taken under the map lock).
+  std::vector<std::shared_ptr<ConsumeQueue>> AllQueues() {
+    std::vector<std::shared_ptr<ConsumeQueue>> all;
+    std::shared_lock<std::shared_mutex> l(queues_mu_);
+    for (auto& [t, qs] : queues_)
+      for (auto& [q, cq] : qs) all.push_back(cq);
+    return all;
+  }
   std::shared_ptr<ConsumeQueue> FindQueue(std::string_view topic, int32_t queue_id);
   Result<std::shared_ptr<ConsumeQueue>> GetOrCreateQueue(std::string_view topic, int32_t queue_id);
   Status Dispatch(const RecordView& r, int64_t phy, int32_t size, bool notify);
@@ -245,10 +253,7 @@ Status StoreImpl::Open() {
   RJ_RETURN_IF_ERROR(LoadConsumeQueues(cl_min, end, &redispatch_from));
   // Consume-queue entries pointing into destroyed byte ranges become skip entries.
   if (!lost_ranges_.empty()) {
-    std::vector<std::shared_ptr<ConsumeQueue>> all;
-    for (auto& [t, qs] : queues_)
-      for (auto& [q, cq] : qs) all.push_back(cq);
-    for (auto& cq : all) {
+    for (auto& cq : AllQueues()) {
       int64_t marked = 0;
       CqEntry e;
       for (int64_t o = cq->max_offset() - 1; o >= cq->min_offset(); --o) {
@@ -625,13 +630,7 @@ bool StoreImpl::WaitDispatched(int timeout_ms) {
 Status StoreImpl::FlushLogicsAndCheckpoint() {
   const int64_t dispatched = dispatched_.load();
   const int64_t ts = last_flushed_store_ts_.load();
-  std::vector<std::shared_ptr<ConsumeQueue>> all;
-  {
-    std::shared_lock<std::shared_mutex> l(queues_mu_);
-    for (auto& [t, qs] : queues_)
-      for (auto& [q, cq] : qs) all.push_back(cq);
-  }
-  for (auto& cq : all) RJ_RETURN_IF_ERROR(cq->Flush());
+  for (auto& cq : AllQueues()) RJ_RETURN_IF_ERROR(cq->Flush());
   RJ_RETURN_IF_ERROR(index_.Flush());
   Checkpoint cp;
   cp.physic_flushed_offset = commit_log_.flushed();
@@ -711,13 +710,7 @@ Result<int> StoreImpl::RunRetention() {
   }
   if (deleted > 0) {
     const int64_t cl_min = commit_log_.min_offset();
-    std::vector<std::shared_ptr<ConsumeQueue>> all;
-    {
-      std::shared_lock<std::shared_mutex> l(queues_mu_);
-      for (auto& [t, qs] : queues_)
-        for (auto& [q, cq] : qs) all.push_back(cq);
-    }
-    for (auto& cq : all) {
+    for (auto& cq : AllQueues()) {
       auto r = cq->DeleteBefore(cl_min);
       if (!r.ok()) return r.status();
     }
