@@ -1,0 +1,73 @@
+// Typed, documented configuration properties in the style of RocketMQ's broker.conf: a
+// Java-properties-like text of `key=value` lines (blank lines and lines starting with # or ! are
+// comments) plus `--key=value` command-line overrides. Every key is declared with its type,
+// default and one line of documentation; unknown keys and values that do not parse are errors
+// that name the key.
+// Thread-safety: a ConfigBinder is filled and applied by one thread during start-up.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ramjet/base/result.h"
+
+namespace ramjet {
+
+// Parses properties text. Keys and values are trimmed; `key: value` is accepted as Java does.
+Result<std::vector<std::pair<std::string, std::string>>> ParseProperties(std::string_view text);
+
+// Reads a whole file; kNotFound if it does not exist.
+Result<std::string> ReadFileToString(const std::string& path);
+// Writes a file safely: <path>.tmp is written and fsynced, then renamed over path, then the
+// directory is fsynced. Creates missing parent directories.
+Status WriteFileAtomic(const std::string& path, std::string_view content);
+// mkdir -p.
+Status CreateDirectories(const std::string& path);
+
+class ConfigBinder {
+ public:
+  void Bind(std::string key, std::string* field, std::string doc);
+  void Bind(std::string key, bool* field, std::string doc);
+  void Bind(std::string key, int32_t* field, std::string doc);
+  void Bind(std::string key, int64_t* field, std::string doc);
+  void Bind(std::string key, double* field, std::string doc);
+  // A custom parser; `current` prints the present value.
+  void BindCustom(std::string key, std::function<Status(std::string_view)> set,
+                  std::function<std::string()> current, std::string doc);
+  // Accepted and ignored (a RocketMQ key with no meaning here); logged at info level.
+  void Ignore(std::string key, std::string why);
+
+  Status Set(std::string_view key, std::string_view value);
+  // Applies every pair; stops at the first error, which names the key and the source.
+  Status Apply(const std::vector<std::pair<std::string, std::string>>& pairs,
+               std::string_view source);
+  Status LoadFile(const std::string& path);
+  // Parses argv: `-c FILE` / `--config=FILE` loads a file first, `--key=value` and `-n ADDR`
+  // (namesrvAddr, when bound) override it. Sets *help when -h/--help is given.
+  Status ParseCommandLine(int argc, char** argv, bool* help);
+
+  // Current values as properties text (key=value per line, sorted by key).
+  std::string Dump() const;
+  // One line per key: key, default, doc.
+  std::string Help() const;
+  bool Has(std::string_view key) const;
+
+ private:
+  struct Entry {
+    std::function<Status(std::string_view)> set;
+    std::function<std::string()> get;
+    std::string doc;
+    std::string default_value;
+    bool ignored = false;
+  };
+  static Entry MakeEntry(std::function<Status(std::string_view)> set,
+                         std::function<std::string()> get, std::string doc);
+  void Add(std::string key, Entry e);
+  std::map<std::string, Entry, std::less<>> entries_;
+};
+
+}  // namespace ramjet
