@@ -26,6 +26,7 @@ class [[nodiscard]] Result {
   T&& value() && { return std::move(*value_); }
   T* operator->() { return &*value_; }
   const T* operator->() const { return &*value_; }
+  T value_or(T def) const& { return value_ ? *value_ : std::move(def); }
   T& operator*() & { return *value_; }
   const T& operator*() const& { return *value_; }
 

@@ -1,0 +1,229 @@
+// The remoting layer: TCP connections carrying RocketMQ frames, request/response correlation by
+// opaque, one-way requests, and a processor registry that runs handlers on explicit executors.
+//
+// Threading model:
+//  - Each endpoint (server or client) owns `io_threads` event loops (epoll, level-triggered).
+//    A connection belongs to one loop for its whole life; its reads, frame decoding and close
+//    handling happen there.
+//  - Connection::Send may be called from any thread: it writes directly when the socket buffer
+//    has room and otherwise queues the bytes for the loop (EPOLLOUT).
+//  - A request handler runs on the ThreadPool it was registered with (or on the I/O thread when
+//    registered without one: only for cheap, non-blocking handlers). A full pool answers
+//    SYSTEM_BUSY at once. Handlers may answer later, from any thread, through RequestContext.
+//  - Responses to our own requests complete their callbacks on the I/O thread (async) or wake
+//    the caller (sync). A scanner thread fails calls past their deadline with kTimeout.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ramjet/base/result.h"
+#include "ramjet/protocol/remoting_command.h"
+#include "ramjet/remoting/thread_pool.h"
+
+namespace ramjet {
+class Scheduler;
+}
+
+namespace ramjet::remoting {
+
+class EventLoop;
+class Endpoint;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  ~Connection();
+  uint64_t id() const { return id_; }
+  // "ip:port" of the peer.
+  const std::string& remote_address() const { return remote_address_; }
+  // Encodes and sends a frame. Thread-safe. Returns false if the connection is closed.
+  bool Send(const protocol::RemotingCommand& cmd);
+  bool SendRaw(std::string bytes);
+  // Closes the connection (asynchronously, on its loop). Thread-safe, idempotent.
+  void Close(std::string_view reason);
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
+  // Which listener accepted it (0 for the first port of a server; 0 for client connections).
+  int listener_index() const { return listener_index_; }
+
+ private:
+  friend class Endpoint;
+  friend class EventLoop;
+  Connection(Endpoint* owner, EventLoop* loop, int fd, uint64_t id, std::string remote,
+             int listener_index, size_t max_frame_bytes);
+  void HandleEvents(uint32_t events);  // on the loop thread
+  void HandleReadable();
+  void HandleWritable();
+  void CloseNow(std::string_view reason);  // on the loop thread
+
+  Endpoint* owner_;
+  EventLoop* loop_;
+  int fd_;
+  uint64_t id_;
+  std::string remote_address_;
+  int listener_index_;
+  protocol::FrameDecoder decoder_;
+  std::mutex out_mu_;
+  std::string out_;
+  bool want_write_ = false;
+  std::atomic<bool> closed_{false};
+  std::atomic<bool> close_requested_{false};
+};
+using ConnectionPtr = std::shared_ptr<Connection>;
+
+// One inbound request and the way to answer it.
+class RequestContext {
+ public:
+  RequestContext(ConnectionPtr conn, protocol::RemotingCommand request, int32_t version)
+      : conn_(std::move(conn)), request_(std::move(request)), version_(version) {}
+  const ConnectionPtr& connection() const { return conn_; }
+  const protocol::RemotingCommand& request() const { return request_; }
+  bool oneway() const { return request_.IsOneway(); }
+  // Sends the response (opaque, response flag, serialize type and version are filled in).
+  // Only the first call sends; one-way requests get no response.
+  void Respond(protocol::RemotingCommand response);
+  // Convenience: a response with only a code and remark.
+  void RespondCode(int32_t code, std::string remark = {});
+  bool responded() const { return responded_.load(); }
+
+ private:
+  ConnectionPtr conn_;
+  protocol::RemotingCommand request_;
+  int32_t version_;
+  std::atomic<bool> responded_{false};
+};
+using RequestContextPtr = std::shared_ptr<RequestContext>;
+using Handler = std::function<void(const RequestContextPtr&)>;
+using ResponseCallback = std::function<void(Result<protocol::RemotingCommand>)>;
+
+struct EndpointOptions {
+  std::string name = "remoting";
+  int io_threads = 1;
+  size_t max_frame_bytes = protocol::kDefaultMaxFrameBytes;
+  int32_t version = 409;               // MQVersion ordinal written into our frames
+  protocol::LanguageCode language = protocol::LanguageCode::kCpp;
+  size_t max_pending_out_bytes = 256u << 20;  // a peer that reads nothing is cut off
+};
+
+// What servers and clients share: loops, processors, outstanding calls.
+class Endpoint {
+ public:
+  explicit Endpoint(EndpointOptions options);
+  virtual ~Endpoint();
+
+  // Registers a handler for a request code. executor may be null (run on the I/O thread).
+  // only_listener >= 0 restricts the code to connections accepted on that listener.
+  void RegisterProcessor(int32_t code, Handler handler, ThreadPool* executor,
+                         int only_listener = -1);
+  // Called on the I/O thread after a connection closes (for whatever reason).
+  void AddCloseListener(std::function<void(const ConnectionPtr&)> listener);
+
+  // Sends a request on a connection; the callback gets the response or an error
+  // (kTimeout, kUnavailable when the connection closes first).
+  void InvokeAsync(const ConnectionPtr& conn, protocol::RemotingCommand request, int timeout_ms,
+                   ResponseCallback cb);
+  Result<protocol::RemotingCommand> InvokeSync(const ConnectionPtr& conn,
+                                               protocol::RemotingCommand request, int timeout_ms);
+  bool InvokeOneway(const ConnectionPtr& conn, protocol::RemotingCommand request);
+
+  const EndpointOptions& options() const { return options_; }
+  // Connections currently open.
+  size_t connection_count() const;
+
+ protected:
+  void StartLoops();
+  void StopLoops();  // closes every connection and joins the loops
+  ConnectionPtr Adopt(int fd, std::string remote, int listener_index);
+  EventLoop* NextLoop();
+  std::vector<std::unique_ptr<EventLoop>> loops_;
+
+ private:
+  friend class Connection;
+  void OnFrame(const ConnectionPtr& conn, protocol::RemotingCommand cmd);
+  void OnClosed(const ConnectionPtr& conn);
+  void ScanTimeouts();
+  int32_t NextOpaque();
+
+  struct Processor {
+    Handler handler;
+    ThreadPool* executor;
+    int only_listener;
+  };
+  struct Pending {
+    ResponseCallback cb;
+    int64_t deadline_us;
+    uint64_t conn_id;
+  };
+
+  EndpointOptions options_;
+  std::unordered_map<int32_t, Processor> processors_;
+  std::vector<std::function<void(const ConnectionPtr&)>> close_listeners_;
+  std::mutex pending_mu_;
+  std::unordered_map<int32_t, Pending> pending_;
+  std::atomic<int32_t> next_opaque_{1};
+  std::atomic<uint64_t> next_conn_id_{1};
+  std::atomic<size_t> next_loop_{0};
+  mutable std::mutex conns_mu_;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> conns_;
+  std::unique_ptr<Scheduler> scanner_;
+};
+
+struct ListenAddress {
+  std::string host = "0.0.0.0";
+  int port = 0;  // 0 = any free port
+};
+
+class RemotingServer : public Endpoint {
+ public:
+  explicit RemotingServer(EndpointOptions options);
+  ~RemotingServer() override;
+  // Binds every listener, then starts accepting. kIOError names the address that failed.
+  Status Start(const std::vector<ListenAddress>& listeners);
+  // Stops accepting, closes connections, joins threads. Idempotent.
+  void Shutdown();
+  // The bound port of listener i (useful with port 0).
+  int port(size_t i = 0) const { return ports_.at(i); }
+
+ private:
+  class Acceptor;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  std::vector<int> ports_;
+  bool started_ = false;
+};
+
+class RemotingClient : public Endpoint {
+ public:
+  explicit RemotingClient(EndpointOptions options, int connect_timeout_ms = 3000);
+  ~RemotingClient() override;
+  void Shutdown();
+
+  // The connection to "host:port", connecting if needed (blocking up to the connect timeout).
+  Result<ConnectionPtr> GetConnection(const std::string& addr);
+  Result<protocol::RemotingCommand> InvokeSync(const std::string& addr,
+                                               protocol::RemotingCommand request, int timeout_ms);
+  void InvokeAsync(const std::string& addr, protocol::RemotingCommand request, int timeout_ms,
+                   ResponseCallback cb);
+  Status InvokeOneway(const std::string& addr, protocol::RemotingCommand request);
+  void CloseConnection(const std::string& addr);
+
+  using Endpoint::InvokeAsync;
+  using Endpoint::InvokeOneway;
+  using Endpoint::InvokeSync;
+
+ private:
+  int connect_timeout_ms_;
+  std::mutex mu_;
+  std::unordered_map<std::string, ConnectionPtr> by_addr_;
+  bool shut_down_ = false;
+};
+
+// "ip:port" of a connected socket's peer (or local side).
+std::string PeerAddress(int fd, bool local = false);
+
+}  // namespace ramjet::remoting

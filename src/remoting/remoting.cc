@@ -1,0 +1,685 @@
+#include "ramjet/remoting/remoting.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+
+#include "event_loop.h"
+#include "ramjet/base/clock.h"
+#include "ramjet/base/logging.h"
+#include "ramjet/base/scheduler.h"
+#include "ramjet/protocol/codes.h"
+
+namespace ramjet::remoting {
+
+using protocol::RemotingCommand;
+namespace rc = protocol::response_code;
+
+std::string PeerAddress(int fd, bool local) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  int r = local ? ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                : ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (r != 0) return "unknown:0";
+  char ip[INET6_ADDRSTRLEN] = {0};
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+    port = ntohs(a->sin_port);
+    return std::string(ip) + ":" + std::to_string(port);
+  }
+  if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+    port = ntohs(a->sin6_port);
+    std::string s(ip);
+    if (s.starts_with("::ffff:") && s.find('.') != std::string::npos) {
+      return s.substr(7) + ":" + std::to_string(port);
+    }
+    return "[" + s + "]:" + std::to_string(port);
+  }
+  return "unknown:0";
+}
+
+namespace {
+
+void SetNoDelay(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+Result<std::pair<std::string, int>> SplitHostPort(std::string_view addr) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == addr.size()) {
+    return Status::InvalidArgument("address '" + std::string(addr) + "' is not host:port");
+  }
+  std::string host(addr.substr(0, colon));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = std::atoi(std::string(addr.substr(colon + 1)).c_str());
+  if (port <= 0 || port > 65535) {
+    return Status::InvalidArgument("address '" + std::string(addr) + "' has a bad port");
+  }
+  return std::make_pair(host, port);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Connection
+
+Connection::Connection(Endpoint* owner, EventLoop* loop, int fd, uint64_t id, std::string remote,
+                       int listener_index, size_t max_frame_bytes)
+    : owner_(owner),
+      loop_(loop),
+      fd_(fd),
+      id_(id),
+      remote_address_(std::move(remote)),
+      listener_index_(listener_index),
+      decoder_(max_frame_bytes) {}
+
+Connection::~Connection() {
+  if (!closed_.load() && fd_ >= 0) ::close(fd_);
+}
+
+bool Connection::Send(const RemotingCommand& cmd) {
+  std::string bytes;
+  protocol::EncodeFrame(cmd, &bytes);
+  return SendRaw(std::move(bytes));
+}
+
+bool Connection::SendRaw(std::string bytes) {
+  bool post_enable = false;
+  bool post_close = false;
+  {
+    std::lock_guard<std::mutex> l(out_mu_);
+    if (closed_.load(std::memory_order_acquire)) return false;
+    if (out_.empty()) {
+      size_t done = 0;
+      while (done < bytes.size()) {
+        ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done,
+                           MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+          done += static_cast<size_t>(n);
+          continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        post_close = true;
+        break;
+      }
+      if (!post_close && done < bytes.size()) {
+        out_.assign(bytes, done, std::string::npos);
+        if (!want_write_) {
+          want_write_ = true;
+          post_enable = true;
+        }
+      }
+    } else {
+      out_.append(bytes);
+      if (out_.size() > owner_->options().max_pending_out_bytes) post_close = true;
+    }
+  }
+  auto self = shared_from_this();
+  if (post_close) {
+    Close("write failed or peer not reading");
+    return false;
+  }
+  if (post_enable) {
+    loop_->Post([self] {
+      if (!self->closed()) self->loop_->Modify(self->fd_, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+    });
+  }
+  return true;
+}
+
+void Connection::Close(std::string_view reason) {
+  if (close_requested_.exchange(true)) return;
+  auto self = shared_from_this();
+  std::string why(reason);
+  loop_->Post([self, why] { self->CloseNow(why); });
+}
+
+void Connection::CloseNow(std::string_view reason) {
+  {
+    std::lock_guard<std::mutex> l(out_mu_);
+    if (closed_.load()) return;
+    closed_.store(true, std::memory_order_release);
+    loop_->Remove(fd_);
+    ::close(fd_);
+  }
+  RJ_LOG(kDebug, "remoting", "%s: connection %s closed: %.*s", owner_->options().name.c_str(),
+         remote_address_.c_str(), static_cast<int>(reason.size()), reason.data());
+  owner_->OnClosed(shared_from_this());
+}
+
+void Connection::HandleEvents(uint32_t events) {
+  if (closed()) return;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) HandleReadable();
+  if (!closed() && (events & EPOLLOUT)) HandleWritable();
+}
+
+void Connection::HandleReadable() {
+  char buf[65536];
+  size_t budget = 4u << 20;  // fairness between connections of one loop
+  auto self = shared_from_this();
+  while (budget > 0) {
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n > 0) {
+      budget -= std::min(budget, static_cast<size_t>(n));
+      decoder_.Append(buf, static_cast<size_t>(n));
+      for (;;) {
+        auto next = decoder_.Next();
+        if (!next.ok()) {
+          RJ_LOG(kWarn, "remoting", "%s: closing connection from %s: bad frame: %s",
+                 owner_->options().name.c_str(), remote_address_.c_str(),
+                 std::string(next.status().message()).c_str());
+          CloseNow("bad frame");
+          return;
+        }
+        if (!next->has_value()) break;
+        owner_->OnFrame(self, std::move(**next));
+        if (closed()) return;
+      }
+      continue;
+    }
+    if (n == 0) {
+      CloseNow("peer closed");
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    CloseNow(std::strerror(errno));
+    return;
+  }
+}
+
+void Connection::HandleWritable() {
+  bool drained = false;
+  bool failed = false;
+  {
+    std::lock_guard<std::mutex> l(out_mu_);
+    size_t done = 0;
+    while (done < out_.size()) {
+      ssize_t n = ::send(fd_, out_.data() + done, out_.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      failed = true;
+      break;
+    }
+    out_.erase(0, done);
+    if (out_.empty()) {
+      want_write_ = false;
+      drained = true;
+    }
+  }
+  if (failed) {
+    CloseNow("write failed");
+    return;
+  }
+  if (drained) loop_->Modify(fd_, EPOLLIN | EPOLLRDHUP);
+}
+
+// ---------------------------------------------------------------------------------------------
+// RequestContext
+
+void RequestContext::Respond(RemotingCommand response) {
+  if (responded_.exchange(true)) return;
+  if (request_.IsOneway()) return;
+  response.opaque = request_.opaque;
+  response.flag |= protocol::kFlagResponse;
+  response.serialize_type = request_.serialize_type;
+  response.version = version_;
+  conn_->Send(response);
+}
+
+void RequestContext::RespondCode(int32_t code, std::string remark) {
+  Respond(RemotingCommand::ResponseTo(request_, code, std::move(remark)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Endpoint
+
+Endpoint::Endpoint(EndpointOptions options) : options_(std::move(options)) {
+  if (options_.io_threads < 1) options_.io_threads = 1;
+  for (int i = 0; i < options_.io_threads; ++i) {
+    loops_.push_back(std::make_unique<EventLoop>(options_.name.substr(0, 10) + "-io" +
+                                                 std::to_string(i)));
+  }
+}
+
+Endpoint::~Endpoint() { StopLoops(); }
+
+void Endpoint::StartLoops() {
+  for (auto& l : loops_) l->Start();
+  scanner_ = std::make_unique<Scheduler>(options_.name.substr(0, 10) + "-tmo");
+  scanner_->RunEvery(20, 20, [this] { ScanTimeouts(); });
+}
+
+void Endpoint::StopLoops() {
+  if (scanner_) scanner_->Stop();
+  std::vector<ConnectionPtr> conns;
+  {
+    std::lock_guard<std::mutex> l(conns_mu_);
+    for (auto& [id, w] : conns_) {
+      if (auto c = w.lock()) conns.push_back(c);
+    }
+  }
+  for (auto& c : conns) c->Close("endpoint shutting down");
+  for (auto& l : loops_) l->Stop();
+  // Fail whatever is still outstanding.
+  std::unordered_map<int32_t, Pending> pending;
+  {
+    std::lock_guard<std::mutex> l(pending_mu_);
+    pending.swap(pending_);
+  }
+  for (auto& [op, p] : pending) p.cb(Status::Unavailable("endpoint shut down"));
+}
+
+EventLoop* Endpoint::NextLoop() {
+  return loops_[next_loop_.fetch_add(1) % loops_.size()].get();
+}
+
+ConnectionPtr Endpoint::Adopt(int fd, std::string remote, int listener_index) {
+  EventLoop* loop = NextLoop();
+  ConnectionPtr conn(new Connection(this, loop, fd, next_conn_id_.fetch_add(1), std::move(remote),
+                                    listener_index, options_.max_frame_bytes));
+  {
+    std::lock_guard<std::mutex> l(conns_mu_);
+    conns_[conn->id()] = conn;
+  }
+  loop->Post([conn, loop] {
+    if (conn->closed()) return;
+    loop->Add(conn->fd_, EPOLLIN | EPOLLRDHUP, [conn](uint32_t ev) { conn->HandleEvents(ev); });
+  });
+  return conn;
+}
+
+size_t Endpoint::connection_count() const {
+  std::lock_guard<std::mutex> l(conns_mu_);
+  return conns_.size();
+}
+
+void Endpoint::RegisterProcessor(int32_t code, Handler handler, ThreadPool* executor,
+                                 int only_listener) {
+  processors_[code] = Processor{std::move(handler), executor, only_listener};
+}
+
+void Endpoint::AddCloseListener(std::function<void(const ConnectionPtr&)> listener) {
+  close_listeners_.push_back(std::move(listener));
+}
+
+int32_t Endpoint::NextOpaque() {
+  int32_t v = next_opaque_.fetch_add(1);
+  return v & 0x7fffffff;
+}
+
+void Endpoint::OnFrame(const ConnectionPtr& conn, RemotingCommand cmd) {
+  if (cmd.IsResponse()) {
+    Pending p;
+    {
+      std::lock_guard<std::mutex> l(pending_mu_);
+      auto it = pending_.find(cmd.opaque);
+      if (it == pending_.end()) {
+        RJ_LOG(kDebug, "remoting", "%s: response with unknown opaque %d from %s dropped",
+               options_.name.c_str(), cmd.opaque, conn->remote_address().c_str());
+        return;
+      }
+      p = std::move(it->second);
+      pending_.erase(it);
+    }
+    p.cb(std::move(cmd));
+    return;
+  }
+  auto it = processors_.find(cmd.code);
+  if (it == processors_.end() ||
+      (it->second.only_listener >= 0 && it->second.only_listener != conn->listener_index())) {
+    RJ_LOG(kDebug, "remoting", "%s: request code %d from %s not supported", options_.name.c_str(),
+           cmd.code, conn->remote_address().c_str());
+    if (!cmd.IsOneway()) {
+      RemotingCommand resp = RemotingCommand::ResponseTo(
+          cmd, rc::kRequestCodeNotSupported,
+          " request type " + std::to_string(cmd.code) + " not supported");
+      resp.version = options_.version;
+      conn->Send(resp);
+    }
+    return;
+  }
+  auto ctx = std::make_shared<RequestContext>(conn, std::move(cmd), options_.version);
+  const Processor& proc = it->second;
+  auto run = [handler = &proc.handler, ctx, name = &options_.name] {
+    try {
+      (*handler)(ctx);
+    } catch (const std::exception& e) {
+      RJ_LOG(kError, "remoting", "%s: handler of code %d threw: %s", name->c_str(),
+             ctx->request().code, e.what());
+      ctx->RespondCode(rc::kSystemError, e.what());
+    }
+  };
+  if (proc.executor == nullptr) {
+    run();
+    return;
+  }
+  if (!proc.executor->TrySubmit(run)) {
+    RJ_LOG(kWarn, "remoting", "%s: executor %s full, request code %d from %s refused",
+           options_.name.c_str(), proc.executor->name().c_str(), ctx->request().code,
+           conn->remote_address().c_str());
+    ctx->RespondCode(rc::kSystemBusy,
+                     "[OVERLOAD]system busy, start flow control for a while");
+  }
+}
+
+void Endpoint::OnClosed(const ConnectionPtr& conn) {
+  {
+    std::lock_guard<std::mutex> l(conns_mu_);
+    conns_.erase(conn->id());
+  }
+  std::vector<ResponseCallback> failed;
+  {
+    std::lock_guard<std::mutex> l(pending_mu_);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.conn_id == conn->id()) {
+        failed.push_back(std::move(it->second.cb));
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& cb : failed) {
+    cb(Status::Unavailable("connection to " + conn->remote_address() + " closed"));
+  }
+  for (auto& l : close_listeners_) l(conn);
+}
+
+void Endpoint::ScanTimeouts() {
+  int64_t now = MonoMicros();
+  std::vector<std::pair<int32_t, ResponseCallback>> expired;
+  {
+    std::lock_guard<std::mutex> l(pending_mu_);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.deadline_us <= now) {
+        expired.emplace_back(it->first, std::move(it->second.cb));
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& [op, cb] : expired) {
+    cb(Status::Timeout("no response to request opaque " + std::to_string(op) + " in time"));
+  }
+}
+
+void Endpoint::InvokeAsync(const ConnectionPtr& conn, RemotingCommand request, int timeout_ms,
+                           ResponseCallback cb) {
+  request.opaque = NextOpaque();
+  request.flag &= ~(protocol::kFlagResponse | protocol::kFlagOneway);
+  request.version = options_.version;
+  request.language = options_.language;
+  {
+    std::lock_guard<std::mutex> l(pending_mu_);
+    pending_[request.opaque] =
+        Pending{std::move(cb), MonoMicros() + int64_t{timeout_ms} * 1000, conn->id()};
+  }
+  if (!conn->Send(request)) {
+    ResponseCallback failed;
+    {
+      std::lock_guard<std::mutex> l(pending_mu_);
+      auto it = pending_.find(request.opaque);
+      if (it == pending_.end()) return;  // already failed by the close path
+      failed = std::move(it->second.cb);
+      pending_.erase(it);
+    }
+    failed(Status::Unavailable("connection to " + conn->remote_address() + " is closed"));
+  }
+}
+
+Result<RemotingCommand> Endpoint::InvokeSync(const ConnectionPtr& conn, RemotingCommand request,
+                                             int timeout_ms) {
+  auto promise = std::make_shared<std::promise<Result<RemotingCommand>>>();
+  auto future = promise->get_future();
+  InvokeAsync(conn, std::move(request), timeout_ms,
+              [promise](Result<RemotingCommand> r) { promise->set_value(std::move(r)); });
+  return future.get();
+}
+
+bool Endpoint::InvokeOneway(const ConnectionPtr& conn, RemotingCommand request) {
+  request.opaque = NextOpaque();
+  request.flag = (request.flag & ~protocol::kFlagResponse) | protocol::kFlagOneway;
+  request.version = options_.version;
+  request.language = options_.language;
+  return conn->Send(request);
+}
+
+// ---------------------------------------------------------------------------------------------
+// RemotingServer
+
+class RemotingServer::Acceptor {
+ public:
+  Acceptor(RemotingServer* server, EventLoop* loop, int fd, int index)
+      : server_(server), loop_(loop), fd_(fd), index_(index) {}
+  ~Acceptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  void Register() {
+    loop_->Post([this] { loop_->Add(fd_, EPOLLIN, [this](uint32_t) { OnAccept(); }); });
+  }
+  void Unregister() {
+    std::promise<void> done;
+    loop_->Post([this, &done] {
+      loop_->Remove(fd_);
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+
+ private:
+  void OnAccept() {
+    for (;;) {
+      int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          RJ_LOG(kWarn, "remoting", "%s: accept: %s", server_->options().name.c_str(),
+                 std::strerror(errno));
+        }
+        return;
+      }
+      SetNoDelay(fd);
+      std::string peer = PeerAddress(fd);
+      RJ_LOG(kDebug, "remoting", "%s: accepted %s", server_->options().name.c_str(), peer.c_str());
+      server_->Adopt(fd, peer, index_);
+    }
+  }
+  RemotingServer* server_;
+  EventLoop* loop_;
+  int fd_;
+  int index_;
+};
+
+RemotingServer::RemotingServer(EndpointOptions options) : Endpoint(std::move(options)) {}
+
+RemotingServer::~RemotingServer() { Shutdown(); }
+
+Status RemotingServer::Start(const std::vector<ListenAddress>& listeners) {
+  std::vector<int> fds;
+  auto fail = [&](const Status& s) {
+    for (int fd : fds) ::close(fd);
+    return s;
+  };
+  for (const auto& la : listeners) {
+    bool v6 = la.host.find(':') != std::string::npos;
+    int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fail(Status::FromErrno(errno, "socket"));
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (v6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+      a->sin6_family = AF_INET6;
+      a->sin6_port = htons(static_cast<uint16_t>(la.port));
+      if (::inet_pton(AF_INET6, la.host.c_str(), &a->sin6_addr) != 1) {
+        ::close(fd);
+        return fail(Status::InvalidArgument("bad listen address " + la.host));
+      }
+      len = sizeof(sockaddr_in6);
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+      a->sin_family = AF_INET;
+      a->sin_port = htons(static_cast<uint16_t>(la.port));
+      if (::inet_pton(AF_INET, la.host.c_str(), &a->sin_addr) != 1) {
+        ::close(fd);
+        return fail(Status::InvalidArgument("bad listen address " + la.host));
+      }
+      len = sizeof(sockaddr_in);
+    }
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+      int e = errno;
+      ::close(fd);
+      return fail(Status::IOError("cannot listen on " + la.host + ":" + std::to_string(la.port) +
+                                  ": " + std::strerror(e)));
+    }
+    if (::listen(fd, 1024) != 0) {
+      int e = errno;
+      ::close(fd);
+      return fail(Status::FromErrno(e, "listen"));
+    }
+    fds.push_back(fd);
+    std::string local = PeerAddress(fd, true);
+    ports_.push_back(std::atoi(local.substr(local.rfind(':') + 1).c_str()));
+  }
+  StartLoops();
+  for (size_t i = 0; i < fds.size(); ++i) {
+    acceptors_.push_back(
+        std::make_unique<Acceptor>(this, loops_[0].get(), fds[i], static_cast<int>(i)));
+    acceptors_.back()->Register();
+  }
+  started_ = true;
+  return Status::OK();
+}
+
+void RemotingServer::Shutdown() {
+  if (!started_) return;
+  started_ = false;
+  for (auto& a : acceptors_) a->Unregister();
+  acceptors_.clear();
+  StopLoops();
+}
+
+// ---------------------------------------------------------------------------------------------
+// RemotingClient
+
+RemotingClient::RemotingClient(EndpointOptions options, int connect_timeout_ms)
+    : Endpoint(std::move(options)), connect_timeout_ms_(connect_timeout_ms) {
+  StartLoops();
+}
+
+RemotingClient::~RemotingClient() { Shutdown(); }
+
+void RemotingClient::Shutdown() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    by_addr_.clear();
+  }
+  StopLoops();
+}
+
+Result<ConnectionPtr> RemotingClient::GetConnection(const std::string& addr) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (shut_down_) return Status::Unavailable("client shut down");
+  auto it = by_addr_.find(addr);
+  if (it != by_addr_.end() && !it->second->closed()) return it->second;
+  RJ_ASSIGN_OR_RETURN(auto hp, SplitHostPort(addr));
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int gai = ::getaddrinfo(hp.first.c_str(), std::to_string(hp.second).c_str(), &hints, &res);
+  if (gai != 0 || res == nullptr) {
+    return Status::Unavailable("cannot resolve " + addr + ": " + ::gai_strerror(gai));
+  }
+  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ::freeaddrinfo(res);
+    return Status::FromErrno(errno, "socket");
+  }
+  int r = ::connect(fd, res->ai_addr, res->ai_addrlen);
+  ::freeaddrinfo(res);
+  if (r != 0 && errno != EINPROGRESS) {
+    int e = errno;
+    ::close(fd);
+    return Status::Unavailable("connect to " + addr + ": " + std::strerror(e));
+  }
+  if (r != 0) {
+    pollfd p{fd, POLLOUT, 0};
+    int pr = ::poll(&p, 1, connect_timeout_ms_);
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (pr <= 0) {
+      ::close(fd);
+      return Status::Timeout("connect to " + addr + " timed out");
+    }
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      ::close(fd);
+      return Status::Unavailable("connect to " + addr + ": " + std::strerror(err));
+    }
+  }
+  SetNoDelay(fd);
+  ConnectionPtr conn = Adopt(fd, addr, 0);
+  by_addr_[addr] = conn;
+  return conn;
+}
+
+Result<RemotingCommand> RemotingClient::InvokeSync(const std::string& addr,
+                                                   RemotingCommand request, int timeout_ms) {
+  RJ_ASSIGN_OR_RETURN(ConnectionPtr conn, GetConnection(addr));
+  return Endpoint::InvokeSync(conn, std::move(request), timeout_ms);
+}
+
+void RemotingClient::InvokeAsync(const std::string& addr, RemotingCommand request, int timeout_ms,
+                                 ResponseCallback cb) {
+  auto conn = GetConnection(addr);
+  if (!conn.ok()) {
+    cb(conn.status());
+    return;
+  }
+  Endpoint::InvokeAsync(*conn, std::move(request), timeout_ms, std::move(cb));
+}
+
+Status RemotingClient::InvokeOneway(const std::string& addr, RemotingCommand request) {
+  RJ_ASSIGN_OR_RETURN(ConnectionPtr conn, GetConnection(addr));
+  if (!Endpoint::InvokeOneway(conn, std::move(request))) {
+    return Status::Unavailable("connection to " + addr + " closed");
+  }
+  return Status::OK();
+}
+
+void RemotingClient::CloseConnection(const std::string& addr) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = by_addr_.find(addr);
+  if (it == by_addr_.end()) return;
+  it->second->Close("closed by client");
+  by_addr_.erase(it);
+}
+
+}  // namespace ramjet::remoting

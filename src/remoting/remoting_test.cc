@@ -1,0 +1,286 @@
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <thread>
+
+#include "ramjet/base/coding.h"
+#include "ramjet/protocol/codes.h"
+#include "ramjet/remoting/remoting.h"
+
+namespace ramjet::remoting {
+namespace {
+
+using protocol::RemotingCommand;
+namespace rc = protocol::response_code;
+
+class RemotingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    EndpointOptions so;
+    so.name = "test-server";
+    so.io_threads = 2;
+    so.max_frame_bytes = 1 << 20;
+    server_ = std::make_unique<RemotingServer>(so);
+    pool_ = std::make_unique<ThreadPool>("test-pool", 2, 1000);
+    server_->RegisterProcessor(
+        1000,
+        [](const RequestContextPtr& ctx) {
+          RemotingCommand r = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
+          r.Set("echo", ctx->request().GetString("v").value_or("?"));
+          r.body = ctx->request().body;
+          ctx->Respond(std::move(r));
+        },
+        pool_.get());
+    server_->RegisterProcessor(
+        1001, [this](const RequestContextPtr&) { oneway_count_.fetch_add(1); }, nullptr);
+    ASSERT_TRUE(server_->Start({{"127.0.0.1", 0}}).ok());
+    addr_ = "127.0.0.1:" + std::to_string(server_->port());
+    EndpointOptions co;
+    co.name = "test-client";
+    client_ = std::make_unique<RemotingClient>(co);
+  }
+  void TearDown() override {
+    client_->Shutdown();
+    server_->Shutdown();
+  }
+
+  int RawConnect() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    return fd;
+  }
+  // True if the server closes fd within timeout_ms (reads until EOF).
+  static bool ClosedByPeer(int fd, int timeout_ms) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < end) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) > 0) {
+        ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) return true;
+      }
+    }
+    return false;
+  }
+
+  std::unique_ptr<RemotingServer> server_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<RemotingClient> client_;
+  std::string addr_;
+  std::atomic<int> oneway_count_{0};
+};
+
+TEST_F(RemotingTest, RequestResponseCorrelatedByOpaque) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        RemotingCommand req = RemotingCommand::Request(1000);
+        std::string v = std::to_string(t) + "-" + std::to_string(i);
+        req.Set("v", v);
+        req.body = std::string(static_cast<size_t>(i * 37), 'b');
+        auto r = client_->InvokeSync(addr_, req, 3000);
+        if (r.ok() && r->code == rc::kSuccess && r->GetString("echo").value_or("") == v &&
+            r->body.size() == static_cast<size_t>(i * 37) && r->IsResponse()) {
+          ok.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 800);
+}
+
+TEST_F(RemotingTest, OnewayGetsNoResponse) {
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(client_->InvokeOneway(addr_, RemotingCommand::Request(1001)).ok());
+  }
+  for (int i = 0; i < 100 && oneway_count_.load() < 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(oneway_count_.load(), 10);
+  // The connection still works.
+  EXPECT_TRUE(client_->InvokeSync(addr_, RemotingCommand::Request(1000), 3000).ok());
+}
+
+TEST_F(RemotingTest, UnknownCodeIsNotSupported) {
+  auto r = client_->InvokeSync(addr_, RemotingCommand::Request(4242), 3000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->code, rc::kRequestCodeNotSupported);
+  EXPECT_NE(r->remark.value_or("").find("4242"), std::string::npos);
+}
+
+TEST_F(RemotingTest, OversizedAndGarbageFramesCloseOnlyThatConnection) {
+  auto good = client_->GetConnection(addr_);
+  ASSERT_TRUE(good.ok());
+  // Oversized length.
+  int fd = RawConnect();
+  std::string f;
+  PutBE32(&f, (1u << 20) + 1);
+  ASSERT_EQ(::send(fd, f.data(), f.size(), 0), 4);
+  EXPECT_TRUE(ClosedByPeer(fd, 3000));
+  ::close(fd);
+  // Invalid JSON header.
+  fd = RawConnect();
+  f.clear();
+  std::string h = "{garbage";
+  PutBE32(&f, static_cast<uint32_t>(4 + h.size()));
+  PutBE32(&f, static_cast<uint32_t>(h.size()));
+  f += h;
+  ASSERT_EQ(::send(fd, f.data(), f.size(), 0), static_cast<ssize_t>(f.size()));
+  EXPECT_TRUE(ClosedByPeer(fd, 3000));
+  ::close(fd);
+  // Truncated frame then close: nothing to answer, server just drops it.
+  fd = RawConnect();
+  f.clear();
+  PutBE32(&f, 100);
+  f += "abc";
+  ASSERT_EQ(::send(fd, f.data(), f.size(), 0), static_cast<ssize_t>(f.size()));
+  ::close(fd);
+  // The established client connection is unaffected.
+  EXPECT_FALSE((*good)->closed());
+  auto r = client_->InvokeSync(addr_, RemotingCommand::Request(1000), 3000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->code, rc::kSuccess);
+}
+
+TEST_F(RemotingTest, FullExecutorAnswersSystemBusy) {
+  ThreadPool tiny("tiny", 1, 1);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> started{0};
+  server_->RegisterProcessor(
+      1002,
+      [&](const RequestContextPtr& ctx) {
+        started.fetch_add(1);
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait(l, [&] { return release; });
+        ctx->RespondCode(rc::kSuccess);
+      },
+      &tiny);
+  std::vector<Result<RemotingCommand>> results;
+  std::mutex rmu;
+  std::atomic<int> done{0};
+  auto cb = [&](Result<RemotingCommand> r) {
+    std::lock_guard<std::mutex> l(rmu);
+    results.push_back(std::move(r));
+    done.fetch_add(1);
+  };
+  client_->InvokeAsync(addr_, RemotingCommand::Request(1002), 5000, cb);
+  for (int i = 0; i < 300 && started.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(started.load(), 1);  // the worker is busy; the queue (capacity 1) is empty
+  for (int i = 0; i < 5; ++i) {
+    client_->InvokeAsync(addr_, RemotingCommand::Request(1002), 5000, cb);
+  }
+  // One runs, one is queued, the rest are refused at once.
+  for (int i = 0; i < 200 && done.load() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+  }
+  cv.notify_all();
+  for (int i = 0; i < 300 && done.load() < 6; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(done.load(), 6);
+  int busy = 0, success = 0;
+  for (auto& r : results) {
+    ASSERT_TRUE(r.ok());
+    if (r->code == rc::kSystemBusy) ++busy;
+    if (r->code == rc::kSuccess) ++success;
+  }
+  EXPECT_EQ(success, 2);
+  EXPECT_EQ(busy, 4);
+  tiny.Shutdown();
+}
+
+TEST_F(RemotingTest, TimeoutAndLateAnswer) {
+  std::shared_ptr<RequestContext> held;
+  std::mutex mu;
+  server_->RegisterProcessor(
+      1003,
+      [&](const RequestContextPtr& ctx) {
+        std::lock_guard<std::mutex> l(mu);
+        held = ctx;
+      },
+      nullptr);
+  auto r = client_->InvokeSync(addr_, RemotingCommand::Request(1003), 200);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kTimeout);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    ASSERT_TRUE(held);
+    held->RespondCode(rc::kSuccess);  // dropped by the client as unknown opaque
+  }
+  EXPECT_TRUE(client_->InvokeSync(addr_, RemotingCommand::Request(1000), 3000).ok());
+}
+
+TEST_F(RemotingTest, ServerCanCallClientAndSeesClose) {
+  std::atomic<int> closes{0};
+  ConnectionPtr seen;
+  std::mutex mu;
+  server_->AddCloseListener([&](const ConnectionPtr&) { closes.fetch_add(1); });
+  server_->RegisterProcessor(
+      1004,
+      [&](const RequestContextPtr& ctx) {
+        {
+          std::lock_guard<std::mutex> l(mu);
+          seen = ctx->connection();
+        }
+        ctx->RespondCode(rc::kSuccess);
+      },
+      nullptr);
+  std::atomic<int> client_got{0};
+  client_->RegisterProcessor(
+      40,
+      [&](const RequestContextPtr& ctx) {
+        client_got.fetch_add(1);
+        ctx->RespondCode(rc::kSuccess);
+      },
+      nullptr);
+  ASSERT_TRUE(client_->InvokeSync(addr_, RemotingCommand::Request(1004), 3000).ok());
+  ConnectionPtr conn;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    conn = seen;
+  }
+  ASSERT_TRUE(conn);
+  auto r = server_->InvokeSync(conn, RemotingCommand::Request(40), 3000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(client_got.load(), 1);
+  client_->CloseConnection(addr_);
+  for (int i = 0; i < 200 && closes.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(closes.load(), 1);
+  EXPECT_TRUE(conn->closed());
+}
+
+TEST(RemotingServerTest, PortInUseIsAClearError) {
+  RemotingServer a(EndpointOptions{});
+  ASSERT_TRUE(a.Start({{"127.0.0.1", 0}}).ok());
+  RemotingServer b(EndpointOptions{});
+  Status s = b.Start({{"127.0.0.1", a.port()}});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("cannot listen on 127.0.0.1:"), std::string_view::npos);
+}
+
+}  // namespace
+}  // namespace ramjet::remoting
