@@ -15,9 +15,8 @@ using json = nlohmann::json;
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// fastjson writes integer map keys unquoted ({0:"addr"}); quote them so a standard parser can
-// read the text. Only bare digit runs (with an optional '-') directly after '{' or ',' and
-// followed by ':' are touched; string contents are left alone.
+}  // namespace
+
 std::string QuoteNumericKeys(std::string_view in) {
   std::string out;
   out.reserve(in.size() + 16);
@@ -61,6 +60,8 @@ std::string QuoteNumericKeys(std::string_view in) {
   }
   return out;
 }
+
+namespace {
 
 Result<json> ParseJson(std::string_view text) {
   std::string fixed = QuoteNumericKeys(text);

@@ -146,6 +146,11 @@ struct ConsumerListBody {
   static Result<ConsumerListBody> Parse(std::string_view json);
 };
 
+// fastjson writes integer map keys unquoted ({0:"addr"}); this quotes them so a standard JSON
+// parser can read the text. Only bare integers directly after '{' or ',' and followed by ':' are
+// touched; string contents are left alone.
+std::string QuoteNumericKeys(std::string_view in);
+
 // Escapes a string as a JSON string literal (with quotes).
 std::string JsonQuote(std::string_view s);
 

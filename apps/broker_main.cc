@@ -1,0 +1,38 @@
+// ramjet-broker: a broker (default port 10911, VIP port 10909).
+#include <cstdio>
+
+#include "app_main.h"
+#include "ramjet/base/logging.h"
+#include "ramjet/broker/broker.h"
+
+int main(int argc, char** argv) {
+  using namespace ramjet;
+  apps::BlockShutdownSignals();
+  broker::BrokerConfig config;
+  ConfigBinder binder;
+  config.Bind(&binder);
+  if (int rc = apps::ParseArgs("ramjet-broker", &binder, argc, argv,
+                               "[-c broker.conf] [-n namesrvAddr] [--key=value ...]");
+      rc >= 0) {
+    return rc;
+  }
+  if (Status s = config.Finish(); !s.ok()) {
+    std::fprintf(stderr, "ramjet-broker: configuration error: %s\n",
+                 std::string(s.message()).c_str());
+    return 2;
+  }
+  auto b = broker::BrokerController::Start(config);
+  if (!b.ok()) {
+    std::fprintf(stderr, "ramjet-broker: cannot start: %s\n", b.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("The broker[%s, %s] boot success. serializeType=JSON and name server is %s\n",
+              config.broker_name.c_str(), config.BrokerAddr().c_str(),
+              config.namesrv_addr.c_str());
+  std::fflush(stdout);
+  const char* sig = apps::WaitForShutdownSignal();
+  RJ_LOG(kInfo, "broker", "%s received, shutting down", sig);
+  (*b)->Shutdown();
+  std::printf("The broker[%s] shut down cleanly.\n", config.broker_name.c_str());
+  return 0;
+}

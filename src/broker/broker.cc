@@ -1,0 +1,1141 @@
+#include "ramjet/broker/broker.h"
+
+#include <atomic>
+#include <random>
+
+#include "clients.h"
+#include "metadata.h"
+#include "ramjet/base/clock.h"
+#include "ramjet/base/coding.h"
+#include "ramjet/base/hash.h"
+#include "ramjet/base/logging.h"
+#include "ramjet/base/scheduler.h"
+#include "ramjet/protocol/bodies.h"
+#include "ramjet/protocol/codes.h"
+#include "ramjet/remoting/remoting.h"
+#include "ramjet/store/message_store.h"
+
+namespace ramjet::broker {
+namespace {
+
+using protocol::RemotingCommand;
+using remoting::RequestContextPtr;
+namespace rc = protocol::response_code;
+namespace req = protocol::request_code;
+
+constexpr int32_t kPullFlagCommitOffset = 0x1;
+constexpr int32_t kPullFlagSuspend = 0x2;
+constexpr int32_t kPullFlagSubscription = 0x4;
+
+// The single place where store/put outcomes become RocketMQ response codes.
+std::pair<int32_t, std::string> PutStatusToResponse(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk: return {rc::kSuccess, ""};
+    case StatusCode::kTimeout: return {rc::kFlushDiskTimeout, "FLUSH_DISK_TIMEOUT"};
+    case StatusCode::kInvalidArgument:
+      return {rc::kMessageIllegal, "MESSAGE_ILLEGAL: " + std::string(s.message())};
+    case StatusCode::kUnavailable:
+      return {rc::kServiceNotAvailable, "SERVICE_NOT_AVAILABLE: " + std::string(s.message())};
+    case StatusCode::kNoSpace:
+      return {rc::kServiceNotAvailable, "SERVICE_NOT_AVAILABLE: disk full: " +
+                                            std::string(s.message())};
+    case StatusCode::kBusy:
+      return {rc::kSystemBusy, "[PC_SYNCHRONIZED]broker busy, start flow control for a while"};
+    default: return {rc::kSystemError, "UNKNOWN_ERROR: " + std::string(s.message())};
+  }
+}
+
+class TagFilter : public store::MessageFilter {
+ public:
+  explicit TagFilter(protocol::SubscriptionData sub) : sub_(std::move(sub)) {
+    all_ = sub_.sub_string.empty() || sub_.sub_string == "*" || sub_.class_filter_mode;
+  }
+  bool MatchTagsCode(int64_t code) const override {
+    return all_ || sub_.code_set.count(static_cast<int32_t>(code)) > 0;
+  }
+
+ private:
+  protocol::SubscriptionData sub_;
+  bool all_ = false;
+};
+
+struct SendHeader {
+  std::string producer_group;
+  std::string topic;
+  std::string default_topic;
+  int32_t default_topic_queue_nums = 4;
+  int32_t queue_id = -1;
+  int32_t sys_flag = 0;
+  int64_t born_timestamp = 0;
+  int32_t flag = 0;
+  std::string properties;
+  int32_t reconsume_times = 0;
+  int32_t max_reconsume_times = -1;
+  bool batch = false;
+};
+
+Result<SendHeader> ParseSendHeader(const RemotingCommand& r) {
+  bool v2 = r.code == req::kSendMessageV2 || r.code == req::kSendBatchMessage;
+  auto key = [v2](const char* shortk, const char* longk) { return v2 ? shortk : longk; };
+  SendHeader h;
+  RJ_ASSIGN_OR_RETURN(h.producer_group, r.GetString(key("a", "producerGroup")));
+  RJ_ASSIGN_OR_RETURN(h.topic, r.GetString(key("b", "topic")));
+  h.default_topic = std::string(r.Find(key("c", "defaultTopic")).value_or(kAutoCreateTopicKey));
+  h.default_topic_queue_nums = r.GetInt32Or(key("d", "defaultTopicQueueNums"), 4);
+  RJ_ASSIGN_OR_RETURN(h.queue_id, r.GetInt32(key("e", "queueId")));
+  h.sys_flag = r.GetInt32Or(key("f", "sysFlag"), 0);
+  h.born_timestamp = r.GetInt64Or(key("g", "bornTimestamp"), NowMillis());
+  h.flag = r.GetInt32Or(key("h", "flag"), 0);
+  h.properties = std::string(r.Find(key("i", "properties")).value_or(""));
+  h.reconsume_times = r.GetInt32Or(key("j", "reconsumeTimes"), 0);
+  h.max_reconsume_times = r.GetInt32Or(key("l", "maxReconsumeTimes"), -1);
+  h.batch = r.GetBool(key("m", "batch")) || r.code == req::kSendBatchMessage;
+  return h;
+}
+
+// Returns props with `remove` dropped and `add` appended.
+std::string EditProperties(std::string_view props, std::string_view remove,
+                           const std::vector<std::pair<std::string, std::string>>& add) {
+  std::vector<std::pair<std::string, std::string>> kv;
+  for (const auto& [k, v] : store::ParseProperties(props)) {
+    if (k == remove) continue;
+    bool replaced = false;
+    for (const auto& [ak, av] : add) replaced |= (ak == k);
+    if (!replaced) kv.emplace_back(std::string(k), std::string(v));
+  }
+  for (const auto& p : add) kv.push_back(p);
+  return store::BuildProperties(kv);
+}
+
+struct PullHeader {
+  std::string group;
+  std::string topic;
+  int32_t queue_id = 0;
+  int64_t queue_offset = 0;
+  int32_t max_msg_nums = 32;
+  int32_t sys_flag = 0;
+  int64_t commit_offset = 0;
+  int64_t suspend_timeout_millis = 15000;
+  std::string subscription;
+  int64_t sub_version = 0;
+  std::string expression_type = "TAG";
+};
+
+Result<PullHeader> ParsePullHeader(const RemotingCommand& r) {
+  PullHeader h;
+  RJ_ASSIGN_OR_RETURN(h.group, r.GetString("consumerGroup"));
+  RJ_ASSIGN_OR_RETURN(h.topic, r.GetString("topic"));
+  RJ_ASSIGN_OR_RETURN(h.queue_id, r.GetInt32("queueId"));
+  RJ_ASSIGN_OR_RETURN(h.queue_offset, r.GetInt64("queueOffset"));
+  RJ_ASSIGN_OR_RETURN(h.max_msg_nums, r.GetInt32("maxMsgNums"));
+  RJ_ASSIGN_OR_RETURN(h.sys_flag, r.GetInt32("sysFlag"));
+  h.commit_offset = r.GetInt64Or("commitOffset", 0);
+  h.suspend_timeout_millis = r.GetInt64Or("suspendTimeoutMillis", 15000);
+  h.subscription = std::string(r.Find("subscription").value_or("*"));
+  h.sub_version = r.GetInt64Or("subVersion", 0);
+  h.expression_type = std::string(r.Find("expressionType").value_or("TAG"));
+  if (h.expression_type.empty()) h.expression_type = "TAG";
+  return h;
+}
+
+struct HeldPull {
+  RequestContextPtr ctx;
+  int64_t offset = 0;
+  int64_t deadline_ms = 0;
+  std::shared_ptr<store::MessageFilter> filter;
+};
+
+class Broker : public BrokerController {
+ public:
+  explicit Broker(BrokerConfig config)
+      : config_(std::move(config)),
+        topics_(config_.store.root_dir + "/config/topics.json"),
+        groups_(config_.store.root_dir + "/config/subscriptionGroup.json"),
+        offsets_(config_.store.root_dir + "/config/consumerOffset.json"),
+        scheduler_("broker-sched") {}
+
+  ~Broker() override { Shutdown(); }
+
+  Status Start() {
+    RJ_RETURN_IF_ERROR(CreateDirectories(config_.store.root_dir + "/config"));
+    RJ_RETURN_IF_ERROR(topics_.Load());
+    RJ_RETURN_IF_ERROR(groups_.Load());
+    RJ_RETURN_IF_ERROR(offsets_.Load());
+    auto store = store::MessageStore::Open(config_.store);
+    if (!store.ok()) return store.status();
+    store_ = std::move(store).value();
+    RJ_RETURN_IF_ERROR(AddSystemTopics());
+    store_->SetArrivalListener([this](std::string_view topic, int32_t qid, QueueOffset off,
+                                      int64_t tags_code, int64_t) {
+      OnArrival(topic, qid, off.value(), tags_code);
+    });
+
+    send_pool_ = Pool("send", config_.send_message_thread_pool_nums,
+                      config_.send_thread_pool_queue_capacity);
+    pull_pool_ = Pool("pull", config_.pull_message_thread_pool_nums,
+                      config_.pull_thread_pool_queue_capacity);
+    query_pool_ = Pool("query", config_.query_message_thread_pool_nums,
+                       config_.query_thread_pool_queue_capacity);
+    admin_pool_ = Pool("admin", config_.admin_broker_thread_pool_nums, 10000);
+    client_pool_ = Pool("client", config_.client_manage_thread_pool_nums,
+                        config_.client_manager_thread_pool_queue_capacity);
+    consumer_pool_ = Pool("consumer", config_.consumer_manage_thread_pool_nums,
+                          config_.consumer_manager_thread_pool_queue_capacity);
+    register_pool_ = std::make_unique<remoting::ThreadPool>("ns-register", 1, 2);
+
+    remoting::EndpointOptions so;
+    so.name = "broker";
+    so.io_threads = std::max(1, config_.server_worker_threads);
+    so.max_frame_bytes = static_cast<size_t>(config_.max_frame_bytes);
+    so.version = protocol::kVersionV4_9_8;
+    server_ = std::make_unique<remoting::RemotingServer>(so);
+    RegisterProcessors();
+    server_->AddCloseListener([this](const remoting::ConnectionPtr& c) { OnConnectionClosed(c); });
+    std::vector<remoting::ListenAddress> listeners = {
+        {config_.listen_address, config_.listen_port}};
+    if (config_.vip_channel_enable) {
+      listeners.push_back({config_.listen_address, config_.listen_port - 2});
+    }
+    RJ_RETURN_IF_ERROR(server_->Start(listeners));
+
+    remoting::EndpointOptions co;
+    co.name = "broker-out";
+    co.version = protocol::kVersionV4_9_8;
+    client_ = std::make_unique<remoting::RemotingClient>(co, 3000);
+
+    started_ = true;
+    RegisterToNameServers();
+    scheduler_.RunEvery(config_.register_name_server_period, config_.register_name_server_period,
+                        [this] { TriggerRegister(); });
+    scheduler_.RunEvery(config_.flush_consumer_offset_interval,
+                        config_.flush_consumer_offset_interval, [this] { PersistOffsets(); });
+    scheduler_.RunEvery(10000, 10000, [this] { ScanExpiredChannels(); });
+    scheduler_.RunEvery(1000, config_.long_polling_enable ? 1000 : config_.short_polling_time_mills,
+                        [this] { ScanHeldPulls(); });
+    return Status::OK();
+  }
+
+  void Shutdown() override {
+    if (!started_) {
+      if (store_) store_->Shutdown().IgnoreError();
+      store_.reset();
+      return;
+    }
+    started_ = false;
+    scheduler_.Stop();
+    UnregisterFromNameServers();
+    server_->Shutdown();
+    client_->Shutdown();
+    for (auto* p : {&send_pool_, &pull_pool_, &query_pool_, &admin_pool_, &client_pool_,
+                    &consumer_pool_, &register_pool_}) {
+      (*p)->Shutdown();
+    }
+    PersistOffsets();
+    Status s = store_->Shutdown();
+    if (!s.ok()) RJ_LOG(kError, "broker", "store shutdown: %s", s.ToString().c_str());
+    RJ_LOG(kInfo, "broker", "broker %s shut down", config_.broker_name.c_str());
+  }
+
+  int port() const override { return server_->port(0); }
+  const BrokerConfig& config() const override { return config_; }
+
+ private:
+  static std::unique_ptr<remoting::ThreadPool> Pool(const char* name, int threads, int cap) {
+    return std::make_unique<remoting::ThreadPool>(std::string("b-") + name, std::max(1, threads),
+                                                  static_cast<size_t>(std::max(1, cap)));
+  }
+
+  Status AddSystemTopics() {
+    auto add = [this](const std::string& name, int32_t queues, int32_t perm) -> Status {
+      protocol::TopicConfig t;
+      t.topic_name = name;
+      t.read_queue_nums = t.write_queue_nums = queues;
+      t.perm = perm;
+      auto r = topics_.AddIfAbsent(t);
+      return r.ok() ? Status::OK() : r.status();
+    };
+    constexpr int32_t kRW = protocol::kPermRead | protocol::kPermWrite;
+    RJ_RETURN_IF_ERROR(add(kSelfTestTopic, 1, kRW));
+    if (config_.auto_create_topic_enable) {
+      RJ_RETURN_IF_ERROR(add(kAutoCreateTopicKey, config_.default_topic_queue_nums,
+                             kRW | protocol::kPermInherit));
+    } else if (topics_.Find(kAutoCreateTopicKey)) {
+      auto r = topics_.Delete(kAutoCreateTopicKey);
+      if (!r.ok()) return r.status();
+    }
+    RJ_RETURN_IF_ERROR(add(config_.broker_cluster_name, 16,
+                           protocol::kPermInherit | (config_.cluster_topic_enable ? kRW : 0)));
+    RJ_RETURN_IF_ERROR(add(config_.broker_name, 1,
+                           protocol::kPermInherit | (config_.broker_topic_enable ? kRW : 0)));
+    RJ_RETURN_IF_ERROR(add(kOffsetMovedEvent, 1, kRW));
+    RJ_RETURN_IF_ERROR(add(kScheduleTopic, 18, kRW));
+    if (config_.trace_topic_enable) RJ_RETURN_IF_ERROR(add(kTraceTopic, 1, kRW));
+    RJ_RETURN_IF_ERROR(add(config_.broker_cluster_name + "_REPLY_TOPIC", 1, kRW));
+    return Status::OK();
+  }
+
+  void On(int32_t code, void (Broker::*fn)(const RequestContextPtr&), remoting::ThreadPool* pool,
+          int only_listener = -1) {
+    server_->RegisterProcessor(
+        code, [this, fn](const RequestContextPtr& ctx) { (this->*fn)(ctx); }, pool, only_listener);
+  }
+
+  void RegisterProcessors() {
+    On(req::kSendMessage, &Broker::ProcessSend, send_pool_.get());
+    On(req::kSendMessageV2, &Broker::ProcessSend, send_pool_.get());
+    On(req::kSendBatchMessage, &Broker::ProcessSend, send_pool_.get());
+    On(req::kPullMessage, &Broker::ProcessPullRequest, pull_pool_.get(), 0);
+    On(req::kQueryMessage, &Broker::QueryMessage, query_pool_.get());
+    On(req::kViewMessageById, &Broker::ViewMessageById, query_pool_.get());
+    On(req::kHeartBeat, &Broker::HeartBeat, client_pool_.get());
+    On(req::kUnregisterClient, &Broker::UnregisterClient, client_pool_.get());
+    On(req::kGetConsumerListByGroup, &Broker::GetConsumerList, client_pool_.get());
+    On(req::kQueryConsumerOffset, &Broker::QueryConsumerOffset, consumer_pool_.get());
+    On(req::kUpdateConsumerOffset, &Broker::UpdateConsumerOffset, consumer_pool_.get());
+    On(req::kGetMaxOffset, &Broker::GetMaxOffset, admin_pool_.get());
+    On(req::kGetMinOffset, &Broker::GetMinOffset, admin_pool_.get());
+    On(req::kGetEarliestMsgStoretime, &Broker::GetEarliestMsgStoretime, admin_pool_.get());
+    On(req::kSearchOffsetByTimestamp, &Broker::SearchOffsetByTimestamp, admin_pool_.get());
+    On(req::kUpdateAndCreateTopic, &Broker::UpdateAndCreateTopic, admin_pool_.get());
+    On(req::kDeleteTopicInBroker, &Broker::DeleteTopicInBroker, admin_pool_.get());
+    On(req::kGetAllTopicConfig, &Broker::GetAllTopicConfig, admin_pool_.get());
+    On(req::kGetBrokerConfig, &Broker::GetBrokerConfig, admin_pool_.get());
+    On(req::kGetBrokerRuntimeInfo, &Broker::GetBrokerRuntimeInfo, admin_pool_.get());
+  }
+
+  static void Fail(const RequestContextPtr& ctx, const Status& s) {
+    ctx->RespondCode(rc::kSystemError, std::string(s.message()));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Send
+
+  // Finds the topic, creating it the way RocketMQ does (TBW102 inheritance, retry topics).
+  Result<std::optional<protocol::TopicConfig>> TopicForSend(const SendHeader& h) {
+    if (auto t = topics_.Find(h.topic)) return t;
+    bool created = false;
+    RJ_ASSIGN_OR_RETURN(auto t, topics_.CreateForSend(h.topic, h.default_topic,
+                                                      h.default_topic_queue_nums, &created));
+    if (!t && h.topic.starts_with(kRetryGroupTopicPrefix)) {
+      protocol::TopicConfig retry;
+      retry.topic_name = h.topic;
+      retry.read_queue_nums = retry.write_queue_nums = 1;
+      retry.perm = protocol::kPermRead | protocol::kPermWrite;
+      RJ_ASSIGN_OR_RETURN(created, topics_.AddIfAbsent(retry));
+      t = topics_.Find(h.topic);
+    }
+    if (created) TriggerRegister();
+    return t;
+  }
+
+  void ProcessSend(const RequestContextPtr& ctx) {
+    const RemotingCommand& r = ctx->request();
+    auto header = ParseSendHeader(r);
+    if (!header.ok()) return Fail(ctx, header.status());
+    SendHeader& h = *header;
+    if ((config_.broker_permission & protocol::kPermWrite) == 0) {
+      return ctx->RespondCode(rc::kNoPermission, "the broker[" + config_.broker_name + ", " +
+                                                     config_.BrokerAddr() +
+                                                     "] sending message is forbidden");
+    }
+    if (Status s = ValidateTopicName(h.topic); !s.ok()) return Fail(ctx, s);
+    if (IsSendForbiddenTopic(h.topic)) {
+      return ctx->RespondCode(rc::kNoPermission,
+                              "Sending message to topic[" + h.topic + "] is forbidden.");
+    }
+    auto topic = TopicForSend(h);
+    if (!topic.ok()) return Fail(ctx, topic.status());
+    if (!*topic) {
+      return ctx->RespondCode(rc::kTopicNotExist, "topic[" + h.topic +
+                                                      "] not exist, apply first please!");
+    }
+    const protocol::TopicConfig& tc = **topic;
+    if ((tc.perm & protocol::kPermWrite) == 0) {
+      return ctx->RespondCode(rc::kNoPermission,
+                              "the topic[" + h.topic + "] sending message is forbidden");
+    }
+    int32_t queue_id = h.queue_id;
+    if (queue_id < 0) queue_id = static_cast<int32_t>(Random() % std::max(1, tc.write_queue_nums));
+    if (queue_id >= std::max(tc.write_queue_nums, tc.read_queue_nums)) {
+      return ctx->RespondCode(rc::kSystemError,
+                              "request queueId[" + std::to_string(queue_id) +
+                                  "] is illegal, topic:" + h.topic +
+                                  " topicConfig.writeQueueNums: " +
+                                  std::to_string(tc.write_queue_nums));
+    }
+    if (store_->IsDiskFull()) {
+      return ctx->RespondCode(rc::kServiceNotAvailable,
+                              "service not available now: the disk is full");
+    }
+    std::string target_topic = h.topic;
+    // Retry topic that ran out of retries: dead-letter queue.
+    if (h.topic.starts_with(kRetryGroupTopicPrefix)) {
+      std::string group = h.topic.substr(strlen(kRetryGroupTopicPrefix));
+      auto g = groups_.FindOrCreate(group, config_.auto_create_subscription_group);
+      if (!g.ok()) return Fail(ctx, g.status());
+      if (!*g) {
+        return ctx->RespondCode(rc::kSubscriptionGroupNotExist,
+                                "subscription group not exist, " + group);
+      }
+      int32_t max = (*g)->retry_max_times;
+      if (r.version >= 121 && h.max_reconsume_times >= 0) max = h.max_reconsume_times;
+      if (h.reconsume_times >= max) {
+        target_topic = kDlqGroupTopicPrefix + group;
+        protocol::TopicConfig dlq;
+        dlq.topic_name = target_topic;
+        dlq.read_queue_nums = dlq.write_queue_nums = 1;
+        dlq.perm = protocol::kPermRead | protocol::kPermWrite;
+        auto added = topics_.AddIfAbsent(dlq);
+        if (!added.ok()) return Fail(ctx, added.status());
+        if (*added) TriggerRegister();
+        queue_id = 0;
+        h.properties = EditProperties(h.properties, "DELAY", {});
+      }
+    }
+    if (store::FindProperty(h.properties, "TRAN_MSG") == "true") {
+      return ctx->RespondCode(rc::kNoPermission,
+                              "the broker[" + config_.broker_name +
+                                  "] does not accept transaction messages yet");
+    }
+    auto born = store::HostAddress::Parse(ctx->connection()->remote_address());
+    store::HostAddress born_host = born.ok() ? *born : store::HostAddress::V4(0, 0, 0, 0, 0);
+    bool wait_store_ok = store::FindProperty(h.properties, "WAIT") != "false";
+    auto shared_topic = std::make_shared<std::string>(target_topic);
+    if (h.batch) return SendBatch(ctx, h, shared_topic, queue_id, born_host, wait_store_ok);
+
+    auto props = std::make_shared<std::string>(
+        EditProperties(h.properties, "WAIT", {{"CLUSTER", config_.broker_cluster_name}}));
+    store::MessageInput msg;
+    msg.topic = *shared_topic;
+    msg.queue_id = queue_id;
+    msg.flag = h.flag;
+    msg.body = r.body;
+    msg.properties = *props;
+    msg.sys_flag = h.sys_flag & ~(store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6);
+    msg.born_timestamp = h.born_timestamp;
+    msg.born_host = born_host;
+    msg.reconsume_times = h.reconsume_times;
+    store_->PutMessageAsync(msg, wait_store_ok,
+                            [this, ctx, props, shared_topic, queue_id](Result<store::PutResult> res) {
+                              (void)props;  // kept alive until the store is done with the views
+                              (void)shared_topic;
+                              RespondPut(ctx, res, queue_id, {});
+                            });
+  }
+
+  void SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
+                 const std::shared_ptr<std::string>& topic, int32_t queue_id,
+                 const store::HostAddress& born_host, bool wait_store_ok) {
+    if (store::FindProperty(h.properties, "DELAY").size() > 0) {
+      return ctx->RespondCode(rc::kMessageIllegal, "batch message does not support delay level");
+    }
+    const std::string& body = ctx->request().body;
+    auto props = std::make_shared<std::vector<std::string>>();
+    std::vector<std::pair<size_t, size_t>> bodies;  // offset, length in body
+    std::vector<int32_t> flags;
+    // Batch-level properties are appended to every message (WAIT dropped, CLUSTER added).
+    std::string batch_props =
+        EditProperties(h.properties, "WAIT", {{"CLUSTER", config_.broker_cluster_name}});
+    size_t pos = 0;
+    while (pos < body.size()) {
+      if (body.size() - pos < 20) {
+        return ctx->RespondCode(rc::kMessageIllegal, "batch body truncated at byte " +
+                                                         std::to_string(pos));
+      }
+      int32_t total = static_cast<int32_t>(DecodeBE32(body.data() + pos));
+      int32_t flag = static_cast<int32_t>(DecodeBE32(body.data() + pos + 12));
+      int32_t body_len = static_cast<int32_t>(DecodeBE32(body.data() + pos + 16));
+      if (total < 22 || static_cast<size_t>(total) > body.size() - pos || body_len < 0 ||
+          20 + static_cast<int64_t>(body_len) + 2 > total) {
+        return ctx->RespondCode(rc::kMessageIllegal,
+                                "batch entry at byte " + std::to_string(pos) + " is malformed");
+      }
+      size_t p = pos + 20;
+      bodies.emplace_back(p, static_cast<size_t>(body_len));
+      p += body_len;
+      uint16_t plen = DecodeBE16(body.data() + p);
+      p += 2;
+      if (p + plen > pos + static_cast<size_t>(total)) {
+        return ctx->RespondCode(rc::kMessageIllegal,
+                                "batch entry at byte " + std::to_string(pos) + " is malformed");
+      }
+      std::string inner(body.data() + p, plen);
+      if (!batch_props.empty()) {
+        if (!inner.empty() && inner.back() != store::kPropertySeparator) {
+          inner.push_back(store::kPropertySeparator);
+        }
+        inner += batch_props;
+      }
+      props->push_back(std::move(inner));
+      flags.push_back(flag);
+      pos += static_cast<size_t>(total);
+    }
+    if (bodies.empty()) return ctx->RespondCode(rc::kMessageIllegal, "empty batch");
+    std::vector<store::MessageInput> msgs(bodies.size());
+    std::vector<int32_t> sizes;
+    for (size_t i = 0; i < bodies.size(); ++i) {
+      auto& m = msgs[i];
+      m.topic = *topic;
+      m.queue_id = queue_id;
+      m.flag = flags[i];
+      m.body = std::string_view(body).substr(bodies[i].first, bodies[i].second);
+      m.properties = (*props)[i];
+      m.sys_flag = h.sys_flag & ~(store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6);
+      m.born_timestamp = h.born_timestamp;
+      m.born_host = born_host;
+      auto sz = store::RecordSize(m, config_.store.store_host);
+      if (!sz.ok()) {
+        return ctx->RespondCode(rc::kMessageIllegal, std::string(sz.status().message()));
+      }
+      sizes.push_back(static_cast<int32_t>(*sz));
+    }
+    store_->PutMessagesAsync(msgs, wait_store_ok,
+                             [this, ctx, props, topic, queue_id, sizes](Result<store::PutResult> r) {
+                               (void)props;
+                               (void)topic;
+                               RespondPut(ctx, r, queue_id, sizes);
+                             });
+  }
+
+  void RespondPut(const RequestContextPtr& ctx, const Result<store::PutResult>& res,
+                  int32_t queue_id, const std::vector<int32_t>& batch_sizes) {
+    const Status& st = res.ok() ? Status::OK() : res.status();
+    auto [code, remark] = PutStatusToResponse(st);
+    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), code, remark);
+    if (res.ok() || st.code() == StatusCode::kTimeout) {
+      if (res.ok()) {
+        std::string id;
+        if (batch_sizes.empty()) {
+          id = res->msg_id;
+        } else {
+          int64_t off = res->physical_offset.value();
+          for (size_t i = 0; i < batch_sizes.size(); ++i) {
+            if (i) id.push_back(',');
+            id += store::CreateOffsetMessageId(config_.store.store_host, off);
+            off += batch_sizes[i];
+          }
+        }
+        resp.Set("msgId", id);
+        resp.Set("queueOffset", res->queue_offset.value());
+        put_count_.fetch_add(res->msg_num, std::memory_order_relaxed);
+      }
+      resp.Set("queueId", static_cast<int64_t>(queue_id));
+      resp.Set("MSG_REGION", config_.region_id);
+      resp.Set("TRACE_ON", std::string(config_.trace_on ? "true" : "false"));
+    }
+    ctx->Respond(std::move(resp));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Pull
+
+  void ProcessPullRequest(const RequestContextPtr& ctx) { ProcessPull(ctx, true); }
+
+  void ProcessPull(const RequestContextPtr& ctx, bool allow_suspend) {
+    const RemotingCommand& r = ctx->request();
+    auto header = ParsePullHeader(r);
+    if (!header.ok()) return Fail(ctx, header.status());
+    const PullHeader& h = *header;
+    if ((config_.broker_permission & protocol::kPermRead) == 0) {
+      return ctx->RespondCode(rc::kNoPermission, "the broker[" + config_.broker_name + ", " +
+                                                     config_.BrokerAddr() +
+                                                     "] pulling message is forbidden");
+    }
+    auto g = groups_.FindOrCreate(h.group, config_.auto_create_subscription_group);
+    if (!g.ok()) return Fail(ctx, g.status());
+    if (!*g) {
+      return ctx->RespondCode(rc::kSubscriptionGroupNotExist,
+                              "subscription group [" + h.group + "] does not exist");
+    }
+    if (!(*g)->consume_enable) {
+      return ctx->RespondCode(rc::kNoPermission,
+                              "subscription group no permission, " + h.group);
+    }
+    auto tc = topics_.Find(h.topic);
+    if (!tc) {
+      return ctx->RespondCode(rc::kTopicNotExist, "topic[" + h.topic +
+                                                      "] not exist, apply first please!");
+    }
+    if ((tc->perm & protocol::kPermRead) == 0) {
+      return ctx->RespondCode(rc::kNoPermission,
+                              "the topic[" + h.topic + "] pulling message is forbidden");
+    }
+    if (h.queue_id < 0 || h.queue_id >= tc->read_queue_nums) {
+      return ctx->RespondCode(rc::kSystemError,
+                              "queueId[" + std::to_string(h.queue_id) + "] is illegal, topic:[" +
+                                  h.topic + "] topicConfig.readQueueNums:[" +
+                                  std::to_string(tc->read_queue_nums) + "]");
+    }
+    protocol::SubscriptionData sub;
+    if (h.sys_flag & kPullFlagSubscription) {
+      sub = protocol::SubscriptionData::ForTags(h.topic, h.subscription, h.sub_version);
+      sub.expression_type = h.expression_type;
+    } else {
+      auto info = consumers_.Find(h.group);
+      if (!info) {
+        return ctx->RespondCode(rc::kSubscriptionNotExist,
+                                "the consumer's group info not exist");
+      }
+      if (info->message_model == protocol::MessageModel::kBroadcasting &&
+          !(*g)->consume_broadcast_enable) {
+        return ctx->RespondCode(rc::kNoPermission, "the consumer group[" + h.group +
+                                                       "] can not consume by broadcast way");
+      }
+      auto it = info->subscriptions.find(h.topic);
+      if (it == info->subscriptions.end()) {
+        return ctx->RespondCode(rc::kSubscriptionNotExist,
+                                "the consumer's subscription not exist");
+      }
+      if (it->second.sub_version < h.sub_version) {
+        return ctx->RespondCode(rc::kSubscriptionNotLatest,
+                                "the consumer's subscription not latest");
+      }
+      sub = it->second;
+    }
+    if (sub.expression_type != "TAG") {
+      if (!config_.enable_property_filter) {
+        return ctx->RespondCode(rc::kSystemError, "The broker does not support consumer to "
+                                                  "filter message by " + sub.expression_type);
+      }
+      return ctx->RespondCode(rc::kSubscriptionParseFailed,
+                              "expression type " + sub.expression_type + " is not supported yet");
+    }
+    auto filter = std::make_shared<TagFilter>(sub);
+    int32_t max_nums = std::clamp(h.max_msg_nums, 1, config_.max_transfer_count_on_message);
+    store::GetResult got = store_->GetMessages(h.topic, h.queue_id, QueueOffset(h.queue_offset),
+                                               max_nums, config_.max_transfer_bytes_on_message,
+                                               filter.get());
+    RemotingCommand resp;
+    int32_t code = rc::kSuccess;
+    switch (got.status) {
+      case store::GetStatus::kFound: code = rc::kSuccess; break;
+      case store::GetStatus::kNoMatchedMessage:
+      case store::GetStatus::kMessageWasRemoving: code = rc::kPullRetryImmediately; break;
+      case store::GetStatus::kNoMessageInQueue:
+      case store::GetStatus::kNoMatchedLogicQueue:
+        code = h.queue_offset != 0 ? rc::kPullOffsetMoved : rc::kPullNotFound;
+        break;
+      case store::GetStatus::kOffsetTooSmall:
+      case store::GetStatus::kOffsetOverflowBadly: code = rc::kPullOffsetMoved; break;
+      case store::GetStatus::kOffsetOverflowOne:
+      case store::GetStatus::kOffsetFoundNull: code = rc::kPullNotFound; break;
+    }
+    // Offset commit piggy-backed on the first pass of a pull.
+    if (allow_suspend && (h.sys_flag & kPullFlagCommitOffset)) {
+      offsets_.Commit(h.group, h.topic, h.queue_id, h.commit_offset);
+    }
+    if (code == rc::kPullNotFound && allow_suspend && (h.sys_flag & kPullFlagSuspend)) {
+      int64_t hold = config_.long_polling_enable ? h.suspend_timeout_millis
+                                                 : config_.short_polling_time_mills;
+      Hold(ctx, h, filter, NowMillis() + hold);
+      return;
+    }
+    resp = RemotingCommand::ResponseTo(r, code, std::string(store::GetStatusName(got.status)));
+    resp.Set("nextBeginOffset", got.next_begin_offset.value());
+    resp.Set("minOffset", got.min_offset.value());
+    resp.Set("maxOffset", got.max_offset.value());
+    resp.Set("suggestWhichBrokerId", int64_t{0});
+    if (code == rc::kSuccess) {
+      resp.body.reserve(static_cast<size_t>(got.total_bytes));
+      for (const auto& m : got.messages) resp.body.append(m.data);
+      get_count_.fetch_add(static_cast<int64_t>(got.messages.size()), std::memory_order_relaxed);
+    }
+    ctx->Respond(std::move(resp));
+  }
+
+  static std::string HoldKey(std::string_view topic, int32_t qid) {
+    std::string k(topic);
+    k.push_back('@');
+    k += std::to_string(qid);
+    return k;
+  }
+
+  void Hold(const RequestContextPtr& ctx, const PullHeader& h,
+            std::shared_ptr<store::MessageFilter> filter, int64_t deadline) {
+    {
+      std::lock_guard<std::mutex> l(hold_mu_);
+      held_[HoldKey(h.topic, h.queue_id)].push_back(
+          HeldPull{ctx, h.queue_offset, deadline, std::move(filter)});
+      held_count_.fetch_add(1);
+    }
+    // A message may have arrived between the read and the registration.
+    if (store_->GetMaxOffsetInQueue(h.topic, h.queue_id).value() > h.queue_offset) {
+      WakeHeld(HoldKey(h.topic, h.queue_id), [&](const HeldPull& p) { return p.ctx == ctx; });
+    }
+  }
+
+  template <typename Pred>
+  void WakeHeld(const std::string& key, Pred pred) {
+    std::vector<HeldPull> ready;
+    {
+      std::lock_guard<std::mutex> l(hold_mu_);
+      auto it = held_.find(key);
+      if (it == held_.end()) return;
+      auto& v = it->second;
+      for (auto p = v.begin(); p != v.end();) {
+        if (pred(*p)) {
+          ready.push_back(std::move(*p));
+          p = v.erase(p);
+        } else {
+          ++p;
+        }
+      }
+      if (v.empty()) held_.erase(it);
+      held_count_.fetch_sub(static_cast<int64_t>(ready.size()));
+    }
+    for (auto& p : ready) Reexecute(std::move(p.ctx));
+  }
+
+  void Reexecute(RequestContextPtr ctx) {
+    if (ctx->connection()->closed()) return;
+    bool ok = pull_pool_->TrySubmit([this, ctx] { ProcessPull(ctx, false); });
+    if (!ok) ctx->RespondCode(rc::kSystemBusy, "[OVERLOAD]system busy, start flow control for a while");
+  }
+
+  void OnArrival(std::string_view topic, int32_t qid, int64_t offset, int64_t tags_code) {
+    if (held_count_.load(std::memory_order_relaxed) == 0) return;
+    WakeHeld(HoldKey(topic, qid), [&](const HeldPull& p) {
+      return p.offset <= offset && p.filter->MatchTagsCode(tags_code);
+    });
+  }
+
+  void ScanHeldPulls() {
+    if (held_count_.load() == 0) return;
+    std::vector<std::string> keys;
+    {
+      std::lock_guard<std::mutex> l(hold_mu_);
+      for (const auto& [k, v] : held_) keys.push_back(k);
+    }
+    int64_t now = NowMillis();
+    for (const auto& k : keys) {
+      size_t at = k.rfind('@');
+      std::string topic = k.substr(0, at);
+      int32_t qid = std::atoi(k.c_str() + at + 1);
+      int64_t max = store_->GetMaxOffsetInQueue(topic, qid).value();
+      WakeHeld(k, [&](const HeldPull& p) {
+        return p.deadline_ms <= now || p.offset < max || p.ctx->connection()->closed();
+      });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Client management
+
+  void HeartBeat(const RequestContextPtr& ctx) {
+    auto hb = protocol::HeartbeatData::Parse(ctx->request().body);
+    if (!hb.ok()) {
+      return ctx->RespondCode(rc::kSystemError,
+                              "bad heartbeat body: " + std::string(hb.status().message()));
+    }
+    ClientChannel ch;
+    ch.conn = ctx->connection();
+    ch.client_id = hb->client_id;
+    ch.language = ctx->request().language;
+    ch.version = ctx->request().version;
+    ch.last_update_ms = NowMillis();
+    for (const auto& c : hb->consumer_data_set) {
+      auto g = groups_.FindOrCreate(c.group_name, config_.auto_create_subscription_group);
+      if (!g.ok()) return Fail(ctx, g.status());
+      if (*g) {
+        protocol::TopicConfig retry;
+        retry.topic_name = kRetryGroupTopicPrefix + c.group_name;
+        retry.read_queue_nums = retry.write_queue_nums = std::max(1, (*g)->retry_queue_nums);
+        retry.perm = protocol::kPermRead | protocol::kPermWrite;
+        auto added = topics_.AddIfAbsent(retry);
+        if (!added.ok()) return Fail(ctx, added.status());
+        if (*added) TriggerRegister();
+      }
+      bool changed = consumers_.Register(c, ch);
+      if (changed && (!*g || (*g)->notify_consumer_ids_changed_enable)) {
+        NotifyConsumerIdsChanged(c.group_name);
+      }
+    }
+    for (const auto& p : hb->producer_groups) producers_.Register(p, ch);
+    ctx->RespondCode(rc::kSuccess);
+  }
+
+  void UnregisterClient(const RequestContextPtr& ctx) {
+    const RemotingCommand& r = ctx->request();
+    if (auto p = r.Find("producerGroup"); p && !p->empty()) {
+      producers_.Unregister(std::string(*p), ctx->connection()->id());
+    }
+    if (auto c = r.Find("consumerGroup"); c && !c->empty()) {
+      std::string group(*c);
+      if (consumers_.Unregister(group, ctx->connection()->id())) {
+        auto g = groups_.Find(group);
+        if (!g || g->notify_consumer_ids_changed_enable) NotifyConsumerIdsChanged(group);
+      }
+    }
+    ctx->RespondCode(rc::kSuccess);
+  }
+
+  void GetConsumerList(const RequestContextPtr& ctx) {
+    auto group = ctx->request().GetString("consumerGroup");
+    if (!group.ok()) return Fail(ctx, group.status());
+    auto ids = consumers_.ClientIds(*group);
+    if (ids.empty()) {
+      return ctx->RespondCode(rc::kSystemError, "no consumer for this group, " + *group);
+    }
+    protocol::ConsumerListBody b;
+    b.consumer_id_list = std::move(ids);
+    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
+    resp.body = b.ToJson();
+    ctx->Respond(std::move(resp));
+  }
+
+  void NotifyConsumerIdsChanged(const std::string& group) {
+    for (const auto& conn : consumers_.Connections(group)) {
+      RemotingCommand n = RemotingCommand::Request(req::kNotifyConsumerIdsChanged);
+      n.Set("consumerGroup", group);
+      server_->InvokeOneway(conn, std::move(n));
+    }
+  }
+
+  void OnConnectionClosed(const remoting::ConnectionPtr& conn) {
+    producers_.OnConnectionClosed(conn->id());
+    for (const auto& group : consumers_.OnConnectionClosed(conn->id())) {
+      RJ_LOG(kInfo, "broker", "consumer %s of group %s disconnected",
+             conn->remote_address().c_str(), group.c_str());
+      auto g = groups_.Find(group);
+      if (!g || g->notify_consumer_ids_changed_enable) NotifyConsumerIdsChanged(group);
+    }
+  }
+
+  void ScanExpiredChannels() {
+    int64_t now = NowMillis();
+    std::set<std::string> changed;
+    for (auto& [group, conn] : consumers_.ScanExpired(now, config_.channel_expired_timeout)) {
+      RJ_LOG(kWarn, "broker", "consumer channel %s of group %s expired, closing it",
+             conn->remote_address().c_str(), group.c_str());
+      changed.insert(group);
+      conn->Close("channel expired");
+    }
+    for (auto& [group, conn] : producers_.ScanExpired(now, config_.channel_expired_timeout)) {
+      RJ_LOG(kWarn, "broker", "producer channel %s of group %s expired, closing it",
+             conn->remote_address().c_str(), group.c_str());
+      conn->Close("channel expired");
+    }
+    for (const auto& g : changed) NotifyConsumerIdsChanged(g);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Consumer offsets and queue offsets
+
+  void QueryConsumerOffset(const RequestContextPtr& ctx) {
+    const RemotingCommand& r = ctx->request();
+    auto group = r.GetString("consumerGroup");
+    auto topic = r.GetString("topic");
+    auto qid = r.GetInt32("queueId");
+    for (const Status* s : {&group.status(), &topic.status(), &qid.status()}) {
+      if (!s->ok()) return Fail(ctx, *s);
+    }
+    int64_t off = offsets_.Query(*group, *topic, *qid);
+    if (off < 0) {
+      // A young queue that still starts at offset 0 is read from the beginning.
+      if (store_->GetMinOffsetInQueue(*topic, *qid).value() <= 0) {
+        off = 0;
+      } else {
+        return ctx->RespondCode(rc::kQueryNotFound,
+                                "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first");
+      }
+    }
+    RemotingCommand resp = RemotingCommand::ResponseTo(r, rc::kSuccess);
+    resp.Set("offset", off);
+    ctx->Respond(std::move(resp));
+  }
+
+  void UpdateConsumerOffset(const RequestContextPtr& ctx) {
+    const RemotingCommand& r = ctx->request();
+    auto group = r.GetString("consumerGroup");
+    auto topic = r.GetString("topic");
+    auto qid = r.GetInt32("queueId");
+    auto off = r.GetInt64("commitOffset");
+    for (const Status* s : {&group.status(), &topic.status(), &qid.status(), &off.status()}) {
+      if (!s->ok()) {
+        if (ctx->oneway()) {
+          RJ_LOG(kWarn, "broker", "UPDATE_CONSUMER_OFFSET from %s ignored: %s",
+                 ctx->connection()->remote_address().c_str(),
+                 std::string(s->message()).c_str());
+        }
+        return Fail(ctx, *s);
+      }
+    }
+    offsets_.Commit(*group, *topic, *qid, *off);
+    ctx->RespondCode(rc::kSuccess);
+  }
+
+  template <typename F>
+  void QueueQuery(const RequestContextPtr& ctx, const char* out_key, F f) {
+    const RemotingCommand& r = ctx->request();
+    auto topic = r.GetString("topic");
+    auto qid = r.GetInt32("queueId");
+    if (!topic.ok()) return Fail(ctx, topic.status());
+    if (!qid.ok()) return Fail(ctx, qid.status());
+    auto v = f(*topic, *qid);
+    if (!v.ok()) return Fail(ctx, v.status());
+    RemotingCommand resp = RemotingCommand::ResponseTo(r, rc::kSuccess);
+    resp.Set(out_key, *v);
+    ctx->Respond(std::move(resp));
+  }
+
+  void GetMaxOffset(const RequestContextPtr& ctx) {
+    QueueQuery(ctx, "offset", [this](const std::string& t, int32_t q) -> Result<int64_t> {
+      return store_->GetMaxOffsetInQueue(t, q).value();
+    });
+  }
+  void GetMinOffset(const RequestContextPtr& ctx) {
+    QueueQuery(ctx, "offset", [this](const std::string& t, int32_t q) -> Result<int64_t> {
+      return store_->GetMinOffsetInQueue(t, q).value();
+    });
+  }
+  void GetEarliestMsgStoretime(const RequestContextPtr& ctx) {
+    QueueQuery(ctx, "timestamp", [this](const std::string& t, int32_t q) -> Result<int64_t> {
+      auto r = store_->GetEarliestMessageTime(t, q);
+      return r.ok() ? *r : 0;
+    });
+  }
+  void SearchOffsetByTimestamp(const RequestContextPtr& ctx) {
+    auto ts = ctx->request().GetInt64("timestamp");
+    if (!ts.ok()) return Fail(ctx, ts.status());
+    QueueQuery(ctx, "offset", [this, t0 = *ts](const std::string& t, int32_t q) -> Result<int64_t> {
+      return store_->GetOffsetInQueueByTime(t, q, t0).value();
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Query / view
+
+  void QueryMessage(const RequestContextPtr& ctx) {
+    const RemotingCommand& r = ctx->request();
+    auto topic = r.GetString("topic");
+    auto key = r.GetString("key");
+    if (!topic.ok()) return Fail(ctx, topic.status());
+    if (!key.ok()) return Fail(ctx, key.status());
+    int max_num = std::clamp(r.GetInt32Or("maxNum", 32), 1, 64);
+    if (r.GetBool("_UNIQUE_KEY_QUERY")) max_num = 32;
+    int64_t begin = r.GetInt64Or("beginTimestamp", 0);
+    int64_t end = r.GetInt64Or("endTimestamp", INT64_MAX);
+    auto found = store_->QueryMessages(*topic, *key, max_num, begin, end);
+    if (!found.ok()) return Fail(ctx, found.status());
+    if (found->empty()) {
+      return ctx->RespondCode(rc::kQueryNotFound,
+                              "can not find message, maybe time range not correct");
+    }
+    RemotingCommand resp = RemotingCommand::ResponseTo(r, rc::kSuccess);
+    for (const auto& m : *found) resp.body.append(m.data);
+    auto stats = store_->Stats();
+    resp.Set("indexLastUpdateTimestamp", NowMillis());
+    resp.Set("indexLastUpdatePhyoffset", stats.dispatched.value());
+    ctx->Respond(std::move(resp));
+  }
+
+  void ViewMessageById(const RequestContextPtr& ctx) {
+    auto off = ctx->request().GetInt64("offset");
+    if (!off.ok()) return Fail(ctx, off.status());
+    auto rec = store_->ReadRecord(PhysicalOffset(*off));
+    if (!rec.ok()) {
+      return ctx->RespondCode(rc::kSystemError, "can not find message by the offset, " +
+                                                    std::to_string(*off) + ": " +
+                                                    std::string(rec.status().message()));
+    }
+    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
+    resp.body.assign(rec->data);
+    ctx->Respond(std::move(resp));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Admin
+
+  void UpdateAndCreateTopic(const RequestContextPtr& ctx) {
+    const RemotingCommand& r = ctx->request();
+    auto topic = r.GetString("topic");
+    if (!topic.ok()) return Fail(ctx, topic.status());
+    if (Status s = ValidateTopicName(*topic); !s.ok()) return Fail(ctx, s);
+    if (*topic == config_.broker_cluster_name) {
+      return ctx->RespondCode(rc::kSystemError,
+                              "the topic[" + *topic + "] is conflict with system reserved words.");
+    }
+    protocol::TopicConfig t;
+    t.topic_name = *topic;
+    t.read_queue_nums = r.GetInt32Or("readQueueNums", 16);
+    t.write_queue_nums = r.GetInt32Or("writeQueueNums", 16);
+    t.perm = r.GetInt32Or("perm", 6);
+    t.topic_filter_type = std::string(r.Find("topicFilterType").value_or("SINGLE_TAG"));
+    t.topic_sys_flag = r.GetInt32Or("topicSysFlag", 0);
+    t.order = r.GetBool("order");
+    if (t.read_queue_nums <= 0 || t.write_queue_nums <= 0 || t.read_queue_nums > 1024 ||
+        t.write_queue_nums > 1024) {
+      return ctx->RespondCode(rc::kSystemError, "queue numbers must be in 1..1024");
+    }
+    auto changed = topics_.Update(t);
+    if (!changed.ok()) return Fail(ctx, changed.status());
+    RJ_LOG(kInfo, "broker", "topic %s created/updated by %s: %d/%d queues perm %d", topic->c_str(),
+           ctx->connection()->remote_address().c_str(), t.read_queue_nums, t.write_queue_nums,
+           t.perm);
+    TriggerRegister();
+    ctx->RespondCode(rc::kSuccess);
+  }
+
+  void DeleteTopicInBroker(const RequestContextPtr& ctx) {
+    auto topic = ctx->request().GetString("topic");
+    if (!topic.ok()) return Fail(ctx, topic.status());
+    auto removed = topics_.Delete(*topic);
+    if (!removed.ok()) return Fail(ctx, removed.status());
+    offsets_.RemoveTopic(*topic);
+    Status s = store_->DeleteTopic(*topic);
+    if (!s.ok()) return Fail(ctx, s);
+    TriggerRegister();
+    ctx->RespondCode(rc::kSuccess);
+  }
+
+  void GetAllTopicConfig(const RequestContextPtr& ctx) {
+    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
+    resp.body = topics_.Snapshot().ToJson();
+    ctx->Respond(std::move(resp));
+  }
+
+  void GetBrokerConfig(const RequestContextPtr& ctx) {
+    BrokerConfig copy = config_;
+    ConfigBinder b;
+    copy.Bind(&b);
+    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
+    resp.body = b.Dump();
+    resp.Set("version", topics_.data_version().ToJson());
+    ctx->Respond(std::move(resp));
+  }
+
+  void GetBrokerRuntimeInfo(const RequestContextPtr& ctx) {
+    auto st = store_->Stats();
+    protocol::KVTable t;
+    t.table["brokerVersionDesc"] = "V4_9_8";
+    t.table["brokerVersion"] = "409";
+    t.table["msgPutTotalTodayNow"] = std::to_string(put_count_.load());
+    t.table["msgGetTotalTodayNow"] = std::to_string(get_count_.load());
+    t.table["commitLogMinOffset"] = std::to_string(st.min_physical_offset.value());
+    t.table["commitLogMaxOffset"] = std::to_string(st.written.value());
+    t.table["dispatchBehindBytes"] =
+        std::to_string(st.written.value() - st.dispatched.value());
+    t.table["sendThreadPoolQueueSize"] = std::to_string(send_pool_->QueueSize());
+    t.table["pullThreadPoolQueueSize"] = std::to_string(pull_pool_->QueueSize());
+    auto earliest = store_->GetEarliestMessageTime();
+    t.table["earliestMessageTimeStamp"] = std::to_string(earliest.ok() ? *earliest : 0);
+    t.table["brokerActive"] = "true";
+    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
+    resp.body = t.ToJson();
+    ctx->Respond(std::move(resp));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Name server registration
+
+  std::vector<std::string> NameServers() const {
+    std::vector<std::string> out;
+    std::string_view s = config_.namesrv_addr;
+    while (!s.empty()) {
+      size_t p = s.find(';');
+      std::string_view a = s.substr(0, p);
+      while (!a.empty() && a.front() == ' ') a.remove_prefix(1);
+      while (!a.empty() && a.back() == ' ') a.remove_suffix(1);
+      if (!a.empty()) out.emplace_back(a);
+      if (p == std::string_view::npos) break;
+      s.remove_prefix(p + 1);
+    }
+    return out;
+  }
+
+  void TriggerRegister() {
+    if (!started_) return;
+    register_pool_->TrySubmit([this] { RegisterToNameServers(); });
+  }
+
+  void RegisterToNameServers() {
+    protocol::RegisterBrokerBody body;
+    body.topic_config_wrapper = topics_.Snapshot();
+    if ((config_.broker_permission & (protocol::kPermRead | protocol::kPermWrite)) !=
+        (protocol::kPermRead | protocol::kPermWrite)) {
+      for (auto& [k, t] : body.topic_config_wrapper.topic_config_table) {
+        t.perm &= config_.broker_permission | protocol::kPermInherit;
+      }
+    }
+    std::string json = body.ToJson();
+    for (const auto& ns : NameServers()) {
+      RemotingCommand cmd = RemotingCommand::Request(req::kRegisterBroker);
+      cmd.Set("brokerAddr", config_.BrokerAddr());
+      cmd.Set("brokerId", config_.broker_id);
+      cmd.Set("brokerName", config_.broker_name);
+      cmd.Set("clusterName", config_.broker_cluster_name);
+      cmd.Set("haServerAddr", config_.broker_ip2 + ":" + std::to_string(config_.ha_listen_port));
+      cmd.Set("compressed", std::string("false"));
+      cmd.Set("bodyCrc32", static_cast<int64_t>(Crc32(json) & 0x7FFFFFFF));
+      cmd.body = json;
+      auto r = client_->InvokeSync(ns, std::move(cmd), config_.register_broker_timeout_mills);
+      if (!r.ok()) {
+        RJ_LOG(kWarn, "broker", "register to name server %s failed: %s", ns.c_str(),
+               r.status().ToString().c_str());
+      } else if (r->code != rc::kSuccess) {
+        RJ_LOG(kWarn, "broker", "name server %s refused registration: code %d %s", ns.c_str(),
+               r->code, r->remark.value_or("").c_str());
+      }
+    }
+  }
+
+  void UnregisterFromNameServers() {
+    for (const auto& ns : NameServers()) {
+      RemotingCommand cmd = RemotingCommand::Request(req::kUnregisterBroker);
+      cmd.Set("brokerAddr", config_.BrokerAddr());
+      cmd.Set("brokerId", config_.broker_id);
+      cmd.Set("brokerName", config_.broker_name);
+      cmd.Set("clusterName", config_.broker_cluster_name);
+      auto r = client_->InvokeSync(ns, std::move(cmd), 3000);
+      if (!r.ok()) {
+        RJ_LOG(kWarn, "broker", "unregister from name server %s failed: %s", ns.c_str(),
+               r.status().ToString().c_str());
+      }
+    }
+  }
+
+  void PersistOffsets() {
+    Status s = offsets_.Persist();
+    if (!s.ok()) RJ_LOG(kError, "broker", "persisting consumer offsets: %s", s.ToString().c_str());
+  }
+
+  uint32_t Random() {
+    std::lock_guard<std::mutex> l(rng_mu_);
+    return rng_();
+  }
+
+  BrokerConfig config_;
+  TopicConfigManager topics_;
+  SubscriptionGroupManager groups_;
+  ConsumerOffsetManager offsets_;
+  ConsumerManager consumers_;
+  ProducerManager producers_;
+  std::unique_ptr<store::MessageStore> store_;
+  std::unique_ptr<remoting::ThreadPool> send_pool_, pull_pool_, query_pool_, admin_pool_,
+      client_pool_, consumer_pool_, register_pool_;
+  std::unique_ptr<remoting::RemotingServer> server_;
+  std::unique_ptr<remoting::RemotingClient> client_;
+  Scheduler scheduler_;
+  std::mutex hold_mu_;
+  std::map<std::string, std::vector<HeldPull>> held_;
+  std::atomic<int64_t> held_count_{0};
+  std::atomic<int64_t> put_count_{0};
+  std::atomic<int64_t> get_count_{0};
+  std::mutex rng_mu_;
+  std::mt19937 rng_{std::random_device{}()};
+  std::atomic<bool> started_{false};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BrokerController>> BrokerController::Start(BrokerConfig config) {
+  auto b = std::make_unique<Broker>(std::move(config));
+  Status s = b->Start();
+  if (!s.ok()) {
+    b->Shutdown();
+    return s;
+  }
+  return std::unique_ptr<BrokerController>(std::move(b));
+}
+
+}  // namespace ramjet::broker

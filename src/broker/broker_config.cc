@@ -1,0 +1,188 @@
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include "ramjet/broker/broker.h"
+
+namespace ramjet::broker {
+namespace {
+
+std::string FirstNonLoopbackIPv4() {
+  ifaddrs* ifs = nullptr;
+  std::string found = "127.0.0.1";
+  if (::getifaddrs(&ifs) != 0) return found;
+  for (ifaddrs* i = ifs; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    auto* a = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+    char buf[INET_ADDRSTRLEN];
+    ::inet_ntop(AF_INET, &a->sin_addr, buf, sizeof(buf));
+    std::string ip(buf);
+    if (ip.starts_with("127.")) continue;
+    found = ip;
+    break;
+  }
+  ::freeifaddrs(ifs);
+  return found;
+}
+
+}  // namespace
+
+void BrokerConfig::Bind(ConfigBinder* b) {
+  b->Bind("brokerClusterName", &broker_cluster_name, "cluster this broker belongs to");
+  b->Bind("brokerName", &broker_name, "broker name (a master and its slaves share it)");
+  b->Bind("brokerId", &broker_id, "0 = master; slaves are > 0");
+  b->Bind("namesrvAddr", &namesrv_addr, "name servers, host:port separated by ';'");
+  b->Bind("brokerIP1", &broker_ip1,
+          "address advertised to clients and written as STOREHOST (default: first non-loopback "
+          "IPv4)");
+  b->Bind("brokerIP2", &broker_ip2, "HA address advertised to slaves (default: brokerIP1)");
+  b->Bind("listenAddress", &listen_address, "address to bind (0.0.0.0 = all)");
+  b->Bind("listenPort", &listen_port, "main remoting port; the VIP port is listenPort - 2");
+  b->Bind("vipChannelEnable", &vip_channel_enable, "also listen on the VIP port listenPort - 2");
+  b->Bind("haListenPort", &ha_listen_port, "HA port (0 = listenPort + 1)");
+  b->BindCustom(
+      "brokerRole",
+      [this](std::string_view v) {
+        if (v == "ASYNC_MASTER" || v == "SYNC_MASTER") {
+          broker_role = std::string(v);
+          return Status::OK();
+        }
+        if (v == "SLAVE") {
+          return Status::InvalidArgument("SLAVE is not supported yet (replication is not built)");
+        }
+        return Status::InvalidArgument("expected ASYNC_MASTER, SYNC_MASTER or SLAVE");
+      },
+      [this] { return broker_role; }, "ASYNC_MASTER or SYNC_MASTER");
+  b->Bind("brokerPermission", &broker_permission, "broker permission bits (READ 4 | WRITE 2)");
+  b->Bind("autoCreateTopicEnable", &auto_create_topic_enable,
+          "create unknown topics on first send (through TBW102)");
+  b->Bind("autoCreateSubscriptionGroup", &auto_create_subscription_group,
+          "create unknown consumer groups on first use");
+  b->Bind("defaultTopicQueueNums", &default_topic_queue_nums, "queues of TBW102 / auto-created");
+  b->Bind("clusterTopicEnable", &cluster_topic_enable, "create the topic named like the cluster");
+  b->Bind("brokerTopicEnable", &broker_topic_enable, "create the topic named like the broker");
+  b->Bind("traceTopicEnable", &trace_topic_enable, "create RMQ_SYS_TRACE_TOPIC");
+  b->Bind("registerNameServerPeriod", &register_name_server_period,
+          "name server registration period in ms (clamped to 10000..60000)");
+  b->Bind("registerBrokerTimeoutMills", &register_broker_timeout_mills,
+          "timeout of one registration request");
+  b->Bind("longPollingEnable", &long_polling_enable, "hold empty pulls until data arrives");
+  b->Bind("shortPollingTimeMills", &short_polling_time_mills,
+          "hold time of empty pulls when long polling is off");
+  b->Bind("flushConsumerOffsetInterval", &flush_consumer_offset_interval,
+          "period of persisting consumer offsets (ms)");
+  b->Bind("channelExpiredTimeout", &channel_expired_timeout,
+          "a client silent for this long (ms) is dropped from its groups");
+  b->Bind("enablePropertyFilter", &enable_property_filter, "allow SQL92 subscriptions");
+  b->Bind("regionId", &region_id, "MSG_REGION returned with every send");
+  b->Bind("traceOn", &trace_on, "TRACE_ON returned with every send");
+  b->Bind("sendMessageThreadPoolNums", &send_message_thread_pool_nums, "send executor threads");
+  b->Bind("pullMessageThreadPoolNums", &pull_message_thread_pool_nums, "pull executor threads");
+  b->Bind("queryMessageThreadPoolNums", &query_message_thread_pool_nums, "query executor threads");
+  b->Bind("adminBrokerThreadPoolNums", &admin_broker_thread_pool_nums, "admin executor threads");
+  b->Bind("clientManageThreadPoolNums", &client_manage_thread_pool_nums,
+          "heartbeat/unregister executor threads");
+  b->Bind("consumerManageThreadPoolNums", &consumer_manage_thread_pool_nums,
+          "consumer offset executor threads");
+  b->Bind("sendThreadPoolQueueCapacity", &send_thread_pool_queue_capacity,
+          "queued sends before SYSTEM_BUSY");
+  b->Bind("pullThreadPoolQueueCapacity", &pull_thread_pool_queue_capacity,
+          "queued pulls before SYSTEM_BUSY");
+  b->Bind("queryThreadPoolQueueCapacity", &query_thread_pool_queue_capacity,
+          "queued queries before SYSTEM_BUSY");
+  b->Bind("clientManagerThreadPoolQueueCapacity", &client_manager_thread_pool_queue_capacity,
+          "queued heartbeats before SYSTEM_BUSY");
+  b->Bind("consumerManagerThreadPoolQueueCapacity", &consumer_manager_thread_pool_queue_capacity,
+          "queued offset requests before SYSTEM_BUSY");
+  b->Bind("serverWorkerThreads", &server_worker_threads, "network I/O threads");
+  b->Bind("maxFrameBytes", &max_frame_bytes,
+          "largest accepted frame; a longer length field closes the connection");
+  b->Bind("maxTransferBytesOnMessageInMemory", &max_transfer_bytes_on_message,
+          "bytes returned by one pull at most (the first message always fits)");
+  b->Bind("maxTransferCountOnMessageInMemory", &max_transfer_count_on_message,
+          "messages returned by one pull at most");
+  // Store keys.
+  store::StoreConfig* s = &store;
+  b->Bind("storePathRootDir", &s->root_dir, "root of the store (commitlog/, consumequeue/, ...)");
+  b->BindCustom(
+      "flushDiskType",
+      [s](std::string_view v) {
+        if (v == "ASYNC_FLUSH") {
+          s->flush_disk_type = store::FlushDiskType::kAsyncFlush;
+        } else if (v == "SYNC_FLUSH") {
+          s->flush_disk_type = store::FlushDiskType::kSyncFlush;
+        } else {
+          return Status::InvalidArgument("expected ASYNC_FLUSH or SYNC_FLUSH");
+        }
+        return Status::OK();
+      },
+      [s] {
+        return std::string(s->flush_disk_type == store::FlushDiskType::kSyncFlush ? "SYNC_FLUSH"
+                                                                                  : "ASYNC_FLUSH");
+      },
+      "ASYNC_FLUSH or SYNC_FLUSH (group commit)");
+  b->Bind("mappedFileSizeCommitLog", &s->commit_log_segment_size, "CommitLog segment bytes");
+  b->Bind("mapedFileSizeCommitLog", &s->commit_log_segment_size, "old spelling of the above");
+  b->BindCustom(
+      "mappedFileSizeConsumeQueue",
+      [s](std::string_view v) {
+        int64_t bytes = std::atoll(std::string(v).c_str());
+        if (bytes < 20 || bytes % 20 != 0) {
+          return Status::InvalidArgument("must be a positive multiple of 20");
+        }
+        s->consume_queue_entries_per_file = bytes / 20;
+        return Status::OK();
+      },
+      [s] { return std::to_string(s->consume_queue_entries_per_file * 20); },
+      "ConsumeQueue file bytes (entries x 20)");
+  b->Bind("flushIntervalCommitLog", &s->flush_interval_commit_log_ms, "async flush period (ms)");
+  b->Bind("flushCommitLogLeastPages", &s->flush_commit_log_least_pages,
+          "async flush only with this many dirty 4 KiB pages");
+  b->Bind("flushCommitLogThoroughInterval", &s->flush_commit_log_thorough_interval_ms,
+          "... or when this long (ms) has passed");
+  b->Bind("syncFlushTimeout", &s->sync_flush_timeout_ms, "SYNC_FLUSH wait before FLUSH_DISK_TIMEOUT");
+  b->Bind("flushIntervalConsumeQueue", &s->flush_interval_consume_queue_ms,
+          "consume queue flush period (ms)");
+  b->Bind("maxMessageSize", &s->max_message_size, "largest message body accepted");
+  b->Bind("checkCRCOnRecover", &s->check_crc_on_recover, "verify body CRCs during recovery");
+  b->Bind("maxHashSlotNum", &s->max_hash_slot_num, "index file hash slots");
+  b->Bind("maxIndexNum", &s->max_index_num, "index file entries");
+  b->Bind("messageIndexEnable", &s->message_index_enable, "build the key / unique-key index");
+  b->Bind("fileReservedTime", &s->file_reserved_time_hours, "CommitLog retention in hours");
+  b->Bind("deleteWhen", &s->delete_when, "hours of the day (';'-separated) to delete expired files");
+  b->Bind("diskMaxUsedSpaceRatio", &s->disk_max_used_space_ratio,
+          "disk usage percent above which expired files are deleted at any hour");
+  b->Ignore("storePathCommitLog", "the CommitLog always lives in storePathRootDir/commitlog");
+  b->Ignore("rocketmqHome", "no ROCKETMQ_HOME layout is needed");
+  b->Ignore("transferMsgByHeap", "pull responses are always copied from the mapped segments");
+  b->Ignore("useReentrantLockWhenPutMessage", "the put lock is a mutex");
+  b->Ignore("waitTimeMillsInSendQueue", "full executors answer SYSTEM_BUSY at once");
+  b->Ignore("sendMessageWithVIPChannel", "a client-side setting");
+}
+
+Status BrokerConfig::Finish() {
+  if (broker_name.empty()) return Status::InvalidArgument("brokerName must not be empty");
+  if (broker_cluster_name.empty()) {
+    return Status::InvalidArgument("brokerClusterName must not be empty");
+  }
+  if (broker_id != 0) {
+    return Status::InvalidArgument("brokerId must be 0: slaves are not supported yet");
+  }
+  if (listen_port <= 2 || listen_port > 65535) {
+    return Status::InvalidArgument("listenPort must be in 3..65535");
+  }
+  if (broker_ip1.empty()) broker_ip1 = FirstNonLoopbackIPv4();
+  if (broker_ip2.empty()) broker_ip2 = broker_ip1;
+  if (ha_listen_port == 0) ha_listen_port = listen_port + 1;
+  if (register_name_server_period < 10000) register_name_server_period = 10000;
+  if (register_name_server_period > 60000) register_name_server_period = 60000;
+  auto host = store::HostAddress::Parse(BrokerAddr());
+  if (!host.ok()) {
+    return Status::InvalidArgument("brokerIP1 '" + broker_ip1 +
+                                   "' is not an IP address: " + std::string(host.status().message()));
+  }
+  store.store_host = *host;
+  return Status::OK();
+}
+
+}  // namespace ramjet::broker

@@ -1,0 +1,93 @@
+// The broker: serves producers and consumers over the RocketMQ remoting protocol on top of the
+// store library, and registers itself with every configured name server.
+//
+// Threading model:
+//  - Network I/O runs on the remoting server's event loops (main port, and the VIP port
+//    listenPort-2, which serves everything but PULL_MESSAGE).
+//  - Request processors run on explicit bounded executors, one per kind of work (send, pull,
+//    query, admin, client management, consumer offsets), so slow requests cannot starve sends;
+//    a full executor answers SYSTEM_BUSY.
+//  - Sends complete asynchronously: the store's completion callback (the appending thread, or
+//    the flush thread under SYNC_FLUSH) writes the response.
+//  - Long-polling pulls are parked in the pull-hold service and re-executed on the pull
+//    executor when the store's dispatcher reports an arrival, when a periodic scan sees new
+//    data, or when they time out.
+//  - A scheduler thread registers with the name servers, persists consumer offsets and expires
+//    silent client channels.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ramjet/base/config.h"
+#include "ramjet/base/result.h"
+#include "ramjet/store/store_config.h"
+
+namespace ramjet::broker {
+
+struct BrokerConfig {
+  std::string broker_cluster_name = "DefaultCluster";  // brokerClusterName
+  std::string broker_name = "broker-a";                // brokerName
+  int64_t broker_id = 0;                               // brokerId (0 = master)
+  std::string namesrv_addr;                            // namesrvAddr, ';'-separated
+  std::string broker_ip1;                              // brokerIP1 (empty = first non-loopback IPv4)
+  std::string broker_ip2;                              // brokerIP2 (HA address; default brokerIP1)
+  std::string listen_address = "0.0.0.0";
+  int32_t listen_port = 10911;   // listenPort; the VIP port is listenPort - 2
+  bool vip_channel_enable = true;
+  int32_t ha_listen_port = 0;    // haListenPort (0 = listenPort + 1)
+  std::string broker_role = "ASYNC_MASTER";  // brokerRole
+  int32_t broker_permission = 6;             // brokerPermission
+  bool auto_create_topic_enable = true;      // autoCreateTopicEnable
+  bool auto_create_subscription_group = true;  // autoCreateSubscriptionGroup
+  int32_t default_topic_queue_nums = 8;      // defaultTopicQueueNums
+  bool cluster_topic_enable = true;          // clusterTopicEnable
+  bool broker_topic_enable = true;           // brokerTopicEnable
+  bool trace_topic_enable = false;           // traceTopicEnable
+  int32_t register_name_server_period = 30000;  // registerNameServerPeriod (ms, 10000..60000)
+  int32_t register_broker_timeout_mills = 6000;  // registerBrokerTimeoutMills
+  bool long_polling_enable = true;              // longPollingEnable
+  int64_t short_polling_time_mills = 1000;      // shortPollingTimeMills
+  int32_t flush_consumer_offset_interval = 5000;  // flushConsumerOffsetInterval
+  int64_t channel_expired_timeout = 120000;     // channelExpiredTimeout (ms)
+  bool enable_property_filter = false;          // enablePropertyFilter
+  std::string region_id = "DefaultRegion";      // regionId
+  bool trace_on = true;                         // traceOn
+  // Executors.
+  int32_t send_message_thread_pool_nums = 2;        // sendMessageThreadPoolNums
+  int32_t pull_message_thread_pool_nums = 8;        // pullMessageThreadPoolNums
+  int32_t query_message_thread_pool_nums = 4;       // queryMessageThreadPoolNums
+  int32_t admin_broker_thread_pool_nums = 4;        // adminBrokerThreadPoolNums
+  int32_t client_manage_thread_pool_nums = 4;       // clientManageThreadPoolNums
+  int32_t consumer_manage_thread_pool_nums = 4;     // consumerManageThreadPoolNums
+  int32_t send_thread_pool_queue_capacity = 10000;  // sendThreadPoolQueueCapacity
+  int32_t pull_thread_pool_queue_capacity = 100000;  // pullThreadPoolQueueCapacity
+  int32_t query_thread_pool_queue_capacity = 20000;  // queryThreadPoolQueueCapacity
+  int32_t client_manager_thread_pool_queue_capacity = 1000000;
+  int32_t consumer_manager_thread_pool_queue_capacity = 1000000;
+  int32_t server_worker_threads = 2;                 // serverWorkerThreads (I/O loops)
+  int64_t max_frame_bytes = 16 * 1024 * 1024;        // com.rocketmq.remoting.frameMaxLength
+  int32_t max_transfer_bytes_on_message = 256 * 1024;  // maxTransferBytesOnMessageInMemory
+  int32_t max_transfer_count_on_message = 32;          // maxTransferCountOnMessageInMemory
+  store::StoreConfig store;
+
+  // Declares every key (RocketMQ broker.conf names) on a binder.
+  void Bind(ConfigBinder* binder);
+  // Cross-field checks and derived values, after all keys are applied.
+  Status Finish();
+  std::string BrokerAddr() const { return broker_ip1 + ":" + std::to_string(listen_port); }
+};
+
+class BrokerController {
+ public:
+  // Opens the store (recovering it), starts the servers and registers with the name servers.
+  static Result<std::unique_ptr<BrokerController>> Start(BrokerConfig config);
+  virtual ~BrokerController() = default;
+  // Unregisters, stops serving, persists offsets, shuts the store down cleanly (no abort file).
+  virtual void Shutdown() = 0;
+  virtual int port() const = 0;
+  virtual const BrokerConfig& config() const = 0;
+};
+
+}  // namespace ramjet::broker

@@ -1,0 +1,374 @@
+#include "metadata.h"
+
+#include <nlohmann/json.hpp>
+
+#include "ramjet/base/clock.h"
+#include "ramjet/base/config.h"
+#include "ramjet/base/logging.h"
+
+namespace ramjet::broker {
+
+using json = nlohmann::json;
+
+namespace {
+std::string Dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace); }
+
+Result<json> LoadJson(const std::string& path) {
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  json j = json::parse(protocol::QuoteNumericKeys(*text), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::Corruption(path + " is not a JSON object");
+  }
+  return j;
+}
+
+void Bump(protocol::DataVersion* v) {
+  v->counter++;
+  v->timestamp = NowMillis();
+}
+}  // namespace
+
+Status ValidateTopicName(std::string_view topic) {
+  if (topic.empty()) return Status::InvalidArgument("The specified topic is blank.");
+  if (topic.size() > 127) {
+    return Status::InvalidArgument("The specified topic is longer than topic max length 127.");
+  }
+  for (char c : topic) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '%' || c == '|' || c == '_' || c == '-';
+    if (!ok) {
+      return Status::InvalidArgument(
+          "The specified topic[" + std::string(topic) +
+          "] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$");
+    }
+  }
+  return Status::OK();
+}
+
+bool IsSendForbiddenTopic(std::string_view topic) {
+  return topic == kScheduleTopic || topic == kTransHalfTopic || topic == kTransOpHalfTopic ||
+         topic == kTransCheckMaxTimeTopic || topic == kSelfTestTopic || topic == kOffsetMovedEvent;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Status TopicConfigManager::Load() {
+  auto j = LoadJson(path_);
+  if (!j.ok()) {
+    if (j.status().code() == StatusCode::kNotFound) return Status::OK();
+    return j.status();
+  }
+  auto w = protocol::TopicConfigSerializeWrapper::Parse(j->dump());
+  if (!w.ok()) return Status::Corruption(path_ + ": " + std::string(w.status().message()));
+  std::lock_guard<std::mutex> l(mu_);
+  table_ = std::move(w->topic_config_table);
+  version_ = w->data_version;
+  return Status::OK();
+}
+
+Status TopicConfigManager::PersistLocked() {
+  protocol::TopicConfigSerializeWrapper w;
+  w.data_version = version_;
+  w.topic_config_table = table_;
+  return WriteFileAtomic(path_, Dump(json::parse(w.ToJson())));
+}
+
+std::optional<protocol::TopicConfig> TopicConfigManager::Find(const std::string& topic) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = table_.find(topic);
+  if (it == table_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<bool> TopicConfigManager::Update(const protocol::TopicConfig& config) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = table_.find(config.topic_name);
+  if (it != table_.end() && it->second == config) return false;
+  table_[config.topic_name] = config;
+  Bump(&version_);
+  RJ_RETURN_IF_ERROR(PersistLocked());
+  return true;
+}
+
+Result<bool> TopicConfigManager::AddIfAbsent(const protocol::TopicConfig& config) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (table_.count(config.topic_name)) return false;
+  table_[config.topic_name] = config;
+  Bump(&version_);
+  RJ_RETURN_IF_ERROR(PersistLocked());
+  return true;
+}
+
+Result<std::optional<protocol::TopicConfig>> TopicConfigManager::CreateForSend(
+    const std::string& topic, const std::string& default_topic, int32_t queue_nums,
+    bool* created) {
+  *created = false;
+  std::lock_guard<std::mutex> l(mu_);
+  if (auto it = table_.find(topic); it != table_.end()) return std::optional(it->second);
+  auto def = table_.find(default_topic);
+  if (def == table_.end() || (def->second.perm & protocol::kPermInherit) == 0) {
+    return std::optional<protocol::TopicConfig>();
+  }
+  protocol::TopicConfig t;
+  t.topic_name = topic;
+  int32_t n = std::min(queue_nums, def->second.write_queue_nums);
+  if (n <= 0) n = 1;
+  t.read_queue_nums = t.write_queue_nums = n;
+  t.perm = def->second.perm & ~protocol::kPermInherit;
+  table_[topic] = t;
+  Bump(&version_);
+  RJ_RETURN_IF_ERROR(PersistLocked());
+  *created = true;
+  RJ_LOG(kInfo, "broker", "auto-created topic %s with %d queues from %s", topic.c_str(), n,
+         default_topic.c_str());
+  return std::optional(t);
+}
+
+Result<bool> TopicConfigManager::Delete(const std::string& topic) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (table_.erase(topic) == 0) return false;
+  Bump(&version_);
+  RJ_RETURN_IF_ERROR(PersistLocked());
+  return true;
+}
+
+protocol::TopicConfigSerializeWrapper TopicConfigManager::Snapshot() const {
+  std::lock_guard<std::mutex> l(mu_);
+  protocol::TopicConfigSerializeWrapper w;
+  w.data_version = version_;
+  w.topic_config_table = table_;
+  return w;
+}
+
+protocol::DataVersion TopicConfigManager::data_version() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return version_;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+json GroupJson(const SubscriptionGroupConfig& g) {
+  return json{{"brokerId", g.broker_id},
+              {"consumeBroadcastEnable", g.consume_broadcast_enable},
+              {"consumeEnable", g.consume_enable},
+              {"consumeFromMinEnable", g.consume_from_min_enable},
+              {"groupName", g.group_name},
+              {"notifyConsumerIdsChangedEnable", g.notify_consumer_ids_changed_enable},
+              {"retryMaxTimes", g.retry_max_times},
+              {"retryQueueNums", g.retry_queue_nums},
+              {"whichBrokerWhenConsumeSlowly", g.which_broker_when_consume_slowly}};
+}
+template <typename T>
+T Get(const json& j, const char* k, T def) {
+  auto it = j.find(k);
+  if (it == j.end() || it->is_null()) return def;
+  if constexpr (std::is_same_v<T, bool>) {
+    if (it->is_boolean()) return it->template get<bool>();
+    if (it->is_string()) return it->template get<std::string>() == "true";
+    return def;
+  } else if constexpr (std::is_integral_v<T>) {
+    if (it->is_number()) return static_cast<T>(it->template get<int64_t>());
+    if (it->is_string()) return static_cast<T>(std::atoll(it->template get<std::string>().c_str()));
+    return def;
+  } else {
+    if (it->is_string()) return it->template get<std::string>();
+    return def;
+  }
+}
+}  // namespace
+
+Status SubscriptionGroupManager::Load() {
+  auto j = LoadJson(path_);
+  if (!j.ok()) {
+    if (j.status().code() == StatusCode::kNotFound) return Status::OK();
+    return j.status();
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  auto t = j->find("subscriptionGroupTable");
+  if (t == j->end() || !t->is_object()) return Status::OK();
+  for (auto& [name, v] : t->items()) {
+    if (!v.is_object()) continue;
+    SubscriptionGroupConfig g;
+    g.group_name = Get<std::string>(v, "groupName", name);
+    g.consume_enable = Get(v, "consumeEnable", true);
+    g.consume_from_min_enable = Get(v, "consumeFromMinEnable", true);
+    g.consume_broadcast_enable = Get(v, "consumeBroadcastEnable", true);
+    g.retry_queue_nums = Get<int32_t>(v, "retryQueueNums", 1);
+    g.retry_max_times = Get<int32_t>(v, "retryMaxTimes", 16);
+    g.broker_id = Get<int64_t>(v, "brokerId", 0);
+    g.which_broker_when_consume_slowly = Get<int64_t>(v, "whichBrokerWhenConsumeSlowly", 1);
+    g.notify_consumer_ids_changed_enable = Get(v, "notifyConsumerIdsChangedEnable", true);
+    table_[name] = g;
+  }
+  return Status::OK();
+}
+
+Status SubscriptionGroupManager::PersistLocked() {
+  json t = json::object();
+  for (const auto& [k, g] : table_) t[k] = GroupJson(g);
+  json j{{"dataVersion", json{{"counter", version_.counter}, {"timestamp", version_.timestamp}}},
+         {"subscriptionGroupTable", t}};
+  return WriteFileAtomic(path_, Dump(j));
+}
+
+std::optional<SubscriptionGroupConfig> SubscriptionGroupManager::Find(
+    const std::string& group) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = table_.find(group);
+  if (it == table_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<std::optional<SubscriptionGroupConfig>> SubscriptionGroupManager::FindOrCreate(
+    const std::string& group, bool auto_create) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = table_.find(group);
+  if (it != table_.end()) return std::optional(it->second);
+  if (!auto_create) return std::optional<SubscriptionGroupConfig>();
+  SubscriptionGroupConfig g;
+  g.group_name = group;
+  table_[group] = g;
+  Bump(&version_);
+  RJ_RETURN_IF_ERROR(PersistLocked());
+  return std::optional(g);
+}
+
+Status SubscriptionGroupManager::Update(const SubscriptionGroupConfig& config) {
+  std::lock_guard<std::mutex> l(mu_);
+  table_[config.group_name] = config;
+  Bump(&version_);
+  return PersistLocked();
+}
+
+Result<bool> SubscriptionGroupManager::Delete(const std::string& group) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (table_.erase(group) == 0) return false;
+  Bump(&version_);
+  RJ_RETURN_IF_ERROR(PersistLocked());
+  return true;
+}
+
+std::vector<SubscriptionGroupConfig> SubscriptionGroupManager::List() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<SubscriptionGroupConfig> out;
+  for (const auto& [k, g] : table_) out.push_back(g);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Status ConsumerOffsetManager::Load() {
+  auto j = LoadJson(path_);
+  if (!j.ok()) {
+    if (j.status().code() == StatusCode::kNotFound) return Status::OK();
+    return j.status();
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  auto t = j->find("offsetTable");
+  if (t == j->end() || !t->is_object()) return Status::OK();
+  for (auto& [key, queues] : t->items()) {
+    if (!queues.is_object()) continue;
+    for (auto& [qid, off] : queues.items()) {
+      if (off.is_number_integer()) table_[key][std::atoi(qid.c_str())] = off.get<int64_t>();
+    }
+  }
+  return Status::OK();
+}
+
+void ConsumerOffsetManager::Commit(const std::string& group, const std::string& topic,
+                                   int32_t queue_id, int64_t offset) {
+  std::lock_guard<std::mutex> l(mu_);
+  int64_t& slot = table_[topic + "@" + group][queue_id];
+  if (slot != offset) {
+    slot = offset;
+    dirty_ = true;
+  }
+}
+
+int64_t ConsumerOffsetManager::Query(const std::string& group, const std::string& topic,
+                                     int32_t queue_id) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = table_.find(topic + "@" + group);
+  if (it == table_.end()) return -1;
+  auto q = it->second.find(queue_id);
+  return q == it->second.end() ? -1 : q->second;
+}
+
+std::map<int32_t, int64_t> ConsumerOffsetManager::QueryAll(const std::string& group,
+                                                           const std::string& topic) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = table_.find(topic + "@" + group);
+  return it == table_.end() ? std::map<int32_t, int64_t>() : it->second;
+}
+
+std::set<std::string> ConsumerOffsetManager::GroupsOf(const std::string& topic) const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::set<std::string> out;
+  for (const auto& [k, v] : table_) {
+    size_t at = k.find('@');
+    if (at != std::string::npos && k.compare(0, at, topic) == 0 && at == topic.size()) {
+      out.insert(k.substr(at + 1));
+    }
+  }
+  return out;
+}
+
+std::set<std::string> ConsumerOffsetManager::TopicsOf(const std::string& group) const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::set<std::string> out;
+  for (const auto& [k, v] : table_) {
+    size_t at = k.rfind('@');
+    if (at != std::string::npos && k.substr(at + 1) == group) out.insert(k.substr(0, at));
+  }
+  return out;
+}
+
+void ConsumerOffsetManager::RemoveTopic(const std::string& topic) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto it = table_.begin(); it != table_.end();) {
+    if (it->first.size() > topic.size() && it->first.compare(0, topic.size(), topic) == 0 &&
+        it->first[topic.size()] == '@') {
+      it = table_.erase(it);
+      dirty_ = true;
+    } else {
+      ++it;
+    }
+  }
+}
+
+void ConsumerOffsetManager::RemoveGroup(const std::string& group) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto it = table_.begin(); it != table_.end();) {
+    size_t at = it->first.rfind('@');
+    if (at != std::string::npos && it->first.substr(at + 1) == group) {
+      it = table_.erase(it);
+      dirty_ = true;
+    } else {
+      ++it;
+    }
+  }
+}
+
+Status ConsumerOffsetManager::Persist() {
+  json t = json::object();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!dirty_) return Status::OK();
+    for (const auto& [k, q] : table_) {
+      json m = json::object();
+      for (const auto& [qid, off] : q) m[std::to_string(qid)] = off;
+      t[k] = m;
+    }
+    dirty_ = false;
+  }
+  Status s = WriteFileAtomic(path_, Dump(json{{"offsetTable", t}}));
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    dirty_ = true;
+  }
+  return s;
+}
+
+}  // namespace ramjet::broker

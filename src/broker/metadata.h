@@ -1,0 +1,117 @@
+// Broker metadata kept in <storePathRootDir>/config/*.json, each file written atomically
+// (tmp + fsync + rename): topic configs, subscription groups and consumer offsets.
+// Thread-safety: every manager is internally locked.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ramjet/base/result.h"
+#include "ramjet/protocol/bodies.h"
+
+namespace ramjet::broker {
+
+inline constexpr const char* kAutoCreateTopicKey = "TBW102";
+inline constexpr const char* kScheduleTopic = "SCHEDULE_TOPIC_XXXX";
+inline constexpr const char* kSelfTestTopic = "SELF_TEST_TOPIC";
+inline constexpr const char* kOffsetMovedEvent = "OFFSET_MOVED_EVENT";
+inline constexpr const char* kTransHalfTopic = "RMQ_SYS_TRANS_HALF_TOPIC";
+inline constexpr const char* kTransOpHalfTopic = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
+inline constexpr const char* kTransCheckMaxTimeTopic = "TRANS_CHECK_MAX_TIME_TOPIC";
+inline constexpr const char* kTraceTopic = "RMQ_SYS_TRACE_TOPIC";
+inline constexpr const char* kRetryGroupTopicPrefix = "%RETRY%";
+inline constexpr const char* kDlqGroupTopicPrefix = "%DLQ%";
+
+// ^[%|a-zA-Z0-9_-]+$ and at most 127 characters.
+Status ValidateTopicName(std::string_view topic);
+// Topics producers may not send to.
+bool IsSendForbiddenTopic(std::string_view topic);
+
+class TopicConfigManager {
+ public:
+  explicit TopicConfigManager(std::string path) : path_(std::move(path)) {}
+  Status Load();
+  std::optional<protocol::TopicConfig> Find(const std::string& topic) const;
+  // Creates or replaces; persists. Returns true if anything changed.
+  Result<bool> Update(const protocol::TopicConfig& config);
+  // Adds the config only if the topic is unknown (system topics at start). Persists on change.
+  Result<bool> AddIfAbsent(const protocol::TopicConfig& config);
+  // createTopicInSendMessageMethod: inherits from default_topic (which must carry PERM_INHERIT).
+  // Returns the topic config, or nullopt if it cannot be created.
+  Result<std::optional<protocol::TopicConfig>> CreateForSend(const std::string& topic,
+                                                             const std::string& default_topic,
+                                                             int32_t queue_nums, bool* created);
+  Result<bool> Delete(const std::string& topic);
+  protocol::TopicConfigSerializeWrapper Snapshot() const;
+  protocol::DataVersion data_version() const;
+
+ private:
+  Status PersistLocked();
+  std::string path_;
+  mutable std::mutex mu_;
+  std::map<std::string, protocol::TopicConfig> table_;
+  protocol::DataVersion version_;
+};
+
+struct SubscriptionGroupConfig {
+  std::string group_name;
+  bool consume_enable = true;
+  bool consume_from_min_enable = true;
+  bool consume_broadcast_enable = true;
+  int32_t retry_queue_nums = 1;
+  int32_t retry_max_times = 16;
+  int64_t broker_id = 0;
+  int64_t which_broker_when_consume_slowly = 1;
+  bool notify_consumer_ids_changed_enable = true;
+};
+
+class SubscriptionGroupManager {
+ public:
+  explicit SubscriptionGroupManager(std::string path) : path_(std::move(path)) {}
+  Status Load();
+  std::optional<SubscriptionGroupConfig> Find(const std::string& group) const;
+  // Finds or (when auto_create) creates with defaults.
+  Result<std::optional<SubscriptionGroupConfig>> FindOrCreate(const std::string& group,
+                                                              bool auto_create);
+  Status Update(const SubscriptionGroupConfig& config);
+  Result<bool> Delete(const std::string& group);
+  std::vector<SubscriptionGroupConfig> List() const;
+
+ private:
+  Status PersistLocked();
+  std::string path_;
+  mutable std::mutex mu_;
+  std::map<std::string, SubscriptionGroupConfig> table_;
+  protocol::DataVersion version_;
+};
+
+class ConsumerOffsetManager {
+ public:
+  explicit ConsumerOffsetManager(std::string path) : path_(std::move(path)) {}
+  Status Load();
+  void Commit(const std::string& group, const std::string& topic, int32_t queue_id,
+              int64_t offset);
+  // -1 if none.
+  int64_t Query(const std::string& group, const std::string& topic, int32_t queue_id) const;
+  std::map<int32_t, int64_t> QueryAll(const std::string& group, const std::string& topic) const;
+  // Groups with offsets on topic.
+  std::set<std::string> GroupsOf(const std::string& topic) const;
+  std::set<std::string> TopicsOf(const std::string& group) const;
+  void RemoveTopic(const std::string& topic);
+  void RemoveGroup(const std::string& group);
+  // Writes consumerOffset.json if anything changed since the last call.
+  Status Persist();
+
+ private:
+  std::string path_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::map<int32_t, int64_t>> table_;  // "topic@group" -> qid -> offset
+  bool dirty_ = false;
+};
+
+}  // namespace ramjet::broker
