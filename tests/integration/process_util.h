@@ -1,0 +1,132 @@
+// Starting and stopping the real server programs from tests.
+#pragma once
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace ramjet::testing {
+
+inline bool PortFree(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// A port p with p, p-2 and p+1 free (broker main, VIP and HA ports).
+inline int PickPort() {
+  static std::mt19937 rng(static_cast<unsigned>(::getpid() * 7919 + time(nullptr)));
+  for (int i = 0; i < 1000; ++i) {
+    int p = 20000 + static_cast<int>(rng() % 30000);
+    if (PortFree(p) && PortFree(p - 2) && PortFree(p + 1)) return p;
+  }
+  return 0;
+}
+
+inline bool WaitForPort(int port, int timeout_ms) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < end) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    ::close(fd);
+    if (ok) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+class Process {
+ public:
+  Process() = default;
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  Process(Process&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
+  Process& operator=(Process&& o) noexcept {
+    if (this != &o) {
+      Kill();
+      pid_ = o.pid_;
+      o.pid_ = -1;
+    }
+    return *this;
+  }
+  ~Process() { Kill(); }
+
+  // Starts argv[0] with its output appended to log_path.
+  static Process Start(const std::vector<std::string>& argv, const std::string& log_path) {
+    Process p;
+    p.pid_ = ::fork();
+    if (p.pid_ == 0) {
+      int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    return p;
+  }
+  bool Alive() {
+    if (pid_ <= 0) return false;
+    int st;
+    return ::waitpid(pid_, &st, WNOHANG) == 0;
+  }
+  // Sends SIGINT and waits; returns the exit code (or -signal), -1000 on timeout (then kills).
+  int Stop(int timeout_ms = 20000) { return Signal(SIGINT, timeout_ms); }
+  int Signal(int sig, int timeout_ms) {
+    if (pid_ <= 0) return -1001;
+    ::kill(pid_, sig);
+    return Wait(timeout_ms);
+  }
+  int Wait(int timeout_ms) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < end) {
+      int st = 0;
+      pid_t r = ::waitpid(pid_, &st, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    Kill();
+    return -1000;
+  }
+  void Kill() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int st;
+      ::waitpid(pid_, &st, 0);
+      pid_ = -1;
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+}  // namespace ramjet::testing
