@@ -40,7 +40,8 @@ std::pair<int32_t, std::string> PutStatusToResponse(const Status& s) {
       return {rc::kServiceNotAvailable, "SERVICE_NOT_AVAILABLE: disk full: " +
                                             std::string(s.message())};
     case StatusCode::kBusy:
-      return {rc::kSystemBusy, "[PC_SYNCHRONIZED]broker busy, start flow control for a while"};
+      // SYSTEM_ERROR (not SYSTEM_BUSY) so that Java producers retry on another broker.
+      return {rc::kSystemError, "[PC_SYNCHRONIZED]broker busy, start flow control for a while"};
     default: return {rc::kSystemError, "UNKNOWN_ERROR: " + std::string(s.message())};
   }
 }
@@ -499,30 +500,33 @@ class Broker : public BrokerController {
 
   void RespondPut(const RequestContextPtr& ctx, const Result<store::PutResult>& res,
                   int32_t queue_id, const std::vector<int32_t>& batch_sizes) {
-    const Status& st = res.ok() ? Status::OK() : res.status();
-    auto [code, remark] = PutStatusToResponse(st);
-    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), code, remark);
-    if (res.ok() || st.code() == StatusCode::kTimeout) {
-      if (res.ok()) {
-        std::string id;
-        if (batch_sizes.empty()) {
-          id = res->msg_id;
-        } else {
-          int64_t off = res->physical_offset.value();
-          for (size_t i = 0; i < batch_sizes.size(); ++i) {
-            if (i) id.push_back(',');
-            id += store::CreateOffsetMessageId(config_.store.store_host, off);
-            off += batch_sizes[i];
-          }
-        }
-        resp.Set("msgId", id);
-        resp.Set("queueOffset", res->queue_offset.value());
-        put_count_.fetch_add(res->msg_num, std::memory_order_relaxed);
-      }
-      resp.Set("queueId", static_cast<int64_t>(queue_id));
-      resp.Set("MSG_REGION", config_.region_id);
-      resp.Set("TRACE_ON", std::string(config_.trace_on ? "true" : "false"));
+    if (!res.ok()) {
+      auto [code, remark] = PutStatusToResponse(res.status());
+      ctx->Respond(RemotingCommand::ResponseTo(ctx->request(), code, remark));
+      return;
     }
+    // FLUSH_DISK_TIMEOUT is a stored message: clients need msgId/queueId/queueOffset as for
+    // SUCCESS (the Java client builds a SendResult from them).
+    int32_t code = res->flush_timeout ? rc::kFlushDiskTimeout : rc::kSuccess;
+    RemotingCommand resp = RemotingCommand::ResponseTo(
+        ctx->request(), code, res->flush_timeout ? "FLUSH_DISK_TIMEOUT" : "");
+    std::string id;
+    if (batch_sizes.empty()) {
+      id = res->msg_id;
+    } else {
+      int64_t off = res->physical_offset.value();
+      for (size_t i = 0; i < batch_sizes.size(); ++i) {
+        if (i) id.push_back(',');
+        id += store::CreateOffsetMessageId(config_.store.store_host, off);
+        off += batch_sizes[i];
+      }
+    }
+    resp.Set("msgId", id);
+    resp.Set("queueOffset", res->queue_offset.value());
+    resp.Set("queueId", static_cast<int64_t>(queue_id));
+    resp.Set("MSG_REGION", config_.region_id);
+    resp.Set("TRACE_ON", std::string(config_.trace_on ? "true" : "false"));
+    put_count_.fetch_add(res->msg_num, std::memory_order_relaxed);
     ctx->Respond(std::move(resp));
   }
 
@@ -693,7 +697,7 @@ class Broker : public BrokerController {
   }
 
   void OnArrival(std::string_view topic, int32_t qid, int64_t offset, int64_t tags_code) {
-    if (held_count_.load(std::memory_order_relaxed) == 0) return;
+    if (held_count_.load() == 0) return;  // seq_cst: pairs with Hold()'s increment
     WakeHeld(HoldKey(topic, qid), [&](const HeldPull& p) {
       return p.offset <= offset && p.filter->MatchTagsCode(tags_code);
     });
@@ -751,6 +755,9 @@ class Broker : public BrokerController {
       }
     }
     for (const auto& p : hb->producer_groups) producers_.Register(p, ch);
+    // The connection may have closed (and its close listener run) while this heartbeat waited
+    // in the executor: undo the registration so no dead client id stays in a group.
+    if (ch.conn->closed()) OnConnectionClosed(ch.conn);
     ctx->RespondCode(rc::kSuccess);
   }
 
@@ -1049,6 +1056,8 @@ class Broker : public BrokerController {
   }
 
   void RegisterToNameServers() {
+    // One registration at a time, so an older topic snapshot never overtakes a newer one.
+    std::lock_guard<std::mutex> l(register_mu_);
     protocol::RegisterBrokerBody body;
     body.topic_config_wrapper = topics_.Snapshot();
     if ((config_.broker_permission & (protocol::kPermRead | protocol::kPermWrite)) !=
@@ -1116,6 +1125,7 @@ class Broker : public BrokerController {
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<remoting::RemotingClient> client_;
   Scheduler scheduler_;
+  std::mutex register_mu_;
   std::mutex hold_mu_;
   std::map<std::string, std::vector<HeldPull>> held_;
   std::atomic<int64_t> held_count_{0};

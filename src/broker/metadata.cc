@@ -169,7 +169,7 @@ T Get(const json& j, const char* k, T def) {
     if (it->is_string()) return it->template get<std::string>() == "true";
     return def;
   } else if constexpr (std::is_integral_v<T>) {
-    if (it->is_number()) return static_cast<T>(it->template get<int64_t>());
+    if (it->is_number_integer()) return static_cast<T>(it->template get<int64_t>());
     if (it->is_string()) return static_cast<T>(std::atoll(it->template get<std::string>().c_str()));
     return def;
   } else {

@@ -85,7 +85,11 @@ int64_t I64(const json& j, const char* key, int64_t def = 0) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return def;
   if (it->is_number_integer()) return it->get<int64_t>();
-  if (it->is_number_float()) return static_cast<int64_t>(it->get<double>());
+  if (it->is_number_float()) {
+    double d = it->get<double>();
+    if (!(d >= -9.2e18 && d <= 9.2e18)) return def;  // also rejects NaN
+    return static_cast<int64_t>(d);
+  }
   if (it->is_string()) {
     const auto& s = it->get_ref<const std::string&>();
     int64_t v = 0;

@@ -335,7 +335,7 @@ void Endpoint::OnFrame(const ConnectionPtr& conn, RemotingCommand cmd) {
     {
       std::lock_guard<std::mutex> l(pending_mu_);
       auto it = pending_.find(cmd.opaque);
-      if (it == pending_.end()) {
+      if (it == pending_.end() || it->second.conn_id != conn->id()) {
         RJ_LOG(kDebug, "remoting", "%s: response with unknown opaque %d from %s dropped",
                options_.name.c_str(), cmd.opaque, conn->remote_address().c_str());
         return;
@@ -452,6 +452,12 @@ void Endpoint::InvokeAsync(const ConnectionPtr& conn, RemotingCommand request, i
 
 Result<RemotingCommand> Endpoint::InvokeSync(const ConnectionPtr& conn, RemotingCommand request,
                                              int timeout_ms) {
+  for (const auto& loop : loops_) {
+    // The response would be delivered on this very thread: waiting here would deadlock.
+    if (loop->InLoopThread()) {
+      return Status::Internal("InvokeSync called on an I/O thread of the same endpoint");
+    }
+  }
   auto promise = std::make_shared<std::promise<Result<RemotingCommand>>>();
   auto future = promise->get_future();
   InvokeAsync(conn, std::move(request), timeout_ms,
@@ -473,9 +479,12 @@ bool Endpoint::InvokeOneway(const ConnectionPtr& conn, RemotingCommand request) 
 class RemotingServer::Acceptor {
  public:
   Acceptor(RemotingServer* server, EventLoop* loop, int fd, int index)
-      : server_(server), loop_(loop), fd_(fd), index_(index) {}
+      : server_(server), loop_(loop), fd_(fd), index_(index) {
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
   ~Acceptor() {
     if (fd_ >= 0) ::close(fd_);
+    if (spare_fd_ >= 0) ::close(spare_fd_);
   }
   void Register() {
     loop_->Post([this] { loop_->Add(fd_, EPOLLIN, [this](uint32_t) { OnAccept(); }); });
@@ -495,6 +504,19 @@ class RemotingServer::Acceptor {
       int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR) continue;
+        if (errno == EMFILE || errno == ENFILE) {
+          // Out of descriptors: the pending connection would keep the level-triggered listener
+          // readable forever. Use the spare descriptor to accept and drop it.
+          RJ_LOG(kWarn, "remoting", "%s: out of file descriptors, refusing a connection",
+                 server_->options().name.c_str());
+          if (spare_fd_ >= 0) {
+            ::close(spare_fd_);
+            int dropped = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (dropped >= 0) ::close(dropped);
+            spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+          }
+          return;
+        }
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
           RJ_LOG(kWarn, "remoting", "%s: accept: %s", server_->options().name.c_str(),
                  std::strerror(errno));
@@ -511,6 +533,7 @@ class RemotingServer::Acceptor {
   EventLoop* loop_;
   int fd_;
   int index_;
+  int spare_fd_ = -1;
 };
 
 RemotingServer::RemotingServer(EndpointOptions options) : Endpoint(std::move(options)) {}
@@ -604,10 +627,13 @@ void RemotingClient::Shutdown() {
 }
 
 Result<ConnectionPtr> RemotingClient::GetConnection(const std::string& addr) {
-  std::lock_guard<std::mutex> l(mu_);
-  if (shut_down_) return Status::Unavailable("client shut down");
-  auto it = by_addr_.find(addr);
-  if (it != by_addr_.end() && !it->second->closed()) return it->second;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (shut_down_) return Status::Unavailable("client shut down");
+    auto it = by_addr_.find(addr);
+    if (it != by_addr_.end() && !it->second->closed()) return it->second;
+  }
+  // Resolve and connect without the lock: one unreachable peer must not stall the others.
   RJ_ASSIGN_OR_RETURN(auto hp, SplitHostPort(addr));
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -645,6 +671,16 @@ Result<ConnectionPtr> RemotingClient::GetConnection(const std::string& addr) {
     }
   }
   SetNoDelay(fd);
+  std::lock_guard<std::mutex> l(mu_);
+  if (shut_down_) {
+    ::close(fd);
+    return Status::Unavailable("client shut down");
+  }
+  auto it = by_addr_.find(addr);
+  if (it != by_addr_.end() && !it->second->closed()) {
+    ::close(fd);  // another thread connected meanwhile
+    return it->second;
+  }
   ConnectionPtr conn = Adopt(fd, addr, 0);
   by_addr_[addr] = conn;
   return conn;

@@ -509,8 +509,10 @@ Result<std::shared_ptr<ConsumeQueue>> StoreImpl::GetOrCreateQueue(std::string_vi
 
 Status StoreImpl::Dispatch(const RecordView& r, int64_t phy, int32_t size, bool notify) {
   const int32_t tt = r.transaction_type();
-  const std::string_view tags = FindProperty(r.properties, "TAGS");
-  const int64_t tags_code = TagsCode(tags);
+  int64_t tags_code = 0;
+  std::optional<int64_t> overridden;
+  if (config_.tags_code_override) overridden = config_.tags_code_override(r);
+  tags_code = overridden ? *overridden : TagsCode(FindProperty(r.properties, "TAGS"));
   if (tt == kTransactionNotType || tt == kTransactionCommitType) {
     auto cq = GetOrCreateQueue(r.topic, r.queue_id);
     if (!cq.ok()) return cq.status();
@@ -780,10 +782,15 @@ void StoreImpl::DoPut(std::string encoded, std::vector<uint32_t> sizes, std::str
   if (config_.flush_disk_type == FlushDiskType::kSyncFlush && wait) {
     commit_log_.RequestFlush(out->end_offset,
                              [pr = std::move(pr), cb = std::move(cb)](Status s) mutable {
-                               if (s.ok())
+                               if (s.ok()) {
                                  cb(std::move(pr));
-                               else
+                               } else if (s.code() == StatusCode::kTimeout) {
+                                 // Stored, but not known to be on disk yet.
+                                 pr.flush_timeout = true;
+                                 cb(std::move(pr));
+                               } else {
                                  cb(s);
+                               }
                              });
     return;
   }

@@ -34,6 +34,9 @@ struct PutResult {
   int32_t msg_num = 1;
   int64_t store_timestamp = 0;
   std::string msg_id;  // offset message id of the first record
+  // SYNC_FLUSH only: the record is stored but the fsync did not complete within
+  // sync_flush_timeout_ms (RocketMQ's FLUSH_DISK_TIMEOUT).
+  bool flush_timeout = false;
 };
 
 using PutCallback = std::function<void(Result<PutResult>)>;
@@ -120,7 +123,8 @@ class MessageStore {
   virtual Status Shutdown() = 0;
 
   // Appends one message. With SYNC_FLUSH and wait_store_ok the callback runs only after the
-  // record is fsynced (FLUSH_DISK_TIMEOUT -> kTimeout after sync_flush_timeout_ms, the record is
+  // record is fsynced (FLUSH_DISK_TIMEOUT -> a result with flush_timeout set after
+  // sync_flush_timeout_ms, the record is
   // stored all the same). Errors: kInvalidArgument (illegal message), kNoSpace / kIOError (the
   // write or segment allocation failed: nothing was acknowledged), kUnavailable (shut down, or
   // not writable after a flush failure), kBusy.
