@@ -5,6 +5,7 @@
 
 #include "clients.h"
 #include "metadata.h"
+#include "schedule.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/hash.h"
@@ -162,10 +163,20 @@ class Broker : public BrokerController {
     RJ_RETURN_IF_ERROR(topics_.Load());
     RJ_RETURN_IF_ERROR(groups_.Load());
     RJ_RETURN_IF_ERROR(offsets_.Load());
+    // Consume-queue entries of the schedule topic carry the delivery time.
+    config_.store.tags_code_override =
+        [levels = config_.delay_level_ms](const store::RecordView& r) -> std::optional<int64_t> {
+      if (r.topic != kScheduleTopic || levels.empty()) return std::nullopt;
+      size_t level = static_cast<size_t>(std::clamp<int64_t>(r.queue_id + 1, 1, levels.size()));
+      return r.store_timestamp + levels[level - 1];
+    };
     auto store = store::MessageStore::Open(config_.store);
     if (!store.ok()) return store.status();
     store_ = std::move(store).value();
     RJ_RETURN_IF_ERROR(AddSystemTopics());
+    schedule_ = std::make_unique<ScheduleService>(
+        store_.get(), config_.store.root_dir + "/config/delayOffset.json", config_.delay_level_ms);
+    RJ_RETURN_IF_ERROR(schedule_->Load());
     store_->SetArrivalListener([this](std::string_view topic, int32_t qid, QueueOffset off,
                                       int64_t tags_code, int64_t) {
       OnArrival(topic, qid, off.value(), tags_code);
@@ -205,12 +216,21 @@ class Broker : public BrokerController {
     client_ = std::make_unique<remoting::RemotingClient>(co, 3000);
 
     started_ = true;
+    schedule_->Start();
     RegisterToNameServers();
     scheduler_.RunEvery(config_.register_name_server_period, config_.register_name_server_period,
                         [this] { TriggerRegister(); });
     scheduler_.RunEvery(config_.flush_consumer_offset_interval,
                         config_.flush_consumer_offset_interval, [this] { PersistOffsets(); });
     scheduler_.RunEvery(10000, 10000, [this] { ScanExpiredChannels(); });
+    scheduler_.RunEvery(config_.flush_delay_offset_interval, config_.flush_delay_offset_interval,
+                        [this] {
+                          Status s = schedule_->Persist();
+                          if (!s.ok()) {
+                            RJ_LOG(kError, "broker", "persisting delay offsets: %s",
+                                   s.ToString().c_str());
+                          }
+                        });
     scheduler_.RunEvery(1000, config_.long_polling_enable ? 1000 : config_.short_polling_time_mills,
                         [this] { ScanHeldPulls(); });
     return Status::OK();
@@ -231,6 +251,7 @@ class Broker : public BrokerController {
                     &consumer_pool_, &register_pool_}) {
       (*p)->Shutdown();
     }
+    schedule_->Stop();
     PersistOffsets();
     Status s = store_->Shutdown();
     if (!s.ok()) RJ_LOG(kError, "broker", "store shutdown: %s", s.ToString().c_str());
@@ -285,6 +306,7 @@ class Broker : public BrokerController {
     On(req::kSendMessage, &Broker::ProcessSend, send_pool_.get());
     On(req::kSendMessageV2, &Broker::ProcessSend, send_pool_.get());
     On(req::kSendBatchMessage, &Broker::ProcessSend, send_pool_.get());
+    On(req::kConsumerSendMsgBack, &Broker::ConsumerSendMsgBack, send_pool_.get());
     On(req::kPullMessage, &Broker::ProcessPullRequest, pull_pool_.get(), 0);
     On(req::kQueryMessage, &Broker::QueryMessage, query_pool_.get());
     On(req::kViewMessageById, &Broker::ViewMessageById, query_pool_.get());
@@ -406,6 +428,11 @@ class Broker : public BrokerController {
 
     auto props = std::make_shared<std::string>(
         EditProperties(h.properties, "WAIT", {{"CLUSTER", config_.broker_cluster_name}}));
+    const int32_t response_qid = queue_id;
+    const int32_t tt = h.sys_flag & store::kTransactionTypeMask;
+    if (tt != store::kTransactionPreparedType && tt != store::kTransactionRollbackType) {
+      ApplyDelay(shared_topic.get(), &queue_id, props.get());
+    }
     store::MessageInput msg;
     msg.topic = *shared_topic;
     msg.queue_id = queue_id;
@@ -417,10 +444,113 @@ class Broker : public BrokerController {
     msg.born_host = born_host;
     msg.reconsume_times = h.reconsume_times;
     store_->PutMessageAsync(msg, wait_store_ok,
-                            [this, ctx, props, shared_topic, queue_id](Result<store::PutResult> res) {
+                            [this, ctx, props, shared_topic, response_qid](Result<store::PutResult> res) {
                               (void)props;  // kept alive until the store is done with the views
                               (void)shared_topic;
-                              RespondPut(ctx, res, queue_id, {});
+                              RespondPut(ctx, res, response_qid, {});
+                            });
+  }
+
+  // A DELAY level > 0 reroutes the message to SCHEDULE_TOPIC_XXXX queue level-1, keeping the
+  // real destination in REAL_TOPIC / REAL_QID (levels above the maximum are clamped).
+  void ApplyDelay(std::string* topic, int32_t* queue_id, std::string* props) {
+    std::string_view d = store::FindProperty(*props, "DELAY");
+    if (d.empty()) return;
+    int level = std::atoi(std::string(d).c_str());
+    if (level <= 0) return;
+    level = std::min(level, schedule_->max_level());
+    *props = EditProperties(*props, "", {{"REAL_TOPIC", *topic},
+                                         {"REAL_QID", std::to_string(*queue_id)},
+                                         {"DELAY", std::to_string(level)}});
+    *topic = kScheduleTopic;
+    *queue_id = level - 1;
+  }
+
+  // CONSUMER_SEND_MSG_BACK: a consumer failed a message; store it again into %RETRY%<group>
+  // with an escalating delay, or into %DLQ%<group> when it ran out of retries.
+  void ConsumerSendMsgBack(const RequestContextPtr& ctx) {
+    const RemotingCommand& r = ctx->request();
+    auto offset = r.GetInt64("offset");
+    auto group = r.GetString("group");
+    if (!offset.ok()) return Fail(ctx, offset.status());
+    if (!group.ok()) return Fail(ctx, group.status());
+    int32_t delay_level = r.GetInt32Or("delayLevel", 0);
+    auto g = groups_.FindOrCreate(*group, config_.auto_create_subscription_group);
+    if (!g.ok()) return Fail(ctx, g.status());
+    if (!*g) {
+      return ctx->RespondCode(rc::kSubscriptionGroupNotExist,
+                              "subscription group not exist, " + *group);
+    }
+    if ((config_.broker_permission & protocol::kPermWrite) == 0) {
+      return ctx->RespondCode(rc::kNoPermission, "the broker[" + config_.broker_name +
+                                                     "] sending message is forbidden");
+    }
+    if ((*g)->retry_queue_nums <= 0) return ctx->RespondCode(rc::kSuccess);
+    std::string retry_topic = kRetryGroupTopicPrefix + *group;
+    {
+      protocol::TopicConfig t;
+      t.topic_name = retry_topic;
+      t.read_queue_nums = t.write_queue_nums = (*g)->retry_queue_nums;
+      t.perm = protocol::kPermRead | protocol::kPermWrite;
+      auto added = topics_.AddIfAbsent(t);
+      if (!added.ok()) return Fail(ctx, added.status());
+      if (*added) TriggerRegister();
+    }
+    auto rec = store_->ReadRecord(PhysicalOffset(*offset));
+    if (!rec.ok()) {
+      return ctx->RespondCode(rc::kSystemError, "look message by offset failed, " +
+                                                    std::to_string(*offset) + ": " +
+                                                    std::string(rec.status().message()));
+    }
+    const store::RecordView& m = rec->view;
+    std::vector<std::pair<std::string, std::string>> add;
+    if (store::FindProperty(m.properties, "RETRY_TOPIC").empty()) {
+      add.emplace_back("RETRY_TOPIC", std::string(m.topic));
+    }
+    if (store::FindProperty(m.properties, "ORIGIN_MESSAGE_ID").empty()) {
+      std::string origin(r.Find("originMsgId").value_or(""));
+      if (origin.empty()) origin = store::CreateOffsetMessageId(m.store_host, m.physical_offset);
+      add.emplace_back("ORIGIN_MESSAGE_ID", origin);
+    }
+    int32_t max = (*g)->retry_max_times;
+    if (r.version >= 121) max = r.GetInt32Or("maxReconsumeTimes", max);
+    auto target = std::make_shared<std::string>(retry_topic);
+    int32_t qid = static_cast<int32_t>(Random() % static_cast<uint32_t>((*g)->retry_queue_nums));
+    auto props = std::make_shared<std::string>();
+    if (m.reconsume_times >= max || delay_level < 0) {
+      *target = kDlqGroupTopicPrefix + *group;
+      qid = 0;
+      protocol::TopicConfig t;
+      t.topic_name = *target;
+      t.read_queue_nums = t.write_queue_nums = 1;
+      t.perm = protocol::kPermRead | protocol::kPermWrite;
+      auto added = topics_.AddIfAbsent(t);
+      if (!added.ok()) return Fail(ctx, added.status());
+      if (*added) TriggerRegister();
+      *props = EditProperties(EditProperties(m.properties, "DELAY", add), "WAIT", {});
+    } else {
+      int level = delay_level == 0 ? 3 + m.reconsume_times : delay_level;
+      add.emplace_back("DELAY", std::to_string(level));
+      *props = EditProperties(m.properties, "WAIT", add);
+      ApplyDelay(target.get(), &qid, props.get());
+    }
+    auto body = std::make_shared<std::string>(m.body);
+    store::MessageInput in;
+    in.topic = *target;
+    in.queue_id = qid;
+    in.flag = m.flag;
+    in.body = *body;
+    in.properties = *props;
+    in.sys_flag = m.sys_flag & ~(store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6);
+    in.born_timestamp = m.born_timestamp;
+    in.born_host = m.born_host;
+    in.reconsume_times = m.reconsume_times + 1;
+    store_->PutMessageAsync(in, false,
+                            [ctx, target, props, body](Result<store::PutResult> res) {
+                              if (res.ok()) return ctx->RespondCode(rc::kSuccess);
+                              auto [code, remark] = PutStatusToResponse(res.status());
+                              (void)code;
+                              ctx->RespondCode(rc::kSystemError, remark);
                             });
   }
 
@@ -1120,6 +1250,7 @@ class Broker : public BrokerController {
   ConsumerManager consumers_;
   ProducerManager producers_;
   std::unique_ptr<store::MessageStore> store_;
+  std::unique_ptr<ScheduleService> schedule_;
   std::unique_ptr<remoting::ThreadPool> send_pool_, pull_pool_, query_pool_, admin_pool_,
       client_pool_, consumer_pool_, register_pool_;
   std::unique_ptr<remoting::RemotingServer> server_;

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 
 #include "ramjet/broker/broker.h"
+#include "schedule.h"
 
 namespace ramjet::broker {
 namespace {
@@ -101,6 +102,10 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "bytes returned by one pull at most (the first message always fits)");
   b->Bind("maxTransferCountOnMessageInMemory", &max_transfer_count_on_message,
           "messages returned by one pull at most");
+  b->Bind("messageDelayLevel", &message_delay_level,
+          "delay of each level for DELAY / send-back, level 1 first (units ms s m h d)");
+  b->Bind("flushDelayOffsetInterval", &flush_delay_offset_interval,
+          "period of persisting delivery progress of delayed messages (ms)");
   // Store keys.
   store::StoreConfig* s = &store;
   b->Bind("storePathRootDir", &s->root_dir, "root of the store (commitlog/, consumequeue/, ...)");
@@ -176,6 +181,11 @@ Status BrokerConfig::Finish() {
   if (ha_listen_port == 0) ha_listen_port = listen_port + 1;
   if (register_name_server_period < 10000) register_name_server_period = 10000;
   if (register_name_server_period > 60000) register_name_server_period = 60000;
+  auto levels = ParseDelayLevels(message_delay_level);
+  if (!levels.ok()) {
+    return Status::InvalidArgument("messageDelayLevel: " + std::string(levels.status().message()));
+  }
+  delay_level_ms = *levels;
   auto host = store::HostAddress::Parse(BrokerAddr());
   if (!host.ok()) {
     return Status::InvalidArgument("brokerIP1 '" + broker_ip1 +

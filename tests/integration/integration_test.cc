@@ -6,7 +6,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -702,6 +705,207 @@ TEST_F(Cluster, ConfigurationErrorsAreClear) {
                                 Log("bad4.log"));
   EXPECT_EQ(busy.Wait(10000), 1);
   EXPECT_NE(ReadAll(Log("bad4.log")).find("cannot listen on"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ramjet
+
+namespace ramjet {
+namespace {
+
+class Delay : public Cluster {
+ protected:
+  // Pulls a queue from offset until `want` records arrived or the deadline passes.
+  // Pulls until `want` records arrived, or (with `until`) until every body in it was seen.
+  std::vector<std::pair<store::RecordView, std::string>> Drain(
+      const std::string& topic, int qid, size_t want, int timeout_ms, int64_t* offset,
+      const std::set<std::string>* until = nullptr) {
+    std::vector<std::pair<store::RecordView, std::string>> out;
+    auto end = NowMillis() + timeout_ms;
+    auto done = [&] {
+      if (!until) return out.size() >= want;
+      std::set<std::string> seen;
+      for (const auto& [r, b] : out) seen.insert(b);
+      for (const auto& b : *until) {
+        if (!seen.count(b)) return false;
+      }
+      return true;
+    };
+    while (!done() && NowMillis() < end) {
+      auto p = Pull(topic, qid, *offset, kSubFlag | kSuspendFlag, 500, 5000);
+      if (!p.ok()) continue;
+      if (p->code == rc::kSuccess) {
+        // Keep the bytes alive: the record views point into them.
+        keep_.push_back(std::make_unique<std::string>(p->body));
+        for (const auto& r : Records(*keep_.back())) {
+          out.emplace_back(r, std::string(r.body));
+        }
+      }
+      if (p->code == rc::kSuccess || p->code == rc::kPullOffsetMoved ||
+          p->code == rc::kPullRetryImmediately) {
+        *offset = p->GetInt64Or("nextBeginOffset", *offset);
+      }
+    }
+    return out;
+  }
+  std::vector<std::unique_ptr<std::string>> keep_;
+};
+
+TEST_F(Delay, DelayLevelsDeliverOnTimeAndSurviveRestart) {
+  StartNamesrv();
+  StartBroker({"--messageDelayLevel=1s 2s 3s"});
+  CreateTopic("DelayTopic", 1);
+  // 60 messages over levels 1..3, plus one over the maximum level (clamped to 3 s).
+  std::map<std::string, int64_t> due;  // body -> earliest delivery (born + delay)
+  for (int i = 0; i < 61; ++i) {
+    int level = i == 60 ? 7 : 1 + i % 3;
+    int64_t born = NowMillis();
+    std::string body = "d" + std::to_string(i);
+    auto r = Call(BrokerAddr(), req::kSendMessageV2,
+                  {{"a", "PG"}, {"b", "DelayTopic"}, {"c", "TBW102"}, {"d", "4"}, {"e", "0"},
+                   {"f", "0"}, {"g", std::to_string(born)}, {"h", "0"},
+                   {"i", store::BuildProperties({{"DELAY", std::to_string(level)},
+                                                 {"TAGS", "T"}})}},
+                  body);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->code, rc::kSuccess) << r->remark.value_or("");
+    EXPECT_EQ(*r->GetInt32("queueId"), 0) << "the response names the requested queue";
+    due[body] = born + std::min(level, 3) * 1000;
+  }
+  // Nothing is visible in the real topic right away.
+  auto early = Pull("DelayTopic", 0, 0, kSubFlag, 0);
+  EXPECT_EQ(early->code, rc::kPullNotFound);
+  int64_t offset = 0;
+  auto got = Drain("DelayTopic", 0, due.size(), 15000, &offset);
+  ASSERT_EQ(got.size(), due.size());
+  std::vector<int64_t> lateness;
+  for (const auto& [rec, body] : got) {
+    ASSERT_TRUE(due.count(body)) << body;
+    // The store time of the delivered copy is when it became visible.
+    int64_t late = rec.store_timestamp - due[body];
+    EXPECT_GE(late, -5) << body << " delivered early";
+    lateness.push_back(late);
+    EXPECT_EQ(store::FindProperty(rec.properties, "DELAY"), "");
+    EXPECT_EQ(store::FindProperty(rec.properties, "REAL_TOPIC"), "DelayTopic");
+    EXPECT_EQ(store::FindProperty(rec.properties, "TAGS"), "T");
+  }
+  std::sort(lateness.begin(), lateness.end());
+  int64_t p50 = lateness[lateness.size() / 2];
+  int64_t p99 = lateness[lateness.size() * 99 / 100];
+  std::printf("LATENESS delay levels: n=%zu p50=%lld ms p99=%lld ms max=%lld ms\n",
+              lateness.size(), static_cast<long long>(p50), static_cast<long long>(p99),
+              static_cast<long long>(lateness.back()));
+  RecordProperty("lateness_p50_ms", static_cast<int>(p50));
+  RecordProperty("lateness_p99_ms", static_cast<int>(p99));
+  EXPECT_LT(p99, 1000);
+
+  // Restart in the middle: 50 messages of 3 s, clean stop after ~1 s, restart; all arrive once.
+  std::set<std::string> pending;
+  for (int i = 0; i < 50; ++i) {
+    std::string body = "r" + std::to_string(i);
+    auto r = Call(BrokerAddr(), req::kSendMessageV2,
+                  {{"a", "PG"}, {"b", "DelayTopic"}, {"c", "TBW102"}, {"d", "4"}, {"e", "0"},
+                   {"f", "0"}, {"g", std::to_string(NowMillis())}, {"h", "0"},
+                   {"i", store::BuildProperties({{"DELAY", "3"}})}},
+                  body);
+    ASSERT_EQ(r->code, rc::kSuccess);
+    pending.insert(body);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  ASSERT_EQ(broker_.Stop(), 0);
+  StartBroker({"--messageDelayLevel=1s 2s 3s"});
+  auto after = Drain("DelayTopic", 0, pending.size(), 15000, &offset);
+  std::map<std::string, int> seen;
+  for (const auto& [rec, body] : after) seen[body]++;
+  for (const auto& b : pending) EXPECT_EQ(seen[b], 1) << b;
+  // Killed in the middle (no clean shutdown): nothing is lost (duplicates are allowed).
+  pending.clear();
+  for (int i = 0; i < 30; ++i) {
+    std::string body = "k" + std::to_string(i);
+    auto r = Call(BrokerAddr(), req::kSendMessageV2,
+                  {{"a", "PG"}, {"b", "DelayTopic"}, {"c", "TBW102"}, {"d", "4"}, {"e", "0"},
+                   {"f", "0"}, {"g", std::to_string(NowMillis())}, {"h", "0"},
+                   {"i", store::BuildProperties({{"DELAY", "2"}})}},
+                  body);
+    ASSERT_EQ(r->code, rc::kSuccess);
+    pending.insert(body);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  broker_.Kill();
+  StartBroker({"--messageDelayLevel=1s 2s 3s"});
+  // Deliveries since the last persisted progress are repeated after a kill: drain until every
+  // pending body was seen.
+  after = Drain("DelayTopic", 0, 0, 20000, &offset, &pending);
+  seen.clear();
+  for (const auto& [rec, body] : after) seen[body]++;
+  for (const auto& b : pending) EXPECT_GE(seen[b], 1) << b << " lost across a kill";
+}
+
+TEST_F(Delay, SendBackRetriesThenDeadLetters) {
+  StartNamesrv();
+  StartBroker({"--messageDelayLevel=1s 1s 1s 1s 1s 1s"});
+  CreateTopic("SbTopic", 1);
+  auto s = SendV2("SbTopic", 0, "payload",
+                  store::BuildProperties({{"TAGS", "A"}, {"KEYS", "k1"}, {"UNIQ_KEY", "U1"}}));
+  ASSERT_EQ(s->code, rc::kSuccess);
+  auto id = store::DecodeOffsetMessageId(*s->GetString("msgId"));
+  ASSERT_TRUE(id.ok());
+  // First failure: into %RETRY%SG after level 3 + 0.
+  auto back = Call(BrokerAddr(), req::kConsumerSendMsgBack,
+                   {{"offset", std::to_string(id->second)}, {"group", "SG"}, {"delayLevel", "0"},
+                    {"originMsgId", "U1"}, {"originTopic", "SbTopic"},
+                    {"maxReconsumeTimes", "2"}});
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->code, rc::kSuccess) << back->remark.value_or("");
+  int64_t off = 0;
+  auto retry = Drain("%RETRY%SG", 0, 1, 10000, &off);
+  ASSERT_EQ(retry.size(), 1u);
+  const auto& rv = retry[0].first;
+  EXPECT_EQ(retry[0].second, "payload");
+  EXPECT_EQ(rv.reconsume_times, 1);
+  EXPECT_EQ(store::FindProperty(rv.properties, "RETRY_TOPIC"), "SbTopic");
+  EXPECT_EQ(store::FindProperty(rv.properties, "ORIGIN_MESSAGE_ID"), "U1");
+  EXPECT_EQ(store::FindProperty(rv.properties, "KEYS"), "k1");
+  // Second failure of the retried copy: reconsumeTimes 1 -> retried again (max 2).
+  auto back2 = Call(BrokerAddr(), req::kConsumerSendMsgBack,
+                    {{"offset", std::to_string(rv.physical_offset)}, {"group", "SG"},
+                     {"delayLevel", "0"}, {"maxReconsumeTimes", "2"}});
+  ASSERT_EQ(back2->code, rc::kSuccess);
+  auto retry2 = Drain("%RETRY%SG", 0, 1, 10000, &off);
+  ASSERT_EQ(retry2.size(), 1u);
+  EXPECT_EQ(retry2[0].first.reconsume_times, 2);
+  // Third failure: reconsumeTimes 2 >= max 2 -> dead-letter queue, at once.
+  auto back3 = Call(BrokerAddr(), req::kConsumerSendMsgBack,
+                    {{"offset", std::to_string(retry2[0].first.physical_offset)}, {"group", "SG"},
+                     {"delayLevel", "0"}, {"maxReconsumeTimes", "2"}});
+  ASSERT_EQ(back3->code, rc::kSuccess);
+  ASSERT_TRUE(WaitRoute("%DLQ%SG", 10000));
+  int64_t doff = 0;
+  auto dlq = Drain("%DLQ%SG", 0, 1, 5000, &doff);
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0].second, "payload");
+  EXPECT_EQ(store::FindProperty(dlq[0].first.properties, "ORIGIN_MESSAGE_ID"), "U1");
+  // A negative delay level goes straight to the DLQ.
+  auto back4 = Call(BrokerAddr(), req::kConsumerSendMsgBack,
+                    {{"offset", std::to_string(id->second)}, {"group", "SG"},
+                     {"delayLevel", "-1"}});
+  ASSERT_EQ(back4->code, rc::kSuccess);
+  dlq = Drain("%DLQ%SG", 0, 1, 5000, &doff);
+  ASSERT_EQ(dlq.size(), 1u);
+  // A bad offset is a clear error.
+  auto bad = Call(BrokerAddr(), req::kConsumerSendMsgBack,
+                  {{"offset", "999999999"}, {"group", "SG"}, {"delayLevel", "0"}});
+  EXPECT_EQ(bad->code, rc::kSystemError);
+  // A producer re-send to a retry topic that ran out of retries lands in the DLQ too.
+  auto resend = Call(BrokerAddr(), req::kSendMessageV2,
+                     {{"a", "PG"}, {"b", "%RETRY%SG"}, {"c", "TBW102"}, {"d", "4"}, {"e", "0"},
+                      {"f", "0"}, {"g", "1"}, {"h", "0"}, {"j", "5"}, {"l", "3"},
+                      {"i", store::BuildProperties({{"DELAY", "4"}})}},
+                     "resent");
+  ASSERT_EQ(resend->code, rc::kSuccess) << resend->remark.value_or("");
+  dlq = Drain("%DLQ%SG", 0, 1, 5000, &doff);
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0].second, "resent");
 }
 
 }  // namespace

@@ -167,7 +167,7 @@ class ServerProcess {
   }
 
   commandLine() {
-    return [ this.bin, ...this.args ].join(' ');
+    return [ this.bin, ...this.args ].map(a => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
   }
 
   /** SIGKILL, no checks (cleanup after a failure). */
@@ -246,6 +246,7 @@ async function startBroker({ dir, nsAddr, port, brokerName = 'broker-a', avoid =
       ...extraArgs,
     ], p);
     proc.storeDir = dir;
+    proc.extraArgs = extraArgs;
     const origStop = proc.stop.bind(proc);
     proc.stop = async () => {
       await origStop();
@@ -258,13 +259,16 @@ async function startBroker({ dir, nsAddr, port, brokerName = 'broker-a', avoid =
   }, port);
 }
 
-/** Name server + one broker in a fresh temp dir. */
-async function startCluster() {
+/**
+ * Name server + one broker in a fresh temp dir. brokerArgs: extra broker argv elements (kept for
+ * restartBroker), e.g. ['--messageDelayLevel=1s 2s 3s'].
+ */
+async function startCluster({ brokerArgs = [] } = {}) {
   const dir = makeTempDir();
   const cluster = { dir, namesrv: null, broker: null };
   try {
     cluster.namesrv = await startNamesrv({ dir: path.join(dir, 'namesrv') });
-    cluster.broker = await startBroker({ dir: path.join(dir, 'broker'), nsAddr: cluster.namesrv.addr });
+    cluster.broker = await startBroker({ dir: path.join(dir, 'broker'), nsAddr: cluster.namesrv.addr, extraArgs: brokerArgs });
   } catch (err) {
     await killAll();
     throw Object.assign(err, { clusterDir: dir });
@@ -275,10 +279,10 @@ async function startCluster() {
   return cluster;
 }
 
-/** Restarts the cluster's broker on the same store dir and port (after a stop). */
+/** Restarts the cluster's broker on the same store dir, port and extra arguments (after a stop). */
 async function restartBroker(cluster) {
   const old = cluster.broker;
-  cluster.broker = await startBroker({ dir: old.storeDir, nsAddr: cluster.nsAddr, port: old.port });
+  cluster.broker = await startBroker({ dir: old.storeDir, nsAddr: cluster.nsAddr, port: old.port, extraArgs: old.extraArgs || [] });
   return cluster.broker;
 }
 

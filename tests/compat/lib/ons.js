@@ -40,12 +40,16 @@ function makeLogger(name) {
   };
 }
 
-/** 'error' event handler. A fresh group gets QUERY_NOT_FOUND (22) for offsets: expected. */
-function errorHandler(name) {
+/**
+ * 'error' event handler. A fresh group gets QUERY_NOT_FOUND (22) for offsets: expected. A test may
+ * declare more expected errors with isExpected(err) (counted in the summary, not printed).
+ */
+function errorHandler(name, isExpected = null) {
   return err => {
     const code = err && err.code;
     const tag = code !== undefined ? `code=${code} ` : '';
-    report(`${name} error-event`, `${err && err.name}: ${err && err.message}`, { expected: code === 22, tag });
+    const expected = code === 22 || !!(isExpected && err && isExpected(err));
+    report(`${name} error-event`, `${err && err.name}: ${err && err.message}`, { expected, tag });
   };
 }
 
@@ -95,8 +99,11 @@ async function makeProducer(nsAddr, { group = 'PID_RAMJET_COMPAT', instanceName 
   return producer;
 }
 
-/** Push consumer; the instance name makes the client id (127.0.0.1@<instanceName>) unique. */
-async function makeConsumer(nsAddr, { group, instanceName, isBroadcast = false, options = {} }) {
+/**
+ * Push consumer; the instance name makes the client id (127.0.0.1@<instanceName>) unique.
+ * isExpectedError(err): 'error' events the test provokes on purpose (not printed, only counted).
+ */
+async function makeConsumer(nsAddr, { group, instanceName, isBroadcast = false, options = {}, isExpectedError = null }) {
   await ensureInnerProducer(nsAddr);
   const consumer = new Consumer(Object.assign(baseOptions(nsAddr, instanceName), {
     consumerGroup: group,
@@ -107,7 +114,7 @@ async function makeConsumer(nsAddr, { group, instanceName, isBroadcast = false, 
     persistConsumerOffsetInterval: 1000,
     brokerSuspendMaxTimeMillis: 2000,
   }, options));
-  consumer.on('error', errorHandler(instanceName));
+  consumer.on('error', errorHandler(instanceName, isExpectedError));
   consumer.compatName = instanceName;
   await withTimeout(consumer.ready(), 20000, `consumer ${instanceName} ready()`);
   return consumer;
@@ -115,6 +122,32 @@ async function makeConsumer(nsAddr, { group, instanceName, isBroadcast = false, 
 
 function clientId(client) {
   return client._mqClient && client._mqClient.clientId;
+}
+
+/**
+ * Observes (does not change) the consumer's CONSUMER_SEND_MSG_BACK requests: wraps the method of
+ * its own MQClient (one per instance name) and records every call and its outcome. ali-ons sends
+ * one when a clustering handler throws; on failure it falls back to sending the message itself to
+ * %RETRY%<group> with its internal producer, so failures must be counted to be seen at all.
+ */
+function watchSendBack(consumer) {
+  const client = consumer._mqClient;
+  const stats = { calls: 0, ok: 0, failures: [], requests: [] };
+  const orig = client.consumerSendMessageBack;
+  client.consumerSendMessageBack = async function(brokerAddr, msg, group, delayLevel, timeoutMillis, maxTimes) {
+    stats.calls++;
+    const req = { brokerAddr, group, delayLevel, maxReconsumeTimes: maxTimes, offset: msg.commitLogOffset, msgId: msg.msgId, reconsumeTimes: msg.reconsumeTimes };
+    stats.requests.push(req);
+    try {
+      const r = await orig.apply(this, arguments);
+      stats.ok++;
+      return r;
+    } catch (err) {
+      stats.failures.push(`${JSON.stringify(req)} -> ${err.name}: ${err.message}`);
+      throw err;
+    }
+  };
+  return stats;
 }
 
 /** queueIds of `topic` that the consumer currently pulls. */
@@ -362,6 +395,7 @@ module.exports = {
   makeConsumer,
   clientId,
   assignedQueues,
+  watchSendBack,
   closeClient,
   makeMessage,
   sendMessages,

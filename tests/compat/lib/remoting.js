@@ -9,6 +9,7 @@
 const net = require('net');
 
 const RequestCode = {
+  PULL_MESSAGE: 11,
   UPDATE_AND_CREATE_TOPIC: 17,
   QUERY_CONSUMER_OFFSET: 14,
   GET_MAX_OFFSET: 30,
@@ -21,6 +22,9 @@ const ResponseCode = {
   SYSTEM_ERROR: 1,
   REQUEST_CODE_NOT_SUPPORTED: 3,
   TOPIC_NOT_EXIST: 17,
+  PULL_NOT_FOUND: 19,
+  PULL_RETRY_IMMEDIATELY: 20,
+  PULL_OFFSET_MOVED: 21,
   QUERY_NOT_FOUND: 22,
 };
 
@@ -302,6 +306,138 @@ async function getConsumerList(brokerAddr, group) {
   }
 }
 
+/** One GET_ROUTEINFO_BY_TOPIC (105): {code, remark, route (parsed on SUCCESS)}. */
+async function getRoute(nsAddr, topic) {
+  const res = await request(nsAddr, RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic }, null, { timeoutMs: 3000 });
+  const out = { code: res.code, remark: res.remark, route: null };
+  if (res.code === ResponseCode.SUCCESS) out.route = parseJsonLenient(res.body.toString('utf8'));
+  return out;
+}
+
+/**
+ * One non-suspending PULL_MESSAGE (11) with an explicit subscription ("*"), no offset commit.
+ * Returns {code, remark, extFields, records (decoded with decodeRecords on SUCCESS), raw body}.
+ */
+async function pullMessage(brokerAddr, { group, topic, queueId, offset, maxMsgNums = 32 }) {
+  const res = await request(brokerAddr, RequestCode.PULL_MESSAGE, {
+    consumerGroup: group,
+    topic,
+    queueId: String(queueId),
+    queueOffset: String(offset),
+    maxMsgNums: String(maxMsgNums),
+    sysFlag: '4', // FLAG_SUBSCRIPTION only: no commit, no suspend
+    commitOffset: '0',
+    suspendTimeoutMillis: '0',
+    subscription: '*',
+    subVersion: '0',
+  }, null, { timeoutMs: 10000 });
+  const out = { code: res.code, remark: res.remark, extFields: res.extFields, body: res.body, records: [] };
+  if (res.code === ResponseCode.SUCCESS) out.records = decodeRecords(res.body);
+  return out;
+}
+
+// CRC-32 (zlib polynomial), for BODYCRC.
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+function crc32(buf) {
+  let c = -1;
+  for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+const MESSAGE_MAGIC = 0xdaa320a7 | 0;
+const SYSFLAG_BORNHOST_V6 = 0x10;
+const SYSFLAG_STOREHOST_V6 = 0x20;
+
+/** Splits "k\u0001v\u0002k\u0001v\u0002" into an object. */
+function parseProperties(text) {
+  const out = {};
+  for (const item of text.split('\u0002')) {
+    if (!item) continue;
+    const i = item.indexOf('\u0001');
+    if (i >= 0) out[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return out;
+}
+
+/**
+ * Decodes concatenated message records in the commit-log layout (reference §4.4). Throws with the
+ * record index and byte position on any inconsistency (bad magic, TOTALSIZE that does not match
+ * the variable-length fields, truncated data). bodyCrcOk tells whether BODYCRC matches the body.
+ */
+function decodeRecords(buf) {
+  const out = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const where = `record #${out.length} at byte ${pos} of ${buf.length}`;
+    if (buf.length - pos < 4) throw new Error(`${where}: ${buf.length - pos} trailing bytes`);
+    const total = buf.readInt32BE(pos);
+    if (total < 91 || pos + total > buf.length) throw new Error(`${where}: TOTALSIZE ${total} does not fit`);
+    const r = buf.subarray(pos, pos + total);
+    let p = 4;
+    const i32 = () => { const v = r.readInt32BE(p); p += 4; return v; };
+    const i64 = () => { const v = Number(r.readBigInt64BE(p)); p += 8; return v; };
+    const host = v6 => {
+      const n = v6 ? 16 : 4;
+      const ip = Array.from(r.subarray(p, p + n)).join(v6 ? ':' : '.');
+      p += n;
+      return `${ip}:${i32()}`;
+    };
+    const m = { totalSize: total };
+    m.magic = i32();
+    if (m.magic !== MESSAGE_MAGIC) throw new Error(`${where}: MAGICCODE 0x${(m.magic >>> 0).toString(16)} != 0xdaa320a7`);
+    m.bodyCrc = i32();
+    m.queueId = i32();
+    m.flag = i32();
+    m.queueOffset = i64();
+    m.physicalOffset = i64();
+    m.sysFlag = i32();
+    m.bornTimestamp = i64();
+    m.bornHost = host(m.sysFlag & SYSFLAG_BORNHOST_V6);
+    m.storeTimestamp = i64();
+    m.storeHost = host(m.sysFlag & SYSFLAG_STOREHOST_V6);
+    m.reconsumeTimes = i32();
+    m.preparedTransactionOffset = i64();
+    const bodyLen = i32();
+    if (bodyLen < 0 || p + bodyLen + 3 > total) throw new Error(`${where}: BODYLENGTH ${bodyLen} does not fit TOTALSIZE ${total}`);
+    m.body = Buffer.from(r.subarray(p, p + bodyLen));
+    p += bodyLen;
+    m.bodyCrcOk = ((crc32(m.body) & 0x7fffffff) >>> 0) === (m.bodyCrc >>> 0);
+    const topicLen = r.readUInt8(p);
+    p += 1;
+    if (p + topicLen + 2 > total) throw new Error(`${where}: TOPICLENGTH ${topicLen} does not fit`);
+    m.topic = r.subarray(p, p + topicLen).toString('utf8');
+    p += topicLen;
+    const propLen = r.readInt16BE(p);
+    p += 2;
+    if (propLen < 0 || p + propLen !== total) {
+      throw new Error(`${where}: PROPERTIESLENGTH ${propLen} leaves ${total - p - propLen} bytes of TOTALSIZE ${total} unaccounted`);
+    }
+    m.propertiesText = r.subarray(p, p + propLen).toString('utf8');
+    m.properties = parseProperties(m.propertiesText);
+    out.push(m);
+    pos += total;
+  }
+  return out;
+}
+
+/** The offset message id (32 upper-case hex digits) of a decoded record with an IPv4 store host. */
+function offsetMsgId(record) {
+  const [ ip, port ] = [ record.storeHost.slice(0, record.storeHost.lastIndexOf(':')), Number(record.storeHost.slice(record.storeHost.lastIndexOf(':') + 1)) ];
+  const b = Buffer.alloc(16);
+  ip.split('.').forEach((x, k) => b.writeUInt8(Number(x), k));
+  b.writeInt32BE(port, 4);
+  b.writeBigInt64BE(BigInt(record.physicalOffset), 8);
+  return b.toString('hex').toUpperCase();
+}
+
 module.exports = {
   RequestCode,
   ResponseCode,
@@ -318,5 +454,11 @@ module.exports = {
   getMaxOffset,
   queryConsumerOffset,
   getConsumerList,
+  getRoute,
+  pullMessage,
+  decodeRecords,
+  parseProperties,
+  offsetMsgId,
+  crc32,
   sleep,
 };

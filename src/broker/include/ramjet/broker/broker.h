@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ramjet/base/config.h"
 #include "ramjet/base/result.h"
@@ -70,6 +71,10 @@ struct BrokerConfig {
   int64_t max_frame_bytes = 16 * 1024 * 1024;        // com.rocketmq.remoting.frameMaxLength
   int32_t max_transfer_bytes_on_message = 256 * 1024;  // maxTransferBytesOnMessageInMemory
   int32_t max_transfer_count_on_message = 32;          // maxTransferCountOnMessageInMemory
+  // messageDelayLevel: delay of each level, level 1 first.
+  std::string message_delay_level = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+  int32_t flush_delay_offset_interval = 10000;  // flushDelayOffsetInterval (ms)
+  std::vector<int64_t> delay_level_ms;           // derived by Finish()
   store::StoreConfig store;
 
   // Declares every key (RocketMQ broker.conf names) on a binder.

@@ -1,0 +1,219 @@
+#include "schedule.h"
+
+#include <nlohmann/json.hpp>
+
+#include "metadata.h"
+#include "ramjet/base/clock.h"
+#include "ramjet/base/config.h"
+#include "ramjet/base/logging.h"
+#include "ramjet/protocol/bodies.h"
+
+namespace ramjet::broker {
+
+Result<std::vector<int64_t>> ParseDelayLevels(std::string_view text) {
+  std::vector<int64_t> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    while (pos < text.size() && text[pos] == ' ') ++pos;
+    if (pos >= text.size()) break;
+    size_t end = text.find(' ', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string tok(text.substr(pos, end - pos));
+    pos = end;
+    size_t digits = 0;
+    while (digits < tok.size() && std::isdigit(static_cast<unsigned char>(tok[digits]))) ++digits;
+    std::string unit = tok.substr(digits);
+    if (digits == 0 || digits > 12) {
+      return Status::InvalidArgument("bad delay level '" + tok + "'");
+    }
+    int64_t n = std::stoll(tok.substr(0, digits));
+    int64_t mult = 0;
+    if (unit == "ms") {
+      mult = 1;
+    } else if (unit == "s") {
+      mult = 1000;
+    } else if (unit == "m") {
+      mult = 60000;
+    } else if (unit == "h") {
+      mult = 3600000;
+    } else if (unit == "d") {
+      mult = 86400000;
+    } else {
+      return Status::InvalidArgument("bad delay level unit in '" + tok + "' (ms, s, m, h, d)");
+    }
+    out.push_back(n * mult);
+  }
+  if (out.empty()) return Status::InvalidArgument("no delay levels given");
+  return out;
+}
+
+ScheduleService::ScheduleService(store::MessageStore* store, std::string offsets_path,
+                                 std::vector<int64_t> level_ms)
+    : store_(store),
+      path_(std::move(offsets_path)),
+      level_ms_(std::move(level_ms)),
+      offsets_(level_ms_.size(), 0) {}
+
+ScheduleService::~ScheduleService() { Stop(); }
+
+Status ScheduleService::Load() {
+  auto text = ReadFileToString(path_);
+  if (!text.ok()) {
+    return text.status().code() == StatusCode::kNotFound ? Status::OK() : text.status();
+  }
+  auto j = nlohmann::json::parse(protocol::QuoteNumericKeys(*text), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption(path_ + " is not JSON");
+  auto t = j.find("offsetTable");
+  if (t == j.end() || !t->is_object()) return Status::OK();
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [k, v] : t->items()) {
+    int level = std::atoi(k.c_str());
+    if (level >= 1 && level <= max_level() && v.is_number_integer()) {
+      offsets_[static_cast<size_t>(level - 1)] = v.get<int64_t>();
+    }
+  }
+  return Status::OK();
+}
+
+Status ScheduleService::Persist() {
+  nlohmann::json t = nlohmann::json::object();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!dirty_) return Status::OK();
+    for (size_t i = 0; i < offsets_.size(); ++i) t[std::to_string(i + 1)] = offsets_[i];
+    dirty_ = false;
+  }
+  Status s = WriteFileAtomic(path_, nlohmann::json{{"offsetTable", t}}.dump(2));
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    dirty_ = true;
+  }
+  return s;
+}
+
+std::map<int, int64_t> ScheduleService::Offsets() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::map<int, int64_t> out;
+  for (size_t i = 0; i < offsets_.size(); ++i) out[static_cast<int>(i + 1)] = offsets_[i];
+  return out;
+}
+
+void ScheduleService::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void ScheduleService::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stop_ && !thread_.joinable()) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  Status s = Persist();
+  if (!s.ok()) RJ_LOG(kError, "schedule", "persisting delay offsets: %s", s.ToString().c_str());
+}
+
+void ScheduleService::Wake() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void ScheduleService::Run() {
+  for (;;) {
+    int64_t now = NowMillis();
+    int64_t next = now + 100;  // also re-check periodically: new messages arrive all the time
+    for (int level = 1; level <= max_level(); ++level) {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (stop_) return;
+      }
+      next = std::min(next, DeliverLevel(level, now));
+    }
+    std::unique_lock<std::mutex> l(mu_);
+    if (stop_) return;
+    int64_t wait = std::max<int64_t>(1, next - NowMillis());
+    cv_.wait_for(l, std::chrono::milliseconds(wait), [this] { return stop_ || woken_; });
+    woken_ = false;
+    if (stop_) return;
+  }
+}
+
+int64_t ScheduleService::DeliverLevel(int level, int64_t now) {
+  const int32_t qid = level - 1;
+  int64_t off;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    off = offsets_[static_cast<size_t>(qid)];
+  }
+  for (int rounds = 0; rounds < 64; ++rounds) {
+    store::GetResult got = store_->GetMessages(kScheduleTopic, qid, QueueOffset(off), 32,
+                                               4 << 20, nullptr);
+    if (got.status != store::GetStatus::kFound) {
+      int64_t next = got.next_begin_offset.value();
+      bool moved = got.status == store::GetStatus::kOffsetTooSmall ||
+                   got.status == store::GetStatus::kOffsetOverflowBadly ||
+                   got.status == store::GetStatus::kNoMatchedMessage ||
+                   got.status == store::GetStatus::kMessageWasRemoving;
+      if (moved && next != off) {
+        RJ_LOG(kWarn, "schedule", "level %d: offset %lld corrected to %lld (%s)", level,
+               static_cast<long long>(off), static_cast<long long>(next),
+               std::string(store::GetStatusName(got.status)).c_str());
+        std::lock_guard<std::mutex> l(mu_);
+        offsets_[static_cast<size_t>(qid)] = off = next;
+        dirty_ = true;
+        continue;
+      }
+      return INT64_MAX;
+    }
+    for (const auto& m : got.messages) {
+      if (m.tags_code > now) return m.tags_code;
+      auto rec = store::DecodeRecord(m.data, false);
+      int64_t next_off = m.queue_offset.value() + 1;
+      if (!rec.ok()) {
+        RJ_LOG(kError, "schedule", "level %d offset %lld: unreadable record skipped: %s", level,
+               static_cast<long long>(m.queue_offset.value()), rec.status().ToString().c_str());
+      } else {
+        std::string_view real_topic = store::FindProperty(rec->properties, "REAL_TOPIC");
+        std::string_view real_qid = store::FindProperty(rec->properties, "REAL_QID");
+        if (real_topic.empty()) {
+          RJ_LOG(kError, "schedule", "level %d offset %lld: no REAL_TOPIC, skipped", level,
+                 static_cast<long long>(m.queue_offset.value()));
+        } else {
+          std::vector<std::pair<std::string, std::string>> kv;
+          for (const auto& [k, v] : store::ParseProperties(rec->properties)) {
+            if (k == "DELAY") continue;
+            kv.emplace_back(std::string(k), std::string(v));
+          }
+          std::string props = store::BuildProperties(kv);
+          std::string topic(real_topic);
+          store::MessageInput in;
+          in.topic = topic;
+          in.queue_id = std::atoi(std::string(real_qid).c_str());
+          in.flag = rec->flag;
+          in.body = rec->body;
+          in.properties = props;
+          in.sys_flag = rec->sys_flag & ~(store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6);
+          in.born_timestamp = rec->born_timestamp;
+          in.born_host = rec->born_host;
+          in.reconsume_times = rec->reconsume_times;
+          auto put = store_->PutMessage(in, false);
+          if (!put.ok()) {
+            RJ_LOG(kError, "schedule", "level %d: re-put into %s failed, retrying in 1 s: %s",
+                   level, topic.c_str(), put.status().ToString().c_str());
+            return now + 1000;
+          }
+        }
+      }
+      std::lock_guard<std::mutex> l(mu_);
+      offsets_[static_cast<size_t>(qid)] = off = next_off;
+      dirty_ = true;
+    }
+  }
+  return now;  // more due messages: come back at once
+}
+
+}  // namespace ramjet::broker

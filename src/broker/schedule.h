@@ -1,0 +1,64 @@
+// Scheduled (delayed) delivery through SCHEDULE_TOPIC_XXXX, as RocketMQ's
+// ScheduleMessageService: a message sent with DELAY level L is stored in queue L-1 of the
+// schedule topic with REAL_TOPIC / REAL_QID properties; its consume-queue tags code is its
+// delivery time (store timestamp + delay of L, see the store's tags_code_override). One thread
+// walks the 18 (configurable) level queues in order and re-puts each due message into its real
+// topic and queue. Progress per level is persisted in config/delayOffset.json
+// ({"offsetTable":{"<level>":<next offset>}}) every flushDelayOffsetInterval and at Stop, so a
+// restart resumes where it left off (a message may be delivered twice if the broker dies between
+// the re-put and the next persist; none is lost).
+//
+// Threading model: one delivery thread; Offsets()/Persist() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ramjet/base/result.h"
+#include "ramjet/store/message_store.h"
+
+namespace ramjet::broker {
+
+// Parses "1s 5s 10s 30s 1m ... 2h" (units ms, s, m, h, d) into milliseconds.
+Result<std::vector<int64_t>> ParseDelayLevels(std::string_view text);
+
+class ScheduleService {
+ public:
+  ScheduleService(store::MessageStore* store, std::string offsets_path,
+                  std::vector<int64_t> level_ms);
+  ~ScheduleService();
+  Status Load();
+  void Start();
+  void Stop();  // joins the thread and persists
+  Status Persist();
+  std::map<int, int64_t> Offsets() const;
+  int max_level() const { return static_cast<int>(level_ms_.size()); }
+  int64_t delay_ms(int level) const { return level_ms_.at(static_cast<size_t>(level - 1)); }
+  // Wakes the delivery thread (a new delayed message may be due earlier than it planned).
+  void Wake();
+
+ private:
+  void Run();
+  // Delivers what is due on one level; returns when the next entry becomes due (INT64_MAX if
+  // the level is empty, now + retry delay after an error).
+  int64_t DeliverLevel(int level, int64_t now);
+
+  store::MessageStore* store_;
+  std::string path_;
+  std::vector<int64_t> level_ms_;
+  mutable std::mutex mu_;
+  std::vector<int64_t> offsets_;  // next queue offset per level (index level-1)
+  bool dirty_ = false;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool woken_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ramjet::broker
