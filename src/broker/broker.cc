@@ -6,6 +6,8 @@
 #include "clients.h"
 #include "metadata.h"
 #include "schedule.h"
+#include "sql92.h"
+#include <nlohmann/json.hpp>
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/hash.h"
@@ -59,6 +61,24 @@ class TagFilter : public store::MessageFilter {
  private:
   protocol::SubscriptionData sub_;
   bool all_ = false;
+};
+
+// SQL92 subscription: every tags code passes; the expression runs over the record's properties.
+class SqlFilter : public store::MessageFilter {
+ public:
+  explicit SqlFilter(std::shared_ptr<const sql92::Expression> e) : expr_(std::move(e)) {}
+  bool MatchTagsCode(int64_t) const override { return true; }
+  bool MatchRecord(const store::RecordView& r) const override {
+    return expr_->Matches([&](std::string_view key) -> std::optional<std::string_view> {
+      for (const auto& [k, v] : store::ParseProperties(r.properties)) {
+        if (k == key) return v;
+      }
+      return std::nullopt;
+    });
+  }
+
+ private:
+  std::shared_ptr<const sql92::Expression> expr_;
 };
 
 struct SendHeader {
@@ -313,6 +333,7 @@ class Broker : public BrokerController {
     On(req::kHeartBeat, &Broker::HeartBeat, client_pool_.get());
     On(req::kUnregisterClient, &Broker::UnregisterClient, client_pool_.get());
     On(req::kGetConsumerListByGroup, &Broker::GetConsumerList, client_pool_.get());
+    On(46 /* CHECK_CLIENT_CONFIG */, &Broker::CheckClientConfig, client_pool_.get());
     On(req::kQueryConsumerOffset, &Broker::QueryConsumerOffset, consumer_pool_.get());
     On(req::kUpdateConsumerOffset, &Broker::UpdateConsumerOffset, consumer_pool_.get());
     On(req::kGetMaxOffset, &Broker::GetMaxOffset, admin_pool_.get());
@@ -726,15 +747,15 @@ class Broker : public BrokerController {
       }
       sub = it->second;
     }
-    if (sub.expression_type != "TAG") {
-      if (!config_.enable_property_filter) {
-        return ctx->RespondCode(rc::kSystemError, "The broker does not support consumer to "
-                                                  "filter message by " + sub.expression_type);
-      }
-      return ctx->RespondCode(rc::kSubscriptionParseFailed,
-                              "expression type " + sub.expression_type + " is not supported yet");
+    std::shared_ptr<store::MessageFilter> filter;
+    if (sub.expression_type == "TAG") {
+      filter = std::make_shared<TagFilter>(sub);
+    } else {
+      auto f = MakeSqlFilter(sub);
+      if (!f.ok()) return ctx->RespondCode(SubscriptionErrorCode(f.status()),
+                                           std::string(f.status().message()));
+      filter = *f;
     }
-    auto filter = std::make_shared<TagFilter>(sub);
     int32_t max_nums = std::clamp(h.max_msg_nums, 1, config_.max_transfer_count_on_message);
     store::GetResult got = store_->GetMessages(h.topic, h.queue_id, QueueOffset(h.queue_offset),
                                                max_nums, config_.max_transfer_bytes_on_message,
@@ -782,6 +803,48 @@ class Broker : public BrokerController {
     k.push_back('@');
     k += std::to_string(qid);
     return k;
+  }
+
+  // kUnavailable: SQL92 switched off (SYSTEM_ERROR); kInvalidArgument: does not parse.
+  Result<std::shared_ptr<store::MessageFilter>> MakeSqlFilter(
+      const protocol::SubscriptionData& sub) const {
+    if (sub.expression_type != "SQL92") {
+      return Status::InvalidArgument("unknown expression type " + sub.expression_type +
+                                     " (TAG or SQL92)");
+    }
+    if (!config_.enable_property_filter) {
+      return Status::Unavailable(
+          "The broker does not support consumer to filter message by SQL92 "
+          "(enablePropertyFilter=false)");
+    }
+    auto e = sql92::Compile(sub.sub_string);
+    if (!e.ok()) return e.status();
+    return std::shared_ptr<store::MessageFilter>(std::make_shared<SqlFilter>(*e));
+  }
+  static int32_t SubscriptionErrorCode(const Status& s) {
+    return s.code() == StatusCode::kUnavailable ? rc::kSystemError : rc::kSubscriptionParseFailed;
+  }
+
+  // CHECK_CLIENT_CONFIG: a consumer asks whether its (non-TAG) subscription is acceptable.
+  void CheckClientConfig(const RequestContextPtr& ctx) {
+    auto j = nlohmann::json::parse(ctx->request().body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return ctx->RespondCode(rc::kSystemError, "CHECK_CLIENT_CONFIG body is not a JSON object");
+    }
+    auto sd = j.find("subscriptionData");
+    if (sd == j.end() || !sd->is_object()) return ctx->RespondCode(rc::kSuccess);
+    protocol::SubscriptionData sub;
+    sub.expression_type = sd->value("expressionType", std::string("TAG"));
+    auto ss = sd->find("subString");
+    sub.sub_string = ss != sd->end() && ss->is_string() ? ss->get<std::string>() : "*";
+    if (sub.expression_type.empty() || sub.expression_type == "TAG") {
+      return ctx->RespondCode(rc::kSuccess);
+    }
+    auto f = MakeSqlFilter(sub);
+    if (!f.ok()) {
+      return ctx->RespondCode(SubscriptionErrorCode(f.status()), std::string(f.status().message()));
+    }
+    ctx->RespondCode(rc::kSuccess);
   }
 
   void Hold(const RequestContextPtr& ctx, const PullHeader& h,
@@ -867,6 +930,19 @@ class Broker : public BrokerController {
     ch.language = ctx->request().language;
     ch.version = ctx->request().version;
     ch.last_update_ms = NowMillis();
+    // Non-TAG subscriptions are checked first: a bad expression is refused with a clear error
+    // before anything of this heartbeat is registered.
+    for (const auto& c : hb->consumer_data_set) {
+      for (const auto& sub : c.subscription_data_set) {
+        if (sub.expression_type == "TAG") continue;
+        auto f = MakeSqlFilter(sub);
+        if (!f.ok()) {
+          return ctx->RespondCode(SubscriptionErrorCode(f.status()),
+                                  "consumer group " + c.group_name + ", topic " + sub.topic +
+                                      ": " + std::string(f.status().message()));
+        }
+      }
+    }
     for (const auto& c : hb->consumer_data_set) {
       auto g = groups_.FindOrCreate(c.group_name, config_.auto_create_subscription_group);
       if (!g.ok()) return Fail(ctx, g.status());
