@@ -81,6 +81,53 @@ class SqlFilter : public store::MessageFilter {
   std::shared_ptr<const sql92::Expression> expr_;
 };
 
+// Queue locks for orderly consumption (RebalanceLockManager): per group, a queue is held by one
+// client id until it is released or not renewed for rebalanceLockMaxLiveTime.
+class LockManager {
+ public:
+  struct Mq {
+    std::string topic;
+    std::string broker_name;
+    int32_t queue_id = 0;
+    auto operator<=>(const Mq&) const = default;
+  };
+  explicit LockManager(int64_t max_live_ms) : max_live_ms_(max_live_ms) {}
+  // Locks (or renews) what it can; returns the queues now held by client_id.
+  std::vector<Mq> TryLock(const std::string& group, const std::string& client_id,
+                          const std::vector<Mq>& mqs, int64_t now) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto& table = groups_[group];
+    std::vector<Mq> ok;
+    for (const auto& mq : mqs) {
+      auto it = table.find(mq);
+      if (it == table.end() || it->second.client_id == client_id ||
+          now - it->second.last_update_ms > max_live_ms_) {
+        table[mq] = Entry{client_id, now};
+        ok.push_back(mq);
+      }
+    }
+    return ok;
+  }
+  void Unlock(const std::string& group, const std::string& client_id, const std::vector<Mq>& mqs) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto g = groups_.find(group);
+    if (g == groups_.end()) return;
+    for (const auto& mq : mqs) {
+      auto it = g->second.find(mq);
+      if (it != g->second.end() && it->second.client_id == client_id) g->second.erase(it);
+    }
+  }
+
+ private:
+  struct Entry {
+    std::string client_id;
+    int64_t last_update_ms;
+  };
+  int64_t max_live_ms_;
+  std::mutex mu_;
+  std::map<std::string, std::map<Mq, Entry>> groups_;
+};
+
 struct SendHeader {
   std::string producer_group;
   std::string topic;
@@ -334,6 +381,8 @@ class Broker : public BrokerController {
     On(req::kUnregisterClient, &Broker::UnregisterClient, client_pool_.get());
     On(req::kGetConsumerListByGroup, &Broker::GetConsumerList, client_pool_.get());
     On(46 /* CHECK_CLIENT_CONFIG */, &Broker::CheckClientConfig, client_pool_.get());
+    On(req::kLockBatchMq, &Broker::LockBatchMq, client_pool_.get());
+    On(req::kUnlockBatchMq, &Broker::UnlockBatchMq, client_pool_.get());
     On(req::kQueryConsumerOffset, &Broker::QueryConsumerOffset, consumer_pool_.get());
     On(req::kUpdateConsumerOffset, &Broker::UpdateConsumerOffset, consumer_pool_.get());
     On(req::kGetMaxOffset, &Broker::GetMaxOffset, admin_pool_.get());
@@ -823,6 +872,66 @@ class Broker : public BrokerController {
   }
   static int32_t SubscriptionErrorCode(const Status& s) {
     return s.code() == StatusCode::kUnavailable ? rc::kSystemError : rc::kSubscriptionParseFailed;
+  }
+
+  struct LockBody {
+    std::string group;
+    std::string client_id;
+    std::vector<LockManager::Mq> mqs;
+  };
+  static Result<LockBody> ParseLockBody(const std::string& body) {
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return Status::InvalidArgument("lock body is not a JSON object");
+    }
+    LockBody b;
+    auto str = [&](const char* k) {
+      auto it = j.find(k);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    b.group = str("consumerGroup");
+    b.client_id = str("clientId");
+    if (b.group.empty() || b.client_id.empty()) {
+      return Status::InvalidArgument("lock body needs consumerGroup and clientId");
+    }
+    auto set = j.find("mqSet");
+    if (set != j.end() && set->is_array()) {
+      for (const auto& m : *set) {
+        if (!m.is_object()) return Status::InvalidArgument("mqSet entry is not an object");
+        LockManager::Mq mq;
+        auto t = m.find("topic");
+        auto bn = m.find("brokerName");
+        auto q = m.find("queueId");
+        if (t == m.end() || !t->is_string() || q == m.end() || !q->is_number_integer()) {
+          return Status::InvalidArgument("mqSet entry needs topic and queueId");
+        }
+        mq.topic = t->get<std::string>();
+        mq.broker_name = bn != m.end() && bn->is_string() ? bn->get<std::string>() : "";
+        mq.queue_id = static_cast<int32_t>(q->get<int64_t>());
+        b.mqs.push_back(std::move(mq));
+      }
+    }
+    return b;
+  }
+
+  void LockBatchMq(const RequestContextPtr& ctx) {
+    auto b = ParseLockBody(ctx->request().body);
+    if (!b.ok()) return Fail(ctx, b.status());
+    auto locked = locks_.TryLock(b->group, b->client_id, b->mqs, NowMillis());
+    nlohmann::json set = nlohmann::json::array();
+    for (const auto& mq : locked) {
+      set.push_back({{"brokerName", mq.broker_name}, {"queueId", mq.queue_id}, {"topic", mq.topic}});
+    }
+    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
+    resp.body = nlohmann::json{{"lockOKMQSet", set}}.dump();
+    ctx->Respond(std::move(resp));
+  }
+
+  void UnlockBatchMq(const RequestContextPtr& ctx) {
+    auto b = ParseLockBody(ctx->request().body);
+    if (!b.ok()) return Fail(ctx, b.status());
+    locks_.Unlock(b->group, b->client_id, b->mqs);
+    ctx->RespondCode(rc::kSuccess);
   }
 
   // CHECK_CLIENT_CONFIG: a consumer asks whether its (non-TAG) subscription is acceptable.
@@ -1324,6 +1433,7 @@ class Broker : public BrokerController {
   SubscriptionGroupManager groups_;
   ConsumerOffsetManager offsets_;
   ConsumerManager consumers_;
+  LockManager locks_{config_.rebalance_lock_max_live_time};
   ProducerManager producers_;
   std::unique_ptr<store::MessageStore> store_;
   std::unique_ptr<ScheduleService> schedule_;

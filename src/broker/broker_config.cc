@@ -106,6 +106,8 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "delay of each level for DELAY / send-back, level 1 first (units ms s m h d)");
   b->Bind("flushDelayOffsetInterval", &flush_delay_offset_interval,
           "period of persisting delivery progress of delayed messages (ms)");
+  b->Bind("rebalanceLockMaxLiveTime", &rebalance_lock_max_live_time,
+          "orderly-consumption queue locks expire after this many ms without renewal");
   // Store keys.
   store::StoreConfig* s = &store;
   b->Bind("storePathRootDir", &s->root_dir, "root of the store (commitlog/, consumequeue/, ...)");

@@ -966,3 +966,48 @@ TEST_F(Cluster, Sql92FiltersOnTheBrokerAndRejectsBadExpressions) {
 
 }  // namespace
 }  // namespace ramjet
+
+namespace ramjet {
+namespace {
+
+TEST_F(Cluster, QueueLocksGiveEachQueueToOneClientAtATime) {
+  StartNamesrv();
+  StartBroker({"--rebalanceLockMaxLiveTime=1500"});
+  auto body = [](const std::string& client, std::vector<int> qids) {
+    std::string mqs;
+    for (int q : qids) {
+      if (!mqs.empty()) mqs += ",";
+      mqs += R"({"brokerName":"broker-it","queueId":)" + std::to_string(q) + R"(,"topic":"OT"})";
+    }
+    return R"({"consumerGroup":"OG","clientId":")" + client + R"(","mqSet":[)" + mqs + "]}";
+  };
+  auto locked = [&](const std::string& client, std::vector<int> qids) {
+    auto r = Call(BrokerAddr(), req::kLockBatchMq, {}, body(client, qids));
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r->code, rc::kSuccess);
+    std::set<int> out;
+    auto j = protocol::QuoteNumericKeys(r->body);
+    // {"lockOKMQSet":[{"brokerName":..,"queueId":N,"topic":..},...]}
+    size_t pos = 0;
+    while ((pos = j.find("\"queueId\":", pos)) != std::string::npos) {
+      pos += 10;
+      out.insert(std::atoi(j.c_str() + pos));
+    }
+    return out;
+  };
+  EXPECT_EQ(locked("A", {0, 1}), (std::set<int>{0, 1}));
+  EXPECT_EQ(locked("B", {0, 1, 2}), (std::set<int>{2})) << "held queues are not handed over";
+  EXPECT_EQ(locked("A", {0, 1}), (std::set<int>{0, 1})) << "the holder renews";
+  auto un = Call(BrokerAddr(), req::kUnlockBatchMq, {}, body("A", {0}));
+  ASSERT_EQ(un->code, rc::kSuccess);
+  EXPECT_EQ(locked("B", {0, 1}), (std::set<int>{0}));
+  EXPECT_EQ(locked("A", {0}), (std::set<int>{})) << "B holds it now";
+  // A stops renewing queue 1: it expires after rebalanceLockMaxLiveTime.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1700));
+  EXPECT_EQ(locked("B", {1}), (std::set<int>{1}));
+  auto bad = Call(BrokerAddr(), req::kLockBatchMq, {}, "{\"mqSet\":1}");
+  EXPECT_EQ(bad->code, rc::kSystemError);
+}
+
+}  // namespace
+}  // namespace ramjet

@@ -74,6 +74,8 @@ struct BrokerConfig {
   // messageDelayLevel: delay of each level, level 1 first.
   std::string message_delay_level = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
   int32_t flush_delay_offset_interval = 10000;  // flushDelayOffsetInterval (ms)
+  // rocketmq.broker.rebalance.lockMaxLiveTime: a queue lock not renewed for this long expires.
+  int64_t rebalance_lock_max_live_time = 60000;
   std::vector<int64_t> delay_level_ms;           // derived by Finish()
   store::StoreConfig store;
 
