@@ -7,6 +7,7 @@
 #include "metadata.h"
 #include "schedule.h"
 #include "sql92.h"
+#include "transaction.h"
 #include <nlohmann/json.hpp>
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
@@ -244,6 +245,19 @@ class Broker : public BrokerController {
     schedule_ = std::make_unique<ScheduleService>(
         store_.get(), config_.store.root_dir + "/config/delayOffset.json", config_.delay_level_ms);
     RJ_RETURN_IF_ERROR(schedule_->Load());
+    TransactionConfig tc;
+    tc.check_interval_ms = std::max<int64_t>(100, config_.transaction_check_interval);
+    tc.timeout_ms = config_.transaction_time_out;
+    tc.check_max = config_.transaction_check_max;
+    transactions_ = std::make_unique<TransactionService>(
+        store_.get(), &offsets_, tc, config_.store.store_host,
+        [this](const std::string& group, RemotingCommand cmd) {
+          return SendToProducer(group, std::move(cmd));
+        },
+        [this](std::string* topic, int32_t* qid, std::string* props) {
+          ApplyDelay(topic, qid, props);
+        });
+    RJ_RETURN_IF_ERROR(transactions_->Load());
     store_->SetArrivalListener([this](std::string_view topic, int32_t qid, QueueOffset off,
                                       int64_t tags_code, int64_t) {
       OnArrival(topic, qid, off.value(), tags_code);
@@ -284,6 +298,7 @@ class Broker : public BrokerController {
 
     started_ = true;
     schedule_->Start();
+    transactions_->Start();
     RegisterToNameServers();
     scheduler_.RunEvery(config_.register_name_server_period, config_.register_name_server_period,
                         [this] { TriggerRegister(); });
@@ -319,6 +334,7 @@ class Broker : public BrokerController {
       (*p)->Shutdown();
     }
     schedule_->Stop();
+    transactions_->Stop();
     PersistOffsets();
     Status s = store_->Shutdown();
     if (!s.ok()) RJ_LOG(kError, "broker", "store shutdown: %s", s.ToString().c_str());
@@ -358,6 +374,9 @@ class Broker : public BrokerController {
                            protocol::kPermInherit | (config_.broker_topic_enable ? kRW : 0)));
     RJ_RETURN_IF_ERROR(add(kOffsetMovedEvent, 1, kRW));
     RJ_RETURN_IF_ERROR(add(kScheduleTopic, 18, kRW));
+    RJ_RETURN_IF_ERROR(add(kTransHalfTopic, 1, kRW));
+    RJ_RETURN_IF_ERROR(add(kTransOpHalfTopic, 1, kRW));
+    RJ_RETURN_IF_ERROR(add(kTransCheckMaxTimeTopic, 1, kRW));
     if (config_.trace_topic_enable) RJ_RETURN_IF_ERROR(add(kTraceTopic, 1, kRW));
     RJ_RETURN_IF_ERROR(add(config_.broker_cluster_name + "_REPLY_TOPIC", 1, kRW));
     return Status::OK();
@@ -382,6 +401,7 @@ class Broker : public BrokerController {
     On(req::kGetConsumerListByGroup, &Broker::GetConsumerList, client_pool_.get());
     On(46 /* CHECK_CLIENT_CONFIG */, &Broker::CheckClientConfig, client_pool_.get());
     On(req::kLockBatchMq, &Broker::LockBatchMq, client_pool_.get());
+    On(req::kEndTransaction, &Broker::EndTransaction, send_pool_.get());
     On(req::kUnlockBatchMq, &Broker::UnlockBatchMq, client_pool_.get());
     On(req::kQueryConsumerOffset, &Broker::QueryConsumerOffset, consumer_pool_.get());
     On(req::kUpdateConsumerOffset, &Broker::UpdateConsumerOffset, consumer_pool_.get());
@@ -485,10 +505,14 @@ class Broker : public BrokerController {
         h.properties = EditProperties(h.properties, "DELAY", {});
       }
     }
-    if (store::FindProperty(h.properties, "TRAN_MSG") == "true") {
+    const bool prepared = store::FindProperty(h.properties, "TRAN_MSG") == "true";
+    if (prepared && config_.reject_transaction_message) {
       return ctx->RespondCode(rc::kNoPermission,
                               "the broker[" + config_.broker_name +
-                                  "] does not accept transaction messages yet");
+                                  "] sending transaction message is forbidden");
+    }
+    if (prepared && h.batch) {
+      return ctx->RespondCode(rc::kMessageIllegal, "batch messages cannot be transactional");
     }
     auto born = store::HostAddress::Parse(ctx->connection()->remote_address());
     store::HostAddress born_host = born.ok() ? *born : store::HostAddress::V4(0, 0, 0, 0, 0);
@@ -500,7 +524,10 @@ class Broker : public BrokerController {
         EditProperties(h.properties, "WAIT", {{"CLUSTER", config_.broker_cluster_name}}));
     const int32_t response_qid = queue_id;
     const int32_t tt = h.sys_flag & store::kTransactionTypeMask;
-    if (tt != store::kTransactionPreparedType && tt != store::kTransactionRollbackType) {
+    if (prepared) {
+      // A half message: invisible until END_TRANSACTION commits it.
+      TransactionService::ToHalf(shared_topic.get(), &queue_id, props.get(), &h.sys_flag);
+    } else if (tt != store::kTransactionPreparedType && tt != store::kTransactionRollbackType) {
       ApplyDelay(shared_topic.get(), &queue_id, props.get());
     }
     store::MessageInput msg;
@@ -931,6 +958,44 @@ class Broker : public BrokerController {
     auto b = ParseLockBody(ctx->request().body);
     if (!b.ok()) return Fail(ctx, b.status());
     locks_.Unlock(b->group, b->client_id, b->mqs);
+    ctx->RespondCode(rc::kSuccess);
+  }
+
+  // Sends a request one-way to a live producer of group (CHECK_TRANSACTION_STATE).
+  bool SendToProducer(const std::string& group, RemotingCommand cmd) {
+    auto channels = producers_.Channels(group);
+    std::vector<ClientChannel> live;
+    for (auto& c : channels) {
+      if (!c.conn->closed()) live.push_back(c);
+    }
+    if (live.empty()) return false;
+    const auto& pick = live[Random() % live.size()];
+    return server_->InvokeOneway(pick.conn, std::move(cmd));
+  }
+
+  void EndTransaction(const RequestContextPtr& ctx) {
+    const RemotingCommand& r = ctx->request();
+    auto group = r.GetString("producerGroup");
+    auto table_offset = r.GetInt64("tranStateTableOffset");
+    auto clog_offset = r.GetInt64("commitLogOffset");
+    auto type = r.GetInt32("commitOrRollback");
+    for (const Status* s : {&group.status(), &table_offset.status(), &clog_offset.status(),
+                            &type.status()}) {
+      if (!s->ok()) {
+        RJ_LOG(kWarn, "broker", "END_TRANSACTION from %s refused: %s",
+               ctx->connection()->remote_address().c_str(), std::string(s->message()).c_str());
+        return Fail(ctx, *s);
+      }
+    }
+    if (*type == 0) return;  // TRANSACTION_NOT_TYPE: undecided, nothing to answer
+    Status s = transactions_->End(*group, *clog_offset, *table_offset, *type);
+    if (!s.ok()) {
+      RJ_LOG(kWarn, "broker", "END_TRANSACTION %s from %s (group %s, offset %lld) failed: %s",
+             *type == store::kTransactionCommitType ? "commit" : "rollback",
+             ctx->connection()->remote_address().c_str(), group->c_str(),
+             static_cast<long long>(*clog_offset), s.ToString().c_str());
+      return ctx->RespondCode(rc::kSystemError, std::string(s.message()));
+    }
     ctx->RespondCode(rc::kSuccess);
   }
 
@@ -1437,6 +1502,7 @@ class Broker : public BrokerController {
   ProducerManager producers_;
   std::unique_ptr<store::MessageStore> store_;
   std::unique_ptr<ScheduleService> schedule_;
+  std::unique_ptr<TransactionService> transactions_;
   std::unique_ptr<remoting::ThreadPool> send_pool_, pull_pool_, query_pool_, admin_pool_,
       client_pool_, consumer_pool_, register_pool_;
   std::unique_ptr<remoting::RemotingServer> server_;

@@ -108,6 +108,14 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "period of persisting delivery progress of delayed messages (ms)");
   b->Bind("rebalanceLockMaxLiveTime", &rebalance_lock_max_live_time,
           "orderly-consumption queue locks expire after this many ms without renewal");
+  b->Bind("transactionCheckInterval", &transaction_check_interval,
+          "period of checking undecided transactional (half) messages (ms)");
+  b->Bind("transactionTimeOut", &transaction_time_out,
+          "a half message younger than this (ms) is not checked yet");
+  b->Bind("transactionCheckMax", &transaction_check_max,
+          "checks before a half message is given up (moved to TRANS_CHECK_MAX_TIME_TOPIC)");
+  b->Bind("rejectTransactionMessage", &reject_transaction_message,
+          "refuse transactional messages with NO_PERMISSION");
   // Store keys.
   store::StoreConfig* s = &store;
   b->Bind("storePathRootDir", &s->root_dir, "root of the store (commitlog/, consumequeue/, ...)");

@@ -1011,3 +1011,166 @@ TEST_F(Cluster, QueueLocksGiveEachQueueToOneClientAtATime) {
 
 }  // namespace
 }  // namespace ramjet
+
+namespace ramjet {
+namespace {
+
+TEST_F(Delay, TransactionsCommitRollbackAndCheckBackAcrossARestart) {
+  StartNamesrv();
+  std::vector<std::string> opts = {"--transactionCheckInterval=300", "--transactionTimeOut=500",
+                                   "--transactionCheckMax=3"};
+  StartBroker(opts);
+  CreateTopic("TxTopic", 1);
+  // The producer's own connection: it heartbeats as group TG and answers checks.
+  remoting::EndpointOptions o;
+  o.name = "tx-producer";
+  auto producer = std::make_unique<remoting::RemotingClient>(o);
+  std::mutex mu;
+  std::map<std::string, int> checks;            // uniq -> checks received
+  std::set<std::string> commit_on_check;        // answer these with COMMIT
+  auto install = [&](remoting::RemotingClient& c) {
+    c.RegisterProcessor(
+        req::kCheckTransactionState,
+        [&, client = &c](const remoting::RequestContextPtr& ctx) {
+          const auto& q = ctx->request();
+          std::string uniq(q.Find("msgId").value_or(""));
+          bool commit;
+          {
+            std::lock_guard<std::mutex> l(mu);
+            checks[uniq]++;
+            commit = commit_on_check.count(uniq) > 0;
+          }
+          // The body is the half re-encoded with its real topic.
+          auto rec = store::DecodeRecord(ctx->request().body, false);
+          EXPECT_TRUE(rec.ok());
+          if (rec.ok()) {
+            EXPECT_EQ(rec->topic, "TxTopic");
+          }
+          if (!commit) return;
+          RemotingCommand end = RemotingCommand::Request(req::kEndTransaction);
+          end.Set("producerGroup", "TG");
+          end.Set("tranStateTableOffset", std::string(q.Find("tranStateTableOffset").value_or("")));
+          end.Set("commitLogOffset", std::string(q.Find("commitLogOffset").value_or("")));
+          end.Set("commitOrRollback", "8");
+          end.Set("fromTransactionCheck", "true");
+          end.Set("msgId", uniq);
+          (void)client->InvokeOneway(BrokerAddr(), end);
+        },
+        nullptr);
+  };
+  install(*producer);
+  auto heartbeat = [&](remoting::RemotingClient& c) {
+    RemotingCommand hb = RemotingCommand::Request(req::kHeartBeat);
+    hb.body = R"({"clientID":"127.0.0.1@tx","producerDataSet":[{"groupName":"TG"}],"consumerDataSet":[]})";
+    auto r = c.InvokeSync(BrokerAddr(), hb, 5000);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->code, rc::kSuccess);
+  };
+  heartbeat(*producer);
+  auto send_half = [&](const std::string& uniq) -> std::pair<int64_t, int64_t> {
+    RemotingCommand c = RemotingCommand::Request(req::kSendMessageV2);
+    for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
+             {"a", "TG"}, {"b", "TxTopic"}, {"c", "TBW102"}, {"d", "4"}, {"e", "0"}, {"f", "4"},
+             {"g", std::to_string(NowMillis())}, {"h", "0"}}) {
+      c.Set(k, v);
+    }
+    c.Set("i", store::BuildProperties({{"TRAN_MSG", "true"}, {"PGROUP", "TG"}, {"UNIQ_KEY", uniq}}));
+    c.body = "tx-" + uniq;
+    auto r = producer->InvokeSync(BrokerAddr(), c, 5000);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r->code, rc::kSuccess) << r->remark.value_or("");
+    auto id = store::DecodeOffsetMessageId(*r->GetString("msgId"));
+    return {*r->GetInt64("queueOffset"), id->second};
+  };
+  auto end = [&](const std::pair<int64_t, int64_t>& half, const std::string& uniq, int type) {
+    RemotingCommand e = RemotingCommand::Request(req::kEndTransaction);
+    e.Set("producerGroup", "TG");
+    e.Set("tranStateTableOffset", half.first);
+    e.Set("commitLogOffset", half.second);
+    e.Set("commitOrRollback", static_cast<int64_t>(type));
+    e.Set("msgId", uniq);
+    return producer->InvokeSync(BrokerAddr(), e, 5000);
+  };
+  auto visible = [&](int timeout_ms, size_t want) {
+    std::map<std::string, int> seen;
+    int64_t off = 0;
+    auto got = Drain("TxTopic", 0, want, timeout_ms, &off);
+    for (const auto& [rec, body] : got) {
+      seen[body]++;
+      EXPECT_EQ(rec.transaction_type(), store::kTransactionCommitType);
+    }
+    return seen;
+  };
+
+  auto h1 = send_half("U1");
+  auto h2 = send_half("U2");
+  EXPECT_EQ(Pull("TxTopic", 0, 0, kSubFlag, 0)->code, rc::kPullNotFound) << "halves are invisible";
+  auto e1 = end(h1, "U1", 8);
+  ASSERT_EQ(e1->code, rc::kSuccess) << e1->remark.value_or("");
+  ASSERT_EQ(end(h2, "U2", 12)->code, rc::kSuccess);
+  ASSERT_EQ(end(h1, "U1", 8)->code, rc::kSuccess) << "a repeated commit is accepted";
+  auto wrong = end(h2, "U2", 8);
+  auto bad_group = [&] {
+    RemotingCommand e = RemotingCommand::Request(req::kEndTransaction);
+    e.Set("producerGroup", "OTHER");
+    e.Set("tranStateTableOffset", h1.first);
+    e.Set("commitLogOffset", h1.second);
+    e.Set("commitOrRollback", "8");
+    e.Set("msgId", "U1");
+    return producer->InvokeSync(BrokerAddr(), e, 5000);
+  }();
+  EXPECT_EQ(bad_group->code, rc::kSystemError);
+  // U3 is left undecided: the broker checks back and the producer commits it then.
+  {
+    std::lock_guard<std::mutex> l(mu);
+    commit_on_check.insert("U3");
+  }
+  send_half("U3");
+  // U4 is never answered: checked transactionCheckMax times, then discarded.
+  send_half("U4");
+  auto seen = visible(10000, 2);
+  EXPECT_EQ(seen["tx-U1"], 1);
+  EXPECT_EQ(seen["tx-U2"], 0) << "rolled back";
+  EXPECT_EQ(seen["tx-U3"], 1) << "committed after a check-back";
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_GE(checks["U3"], 1);
+    EXPECT_EQ(checks.count("U1"), 0u) << "decided transactions are not checked";
+  }
+  // Restart in the middle of U5's life: its check comes after the restart, from the new broker.
+  send_half("U5");
+  {
+    std::lock_guard<std::mutex> l(mu);
+    commit_on_check.insert("U5");
+  }
+  ASSERT_EQ(broker_.Stop(), 0);
+  producer->Shutdown();
+  StartBroker(opts);
+  producer = std::make_unique<remoting::RemotingClient>(o);
+  install(*producer);
+  heartbeat(*producer);
+  seen = visible(10000, 3);
+  EXPECT_EQ(seen["tx-U1"], 1) << "no duplicate after the restart";
+  EXPECT_EQ(seen["tx-U3"], 1);
+  EXPECT_EQ(seen["tx-U5"], 1);
+  // U4: give it time to exhaust its checks.
+  for (int i = 0; i < 100; ++i) {
+    auto mx = Call(BrokerAddr(), req::kGetMaxOffset,
+                   {{"topic", "TRANS_CHECK_MAX_TIME_TOPIC"}, {"queueId", "0"}});
+    if (mx->GetInt64Or("offset", 0) >= 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto mx = Call(BrokerAddr(), req::kGetMaxOffset,
+                 {{"topic", "TRANS_CHECK_MAX_TIME_TOPIC"}, {"queueId", "0"}});
+  EXPECT_EQ(*mx->GetInt64("offset"), 1);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_EQ(checks["U4"], 3);
+  }
+  seen = visible(1000, 100);
+  EXPECT_EQ(seen["tx-U4"], 0);
+  (void)wrong;
+}
+
+}  // namespace
+}  // namespace ramjet

@@ -76,6 +76,10 @@ struct BrokerConfig {
   int32_t flush_delay_offset_interval = 10000;  // flushDelayOffsetInterval (ms)
   // rocketmq.broker.rebalance.lockMaxLiveTime: a queue lock not renewed for this long expires.
   int64_t rebalance_lock_max_live_time = 60000;
+  int64_t transaction_check_interval = 60000;  // transactionCheckInterval (ms)
+  int64_t transaction_time_out = 6000;         // transactionTimeOut (ms)
+  int32_t transaction_check_max = 15;          // transactionCheckMax
+  bool reject_transaction_message = false;     // rejectTransactionMessage
   std::vector<int64_t> delay_level_ms;           // derived by Finish()
   store::StoreConfig store;
 
