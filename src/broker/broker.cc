@@ -402,6 +402,7 @@ class Broker : public BrokerController {
     On(46 /* CHECK_CLIENT_CONFIG */, &Broker::CheckClientConfig, client_pool_.get());
     On(req::kLockBatchMq, &Broker::LockBatchMq, client_pool_.get());
     On(req::kEndTransaction, &Broker::EndTransaction, send_pool_.get());
+    On(222 /* INVOKE_BROKER_TO_RESET_OFFSET */, &Broker::InvokeBrokerToResetOffset, admin_pool_.get());
     On(req::kUnlockBatchMq, &Broker::UnlockBatchMq, client_pool_.get());
     On(req::kQueryConsumerOffset, &Broker::QueryConsumerOffset, consumer_pool_.get());
     On(req::kUpdateConsumerOffset, &Broker::UpdateConsumerOffset, consumer_pool_.get());
@@ -997,6 +998,75 @@ class Broker : public BrokerController {
       return ctx->RespondCode(rc::kSystemError, std::string(s.message()));
     }
     ctx->RespondCode(rc::kSuccess);
+  }
+
+  // INVOKE_BROKER_TO_RESET_OFFSET: move a group's offsets on a topic to the first message stored
+  // at or after `timestamp` (-1 = the end) in every queue; with isForce also forward. The new
+  // offsets are committed here and pushed to every live consumer of the group
+  // (RESET_CONSUMER_CLIENT_OFFSET), which resumes from them.
+  void InvokeBrokerToResetOffset(const RequestContextPtr& ctx) {
+    const RemotingCommand& r = ctx->request();
+    auto topic = r.GetString("topic");
+    auto group = r.GetString("group");
+    auto ts = r.GetInt64("timestamp");
+    for (const Status* s : {&topic.status(), &group.status(), &ts.status()}) {
+      if (!s->ok()) return Fail(ctx, *s);
+    }
+    bool force = r.Find("isForce") ? r.GetBool("isForce") : true;
+    auto tc = topics_.Find(*topic);
+    if (!tc) {
+      return ctx->RespondCode(rc::kTopicNotExist, "[reset-offset] topic does not exist: " + *topic);
+    }
+    std::map<int32_t, int64_t> table;
+    for (int32_t q = 0; q < tc->write_queue_nums; ++q) {
+      int64_t target = *ts < 0 ? store_->GetMaxOffsetInQueue(*topic, q).value()
+                               : store_->GetOffsetInQueueByTime(*topic, q, *ts).value();
+      int64_t current = offsets_.Query(*group, *topic, q);
+      if (force || current < 0 || target < current) {
+        table[q] = target;
+      } else {
+        table[q] = current;
+      }
+      offsets_.Commit(*group, *topic, q, table[q]);
+    }
+    // ResetOffsetBody uses fastjson's MessageQueue-object map keys; C++ clients get the list form.
+    auto java_body = [&] {
+      std::string b = R"({"offsetTable":{)";
+      bool first = true;
+      for (const auto& [q, off] : table) {
+        if (!first) b += ",";
+        first = false;
+        b += R"({"brokerName":)" + protocol::JsonQuote(config_.broker_name) +
+             R"(,"queueId":)" + std::to_string(q) + R"(,"topic":)" + protocol::JsonQuote(*topic) +
+             "}:" + std::to_string(off);
+      }
+      return b + "}}";
+    };
+    auto cpp_body = [&] {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& [q, off] : table) {
+        list.push_back({{"brokerName", config_.broker_name}, {"offset", off}, {"queueId", q},
+                        {"topic", *topic}});
+      }
+      return nlohmann::json{{"offsetTable", list}}.dump();
+    };
+    int notified = 0;
+    if (auto info = consumers_.Find(*group)) {
+      for (const auto& ch : info->channels) {
+        RemotingCommand n = RemotingCommand::Request(220 /* RESET_CONSUMER_CLIENT_OFFSET */);
+        n.Set("topic", *topic);
+        n.Set("group", *group);
+        n.Set("timestamp", *ts);
+        n.Set("isForce", std::string(force ? "true" : "false"));
+        n.body = ch.language == protocol::LanguageCode::kCpp ? cpp_body() : java_body();
+        if (server_->InvokeOneway(ch.conn, std::move(n))) ++notified;
+      }
+    }
+    RJ_LOG(kInfo, "broker", "offsets of group %s on %s reset to time %lld; %d consumers told",
+           group->c_str(), topic->c_str(), static_cast<long long>(*ts), notified);
+    RemotingCommand resp = RemotingCommand::ResponseTo(r, rc::kSuccess);
+    resp.body = r.language == protocol::LanguageCode::kCpp ? cpp_body() : java_body();
+    ctx->Respond(std::move(resp));
   }
 
   // CHECK_CLIENT_CONFIG: a consumer asks whether its (non-TAG) subscription is acceptable.

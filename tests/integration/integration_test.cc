@@ -1174,3 +1174,82 @@ TEST_F(Delay, TransactionsCommitRollbackAndCheckBackAcrossARestart) {
 
 }  // namespace
 }  // namespace ramjet
+
+namespace ramjet {
+namespace {
+
+TEST_F(Cluster, ResetOffsetByTimeMovesTheGroupAndTellsItsConsumers) {
+  StartNamesrv();
+  StartBroker();
+  CreateTopic("RsTopic", 1);
+  remoting::EndpointOptions o;
+  o.name = "rs-consumer";
+  remoting::RemotingClient consumer(o);
+  std::mutex mu;
+  std::vector<std::string> resets;
+  consumer.RegisterProcessor(
+      220,
+      [&](const remoting::RequestContextPtr& ctx) {
+        std::lock_guard<std::mutex> l(mu);
+        resets.push_back(ctx->request().body);
+        ctx->RespondCode(rc::kSuccess);
+      },
+      nullptr);
+  RemotingCommand hb = RemotingCommand::Request(req::kHeartBeat);
+  hb.body =
+      R"({"clientID":"127.0.0.1@rs","consumerDataSet":[{"groupName":"RG","consumeType":)"
+      R"("CONSUME_PASSIVELY","messageModel":"CLUSTERING","consumeFromWhere":)"
+      R"("CONSUME_FROM_LAST_OFFSET","subscriptionDataSet":[{"topic":"RsTopic","subString":"*",)"
+      R"("subVersion":1}]}]})";
+  ASSERT_EQ(consumer.InvokeSync(BrokerAddr(), hb, 5000)->code, rc::kSuccess);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(SendV2("RsTopic", 0, "old", "")->code, rc::kSuccess);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  int64_t middle = NowMillis();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(SendV2("RsTopic", 0, "new", "")->code, rc::kSuccess);
+  for (int i = 0; i < 100; ++i) {
+    auto mx = Call(BrokerAddr(), req::kGetMaxOffset, {{"topic", "RsTopic"}, {"queueId", "0"}});
+    if (mx->GetInt64Or("offset", 0) == 10) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto commit = Call(BrokerAddr(), req::kUpdateConsumerOffset,
+                     {{"consumerGroup", "RG"}, {"topic", "RsTopic"}, {"queueId", "0"},
+                      {"commitOffset", "10"}});
+  ASSERT_EQ(commit->code, rc::kSuccess);
+  // Back in time to `middle`: the group restarts at offset 5.
+  auto r = Call(BrokerAddr(), 222,
+                {{"topic", "RsTopic"}, {"group", "RG"}, {"timestamp", std::to_string(middle)},
+                 {"isForce", "true"}});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->code, rc::kSuccess) << r->remark.value_or("");
+  EXPECT_NE(r->body.find(R"("queueId":0,"topic":"RsTopic"}:5)"), std::string::npos) << r->body;
+  auto q = Call(BrokerAddr(), req::kQueryConsumerOffset,
+                {{"consumerGroup", "RG"}, {"topic", "RsTopic"}, {"queueId", "0"}});
+  EXPECT_EQ(*q->GetInt64("offset"), 5);
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (!resets.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  {
+    std::lock_guard<std::mutex> l(mu);
+    ASSERT_EQ(resets.size(), 1u) << "the live consumer is told";
+    // This consumer connected as language CPP: it gets ResetOffsetBodyForC (a list).
+    EXPECT_NE(resets[0].find(R"("offset":5,"queueId":0)"), std::string::npos) << resets[0];
+  }
+  // Timestamp -1: to the end.
+  r = Call(BrokerAddr(), 222,
+           {{"topic", "RsTopic"}, {"group", "RG"}, {"timestamp", "-1"}, {"isForce", "true"}});
+  ASSERT_EQ(r->code, rc::kSuccess);
+  q = Call(BrokerAddr(), req::kQueryConsumerOffset,
+           {{"consumerGroup", "RG"}, {"topic", "RsTopic"}, {"queueId", "0"}});
+  EXPECT_EQ(*q->GetInt64("offset"), 10);
+  // Unknown topic: a clear error.
+  r = Call(BrokerAddr(), 222, {{"topic", "Nope"}, {"group", "RG"}, {"timestamp", "-1"}});
+  EXPECT_EQ(r->code, rc::kTopicNotExist);
+}
+
+}  // namespace
+}  // namespace ramjet
