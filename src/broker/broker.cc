@@ -1,6 +1,7 @@
 #include "ramjet/broker/broker.h"
 
 #include <atomic>
+#include <charconv>
 #include <random>
 
 #include "clients.h"
@@ -8,6 +9,7 @@
 #include "schedule.h"
 #include "sql92.h"
 #include "transaction.h"
+#include "timer.h"
 #include <nlohmann/json.hpp>
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
@@ -234,6 +236,12 @@ class Broker : public BrokerController {
     // Consume-queue entries of the schedule topic carry the delivery time.
     config_.store.tags_code_override =
         [levels = config_.delay_level_ms](const store::RecordView& r) -> std::optional<int64_t> {
+      if (r.topic == kTimerTopic) {
+        std::string_view v = store::FindProperty(r.properties, "TIMER_OUT_MS");
+        int64_t at = 0;
+        std::from_chars(v.data(), v.data() + v.size(), at);
+        return at;
+      }
       if (r.topic != kScheduleTopic || levels.empty()) return std::nullopt;
       size_t level = static_cast<size_t>(std::clamp<int64_t>(r.queue_id + 1, 1, levels.size()));
       return r.store_timestamp + levels[level - 1];
@@ -258,6 +266,10 @@ class Broker : public BrokerController {
           ApplyDelay(topic, qid, props);
         });
     RJ_RETURN_IF_ERROR(transactions_->Load());
+    timers_ = std::make_unique<TimerService>(
+        store_.get(), config_.store.root_dir + "/config/timerProgress.json",
+        config_.store.store_host);
+    RJ_RETURN_IF_ERROR(timers_->Load());
     store_->SetArrivalListener([this](std::string_view topic, int32_t qid, QueueOffset off,
                                       int64_t tags_code, int64_t) {
       OnArrival(topic, qid, off.value(), tags_code);
@@ -299,6 +311,7 @@ class Broker : public BrokerController {
     started_ = true;
     schedule_->Start();
     transactions_->Start();
+    timers_->Start();
     RegisterToNameServers();
     scheduler_.RunEvery(config_.register_name_server_period, config_.register_name_server_period,
                         [this] { TriggerRegister(); });
@@ -335,6 +348,7 @@ class Broker : public BrokerController {
     }
     schedule_->Stop();
     transactions_->Stop();
+    timers_->Stop();
     PersistOffsets();
     Status s = store_->Shutdown();
     if (!s.ok()) RJ_LOG(kError, "broker", "store shutdown: %s", s.ToString().c_str());
@@ -377,6 +391,8 @@ class Broker : public BrokerController {
     RJ_RETURN_IF_ERROR(add(kTransHalfTopic, 1, kRW));
     RJ_RETURN_IF_ERROR(add(kTransOpHalfTopic, 1, kRW));
     RJ_RETURN_IF_ERROR(add(kTransCheckMaxTimeTopic, 1, kRW));
+    RJ_RETURN_IF_ERROR(add(kTimerTopic, 1, kRW));
+    RJ_RETURN_IF_ERROR(add(kTimerOpTopic, 1, kRW));
     if (config_.trace_topic_enable) RJ_RETURN_IF_ERROR(add(kTraceTopic, 1, kRW));
     RJ_RETURN_IF_ERROR(add(config_.broker_cluster_name + "_REPLY_TOPIC", 1, kRW));
     return Status::OK();
@@ -529,7 +545,14 @@ class Broker : public BrokerController {
       // A half message: invisible until END_TRANSACTION commits it.
       TransactionService::ToHalf(shared_topic.get(), &queue_id, props.get(), &h.sys_flag);
     } else if (tt != store::kTransactionPreparedType && tt != store::kTransactionRollbackType) {
-      ApplyDelay(shared_topic.get(), &queue_id, props.get());
+      std::optional<int64_t> timer;
+      if (config_.timer_wheel_enable) {
+        auto t = TimerService::ToTimer(shared_topic.get(), &queue_id, props.get(), NowMillis(),
+                                       config_.timer_max_delay_sec * 1000);
+        if (!t.ok()) return ctx->RespondCode(rc::kMessageIllegal, std::string(t.status().message()));
+        timer = *t;
+      }
+      if (!timer) ApplyDelay(shared_topic.get(), &queue_id, props.get());
     }
     store::MessageInput msg;
     msg.topic = *shared_topic;
@@ -655,6 +678,7 @@ class Broker : public BrokerController {
   void SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
                  const std::shared_ptr<std::string>& topic, int32_t queue_id,
                  const store::HostAddress& born_host, bool wait_store_ok) {
+    const int32_t original_qid = queue_id;
     if (store::FindProperty(h.properties, "DELAY").size() > 0) {
       return ctx->RespondCode(rc::kMessageIllegal, "batch message does not support delay level");
     }
@@ -700,11 +724,32 @@ class Broker : public BrokerController {
       pos += static_cast<size_t>(total);
     }
     if (bodies.empty()) return ctx->RespondCode(rc::kMessageIllegal, "empty batch");
+    // Timer messages in a batch: all or none, and then the whole batch goes to the timer queue.
+    auto batch_topic = topic;
+    if (config_.timer_wheel_enable) {
+      int timers = 0;
+      const int64_t now = NowMillis();
+      for (auto& p : *props) {
+        std::string t = *topic;
+        int32_t q = queue_id;
+        auto r = TimerService::ToTimer(&t, &q, &p, now, config_.timer_max_delay_sec * 1000);
+        if (!r.ok()) return ctx->RespondCode(rc::kMessageIllegal, std::string(r.status().message()));
+        if (*r) ++timers;
+      }
+      if (timers > 0 && timers != static_cast<int>(props->size())) {
+        return ctx->RespondCode(rc::kMessageIllegal,
+                                "a batch must not mix timer and immediate messages");
+      }
+      if (timers > 0) {
+        batch_topic = std::make_shared<std::string>(kTimerTopic);
+        queue_id = 0;
+      }
+    }
     std::vector<store::MessageInput> msgs(bodies.size());
     std::vector<int32_t> sizes;
     for (size_t i = 0; i < bodies.size(); ++i) {
       auto& m = msgs[i];
-      m.topic = *topic;
+      m.topic = *batch_topic;
       m.queue_id = queue_id;
       m.flag = flags[i];
       m.body = std::string_view(body).substr(bodies[i].first, bodies[i].second);
@@ -719,10 +764,12 @@ class Broker : public BrokerController {
       sizes.push_back(static_cast<int32_t>(*sz));
     }
     store_->PutMessagesAsync(msgs, wait_store_ok,
-                             [this, ctx, props, topic, queue_id, sizes](Result<store::PutResult> r) {
+                             [this, ctx, props, topic, batch_topic, response_qid = original_qid,
+                              sizes](Result<store::PutResult> r) {
                                (void)props;
                                (void)topic;
-                               RespondPut(ctx, r, queue_id, sizes);
+                               (void)batch_topic;
+                               RespondPut(ctx, r, response_qid, sizes);
                              });
   }
 
@@ -1477,6 +1524,7 @@ class Broker : public BrokerController {
     auto earliest = store_->GetEarliestMessageTime();
     t.table["earliestMessageTimeStamp"] = std::to_string(earliest.ok() ? *earliest : 0);
     t.table["brokerActive"] = "true";
+    t.table["timerPendingCount"] = std::to_string(timers_->Pending());
     RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
     resp.body = t.ToJson();
     ctx->Respond(std::move(resp));
@@ -1573,6 +1621,7 @@ class Broker : public BrokerController {
   std::unique_ptr<store::MessageStore> store_;
   std::unique_ptr<ScheduleService> schedule_;
   std::unique_ptr<TransactionService> transactions_;
+  std::unique_ptr<TimerService> timers_;
   std::unique_ptr<remoting::ThreadPool> send_pool_, pull_pool_, query_pool_, admin_pool_,
       client_pool_, consumer_pool_, register_pool_;
   std::unique_ptr<remoting::RemotingServer> server_;

@@ -116,6 +116,9 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "checks before a half message is given up (moved to TRANS_CHECK_MAX_TIME_TOPIC)");
   b->Bind("rejectTransactionMessage", &reject_transaction_message,
           "refuse transactional messages with NO_PERMISSION");
+  b->Bind("timerWheelEnable", &timer_wheel_enable,
+          "honour TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS (arbitrary delays)");
+  b->Bind("timerMaxDelaySec", &timer_max_delay_sec, "longest accepted timer delay in seconds");
   // Store keys.
   store::StoreConfig* s = &store;
   b->Bind("storePathRootDir", &s->root_dir, "root of the store (commitlog/, consumequeue/, ...)");

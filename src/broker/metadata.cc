@@ -48,7 +48,9 @@ Status ValidateTopicName(std::string_view topic) {
 
 bool IsSendForbiddenTopic(std::string_view topic) {
   return topic == kScheduleTopic || topic == kTransHalfTopic || topic == kTransOpHalfTopic ||
-         topic == kTransCheckMaxTimeTopic || topic == kSelfTestTopic || topic == kOffsetMovedEvent;
+         topic == kTransCheckMaxTimeTopic || topic == kSelfTestTopic ||
+         topic == kOffsetMovedEvent || topic == "rmq_sys_wheel_timer" ||
+         topic == "rmq_sys_timer_op";
 }
 
 // ---------------------------------------------------------------------------------------------

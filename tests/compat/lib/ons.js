@@ -18,7 +18,7 @@ const USER_PROP = 'compat_user';
 const problemCounts = new Map();
 
 function normalize(text) {
-  return String(text).replace(/\d+/g, 'N').slice(0, 200);
+  return String(text).replace(/\b[0-9A-F]{32}\b/g, '<msgId>').replace(/\d+/g, 'N').slice(0, 200);
 }
 
 function report(source, text, { expected = false, tag = '' } = {}) {

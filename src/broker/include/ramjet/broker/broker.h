@@ -80,6 +80,8 @@ struct BrokerConfig {
   int64_t transaction_time_out = 6000;         // transactionTimeOut (ms)
   int32_t transaction_check_max = 15;          // transactionCheckMax
   bool reject_transaction_message = false;     // rejectTransactionMessage
+  bool timer_wheel_enable = true;              // timerWheelEnable
+  int64_t timer_max_delay_sec = 259200;        // timerMaxDelaySec (3 days)
   std::vector<int64_t> delay_level_ms;           // derived by Finish()
   store::StoreConfig store;
 

@@ -1,0 +1,279 @@
+#include "timer.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "metadata.h"
+#include "ramjet/base/clock.h"
+#include "ramjet/base/coding.h"
+#include "ramjet/base/config.h"
+#include "ramjet/base/logging.h"
+
+namespace ramjet::broker {
+
+namespace {
+std::optional<int64_t> ParseI64(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+}  // namespace
+
+TimerService::TimerService(store::MessageStore* store, std::string progress_path,
+                           store::HostAddress store_host)
+    : store_(store), path_(std::move(progress_path)), store_host_(store_host) {}
+
+TimerService::~TimerService() { Stop(); }
+
+Result<std::optional<int64_t>> TimerService::ToTimer(std::string* topic, int32_t* queue_id,
+                                                     std::string* props, int64_t now,
+                                                     int64_t max_delay_ms) {
+  std::string_view at = store::FindProperty(*props, "TIMER_DELIVER_MS");
+  std::string_view sec = store::FindProperty(*props, "TIMER_DELAY_SEC");
+  std::string_view ms = store::FindProperty(*props, "TIMER_DELAY_MS");
+  if (at.empty() && sec.empty() && ms.empty()) return std::optional<int64_t>();
+  int64_t deliver = 0;
+  if (!at.empty()) {
+    auto v = ParseI64(at);
+    if (!v) return Status::InvalidArgument("TIMER_DELIVER_MS is not a number: " + std::string(at));
+    deliver = *v;
+  } else if (!sec.empty()) {
+    auto v = ParseI64(sec);
+    if (!v || *v < 0 || *v > max_delay_ms / 1000 + 1) {
+      return Status::InvalidArgument("TIMER_DELAY_SEC is not a valid delay: " + std::string(sec));
+    }
+    deliver = now + *v * 1000;
+  } else {
+    auto v = ParseI64(ms);
+    if (!v || *v < 0 || *v > max_delay_ms) {
+      return Status::InvalidArgument("TIMER_DELAY_MS is not a valid delay: " + std::string(ms));
+    }
+    deliver = now + *v;
+  }
+  if (deliver - now > max_delay_ms) {
+    return Status::InvalidArgument("timer more than timerMaxDelaySec in the future");
+  }
+  if (deliver <= now) return std::optional<int64_t>();  // due already: deliver normally
+  std::vector<std::pair<std::string, std::string>> kv;
+  for (const auto& [k, v] : store::ParseProperties(*props)) {
+    if (k == "TIMER_OUT_MS" || k == "REAL_TOPIC" || k == "REAL_QID") continue;
+    kv.emplace_back(std::string(k), std::string(v));
+  }
+  kv.emplace_back("TIMER_OUT_MS", std::to_string(deliver));
+  kv.emplace_back("REAL_TOPIC", *topic);
+  kv.emplace_back("REAL_QID", std::to_string(*queue_id));
+  *props = store::BuildProperties(kv);
+  *topic = kTimerTopic;
+  *queue_id = 0;
+  return std::optional<int64_t>(deliver);
+}
+
+Status TimerService::Load() {
+  auto text = ReadFileToString(path_);
+  if (text.ok()) {
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return Status::Corruption(path_ + " is not JSON");
+    if (auto w = j.find("watermark"); w != j.end() && w->is_number_integer()) {
+      watermark_ = w->get<int64_t>();
+    }
+  } else if (text.status().code() != StatusCode::kNotFound) {
+    return text.status();
+  }
+  int64_t min = store_->GetMinOffsetInQueue(kTimerTopic, 0).value();
+  if (watermark_ < min) watermark_ = min;
+  // Offsets delivered above the watermark, from the op records.
+  int64_t off = store_->GetMinOffsetInQueue(kTimerOpTopic, 0).value();
+  for (;;) {
+    auto got = store_->GetMessages(kTimerOpTopic, 0, QueueOffset(off), 256, 16 << 20, nullptr);
+    if (got.status != store::GetStatus::kFound) break;
+    for (const auto& m : got.messages) {
+      auto rec = store::DecodeRecord(m.data, false);
+      if (!rec.ok()) continue;
+      for (size_t i = 0; i + 8 <= rec->body.size(); i += 8) {
+        int64_t d = static_cast<int64_t>(DecodeBE64(rec->body.data() + i));
+        if (d >= watermark_) delivered_.insert(d);
+      }
+    }
+    off = got.next_begin_offset.value();
+  }
+  scan_offset_ = watermark_;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    AdvanceWatermarkLocked();
+  }
+  LoadNew();
+  RJ_LOG(kInfo, "timer", "%zu pending timers loaded (watermark %lld)", heap_.size(),
+         static_cast<long long>(watermark_));
+  return Status::OK();
+}
+
+void TimerService::AdvanceWatermarkLocked() {
+  while (delivered_.count(watermark_)) {
+    delivered_.erase(watermark_);
+    ++watermark_;
+    dirty_ = true;
+  }
+}
+
+Status TimerService::Persist() {
+  int64_t w;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!dirty_) return Status::OK();
+    w = watermark_;
+    dirty_ = false;
+  }
+  return WriteFileAtomic(path_, nlohmann::json{{"watermark", w}}.dump());
+}
+
+size_t TimerService::Pending() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return heap_.size();
+}
+
+void TimerService::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void TimerService::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stop_ && !thread_.joinable()) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  Status s = Persist();
+  if (!s.ok()) RJ_LOG(kError, "timer", "persisting timer progress: %s", s.ToString().c_str());
+}
+
+void TimerService::LoadNew() {
+  for (;;) {
+    int64_t from;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      from = scan_offset_;
+    }
+    auto got = store_->GetMessages(kTimerTopic, 0, QueueOffset(from), 4096, 64 << 20, nullptr);
+    if (got.status != store::GetStatus::kFound) {
+      if (got.status == store::GetStatus::kOffsetTooSmall) {
+        std::lock_guard<std::mutex> l(mu_);
+        scan_offset_ = got.next_begin_offset.value();
+        continue;
+      }
+      return;
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& m : got.messages) {
+      int64_t off = m.queue_offset.value();
+      if (!delivered_.count(off)) heap_.push(Entry{m.tags_code, off});
+    }
+    scan_offset_ = got.next_begin_offset.value();
+    if (got.messages.size() < 4096) return;
+  }
+}
+
+int64_t TimerService::DeliverDue() {
+  const int64_t now = NowMillis();
+  std::vector<int64_t> done;
+  int64_t next = INT64_MAX;
+  for (int i = 0; i < 10000; ++i) {
+    Entry e;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (heap_.empty()) break;
+      e = heap_.top();
+      if (e.deliver_ms > now) {
+        next = e.deliver_ms;
+        break;
+      }
+      heap_.pop();
+    }
+    auto phy = store_->GetCommitLogOffsetInQueue(kTimerTopic, 0, QueueOffset(e.offset));
+    auto rec = phy.ok() ? store_->ReadRecord(*phy) : Result<store::RecordRef>(phy.status());
+    if (!rec.ok()) {
+      RJ_LOG(kError, "timer", "timer at offset %lld unreadable, dropped: %s",
+             static_cast<long long>(e.offset), rec.status().ToString().c_str());
+      done.push_back(e.offset);
+      continue;
+    }
+    const store::RecordView& r = rec->view;
+    std::string topic(store::FindProperty(r.properties, "REAL_TOPIC"));
+    if (topic.empty()) {
+      done.push_back(e.offset);
+      continue;
+    }
+    int32_t qid = std::atoi(std::string(store::FindProperty(r.properties, "REAL_QID")).c_str());
+    std::vector<std::pair<std::string, std::string>> kv;
+    for (const auto& [k, v] : store::ParseProperties(r.properties)) {
+      if (k == "TIMER_DELIVER_MS" || k == "TIMER_DELAY_SEC" || k == "TIMER_DELAY_MS") continue;
+      kv.emplace_back(std::string(k), std::string(v));
+    }
+    std::string props = store::BuildProperties(kv);
+    std::string body(r.body);
+    store::MessageInput in;
+    in.topic = topic;
+    in.queue_id = qid;
+    in.flag = r.flag;
+    in.body = body;
+    in.properties = props;
+    in.sys_flag = r.sys_flag & ~(store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6);
+    in.born_timestamp = r.born_timestamp;
+    in.born_host = r.born_host;
+    in.reconsume_times = r.reconsume_times;
+    auto put = store_->PutMessage(in, false);
+    if (!put.ok()) {
+      RJ_LOG(kError, "timer", "delivering timer %lld into %s failed, retrying: %s",
+             static_cast<long long>(e.offset), topic.c_str(), put.status().ToString().c_str());
+      std::lock_guard<std::mutex> l(mu_);
+      heap_.push(e);
+      next = now + 1000;
+      break;
+    }
+    done.push_back(e.offset);
+  }
+  if (!done.empty()) {
+    std::string body;
+    for (int64_t d : done) PutBE64(&body, static_cast<uint64_t>(d));
+    store::MessageInput op;
+    op.topic = kTimerOpTopic;
+    op.queue_id = 0;
+    op.body = body;
+    op.born_timestamp = now;
+    op.born_host = store_host_;
+    auto put = store_->PutMessage(op, false);
+    if (!put.ok()) {
+      RJ_LOG(kError, "timer", "writing a timer op record failed: %s", put.status().ToString().c_str());
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    for (int64_t d : done) {
+      if (d >= watermark_) delivered_.insert(d);
+    }
+    AdvanceWatermarkLocked();
+    if (next == INT64_MAX && !heap_.empty()) next = now;  // the 10000-per-round cap was hit
+  }
+  return next;
+}
+
+void TimerService::Run() {
+  int64_t last_persist = NowMillis();
+  for (;;) {
+    LoadNew();
+    int64_t next = DeliverDue();
+    int64_t now = NowMillis();
+    if (now - last_persist > 1000) {
+      Status s = Persist();
+      if (!s.ok()) RJ_LOG(kError, "timer", "persisting timer progress: %s", s.ToString().c_str());
+      last_persist = now;
+    }
+    std::unique_lock<std::mutex> l(mu_);
+    if (stop_) return;
+    int64_t wait = std::clamp<int64_t>(next - NowMillis(), 0, 50);
+    if (wait > 0) cv_.wait_for(l, std::chrono::milliseconds(wait), [this] { return stop_; });
+    if (stop_) return;
+  }
+}
+
+}  // namespace ramjet::broker
