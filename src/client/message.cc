@@ -1,0 +1,150 @@
+#include "ramjet/client/message.h"
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <random>
+
+#include "ramjet/store/record.h"
+
+namespace ramjet::client {
+
+std::string MessageQueue::ToString() const {
+  return "MessageQueue [topic=" + topic + ", brokerName=" + broker_name +
+         ", queueId=" + std::to_string(queue_id) + "]";
+}
+
+std::string MessageExt::Property(std::string_view name) const {
+  auto it = properties.find(std::string(name));
+  return it == properties.end() ? std::string() : it->second;
+}
+std::string MessageExt::tags() const { return Property("TAGS"); }
+std::string MessageExt::keys() const { return Property("KEYS"); }
+
+std::string_view SendStatusName(SendStatus s) {
+  switch (s) {
+    case SendStatus::kSendOk: return "SEND_OK";
+    case SendStatus::kFlushDiskTimeout: return "FLUSH_DISK_TIMEOUT";
+    case SendStatus::kFlushSlaveTimeout: return "FLUSH_SLAVE_TIMEOUT";
+    case SendStatus::kSlaveNotAvailable: return "SLAVE_NOT_AVAILABLE";
+  }
+  return "UNKNOWN";
+}
+
+namespace {
+Result<std::string> Inflate(std::string_view in) {
+  z_stream zs{};
+  if (inflateInit(&zs) != Z_OK) return Status::Internal("inflateInit");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char buf[65536];
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof(buf);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&zs);
+      return Status::Corruption("compressed body does not inflate");
+    }
+    out.append(buf, sizeof(buf) - zs.avail_out);
+    if (out.size() > (64u << 20)) {
+      inflateEnd(&zs);
+      return Status::Corruption("compressed body inflates beyond 64 MiB");
+    }
+    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) break;
+  }
+  inflateEnd(&zs);
+  return out;
+}
+}  // namespace
+
+Result<std::vector<MessageExt>> DecodeMessages(std::string_view data) {
+  std::vector<MessageExt> out;
+  while (!data.empty()) {
+    auto r = store::DecodeRecord(data, false);
+    if (!r.ok()) return r.status();
+    MessageExt m;
+    m.topic = std::string(r->topic);
+    if (r->sys_flag & store::kSysFlagCompressed) {
+      RJ_ASSIGN_OR_RETURN(m.body, Inflate(r->body));
+    } else {
+      m.body = std::string(r->body);
+    }
+    for (const auto& [k, v] : store::ParseProperties(r->properties)) {
+      m.properties[std::string(k)] = std::string(v);
+    }
+    m.queue_id = r->queue_id;
+    m.queue_offset = r->queue_offset;
+    m.commit_log_offset = r->physical_offset;
+    m.flag = r->flag;
+    m.sys_flag = r->sys_flag;
+    m.reconsume_times = r->reconsume_times;
+    m.born_timestamp = r->born_timestamp;
+    m.store_timestamp = r->store_timestamp;
+    m.born_host = r->born_host.ToString();
+    m.store_host = r->store_host.ToString();
+    m.offset_msg_id = store::CreateOffsetMessageId(r->store_host, r->physical_offset);
+    auto uniq = m.properties.find("UNIQ_KEY");
+    m.msg_id = uniq != m.properties.end() ? uniq->second : m.offset_msg_id;
+    out.push_back(std::move(m));
+    data.remove_prefix(static_cast<size_t>(r->total_size));
+  }
+  return out;
+}
+
+std::string NewUniqueId() {
+  static const std::string prefix = [] {
+    std::string p;
+    // 4 bytes of "IP" (a stable random token when the address is unknown), pid, process token.
+    std::random_device rd;
+    uint32_t ip = 0x7F000001u ^ (rd() & 0x0000FFFFu);
+    uint16_t pid = static_cast<uint16_t>(::getpid());
+    uint32_t token = rd();
+    char b[10];
+    b[0] = static_cast<char>(ip >> 24);
+    b[1] = static_cast<char>(ip >> 16);
+    b[2] = static_cast<char>(ip >> 8);
+    b[3] = static_cast<char>(ip);
+    b[4] = static_cast<char>(pid >> 8);
+    b[5] = static_cast<char>(pid);
+    b[6] = static_cast<char>(token >> 24);
+    b[7] = static_cast<char>(token >> 16);
+    b[8] = static_cast<char>(token >> 8);
+    b[9] = static_cast<char>(token);
+    return std::string(b, 10);
+  }();
+  static std::atomic<uint16_t> counter{0};
+  // Milliseconds since the start of the current month (local time).
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  tm.tm_mday = 1;
+  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  std::time_t month_start = std::mktime(&tm);
+  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() -
+               static_cast<int64_t>(month_start) * 1000;
+  uint32_t since = static_cast<uint32_t>(ms);
+  uint16_t c = counter.fetch_add(1);
+  std::string raw = prefix;
+  raw.push_back(static_cast<char>(since >> 24));
+  raw.push_back(static_cast<char>(since >> 16));
+  raw.push_back(static_cast<char>(since >> 8));
+  raw.push_back(static_cast<char>(since));
+  raw.push_back(static_cast<char>(c >> 8));
+  raw.push_back(static_cast<char>(c));
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : raw) {
+    out.push_back(kHex[ch >> 4]);
+    out.push_back(kHex[ch & 15]);
+  }
+  return out;
+}
+
+}  // namespace ramjet::client

@@ -1,0 +1,587 @@
+#include "ramjet/client/producer.h"
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "ramjet/base/clock.h"
+#include "ramjet/base/coding.h"
+#include "ramjet/base/hash.h"
+#include "ramjet/base/logging.h"
+#include "ramjet/base/scheduler.h"
+#include "ramjet/protocol/bodies.h"
+#include "ramjet/protocol/codes.h"
+#include "ramjet/remoting/remoting.h"
+#include "ramjet/store/record.h"
+
+namespace ramjet::client {
+
+using protocol::RemotingCommand;
+namespace rc = protocol::response_code;
+namespace req = protocol::request_code;
+
+QueueSelector SelectByKey(std::string key) {
+  return [key = std::move(key)](const std::vector<MessageQueue>& qs, const Message&) -> size_t {
+    int64_t h = JavaStringHash(key);
+    if (h < 0) h = -h;
+    return static_cast<size_t>(h % static_cast<int64_t>(qs.size()));
+  };
+}
+
+namespace {
+
+const std::set<std::string, std::less<>> kReservedProperties = {
+    "KEYS",          "TAGS",          "WAIT",          "DELAY",      "RETRY_TOPIC",
+    "REAL_TOPIC",    "REAL_QID",      "TRAN_MSG",      "PGROUP",     "MIN_OFFSET",
+    "MAX_OFFSET",    "UNIQ_KEY",      "RECONSUME_TIME", "MAX_RECONSUME_TIMES", "CLUSTER",
+    "ORIGIN_MESSAGE_ID", "TRANSACTION_CHECK_TIMES", "MSG_REGION", "TRACE_ON"};
+
+Status ValidateMessage(const Message& m, int max_size) {
+  if (m.topic.empty() || m.topic.size() > 127) {
+    return Status::InvalidArgument("topic must be 1..127 characters");
+  }
+  for (char c : m.topic) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '%' || c == '|' || c == '_' ||
+          c == '-')) {
+      return Status::InvalidArgument("topic contains illegal characters: " + m.topic);
+    }
+  }
+  if (m.body.empty()) return Status::InvalidArgument("the message body is empty");
+  if (static_cast<int>(m.body.size()) > max_size) {
+    return Status::InvalidArgument("the message body size is over the max of " +
+                                   std::to_string(max_size));
+  }
+  for (const auto& [k, v] : m.properties) {
+    if (kReservedProperties.count(k)) {
+      return Status::InvalidArgument("the property name " + k + " is reserved by the system");
+    }
+    if (k.find_first_of("\x01\x02") != std::string::npos ||
+        v.find_first_of("\x01\x02") != std::string::npos) {
+      return Status::InvalidArgument("property names and values must not contain \\x01 or \\x02");
+    }
+  }
+  return Status::OK();
+}
+
+std::string Deflate(std::string_view in, int level) {
+  uLongf cap = compressBound(static_cast<uLong>(in.size()));
+  std::string out(cap, '\0');
+  compress2(reinterpret_cast<Bytef*>(out.data()), &cap,
+            reinterpret_cast<const Bytef*>(in.data()), static_cast<uLong>(in.size()), level);
+  out.resize(cap);
+  return out;
+}
+
+bool RetryCode(int32_t code) {
+  return code == rc::kTopicNotExist || code == rc::kServiceNotAvailable ||
+         code == rc::kSystemError || code == rc::kNoPermission || code == 204 || code == 205;
+}
+
+}  // namespace
+
+class Producer::Impl {
+ public:
+  Impl(std::string group, ClientConfig config)
+      : group_(std::move(group)), config_(std::move(config)), scheduler_("producer") {
+    std::string inst = config_.instance_name;
+    if (inst == "DEFAULT") {
+      inst = std::to_string(::getpid()) + "#" + std::to_string(MonoMicros() * 1000);
+    }
+    client_id_ = config_.client_ip + "@" + inst;
+  }
+
+  Status Start() {
+    if (group_.empty()) return Status::InvalidArgument("producer group is empty");
+    for (std::string_view s = config_.namesrv_addr; !s.empty();) {
+      size_t p = s.find(';');
+      std::string a(s.substr(0, p));
+      if (!a.empty()) namesrvs_.push_back(a);
+      if (p == std::string_view::npos) break;
+      s.remove_prefix(p + 1);
+    }
+    if (namesrvs_.empty()) return Status::InvalidArgument("no name server address (namesrvAddr)");
+    remoting::EndpointOptions o;
+    o.name = "producer";
+    o.language = protocol::LanguageCode::kCpp;
+    o.version = 409;
+    client_ = std::make_unique<remoting::RemotingClient>(o, 3000);
+    check_pool_ = std::make_unique<remoting::ThreadPool>("tx-check", 1, 2000);
+    client_->RegisterProcessor(
+        req::kCheckTransactionState,
+        [this](const remoting::RequestContextPtr& ctx) { OnCheck(ctx); }, check_pool_.get());
+    scheduler_.RunEvery(config_.poll_name_server_interval_ms, config_.poll_name_server_interval_ms,
+                        [this] { RefreshRoutes(); });
+    scheduler_.RunEvery(config_.heartbeat_interval_ms, config_.heartbeat_interval_ms,
+                        [this] { HeartbeatAll(); });
+    started_ = true;
+    return Status::OK();
+  }
+
+  void Shutdown() {
+    if (!started_) return;
+    started_ = false;
+    scheduler_.Stop();
+    for (const auto& addr : Brokers()) {
+      RemotingCommand u = RemotingCommand::Request(req::kUnregisterClient);
+      u.Set("clientID", client_id_);
+      u.Set("producerGroup", group_);
+      (void)client_->InvokeSync(addr, u, 3000);
+    }
+    check_pool_->Shutdown();
+    client_->Shutdown();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Routes
+
+  Result<protocol::TopicRouteData> QueryRoute(const std::string& topic) {
+    Status last = Status::Unavailable("no name server answered");
+    for (size_t i = 0; i < namesrvs_.size(); ++i) {
+      const std::string& ns = namesrvs_[(ns_index_.fetch_add(1) + i) % namesrvs_.size()];
+      RemotingCommand r = RemotingCommand::Request(req::kGetRouteinfoByTopic);
+      r.Set("topic", topic);
+      auto resp = client_->InvokeSync(ns, r, config_.send_timeout_ms);
+      if (!resp.ok()) {
+        last = resp.status();
+        continue;
+      }
+      if (resp->code == rc::kTopicNotExist) {
+        return Status::NotFound("No route info of this topic: " + topic);
+      }
+      if (resp->code != rc::kSuccess) {
+        return Status::Unavailable("name server " + ns + " answered " + std::to_string(resp->code) +
+                                   ": " + resp->remark.value_or(""));
+      }
+      return protocol::TopicRouteData::Parse(resp->body);
+    }
+    return last;
+  }
+
+  struct PublishInfo {
+    std::vector<MessageQueue> queues;
+    std::map<std::string, std::string> master;  // broker name -> address
+  };
+
+  static PublishInfo ToPublishInfo(const std::string& topic, const protocol::TopicRouteData& r,
+                                   int cap_queues) {
+    PublishInfo p;
+    for (const auto& b : r.broker_datas) {
+      auto m = b.broker_addrs.find(0);
+      if (m != b.broker_addrs.end()) p.master[b.broker_name] = m->second;
+    }
+    for (const auto& q : r.queue_datas) {
+      if ((q.perm & protocol::kPermWrite) == 0 || !p.master.count(q.broker_name)) continue;
+      int n = cap_queues > 0 ? std::min(q.write_queue_nums, cap_queues) : q.write_queue_nums;
+      for (int i = 0; i < n; ++i) p.queues.push_back({topic, q.broker_name, i});
+    }
+    return p;
+  }
+
+  Result<PublishInfo> GetPublishInfo(const std::string& topic) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = routes_.find(topic);
+      if (it != routes_.end() && !it->second.queues.empty()) return it->second;
+    }
+    auto route = QueryRoute(topic);
+    PublishInfo info;
+    if (route.ok()) {
+      info = ToPublishInfo(topic, *route, 0);
+    } else if (route.status().code() == StatusCode::kNotFound) {
+      // Not created yet: brokers that allow auto-creation advertise TBW102.
+      auto def = QueryRoute(config_.create_topic_key);
+      if (!def.ok()) return route.status();
+      info = ToPublishInfo(topic, *def, config_.default_topic_queue_nums);
+      auto_created_.insert(topic);
+    } else {
+      return route.status();
+    }
+    if (info.queues.empty()) {
+      return Status::NotFound("No route info of this topic: " + topic + " (no writable queue)");
+    }
+    bool new_broker = false;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (const auto& [name, addr] : info.master) new_broker |= brokers_.insert(addr).second;
+      routes_[topic] = info;
+    }
+    if (new_broker) HeartbeatAll();
+    return info;
+  }
+
+  void RefreshRoutes() {
+    std::vector<std::string> topics;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (const auto& [t, i] : routes_) topics.push_back(t);
+    }
+    for (const auto& t : topics) {
+      auto r = QueryRoute(t);
+      if (!r.ok()) continue;
+      auto info = ToPublishInfo(t, *r, 0);
+      if (info.queues.empty()) continue;
+      std::lock_guard<std::mutex> l(mu_);
+      for (const auto& [name, addr] : info.master) brokers_.insert(addr);
+      routes_[t] = info;
+    }
+  }
+
+  std::vector<std::string> Brokers() {
+    std::lock_guard<std::mutex> l(mu_);
+    return {brokers_.begin(), brokers_.end()};
+  }
+
+  void HeartbeatAll() {
+    protocol::HeartbeatData hb;
+    hb.client_id = client_id_;
+    hb.producer_groups = {group_, "CLIENT_INNER_PRODUCER"};
+    std::string body = hb.ToJson();
+    for (const auto& addr : Brokers()) {
+      RemotingCommand r = RemotingCommand::Request(req::kHeartBeat);
+      r.body = body;
+      auto resp = client_->InvokeSync(addr, r, 3000);
+      if (!resp.ok() || resp->code != rc::kSuccess) {
+        RJ_LOG(kWarn, "client", "heartbeat to %s failed: %s", addr.c_str(),
+               resp.ok() ? resp->remark.value_or("").c_str() : resp.status().ToString().c_str());
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Send
+
+  std::string Properties(const Message& m, const std::string& uniq, bool transactional) const {
+    std::vector<std::pair<std::string, std::string>> kv;
+    for (const auto& [k, v] : m.properties) kv.emplace_back(k, v);
+    if (!m.tags.empty()) kv.emplace_back("TAGS", m.tags);
+    if (!m.keys.empty()) {
+      std::string keys;
+      for (const auto& k : m.keys) {
+        if (!keys.empty()) keys.push_back(' ');
+        keys += k;
+      }
+      kv.emplace_back("KEYS", keys);
+    }
+    if (m.delay_level > 0) kv.emplace_back("DELAY", std::to_string(m.delay_level));
+    kv.emplace_back("WAIT", m.wait_store_ok ? "true" : "false");
+    kv.emplace_back("UNIQ_KEY", uniq);
+    if (transactional) {
+      kv.emplace_back("TRAN_MSG", "true");
+      kv.emplace_back("PGROUP", group_);
+    }
+    return store::BuildProperties(kv);
+  }
+
+  RemotingCommand BuildSend(const Message& m, const MessageQueue& q, const std::string& uniq,
+                            bool transactional) const {
+    RemotingCommand r = RemotingCommand::Request(req::kSendMessageV2);
+    int32_t sys_flag = 0;
+    if (static_cast<int>(m.body.size()) > config_.compress_over_bytes) {
+      r.body = Deflate(m.body, 5);
+      sys_flag |= store::kSysFlagCompressed;
+    } else {
+      r.body = m.body;
+    }
+    if (transactional) sys_flag |= store::kTransactionPreparedType;
+    r.Set("a", group_);
+    r.Set("b", m.topic);
+    r.Set("c", config_.create_topic_key);
+    r.Set("d", static_cast<int64_t>(config_.default_topic_queue_nums));
+    r.Set("e", static_cast<int64_t>(q.queue_id));
+    r.Set("f", static_cast<int64_t>(sys_flag));
+    r.Set("g", NowMillis());
+    r.Set("h", static_cast<int64_t>(m.flag));
+    r.Set("i", Properties(m, uniq, transactional));
+    r.Set("j", int64_t{0});
+    r.Set("k", std::string("false"));
+    r.Set("n", q.broker_name);
+    return r;
+  }
+
+  static Result<SendResult> ToResult(const RemotingCommand& resp, const MessageQueue& q,
+                                     const std::string& uniq) {
+    SendResult s;
+    switch (resp.code) {
+      case rc::kSuccess: s.status = SendStatus::kSendOk; break;
+      case rc::kFlushDiskTimeout: s.status = SendStatus::kFlushDiskTimeout; break;
+      case rc::kFlushSlaveTimeout: s.status = SendStatus::kFlushSlaveTimeout; break;
+      case rc::kSlaveNotAvailable: s.status = SendStatus::kSlaveNotAvailable; break;
+      default:
+        return Status(StatusCode::kUnavailable,
+                      "CODE: " + std::to_string(resp.code) + " DESC: " + resp.remark.value_or(""));
+    }
+    s.msg_id = uniq;
+    s.offset_msg_id = std::string(resp.Find("msgId").value_or(""));
+    s.queue = q;
+    s.queue.queue_id = resp.GetInt32Or("queueId", q.queue_id);
+    s.queue_offset = resp.GetInt64Or("queueOffset", 0);
+    s.transaction_id = std::string(resp.Find("transactionId").value_or(uniq));
+    return s;
+  }
+
+  Result<SendResult> SendTo(const Message& m, const std::optional<MessageQueue>& fixed,
+                            const QueueSelector* selector, bool transactional) {
+    RJ_RETURN_IF_ERROR(ValidateMessage(m, config_.max_message_size));
+    RJ_ASSIGN_OR_RETURN(PublishInfo info, GetPublishInfo(m.topic));
+    const std::string uniq = NewUniqueId();
+    // Ordered sends (selector or fixed queue) are not retried elsewhere.
+    const int attempts = (fixed || selector) ? 1 : 1 + config_.retry_times_when_send_failed;
+    std::string last_broker;
+    Status last = Status::Unavailable("not sent");
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+      MessageQueue q;
+      if (fixed) {
+        q = *fixed;
+      } else if (selector) {
+        q = info.queues[(*selector)(info.queues, m) % info.queues.size()];
+      } else {
+        size_t start = static_cast<size_t>(rr_.fetch_add(1));
+        q = info.queues[start % info.queues.size()];
+        for (size_t i = 0; i < info.queues.size() && q.broker_name == last_broker; ++i) {
+          q = info.queues[(start + i) % info.queues.size()];
+        }
+      }
+      auto addr = info.master.find(q.broker_name);
+      if (addr == info.master.end()) return Status::NotFound("no master for " + q.broker_name);
+      auto resp = client_->InvokeSync(addr->second, BuildSend(m, q, uniq, transactional),
+                                      config_.send_timeout_ms);
+      last_broker = q.broker_name;
+      if (!resp.ok()) {
+        last = resp.status();
+        continue;
+      }
+      auto result = ToResult(*resp, q, uniq);
+      if (result.ok()) {
+        if (auto_created_.count(m.topic)) {
+          // The broker created it: use its real route from now on.
+          std::lock_guard<std::mutex> l(mu_);
+          routes_.erase(m.topic);
+          auto_created_.erase(m.topic);
+        }
+        return result;
+      }
+      last = result.status();
+      if (!RetryCode(resp->code)) break;
+    }
+    return last;
+  }
+
+  void SendAsync(const Message& m, std::function<void(Result<SendResult>)> cb) {
+    Status v = ValidateMessage(m, config_.max_message_size);
+    if (!v.ok()) return cb(v);
+    auto info = GetPublishInfo(m.topic);
+    if (!info.ok()) return cb(info.status());
+    const std::string uniq = NewUniqueId();
+    MessageQueue q = info->queues[static_cast<size_t>(rr_.fetch_add(1)) % info->queues.size()];
+    const std::string& addr = info->master.at(q.broker_name);
+    client_->InvokeAsync(addr, BuildSend(m, q, uniq, false), config_.send_timeout_ms,
+                         [cb = std::move(cb), q, uniq](Result<RemotingCommand> r) {
+                           if (!r.ok()) return cb(r.status());
+                           cb(ToResult(*r, q, uniq));
+                         });
+  }
+
+  Status SendOneway(const Message& m) {
+    RJ_RETURN_IF_ERROR(ValidateMessage(m, config_.max_message_size));
+    RJ_ASSIGN_OR_RETURN(PublishInfo info, GetPublishInfo(m.topic));
+    MessageQueue q = info.queues[static_cast<size_t>(rr_.fetch_add(1)) % info.queues.size()];
+    return client_->InvokeOneway(info.master.at(q.broker_name),
+                                 BuildSend(m, q, NewUniqueId(), false));
+  }
+
+  Result<SendResult> SendBatch(const std::vector<Message>& msgs) {
+    if (msgs.empty()) return Status::InvalidArgument("empty batch");
+    for (const auto& m : msgs) {
+      RJ_RETURN_IF_ERROR(ValidateMessage(m, config_.max_message_size));
+      if (m.topic != msgs[0].topic) {
+        return Status::InvalidArgument("the topic of the messages in one batch should be the same");
+      }
+      if (m.delay_level > 0) {
+        return Status::InvalidArgument("TimeDelayLevel is not supported for batching");
+      }
+      if (m.topic.starts_with("%RETRY%")) {
+        return Status::InvalidArgument("Retry Group is not supported for batching");
+      }
+    }
+    RJ_ASSIGN_OR_RETURN(PublishInfo info, GetPublishInfo(msgs[0].topic));
+    std::string body;
+    std::string ids;
+    for (const auto& m : msgs) {
+      std::string uniq = NewUniqueId();
+      if (!ids.empty()) ids.push_back(',');
+      ids += uniq;
+      std::string props = Properties(m, uniq, false);
+      PutBE32(&body, static_cast<uint32_t>(20 + m.body.size() + 2 + props.size()));
+      PutBE32(&body, 0);  // magic: not checked
+      PutBE32(&body, 0);  // body CRC: recomputed by the broker
+      PutBE32(&body, static_cast<uint32_t>(m.flag));
+      PutBE32(&body, static_cast<uint32_t>(m.body.size()));
+      body += m.body;
+      PutBE16(&body, static_cast<uint16_t>(props.size()));
+      body += props;
+    }
+    MessageQueue q = info.queues[static_cast<size_t>(rr_.fetch_add(1)) % info.queues.size()];
+    RemotingCommand r = RemotingCommand::Request(req::kSendBatchMessage);
+    r.Set("a", group_);
+    r.Set("b", msgs[0].topic);
+    r.Set("c", config_.create_topic_key);
+    r.Set("d", static_cast<int64_t>(config_.default_topic_queue_nums));
+    r.Set("e", static_cast<int64_t>(q.queue_id));
+    r.Set("f", int64_t{0});
+    r.Set("g", NowMillis());
+    r.Set("h", int64_t{0});
+    r.Set("i", store::BuildProperties({{"WAIT", msgs[0].wait_store_ok ? "true" : "false"}}));
+    r.Set("j", int64_t{0});
+    r.Set("k", std::string("false"));
+    r.Set("m", std::string("true"));
+    r.body = std::move(body);
+    RJ_ASSIGN_OR_RETURN(RemotingCommand resp, client_->InvokeSync(info.master.at(q.broker_name), r,
+                                                                  config_.send_timeout_ms));
+    return ToResult(resp, q, ids);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Transactions
+
+  Status EndTransaction(const std::string& broker_addr, const SendResult& half,
+                        LocalTransactionState state, bool from_check) {
+    auto decoded = store::DecodeOffsetMessageId(half.offset_msg_id);
+    if (!decoded.ok()) return decoded.status();
+    RemotingCommand e = RemotingCommand::Request(req::kEndTransaction);
+    e.Set("producerGroup", group_);
+    e.Set("tranStateTableOffset", half.queue_offset);
+    e.Set("commitLogOffset", decoded->second);
+    e.Set("commitOrRollback", static_cast<int64_t>(
+                                  state == LocalTransactionState::kCommit     ? 8
+                                  : state == LocalTransactionState::kRollback ? 12
+                                                                              : 0));
+    e.Set("fromTransactionCheck", std::string(from_check ? "true" : "false"));
+    e.Set("msgId", half.msg_id);
+    e.Set("transactionId", half.transaction_id);
+    return client_->InvokeOneway(broker_addr, e);
+  }
+
+  Result<SendResult> SendInTransaction(
+      const Message& m,
+      const std::function<LocalTransactionState(const Message&, const SendResult&)>& local) {
+    if (m.delay_level > 0) {
+      return Status::InvalidArgument("delay level is not supported for transactional messages");
+    }
+    RJ_ASSIGN_OR_RETURN(SendResult half, SendTo(m, std::nullopt, nullptr, true));
+    LocalTransactionState state = LocalTransactionState::kUnknown;
+    try {
+      state = local(m, half);
+    } catch (const std::exception& ex) {
+      RJ_LOG(kWarn, "client", "local transaction threw: %s", ex.what());
+    }
+    std::string addr;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = routes_.find(m.topic);
+      if (it != routes_.end()) {
+        auto a = it->second.master.find(half.queue.broker_name);
+        if (a != it->second.master.end()) addr = a->second;
+      }
+    }
+    if (addr.empty()) {
+      auto d = store::DecodeOffsetMessageId(half.offset_msg_id);
+      if (d.ok()) addr = d->first.ToString();
+    }
+    Status s = EndTransaction(addr, half, state, false);
+    if (!s.ok()) RJ_LOG(kWarn, "client", "END_TRANSACTION not sent: %s", s.ToString().c_str());
+    return half;
+  }
+
+  void OnCheck(const remoting::RequestContextPtr& ctx) {
+    std::function<LocalTransactionState(const MessageExt&)> check;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      check = check_;
+    }
+    if (!check) return;
+    auto msgs = DecodeMessages(ctx->request().body);
+    if (!msgs.ok() || msgs->empty()) {
+      RJ_LOG(kWarn, "client", "CHECK_TRANSACTION_STATE with an undecodable body ignored");
+      return;
+    }
+    const MessageExt& m = (*msgs)[0];
+    LocalTransactionState state = LocalTransactionState::kUnknown;
+    try {
+      state = check(m);
+    } catch (const std::exception& ex) {
+      RJ_LOG(kWarn, "client", "transaction check listener threw: %s", ex.what());
+    }
+    const auto& q = ctx->request();
+    RemotingCommand e = RemotingCommand::Request(req::kEndTransaction);
+    e.Set("producerGroup", group_);
+    e.Set("tranStateTableOffset", std::string(q.Find("tranStateTableOffset").value_or("0")));
+    e.Set("commitLogOffset", std::string(q.Find("commitLogOffset").value_or("0")));
+    e.Set("commitOrRollback", static_cast<int64_t>(
+                                  state == LocalTransactionState::kCommit     ? 8
+                                  : state == LocalTransactionState::kRollback ? 12
+                                                                              : 0));
+    e.Set("fromTransactionCheck", std::string("true"));
+    e.Set("msgId", std::string(q.Find("msgId").value_or(m.msg_id)));
+    e.Set("transactionId", std::string(q.Find("transactionId").value_or(m.msg_id)));
+    client_->Endpoint::InvokeOneway(ctx->connection(), e);
+  }
+
+  std::string group_;
+  ClientConfig config_;
+  std::string client_id_;
+  std::vector<std::string> namesrvs_;
+  std::atomic<uint32_t> ns_index_{0};
+  std::atomic<uint32_t> rr_{0};
+  std::unique_ptr<remoting::RemotingClient> client_;
+  std::unique_ptr<remoting::ThreadPool> check_pool_;
+  Scheduler scheduler_;
+  std::mutex mu_;
+  std::map<std::string, PublishInfo> routes_;
+  std::set<std::string> auto_created_;
+  std::set<std::string> brokers_;
+  std::function<LocalTransactionState(const MessageExt&)> check_;
+  bool started_ = false;
+};
+
+Producer::Producer(std::string group, ClientConfig config)
+    : impl_(std::make_unique<Impl>(std::move(group), std::move(config))) {}
+Producer::~Producer() { Shutdown(); }
+Status Producer::Start() { return impl_->Start(); }
+void Producer::Shutdown() { impl_->Shutdown(); }
+Result<SendResult> Producer::Send(const Message& msg) {
+  return impl_->SendTo(msg, std::nullopt, nullptr, false);
+}
+Result<SendResult> Producer::Send(const Message& msg, const QueueSelector& selector) {
+  return impl_->SendTo(msg, std::nullopt, &selector, false);
+}
+Result<SendResult> Producer::Send(const Message& msg, const MessageQueue& queue) {
+  return impl_->SendTo(msg, queue, nullptr, false);
+}
+void Producer::SendAsync(const Message& msg, std::function<void(Result<SendResult>)> cb) {
+  impl_->SendAsync(msg, std::move(cb));
+}
+Status Producer::SendOneway(const Message& msg) { return impl_->SendOneway(msg); }
+Result<SendResult> Producer::SendBatch(const std::vector<Message>& msgs) {
+  return impl_->SendBatch(msgs);
+}
+void Producer::SetTransactionCheckListener(
+    std::function<LocalTransactionState(const MessageExt&)> check) {
+  std::lock_guard<std::mutex> l(impl_->mu_);
+  impl_->check_ = std::move(check);
+}
+Result<SendResult> Producer::SendInTransaction(
+    const Message& msg,
+    const std::function<LocalTransactionState(const Message&, const SendResult&)>& local) {
+  return impl_->SendInTransaction(msg, local);
+}
+Result<std::vector<MessageQueue>> Producer::FetchPublishQueues(const std::string& topic) {
+  RJ_ASSIGN_OR_RETURN(auto info, impl_->GetPublishInfo(topic));
+  return info.queues;
+}
+const std::string& Producer::client_id() const { return impl_->client_id_; }
+
+}  // namespace ramjet::client
