@@ -55,6 +55,12 @@ void Scheduler::Stop() {
     cv_.notify_all();
   }
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  // Drop pending tasks now (outside the lock): they may own objects that own this scheduler.
+  std::multimap<int64_t, Task> dropped;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    dropped.swap(queue_);
+  }
 }
 
 void Scheduler::Loop() {

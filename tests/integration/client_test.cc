@@ -198,3 +198,254 @@ TEST_F(ClientTest, TransactionalProducerCommitsRollsBackAndAnswersChecks) {
 
 }  // namespace
 }  // namespace ramjet
+
+#include "ramjet/client/push_consumer.h"
+
+namespace ramjet {
+namespace {
+
+using client::ConsumerConfig;
+using client::PushConsumer;
+
+class ConsumerTest : public ClientTest {
+ protected:
+  ConsumerConfig Cc(const std::string& instance) {
+    ConsumerConfig c;
+    c.namesrv_addr = config_.namesrv_addr;
+    c.instance_name = instance;
+    c.consume_from_where = client::ConsumeFromWhere::kFirstOffset;
+    c.rebalance_interval_ms = 500;
+    c.persist_offset_interval_ms = 300;
+    c.broker_suspend_max_ms = 1000;
+    c.lock_interval_ms = 1000;
+    c.poll_name_server_interval_ms = 1000;
+    c.heartbeat_interval_ms = 1000;
+    c.suspend_current_queue_ms = 100;
+    return c;
+  }
+  void CreateTopic(const std::string& topic, int queues) {
+    RemotingCommand r = RemotingCommand::Request(req::kUpdateAndCreateTopic);
+    r.Set("topic", topic);
+    r.Set("readQueueNums", static_cast<int64_t>(queues));
+    r.Set("writeQueueNums", static_cast<int64_t>(queues));
+    r.Set("perm", "6");
+    auto resp = raw_->InvokeSync(BrokerAddr(), r, 5000);
+    ASSERT_TRUE(resp.ok());
+    ASSERT_EQ(resp->code, rc::kSuccess);
+    for (int i = 0; i < 200; ++i) {
+      RemotingCommand q = RemotingCommand::Request(req::kGetRouteinfoByTopic);
+      q.Set("topic", topic);
+      auto rr = raw_->InvokeSync(config_.namesrv_addr, q, 2000);
+      if (rr.ok() && rr->code == rc::kSuccess) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "no route for " << topic;
+  }
+};
+
+TEST_F(ConsumerTest, ClusteringRebalanceWithThreeConsumersJoiningAndLeaving) {
+  CreateTopic("RbTopic", 16);
+  Producer p("PG_RB", config_);
+  ASSERT_TRUE(p.Start().ok());
+  std::mutex mu;
+  std::map<std::string, int> received;  // body -> times
+  auto listener = [&](const client::MessageExt& m) {
+    std::lock_guard<std::mutex> l(mu);
+    received[m.body]++;
+    return client::ConsumeStatus::kSuccess;
+  };
+  std::vector<std::unique_ptr<PushConsumer>> cs;
+  auto add = [&](const std::string& name) {
+    cs.push_back(std::make_unique<PushConsumer>("CG_RB", Cc(name)));
+    ASSERT_TRUE(cs.back()->Subscribe("RbTopic", "*").ok());
+    cs.back()->RegisterListener(listener);
+    ASSERT_TRUE(cs.back()->Start().ok());
+  };
+  // Ownership check: live consumers' assignments never overlap once settled, and cover all.
+  auto settled = [&](size_t live) {
+    for (int i = 0; i < 100; ++i) {
+      std::set<client::MessageQueue> all;
+      size_t total = 0;
+      for (size_t k = 0; k < live; ++k) {
+        for (const auto& mq : cs[cs.size() - live + k]->Assigned()) {
+          if (mq.topic != "RbTopic") continue;
+          all.insert(mq);
+          ++total;
+        }
+      }
+      if (all.size() == 16 && total == 16) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  int sent = 0;
+  auto send = [&](int n) {
+    for (int i = 0; i < n; ++i, ++sent) {
+      ASSERT_TRUE(p.Send(Message("RbTopic", "T", "m" + std::to_string(sent))).ok());
+    }
+  };
+  add("c1");
+  ASSERT_TRUE(settled(1)) << "one consumer owns all 16 queues";
+  send(500);
+  add("c2");
+  add("c3");
+  ASSERT_TRUE(settled(3)) << "16 queues split over 3 consumers without overlap";
+  for (const auto& c : cs) {
+    size_t n = 0;
+    for (const auto& mq : c->Assigned()) n += mq.topic == "RbTopic";
+    EXPECT_GE(n, 5u);
+    EXPECT_LE(n, 6u);
+  }
+  send(500);
+  cs.front()->Shutdown();  // c1 leaves
+  cs.erase(cs.begin());
+  ASSERT_TRUE(settled(2)) << "the leaver's queues are taken over";
+  send(500);
+  auto end = NowMillis() + 20000;
+  while (NowMillis() < end) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (static_cast<int>(received.size()) == sent) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::lock_guard<std::mutex> l(mu);
+  EXPECT_EQ(static_cast<int>(received.size()), sent) << "messages lost";
+  int dups = 0;
+  for (const auto& [b, n] : received) dups += n - 1;
+  std::printf("REBALANCE sent=%d received=%zu redelivered=%d\n", sent, received.size(), dups);
+  for (auto& c : cs) c->Shutdown();
+  p.Shutdown();
+}
+
+TEST_F(ConsumerTest, ReconsumeLaterRetriesThroughTheBroker) {
+  CreateTopic("RtTopic", 2);
+  Producer p("PG_RT", config_);
+  ASSERT_TRUE(p.Start().ok());
+  std::mutex mu;
+  std::map<std::string, std::vector<int>> attempts;
+  PushConsumer c("CG_RT", Cc("rt"));
+  ASSERT_TRUE(c.Subscribe("RtTopic", "*").ok());
+  c.RegisterListener([&](const client::MessageExt& m) {
+    std::lock_guard<std::mutex> l(mu);
+    attempts[m.body].push_back(m.reconsume_times);
+    EXPECT_EQ(m.topic, "RtTopic") << "retried messages carry their original topic";
+    return m.reconsume_times == 0 ? client::ConsumeStatus::kReconsumeLater
+                                  : client::ConsumeStatus::kSuccess;
+  });
+  ASSERT_TRUE(c.Start().ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(p.Send(Message("RtTopic", "T", "r" + std::to_string(i))).ok());
+  // Level 3 = 10 s with the default delay levels.
+  auto end = NowMillis() + 30000;
+  while (NowMillis() < end) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      int done = 0;
+      for (const auto& [b, a] : attempts) done += a.size() >= 2;
+      if (done == 10) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::lock_guard<std::mutex> l(mu);
+  ASSERT_EQ(attempts.size(), 10u);
+  for (const auto& [b, a] : attempts) {
+    ASSERT_GE(a.size(), 2u) << b;
+    EXPECT_EQ(a[0], 0);
+    EXPECT_EQ(a[1], 1);
+  }
+}
+
+}  // namespace
+}  // namespace ramjet
+
+namespace ramjet {
+namespace {
+
+TEST_F(ConsumerTest, OrderlyFourKeysThroughABrokerRestartAndAJoiningConsumer) {
+  constexpr int kKeys = 4;
+  constexpr int kPerKey = 10000;
+  CreateTopic("OrdTopic", 8);
+  auto producer = std::make_unique<Producer>("PG_ORD", config_);
+  ASSERT_TRUE(producer->Start().ok());
+  std::mutex mu;
+  std::map<int, int> next_expected;          // key -> next first-seen sequence number
+  std::map<int, std::set<int>> seen;         // key -> numbers seen
+  int out_of_order = 0, redelivered = 0;
+  std::map<int, std::set<std::string>> consumers_of_key;
+  auto listener_for = [&](std::string name) {
+    return [&, name](const client::MessageExt& m) {
+      int key = std::atoi(m.body.c_str());
+      int seq = std::atoi(m.body.c_str() + m.body.find(':') + 1);
+      std::lock_guard<std::mutex> l(mu);
+      consumers_of_key[key].insert(name);
+      if (seen[key].count(seq)) {
+        ++redelivered;  // a replay after a restart or a queue hand-over
+      } else {
+        if (seq != next_expected[key]) ++out_of_order;
+        next_expected[key] = std::max(next_expected[key], seq + 1);
+        seen[key].insert(seq);
+      }
+      return client::OrderlyStatus::kSuccess;
+    };
+  };
+  auto c1 = std::make_unique<PushConsumer>("CG_ORD", Cc("o1"));
+  ASSERT_TRUE(c1->Subscribe("OrdTopic", "*").ok());
+  c1->RegisterOrderlyListener(listener_for("o1"));
+  ASSERT_TRUE(c1->Start().ok());
+  std::unique_ptr<PushConsumer> c2;
+  int retries = 0;
+  for (int i = 0; i < kPerKey; ++i) {
+    for (int k = 0; k < kKeys; ++k) {
+      Message m("OrdTopic", "O", std::to_string(k) + ":" + std::to_string(i));
+      // Same sequence number until it is stored: a failed send is retried, never skipped.
+      for (;;) {
+        auto r = producer->Send(m, client::SelectByKey("key-" + std::to_string(k)));
+        if (r.ok()) break;
+        ++retries;
+        ASSERT_LT(retries, 2000) << r.status().ToString();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    if (i == kPerKey / 4) {
+      c2 = std::make_unique<PushConsumer>("CG_ORD", Cc("o2"));  // joins mid-way
+      ASSERT_TRUE(c2->Subscribe("OrdTopic", "*").ok());
+      c2->RegisterOrderlyListener(listener_for("o2"));
+      ASSERT_TRUE(c2->Start().ok());
+    }
+    if (i == kPerKey / 2) {
+      ASSERT_EQ(broker_.Stop(), 0);  // clean restart in the middle
+      broker_ = testing::Process::Start(
+          {RAMJET_BROKER_BIN, "--namesrvAddr=" + config_.namesrv_addr,
+           "--listenPort=" + std::to_string(broker_port_), "--brokerIP1=127.0.0.1",
+           "--storePathRootDir=" + (dir_ / "store").string(), "--brokerName=broker-ct"},
+          (dir_ / "broker2.log").string());
+      ASSERT_TRUE(testing::WaitForPort(broker_port_, 20000));
+    }
+  }
+  auto end = NowMillis() + 60000;
+  while (NowMillis() < end) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      size_t total = 0;
+      for (const auto& [k, s] : seen) total += s.size();
+      if (total == static_cast<size_t>(kKeys * kPerKey)) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::lock_guard<std::mutex> l(mu);
+  for (int k = 0; k < kKeys; ++k) {
+    EXPECT_EQ(seen[k].size(), static_cast<size_t>(kPerKey)) << "key " << k << " lost messages";
+  }
+  EXPECT_EQ(out_of_order, 0) << "a key's sequence was seen out of order";
+  std::set<std::string> who;
+  for (const auto& [k, names] : consumers_of_key) who.insert(names.begin(), names.end());
+  EXPECT_TRUE(who.count("o2")) << "the consumer that joined mid-way took over queues";
+  std::printf("ORDER keys=%d x %d, send retries across the restart=%d, redelivered=%d\n", kKeys,
+              kPerKey, retries, redelivered);
+  c1->Shutdown();
+  c2->Shutdown();
+  producer->Shutdown();
+}
+
+}  // namespace
+}  // namespace ramjet
