@@ -118,6 +118,12 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
           if (auto self = weak.lock()) self->TriggerRebalance();
         },
         nullptr);
+    client_->RegisterProcessor(
+        220 /* RESET_CONSUMER_CLIENT_OFFSET */,
+        [weak](const remoting::RequestContextPtr& ctx) {
+          if (auto self = weak.lock()) self->OnResetOffset(ctx);
+        },
+        rebalance_pool_.get());
     started_ = true;
     RefreshRoutes();
     HeartbeatAll();
@@ -239,6 +245,46 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
                resp.ok() ? resp->remark.value_or("").c_str() : resp.status().ToString().c_str());
       }
     }
+  }
+
+  // RESET_CONSUMER_CLIENT_OFFSET: the broker already committed the new offsets; drop the
+  // affected process queues (and what they cached) so they restart from there at once.
+  void OnResetOffset(const remoting::RequestContextPtr& ctx) {
+    const auto& r = ctx->request();
+    if (std::string(r.Find("group").value_or("")) != group_) return;
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    std::set<MessageQueue> targets;
+    if (!j.is_discarded() && j.is_object() && j.contains("offsetTable") &&
+        j["offsetTable"].is_array()) {
+      for (const auto& e : j["offsetTable"]) {
+        if (!e.is_object()) continue;
+        targets.insert({e.value("topic", std::string()), e.value("brokerName", std::string()),
+                        e.value("queueId", 0)});
+      }
+    } else {
+      // fastjson form with object keys: reset every queue of the topic.
+      std::string topic(r.Find("topic").value_or(""));
+      std::lock_guard<std::mutex> l(mu_);
+      for (const auto& [mq, pq] : pqs_) {
+        if (mq.topic == topic) targets.insert(mq);
+      }
+    }
+    std::vector<PqPtr> dropped;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (const auto& mq : targets) {
+        auto it = pqs_.find(mq);
+        if (it == pqs_.end()) continue;
+        it->second->dropped = true;
+        dropped.push_back(it->second);
+        pqs_.erase(it);
+        offsets_.erase(mq);
+      }
+    }
+    RJ_LOG(kInfo, "client", "offsets reset by the broker for %zu queues of group %s",
+           dropped.size(), group_.c_str());
+    ctx->RespondCode(rc::kSuccess);
+    RebalanceNow();
   }
 
   // -------------------------------------------------------------------------------------------

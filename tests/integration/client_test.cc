@@ -449,3 +449,60 @@ TEST_F(ConsumerTest, OrderlyFourKeysThroughABrokerRestartAndAJoiningConsumer) {
 
 }  // namespace
 }  // namespace ramjet
+
+namespace ramjet {
+namespace {
+
+TEST_F(ConsumerTest, ResetOffsetByTimeReplaysFromThere) {
+  CreateTopic("RpTopic", 2);
+  Producer p("PG_RP", config_);
+  ASSERT_TRUE(p.Start().ok());
+  std::mutex mu;
+  std::vector<std::string> got;
+  PushConsumer c("CG_RP", Cc("rp"));
+  ASSERT_TRUE(c.Subscribe("RpTopic", "*").ok());
+  c.RegisterListener([&](const client::MessageExt& m) {
+    std::lock_guard<std::mutex> l(mu);
+    got.push_back(m.body);
+    return client::ConsumeStatus::kSuccess;
+  });
+  ASSERT_TRUE(c.Start().ok());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(p.Send(Message("RpTopic", "T", "a" + std::to_string(i))).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int64_t middle = NowMillis();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(p.Send(Message("RpTopic", "T", "b" + std::to_string(i))).ok());
+  auto wait_for = [&](size_t n) {
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (got.size() >= n) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for(40));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // offsets committed
+  {
+    std::lock_guard<std::mutex> l(mu);
+    got.clear();
+  }
+  RemotingCommand r = RemotingCommand::Request(222);
+  r.Set("topic", "RpTopic");
+  r.Set("group", "CG_RP");
+  r.Set("timestamp", middle);
+  r.Set("isForce", "true");
+  auto resp = raw_->InvokeSync(BrokerAddr(), r, 5000);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->code, rc::kSuccess);
+  ASSERT_TRUE(wait_for(20)) << "the live consumer replays from the reset point";
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::lock_guard<std::mutex> l(mu);
+  std::set<std::string> replayed(got.begin(), got.end());
+  EXPECT_EQ(replayed.size(), 20u);
+  for (const auto& b : replayed) EXPECT_EQ(b[0], 'b') << b << " is from before the reset time";
+}
+
+}  // namespace
+}  // namespace ramjet

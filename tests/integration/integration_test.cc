@@ -625,6 +625,24 @@ TEST_F(Cluster, BatchSendStoresEachMessage) {
     EXPECT_EQ(ids.substr(i * 33, 32),
               store::CreateOffsetMessageId(recs[i].store_host, recs[i].physical_offset));
   }
+  // Each inner message is indexed on its own: by key and by unique key.
+  auto by_key = Call(BrokerAddr(), req::kQueryMessage,
+                     {{"topic", "BatchTopic"}, {"key", "bk3"}, {"maxNum", "32"},
+                      {"beginTimestamp", "0"}, {"endTimestamp", std::to_string(NowMillis() + 1000)}});
+  ASSERT_EQ(by_key->code, rc::kSuccess) << by_key->remark.value_or("");
+  ASSERT_EQ(Records(by_key->body).size(), 1u);
+  EXPECT_EQ(Records(by_key->body)[0].body, "batch-3");
+  auto by_uniq = Call(BrokerAddr(), req::kQueryMessage,
+                      {{"topic", "BatchTopic"}, {"key", "U2"}, {"maxNum", "32"},
+                       {"beginTimestamp", "0"}, {"endTimestamp", std::to_string(NowMillis() + 1000)},
+                       {"_UNIQUE_KEY_QUERY", "true"}});
+  ASSERT_EQ(by_uniq->code, rc::kSuccess);
+  ASSERT_EQ(Records(by_uniq->body).size(), 1u);
+  EXPECT_EQ(Records(by_uniq->body)[0].body, "batch-2");
+  auto none = Call(BrokerAddr(), req::kQueryMessage,
+                   {{"topic", "BatchTopic"}, {"key", "bk3"}, {"maxNum", "32"},
+                    {"beginTimestamp", "0"}, {"endTimestamp", "1"}});
+  EXPECT_EQ(none->code, rc::kQueryNotFound) << "outside the time range";
 }
 
 TEST_F(Cluster, NameServerExpiresSilentBrokersAndDropsClosedOnes) {
