@@ -1221,20 +1221,27 @@ class Broker : public BrokerController {
     ch.language = ctx->request().language;
     ch.version = ctx->request().version;
     ch.last_update_ms = NowMillis();
-    // Non-TAG subscriptions are checked first: a bad expression is refused with a clear error
-    // before anything of this heartbeat is registered.
-    for (const auto& c : hb->consumer_data_set) {
+    // Non-TAG subscriptions are compiled here: a bad expression is left out of the registration
+    // and reported in the answer; the rest of the heartbeat (other groups, other topics) still
+    // registers, and pulls carrying the bad expression get SUBSCRIPTION_PARSE_FAILED too.
+    std::string sub_errors;
+    int32_t sub_error_code = rc::kSuccess;
+    for (auto c : hb->consumer_data_set) {
+      std::vector<protocol::SubscriptionData> good;
       for (const auto& sub : c.subscription_data_set) {
-        if (sub.expression_type == "TAG") continue;
-        auto f = MakeSqlFilter(sub);
-        if (!f.ok()) {
-          return ctx->RespondCode(SubscriptionErrorCode(f.status()),
-                                  "consumer group " + c.group_name + ", topic " + sub.topic +
-                                      ": " + std::string(f.status().message()));
+        if (sub.expression_type != "TAG") {
+          auto f = MakeSqlFilter(sub);
+          if (!f.ok()) {
+            if (!sub_errors.empty()) sub_errors += "; ";
+            sub_errors += "consumer group " + c.group_name + ", topic " + sub.topic + ": " +
+                          std::string(f.status().message());
+            sub_error_code = SubscriptionErrorCode(f.status());
+            continue;
+          }
         }
+        good.push_back(sub);
       }
-    }
-    for (const auto& c : hb->consumer_data_set) {
+      c.subscription_data_set = std::move(good);
       auto g = groups_.FindOrCreate(c.group_name, config_.auto_create_subscription_group);
       if (!g.ok()) return Fail(ctx, g.status());
       if (*g) {
@@ -1255,6 +1262,7 @@ class Broker : public BrokerController {
     // The connection may have closed (and its close listener run) while this heartbeat waited
     // in the executor: undo the registration so no dead client id stays in a group.
     if (ch.conn->closed()) OnConnectionClosed(ch.conn);
+    if (sub_error_code != rc::kSuccess) return ctx->RespondCode(sub_error_code, sub_errors);
     ctx->RespondCode(rc::kSuccess);
   }
 
@@ -1335,8 +1343,13 @@ class Broker : public BrokerController {
     }
     int64_t off = offsets_.Query(*group, *topic, *qid);
     if (off < 0) {
-      // A young queue that still starts at offset 0 is read from the beginning.
-      if (store_->GetMinOffsetInQueue(*topic, *qid).value() <= 0) {
+      // A young queue that still starts at offset 0 is read from the beginning (as RocketMQ 4.x
+      // does), except for groups that start from a timestamp - they must search by time - and
+      // for 5.x clients that ask not to (setZeroIfNotFound=false).
+      auto info = consumers_.Find(*group);
+      bool by_time = info && info->consume_from_where == 5 /* CONSUME_FROM_TIMESTAMP */;
+      bool zero_ok = !r.Find("setZeroIfNotFound") || r.GetBool("setZeroIfNotFound");
+      if (!by_time && zero_ok && store_->GetMinOffsetInQueue(*topic, *qid).value() <= 0) {
         off = 0;
       } else {
         return ctx->RespondCode(rc::kQueryNotFound,

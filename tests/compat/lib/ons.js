@@ -150,6 +150,43 @@ function watchSendBack(consumer) {
   return stats;
 }
 
+/**
+ * Observes (does not change) calls of methods of an ali-ons client's own MQClient, e.g. 'sendHearbeat'
+ * (sic), 'pullMessage', 'getConsumerIdListByGroup'. Returns the list of calls, each
+ * {method, at, ok, status (pullStatus of a pull), result (a number result, e.g. of searchOffset),
+ * args (withArgs; a MessageQueue is shown by its key), code and message (of a failure, as thrown by
+ * ali-ons: code is the broker's response code)}. ok is undefined while the call is in flight. At most
+ * `limit` calls are kept; `calls.total` counts all.
+ */
+function watchCalls(client, methods, { limit = 5000, withArgs = false } = {}) {
+  const mq = client._mqClient;
+  const calls = [];
+  calls.total = 0;
+  for (const m of methods) {
+    const orig = mq[m];
+    if (typeof orig !== 'function') throw new Error(`ali-ons MQClient has no method ${m}`);
+    mq[m] = async function(...args) {
+      const rec = { method: m, at: Date.now() };
+      if (withArgs) rec.args = args.map(a => (a && typeof a === 'object' && a.key ? a.key : a));
+      calls.total++;
+      if (calls.length < limit) calls.push(rec);
+      try {
+        const r = await orig.apply(this, args);
+        rec.ok = true;
+        if (r && r.pullStatus) rec.status = r.pullStatus;
+        if (typeof r === 'number') rec.result = r;
+        return r;
+      } catch (err) {
+        rec.ok = false;
+        rec.code = err && err.code;
+        rec.message = err && String(err.message);
+        throw err;
+      }
+    };
+  }
+  return calls;
+}
+
 /** queueIds of `topic` that the consumer currently pulls. */
 function assignedQueues(consumer, topic) {
   return Array.from(consumer.processQueueTable.values())
@@ -186,10 +223,11 @@ function makeMessage(topic, i, { largeEvery = 250 } = {}) {
 }
 
 /**
- * Sends messages [from, from+count) with `concurrency` sends in flight. Returns
+ * Sends messages [from, from+count) with `concurrency` sends in flight; decorate(msg, i, expected)
+ * may change each message before it is sent. Returns
  * {expected: Map(i -> expected & sendResult), errors: [..], queues: Map(queueId -> count)}.
  */
-async function sendMessages(producer, topic, from, count, { concurrency = 8, timeoutMs = 180000, largeEvery = 250, tracker = null } = {}) {
+async function sendMessages(producer, topic, from, count, { concurrency = 8, timeoutMs = 180000, largeEvery = 250, tracker = null, decorate = null } = {}) {
   const expected = new Map();
   const errors = [];
   const deadline = Date.now() + timeoutMs;
@@ -200,6 +238,7 @@ async function sendMessages(producer, topic, from, count, { concurrency = 8, tim
     while (next < end && Date.now() < deadline) {
       const i = next++;
       const { msg, expected: exp } = makeMessage(topic, i, { largeEvery });
+      if (decorate) decorate(msg, i, exp); // e.g. extra user properties
       try {
         const r = await producer.send(msg);
         exp.sendResult = { sendStatus: r.sendStatus, msgId: r.msgId, queueId: Number(r.messageQueue.queueId), queueOffset: r.queueOffset };
@@ -396,6 +435,7 @@ module.exports = {
   clientId,
   assignedQueues,
   watchSendBack,
+  watchCalls,
   closeClient,
   makeMessage,
   sendMessages,

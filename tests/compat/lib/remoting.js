@@ -12,6 +12,7 @@ const RequestCode = {
   PULL_MESSAGE: 11,
   UPDATE_AND_CREATE_TOPIC: 17,
   QUERY_CONSUMER_OFFSET: 14,
+  SEARCH_OFFSET_BY_TIMESTAMP: 29,
   GET_MAX_OFFSET: 30,
   GET_CONSUMER_LIST_BY_GROUP: 38,
   GET_ROUTEINFO_BY_TOPIC: 105,
@@ -26,6 +27,7 @@ const ResponseCode = {
   PULL_RETRY_IMMEDIATELY: 20,
   PULL_OFFSET_MOVED: 21,
   QUERY_NOT_FOUND: 22,
+  SUBSCRIPTION_PARSE_FAILED: 23,
 };
 
 let nextOpaque = 1;
@@ -295,6 +297,16 @@ async function queryConsumerOffset(brokerAddr, group, topic, queueId) {
   return Number(res.extFields.offset);
 }
 
+/** SEARCH_OFFSET_BY_TIMESTAMP (29): the queue offset the broker answers for a time in ms. */
+async function searchOffsetByTimestamp(brokerAddr, topic, queueId, timestamp) {
+  const res = await request(brokerAddr, RequestCode.SEARCH_OFFSET_BY_TIMESTAMP,
+    { topic, queueId: String(queueId), timestamp: String(timestamp) });
+  if (res.code !== ResponseCode.SUCCESS) {
+    throw new Error(`SEARCH_OFFSET_BY_TIMESTAMP ${topic}/${queueId} @${timestamp} answered code=${res.code} remark=${JSON.stringify(res.remark)}`);
+  }
+  return Number(res.extFields.offset);
+}
+
 /** GET_CONSUMER_LIST_BY_GROUP (38): returns the consumerIdList, or an error string. */
 async function getConsumerList(brokerAddr, group) {
   try {
@@ -315,11 +327,12 @@ async function getRoute(nsAddr, topic) {
 }
 
 /**
- * One non-suspending PULL_MESSAGE (11) with an explicit subscription ("*"), no offset commit.
+ * One non-suspending PULL_MESSAGE (11) with an explicit subscription ("*" unless given; with
+ * expressionType, e.g. 'SQL92', that header field is sent too), no offset commit.
  * Returns {code, remark, extFields, records (decoded with decodeRecords on SUCCESS), raw body}.
  */
-async function pullMessage(brokerAddr, { group, topic, queueId, offset, maxMsgNums = 32 }) {
-  const res = await request(brokerAddr, RequestCode.PULL_MESSAGE, {
+async function pullMessage(brokerAddr, { group, topic, queueId, offset, maxMsgNums = 32, subscription = '*', expressionType }) {
+  const ext = {
     consumerGroup: group,
     topic,
     queueId: String(queueId),
@@ -328,9 +341,11 @@ async function pullMessage(brokerAddr, { group, topic, queueId, offset, maxMsgNu
     sysFlag: '4', // FLAG_SUBSCRIPTION only: no commit, no suspend
     commitOffset: '0',
     suspendTimeoutMillis: '0',
-    subscription: '*',
+    subscription,
     subVersion: '0',
-  }, null, { timeoutMs: 10000 });
+  };
+  if (expressionType !== undefined) ext.expressionType = expressionType;
+  const res = await request(brokerAddr, RequestCode.PULL_MESSAGE, ext, null, { timeoutMs: 10000 });
   const out = { code: res.code, remark: res.remark, extFields: res.extFields, body: res.body, records: [] };
   if (res.code === ResponseCode.SUCCESS) out.records = decodeRecords(res.body);
   return out;
@@ -454,6 +469,7 @@ module.exports = {
   getMaxOffset,
   queryConsumerOffset,
   getConsumerList,
+  searchOffsetByTimestamp,
   getRoute,
   pullMessage,
   decodeRecords,
