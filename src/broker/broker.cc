@@ -6,6 +6,7 @@
 
 #include "clients.h"
 #include "metadata.h"
+#include "requeue.h"
 #include "schedule.h"
 #include "sql92.h"
 #include "transaction.h"
@@ -163,20 +164,6 @@ Result<SendHeader> ParseSendHeader(const RemotingCommand& r) {
   h.max_reconsume_times = r.GetInt32Or(key("l", "maxReconsumeTimes"), -1);
   h.batch = r.GetBool(key("m", "batch")) || r.code == req::kSendBatchMessage;
   return h;
-}
-
-// Returns props with `remove` dropped and `add` appended.
-std::string EditProperties(std::string_view props, std::string_view remove,
-                           const std::vector<std::pair<std::string, std::string>>& add) {
-  std::vector<std::pair<std::string, std::string>> kv;
-  for (const auto& [k, v] : store::ParseProperties(props)) {
-    if (k == remove) continue;
-    bool replaced = false;
-    for (const auto& [ak, av] : add) replaced |= (ak == k);
-    if (!replaced) kv.emplace_back(std::string(k), std::string(v));
-  }
-  for (const auto& p : add) kv.push_back(p);
-  return store::BuildProperties(kv);
 }
 
 struct PullHeader {
@@ -519,7 +506,7 @@ class Broker : public BrokerController {
         if (!added.ok()) return Fail(ctx, added.status());
         if (*added) TriggerRegister();
         queue_id = 0;
-        h.properties = EditProperties(h.properties, "DELAY", {});
+        h.properties = EditProperties(h.properties, {"DELAY"}, {});
       }
     }
     const bool prepared = store::FindProperty(h.properties, "TRAN_MSG") == "true";
@@ -538,7 +525,7 @@ class Broker : public BrokerController {
     if (h.batch) return SendBatch(ctx, h, shared_topic, queue_id, born_host, wait_store_ok);
 
     auto props = std::make_shared<std::string>(
-        EditProperties(h.properties, "WAIT", {{"CLUSTER", config_.broker_cluster_name}}));
+        EditProperties(h.properties, {"WAIT"}, {{"CLUSTER", config_.broker_cluster_name}}));
     const int32_t response_qid = queue_id;
     const int32_t tt = h.sys_flag & store::kTransactionTypeMask;
     if (prepared) {
@@ -580,7 +567,7 @@ class Broker : public BrokerController {
     int level = std::atoi(std::string(d).c_str());
     if (level <= 0) return;
     level = std::min(level, schedule_->max_level());
-    *props = EditProperties(*props, "", {{"REAL_TOPIC", *topic},
+    *props = EditProperties(*props, {}, {{"REAL_TOPIC", *topic},
                                          {"REAL_QID", std::to_string(*queue_id)},
                                          {"DELAY", std::to_string(level)}});
     *topic = kScheduleTopic;
@@ -648,23 +635,16 @@ class Broker : public BrokerController {
       auto added = topics_.AddIfAbsent(t);
       if (!added.ok()) return Fail(ctx, added.status());
       if (*added) TriggerRegister();
-      *props = EditProperties(EditProperties(m.properties, "DELAY", add), "WAIT", {});
+      *props = EditProperties(m.properties, {"DELAY", "WAIT"}, add);
     } else {
       int level = delay_level == 0 ? 3 + m.reconsume_times : delay_level;
       add.emplace_back("DELAY", std::to_string(level));
-      *props = EditProperties(m.properties, "WAIT", add);
+      *props = EditProperties(m.properties, {"WAIT"}, add);
       ApplyDelay(target.get(), &qid, props.get());
     }
     auto body = std::make_shared<std::string>(m.body);
-    store::MessageInput in;
-    in.topic = *target;
-    in.queue_id = qid;
-    in.flag = m.flag;
-    in.body = *body;
-    in.properties = *props;
-    in.sys_flag = m.sys_flag & ~(store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6);
-    in.born_timestamp = m.born_timestamp;
-    in.born_host = m.born_host;
+    store::MessageInput in = RequeueInput(m, *target, qid, *props);
+    in.body = *body;  // the record's pin is released before the put completes
     in.reconsume_times = m.reconsume_times + 1;
     store_->PutMessageAsync(in, false,
                             [ctx, target, props, body](Result<store::PutResult> res) {
@@ -688,7 +668,7 @@ class Broker : public BrokerController {
     std::vector<int32_t> flags;
     // Batch-level properties are appended to every message (WAIT dropped, CLUSTER added).
     std::string batch_props =
-        EditProperties(h.properties, "WAIT", {{"CLUSTER", config_.broker_cluster_name}});
+        EditProperties(h.properties, {"WAIT"}, {{"CLUSTER", config_.broker_cluster_name}});
     size_t pos = 0;
     while (pos < body.size()) {
       if (body.size() - pos < 20) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "metadata.h"
+#include "requeue.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/base/logging.h"
@@ -183,23 +184,10 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now) {
           RJ_LOG(kError, "schedule", "level %d offset %lld: no REAL_TOPIC, skipped", level,
                  static_cast<long long>(m.queue_offset.value()));
         } else {
-          std::vector<std::pair<std::string, std::string>> kv;
-          for (const auto& [k, v] : store::ParseProperties(rec->properties)) {
-            if (k == "DELAY") continue;
-            kv.emplace_back(std::string(k), std::string(v));
-          }
-          std::string props = store::BuildProperties(kv);
+          std::string props = EditProperties(rec->properties, {"DELAY"}, {});
           std::string topic(real_topic);
-          store::MessageInput in;
-          in.topic = topic;
-          in.queue_id = std::atoi(std::string(real_qid).c_str());
-          in.flag = rec->flag;
-          in.body = rec->body;
-          in.properties = props;
-          in.sys_flag = rec->sys_flag & ~(store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6);
-          in.born_timestamp = rec->born_timestamp;
-          in.born_host = rec->born_host;
-          in.reconsume_times = rec->reconsume_times;
+          store::MessageInput in = RequeueInput(
+              *rec, topic, std::atoi(std::string(real_qid).c_str()), props);
           auto put = store_->PutMessage(in, false);
           if (!put.ok()) {
             RJ_LOG(kError, "schedule", "level %d: re-put into %s failed, retrying in 1 s: %s",

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "metadata.h"
+#include "requeue.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/config.h"
@@ -206,23 +207,9 @@ int64_t TimerService::DeliverDue() {
       continue;
     }
     int32_t qid = std::atoi(std::string(store::FindProperty(r.properties, "REAL_QID")).c_str());
-    std::vector<std::pair<std::string, std::string>> kv;
-    for (const auto& [k, v] : store::ParseProperties(r.properties)) {
-      if (k == "TIMER_DELIVER_MS" || k == "TIMER_DELAY_SEC" || k == "TIMER_DELAY_MS") continue;
-      kv.emplace_back(std::string(k), std::string(v));
-    }
-    std::string props = store::BuildProperties(kv);
-    std::string body(r.body);
-    store::MessageInput in;
-    in.topic = topic;
-    in.queue_id = qid;
-    in.flag = r.flag;
-    in.body = body;
-    in.properties = props;
-    in.sys_flag = r.sys_flag & ~(store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6);
-    in.born_timestamp = r.born_timestamp;
-    in.born_host = r.born_host;
-    in.reconsume_times = r.reconsume_times;
+    std::string props =
+        EditProperties(r.properties, {"TIMER_DELIVER_MS", "TIMER_DELAY_SEC", "TIMER_DELAY_MS"}, {});
+    store::MessageInput in = RequeueInput(r, topic, qid, props);
     auto put = store_->PutMessage(in, false);
     if (!put.ok()) {
       RJ_LOG(kError, "timer", "delivering timer %lld into %s failed, retrying: %s",

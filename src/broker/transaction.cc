@@ -1,5 +1,7 @@
 #include "transaction.h"
 
+#include "requeue.h"
+
 #include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/protocol/codes.h"
@@ -13,18 +15,6 @@ std::string UniqOf(const store::RecordView& r) {
   return "offset:" + std::to_string(r.physical_offset);
 }
 
-std::string WithoutAnd(std::string_view props, std::initializer_list<std::string_view> remove,
-                       const std::vector<std::pair<std::string, std::string>>& add) {
-  std::vector<std::pair<std::string, std::string>> kv;
-  for (const auto& [k, v] : store::ParseProperties(props)) {
-    bool drop = false;
-    for (auto r : remove) drop |= (k == r);
-    for (const auto& [ak, av] : add) drop |= (k == ak);
-    if (!drop) kv.emplace_back(std::string(k), std::string(v));
-  }
-  for (const auto& p : add) kv.push_back(p);
-  return store::BuildProperties(kv);
-}
 }  // namespace
 
 TransactionService::TransactionService(store::MessageStore* store, ConsumerOffsetManager* offsets,
@@ -84,7 +74,7 @@ void TransactionService::Run() {
 
 void TransactionService::ToHalf(std::string* topic, int32_t* queue_id, std::string* props,
                                 int32_t* sys_flag) {
-  *props = WithoutAnd(*props, {}, {{"REAL_TOPIC", *topic}, {"REAL_QID", std::to_string(*queue_id)}});
+  *props = EditProperties(*props, {}, {{"REAL_TOPIC", *topic}, {"REAL_QID", std::to_string(*queue_id)}});
   *topic = kTransHalfTopic;
   *queue_id = 0;
   // Stored as a normal record so the half queue indexes it.
@@ -139,23 +129,12 @@ Status TransactionService::End(const std::string& producer_group, int64_t commit
     std::string topic(store::FindProperty(h.properties, "REAL_TOPIC"));
     int32_t qid = std::atoi(std::string(store::FindProperty(h.properties, "REAL_QID")).c_str());
     if (topic.empty()) return Status::Corruption("half message without REAL_TOPIC");
-    std::string props = WithoutAnd(h.properties, {"TRAN_MSG", "REAL_TOPIC", "REAL_QID",
+    std::string props = EditProperties(h.properties, {"TRAN_MSG", "REAL_TOPIC", "REAL_QID",
                                                   "TRANSACTION_CHECK_TIMES"},
                                    {});
     if (delay_) delay_(&topic, &qid, &props);
-    std::string body(h.body);
-    store::MessageInput in;
-    in.topic = topic;
-    in.queue_id = qid;
-    in.flag = h.flag;
-    in.body = body;
-    in.properties = props;
-    in.sys_flag = (h.sys_flag & ~(store::kTransactionTypeMask | store::kSysFlagBornHostV6 |
-                                  store::kSysFlagStoreHostV6)) |
-                  store::kTransactionCommitType;
-    in.born_timestamp = h.born_timestamp;
-    in.born_host = h.born_host;
-    in.reconsume_times = h.reconsume_times;
+    store::MessageInput in = RequeueInput(h, topic, qid, props);
+    in.sys_flag = (in.sys_flag & ~store::kTransactionTypeMask) | store::kTransactionCommitType;
     in.prepared_transaction_offset = commit_log_offset;
     auto put = store_->PutMessage(in, true);
     if (!put.ok()) return put.status();
@@ -213,16 +192,7 @@ void TransactionService::CheckOnce() {
       std::string group(store::FindProperty(h.properties, "PGROUP"));
       if (checks >= config_.check_max) {
         // Give up: park it where RESUME_CHECK_HALF_MESSAGE could find it.
-        std::string props(h.properties);
-        store::MessageInput in;
-        in.topic = kTransCheckMaxTimeTopic;
-        in.queue_id = 0;
-        in.flag = h.flag;
-        in.body = body;
-        in.properties = props;
-        in.sys_flag = h.sys_flag & ~(store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6);
-        in.born_timestamp = h.born_timestamp;
-        in.born_host = h.born_host;
+        store::MessageInput in = RequeueInput(h, kTransCheckMaxTimeTopic, 0, h.properties);
         auto put = store_->PutMessage(in, true);
         std::lock_guard<std::mutex> l(mu_);
         if (put.ok() && PutOp(uniq, m.queue_offset.value(), "discard").ok()) {
@@ -237,18 +207,9 @@ void TransactionService::CheckOnce() {
         continue;
       }
       // Re-append with one more check, then ask a producer about the new copy.
-      std::string props = WithoutAnd(h.properties, {},
+      std::string props = EditProperties(h.properties, {},
                                      {{"TRANSACTION_CHECK_TIMES", std::to_string(checks + 1)}});
-      store::MessageInput in;
-      in.topic = kTransHalfTopic;
-      in.queue_id = 0;
-      in.flag = h.flag;
-      in.body = body;
-      in.properties = props;
-      in.sys_flag = h.sys_flag & ~(store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6);
-      in.born_timestamp = h.born_timestamp;
-      in.born_host = h.born_host;
-      in.reconsume_times = h.reconsume_times;
+      store::MessageInput in = RequeueInput(h, kTransHalfTopic, 0, props);
       auto put = store_->PutMessage(in, true);
       if (!put.ok()) {
         RJ_LOG(kError, "transaction", "re-appending half %s failed: %s", uniq.c_str(),

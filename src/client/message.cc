@@ -1,13 +1,13 @@
 #include "ramjet/client/message.h"
 
 #include <unistd.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <chrono>
 #include <ctime>
 #include <random>
 
+#include "ramjet/base/compression.h"
 #include "ramjet/store/record.h"
 
 namespace ramjet::client {
@@ -34,35 +34,6 @@ std::string_view SendStatusName(SendStatus s) {
   return "UNKNOWN";
 }
 
-namespace {
-Result<std::string> Inflate(std::string_view in) {
-  z_stream zs{};
-  if (inflateInit(&zs) != Z_OK) return Status::Internal("inflateInit");
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[65536];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof(buf);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&zs);
-      return Status::Corruption("compressed body does not inflate");
-    }
-    out.append(buf, sizeof(buf) - zs.avail_out);
-    if (out.size() > (64u << 20)) {
-      inflateEnd(&zs);
-      return Status::Corruption("compressed body inflates beyond 64 MiB");
-    }
-    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) break;
-  }
-  inflateEnd(&zs);
-  return out;
-}
-}  // namespace
-
 Result<std::vector<MessageExt>> DecodeMessages(std::string_view data) {
   std::vector<MessageExt> out;
   while (!data.empty()) {
@@ -71,7 +42,7 @@ Result<std::vector<MessageExt>> DecodeMessages(std::string_view data) {
     MessageExt m;
     m.topic = std::string(r->topic);
     if (r->sys_flag & store::kSysFlagCompressed) {
-      RJ_ASSIGN_OR_RETURN(m.body, Inflate(r->body));
+      RJ_ASSIGN_OR_RETURN(m.body, ZlibInflate(r->body, 64u << 20));
     } else {
       m.body = std::string(r->body);
     }

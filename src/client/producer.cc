@@ -1,7 +1,8 @@
 #include "ramjet/client/producer.h"
 
+#include "client_util.h"
+
 #include <unistd.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <map>
@@ -10,6 +11,7 @@
 
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
+#include "ramjet/base/compression.h"
 #include "ramjet/base/hash.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/base/scheduler.h"
@@ -67,15 +69,6 @@ Status ValidateMessage(const Message& m, int max_size) {
   return Status::OK();
 }
 
-std::string Deflate(std::string_view in, int level) {
-  uLongf cap = compressBound(static_cast<uLong>(in.size()));
-  std::string out(cap, '\0');
-  compress2(reinterpret_cast<Bytef*>(out.data()), &cap,
-            reinterpret_cast<const Bytef*>(in.data()), static_cast<uLong>(in.size()), level);
-  out.resize(cap);
-  return out;
-}
-
 bool RetryCode(int32_t code) {
   return code == rc::kTopicNotExist || code == rc::kServiceNotAvailable ||
          code == rc::kSystemError || code == rc::kNoPermission || code == 204 || code == 205;
@@ -96,13 +89,7 @@ class Producer::Impl {
 
   Status Start() {
     if (group_.empty()) return Status::InvalidArgument("producer group is empty");
-    for (std::string_view s = config_.namesrv_addr; !s.empty();) {
-      size_t p = s.find(';');
-      std::string a(s.substr(0, p));
-      if (!a.empty()) namesrvs_.push_back(a);
-      if (p == std::string_view::npos) break;
-      s.remove_prefix(p + 1);
-    }
+    namesrvs_ = SplitNameServers(config_.namesrv_addr);
     if (namesrvs_.empty()) return Status::InvalidArgument("no name server address (namesrvAddr)");
     remoting::EndpointOptions o;
     o.name = "producer";
@@ -139,26 +126,8 @@ class Producer::Impl {
   // Routes
 
   Result<protocol::TopicRouteData> QueryRoute(const std::string& topic) {
-    Status last = Status::Unavailable("no name server answered");
-    for (size_t i = 0; i < namesrvs_.size(); ++i) {
-      const std::string& ns = namesrvs_[(ns_index_.fetch_add(1) + i) % namesrvs_.size()];
-      RemotingCommand r = RemotingCommand::Request(req::kGetRouteinfoByTopic);
-      r.Set("topic", topic);
-      auto resp = client_->InvokeSync(ns, r, config_.send_timeout_ms);
-      if (!resp.ok()) {
-        last = resp.status();
-        continue;
-      }
-      if (resp->code == rc::kTopicNotExist) {
-        return Status::NotFound("No route info of this topic: " + topic);
-      }
-      if (resp->code != rc::kSuccess) {
-        return Status::Unavailable("name server " + ns + " answered " + std::to_string(resp->code) +
-                                   ": " + resp->remark.value_or(""));
-      }
-      return protocol::TopicRouteData::Parse(resp->body);
-    }
-    return last;
+    return client::QueryRoute(*client_, namesrvs_, topic, config_.send_timeout_ms,
+                              ns_index_.fetch_add(1));
   }
 
   struct PublishInfo {
@@ -281,7 +250,7 @@ class Producer::Impl {
     RemotingCommand r = RemotingCommand::Request(req::kSendMessageV2);
     int32_t sys_flag = 0;
     if (static_cast<int>(m.body.size()) > config_.compress_over_bytes) {
-      r.body = Deflate(m.body, 5);
+      r.body = ZlibDeflate(m.body, 5);
       sys_flag |= store::kSysFlagCompressed;
     } else {
       r.body = m.body;

@@ -1,5 +1,7 @@
 #include "ramjet/client/push_consumer.h"
 
+#include "client_util.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -89,13 +91,7 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
 
   Status Start() {
     if (!listener_ && !orderly_) return Status::InvalidArgument("no message listener registered");
-    for (std::string_view s = config_.namesrv_addr; !s.empty();) {
-      size_t p = s.find(';');
-      std::string a(s.substr(0, p));
-      if (!a.empty()) namesrvs_.push_back(a);
-      if (p == std::string_view::npos) break;
-      s.remove_prefix(p + 1);
-    }
+    namesrvs_ = SplitNameServers(config_.namesrv_addr);
     if (namesrvs_.empty()) return Status::InvalidArgument("no name server address (namesrvAddr)");
     if (config_.model == MessageModel::kClustering) {
       std::string retry = "%RETRY%" + group_;
@@ -176,21 +172,7 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   // Routes, heartbeats
 
   Result<protocol::TopicRouteData> QueryRoute(const std::string& topic) {
-    Status last = Status::Unavailable("no name server answered");
-    for (const auto& ns : namesrvs_) {
-      RemotingCommand r = RemotingCommand::Request(req::kGetRouteinfoByTopic);
-      r.Set("topic", topic);
-      auto resp = client_->InvokeSync(ns, r, 3000);
-      if (!resp.ok()) {
-        last = resp.status();
-        continue;
-      }
-      if (resp->code != rc::kSuccess) {
-        return Status::NotFound("No route info of this topic: " + topic);
-      }
-      return protocol::TopicRouteData::Parse(resp->body);
-    }
-    return last;
+    return client::QueryRoute(*client_, namesrvs_, topic, 3000);
   }
 
   void RefreshRoutes() {

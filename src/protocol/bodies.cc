@@ -1,11 +1,11 @@
 #include "ramjet/protocol/bodies.h"
 
-#include <zlib.h>
 
 #include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "ramjet/base/coding.h"
+#include "ramjet/base/compression.h"
 #include "ramjet/base/hash.h"
 
 namespace ramjet::protocol {
@@ -249,29 +249,12 @@ std::string RegisterBrokerBody::ToJson() const {
 namespace {
 // RegisterBrokerBody.encode(true): a zlib stream of int32-length-prefixed parts.
 Result<RegisterBrokerBody> ParseCompressed(std::string_view body) {
-  std::string raw;
-  z_stream zs{};
-  if (inflateInit(&zs) != Z_OK) return Status::Internal("inflateInit failed");
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
-  zs.avail_in = static_cast<uInt>(body.size());
-  char buf[16384];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof(buf);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&zs);
-      return Status::Corruption("compressed register body does not inflate");
-    }
-    raw.append(buf, sizeof(buf) - zs.avail_out);
-    if (raw.size() > 64 * 1024 * 1024) {
-      inflateEnd(&zs);
-      return Status::Corruption("compressed register body inflates beyond 64 MiB");
-    }
-    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) break;
+  auto inflated = ZlibInflate(body, 64u << 20);
+  if (!inflated.ok()) {
+    return Status::Corruption("compressed register body: " +
+                              std::string(inflated.status().message()));
   }
-  inflateEnd(&zs);
+  const std::string& raw = *inflated;
   size_t pos = 0;
   auto take = [&]() -> Result<std::string_view> {
     if (raw.size() - pos < 4) return Status::Corruption("compressed register body truncated");

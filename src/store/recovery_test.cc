@@ -1,6 +1,8 @@
 // Recovery: clean restart, crash (power loss through the fault-injecting file system and a real
 // SIGKILL of a writer process), torn tails, corrupt and truncated files.
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -99,8 +101,18 @@ TEST(RecoveryTest, CrashRecoveryWorkIsBoundedByTheCheckpoint) {
     for (int i = 0; i < 2000; ++i)
       ASSERT_TRUE(store->PutMessage(Msg("T", 0, "old" + std::to_string(i)).Input()).ok());
     ASSERT_TRUE(store->WaitDispatched(5000));
-    // Let the housekeeper checkpoint (interval 50 ms), then write a little more and crash.
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Let the housekeeper write two checkpoints after everything was dispatched (so one of them
+    // covers all 2000 records), then write a little more and crash.
+    const auto ckpt = std::filesystem::path(dir.path()) / "checkpoint";
+    auto stamp = [&] {
+      std::error_code ec;
+      return std::filesystem::last_write_time(ckpt, ec);
+    };
+    for (int changes = 0, i = 0; changes < 2 && i < 500; ++i) {
+      auto before = stamp();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (stamp() != before) ++changes;
+    }
     for (int i = 0; i < 20; ++i)
       ASSERT_TRUE(store->PutMessage(Msg("T", 0, "new" + std::to_string(i)).Input()).ok());
     ASSERT_TRUE(fs.SimulatePowerLoss().ok());

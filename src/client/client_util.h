@@ -1,0 +1,24 @@
+// Pieces the producer and the consumers share. Private to the client module.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ramjet/base/result.h"
+#include "ramjet/protocol/bodies.h"
+#include "ramjet/remoting/remoting.h"
+
+namespace ramjet::client {
+
+// "a:1;b:2" -> {"a:1", "b:2"}.
+std::vector<std::string> SplitNameServers(std::string_view addrs);
+
+// GET_ROUTEINFO_BY_TOPIC from the first name server that answers (starting at `start`).
+// kNotFound when the topic has no route.
+Result<protocol::TopicRouteData> QueryRoute(remoting::RemotingClient& client,
+                                            const std::vector<std::string>& namesrvs,
+                                            const std::string& topic, int timeout_ms,
+                                            size_t start = 0);
+
+}  // namespace ramjet::client
