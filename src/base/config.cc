@@ -64,6 +64,18 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseProperties(std::st
   return out;
 }
 
+std::vector<std::string> SplitList(std::string_view s, char separator) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    size_t p = s.find(separator);
+    std::string_view item = Trim(s.substr(0, p));
+    if (!item.empty()) out.emplace_back(item);
+    if (p == std::string_view::npos) break;
+    s.remove_prefix(p + 1);
+  }
+  return out;
+}
+
 Result<std::string> ReadFileToString(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

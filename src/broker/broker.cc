@@ -1526,20 +1526,7 @@ class Broker : public BrokerController {
   // -------------------------------------------------------------------------------------------
   // Name server registration
 
-  std::vector<std::string> NameServers() const {
-    std::vector<std::string> out;
-    std::string_view s = config_.namesrv_addr;
-    while (!s.empty()) {
-      size_t p = s.find(';');
-      std::string_view a = s.substr(0, p);
-      while (!a.empty() && a.front() == ' ') a.remove_prefix(1);
-      while (!a.empty() && a.back() == ' ') a.remove_suffix(1);
-      if (!a.empty()) out.emplace_back(a);
-      if (p == std::string_view::npos) break;
-      s.remove_prefix(p + 1);
-    }
-    return out;
-  }
+  std::vector<std::string> NameServers() const { return SplitList(config_.namesrv_addr); }
 
   void TriggerRegister() {
     if (!started_) return;

@@ -1,22 +1,11 @@
 #include "client_util.h"
 
+#include "ramjet/base/config.h"
 #include "ramjet/protocol/codes.h"
 
 namespace ramjet::client {
 
-std::vector<std::string> SplitNameServers(std::string_view s) {
-  std::vector<std::string> out;
-  while (!s.empty()) {
-    size_t p = s.find(';');
-    std::string_view a = s.substr(0, p);
-    while (!a.empty() && a.front() == ' ') a.remove_prefix(1);
-    while (!a.empty() && a.back() == ' ') a.remove_suffix(1);
-    if (!a.empty()) out.emplace_back(a);
-    if (p == std::string_view::npos) break;
-    s.remove_prefix(p + 1);
-  }
-  return out;
-}
+std::vector<std::string> SplitNameServers(std::string_view s) { return SplitList(s, ';'); }
 
 Result<protocol::TopicRouteData> QueryRoute(remoting::RemotingClient& client,
                                             const std::vector<std::string>& namesrvs,

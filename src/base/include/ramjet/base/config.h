@@ -20,6 +20,9 @@ namespace ramjet {
 // Parses properties text. Keys and values are trimmed; `key: value` is accepted as Java does.
 Result<std::vector<std::pair<std::string, std::string>>> ParseProperties(std::string_view text);
 
+// Splits "a;b; c" into trimmed, non-empty items (name-server address lists).
+std::vector<std::string> SplitList(std::string_view text, char separator = ';');
+
 // Reads a whole file; kNotFound if it does not exist.
 Result<std::string> ReadFileToString(const std::string& path);
 // Writes a file safely: <path>.tmp is written and fsynced, then renamed over path, then the
