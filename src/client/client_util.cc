@@ -1,5 +1,7 @@
 #include "client_util.h"
 
+#include <algorithm>
+
 #include "ramjet/base/config.h"
 #include "ramjet/protocol/codes.h"
 
@@ -32,6 +34,23 @@ Result<protocol::TopicRouteData> QueryRoute(remoting::RemotingClient& client,
     return protocol::TopicRouteData::Parse(resp->body);
   }
   return last;
+}
+
+std::vector<MessageQueue> AllocateAveragely(std::vector<MessageQueue> all,
+                                            std::vector<std::string> cids,
+                                            const std::string& client_id) {
+  std::sort(all.begin(), all.end());
+  std::sort(cids.begin(), cids.end());
+  auto me = std::find(cids.begin(), cids.end(), client_id);
+  std::vector<MessageQueue> out;
+  if (me == cids.end() || all.empty()) return out;
+  size_t n = all.size(), m = cids.size(), idx = static_cast<size_t>(me - cids.begin());
+  size_t mod = n % m;
+  size_t avg = n <= m ? 1 : (mod > 0 && idx < mod ? n / m + 1 : n / m);
+  size_t start = (mod > 0 && idx < mod) ? idx * avg : idx * avg + mod;
+  size_t range = start < n ? std::min(avg, n - start) : 0;
+  for (size_t i = 0; i < range; ++i) out.push_back(all[(start + i) % n]);
+  return out;
 }
 
 }  // namespace ramjet::client

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ramjet/base/result.h"
+#include "ramjet/client/message.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/remoting/remoting.h"
 
@@ -20,5 +21,11 @@ Result<protocol::TopicRouteData> QueryRoute(remoting::RemotingClient& client,
                                             const std::vector<std::string>& namesrvs,
                                             const std::string& topic, int timeout_ms,
                                             size_t start = 0);
+
+// AllocateMessageQueueAveragely: this client's share of `all` (both lists sorted by the caller or
+// not; they are sorted here), empty if client_id is not among consumer_ids.
+std::vector<MessageQueue> AllocateAveragely(std::vector<MessageQueue> all,
+                                            std::vector<std::string> consumer_ids,
+                                            const std::string& client_id);
 
 }  // namespace ramjet::client

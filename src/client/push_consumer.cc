@@ -313,18 +313,10 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
         topics_done.insert(topic);
         continue;
       }
-      auto cids = ConsumerIds(route);
-      std::sort(cids.begin(), cids.end());
-      auto me = std::find(cids.begin(), cids.end(), client_id_);
       topics_done.insert(topic);
-      if (me == cids.end() || all.empty()) continue;
-      // AllocateMessageQueueAveragely.
-      size_t n = all.size(), m = cids.size(), idx = static_cast<size_t>(me - cids.begin());
-      size_t mod = n % m;
-      size_t avg = n <= m ? 1 : (mod > 0 && idx < mod ? n / m + 1 : n / m);
-      size_t start = (mod > 0 && idx < mod) ? idx * avg : idx * avg + mod;
-      size_t range = start < n ? std::min(avg, n - start) : 0;
-      for (size_t i = 0; i < range; ++i) wanted.insert(all[(start + i) % n]);
+      for (const auto& mq : AllocateAveragely(all, ConsumerIds(route), client_id_)) {
+        wanted.insert(mq);
+      }
     }
     // Drop queues no longer ours (only for topics whose assignment we could compute).
     std::vector<PqPtr> dropped;

@@ -506,3 +506,74 @@ TEST_F(ConsumerTest, ResetOffsetByTimeReplaysFromThere) {
 
 }  // namespace
 }  // namespace ramjet
+
+#include "ramjet/client/lite_pull_consumer.h"
+
+namespace ramjet {
+namespace {
+
+TEST_F(ConsumerTest, LitePullAssignSeekCommitAndSubscribe) {
+  CreateTopic("LpTopic2", 4);
+  Producer p("PG_LP", config_);
+  ASSERT_TRUE(p.Start().ok());
+  client::MessageQueue q0;
+  for (int i = 0; i < 20; ++i) {
+    auto r = p.Send(Message("LpTopic2", i % 2 ? "B" : "A", "l" + std::to_string(i)),
+                    client::MessageQueue{"LpTopic2", "broker-ct", 0});
+    ASSERT_TRUE(r.ok());
+    q0 = r->queue;
+  }
+  client::LitePullConsumer c("CG_LP", Cc("lp"), /*auto_commit=*/false);
+  ASSERT_TRUE(c.Start().ok());
+  auto qs = c.FetchMessageQueues("LpTopic2");
+  ASSERT_TRUE(qs.ok());
+  EXPECT_EQ(qs->size(), 4u);
+  c.Assign({q0});
+  ASSERT_TRUE(c.SeekToBegin(q0).ok());
+  std::vector<std::string> got;
+  auto end = NowMillis() + 5000;
+  while (got.size() < 20 && NowMillis() < end) {
+    for (auto& m : c.Poll(500)) got.push_back(m.body);
+  }
+  ASSERT_EQ(got.size(), 20u);
+  EXPECT_EQ(got.front(), "l0");
+  EXPECT_EQ(got.back(), "l19");
+  EXPECT_TRUE(c.Poll(200).empty()) << "nothing new";
+  // Seek back and read again from offset 15.
+  ASSERT_TRUE(c.Seek(q0, 15).ok());
+  auto again = c.Poll(1000);
+  ASSERT_EQ(again.size(), 5u);
+  EXPECT_EQ(again[0].body, "l15");
+  EXPECT_EQ(c.Seek(q0, 999).code(), StatusCode::kOutOfRange);
+  // Commit: the broker keeps the position.
+  ASSERT_TRUE(c.CommitSync().ok());
+  auto committed = c.Committed(q0);
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(*committed, 20);
+  // A tag expression filters.
+  c.Assign({q0}, "B");
+  ASSERT_TRUE(c.SeekToBegin(q0).ok());
+  auto tagged = c.Poll(1000);
+  ASSERT_EQ(tagged.size(), 10u);
+  for (const auto& m : tagged) EXPECT_EQ(m.tags(), "B");
+  c.Shutdown();
+  // Subscribe: two members of a group split the 4 queues.
+  client::LitePullConsumer a("CG_LP2", Cc("la")), b("CG_LP2", Cc("lb"));
+  ASSERT_TRUE(a.Start().ok());
+  ASSERT_TRUE(b.Start().ok());
+  ASSERT_TRUE(a.Subscribe("LpTopic2").ok());
+  ASSERT_TRUE(b.Subscribe("LpTopic2").ok());
+  ASSERT_TRUE(a.Subscribe("LpTopic2").ok());  // re-balance now that both are registered
+  auto qa = a.Assignment(), qb = b.Assignment();
+  EXPECT_EQ(qa.size(), 2u);
+  EXPECT_EQ(qb.size(), 2u);
+  std::set<client::MessageQueue> all(qa.begin(), qa.end());
+  all.insert(qb.begin(), qb.end());
+  EXPECT_EQ(all.size(), 4u) << "no queue owned twice";
+  a.Shutdown();
+  b.Shutdown();
+  p.Shutdown();
+}
+
+}  // namespace
+}  // namespace ramjet
