@@ -1,0 +1,393 @@
+// ramjet-admin: RocketMQ mqadmin-compatible command line (same subcommand names and options).
+//   ramjet-admin <subcommand> -n 127.0.0.1:9876 [options]      ramjet-admin help
+// Errors go to stderr as one clear line and the exit code is non-zero.
+#include <cstdio>
+#include <cctype>
+#include <ctime>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ramjet/admin/admin.h"
+#include "ramjet/base/clock.h"
+#include "ramjet/base/config.h"
+#include "ramjet/client/producer.h"
+
+using namespace ramjet;
+
+namespace {
+
+struct Args {
+  std::string sub;
+  std::map<char, std::string> opt;
+  bool Has(char c) const { return opt.count(c) > 0; }
+  std::string Get(char c, std::string def = {}) const {
+    auto it = opt.find(c);
+    return it == opt.end() ? def : it->second;
+  }
+};
+
+struct Command {
+  const char* name;
+  const char* usage;
+  const char* required;  // option letters that must be present
+};
+
+const Command kCommands[] = {
+    {"updateTopic", "-t topic (-b brokerAddr | -c cluster) [-r readQueueNums] [-w writeQueueNums] [-p perm] [-o order]", "t"},
+    {"deleteTopic", "-t topic -c cluster", "tc"},
+    {"topicList", "", ""},
+    {"topicRoute", "-t topic", "t"},
+    {"topicStatus", "-t topic", "t"},
+    {"clusterList", "[-c cluster]", ""},
+    {"brokerStatus", "-b brokerAddr", "b"},
+    {"getBrokerConfig", "(-b brokerAddr | -c cluster)", ""},
+    {"consumerProgress", "-g group -t topic", "gt"},
+    {"consumerConnection", "-g group", "g"},
+    {"queryMsgById", "-i offsetMsgId", "i"},
+    {"queryMsgByKey", "-t topic -k key", "tk"},
+    {"queryMsgByUniqueKey", "-t topic -i uniqueKey", "ti"},
+    {"queryMsgByOffset", "-t topic -b brokerName -i queueId -o offset", "tbio"},
+    {"printMsg", "-t topic [-s tagExpression]", "t"},
+    {"resetOffsetByTime", "-g group -t topic -s timestamp(ms|now|-1) [-f force(true)]", "gts"},
+    {"skipAccumulatedMessage", "-g group -t topic", "gt"},
+    {"sendMessage", "-t topic -p body [-c tags] [-k keys] [-b brokerName -i queueId]", "tp"},
+    {"consumeMessage", "-t topic [-b brokerName -i queueId] [-o offset] [-c count]", "t"},
+    {"updateKvConfig", "-s namespace -k key -v value", "skv"},
+    {"deleteKvConfig", "-s namespace -k key", "sk"},
+    {"getNamesrvConfig", "", ""},
+};
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "ERROR: %s\n", msg.c_str());
+  return 1;
+}
+int Fail(const Status& s) { return Fail(std::string(s.message())); }
+
+std::string FormatTime(int64_t ms) {
+  if (ms <= 0) return "1970-01-01 08:00:00,000";
+  std::time_t t = ms / 1000;
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  char out[80];
+  std::snprintf(out, sizeof(out), "%s,%03lld", buf, static_cast<long long>(ms % 1000));
+  return out;
+}
+
+void PrintMessage(const client::MessageExt& m) {
+  std::printf("%-20s %s\n", "OffsetID:", m.offset_msg_id.c_str());
+  std::printf("%-20s %s\n", "Topic:", m.topic.c_str());
+  std::printf("%-20s [%s]\n", "Tags:", m.tags().c_str());
+  std::printf("%-20s [%s]\n", "Keys:", m.keys().c_str());
+  std::printf("%-20s %d\n", "Queue ID:", m.queue_id);
+  std::printf("%-20s %lld\n", "Queue Offset:", static_cast<long long>(m.queue_offset));
+  std::printf("%-20s %lld\n", "CommitLog Offset:", static_cast<long long>(m.commit_log_offset));
+  std::printf("%-20s %d\n", "Reconsume Times:", m.reconsume_times);
+  std::printf("%-20s %s\n", "Born Timestamp:", FormatTime(m.born_timestamp).c_str());
+  std::printf("%-20s %s\n", "Store Timestamp:", FormatTime(m.store_timestamp).c_str());
+  std::printf("%-20s %s\n", "Born Host:", m.born_host.c_str());
+  std::printf("%-20s %s\n", "Store Host:", m.store_host.c_str());
+  std::printf("%-20s %d\n", "System Flag:", m.sys_flag);
+  std::string props;
+  for (const auto& [k, v] : m.properties) props += (props.empty() ? "" : ", ") + k + "=" + v;
+  std::printf("%-20s {%s}\n", "Properties:", props.c_str());
+  std::printf("%-20s %s\n\n", "Message Body:", m.body.c_str());
+}
+
+int Run(const Args& a) {
+  admin::Admin adm(a.Get('n', "127.0.0.1:9876"));
+  const std::string& s = a.sub;
+  if (s == "topicList") {
+    auto r = adm.TopicList();
+    if (!r.ok()) return Fail(r.status());
+    for (const auto& t : *r) std::printf("%s\n", t.c_str());
+    return 0;
+  }
+  if (s == "topicRoute") {
+    auto r = adm.TopicRoute(a.Get('t'));
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%s\n", r->ToJson().c_str());
+    return 0;
+  }
+  if (s == "updateTopic") {
+    protocol::TopicConfig t;
+    t.topic_name = a.Get('t');
+    t.read_queue_nums = std::atoi(a.Get('r', "8").c_str());
+    t.write_queue_nums = std::atoi(a.Get('w', "8").c_str());
+    t.perm = std::atoi(a.Get('p', "6").c_str());
+    t.order = a.Get('o', "false") == "true";
+    std::vector<std::string> addrs;
+    if (a.Has('b')) {
+      addrs.push_back(a.Get('b'));
+    } else if (a.Has('c')) {
+      auto m = adm.MasterAddrs(a.Get('c'));
+      if (!m.ok()) return Fail(m.status());
+      addrs = *m;
+    } else {
+      return Fail("updateTopic needs -b brokerAddr or -c clusterName");
+    }
+    for (const auto& addr : addrs) {
+      if (Status st = adm.UpdateTopic(addr, t); !st.ok()) return Fail(st);
+      std::printf("create topic to %s success.\n", addr.c_str());
+    }
+    std::printf("TopicConfig [topicName=%s, readQueueNums=%d, writeQueueNums=%d, perm=%d, "
+                "topicFilterType=SINGLE_TAG, topicSysFlag=0, order=%s]\n",
+                t.topic_name.c_str(), t.read_queue_nums, t.write_queue_nums, t.perm,
+                t.order ? "true" : "false");
+    return 0;
+  }
+  if (s == "deleteTopic") {
+    if (Status st = adm.DeleteTopic(a.Get('c'), a.Get('t')); !st.ok()) return Fail(st);
+    std::printf("delete topic [%s] from cluster [%s] success.\n", a.Get('t').c_str(),
+                a.Get('c').c_str());
+    std::printf("delete topic [%s] from NameServer success.\n", a.Get('t').c_str());
+    return 0;
+  }
+  if (s == "topicStatus") {
+    auto r = adm.TopicStatus(a.Get('t'));
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%-32s  %-4s  %-20s  %-20s  %s\n", "#Broker Name", "#QID", "#Min Offset",
+                "#Max Offset", "#Last Updated");
+    for (const auto& q : *r) {
+      std::printf("%-32s  %-4d  %-20lld  %-20lld  %s\n", q.queue.broker_name.c_str(),
+                  q.queue.queue_id, static_cast<long long>(q.min_offset),
+                  static_cast<long long>(q.max_offset),
+                  q.last_update_ms ? FormatTime(q.last_update_ms).c_str() : "");
+    }
+    return 0;
+  }
+  if (s == "clusterList") {
+    auto info = adm.ClusterInfo();
+    if (!info.ok()) return Fail(info.status());
+    std::printf("%-22s  %-22s  %-4s  %-22s  %-14s  %-16s  %-16s  %s\n", "#Cluster Name",
+                "#Broker Name", "#BID", "#Addr", "#Version", "#InTotalToday", "#OutTotalToday",
+                "#Timers");
+    for (const auto& [cluster, names] : info->cluster_addr_table) {
+      if (a.Has('c') && cluster != a.Get('c')) continue;
+      for (const auto& name : names) {
+        auto b = info->broker_addr_table.find(name);
+        if (b == info->broker_addr_table.end()) continue;
+        for (const auto& [id, addr] : b->second.broker_addrs) {
+          auto rt = adm.BrokerRuntimeInfo(addr);
+          std::map<std::string, std::string> t = rt.ok() ? *rt : std::map<std::string, std::string>{};
+          std::printf("%-22s  %-22s  %-4lld  %-22s  %-14s  %-16s  %-16s  %s\n", cluster.c_str(),
+                      name.c_str(), static_cast<long long>(id), addr.c_str(),
+                      t["brokerVersionDesc"].c_str(), t["msgPutTotalTodayNow"].c_str(),
+                      t["msgGetTotalTodayNow"].c_str(), t["timerPendingCount"].c_str());
+        }
+      }
+    }
+    return 0;
+  }
+  if (s == "brokerStatus") {
+    auto r = adm.BrokerRuntimeInfo(a.Get('b'));
+    if (!r.ok()) return Fail(r.status());
+    for (const auto& [k, v] : *r) std::printf("%-32s: %s\n", k.c_str(), v.c_str());
+    return 0;
+  }
+  if (s == "getBrokerConfig") {
+    std::vector<std::string> addrs;
+    if (a.Has('b')) {
+      addrs.push_back(a.Get('b'));
+    } else if (a.Has('c')) {
+      auto m = adm.MasterAddrs(a.Get('c'));
+      if (!m.ok()) return Fail(m.status());
+      addrs = *m;
+    } else {
+      return Fail("getBrokerConfig needs -b brokerAddr or -c clusterName");
+    }
+    for (const auto& addr : addrs) {
+      auto r = adm.BrokerConfig(addr);
+      if (!r.ok()) return Fail(r.status());
+      std::printf("============%s============\n", addr.c_str());
+      for (const auto& line : SplitList(*r, '\n')) {
+        size_t eq = line.find('=');
+        std::printf("%-50s=  %s\n", line.substr(0, eq).c_str(),
+                    eq == std::string::npos ? "" : line.substr(eq + 1).c_str());
+      }
+    }
+    return 0;
+  }
+  if (s == "consumerProgress") {
+    auto r = adm.ConsumerProgress(a.Get('g'), a.Get('t'));
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%-32s  %-32s  %-4s  %-20s  %-20s  %s\n", "#Topic", "#Broker Name", "#QID",
+                "#Broker Offset", "#Consumer Offset", "#Diff");
+    int64_t total = 0;
+    for (const auto& row : *r) {
+      int64_t diff = row.broker_offset - std::max<int64_t>(row.consumer_offset, 0);
+      total += diff;
+      std::printf("%-32s  %-32s  %-4d  %-20lld  %-20lld  %lld\n", row.queue.topic.c_str(),
+                  row.queue.broker_name.c_str(), row.queue.queue_id,
+                  static_cast<long long>(row.broker_offset),
+                  static_cast<long long>(row.consumer_offset), static_cast<long long>(diff));
+    }
+    std::printf("\nDiff Total: %lld\n", static_cast<long long>(total));
+    return 0;
+  }
+  if (s == "consumerConnection") {
+    auto r = adm.ConsumerConnections(a.Get('g'));
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%-3s  %s\n", "#", "#ClientId");
+    int i = 1;
+    for (const auto& c : *r) std::printf("%-3d  %s\n", i++, c.c_str());
+    return 0;
+  }
+  if (s == "queryMsgById") {
+    auto r = adm.ViewMessageByOffsetId(a.Get('i'));
+    if (!r.ok()) return Fail(r.status());
+    PrintMessage(*r);
+    return 0;
+  }
+  if (s == "queryMsgByKey" || s == "queryMsgByUniqueKey") {
+    bool uniq = s == "queryMsgByUniqueKey";
+    auto r = adm.QueryByKey(a.Get('t'), uniq ? a.Get('i') : a.Get('k'), uniq, 64);
+    if (!r.ok()) return Fail(r.status());
+    if (uniq) {
+      for (const auto& m : *r) PrintMessage(m);
+    } else {
+      std::printf("%-50s %4s %40s\n", "#Message ID", "#QID", "#Offset");
+      for (const auto& m : *r) {
+        std::printf("%-50s %4d %40lld\n", m.msg_id.c_str(), m.queue_id,
+                    static_cast<long long>(m.queue_offset));
+      }
+    }
+    return 0;
+  }
+  if (s == "queryMsgByOffset") {
+    client::MessageQueue mq{a.Get('t'), a.Get('b'), std::atoi(a.Get('i').c_str())};
+    auto r = adm.MessageAtOffset(mq, std::atoll(a.Get('o').c_str()));
+    if (!r.ok()) return Fail(r.status());
+    PrintMessage(*r);
+    return 0;
+  }
+  if (s == "printMsg" || s == "consumeMessage") {
+    auto st = adm.TopicStatus(a.Get('t'));
+    if (!st.ok()) return Fail(st.status());
+    int64_t limit = a.Has('c') ? std::atoll(a.Get('c').c_str()) : INT64_MAX;
+    int64_t printed = 0;
+    for (const auto& q : *st) {
+      if (a.Has('b') && q.queue.broker_name != a.Get('b')) continue;
+      if (a.Has('i') && q.queue.queue_id != std::atoi(a.Get('i').c_str())) continue;
+      int64_t from = a.Has('o') ? std::atoll(a.Get('o').c_str()) : q.min_offset;
+      std::printf("MessageQueue [topic=%s, brokerName=%s, queueId=%d] offsets [%lld, %lld)\n",
+                  q.queue.topic.c_str(), q.queue.broker_name.c_str(), q.queue.queue_id,
+                  static_cast<long long>(from), static_cast<long long>(q.max_offset));
+      for (int64_t off = from; off < q.max_offset && printed < limit; ++off) {
+        auto m = adm.MessageAtOffset(q.queue, off);
+        if (!m.ok()) continue;
+        std::printf("MSGID: %s %s BODY: %s\n", m->msg_id.c_str(), m->topic.c_str(),
+                    m->body.c_str());
+        ++printed;
+      }
+    }
+    std::printf("Consumed %lld messages\n", static_cast<long long>(printed));
+    return 0;
+  }
+  if (s == "resetOffsetByTime" || s == "skipAccumulatedMessage") {
+    int64_t ts = -1;
+    if (s == "resetOffsetByTime") {
+      std::string v = a.Get('s');
+      ts = v == "now" ? NowMillis() : std::atoll(v.c_str());
+    }
+    auto r = adm.ResetOffsetByTime(a.Get('g'), a.Get('t'), ts, a.Get('f', "true") == "true");
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%-40s  %-40s  %s\n", "#brokerName", "#queueId", "#offset");
+    for (const auto& [q, off] : *r) {
+      std::printf("%-40s  %-40d  %lld\n", "", q, static_cast<long long>(off));
+    }
+    return 0;
+  }
+  if (s == "sendMessage") {
+    client::ClientConfig cc;
+    cc.namesrv_addr = a.Get('n', "127.0.0.1:9876");
+    client::Producer p("TOOLS_PRODUCER", cc);
+    if (Status st = p.Start(); !st.ok()) return Fail(st);
+    client::Message m(a.Get('t'), a.Get('c'), a.Get('p'));
+    if (a.Has('k')) m.keys = SplitList(a.Get('k'), ' ');
+    auto r = a.Has('b') && a.Has('i')
+                 ? p.Send(m, client::MessageQueue{a.Get('t'), a.Get('b'),
+                                                  std::atoi(a.Get('i').c_str())})
+                 : p.Send(m);
+    p.Shutdown();
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%-32s  %-4s  %-20s  %s\n", "#Broker Name", "#QID", "#Send Result", "#MsgId");
+    std::printf("%-32s  %-4d  %-20s  %s\n", r->queue.broker_name.c_str(), r->queue.queue_id,
+                client::SendStatusName(r->status).data(), r->msg_id.c_str());
+    return 0;
+  }
+  if (s == "updateKvConfig") {
+    if (Status st = adm.PutKvConfig(a.Get('s'), a.Get('k'), a.Get('v')); !st.ok()) return Fail(st);
+    std::printf("create or update kv config to namespace success.\n");
+    return 0;
+  }
+  if (s == "deleteKvConfig") {
+    if (Status st = adm.DeleteKvConfig(a.Get('s'), a.Get('k')); !st.ok()) return Fail(st);
+    std::printf("delete kv config from namespace success.\n");
+    return 0;
+  }
+  if (s == "getNamesrvConfig") {
+    auto r = adm.NamesrvConfig();
+    if (!r.ok()) return Fail(r.status());
+    for (const auto& [addr, text] : *r) {
+      std::printf("============%s============\n", addr.c_str());
+      for (const auto& line : SplitList(text, '\n')) {
+        size_t eq = line.find('=');
+        std::printf("%-50s=  %s\n", line.substr(0, eq).c_str(),
+                    eq == std::string::npos ? "" : line.substr(eq + 1).c_str());
+      }
+    }
+    return 0;
+  }
+  return Fail("unknown subcommand " + s);
+}
+
+void Help() {
+  std::printf("usage: ramjet-admin <subcommand> -n namesrvAddr [options]\n\nsubcommands:\n");
+  for (const auto& c : kCommands) std::printf("  %-24s %s\n", c.name, c.usage);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "help" || std::string(argv[1]) == "-h") {
+    Help();
+    return argc < 2 ? 2 : 0;
+  }
+  Args a;
+  a.sub = argv[1];
+  const Command* cmd = nullptr;
+  for (const auto& c : kCommands) {
+    if (a.sub == c.name) cmd = &c;
+  }
+  if (!cmd) {
+    std::fprintf(stderr, "ERROR: unknown subcommand '%s' (ramjet-admin help lists them)\n",
+                 a.sub.c_str());
+    return 2;
+  }
+  for (int i = 2; i < argc; ++i) {
+    std::string o = argv[i];
+    if (o.size() != 2 || o[0] != '-') {
+      std::fprintf(stderr, "ERROR: unexpected argument '%s'\nusage: ramjet-admin %s %s\n",
+                   o.c_str(), cmd->name, cmd->usage);
+      return 2;
+    }
+    std::string v = i + 1 < argc ? argv[i + 1] : "";
+    if (!v.empty() && !(v.size() == 2 && v[0] == '-' && std::isalpha(static_cast<unsigned char>(v[1])))) {
+      ++i;
+    } else {
+      v = "true";  // flag without a value
+    }
+    a.opt[o[1]] = v;
+  }
+  for (const char* r = cmd->required; *r; ++r) {
+    if (!a.Has(*r)) {
+      std::fprintf(stderr, "ERROR: missing option -%c\nusage: ramjet-admin %s %s\n", *r,
+                   cmd->name, cmd->usage);
+      return 2;
+    }
+  }
+  return Run(a);
+}

@@ -1,0 +1,335 @@
+#include "ramjet/admin/admin.h"
+
+#include <nlohmann/json.hpp>
+
+#include "ramjet/base/clock.h"
+#include "ramjet/base/config.h"
+#include "ramjet/protocol/codes.h"
+#include "ramjet/remoting/remoting.h"
+#include "ramjet/store/record.h"
+
+namespace ramjet::admin {
+
+using protocol::RemotingCommand;
+namespace rc = protocol::response_code;
+namespace req = protocol::request_code;
+
+class Admin::Impl {
+ public:
+  Impl(std::string ns, int timeout_ms) : namesrvs_(SplitList(ns)), timeout_ms_(timeout_ms) {
+    remoting::EndpointOptions o;
+    o.name = "admin";
+    o.language = protocol::LanguageCode::kCpp;
+    client_ = std::make_unique<remoting::RemotingClient>(o, 3000);
+  }
+  ~Impl() { client_->Shutdown(); }
+
+  Result<RemotingCommand> Call(const std::string& addr, int32_t code,
+                               std::vector<std::pair<std::string, std::string>> fields,
+                               std::string body = {}) {
+    RemotingCommand r = RemotingCommand::Request(code);
+    for (auto& [k, v] : fields) r.Set(k, v);
+    r.body = std::move(body);
+    return client_->InvokeSync(addr, std::move(r), timeout_ms_);
+  }
+  // First name server that answers with SUCCESS.
+  Result<RemotingCommand> CallNamesrv(int32_t code,
+                                      std::vector<std::pair<std::string, std::string>> fields) {
+    if (namesrvs_.empty()) return Status::InvalidArgument("no name server address (-n)");
+    Status last = Status::Unavailable("no name server answered");
+    for (const auto& ns : namesrvs_) {
+      auto r = Call(ns, code, fields);
+      if (!r.ok()) {
+        last = r.status();
+        continue;
+      }
+      return r;
+    }
+    return last;
+  }
+  static Status Expect(const RemotingCommand& r, const std::string& what) {
+    if (r.code == rc::kSuccess) return Status::OK();
+    return Status(r.code == rc::kTopicNotExist || r.code == rc::kQueryNotFound
+                      ? StatusCode::kNotFound
+                      : StatusCode::kUnavailable,
+                  what + " failed: CODE " + std::to_string(r.code) + " DESC: " +
+                      r.remark.value_or(""));
+  }
+
+  std::vector<std::string> namesrvs_;
+  int timeout_ms_;
+  std::unique_ptr<remoting::RemotingClient> client_;
+};
+
+Admin::Admin(std::string namesrv_addr, int timeout_ms)
+    : impl_(std::make_unique<Impl>(std::move(namesrv_addr), timeout_ms)) {}
+Admin::~Admin() = default;
+
+Result<protocol::ClusterInfo> Admin::ClusterInfo() {
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->CallNamesrv(req::kGetBrokerClusterInfo, {}));
+  RJ_RETURN_IF_ERROR(Impl::Expect(r, "GET_BROKER_CLUSTER_INFO"));
+  return protocol::ClusterInfo::Parse(r.body);
+}
+
+Result<std::vector<std::string>> Admin::TopicList() {
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->CallNamesrv(req::kGetAllTopicListFromNameserver, {}));
+  RJ_RETURN_IF_ERROR(Impl::Expect(r, "GET_ALL_TOPIC_LIST_FROM_NAMESERVER"));
+  RJ_ASSIGN_OR_RETURN(auto list, protocol::TopicList::Parse(r.body));
+  return std::vector<std::string>(list.topic_list.begin(), list.topic_list.end());
+}
+
+Result<protocol::TopicRouteData> Admin::TopicRoute(const std::string& topic) {
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->CallNamesrv(req::kGetRouteinfoByTopic, {{"topic", topic}}));
+  RJ_RETURN_IF_ERROR(Impl::Expect(r, "GET_ROUTEINFO_BY_TOPIC"));
+  return protocol::TopicRouteData::Parse(r.body);
+}
+
+Status Admin::PutKvConfig(const std::string& ns, const std::string& key, const std::string& value) {
+  for (const auto& n : impl_->namesrvs_) {
+    RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(n, req::kPutKvConfig,
+                                            {{"namespace", ns}, {"key", key}, {"value", value}}));
+    RJ_RETURN_IF_ERROR(Impl::Expect(r, "PUT_KV_CONFIG to " + n));
+  }
+  return Status::OK();
+}
+
+Status Admin::DeleteKvConfig(const std::string& ns, const std::string& key) {
+  for (const auto& n : impl_->namesrvs_) {
+    RJ_ASSIGN_OR_RETURN(auto r,
+                        impl_->Call(n, req::kDeleteKvConfig, {{"namespace", ns}, {"key", key}}));
+    RJ_RETURN_IF_ERROR(Impl::Expect(r, "DELETE_KV_CONFIG to " + n));
+  }
+  return Status::OK();
+}
+
+Result<std::map<std::string, std::string>> Admin::NamesrvConfig() {
+  std::map<std::string, std::string> out;
+  for (const auto& n : impl_->namesrvs_) {
+    RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(n, req::kGetNamesrvConfig, {}));
+    RJ_RETURN_IF_ERROR(Impl::Expect(r, "GET_NAMESRV_CONFIG from " + n));
+    out[n] = r.body;
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> Admin::MasterAddrs(const std::string& cluster) {
+  RJ_ASSIGN_OR_RETURN(auto info, ClusterInfo());
+  auto c = info.cluster_addr_table.find(cluster);
+  if (c == info.cluster_addr_table.end()) {
+    return Status::NotFound("cluster " + cluster + " is not known to the name server");
+  }
+  std::vector<std::string> out;
+  for (const auto& name : c->second) {
+    auto b = info.broker_addr_table.find(name);
+    if (b == info.broker_addr_table.end()) continue;
+    auto m = b->second.broker_addrs.find(0);
+    if (m != b->second.broker_addrs.end()) out.push_back(m->second);
+  }
+  return out;
+}
+
+Status Admin::UpdateTopic(const std::string& addr, const protocol::TopicConfig& t) {
+  RJ_ASSIGN_OR_RETURN(
+      auto r, impl_->Call(addr, req::kUpdateAndCreateTopic,
+                          {{"topic", t.topic_name},
+                           {"defaultTopic", "TBW102"},
+                           {"readQueueNums", std::to_string(t.read_queue_nums)},
+                           {"writeQueueNums", std::to_string(t.write_queue_nums)},
+                           {"perm", std::to_string(t.perm)},
+                           {"topicFilterType", t.topic_filter_type},
+                           {"topicSysFlag", std::to_string(t.topic_sys_flag)},
+                           {"order", t.order ? "true" : "false"}}));
+  return Impl::Expect(r, "UPDATE_AND_CREATE_TOPIC on " + addr);
+}
+
+Status Admin::DeleteTopic(const std::string& cluster, const std::string& topic) {
+  RJ_ASSIGN_OR_RETURN(auto masters, MasterAddrs(cluster));
+  for (const auto& a : masters) {
+    RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(a, req::kDeleteTopicInBroker, {{"topic", topic}}));
+    RJ_RETURN_IF_ERROR(Impl::Expect(r, "DELETE_TOPIC_IN_BROKER on " + a));
+  }
+  for (const auto& n : impl_->namesrvs_) {
+    RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(n, req::kDeleteTopicInNamesrv,
+                                            {{"topic", topic}, {"clusterName", cluster}}));
+    RJ_RETURN_IF_ERROR(Impl::Expect(r, "DELETE_TOPIC_IN_NAMESRV on " + n));
+  }
+  return Status::OK();
+}
+
+namespace {
+std::map<std::string, std::string> Masters(const protocol::TopicRouteData& route) {
+  std::map<std::string, std::string> m;
+  for (const auto& b : route.broker_datas) {
+    auto a = b.broker_addrs.find(0);
+    if (a != b.broker_addrs.end()) m[b.broker_name] = a->second;
+  }
+  return m;
+}
+}  // namespace
+
+Result<std::vector<QueueStatus>> Admin::TopicStatus(const std::string& topic) {
+  RJ_ASSIGN_OR_RETURN(auto route, TopicRoute(topic));
+  auto masters = Masters(route);
+  std::vector<QueueStatus> out;
+  for (const auto& q : route.queue_datas) {
+    auto addr = masters.find(q.broker_name);
+    if (addr == masters.end()) continue;
+    for (int i = 0; i < q.read_queue_nums; ++i) {
+      QueueStatus s;
+      s.queue = {topic, q.broker_name, i};
+      auto qi = std::to_string(i);
+      RJ_ASSIGN_OR_RETURN(auto mn, impl_->Call(addr->second, req::kGetMinOffset,
+                                               {{"topic", topic}, {"queueId", qi}}));
+      RJ_ASSIGN_OR_RETURN(auto mx, impl_->Call(addr->second, req::kGetMaxOffset,
+                                               {{"topic", topic}, {"queueId", qi}}));
+      s.min_offset = mn.GetInt64Or("offset", 0);
+      s.max_offset = mx.GetInt64Or("offset", 0);
+      if (s.max_offset > s.min_offset) {
+        auto last = MessageAtOffset(s.queue, s.max_offset - 1);
+        if (last.ok()) s.last_update_ms = last->store_timestamp;
+      }
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::string>> Admin::BrokerRuntimeInfo(const std::string& addr) {
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kGetBrokerRuntimeInfo, {}));
+  RJ_RETURN_IF_ERROR(Impl::Expect(r, "GET_BROKER_RUNTIME_INFO on " + addr));
+  RJ_ASSIGN_OR_RETURN(auto t, protocol::KVTable::Parse(r.body));
+  return t.table;
+}
+
+Result<std::string> Admin::BrokerConfig(const std::string& addr) {
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kGetBrokerConfig, {}));
+  RJ_RETURN_IF_ERROR(Impl::Expect(r, "GET_BROKER_CONFIG on " + addr));
+  return r.body;
+}
+
+Result<std::vector<ConsumerProgressRow>> Admin::ConsumerProgress(const std::string& group,
+                                                                 const std::string& topic) {
+  RJ_ASSIGN_OR_RETURN(auto route, TopicRoute(topic));
+  auto masters = Masters(route);
+  std::vector<ConsumerProgressRow> out;
+  for (const auto& q : route.queue_datas) {
+    auto addr = masters.find(q.broker_name);
+    if (addr == masters.end()) continue;
+    for (int i = 0; i < q.read_queue_nums; ++i) {
+      ConsumerProgressRow row;
+      row.queue = {topic, q.broker_name, i};
+      auto qi = std::to_string(i);
+      RJ_ASSIGN_OR_RETURN(auto mx, impl_->Call(addr->second, req::kGetMaxOffset,
+                                               {{"topic", topic}, {"queueId", qi}}));
+      row.broker_offset = mx.GetInt64Or("offset", 0);
+      RJ_ASSIGN_OR_RETURN(auto co, impl_->Call(addr->second, req::kQueryConsumerOffset,
+                                               {{"consumerGroup", group},
+                                                {"topic", topic},
+                                                {"queueId", qi},
+                                                {"setZeroIfNotFound", "false"}}));
+      row.consumer_offset = co.code == rc::kSuccess ? co.GetInt64Or("offset", -1) : -1;
+      out.push_back(row);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> Admin::ConsumerConnections(const std::string& group) {
+  RJ_ASSIGN_OR_RETURN(auto info, ClusterInfo());
+  for (const auto& [name, b] : info.broker_addr_table) {
+    auto m = b.broker_addrs.find(0);
+    if (m == b.broker_addrs.end()) continue;
+    RJ_ASSIGN_OR_RETURN(auto r,
+                        impl_->Call(m->second, req::kGetConsumerListByGroup, {{"consumerGroup", group}}));
+    if (r.code != rc::kSuccess) continue;
+    RJ_ASSIGN_OR_RETURN(auto body, protocol::ConsumerListBody::Parse(r.body));
+    return body.consumer_id_list;
+  }
+  return Status::NotFound("Not found the consumer group connection: " + group);
+}
+
+Result<client::MessageExt> Admin::ViewMessageByOffsetId(const std::string& id) {
+  RJ_ASSIGN_OR_RETURN(auto decoded, store::DecodeOffsetMessageId(id));
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(decoded.first.ToString(), req::kViewMessageById,
+                                          {{"offset", std::to_string(decoded.second)}}));
+  RJ_RETURN_IF_ERROR(Impl::Expect(r, "VIEW_MESSAGE_BY_ID"));
+  RJ_ASSIGN_OR_RETURN(auto msgs, client::DecodeMessages(r.body));
+  if (msgs.empty()) return Status::NotFound("no message with id " + id);
+  return msgs[0];
+}
+
+Result<std::vector<client::MessageExt>> Admin::QueryByKey(const std::string& topic,
+                                                          const std::string& key, bool unique,
+                                                          int max_num) {
+  RJ_ASSIGN_OR_RETURN(auto route, TopicRoute(topic));
+  std::vector<client::MessageExt> out;
+  for (const auto& [name, addr] : Masters(route)) {
+    std::vector<std::pair<std::string, std::string>> f = {
+        {"topic", topic},          {"key", key},
+        {"maxNum", std::to_string(max_num)}, {"beginTimestamp", "0"},
+        {"endTimestamp", std::to_string(NowMillis() + 1000)}};
+    if (unique) f.emplace_back("_UNIQUE_KEY_QUERY", "true");
+    RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kQueryMessage, f));
+    if (r.code != rc::kSuccess) continue;
+    RJ_ASSIGN_OR_RETURN(auto msgs, client::DecodeMessages(r.body));
+    for (auto& m : msgs) {
+      // The index matches hashes: keep real matches only.
+      bool match = unique ? m.Property("UNIQ_KEY") == key : false;
+      if (!unique) {
+        for (const auto& k : SplitList(m.keys(), ' ')) match |= (k == key);
+      }
+      if (match) out.push_back(std::move(m));
+    }
+  }
+  if (out.empty()) return Status::NotFound("no message found for key " + key);
+  return out;
+}
+
+Result<client::MessageExt> Admin::MessageAtOffset(const client::MessageQueue& mq, int64_t offset) {
+  RJ_ASSIGN_OR_RETURN(auto route, TopicRoute(mq.topic));
+  auto masters = Masters(route);
+  auto addr = masters.find(mq.broker_name);
+  if (addr == masters.end()) return Status::NotFound("no master for broker " + mq.broker_name);
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr->second, req::kPullMessage,
+                                          {{"consumerGroup", "TOOLS_CONSUMER"},
+                                           {"topic", mq.topic},
+                                           {"queueId", std::to_string(mq.queue_id)},
+                                           {"queueOffset", std::to_string(offset)},
+                                           {"maxMsgNums", "1"},
+                                           {"sysFlag", "4"},
+                                           {"commitOffset", "0"},
+                                           {"suspendTimeoutMillis", "0"},
+                                           {"subscription", "*"},
+                                           {"subVersion", "0"}}));
+  if (r.code != rc::kSuccess) {
+    return Status::NotFound("no message at offset " + std::to_string(offset) + " of " +
+                            mq.ToString() + " (" + r.remark.value_or("") + ")");
+  }
+  RJ_ASSIGN_OR_RETURN(auto msgs, client::DecodeMessages(r.body));
+  if (msgs.empty()) return Status::NotFound("no message at offset " + std::to_string(offset));
+  return msgs[0];
+}
+
+Result<std::map<int32_t, int64_t>> Admin::ResetOffsetByTime(const std::string& group,
+                                                            const std::string& topic,
+                                                            int64_t timestamp_ms, bool force) {
+  RJ_ASSIGN_OR_RETURN(auto route, TopicRoute(topic));
+  std::map<int32_t, int64_t> out;
+  for (const auto& [name, addr] : Masters(route)) {
+    RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, 222 /* INVOKE_BROKER_TO_RESET_OFFSET */,
+                                            {{"topic", topic},
+                                             {"group", group},
+                                             {"timestamp", std::to_string(timestamp_ms)},
+                                             {"isForce", force ? "true" : "false"}}));
+    RJ_RETURN_IF_ERROR(Impl::Expect(r, "INVOKE_BROKER_TO_RESET_OFFSET on " + addr));
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_object() && j.contains("offsetTable") && j["offsetTable"].is_array()) {
+      for (const auto& e : j["offsetTable"]) {
+        if (e.is_object()) out[e.value("queueId", 0)] = e.value("offset", int64_t{0});
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace ramjet::admin

@@ -1,0 +1,74 @@
+// The admin library: the operations of RocketMQ's mqadmin over the remoting protocol, reusable
+// by the CLI (apps/admin_main.cc) and a dashboard backend. Every call talks to the name servers
+// and brokers directly and returns data, never prints.
+// Threading model: an Admin object may be used from several threads (the remoting client is
+// thread-safe); calls block up to the configured timeout.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ramjet/base/result.h"
+#include "ramjet/client/message.h"
+#include "ramjet/protocol/bodies.h"
+
+namespace ramjet::admin {
+
+struct QueueStatus {
+  client::MessageQueue queue;
+  int64_t min_offset = 0;
+  int64_t max_offset = 0;
+  int64_t last_update_ms = 0;  // store time of the newest message (0 if empty)
+};
+
+struct ConsumerProgressRow {
+  client::MessageQueue queue;
+  int64_t broker_offset = 0;
+  int64_t consumer_offset = -1;
+};
+
+class Admin {
+ public:
+  explicit Admin(std::string namesrv_addr, int timeout_ms = 5000);
+  ~Admin();
+
+  // Name server.
+  Result<protocol::ClusterInfo> ClusterInfo();
+  Result<std::vector<std::string>> TopicList();
+  Result<protocol::TopicRouteData> TopicRoute(const std::string& topic);
+  Status PutKvConfig(const std::string& ns, const std::string& key, const std::string& value);
+  Status DeleteKvConfig(const std::string& ns, const std::string& key);
+  // name server address -> properties text.
+  Result<std::map<std::string, std::string>> NamesrvConfig();
+
+  // Brokers. A target is a broker address, or a cluster name (every master of it).
+  Result<std::vector<std::string>> MasterAddrs(const std::string& cluster);
+  Status UpdateTopic(const std::string& broker_addr, const protocol::TopicConfig& config);
+  Status DeleteTopic(const std::string& cluster, const std::string& topic);
+  Result<std::vector<QueueStatus>> TopicStatus(const std::string& topic);
+  Result<std::map<std::string, std::string>> BrokerRuntimeInfo(const std::string& broker_addr);
+  Result<std::string> BrokerConfig(const std::string& broker_addr);
+  Result<std::vector<ConsumerProgressRow>> ConsumerProgress(const std::string& group,
+                                                            const std::string& topic);
+  Result<std::vector<std::string>> ConsumerConnections(const std::string& group);
+
+  // Messages.
+  Result<client::MessageExt> ViewMessageByOffsetId(const std::string& offset_msg_id);
+  Result<std::vector<client::MessageExt>> QueryByKey(const std::string& topic,
+                                                     const std::string& key, bool unique,
+                                                     int max_num);
+  Result<client::MessageExt> MessageAtOffset(const client::MessageQueue& mq, int64_t offset);
+  // Moves a group's offsets on a topic to `timestamp_ms` (-1: the end); returns queue -> offset.
+  Result<std::map<int32_t, int64_t>> ResetOffsetByTime(const std::string& group,
+                                                       const std::string& topic,
+                                                       int64_t timestamp_ms, bool force);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ramjet::admin

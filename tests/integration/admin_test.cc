@@ -1,0 +1,209 @@
+// One test per ramjet-admin subcommand, against the real name server and broker programs.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+#include "process_util.h"
+#include "ramjet/base/clock.h"
+
+namespace ramjet {
+namespace {
+
+struct Out {
+  int code = -1;
+  std::string text;  // stdout + stderr
+};
+
+class AdminTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
+                                     ("ramjet-adm-" + std::to_string(::getpid())));
+    std::filesystem::create_directories(*dir_);
+    ns_port_ = testing::PickPort();
+    broker_port_ = testing::PickPort();
+    ns_ = new testing::Process(testing::Process::Start(
+        {RAMJET_NAMESRV_BIN, "--listenPort=" + std::to_string(ns_port_),
+         "--kvConfigPath=" + (*dir_ / "kv.json").string()},
+        (*dir_ / "ns.log").string()));
+    ASSERT_TRUE(testing::WaitForPort(ns_port_, 10000));
+    broker_ = new testing::Process(testing::Process::Start(
+        {RAMJET_BROKER_BIN, "--namesrvAddr=127.0.0.1:" + std::to_string(ns_port_),
+         "--listenPort=" + std::to_string(broker_port_), "--brokerIP1=127.0.0.1",
+         "--storePathRootDir=" + (*dir_ / "store").string(), "--brokerName=broker-adm",
+         "--brokerClusterName=AdmCluster"},
+        (*dir_ / "broker.log").string()));
+    ASSERT_TRUE(testing::WaitForPort(broker_port_, 20000));
+    for (int i = 0; i < 100 && Admin("clusterList").text.find("broker-adm") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  static void TearDownTestSuite() {
+    delete broker_;
+    delete ns_;
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+  static std::string Ns() { return "127.0.0.1:" + std::to_string(ns_port_); }
+  static std::string Broker() { return "127.0.0.1:" + std::to_string(broker_port_); }
+  static Out Admin(const std::string& args) {
+    std::string cmd = std::string(RAMJET_ADMIN_BIN) + " " + args;
+    if (args.find(" -n ") == std::string::npos && args.rfind("help", 0) != 0) {
+      size_t sp = cmd.find(' ', std::string(RAMJET_ADMIN_BIN).size() + 1);
+      cmd.insert(sp == std::string::npos ? cmd.size() : sp, " -n " + Ns());
+    }
+    cmd += " 2>&1";
+    Out o;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) o.text.append(buf.data(), n);
+    int st = ::pclose(p);
+    o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return o;
+  }
+  static void EnsureTopic(const std::string& t) {
+    auto o = Admin("updateTopic -c AdmCluster -t " + t + " -r 2 -w 2");
+    ASSERT_EQ(o.code, 0) << o.text;
+    for (int i = 0; i < 100 && Admin("topicRoute -t " + t).code != 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  static inline std::filesystem::path* dir_;
+  static inline int ns_port_, broker_port_;
+  static inline testing::Process* ns_;
+  static inline testing::Process* broker_;
+};
+
+TEST_F(AdminTest, UpdateTopicAndTopicRoute) {
+  auto o = Admin("updateTopic -b " + Broker() + " -t AdmTopic -r 3 -w 3");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("create topic to " + Broker() + " success."), std::string::npos);
+  for (int i = 0; i < 100 && Admin("topicRoute -t AdmTopic").code != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  o = Admin("topicRoute -t AdmTopic");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("\"writeQueueNums\":3"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find(Broker()), std::string::npos);
+}
+
+TEST_F(AdminTest, TopicListAndDeleteTopic) {
+  EnsureTopic("AdmDel");
+  auto o = Admin("topicList");
+  ASSERT_EQ(o.code, 0);
+  EXPECT_NE(o.text.find("AdmDel\n"), std::string::npos);
+  o = Admin("deleteTopic -c AdmCluster -t AdmDel");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("delete topic [AdmDel] from NameServer success."), std::string::npos);
+  o = Admin("topicRoute -t AdmDel");
+  EXPECT_NE(o.code, 0);
+  EXPECT_NE(o.text.find("ERROR:"), std::string::npos);
+}
+
+TEST_F(AdminTest, SendMessageTopicStatusAndQueries) {
+  EnsureTopic("AdmMsg");
+  auto o = Admin("sendMessage -t AdmMsg -p hello-admin -c TagQ -k adm-key -b broker-adm -i 1");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("SEND_OK"), std::string::npos);
+  std::string uniq = o.text.substr(o.text.rfind(' ') + 1);
+  uniq.erase(uniq.find_last_not_of("\n") + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  o = Admin("topicStatus -t AdmMsg");
+  ASSERT_EQ(o.code, 0);
+  EXPECT_NE(o.text.find("#Min Offset"), std::string::npos);
+  EXPECT_NE(o.text.find("broker-adm                        1     0                     1"),
+            std::string::npos)
+      << o.text;
+  o = Admin("queryMsgByKey -t AdmMsg -k adm-key");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find(uniq), std::string::npos) << o.text;
+  o = Admin("queryMsgByUniqueKey -t AdmMsg -i " + uniq);
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("hello-admin"), std::string::npos);
+  std::string off_id = o.text.substr(o.text.find("OffsetID:") + 9);
+  off_id = off_id.substr(off_id.find_first_not_of(' '), 32);
+  o = Admin("queryMsgById -i " + off_id);
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("Tags:                [TagQ]"), std::string::npos) << o.text;
+  o = Admin("queryMsgByOffset -t AdmMsg -b broker-adm -i 1 -o 0");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("hello-admin"), std::string::npos);
+  o = Admin("printMsg -t AdmMsg");
+  ASSERT_EQ(o.code, 0);
+  EXPECT_NE(o.text.find("BODY: hello-admin"), std::string::npos);
+  o = Admin("consumeMessage -t AdmMsg -c 1");
+  ASSERT_EQ(o.code, 0);
+  EXPECT_NE(o.text.find("Consumed 1 messages"), std::string::npos);
+  o = Admin("queryMsgByKey -t AdmMsg -k no-such-key");
+  EXPECT_EQ(o.code, 1);
+  EXPECT_NE(o.text.find("ERROR: no message found"), std::string::npos);
+}
+
+TEST_F(AdminTest, ClusterListBrokerStatusAndBrokerConfig) {
+  auto o = Admin("clusterList");
+  ASSERT_EQ(o.code, 0);
+  EXPECT_NE(o.text.find("AdmCluster"), std::string::npos);
+  EXPECT_NE(o.text.find("broker-adm"), std::string::npos);
+  o = Admin("brokerStatus -b " + Broker());
+  ASSERT_EQ(o.code, 0);
+  EXPECT_NE(o.text.find("brokerVersionDesc"), std::string::npos);
+  o = Admin("getBrokerConfig -b " + Broker());
+  ASSERT_EQ(o.code, 0);
+  EXPECT_NE(o.text.find("brokerName"), std::string::npos);
+  EXPECT_NE(o.text.find("broker-adm"), std::string::npos);
+  o = Admin("getBrokerConfig -c AdmCluster");
+  ASSERT_EQ(o.code, 0);
+  o = Admin("brokerStatus -b 127.0.0.1:1");
+  EXPECT_EQ(o.code, 1);
+}
+
+TEST_F(AdminTest, ConsumerProgressResetOffsetAndSkipAccumulated) {
+  EnsureTopic("AdmOff");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Admin("sendMessage -t AdmOff -p m -b broker-adm -i 0").code, 0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto o = Admin("skipAccumulatedMessage -g AdmGroup -t AdmOff");
+  ASSERT_EQ(o.code, 0) << o.text;
+  o = Admin("consumerProgress -g AdmGroup -t AdmOff");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("Diff Total: 0"), std::string::npos) << o.text;
+  o = Admin("resetOffsetByTime -g AdmGroup -t AdmOff -s 0");
+  ASSERT_EQ(o.code, 0) << o.text;
+  o = Admin("consumerProgress -g AdmGroup -t AdmOff");
+  EXPECT_NE(o.text.find("Diff Total: 3"), std::string::npos) << o.text;
+  o = Admin("consumerConnection -g AdmGroup");
+  EXPECT_EQ(o.code, 1) << "no live consumer";
+  EXPECT_NE(o.text.find("ERROR:"), std::string::npos);
+}
+
+TEST_F(AdminTest, KvConfigAndNamesrvConfig) {
+  auto o = Admin("updateKvConfig -s ORDER_TOPIC_CONFIG -k AdmTopic -v broker-adm:3");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("success"), std::string::npos);
+  o = Admin("deleteKvConfig -s ORDER_TOPIC_CONFIG -k AdmTopic");
+  ASSERT_EQ(o.code, 0) << o.text;
+  o = Admin("getNamesrvConfig");
+  ASSERT_EQ(o.code, 0);
+  EXPECT_NE(o.text.find("listenPort"), std::string::npos);
+  EXPECT_NE(o.text.find(std::to_string(ns_port_)), std::string::npos);
+}
+
+TEST_F(AdminTest, UsageErrorsAreClear) {
+  auto o = Admin("topicStatus");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.text.find("missing option -t"), std::string::npos);
+  o = Admin("noSuchCommand");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.text.find("unknown subcommand"), std::string::npos);
+  o = Admin("help");
+  EXPECT_EQ(o.code, 0);
+  EXPECT_NE(o.text.find("updateTopic"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ramjet
