@@ -56,6 +56,9 @@ const Command kCommands[] = {
     {"updateKvConfig", "-s namespace -k key -v value", "skv"},
     {"deleteKvConfig", "-s namespace -k key", "sk"},
     {"getNamesrvConfig", "", ""},
+    {"updateSubGroup", "-g group (-b brokerAddr | -c cluster) [-s consumeEnable] [-m consumeFromMinEnable] [-d consumeBroadcastEnable] [-q retryQueueNums] [-r retryMaxTimes] [-a notifyConsumerIdsChanged]", "g"},
+    {"deleteSubGroup", "-g group (-b brokerAddr | -c cluster) [-r removeOffset]", "g"},
+    {"producerConnection", "-g producerGroup -t topic", "gt"},
 };
 
 int Fail(const std::string& msg) {
@@ -337,6 +340,56 @@ int Run(const Args& a) {
         size_t eq = line.find('=');
         std::printf("%-50s=  %s\n", line.substr(0, eq).c_str(),
                     eq == std::string::npos ? "" : line.substr(eq + 1).c_str());
+      }
+    }
+    return 0;
+  }
+  if (s == "updateSubGroup" || s == "deleteSubGroup") {
+    std::vector<std::string> addrs;
+    if (a.Has('b')) {
+      addrs.push_back(a.Get('b'));
+    } else if (a.Has('c')) {
+      auto m = adm.MasterAddrs(a.Get('c'));
+      if (!m.ok()) return Fail(m.status());
+      addrs = *m;
+    } else {
+      return Fail(s + " needs -b brokerAddr or -c clusterName");
+    }
+    for (const auto& addr : addrs) {
+      Status st;
+      if (s == "updateSubGroup") {
+        std::string json = "{\"groupName\":\"" + a.Get('g') + "\"" +
+                           ",\"consumeEnable\":" + a.Get('s', "true") +
+                           ",\"consumeFromMinEnable\":" + a.Get('m', "true") +
+                           ",\"consumeBroadcastEnable\":" + a.Get('d', "true") +
+                           ",\"retryQueueNums\":" + a.Get('q', "1") +
+                           ",\"retryMaxTimes\":" + a.Get('r', "16") +
+                           ",\"notifyConsumerIdsChangedEnable\":" + a.Get('a', "true") + "}";
+        st = adm.UpdateSubGroup(addr, json);
+        if (st.ok()) std::printf("create subscription group to %s success.\n", addr.c_str());
+      } else {
+        st = adm.DeleteSubGroup(addr, a.Get('g'), a.Get('r', "false") == "true");
+        if (st.ok()) {
+          std::printf("delete subscription group [%s] from broker [%s] success.\n",
+                      a.Get('g').c_str(), addr.c_str());
+        }
+      }
+      if (!st.ok()) return Fail(st);
+    }
+    return 0;
+  }
+  if (s == "producerConnection") {
+    auto route = adm.TopicRoute(a.Get('t'));
+    if (!route.ok()) return Fail(route.status());
+    int i = 1;
+    for (const auto& b : route->broker_datas) {
+      auto m = b.broker_addrs.find(0);
+      if (m == b.broker_addrs.end()) continue;
+      auto r = adm.ProducerConnections(m->second, a.Get('g'));
+      if (!r.ok()) return Fail(r.status());
+      for (auto& c : *r) {
+        std::printf("%04d  %-32s %-22s %-10s %s\n", i++, c["clientId"].c_str(),
+                    c["clientAddr"].c_str(), c["language"].c_str(), c["version"].c_str());
       }
     }
     return 0;

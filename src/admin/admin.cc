@@ -248,6 +248,35 @@ Result<std::vector<std::string>> Admin::ConsumerConnections(const std::string& g
   return Status::NotFound("Not found the consumer group connection: " + group);
 }
 
+Result<std::vector<std::map<std::string, std::string>>> Admin::ProducerConnections(
+    const std::string& addr, const std::string& group) {
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, 204, {{"producerGroup", group}}));
+  RJ_RETURN_IF_ERROR(Impl::Expect(r, "GET_PRODUCER_CONNECTION_LIST"));
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  std::vector<std::map<std::string, std::string>> out;
+  if (!j.is_object() || !j.contains("connectionSet") || !j["connectionSet"].is_array()) {
+    return Status::Corruption("bad producer connection body");
+  }
+  for (const auto& c : j["connectionSet"]) {
+    std::map<std::string, std::string> row;
+    for (auto& [k, v] : c.items()) row[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+Status Admin::UpdateSubGroup(const std::string& addr, const std::string& config_json) {
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, 200, {}, config_json));
+  return Impl::Expect(r, "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP on " + addr);
+}
+
+Status Admin::DeleteSubGroup(const std::string& addr, const std::string& group,
+                             bool remove_offset) {
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, 207, {{"groupName", group},
+                                                      {"removeOffset", remove_offset ? "true" : "false"}}));
+  return Impl::Expect(r, "DELETE_SUBSCRIPTIONGROUP on " + addr);
+}
+
 Result<client::MessageExt> Admin::ViewMessageByOffsetId(const std::string& id) {
   RJ_ASSIGN_OR_RETURN(auto decoded, store::DecodeOffsetMessageId(id));
   RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(decoded.first.ToString(), req::kViewMessageById,

@@ -405,6 +405,11 @@ class Broker : public BrokerController {
     On(46 /* CHECK_CLIENT_CONFIG */, &Broker::CheckClientConfig, client_pool_.get());
     On(req::kLockBatchMq, &Broker::LockBatchMq, client_pool_.get());
     On(req::kEndTransaction, &Broker::EndTransaction, send_pool_.get());
+    On(200 /* UPDATE_AND_CREATE_SUBSCRIPTIONGROUP */, &Broker::UpdateSubscriptionGroup,
+       admin_pool_.get());
+    On(207 /* DELETE_SUBSCRIPTIONGROUP */, &Broker::DeleteSubscriptionGroup, admin_pool_.get());
+    On(204 /* GET_PRODUCER_CONNECTION_LIST */, &Broker::GetProducerConnectionList,
+       admin_pool_.get());
     On(222 /* INVOKE_BROKER_TO_RESET_OFFSET */, &Broker::InvokeBrokerToResetOffset, admin_pool_.get());
     On(req::kUnlockBatchMq, &Broker::UnlockBatchMq, client_pool_.get());
     On(req::kQueryConsumerOffset, &Broker::QueryConsumerOffset, consumer_pool_.get());
@@ -1093,6 +1098,65 @@ class Broker : public BrokerController {
            group->c_str(), topic->c_str(), static_cast<long long>(*ts), notified);
     RemotingCommand resp = RemotingCommand::ResponseTo(r, rc::kSuccess);
     resp.body = r.language == protocol::LanguageCode::kCpp ? cpp_body() : java_body();
+    ctx->Respond(std::move(resp));
+  }
+
+  // UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: body = SubscriptionGroupConfig JSON.
+  void UpdateSubscriptionGroup(const RequestContextPtr& ctx) {
+    auto j = nlohmann::json::parse(ctx->request().body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("groupName") ||
+        !j["groupName"].is_string() || j["groupName"].get<std::string>().empty()) {
+      return ctx->RespondCode(rc::kSystemError,
+                              "the body must be a SubscriptionGroupConfig with a groupName");
+    }
+    SubscriptionGroupConfig g;
+    g.group_name = j["groupName"].get<std::string>();
+    auto b = [&](const char* k, bool def) {
+      auto it = j.find(k);
+      return it != j.end() && it->is_boolean() ? it->get<bool>() : def;
+    };
+    auto i = [&](const char* k, int64_t def) {
+      auto it = j.find(k);
+      return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : def;
+    };
+    g.consume_enable = b("consumeEnable", true);
+    g.consume_from_min_enable = b("consumeFromMinEnable", true);
+    g.consume_broadcast_enable = b("consumeBroadcastEnable", true);
+    g.retry_queue_nums = static_cast<int32_t>(i("retryQueueNums", 1));
+    g.retry_max_times = static_cast<int32_t>(i("retryMaxTimes", 16));
+    g.broker_id = i("brokerId", 0);
+    g.which_broker_when_consume_slowly = i("whichBrokerWhenConsumeSlowly", 1);
+    g.notify_consumer_ids_changed_enable = b("notifyConsumerIdsChangedEnable", true);
+    if (Status s = groups_.Update(g); !s.ok()) return Fail(ctx, s);
+    ctx->RespondCode(rc::kSuccess);
+  }
+
+  void DeleteSubscriptionGroup(const RequestContextPtr& ctx) {
+    auto group = ctx->request().GetString("groupName");
+    if (!group.ok()) return Fail(ctx, group.status());
+    auto removed = groups_.Delete(*group);
+    if (!removed.ok()) return Fail(ctx, removed.status());
+    if (ctx->request().GetBool("removeOffset")) offsets_.RemoveGroup(*group);
+    ctx->RespondCode(rc::kSuccess);
+  }
+
+  // GET_PRODUCER_CONNECTION_LIST: {"connectionSet":[{clientAddr, clientId, language, version}]}.
+  void GetProducerConnectionList(const RequestContextPtr& ctx) {
+    auto group = ctx->request().GetString("producerGroup");
+    if (!group.ok()) return Fail(ctx, group.status());
+    auto channels = producers_.Channels(*group);
+    if (channels.empty()) {
+      return ctx->RespondCode(rc::kSystemError, "the producer group not exist");
+    }
+    nlohmann::json set = nlohmann::json::array();
+    for (const auto& c : channels) {
+      set.push_back({{"clientAddr", c.conn->remote_address()},
+                     {"clientId", c.client_id},
+                     {"language", std::string(protocol::LanguageName(c.language))},
+                     {"version", c.version}});
+    }
+    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
+    resp.body = nlohmann::json{{"connectionSet", set}}.dump();
     ctx->Respond(std::move(resp));
   }
 

@@ -207,3 +207,54 @@ TEST_F(AdminTest, UsageErrorsAreClear) {
 
 }  // namespace
 }  // namespace ramjet
+
+namespace ramjet {
+namespace {
+
+std::string ReadFile(const std::filesystem::path& p) {
+  FILE* f = std::fopen(p.c_str(), "r");
+  if (!f) return {};
+  std::string s;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) s.append(buf, n);
+  std::fclose(f);
+  return s;
+}
+
+TEST_F(AdminTest, UpdateAndDeleteSubGroup) {
+  auto o = Admin("updateSubGroup -g AdmSubGroup -c AdmCluster -r 5 -q 2");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("create subscription group to"), std::string::npos);
+  auto file = *dir_ / "store" / "config" / "subscriptionGroup.json";
+  std::string json = ReadFile(file);
+  size_t at = json.find("\"AdmSubGroup\"");
+  ASSERT_NE(at, std::string::npos) << json;
+  EXPECT_NE(json.find("\"retryMaxTimes\": 5", at), std::string::npos) << json;
+  o = Admin("deleteSubGroup -g AdmSubGroup -b " + Broker() + " -r true");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_EQ(ReadFile(file).find("\"AdmSubGroup\""), std::string::npos);
+}
+
+TEST_F(AdminTest, ProducerConnection) {
+  EnsureTopic("AdmProd");
+  // A live producer of group AdmPG for a few seconds.
+  std::string cmd = std::string(RAMJET_LOAD_BIN) + " producer -n " + Ns() +
+                    " -t AdmProd -g AdmPG --rate 20 --duration 4 --interval 100 > /dev/null 2>&1";
+  std::thread load([cmd] { (void)std::system(cmd.c_str()); });
+  Out o;
+  for (int i = 0; i < 60; ++i) {
+    o = Admin("producerConnection -g AdmPG -t AdmProd");
+    if (o.code == 0 && o.text.find("@") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  load.join();
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("0001"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("CPP"), std::string::npos) << o.text;
+  o = Admin("producerConnection -g NoSuchGroup -t AdmProd");
+  EXPECT_EQ(o.code, 1);
+}
+
+}  // namespace
+}  // namespace ramjet

@@ -54,6 +54,13 @@ class Admin {
   Result<std::vector<ConsumerProgressRow>> ConsumerProgress(const std::string& group,
                                                             const std::string& topic);
   Result<std::vector<std::string>> ConsumerConnections(const std::string& group);
+  // clientId, clientAddr, language, version per live producer connection.
+  Result<std::vector<std::map<std::string, std::string>>> ProducerConnections(
+      const std::string& broker_addr, const std::string& group);
+  // Subscription groups (SubscriptionGroupConfig as JSON fields).
+  Status UpdateSubGroup(const std::string& broker_addr, const std::string& config_json);
+  Status DeleteSubGroup(const std::string& broker_addr, const std::string& group,
+                        bool remove_offset);
 
   // Messages.
   Result<client::MessageExt> ViewMessageByOffsetId(const std::string& offset_msg_id);
