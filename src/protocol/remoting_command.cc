@@ -75,7 +75,192 @@ Result<int32_t> JsonInt(const nlohmann::json& obj, const char* key, bool require
   return Bad(std::string("header field '") + key + "' is not an integer");
 }
 
+// A fast parser for the flat headers every client sends: an object of integers, strings,
+// booleans and null, plus `extFields` as an object of such scalars. Anything else (floats,
+// nested values, unusual escapes) returns nullopt and the general parser below decides.
+class FastHeaderParser {
+ public:
+  explicit FastHeaderParser(std::string_view s) : s_(s) {}
+
+  std::optional<RemotingCommand> Parse() {
+    RemotingCommand cmd;
+    cmd.serialize_type = SerializeType::kJson;
+    cmd.language = LanguageCode::kJava;
+    bool have_code = false;
+    if (!Consume('{')) return std::nullopt;
+    if (Peek() == '}') return std::nullopt;
+    for (;;) {
+      std::string key;
+      if (!String(&key) || !Consume(':')) return std::nullopt;
+      if (key == "extFields") {
+        if (!ExtFields(&cmd)) return std::nullopt;
+      } else {
+        Scalar v;
+        if (!Value(&v)) return std::nullopt;
+        if (key == "code" || key == "version" || key == "opaque" || key == "flag") {
+          if (v.kind != Scalar::kInt) return std::nullopt;
+          if (v.i < INT32_MIN || v.i > INT32_MAX) return std::nullopt;
+          int32_t x = static_cast<int32_t>(v.i);
+          if (key == "code") {
+            cmd.code = x;
+            have_code = true;
+          } else if (key == "version") {
+            cmd.version = x;
+          } else if (key == "opaque") {
+            cmd.opaque = x;
+          } else {
+            cmd.flag = x;
+          }
+        } else if (key == "language") {
+          if (v.kind != Scalar::kString) return std::nullopt;
+          cmd.language = LanguageFromName(v.s);
+        } else if (key == "remark") {
+          if (v.kind == Scalar::kString) cmd.remark = std::move(v.s);
+          else if (v.kind != Scalar::kNull) return std::nullopt;
+        }
+      }
+      if (Consume(',')) continue;
+      if (Consume('}')) break;
+      return std::nullopt;
+    }
+    SkipWs();
+    if (pos_ != s_.size() || !have_code) return std::nullopt;
+    return cmd;
+  }
+
+ private:
+  struct Scalar {
+    enum Kind { kInt, kString, kBool, kNull } kind = kNull;
+    int64_t i = 0;
+    bool b = false;
+    std::string s;
+  };
+  void SkipWs() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' ||
+                                s_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+  char Peek() {
+    SkipWs();
+    return pos_ < s_.size() ? s_[pos_] : '\0';
+  }
+  bool Consume(char c) {
+    if (Peek() != c) return false;
+    ++pos_;
+    return true;
+  }
+  bool String(std::string* out) {
+    if (Peek() != '"') return false;
+    ++pos_;
+    while (pos_ < s_.size()) {
+      char c = s_[pos_++];
+      if (c == '"') return true;
+      if (static_cast<unsigned char>(c) < 0x20) return false;
+      if (static_cast<unsigned char>(c) >= 0x80) return false;  // UTF-8: general parser checks
+      if (c != '\\') {
+        out->push_back(c);
+        continue;
+      }
+      if (pos_ >= s_.size()) return false;
+      char e = s_[pos_++];
+      switch (e) {
+        case '"': out->push_back('"'); break;
+        case '\\': out->push_back('\\'); break;
+        case '/': out->push_back('/'); break;
+        case 'b': out->push_back('\b'); break;
+        case 'f': out->push_back('\f'); break;
+        case 'n': out->push_back('\n'); break;
+        case 'r': out->push_back('\r'); break;
+        case 't': out->push_back('\t'); break;
+        case 'u': {
+          if (s_.size() - pos_ < 4) return false;
+          unsigned v = 0;
+          for (int k = 0; k < 4; ++k) {
+            char h = s_[pos_++];
+            v <<= 4;
+            if (h >= '0' && h <= '9') v |= static_cast<unsigned>(h - '0');
+            else if (h >= 'a' && h <= 'f') v |= static_cast<unsigned>(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F') v |= static_cast<unsigned>(h - 'A' + 10);
+            else return false;
+          }
+          if (v >= 0x80) return false;  // non-ASCII escapes: general parser
+          out->push_back(static_cast<char>(v));
+          break;
+        }
+        default: return false;
+      }
+    }
+    return false;
+  }
+  bool Value(Scalar* v) {
+    char c = Peek();
+    if (c == '"') {
+      v->kind = Scalar::kString;
+      return String(&v->s);
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t start = pos_;
+      if (s_[pos_] == '-') ++pos_;
+      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+      if (pos_ < s_.size() && (s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E')) {
+        return false;  // floats: general parser
+      }
+      auto [p, ec] = std::from_chars(s_.data() + start, s_.data() + pos_, v->i);
+      if (ec != std::errc() || p != s_.data() + pos_) return false;
+      v->kind = Scalar::kInt;
+      return true;
+    }
+    auto word = [&](std::string_view w) {
+      if (s_.substr(pos_, w.size()) != w) return false;
+      pos_ += w.size();
+      return true;
+    };
+    if (word("true")) {
+      v->kind = Scalar::kBool;
+      v->b = true;
+      return true;
+    }
+    if (word("false")) {
+      v->kind = Scalar::kBool;
+      return true;
+    }
+    if (word("null")) {
+      v->kind = Scalar::kNull;
+      return true;
+    }
+    return false;
+  }
+  bool ExtFields(RemotingCommand* cmd) {
+    if (Peek() == 'n') {
+      Scalar v;
+      return Value(&v) && v.kind == Scalar::kNull;
+    }
+    if (!Consume('{')) return false;
+    if (Consume('}')) return true;
+    for (;;) {
+      std::string k;
+      Scalar v;
+      if (!String(&k) || !Consume(':') || !Value(&v)) return false;
+      switch (v.kind) {
+        case Scalar::kString: cmd->ext_fields.insert_or_assign(std::move(k), std::move(v.s)); break;
+        case Scalar::kInt: cmd->ext_fields.insert_or_assign(std::move(k), std::to_string(v.i)); break;
+        case Scalar::kBool:
+          cmd->ext_fields.insert_or_assign(std::move(k), std::string(v.b ? "true" : "false"));
+          break;
+        case Scalar::kNull: break;
+      }
+      if (Consume(',')) continue;
+      return Consume('}');
+    }
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
 Result<RemotingCommand> DecodeJsonHeader(std::string_view header) {
+  if (auto fast = FastHeaderParser(header).Parse()) return std::move(*fast);
   nlohmann::json j = nlohmann::json::parse(header.begin(), header.end(), nullptr, false);
   if (j.is_discarded()) return Bad("header is not valid JSON");
   if (!j.is_object()) return Bad("header JSON is not an object");
