@@ -99,6 +99,23 @@ void PrintMessage(const client::MessageExt& m) {
   std::printf("%-20s %s\n\n", "Message Body:", m.body.c_str());
 }
 
+// -b brokerAddr, or every master of -c cluster.
+Result<std::vector<std::string>> TargetBrokers(admin::Admin& adm, const Args& a) {
+  if (a.Has('b')) return std::vector<std::string>{a.Get('b')};
+  if (a.Has('c')) return adm.MasterAddrs(a.Get('c'));
+  return Status::InvalidArgument(a.sub + " needs -b brokerAddr or -c clusterName");
+}
+
+// Properties text as mqadmin prints configs: a banner, then "key  =  value" lines.
+void PrintProperties(const std::string& source, const std::string& text) {
+  std::printf("============%s============\n", source.c_str());
+  for (const auto& line : SplitList(text, '\n')) {
+    size_t eq = line.find('=');
+    std::printf("%-50s=  %s\n", line.substr(0, eq).c_str(),
+                eq == std::string::npos ? "" : line.substr(eq + 1).c_str());
+  }
+}
+
 int Run(const Args& a) {
   admin::Admin adm(a.Get('n', "127.0.0.1:9876"));
   const std::string& s = a.sub;
@@ -121,16 +138,9 @@ int Run(const Args& a) {
     t.write_queue_nums = std::atoi(a.Get('w', "8").c_str());
     t.perm = std::atoi(a.Get('p', "6").c_str());
     t.order = a.Get('o', "false") == "true";
-    std::vector<std::string> addrs;
-    if (a.Has('b')) {
-      addrs.push_back(a.Get('b'));
-    } else if (a.Has('c')) {
-      auto m = adm.MasterAddrs(a.Get('c'));
-      if (!m.ok()) return Fail(m.status());
-      addrs = *m;
-    } else {
-      return Fail("updateTopic needs -b brokerAddr or -c clusterName");
-    }
+    auto targets = TargetBrokers(adm, a);
+    if (!targets.ok()) return Fail(targets.status());
+    const std::vector<std::string>& addrs = *targets;
     for (const auto& addr : addrs) {
       if (Status st = adm.UpdateTopic(addr, t); !st.ok()) return Fail(st);
       std::printf("create topic to %s success.\n", addr.c_str());
@@ -191,25 +201,13 @@ int Run(const Args& a) {
     return 0;
   }
   if (s == "getBrokerConfig") {
-    std::vector<std::string> addrs;
-    if (a.Has('b')) {
-      addrs.push_back(a.Get('b'));
-    } else if (a.Has('c')) {
-      auto m = adm.MasterAddrs(a.Get('c'));
-      if (!m.ok()) return Fail(m.status());
-      addrs = *m;
-    } else {
-      return Fail("getBrokerConfig needs -b brokerAddr or -c clusterName");
-    }
+    auto targets = TargetBrokers(adm, a);
+    if (!targets.ok()) return Fail(targets.status());
+    const std::vector<std::string>& addrs = *targets;
     for (const auto& addr : addrs) {
       auto r = adm.BrokerConfig(addr);
       if (!r.ok()) return Fail(r.status());
-      std::printf("============%s============\n", addr.c_str());
-      for (const auto& line : SplitList(*r, '\n')) {
-        size_t eq = line.find('=');
-        std::printf("%-50s=  %s\n", line.substr(0, eq).c_str(),
-                    eq == std::string::npos ? "" : line.substr(eq + 1).c_str());
-      }
+      PrintProperties(addr, *r);
     }
     return 0;
   }
@@ -334,27 +332,13 @@ int Run(const Args& a) {
   if (s == "getNamesrvConfig") {
     auto r = adm.NamesrvConfig();
     if (!r.ok()) return Fail(r.status());
-    for (const auto& [addr, text] : *r) {
-      std::printf("============%s============\n", addr.c_str());
-      for (const auto& line : SplitList(text, '\n')) {
-        size_t eq = line.find('=');
-        std::printf("%-50s=  %s\n", line.substr(0, eq).c_str(),
-                    eq == std::string::npos ? "" : line.substr(eq + 1).c_str());
-      }
-    }
+    for (const auto& [addr, text] : *r) PrintProperties(addr, text);
     return 0;
   }
   if (s == "updateSubGroup" || s == "deleteSubGroup") {
-    std::vector<std::string> addrs;
-    if (a.Has('b')) {
-      addrs.push_back(a.Get('b'));
-    } else if (a.Has('c')) {
-      auto m = adm.MasterAddrs(a.Get('c'));
-      if (!m.ok()) return Fail(m.status());
-      addrs = *m;
-    } else {
-      return Fail(s + " needs -b brokerAddr or -c clusterName");
-    }
+    auto targets = TargetBrokers(adm, a);
+    if (!targets.ok()) return Fail(targets.status());
+    const std::vector<std::string>& addrs = *targets;
     for (const auto& addr : addrs) {
       Status st;
       if (s == "updateSubGroup") {

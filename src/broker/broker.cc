@@ -432,6 +432,19 @@ class Broker : public BrokerController {
   // -------------------------------------------------------------------------------------------
   // Send
 
+  // Creates a read-write group topic (%RETRY% / %DLQ%) with `queues` queues if it is missing,
+  // and re-registers with the name servers when it was created.
+  Status EnsureGroupTopic(const std::string& name, int32_t queues) {
+    protocol::TopicConfig t;
+    t.topic_name = name;
+    t.read_queue_nums = t.write_queue_nums = queues;
+    t.perm = protocol::kPermRead | protocol::kPermWrite;
+    auto added = topics_.AddIfAbsent(t);
+    if (!added.ok()) return added.status();
+    if (*added) TriggerRegister();
+    return Status::OK();
+  }
+
   // Finds the topic, creating it the way RocketMQ does (TBW102 inheritance, retry topics).
   Result<std::optional<protocol::TopicConfig>> TopicForSend(const SendHeader& h) {
     if (auto t = topics_.Find(h.topic)) return t;
@@ -439,11 +452,7 @@ class Broker : public BrokerController {
     RJ_ASSIGN_OR_RETURN(auto t, topics_.CreateForSend(h.topic, h.default_topic,
                                                       h.default_topic_queue_nums, &created));
     if (!t && h.topic.starts_with(kRetryGroupTopicPrefix)) {
-      protocol::TopicConfig retry;
-      retry.topic_name = h.topic;
-      retry.read_queue_nums = retry.write_queue_nums = 1;
-      retry.perm = protocol::kPermRead | protocol::kPermWrite;
-      RJ_ASSIGN_OR_RETURN(created, topics_.AddIfAbsent(retry));
+      RJ_RETURN_IF_ERROR(EnsureGroupTopic(h.topic, 1));
       t = topics_.Find(h.topic);
     }
     if (created) TriggerRegister();
@@ -503,13 +512,7 @@ class Broker : public BrokerController {
       if (r.version >= 121 && h.max_reconsume_times >= 0) max = h.max_reconsume_times;
       if (h.reconsume_times >= max) {
         target_topic = kDlqGroupTopicPrefix + group;
-        protocol::TopicConfig dlq;
-        dlq.topic_name = target_topic;
-        dlq.read_queue_nums = dlq.write_queue_nums = 1;
-        dlq.perm = protocol::kPermRead | protocol::kPermWrite;
-        auto added = topics_.AddIfAbsent(dlq);
-        if (!added.ok()) return Fail(ctx, added.status());
-        if (*added) TriggerRegister();
+        if (Status s = EnsureGroupTopic(target_topic, 1); !s.ok()) return Fail(ctx, s);
         queue_id = 0;
         h.properties = EditProperties(h.properties, {"DELAY"}, {});
       }
@@ -600,14 +603,8 @@ class Broker : public BrokerController {
     }
     if ((*g)->retry_queue_nums <= 0) return ctx->RespondCode(rc::kSuccess);
     std::string retry_topic = kRetryGroupTopicPrefix + *group;
-    {
-      protocol::TopicConfig t;
-      t.topic_name = retry_topic;
-      t.read_queue_nums = t.write_queue_nums = (*g)->retry_queue_nums;
-      t.perm = protocol::kPermRead | protocol::kPermWrite;
-      auto added = topics_.AddIfAbsent(t);
-      if (!added.ok()) return Fail(ctx, added.status());
-      if (*added) TriggerRegister();
+    if (Status s = EnsureGroupTopic(retry_topic, (*g)->retry_queue_nums); !s.ok()) {
+      return Fail(ctx, s);
     }
     auto rec = store_->ReadRecord(PhysicalOffset(*offset));
     if (!rec.ok()) {
@@ -633,13 +630,7 @@ class Broker : public BrokerController {
     if (m.reconsume_times >= max || delay_level < 0) {
       *target = kDlqGroupTopicPrefix + *group;
       qid = 0;
-      protocol::TopicConfig t;
-      t.topic_name = *target;
-      t.read_queue_nums = t.write_queue_nums = 1;
-      t.perm = protocol::kPermRead | protocol::kPermWrite;
-      auto added = topics_.AddIfAbsent(t);
-      if (!added.ok()) return Fail(ctx, added.status());
-      if (*added) TriggerRegister();
+      if (Status s = EnsureGroupTopic(*target, 1); !s.ok()) return Fail(ctx, s);
       *props = EditProperties(m.properties, {"DELAY", "WAIT"}, add);
     } else {
       int level = delay_level == 0 ? 3 + m.reconsume_times : delay_level;
@@ -1289,13 +1280,9 @@ class Broker : public BrokerController {
       auto g = groups_.FindOrCreate(c.group_name, config_.auto_create_subscription_group);
       if (!g.ok()) return Fail(ctx, g.status());
       if (*g) {
-        protocol::TopicConfig retry;
-        retry.topic_name = kRetryGroupTopicPrefix + c.group_name;
-        retry.read_queue_nums = retry.write_queue_nums = std::max(1, (*g)->retry_queue_nums);
-        retry.perm = protocol::kPermRead | protocol::kPermWrite;
-        auto added = topics_.AddIfAbsent(retry);
-        if (!added.ok()) return Fail(ctx, added.status());
-        if (*added) TriggerRegister();
+        Status s = EnsureGroupTopic(kRetryGroupTopicPrefix + c.group_name,
+                                    std::max(1, (*g)->retry_queue_nums));
+        if (!s.ok()) return Fail(ctx, s);
       }
       bool changed = consumers_.Register(c, ch);
       if (changed && (!*g || (*g)->notify_consumer_ids_changed_enable)) {

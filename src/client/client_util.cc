@@ -1,7 +1,10 @@
 #include "client_util.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
+#include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/protocol/codes.h"
 
@@ -34,6 +37,26 @@ Result<protocol::TopicRouteData> QueryRoute(remoting::RemotingClient& client,
     return protocol::TopicRouteData::Parse(resp->body);
   }
   return last;
+}
+
+std::string MakeClientId(const std::string& client_ip, const std::string& instance_name) {
+  std::string inst = instance_name;
+  if (inst == "DEFAULT") {
+    inst = std::to_string(::getpid()) + "#" + std::to_string(MonoMicros() * 1000);
+  }
+  return client_ip + "@" + inst;
+}
+
+void UnregisterFromBrokers(remoting::RemotingClient& client, const std::vector<std::string>& brokers,
+                           const std::string& client_id, const std::string& producer_group,
+                           const std::string& consumer_group) {
+  for (const auto& addr : brokers) {
+    auto u = protocol::RemotingCommand::Request(protocol::request_code::kUnregisterClient);
+    u.Set("clientID", client_id);
+    if (!producer_group.empty()) u.Set("producerGroup", producer_group);
+    if (!consumer_group.empty()) u.Set("consumerGroup", consumer_group);
+    (void)client.InvokeSync(addr, u, 3000);
+  }
 }
 
 std::vector<MessageQueue> AllocateAveragely(std::vector<MessageQueue> all,

@@ -22,6 +22,16 @@ Result<protocol::TopicRouteData> QueryRoute(remoting::RemotingClient& client,
                                             const std::string& topic, int timeout_ms,
                                             size_t start = 0);
 
+// The client id sent in heartbeats: ip@instance, where the instance name DEFAULT becomes
+// pid#time so that several clients of one process stay distinct (as the Java client does).
+std::string MakeClientId(const std::string& client_ip, const std::string& instance_name);
+
+// UNREGISTER_CLIENT to each broker (empty group names are left out); failures are ignored, as
+// the brokers drop a closed connection anyway.
+void UnregisterFromBrokers(remoting::RemotingClient& client, const std::vector<std::string>& brokers,
+                           const std::string& client_id, const std::string& producer_group,
+                           const std::string& consumer_group);
+
 // AllocateMessageQueueAveragely: this client's share of `all` (both lists sorted by the caller or
 // not; they are sorted here), empty if client_id is not among consumer_ids.
 std::vector<MessageQueue> AllocateAveragely(std::vector<MessageQueue> all,

@@ -27,9 +27,7 @@ class LitePullConsumer::Impl {
         config_(std::move(config)),
         auto_commit_(auto_commit),
         scheduler_("lite-pull") {
-    std::string inst = config_.instance_name;
-    if (inst == "DEFAULT") inst = std::to_string(::getpid()) + "#" + std::to_string(MonoMicros());
-    client_id_ = config_.client_ip + "@" + inst;
+    client_id_ = MakeClientId(config_.client_ip, config_.instance_name);
   }
 
   Status Start() {
@@ -50,17 +48,7 @@ class LitePullConsumer::Impl {
     started_ = false;
     scheduler_.Stop();
     if (auto_commit_) (void)CommitSync();
-    std::set<std::string> brokers;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      for (const auto& [name, addr] : master_) brokers.insert(addr);
-    }
-    for (const auto& addr : brokers) {
-      RemotingCommand u = RemotingCommand::Request(req::kUnregisterClient);
-      u.Set("clientID", client_id_);
-      u.Set("consumerGroup", group_);
-      (void)client_->InvokeSync(addr, u, 3000);
-    }
+    UnregisterFromBrokers(*client_, Brokers(), client_id_, "", group_);
     client_->Shutdown();
   }
 

@@ -80,11 +80,7 @@ class Producer::Impl {
  public:
   Impl(std::string group, ClientConfig config)
       : group_(std::move(group)), config_(std::move(config)), scheduler_("producer") {
-    std::string inst = config_.instance_name;
-    if (inst == "DEFAULT") {
-      inst = std::to_string(::getpid()) + "#" + std::to_string(MonoMicros() * 1000);
-    }
-    client_id_ = config_.client_ip + "@" + inst;
+    client_id_ = MakeClientId(config_.client_ip, config_.instance_name);
   }
 
   Status Start() {
@@ -112,12 +108,7 @@ class Producer::Impl {
     if (!started_) return;
     started_ = false;
     scheduler_.Stop();
-    for (const auto& addr : Brokers()) {
-      RemotingCommand u = RemotingCommand::Request(req::kUnregisterClient);
-      u.Set("clientID", client_id_);
-      u.Set("producerGroup", group_);
-      (void)client_->InvokeSync(addr, u, 3000);
-    }
+    UnregisterFromBrokers(*client_, Brokers(), client_id_, group_, "");
     check_pool_->Shutdown();
     client_->Shutdown();
   }

@@ -60,11 +60,7 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
  public:
   Impl(std::string group, ConsumerConfig config)
       : group_(std::move(group)), config_(std::move(config)), scheduler_("consumer") {
-    std::string inst = config_.instance_name;
-    if (inst == "DEFAULT") {
-      inst = std::to_string(::getpid()) + "#" + std::to_string(MonoMicros() * 1000);
-    }
-    client_id_ = config_.client_ip + "@" + inst;
+    client_id_ = MakeClientId(config_.client_ip, config_.instance_name);
   }
 
   Status Subscribe(const std::string& topic, const std::string& expr, const std::string& type) {
@@ -158,13 +154,7 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
       for (auto& pq : pqs) by_broker[pq->broker_addr].push_back(pq->mq);
       for (auto& [addr, mqs] : by_broker) SendLockRequest(addr, mqs, false);
     }
-    for (const auto& addr : Brokers()) {
-      RemotingCommand u = RemotingCommand::Request(req::kUnregisterClient);
-      u.Set("clientID", client_id_);
-      u.Set("consumerGroup", group_);
-      u.Set("producerGroup", std::string("CLIENT_INNER_PRODUCER"));
-      (void)client_->InvokeSync(addr, u, 3000);
-    }
+    UnregisterFromBrokers(*client_, Brokers(), client_id_, "CLIENT_INNER_PRODUCER", group_);
     client_->Shutdown();
   }
 
