@@ -42,6 +42,7 @@ const Command kCommands[] = {
     {"clusterList", "[-c cluster]", ""},
     {"brokerStatus", "-b brokerAddr", "b"},
     {"getBrokerConfig", "(-b brokerAddr | -c cluster)", ""},
+    {"updateBrokerConfig", "(-b brokerAddr | -c cluster) -k key -v value", "kv"},
     {"consumerProgress", "-g group -t topic", "gt"},
     {"consumerConnection", "-g group", "g"},
     {"queryMsgById", "-i offsetMsgId", "i"},
@@ -208,6 +209,17 @@ int Run(const Args& a) {
       auto r = adm.BrokerConfig(addr);
       if (!r.ok()) return Fail(r.status());
       PrintProperties(addr, *r);
+    }
+    return 0;
+  }
+  if (s == "updateBrokerConfig") {
+    auto targets = TargetBrokers(adm, a);
+    if (!targets.ok()) return Fail(targets.status());
+    for (const auto& addr : *targets) {
+      auto r = adm.UpdateBrokerConfig(addr, a.Get('k'), a.Get('v'));
+      if (!r.ok()) return Fail(r.status());
+      std::printf("update broker config success, %s%s%s\n", addr.c_str(), r->empty() ? "" : " (",
+                  r->empty() ? "" : (*r + ")").c_str());
     }
     return 0;
   }

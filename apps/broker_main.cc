@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       rc >= 0) {
     return rc;
   }
+  config.config_file = binder.config_file();
   if (Status s = config.Finish(); !s.ok()) {
     std::fprintf(stderr, "ramjet-broker: configuration error: %s\n",
                  std::string(s.message()).c_str());

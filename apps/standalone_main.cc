@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   if (config.namesrv_addr.empty()) {
     config.namesrv_addr = "127.0.0.1:" + std::to_string(ns_config.listen_port);
   }
+  config.config_file = binder.config_file();
   if (Status s = config.Finish(); !s.ok()) {
     std::fprintf(stderr, "ramjet-standalone: configuration error: %s\n",
                  std::string(s.message()).c_str());

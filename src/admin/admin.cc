@@ -207,6 +207,14 @@ Result<std::string> Admin::BrokerConfig(const std::string& addr) {
   return r.body;
 }
 
+Result<std::string> Admin::UpdateBrokerConfig(const std::string& addr, const std::string& key,
+                                              const std::string& value) {
+  if (key.empty()) return Status::InvalidArgument("a key is needed (-k)");
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kUpdateBrokerConfig, {}, key + "=" + value + "\n"));
+  RJ_RETURN_IF_ERROR(Impl::Expect(r, "UPDATE_BROKER_CONFIG on " + addr));
+  return r.remark.value_or("");
+}
+
 Result<std::vector<ConsumerProgressRow>> Admin::ConsumerProgress(const std::string& group,
                                                                  const std::string& topic) {
   RJ_ASSIGN_OR_RETURN(auto route, TopicRoute(topic));

@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "ramjet/base/coding.h"
+#include "ramjet/base/config.h"
 #include "ramjet/base/hash.h"
 #include "ramjet/base/result.h"
 #include "ramjet/base/status.h"
@@ -70,6 +71,18 @@ TEST(HashTest, JavaStringHashCode) {
   EXPECT_EQ(JavaStringHash("\xE4\xB8\xAD"), 20013);
   // Supplementary character U+1F600 is the surrogate pair D83D DE00: 0xD83D*31 + 0xDE00.
   EXPECT_EQ(JavaStringHash("\xF0\x9F\x98\x80"), 0xD83D * 31 + 0xDE00);
+}
+
+TEST(ConfigTest, UpdatePropertiesTextKeepsCommentsAndOrder) {
+  std::string text = "# broker\nbrokerName = broker-a\n\nlistenPort=10911\n! old\n";
+  std::string out = UpdatePropertiesText(
+      text, {{"listenPort", "10921"}, {"autoCreateTopicEnable", "false"}, {"brokerName", "b"}});
+  EXPECT_EQ(out,
+            "# broker\nbrokerName=b\n\nlistenPort=10921\n! old\nautoCreateTopicEnable=false\n");
+  auto pairs = ParseProperties(out);
+  ASSERT_TRUE(pairs.ok());
+  EXPECT_EQ(pairs->size(), 3u);
+  EXPECT_EQ(UpdatePropertiesText("", {{"a", "1"}}), "a=1\n");
 }
 
 }  // namespace

@@ -64,6 +64,37 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseProperties(std::st
   return out;
 }
 
+std::string UpdatePropertiesText(std::string_view text,
+                                 const std::vector<std::pair<std::string, std::string>>& updates) {
+  std::map<std::string, std::string, std::less<>> pending(updates.begin(), updates.end());
+  std::string out;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view raw = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    std::string_view line = Trim(raw);
+    size_t eq = line.find_first_of("=:");
+    if (!line.empty() && line[0] != '#' && line[0] != '!' && eq != std::string_view::npos) {
+      auto it = pending.find(Trim(line.substr(0, eq)));
+      if (it != pending.end()) {
+        out += it->first + "=" + it->second + "\n";
+        pending.erase(it);
+        continue;
+      }
+    }
+    out.append(raw);
+    out += '\n';
+  }
+  // Keys appear in the order they were given.
+  for (const auto& [k, v] : updates) {
+    auto it = pending.find(k);
+    if (it == pending.end()) continue;
+    out += k + "=" + v + "\n";
+    pending.erase(it);
+  }
+  return out;
+}
+
 std::vector<std::string> SplitList(std::string_view s, char separator) {
   std::vector<std::string> out;
   while (!s.empty()) {
@@ -280,8 +311,10 @@ Status ConfigBinder::ParseCommandLine(int argc, char** argv, bool* help) {
     } else if (a == "-c") {
       RJ_ASSIGN_OR_RETURN(std::string f, need_value(a));
       RJ_RETURN_IF_ERROR(LoadFile(f));
+      config_file_ = f;
     } else if (a.starts_with("--config=")) {
-      RJ_RETURN_IF_ERROR(LoadFile(std::string(a.substr(9))));
+      config_file_ = std::string(a.substr(9));
+      RJ_RETURN_IF_ERROR(LoadFile(config_file_));
     } else if (a == "-n" && Has("namesrvAddr")) {
       RJ_ASSIGN_OR_RETURN(std::string v, need_value(a));
       overrides.emplace_back("namesrvAddr", v);

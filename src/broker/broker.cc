@@ -208,6 +208,7 @@ class Broker : public BrokerController {
  public:
   explicit Broker(BrokerConfig config)
       : config_(std::move(config)),
+        live_(std::make_shared<const BrokerConfig>(config_)),
         topics_(config_.store.root_dir + "/config/topics.json"),
         groups_(config_.store.root_dir + "/config/subscriptionGroup.json"),
         offsets_(config_.store.root_dir + "/config/consumerOffset.json"),
@@ -422,6 +423,7 @@ class Broker : public BrokerController {
     On(req::kDeleteTopicInBroker, &Broker::DeleteTopicInBroker, admin_pool_.get());
     On(req::kGetAllTopicConfig, &Broker::GetAllTopicConfig, admin_pool_.get());
     On(req::kGetBrokerConfig, &Broker::GetBrokerConfig, admin_pool_.get());
+    On(req::kUpdateBrokerConfig, &Broker::UpdateBrokerConfig, admin_pool_.get());
     On(req::kGetBrokerRuntimeInfo, &Broker::GetBrokerRuntimeInfo, admin_pool_.get());
   }
 
@@ -464,7 +466,7 @@ class Broker : public BrokerController {
     auto header = ParseSendHeader(r);
     if (!header.ok()) return Fail(ctx, header.status());
     SendHeader& h = *header;
-    if ((config_.broker_permission & protocol::kPermWrite) == 0) {
+    if ((Live()->broker_permission & protocol::kPermWrite) == 0) {
       return ctx->RespondCode(rc::kNoPermission, "the broker[" + config_.broker_name + ", " +
                                                      config_.BrokerAddr() +
                                                      "] sending message is forbidden");
@@ -502,7 +504,7 @@ class Broker : public BrokerController {
     // Retry topic that ran out of retries: dead-letter queue.
     if (h.topic.starts_with(kRetryGroupTopicPrefix)) {
       std::string group = h.topic.substr(strlen(kRetryGroupTopicPrefix));
-      auto g = groups_.FindOrCreate(group, config_.auto_create_subscription_group);
+      auto g = groups_.FindOrCreate(group, Live()->auto_create_subscription_group);
       if (!g.ok()) return Fail(ctx, g.status());
       if (!*g) {
         return ctx->RespondCode(rc::kSubscriptionGroupNotExist,
@@ -518,7 +520,7 @@ class Broker : public BrokerController {
       }
     }
     const bool prepared = store::FindProperty(h.properties, "TRAN_MSG") == "true";
-    if (prepared && config_.reject_transaction_message) {
+    if (prepared && Live()->reject_transaction_message) {
       return ctx->RespondCode(rc::kNoPermission,
                               "the broker[" + config_.broker_name +
                                   "] sending transaction message is forbidden");
@@ -591,13 +593,13 @@ class Broker : public BrokerController {
     if (!offset.ok()) return Fail(ctx, offset.status());
     if (!group.ok()) return Fail(ctx, group.status());
     int32_t delay_level = r.GetInt32Or("delayLevel", 0);
-    auto g = groups_.FindOrCreate(*group, config_.auto_create_subscription_group);
+    auto g = groups_.FindOrCreate(*group, Live()->auto_create_subscription_group);
     if (!g.ok()) return Fail(ctx, g.status());
     if (!*g) {
       return ctx->RespondCode(rc::kSubscriptionGroupNotExist,
                               "subscription group not exist, " + *group);
     }
-    if ((config_.broker_permission & protocol::kPermWrite) == 0) {
+    if ((Live()->broker_permission & protocol::kPermWrite) == 0) {
       return ctx->RespondCode(rc::kNoPermission, "the broker[" + config_.broker_name +
                                                      "] sending message is forbidden");
     }
@@ -775,8 +777,9 @@ class Broker : public BrokerController {
     resp.Set("msgId", id);
     resp.Set("queueOffset", res->queue_offset.value());
     resp.Set("queueId", static_cast<int64_t>(queue_id));
-    resp.Set("MSG_REGION", config_.region_id);
-    resp.Set("TRACE_ON", std::string(config_.trace_on ? "true" : "false"));
+    auto live = Live();
+    resp.Set("MSG_REGION", live->region_id);
+    resp.Set("TRACE_ON", std::string(live->trace_on ? "true" : "false"));
     put_count_.fetch_add(res->msg_num, std::memory_order_relaxed);
     ctx->Respond(std::move(resp));
   }
@@ -791,12 +794,12 @@ class Broker : public BrokerController {
     auto header = ParsePullHeader(r);
     if (!header.ok()) return Fail(ctx, header.status());
     const PullHeader& h = *header;
-    if ((config_.broker_permission & protocol::kPermRead) == 0) {
+    if ((Live()->broker_permission & protocol::kPermRead) == 0) {
       return ctx->RespondCode(rc::kNoPermission, "the broker[" + config_.broker_name + ", " +
                                                      config_.BrokerAddr() +
                                                      "] pulling message is forbidden");
     }
-    auto g = groups_.FindOrCreate(h.group, config_.auto_create_subscription_group);
+    auto g = groups_.FindOrCreate(h.group, Live()->auto_create_subscription_group);
     if (!g.ok()) return Fail(ctx, g.status());
     if (!*g) {
       return ctx->RespondCode(rc::kSubscriptionGroupNotExist,
@@ -856,9 +859,9 @@ class Broker : public BrokerController {
                                            std::string(f.status().message()));
       filter = *f;
     }
-    int32_t max_nums = std::clamp(h.max_msg_nums, 1, config_.max_transfer_count_on_message);
+    int32_t max_nums = std::clamp(h.max_msg_nums, 1, Live()->max_transfer_count_on_message);
     store::GetResult got = store_->GetMessages(h.topic, h.queue_id, QueueOffset(h.queue_offset),
-                                               max_nums, config_.max_transfer_bytes_on_message,
+                                               max_nums, Live()->max_transfer_bytes_on_message,
                                                filter.get());
     RemotingCommand resp;
     int32_t code = rc::kSuccess;
@@ -880,8 +883,8 @@ class Broker : public BrokerController {
       offsets_.Commit(h.group, h.topic, h.queue_id, h.commit_offset);
     }
     if (code == rc::kPullNotFound && allow_suspend && (h.sys_flag & kPullFlagSuspend)) {
-      int64_t hold = config_.long_polling_enable ? h.suspend_timeout_millis
-                                                 : config_.short_polling_time_mills;
+      int64_t hold = Live()->long_polling_enable ? h.suspend_timeout_millis
+                                                 : Live()->short_polling_time_mills;
       Hold(ctx, h, filter, NowMillis() + hold);
       return;
     }
@@ -912,7 +915,7 @@ class Broker : public BrokerController {
       return Status::InvalidArgument("unknown expression type " + sub.expression_type +
                                      " (TAG or SQL92)");
     }
-    if (!config_.enable_property_filter) {
+    if (!Live()->enable_property_filter) {
       return Status::Unavailable(
           "The broker does not support consumer to filter message by SQL92 "
           "(enablePropertyFilter=false)");
@@ -1277,7 +1280,7 @@ class Broker : public BrokerController {
         good.push_back(sub);
       }
       c.subscription_data_set = std::move(good);
-      auto g = groups_.FindOrCreate(c.group_name, config_.auto_create_subscription_group);
+      auto g = groups_.FindOrCreate(c.group_name, Live()->auto_create_subscription_group);
       if (!g.ok()) return Fail(ctx, g.status());
       if (*g) {
         Status s = EnsureGroupTopic(kRetryGroupTopicPrefix + c.group_name,
@@ -1347,13 +1350,13 @@ class Broker : public BrokerController {
   void ScanExpiredChannels() {
     int64_t now = NowMillis();
     std::set<std::string> changed;
-    for (auto& [group, conn] : consumers_.ScanExpired(now, config_.channel_expired_timeout)) {
+    for (auto& [group, conn] : consumers_.ScanExpired(now, Live()->channel_expired_timeout)) {
       RJ_LOG(kWarn, "broker", "consumer channel %s of group %s expired, closing it",
              conn->remote_address().c_str(), group.c_str());
       changed.insert(group);
       conn->Close("channel expired");
     }
-    for (auto& [group, conn] : producers_.ScanExpired(now, config_.channel_expired_timeout)) {
+    for (auto& [group, conn] : producers_.ScanExpired(now, Live()->channel_expired_timeout)) {
       RJ_LOG(kWarn, "broker", "producer channel %s of group %s expired, closing it",
              conn->remote_address().c_str(), group.c_str());
       conn->Close("channel expired");
@@ -1542,8 +1545,86 @@ class Broker : public BrokerController {
     ctx->Respond(std::move(resp));
   }
 
+  // The configuration as updated at runtime: keys with KeyUpdatePolicy::kRuntime are read from
+  // here per request; config_ keeps what the broker started with.
+  std::shared_ptr<const BrokerConfig> Live() const { return live_.load(std::memory_order_acquire); }
+
+  // UPDATE_BROKER_CONFIG: the body is properties text. All keys are checked first (unknown,
+  // refused or unparsable → SYSTEM_ERROR, nothing changes); then the file given with -c is
+  // rewritten, and only then does the new configuration become live.
+  void UpdateBrokerConfig(const RequestContextPtr& ctx) {
+    auto pairs = ParseProperties(ctx->request().body);
+    if (!pairs.ok() || pairs->empty()) {
+      ctx->RespondCode(rc::kSystemError,
+                       "updateBrokerConfig: the body must be key=value lines" +
+                           (pairs.ok() ? std::string() : ": " + std::string(pairs.status().message())));
+      return;
+    }
+    std::lock_guard<std::mutex> l(update_mu_);
+    auto current = Live();
+    auto next = std::make_shared<BrokerConfig>(*current);
+    ConfigBinder b;
+    next->Bind(&b);
+    std::vector<std::string> next_start;
+    for (const auto& [k, v] : *pairs) {
+      KeyUpdatePolicy policy = UpdatePolicyOf(k);
+      if (policy == KeyUpdatePolicy::kRefused) {
+        ctx->RespondCode(rc::kSystemError, "updateBrokerConfig: " + k +
+                                               " cannot be changed remotely; edit the broker's "
+                                               "configuration file and restart it");
+        return;
+      }
+      if (!b.Has(k)) {
+        ctx->RespondCode(rc::kSystemError, "updateBrokerConfig: unknown key " + k);
+        return;
+      }
+      if (Status s = b.Set(k, v); !s.ok()) {
+        ctx->RespondCode(rc::kSystemError, "updateBrokerConfig: " + std::string(s.message()));
+        return;
+      }
+      if (policy == KeyUpdatePolicy::kNextStart) next_start.push_back(k);
+    }
+    if (Status s = next->Finish(); !s.ok()) {
+      ctx->RespondCode(rc::kSystemError, "updateBrokerConfig: " + std::string(s.message()));
+      return;
+    }
+    std::string remark;
+    if (!config_.config_file.empty()) {
+      auto old = ReadFileToString(config_.config_file);
+      Status s = WriteFileAtomic(config_.config_file,
+                                 UpdatePropertiesText(old.ok() ? *old : std::string(), *pairs));
+      if (!s.ok()) {
+        ctx->RespondCode(rc::kSystemError, "updateBrokerConfig: cannot persist to " +
+                                               config_.config_file + ": " + s.ToString());
+        return;
+      }
+    } else {
+      remark = "not persisted (the broker was started without -c); ";
+    }
+    const bool perm_changed = next->broker_permission != current->broker_permission;
+    live_.store(std::move(next), std::memory_order_release);
+    std::string keys;
+    for (const auto& [k, v] : *pairs) keys += (keys.empty() ? "" : ", ") + k + "=" + v;
+    RJ_LOG(kInfo, "broker", "configuration updated by %s: %s", ctx->connection()->remote_address().c_str(),
+           keys.c_str());
+    if (!next_start.empty()) {
+      std::string list;
+      for (const auto& k : next_start) list += (list.empty() ? "" : ", ") + k;
+      remark += "takes effect at the next start: " + list;
+    }
+    // The name servers hear about a permission change at once (routes carry it).
+    if (perm_changed) {
+      if (Status s = topics_.BumpVersion(); !s.ok()) {
+        RJ_LOG(kWarn, "broker", "persisting topics after a permission change: %s",
+               s.ToString().c_str());
+      }
+      TriggerRegister();
+    }
+    ctx->RespondCode(rc::kSuccess, remark);
+  }
+
   void GetBrokerConfig(const RequestContextPtr& ctx) {
-    BrokerConfig copy = config_;
+    BrokerConfig copy = *Live();
     ConfigBinder b;
     copy.Bind(&b);
     RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
@@ -1589,10 +1670,11 @@ class Broker : public BrokerController {
     std::lock_guard<std::mutex> l(register_mu_);
     protocol::RegisterBrokerBody body;
     body.topic_config_wrapper = topics_.Snapshot();
-    if ((config_.broker_permission & (protocol::kPermRead | protocol::kPermWrite)) !=
+    const int32_t perm = Live()->broker_permission;
+    if ((perm & (protocol::kPermRead | protocol::kPermWrite)) !=
         (protocol::kPermRead | protocol::kPermWrite)) {
       for (auto& [k, t] : body.topic_config_wrapper.topic_config_table) {
-        t.perm &= config_.broker_permission | protocol::kPermInherit;
+        t.perm &= perm | protocol::kPermInherit;
       }
     }
     std::string json = body.ToJson();
@@ -1643,6 +1725,8 @@ class Broker : public BrokerController {
   }
 
   BrokerConfig config_;
+  std::atomic<std::shared_ptr<const BrokerConfig>> live_;
+  std::mutex update_mu_;  // one UPDATE_BROKER_CONFIG at a time
   TopicConfigManager topics_;
   SubscriptionGroupManager groups_;
   ConsumerOffsetManager offsets_;

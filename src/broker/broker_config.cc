@@ -178,6 +178,28 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Ignore("sendMessageWithVIPChannel", "a client-side setting");
 }
 
+KeyUpdatePolicy UpdatePolicyOf(std::string_view key) {
+  static constexpr std::string_view kRuntime[] = {
+      "autoCreateSubscriptionGroup",       "brokerPermission",
+      "channelExpiredTimeout",             "enablePropertyFilter",
+      "longPollingEnable",                 "maxTransferBytesOnMessageInMemory",
+      "maxTransferCountOnMessageInMemory", "regionId",
+      "rejectTransactionMessage",          "shortPollingTimeMills",
+      "traceOn",
+  };
+  static constexpr std::string_view kRefused[] = {
+      "brokerClusterName", "brokerName",         "brokerId",     "brokerIP1",
+      "listenPort",        "storePathRootDir",   "storePathCommitLog", "rocketmqHome",
+  };
+  for (auto k : kRuntime) {
+    if (k == key) return KeyUpdatePolicy::kRuntime;
+  }
+  for (auto k : kRefused) {
+    if (k == key) return KeyUpdatePolicy::kRefused;
+  }
+  return KeyUpdatePolicy::kNextStart;
+}
+
 Status BrokerConfig::Finish() {
   if (broker_name.empty()) return Status::InvalidArgument("brokerName must not be empty");
   if (broker_cluster_name.empty()) {

@@ -135,6 +135,12 @@ Result<bool> TopicConfigManager::Delete(const std::string& topic) {
   return true;
 }
 
+Status TopicConfigManager::BumpVersion() {
+  std::lock_guard<std::mutex> l(mu_);
+  Bump(&version_);
+  return PersistLocked();
+}
+
 protocol::TopicConfigSerializeWrapper TopicConfigManager::Snapshot() const {
   std::lock_guard<std::mutex> l(mu_);
   protocol::TopicConfigSerializeWrapper w;

@@ -49,6 +49,9 @@ class TopicConfigManager {
   Result<bool> Delete(const std::string& topic);
   protocol::TopicConfigSerializeWrapper Snapshot() const;
   protocol::DataVersion data_version() const;
+  // A new data version without a table change (the broker's permission changed, so the name
+  // servers must take the next registration's topic perms).
+  Status BumpVersion();
 
  private:
   Status PersistLocked();

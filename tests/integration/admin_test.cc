@@ -25,6 +25,11 @@ class AdminTest : public ::testing::Test {
     std::filesystem::create_directories(*dir_);
     ns_port_ = testing::PickPort();
     broker_port_ = testing::PickPort();
+    {
+      std::FILE* f = std::fopen((*dir_ / "broker.conf").c_str(), "w");
+      std::fputs("# admin test broker\nbrokerName=broker-adm\nbrokerClusterName=AdmCluster\n", f);
+      std::fclose(f);
+    }
     ns_ = new testing::Process(testing::Process::Start(
         {RAMJET_NAMESRV_BIN, "--listenPort=" + std::to_string(ns_port_),
          "--kvConfigPath=" + (*dir_ / "kv.json").string()},
@@ -33,8 +38,8 @@ class AdminTest : public ::testing::Test {
     broker_ = new testing::Process(testing::Process::Start(
         {RAMJET_BROKER_BIN, "--namesrvAddr=127.0.0.1:" + std::to_string(ns_port_),
          "--listenPort=" + std::to_string(broker_port_), "--brokerIP1=127.0.0.1",
-         "--storePathRootDir=" + (*dir_ / "store").string(), "--brokerName=broker-adm",
-         "--brokerClusterName=AdmCluster"},
+         "--storePathRootDir=" + (*dir_ / "store").string(), "-c",
+         (*dir_ / "broker.conf").string()},
         (*dir_ / "broker.log").string()));
     ASSERT_TRUE(testing::WaitForPort(broker_port_, 20000));
     for (int i = 0; i < 100 && Admin("clusterList").text.find("broker-adm") == std::string::npos; ++i) {
@@ -159,6 +164,64 @@ TEST_F(AdminTest, ClusterListBrokerStatusAndBrokerConfig) {
   ASSERT_EQ(o.code, 0);
   o = Admin("brokerStatus -b 127.0.0.1:1");
   EXPECT_EQ(o.code, 1);
+}
+
+TEST_F(AdminTest, UpdateBrokerConfigAppliesPersistsAndRefuses) {
+  EnsureTopic("AdmPerm");
+  // brokerPermission takes effect at once: a read-only broker refuses sends.
+  auto o = Admin("updateBrokerConfig -b " + Broker() + " -k brokerPermission -v 4");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("update broker config success, " + Broker()), std::string::npos) << o.text;
+  o = Admin("getBrokerConfig -b " + Broker());
+  size_t at = o.text.find("\nbrokerPermission ");
+  ASSERT_NE(at, std::string::npos) << o.text;
+  std::string line = o.text.substr(at + 1, o.text.find('\n', at + 1) - at - 1);
+  EXPECT_TRUE(line.ends_with("=  4")) << line;
+  o = Admin("sendMessage -t AdmPerm -p refused -b broker-adm -i 0");
+  EXPECT_NE(o.code, 0) << o.text;
+  // The name server hears of it: the route shows the topic without write permission.
+  bool read_only = false;
+  for (int i = 0; i < 100 && !read_only; ++i) {
+    read_only = Admin("topicRoute -t AdmPerm").text.find("\"perm\":4") != std::string::npos;
+    if (!read_only) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(read_only) << Admin("topicRoute -t AdmPerm").text;
+  o = Admin("updateBrokerConfig -c AdmCluster -k brokerPermission -v 6");
+  ASSERT_EQ(o.code, 0) << o.text;
+  o = Admin("sendMessage -t AdmPerm -p accepted -b broker-adm -i 0");
+  EXPECT_EQ(o.code, 0) << o.text;
+  // A key read at start-up is persisted into the -c file and reported as such.
+  o = Admin("updateBrokerConfig -b " + Broker() + " -k sendMessageThreadPoolNums -v 3");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("takes effect at the next start: sendMessageThreadPoolNums"),
+            std::string::npos)
+      << o.text;
+  std::string conf;
+  {
+    std::FILE* f = std::fopen((*dir_ / "broker.conf").c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) conf.append(buf, n);
+    std::fclose(f);
+  }
+  EXPECT_NE(conf.find("# admin test broker\nbrokerName=broker-adm\n"), std::string::npos) << conf;
+  EXPECT_NE(conf.find("brokerPermission=6\n"), std::string::npos) << conf;
+  EXPECT_NE(conf.find("sendMessageThreadPoolNums=3\n"), std::string::npos) << conf;
+  // Refused, unknown and invalid keys are errors and change nothing.
+  o = Admin("updateBrokerConfig -b " + Broker() + " -k brokerName -v other");
+  EXPECT_EQ(o.code, 1);
+  EXPECT_NE(o.text.find("brokerName cannot be changed remotely"), std::string::npos) << o.text;
+  o = Admin("updateBrokerConfig -b " + Broker() + " -k noSuchKey -v 1");
+  EXPECT_EQ(o.code, 1);
+  EXPECT_NE(o.text.find("unknown key noSuchKey"), std::string::npos) << o.text;
+  o = Admin("updateBrokerConfig -b " + Broker() + " -k brokerPermission -v lots");
+  EXPECT_EQ(o.code, 1);
+  EXPECT_NE(o.text.find("brokerPermission"), std::string::npos) << o.text;
+  o = Admin("getBrokerConfig -b " + Broker());
+  EXPECT_NE(o.text.find("broker-adm"), std::string::npos);
+  o = Admin("updateBrokerConfig -b " + Broker() + " -v 1");
+  EXPECT_NE(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("missing option -k"), std::string::npos) << o.text;
 }
 
 TEST_F(AdminTest, ConsumerProgressResetOffsetAndSkipAccumulated) {

@@ -51,6 +51,10 @@ class Admin {
   Result<std::vector<QueueStatus>> TopicStatus(const std::string& topic);
   Result<std::map<std::string, std::string>> BrokerRuntimeInfo(const std::string& broker_addr);
   Result<std::string> BrokerConfig(const std::string& broker_addr);
+  // UPDATE_BROKER_CONFIG with one key. Returns the broker's remark (e.g. keys that take effect
+  // only at the next start); an unknown, refused or invalid key is an error.
+  Result<std::string> UpdateBrokerConfig(const std::string& broker_addr, const std::string& key,
+                                         const std::string& value);
   Result<std::vector<ConsumerProgressRow>> ConsumerProgress(const std::string& group,
                                                             const std::string& topic);
   Result<std::vector<std::string>> ConsumerConnections(const std::string& group);

@@ -23,6 +23,11 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseProperties(std::st
 // Splits "a;b; c" into trimmed, non-empty items (name-server address lists).
 std::vector<std::string> SplitList(std::string_view text, char separator = ';');
 
+// Rewrites properties text with new values: a line whose key is updated gets the new value (its
+// comments and the order of lines are kept); keys not present are appended at the end.
+std::string UpdatePropertiesText(std::string_view text,
+                                 const std::vector<std::pair<std::string, std::string>>& updates);
+
 // Reads a whole file; kNotFound if it does not exist.
 Result<std::string> ReadFileToString(const std::string& path);
 // Writes a file safely: <path>.tmp is written and fsynced, then renamed over path, then the
@@ -58,6 +63,8 @@ class ConfigBinder {
   // One line per key: key, default, doc.
   std::string Help() const;
   bool Has(std::string_view key) const;
+  // The file given with -c / --config=, if any (the last one).
+  const std::string& config_file() const { return config_file_; }
 
  private:
   struct Entry {
@@ -71,6 +78,7 @@ class ConfigBinder {
                          std::function<std::string()> get, std::string doc);
   void Add(std::string key, Entry e);
   std::map<std::string, Entry, std::less<>> entries_;
+  std::string config_file_;
 };
 
 }  // namespace ramjet

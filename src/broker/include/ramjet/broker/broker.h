@@ -84,6 +84,9 @@ struct BrokerConfig {
   int64_t timer_max_delay_sec = 259200;        // timerMaxDelaySec (3 days)
   std::vector<int64_t> delay_level_ms;           // derived by Finish()
   store::StoreConfig store;
+  // Not a key: the file given with -c. UPDATE_BROKER_CONFIG writes accepted changes back to it,
+  // so they survive a restart; empty = changes live in memory only.
+  std::string config_file;
 
   // Declares every key (RocketMQ broker.conf names) on a binder.
   void Bind(ConfigBinder* binder);
@@ -91,6 +94,14 @@ struct BrokerConfig {
   Status Finish();
   std::string BrokerAddr() const { return broker_ip1 + ":" + std::to_string(listen_port); }
 };
+
+// How UPDATE_BROKER_CONFIG (mqadmin updateBrokerConfig) treats a key.
+enum class KeyUpdatePolicy {
+  kRuntime,    // takes effect at once (read per request)
+  kNextStart,  // accepted and persisted; takes effect when the broker restarts
+  kRefused,    // identity and data location: only the configuration file may change them
+};
+KeyUpdatePolicy UpdatePolicyOf(std::string_view key);
 
 class BrokerController {
  public:
