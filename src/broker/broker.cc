@@ -263,6 +263,7 @@ class Broker : public BrokerController {
       OnArrival(topic, qid, off.value(), tags_code);
     });
 
+    // Also runs END_TRANSACTION and CONSUMER_SEND_MSG_BACK.
     send_pool_ = Pool("send", config_.send_message_thread_pool_nums,
                       config_.send_thread_pool_queue_capacity);
     pull_pool_ = Pool("pull", config_.pull_message_thread_pool_nums,
@@ -393,9 +394,13 @@ class Broker : public BrokerController {
   }
 
   void RegisterProcessors() {
-    On(req::kSendMessage, &Broker::ProcessSend, send_pool_.get());
-    On(req::kSendMessageV2, &Broker::ProcessSend, send_pool_.get());
-    On(req::kSendBatchMessage, &Broker::ProcessSend, send_pool_.get());
+    // sendMessageThreadPoolNums=0: sends are stored and answered on the I/O thread that read
+    // them (no executor hand-off; the answers of one read round leave in one write).
+    remoting::ThreadPool* send_exec =
+        config_.send_message_thread_pool_nums > 0 ? send_pool_.get() : nullptr;
+    On(req::kSendMessage, &Broker::ProcessSend, send_exec);
+    On(req::kSendMessageV2, &Broker::ProcessSend, send_exec);
+    On(req::kSendBatchMessage, &Broker::ProcessSend, send_exec);
     On(req::kConsumerSendMsgBack, &Broker::ConsumerSendMsgBack, send_pool_.get());
     On(req::kPullMessage, &Broker::ProcessPullRequest, pull_pool_.get(), 0);
     On(req::kQueryMessage, &Broker::QueryMessage, query_pool_.get());

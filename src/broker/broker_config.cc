@@ -77,7 +77,8 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("enablePropertyFilter", &enable_property_filter, "allow SQL92 subscriptions");
   b->Bind("regionId", &region_id, "MSG_REGION returned with every send");
   b->Bind("traceOn", &trace_on, "TRACE_ON returned with every send");
-  b->Bind("sendMessageThreadPoolNums", &send_message_thread_pool_nums, "send executor threads");
+  b->Bind("sendMessageThreadPoolNums", &send_message_thread_pool_nums,
+          "send executor threads; 0 = store and answer sends on the I/O threads (fastest)");
   b->Bind("pullMessageThreadPoolNums", &pull_message_thread_pool_nums, "pull executor threads");
   b->Bind("queryMessageThreadPoolNums", &query_message_thread_pool_nums, "query executor threads");
   b->Bind("adminBrokerThreadPoolNums", &admin_broker_thread_pool_nums, "admin executor threads");

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <mutex>
 #include <random>
 
 #include "ramjet/base/compression.h"
@@ -90,16 +91,32 @@ std::string NewUniqueId() {
     return std::string(b, 10);
   }();
   static std::atomic<uint16_t> counter{0};
-  // Milliseconds since the start of the current month (local time).
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  tm.tm_mday = 1;
-  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-  std::time_t month_start = std::mktime(&tm);
-  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() -
-               static_cast<int64_t>(month_start) * 1000;
+  // Milliseconds since the start of the current month (local time). The month boundaries are
+  // computed once a month, as Java's MessageClientIDSetter does: mktime reads the time zone
+  // file on every call, which would cost a stat() per message.
+  static std::mutex month_mu;
+  static std::atomic<int64_t> month_start_ms{0}, next_month_ms{0};
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  if (now_ms >= next_month_ms.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> l(month_mu);
+    if (now_ms >= next_month_ms.load(std::memory_order_relaxed)) {
+      std::time_t t = static_cast<std::time_t>(now_ms / 1000);
+      std::tm tm{};
+      localtime_r(&t, &tm);
+      tm.tm_mday = 1;
+      tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+      tm.tm_isdst = -1;
+      std::tm next = tm;
+      next.tm_mon += 1;
+      month_start_ms.store(static_cast<int64_t>(std::mktime(&tm)) * 1000,
+                           std::memory_order_relaxed);
+      next_month_ms.store(static_cast<int64_t>(std::mktime(&next)) * 1000,
+                          std::memory_order_release);
+    }
+  }
+  int64_t ms = now_ms - month_start_ms.load(std::memory_order_relaxed);
   uint32_t since = static_cast<uint32_t>(ms);
   uint16_t c = counter.fetch_add(1);
   std::string raw = prefix;

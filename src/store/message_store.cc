@@ -165,6 +165,7 @@ class StoreImpl final : public MessageStore {
   std::atomic<int64_t> dispatched_{0};
   std::mutex dispatch_mu_;
   std::condition_variable dispatch_cv_;    // new data for the dispatcher
+  std::atomic<bool> dispatch_idle_{true};  // its last round found nothing to dispatch
   std::condition_variable dispatched_cv_;  // progress for WaitDispatched
   bool dispatch_signal_ = false;
   bool dispatch_stopping_ = false;  // guarded by dispatch_mu_
@@ -326,7 +327,11 @@ Status StoreImpl::Open() {
   }
   RJ_RETURN_IF_ERROR(fs_->SyncDir(config_.root_dir));
 
-  commit_log_.SetDataListener([this] { WakeDispatcher(); });
+  // Under load the dispatcher polls every millisecond anyway; a wake per append would cost a
+  // futex call and a context switch per message, so appends wake it only when it is idle.
+  commit_log_.SetDataListener([this] {
+    if (dispatch_idle_.load(std::memory_order_relaxed)) WakeDispatcher();
+  });
   commit_log_.StartFlushService();
   running_.store(true);
   dispatch_thread_ = std::thread([this] { DispatchLoop(); });
@@ -601,6 +606,7 @@ void StoreImpl::DispatchLoop() {
     // In SYNC_FLUSH mode only fsynced records become visible to consumers.
     const int64_t limit = sync ? commit_log_.flushed() : commit_log_.written();
     const int64_t from = dispatched_.load();
+    dispatch_idle_.store(from >= limit, std::memory_order_relaxed);
     if (from >= limit) continue;
     int64_t reached = DispatchRange(from, limit, true, false);
     if (reached == from) {

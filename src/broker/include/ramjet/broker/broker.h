@@ -4,9 +4,13 @@
 // Threading model:
 //  - Network I/O runs on the remoting server's event loops (main port, and the VIP port
 //    listenPort-2, which serves everything but PULL_MESSAGE).
-//  - Request processors run on explicit bounded executors, one per kind of work (send, pull,
-//    query, admin, client management, consumer offsets), so slow requests cannot starve sends;
-//    a full executor answers SYSTEM_BUSY.
+//  - Sends are stored and answered on the I/O thread that read them (no hand-off; the
+//    answers to one read round leave in one write); sendMessageThreadPoolNums > 0 moves them to
+//    an executor instead. The store append never waits for the disk under ASYNC_FLUSH, and
+//    under SYNC_FLUSH the answer is written later by the flush thread.
+//  - Other request processors run on explicit bounded executors, one per kind of work (pull,
+//    query, admin, client management, consumer offsets, end-transaction and send-back), so slow
+//    requests cannot stall the I/O threads; a full executor answers SYSTEM_BUSY.
 //  - Sends complete asynchronously: the store's completion callback (the appending thread, or
 //    the flush thread under SYNC_FLUSH) writes the response.
 //  - Long-polling pulls are parked in the pull-hold service and re-executed on the pull
@@ -56,7 +60,9 @@ struct BrokerConfig {
   std::string region_id = "DefaultRegion";      // regionId
   bool trace_on = true;                         // traceOn
   // Executors.
-  int32_t send_message_thread_pool_nums = 2;        // sendMessageThreadPoolNums
+  // sendMessageThreadPoolNums: 0 (default) stores and answers sends on the I/O thread that read
+  // them; N > 0 hands them to an executor of N threads (bounded: full → SYSTEM_BUSY).
+  int32_t send_message_thread_pool_nums = 0;
   int32_t pull_message_thread_pool_nums = 8;        // pullMessageThreadPoolNums
   int32_t query_message_thread_pool_nums = 4;       // queryMessageThreadPoolNums
   int32_t admin_broker_thread_pool_nums = 4;        // adminBrokerThreadPoolNums

@@ -6,7 +6,9 @@
 //    A connection belongs to one loop for its whole life; its reads, frame decoding and close
 //    handling happen there.
 //  - Connection::Send may be called from any thread: it writes directly when the socket buffer
-//    has room and otherwise queues the bytes for the loop (EPOLLOUT).
+//    has room and otherwise queues the bytes for the loop (EPOLLOUT). Sends made by the loop
+//    thread while it processes a connection's input (handlers run inline, callbacks) are
+//    "corked": buffered and written with one send() when that read round ends (or every 64 KiB).
 //  - A request handler runs on the ThreadPool it was registered with (or on the I/O thread when
 //    registered without one: only for cheap, non-blocking handlers). A full pool answers
 //    SYSTEM_BUSY at once. Handlers may answer later, from any thread, through RequestContext.
@@ -59,7 +61,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
              int listener_index, size_t max_frame_bytes);
   void HandleEvents(uint32_t events);  // on the loop thread
   void HandleReadable();
+  void ReadFrames();
   void HandleWritable();
+  // Writes out_ as far as the socket takes it (out_mu_ held). False on a write error.
+  bool WriteOutLocked();
+  // Sends what was buffered while the loop thread processed this connection's input.
+  void FlushCorked();
   void CloseNow(std::string_view reason);  // on the loop thread
 
   Endpoint* owner_;
