@@ -3,6 +3,7 @@
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/logging.h"
+#include "ramjet/base/thread_util.h"
 #include "ramjet/store/record.h"
 
 namespace ramjet::store {
@@ -137,7 +138,12 @@ Status CommitLog::FlushAll() {
 void CommitLog::StartFlushService() {
   std::lock_guard<std::mutex> l(flush_mu_);
   stopping_ = false;
-  flush_thread_ = std::thread([this] { FlushLoop(); });
+  flush_thread_ = std::thread([this] {
+    SetCurrentThreadName("store-flush");
+    // An asynchronous flush is background work; a SYNC_FLUSH send waits for this thread.
+    if (config_.flush_disk_type == FlushDiskType::kAsyncFlush) LowerCurrentThreadPriority(10);
+    FlushLoop();
+  });
 }
 
 void CommitLog::StopFlushService() {
@@ -171,6 +177,22 @@ void CommitLog::RequestFlush(int64_t end, std::function<void(Status)> done) {
   done(s.ok() && flushed() < end ? Status::Timeout("flush did not reach the record") : s);
 }
 
+void CommitLog::StartWriteBack() {
+  // 1 MiB per call: the kernel work of one call stays well under a millisecond, and each return
+  // to user space lets a waiting request thread have the CPU (the kernel may not preempt).
+  constexpr int64_t kChunk = 1 << 20;
+  const int64_t from = flushed();
+  const int64_t to = written();
+  for (auto& seg : segments_.Snapshot()) {
+    if (seg->end() <= from || seg->base() >= to) continue;
+    for (int64_t p = std::max(from, seg->base()); p < std::min(to, seg->end()); p += kChunk) {
+      int64_t len = std::min({kChunk, to - p, seg->end() - p});
+      seg->file()->StartWriteBack(static_cast<uint64_t>(p - seg->base()),
+                                  static_cast<uint64_t>(len));
+    }
+  }
+}
+
 void CommitLog::FlushLoop() {
   const bool sync = config_.flush_disk_type == FlushDiskType::kSyncFlush;
   int64_t last_thorough_us = MonoMicros();
@@ -201,6 +223,7 @@ void CommitLog::FlushLoop() {
     }
     Status s;
     if (do_flush && written() > flushed()) {
+      if (!sync) StartWriteBack();
       s = FlushAll();
       last_thorough_us = MonoMicros();
       if (sync && on_data_) on_data_();

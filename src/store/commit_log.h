@@ -69,6 +69,8 @@ class CommitLog {
 
  private:
   void FlushLoop();
+  // ASYNC_FLUSH: starts write-back of the dirty range in short calls before the fdatasync.
+  void StartWriteBack();
 
   const StoreConfig& config_;
   FileSystem* fs_;

@@ -131,19 +131,23 @@ Status ConsumeQueue::Recover(int64_t cl_min, int64_t cl_end, RecoverReport* repo
   return Status::OK();
 }
 
+Result<SegmentPtr> ConsumeQueue::SegmentFor(int64_t pos) {
+  SegmentPtr seg = files_.Find(pos);
+  if (seg) return seg;
+  int64_t base = pos - pos % file_size_;
+  SegmentPtr last = files_.Last();
+  if (last && last->end() != base) return Status::Internal("consume queue file gap");
+  auto created = files_.CreateAt(base);
+  if (!created.ok()) return created.status();
+  seg = *created;
+  seg->set_wrote(0);
+  seg->set_flushed(0);
+  return seg;
+}
+
 Status ConsumeQueue::WriteEntry(int64_t queue_offset, const CqEntry& e) {
   int64_t pos = queue_offset * kCqUnitSize;
-  SegmentPtr seg = files_.Find(pos);
-  if (!seg) {
-    int64_t base = pos - pos % file_size_;
-    SegmentPtr last = files_.Last();
-    if (last && last->end() != base) return Status::Internal("consume queue file gap");
-    auto created = files_.CreateAt(base);
-    if (!created.ok()) return created.status();
-    seg = *created;
-    seg->set_wrote(0);
-    seg->set_flushed(0);
-  }
+  RJ_ASSIGN_OR_RETURN(SegmentPtr seg, SegmentFor(pos));
   char buf[kCqUnitSize];
   EncodeBE64(buf, static_cast<uint64_t>(e.physical_offset));
   EncodeBE32(buf + 8, static_cast<uint32_t>(e.size));
@@ -154,7 +158,53 @@ Status ConsumeQueue::WriteEntry(int64_t queue_offset, const CqEntry& e) {
   return Status::OK();
 }
 
+Result<bool> ConsumeQueue::Append(int64_t queue_offset, int64_t phy, int32_t size,
+                                  int64_t tags_code) {
+  const int64_t end = pending_count_ > 0 ? pending_first_ + pending_count_ : max_offset();
+  if (queue_offset < end) return false;  // duplicate dispatch (recovery)
+  const bool same_file =
+      pending_count_ == 0 ||
+      (pending_first_ * kCqUnitSize) / file_size_ == (queue_offset * kCqUnitSize) / file_size_;
+  if (queue_offset != end || size <= 0 || phy < 0 || !same_file ||
+      pending_count_ >= kMaxBuffered) {
+    RJ_RETURN_IF_ERROR(Commit());
+    if (queue_offset != max_offset() || size <= 0 || phy < 0) {
+      // Gaps, padding and implausible entries take the careful path.
+      RJ_RETURN_IF_ERROR(Put(queue_offset, phy, size, tags_code));
+      return false;
+    }
+  }
+  if (pending_count_ == 0) pending_first_ = queue_offset;
+  char buf[kCqUnitSize];
+  EncodeBE64(buf, static_cast<uint64_t>(phy));
+  EncodeBE32(buf + 8, static_cast<uint32_t>(size));
+  EncodeBE64(buf + 12, static_cast<uint64_t>(tags_code));
+  pending_.append(buf, kCqUnitSize);
+  ++pending_count_;
+  pending_phy_end_ = phy + size;
+  return true;
+}
+
+Status ConsumeQueue::Commit() {
+  if (pending_count_ == 0) return Status::OK();
+  const int64_t pos = pending_first_ * kCqUnitSize;
+  const int64_t first = pending_first_, count = pending_count_, phy_end = pending_phy_end_;
+  std::string bytes;
+  bytes.swap(pending_);
+  pending_count_ = 0;
+  RJ_ASSIGN_OR_RETURN(SegmentPtr seg, SegmentFor(pos));
+  RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), bytes));
+  const int64_t end_in_file = pos - seg->base() + static_cast<int64_t>(bytes.size());
+  if (end_in_file > seg->wrote()) seg->set_wrote(end_in_file);
+  max_phy_end_.store(phy_end, std::memory_order_release);
+  max_offset_.store(first + count, std::memory_order_release);
+  bytes.clear();
+  pending_.swap(bytes);  // keep the buffer's capacity
+  return Status::OK();
+}
+
 Status ConsumeQueue::Put(int64_t queue_offset, int64_t phy, int32_t size, int64_t tags_code) {
+  RJ_RETURN_IF_ERROR(Commit());
   int64_t max = max_offset();
   if (queue_offset < max) return Status::OK();  // duplicate dispatch (recovery)
   // Record headers are not covered by the body CRC: refuse absurd offsets instead of padding.

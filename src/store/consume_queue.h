@@ -44,7 +44,16 @@ class ConsumeQueue {
   Status Recover(int64_t commit_log_min, int64_t commit_log_end, RecoverReport* report);
 
   // Writes the entry for queue_offset. Entries below max_offset() are duplicates and skipped.
+  // Commits buffered entries first.
   Status Put(int64_t queue_offset, int64_t physical_offset, int32_t size, int64_t tags_code);
+  // Like Put, but the entry is buffered: it is written, and max_offset() moves past it, only at
+  // the next Commit (one write for a run of consecutive entries instead of one per entry).
+  // Returns true if the entry was buffered (Commit is needed), false if it was written at once.
+  Result<bool> Append(int64_t queue_offset, int64_t physical_offset, int32_t size,
+                      int64_t tags_code);
+  // Writes the buffered entries and publishes them. On error they are dropped (the dispatcher
+  // dispatches them again; duplicates are skipped).
+  Status Commit();
 
   int64_t min_offset() const { return min_offset_.load(std::memory_order_acquire); }
   int64_t max_offset() const { return max_offset_.load(std::memory_order_acquire); }
@@ -67,6 +76,15 @@ class ConsumeQueue {
 
  private:
   Status WriteEntry(int64_t queue_offset, const CqEntry& e);
+  // The file holding byte position pos, created if it is the next one.
+  Result<SegmentPtr> SegmentFor(int64_t pos);
+
+  // Buffered entries (Append/Commit; one writer: the dispatcher).
+  static constexpr int64_t kMaxBuffered = 1024;
+  std::string pending_;
+  int64_t pending_first_ = 0;
+  int64_t pending_count_ = 0;
+  int64_t pending_phy_end_ = 0;
 
   const std::string topic_;
   const int32_t queue_id_;

@@ -16,6 +16,7 @@
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/logging.h"
+#include "ramjet/base/thread_util.h"
 
 namespace ramjet::store {
 
@@ -141,9 +142,28 @@ class StoreImpl final : public MessageStore {
   }
   std::shared_ptr<ConsumeQueue> FindQueue(std::string_view topic, int32_t queue_id);
   Result<std::shared_ptr<ConsumeQueue>> GetOrCreateQueue(std::string_view topic, int32_t queue_id);
-  Status Dispatch(const RecordView& r, int64_t phy, int32_t size, bool notify);
+  // One dispatch round's buffered work: consume queues with appended entries and the arrivals
+  // to announce once those entries are written.
+  struct DispatchBatch {
+    struct Arrival {
+      std::string topic;
+      int32_t queue_id;
+      int64_t queue_offset;
+      int64_t tags_code;
+      int64_t store_timestamp;
+    };
+    std::vector<std::shared_ptr<ConsumeQueue>> touched;
+    std::vector<Arrival> arrivals;
+    size_t records = 0;
+  };
+  Status Dispatch(const RecordView& r, int64_t phy, int32_t size, bool notify,
+                  DispatchBatch* batch);
+  // Commits the batch's consume queues, then announces its arrivals.
+  Status FinishBatch(DispatchBatch* batch);
   // Dispatches records in [from, to); returns the position reached.
   int64_t DispatchRange(int64_t from, int64_t to, bool notify, bool check_crc);
+  int64_t DispatchRangeBatched(int64_t from, int64_t to, bool notify, bool check_crc,
+                               DispatchBatch* batch, int64_t* committed);
   void DispatchLoop();
   void WakeDispatcher();
   void HousekeepingLoop();
@@ -334,8 +354,15 @@ Status StoreImpl::Open() {
   });
   commit_log_.StartFlushService();
   running_.store(true);
-  dispatch_thread_ = std::thread([this] { DispatchLoop(); });
-  house_thread_ = std::thread([this] { HousekeepingLoop(); });
+  dispatch_thread_ = std::thread([this] {
+    SetCurrentThreadName("store-dispatch");
+    DispatchLoop();
+  });
+  house_thread_ = std::thread([this] {
+    SetCurrentThreadName("store-house");
+    LowerCurrentThreadPriority(10);
+    HousekeepingLoop();
+  });
   return Status::OK();
 }
 
@@ -512,7 +539,33 @@ Result<std::shared_ptr<ConsumeQueue>> StoreImpl::GetOrCreateQueue(std::string_vi
   return slot;
 }
 
-Status StoreImpl::Dispatch(const RecordView& r, int64_t phy, int32_t size, bool notify) {
+Status StoreImpl::FinishBatch(DispatchBatch* batch) {
+  Status first;
+  for (auto& cq : batch->touched) {
+    Status s = cq->Commit();
+    if (!s.ok() && first.ok()) first = s;
+  }
+  batch->touched.clear();
+  batch->records = 0;
+  if (!first.ok()) {
+    batch->arrivals.clear();
+    return first;
+  }
+  if (!batch->arrivals.empty()) {
+    std::lock_guard<std::mutex> l(listener_mu_);
+    if (listener_) {
+      for (const auto& a : batch->arrivals) {
+        listener_(a.topic, a.queue_id, QueueOffset(a.queue_offset), a.tags_code,
+                  a.store_timestamp);
+      }
+    }
+    batch->arrivals.clear();
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::Dispatch(const RecordView& r, int64_t phy, int32_t size, bool notify,
+                           DispatchBatch* batch) {
   const int32_t tt = r.transaction_type();
   int64_t tags_code = 0;
   std::optional<int64_t> overridden;
@@ -521,12 +574,17 @@ Status StoreImpl::Dispatch(const RecordView& r, int64_t phy, int32_t size, bool 
   if (tt == kTransactionNotType || tt == kTransactionCommitType) {
     auto cq = GetOrCreateQueue(r.topic, r.queue_id);
     if (!cq.ok()) return cq.status();
-    RJ_RETURN_IF_ERROR((*cq)->Put(r.queue_offset, phy, size, tags_code));
-    if (notify) {
-      std::lock_guard<std::mutex> l(listener_mu_);
-      if (listener_)
-        listener_(r.topic, r.queue_id, QueueOffset(r.queue_offset), tags_code, r.store_timestamp);
+    RJ_ASSIGN_OR_RETURN(bool buffered, (*cq)->Append(r.queue_offset, phy, size, tags_code));
+    if (buffered && (batch->touched.empty() || batch->touched.back() != *cq) &&
+        std::find(batch->touched.begin(), batch->touched.end(), *cq) == batch->touched.end()) {
+      batch->touched.push_back(*cq);
     }
+    if (notify) {
+      batch->arrivals.push_back(DispatchBatch::Arrival{std::string(r.topic), r.queue_id,
+                                                       r.queue_offset, tags_code,
+                                                       r.store_timestamp});
+    }
+    ++batch->records;
   }
   if (config_.message_index_enable && tt != kTransactionRollbackType) {
     RJ_RETURN_IF_ERROR(index_.Build(r.topic, FindProperty(r.properties, "KEYS"),
@@ -537,8 +595,30 @@ Status StoreImpl::Dispatch(const RecordView& r, int64_t phy, int32_t size, bool 
 }
 
 int64_t StoreImpl::DispatchRange(int64_t from, int64_t to, bool notify, bool check_crc) {
+  DispatchBatch batch;
+  // Everything before `committed` has its consume-queue entries written.
+  int64_t committed = from;
+  int64_t pos = DispatchRangeBatched(from, to, notify, check_crc, &batch, &committed);
+  if (Status s = FinishBatch(&batch); !s.ok()) {
+    RJ_LOG(kError, kLog, "writing consume queue entries failed: %s (retrying)",
+           s.ToString().c_str());
+    return committed;
+  }
+  return pos;
+}
+
+int64_t StoreImpl::DispatchRangeBatched(int64_t from, int64_t to, bool notify, bool check_crc,
+                                        DispatchBatch* batch, int64_t* committed) {
   int64_t pos = from;
   while (pos < to) {
+    if (batch->records >= 1024) {
+      if (Status s = FinishBatch(batch); !s.ok()) {
+        RJ_LOG(kError, kLog, "writing consume queue entries failed: %s (retrying)",
+               s.ToString().c_str());
+        return *committed;
+      }
+      *committed = pos;
+    }
     SegmentPtr seg = commit_log_.segments().Find(pos);
     if (!seg) break;
     ScanItem it = ScanAt(seg, pos, to, check_crc);
@@ -547,7 +627,7 @@ int64_t StoreImpl::DispatchRange(int64_t from, int64_t to, bool notify, bool che
       continue;
     }
     if (it.kind == ScanItem::kRecord) {
-      Status s = Dispatch(it.view, pos, static_cast<int32_t>(it.size), notify);
+      Status s = Dispatch(it.view, pos, static_cast<int32_t>(it.size), notify, batch);
       if (s.code() == StatusCode::kCorruption) {
         RJ_LOG(kError, kLog, "not dispatching record at %lld: %s", static_cast<long long>(pos),
                s.ToString().c_str());

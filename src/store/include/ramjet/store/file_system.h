@@ -42,6 +42,13 @@ class File {
   virtual Status ReadAt(uint64_t offset, size_t n, char* out, size_t* read) = 0;
   // Makes everything written so far (by WriteAt or through a writable mapping) durable.
   virtual Status Sync() = 0;
+  // A hint: start writing [offset, offset+len) back to disk without waiting and without any
+  // durability promise (Sync still has to follow). Lets a large flush be cut into short
+  // system calls, so it never holds a CPU for long. Default: nothing.
+  virtual void StartWriteBack(uint64_t offset, uint64_t len) {
+    (void)offset;
+    (void)len;
+  }
   // Reserves disk blocks so that [0, size) can be written without ENOSPC.
   virtual Status Allocate(uint64_t size) = 0;
   virtual Status Truncate(uint64_t size) = 0;
