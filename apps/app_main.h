@@ -3,6 +3,8 @@
 // (0 clean exit, 2 configuration error, 1 start-up failure).
 #pragma once
 
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -21,6 +23,14 @@ inline void BlockShutdownSignals() {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+}
+
+// Request frames (a batch is a few hundred KiB) are allocated and freed at a high rate. glibc
+// would serve each with a fresh mmap, or trim the heap top after each free, so every frame
+// would page-fault its memory in again; keep such buffers on the heap instead.
+inline void TuneMalloc() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
 }
 
 // Waits for SIGINT or SIGTERM and returns its name.

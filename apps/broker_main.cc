@@ -8,6 +8,7 @@
 int main(int argc, char** argv) {
   using namespace ramjet;
   apps::BlockShutdownSignals();
+  apps::TuneMalloc();
   broker::BrokerConfig config;
   ConfigBinder binder;
   config.Bind(&binder);

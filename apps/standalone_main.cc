@@ -12,6 +12,7 @@
 int main(int argc, char** argv) {
   using namespace ramjet;
   apps::BlockShutdownSignals();
+  apps::TuneMalloc();
   broker::BrokerConfig config;
   config.broker_ip1 = "127.0.0.1";
   config.store.root_dir = "ramjet-data/store";
