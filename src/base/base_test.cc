@@ -2,6 +2,8 @@
 
 #include <cerrno>
 
+#include <zlib.h>
+
 #include "ramjet/base/coding.h"
 #include "ramjet/base/config.h"
 #include "ramjet/base/hash.h"
@@ -56,6 +58,22 @@ TEST(HashTest, Crc32MatchesJavaCrc32) {
   EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);
   EXPECT_EQ(RocketBodyCrc("123456789"), static_cast<int32_t>(0xCBF43926u & 0x7FFFFFFF));
   EXPECT_EQ(Crc32(""), 0u);
+}
+
+TEST(HashTest, Crc32AgreesWithZlibOnEveryLengthAndAlignment) {
+  std::string data(70000, '\0');
+  uint32_t x = 12345;
+  for (auto& c : data) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 16);
+  }
+  for (size_t off : {0, 1, 3, 7}) {
+    for (size_t len : {0, 1, 15, 16, 63, 64, 65, 255, 1024, 4097, 65536}) {
+      std::string_view v(data.data() + off, len);
+      uLong expect = crc32(0L, reinterpret_cast<const Bytef*>(v.data()), static_cast<uInt>(len));
+      EXPECT_EQ(Crc32(v), static_cast<uint32_t>(expect)) << off << "/" << len;
+    }
+  }
 }
 
 TEST(HashTest, JavaStringHashCode) {

@@ -1,20 +1,13 @@
 #include "ramjet/base/hash.h"
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 namespace ramjet {
 
 uint32_t Crc32(std::string_view data) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  const auto* p = reinterpret_cast<const Bytef*>(data.data());
-  size_t n = data.size();
-  while (n > 0) {
-    uInt chunk = n > (1u << 30) ? (1u << 30) : static_cast<uInt>(n);
-    crc = crc32(crc, p, chunk);
-    p += chunk;
-    n -= chunk;
-  }
-  return static_cast<uint32_t>(crc);
+  // The same CRC-32 as java.util.zip.CRC32 and zlib, computed with carry-less multiplication
+  // where the CPU has it (several times faster than zlib's table-driven loop).
+  return libdeflate_crc32(0, data.data(), data.size());
 }
 
 int32_t JavaStringHash(std::string_view s) {
