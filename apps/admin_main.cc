@@ -241,11 +241,22 @@ int Run(const Args& a) {
     return 0;
   }
   if (s == "consumerConnection") {
-    auto r = adm.ConsumerConnections(a.Get('g'));
+    auto r = adm.ConsumerConnection(a.Get('g'));
     if (!r.ok()) return Fail(r.status());
-    std::printf("%-3s  %s\n", "#", "#ClientId");
+    std::printf("%-3s  %-40s  %-10s  %-24s  %s\n", "#Id", "#ClientId", "#Version", "#ClientAddr",
+                "#Language");
     int i = 1;
-    for (const auto& c : *r) std::printf("%-3d  %s\n", i++, c.c_str());
+    for (auto& c : r->connections) {
+      std::printf("%-3d  %-40s  %-10s  %-24s  %s\n", i++, c["clientId"].c_str(),
+                  c["version"].c_str(), c["clientAddr"].c_str(), c["language"].c_str());
+    }
+    std::printf("\nBelow is subscription:\n%-3s  %-48s  %s\n", "#Id", "#Topic", "#SubExpression");
+    i = 1;
+    for (const auto& [topic, expr] : r->subscriptions) {
+      std::printf("%-3d  %-48s  %s\n", i++, topic.c_str(), expr.c_str());
+    }
+    std::printf("\nConsumeType: %s\nMessageModel: %s\nConsumeFromWhere: %s\n",
+                r->consume_type.c_str(), r->message_model.c_str(), r->consume_from_where.c_str());
     return 0;
   }
   if (s == "queryMsgById") {

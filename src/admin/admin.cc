@@ -256,6 +256,48 @@ Result<std::vector<std::string>> Admin::ConsumerConnections(const std::string& g
   return Status::NotFound("Not found the consumer group connection: " + group);
 }
 
+Result<ConsumerConnectionInfo> Admin::ConsumerConnection(const std::string& group) {
+  if (group.empty()) return Status::InvalidArgument("a consumer group is needed (-g)");
+  auto route = TopicRoute("%RETRY%" + group);
+  if (!route.ok()) {
+    return Status::NotFound("the consumer group[" + group + "] not online (no route for %RETRY%" +
+                            group + ")");
+  }
+  Status last = Status::NotFound("the consumer group[" + group + "] not online");
+  for (const auto& [name, addr] : Masters(*route)) {
+    auto r = impl_->Call(addr, 203, {{"consumerGroup", group}});
+    if (!r.ok()) {
+      last = r.status();
+      continue;
+    }
+    if (r->code != rc::kSuccess) {
+      last = Status::NotFound("CODE " + std::to_string(r->code) + " DESC: " +
+                              r->remark.value_or(""));
+      continue;
+    }
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (!j.is_object() || !j.contains("connectionSet") || !j["connectionSet"].is_array()) {
+      return Status::Corruption("bad consumer connection body from " + addr);
+    }
+    ConsumerConnectionInfo info;
+    for (const auto& c : j["connectionSet"]) {
+      std::map<std::string, std::string> row;
+      for (auto& [k, v] : c.items()) row[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      info.connections.push_back(std::move(row));
+    }
+    if (auto it = j.find("subscriptionTable"); it != j.end() && it->is_object()) {
+      for (auto& [topic, sd] : it->items()) {
+        info.subscriptions[topic] = sd.is_object() ? sd.value("subString", std::string("*")) : "*";
+      }
+    }
+    info.consume_type = j.value("consumeType", std::string());
+    info.message_model = j.value("messageModel", std::string());
+    info.consume_from_where = j.value("consumeFromWhere", std::string());
+    return info;
+  }
+  return last;
+}
+
 Result<std::vector<std::map<std::string, std::string>>> Admin::ProducerConnections(
     const std::string& addr, const std::string& group) {
   RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, 204, {{"producerGroup", group}}));

@@ -416,6 +416,8 @@ class Broker : public BrokerController {
     On(207 /* DELETE_SUBSCRIPTIONGROUP */, &Broker::DeleteSubscriptionGroup, admin_pool_.get());
     On(204 /* GET_PRODUCER_CONNECTION_LIST */, &Broker::GetProducerConnectionList,
        admin_pool_.get());
+    On(203 /* GET_CONSUMER_CONNECTION_LIST */, &Broker::GetConsumerConnectionList,
+       admin_pool_.get());
     On(222 /* INVOKE_BROKER_TO_RESET_OFFSET */, &Broker::InvokeBrokerToResetOffset, admin_pool_.get());
     On(req::kUnlockBatchMq, &Broker::UnlockBatchMq, client_pool_.get());
     On(req::kQueryConsumerOffset, &Broker::QueryConsumerOffset, consumer_pool_.get());
@@ -1156,6 +1158,43 @@ class Broker : public BrokerController {
     }
     RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
     resp.body = nlohmann::json{{"connectionSet", set}}.dump();
+    ctx->Respond(std::move(resp));
+  }
+
+  // GET_CONSUMER_CONNECTION_LIST: the group's live clients, subscriptions and consume settings
+  // (ConsumerConnection). A group without live clients answers CONSUMER_NOT_ONLINE (206).
+  void GetConsumerConnectionList(const RequestContextPtr& ctx) {
+    auto group = ctx->request().GetString("consumerGroup");
+    if (!group.ok()) return Fail(ctx, group.status());
+    auto g = consumers_.Find(*group);
+    if (!g || g->channels.empty()) {
+      return ctx->RespondCode(206 /* CONSUMER_NOT_ONLINE */,
+                              "the consumer group[" + *group + "] not online");
+    }
+    nlohmann::json set = nlohmann::json::array();
+    for (const auto& c : g->channels) {
+      set.push_back({{"clientAddr", c.conn->remote_address()},
+                     {"clientId", c.client_id},
+                     {"language", std::string(protocol::LanguageName(c.language))},
+                     {"version", c.version}});
+    }
+    nlohmann::json subs = nlohmann::json::object();
+    for (const auto& [topic, sd] : g->subscriptions) {
+      subs[topic] = {{"classFilterMode", sd.class_filter_mode},
+                     {"codeSet", sd.code_set},
+                     {"expressionType", sd.expression_type},
+                     {"subString", sd.sub_string},
+                     {"subVersion", sd.sub_version},
+                     {"tagsSet", sd.tags_set},
+                     {"topic", sd.topic}};
+    }
+    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
+    resp.body = nlohmann::json{
+        {"connectionSet", set},
+        {"consumeFromWhere", std::string(protocol::ConsumeFromWhereName(g->consume_from_where))},
+        {"consumeType", std::string(protocol::ConsumeTypeName(g->consume_type))},
+        {"messageModel", std::string(protocol::MessageModelName(g->message_model))},
+        {"subscriptionTable", subs}}.dump();
     ctx->Respond(std::move(resp));
   }
 

@@ -8,6 +8,7 @@
 
 #include "process_util.h"
 #include "ramjet/base/clock.h"
+#include "ramjet/client/push_consumer.h"
 
 namespace ramjet {
 namespace {
@@ -242,6 +243,42 @@ TEST_F(AdminTest, ConsumerProgressResetOffsetAndSkipAccumulated) {
   o = Admin("consumerConnection -g AdmGroup");
   EXPECT_EQ(o.code, 1) << "no live consumer";
   EXPECT_NE(o.text.find("ERROR:"), std::string::npos);
+}
+
+TEST_F(AdminTest, ConsumerConnectionShowsLiveClientsAndSubscriptions) {
+  EnsureTopic("AdmConn");
+  client::ConsumerConfig cc;
+  cc.namesrv_addr = Ns();
+  cc.instance_name = "adm-conn";
+  cc.heartbeat_interval_ms = 500;
+  client::PushConsumer consumer("AdmConnGroup", cc);
+  ASSERT_TRUE(consumer.Subscribe("AdmConn", "TagA || TagB").ok());
+  consumer.RegisterListener([](const client::MessageExt&) { return client::ConsumeStatus::kSuccess; });
+  ASSERT_TRUE(consumer.Start().ok());
+  Out o;
+  for (int i = 0; i < 100; ++i) {
+    o = Admin("consumerConnection -g AdmConnGroup");
+    if (o.code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("#ClientId"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find(consumer.client_id()), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("127.0.0.1:"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("CPP"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("AdmConn                                           TagA || TagB"),
+            std::string::npos)
+      << o.text;
+  EXPECT_NE(o.text.find("%RETRY%AdmConnGroup"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("MessageModel: CLUSTERING"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("ConsumeType: CONSUME_PASSIVELY"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("ConsumeFromWhere: CONSUME_FROM_LAST_OFFSET"), std::string::npos)
+      << o.text;
+  consumer.Shutdown();
+  // Once it has unregistered the group is not online.
+  o = Admin("consumerConnection -g AdmConnGroup");
+  EXPECT_EQ(o.code, 1) << o.text;
+  EXPECT_NE(o.text.find("not online"), std::string::npos) << o.text;
 }
 
 TEST_F(AdminTest, KvConfigAndNamesrvConfig) {

@@ -30,6 +30,14 @@ struct ConsumerProgressRow {
   int64_t consumer_offset = -1;
 };
 
+// ConsumerConnection (GET_CONSUMER_CONNECTION_LIST).
+struct ConsumerConnectionInfo {
+  // clientId, clientAddr, language, version per live client.
+  std::vector<std::map<std::string, std::string>> connections;
+  std::map<std::string, std::string> subscriptions;  // topic → subscription expression
+  std::string consume_type, message_model, consume_from_where;
+};
+
 class Admin {
  public:
   explicit Admin(std::string namesrv_addr, int timeout_ms = 5000);
@@ -58,6 +66,9 @@ class Admin {
   Result<std::vector<ConsumerProgressRow>> ConsumerProgress(const std::string& group,
                                                             const std::string& topic);
   Result<std::vector<std::string>> ConsumerConnections(const std::string& group);
+  // Asks a master serving %RETRY%<group> (mqadmin consumerConnection); kNotFound when the
+  // group has no live client.
+  Result<ConsumerConnectionInfo> ConsumerConnection(const std::string& group);
   // clientId, clientAddr, language, version per live producer connection.
   Result<std::vector<std::map<std::string, std::string>>> ProducerConnections(
       const std::string& broker_addr, const std::string& group);
