@@ -318,6 +318,74 @@ TEST_F(ConsumerTest, ClusteringRebalanceWithThreeConsumersJoiningAndLeaving) {
   p.Shutdown();
 }
 
+TEST_F(ConsumerTest, BroadcastingGivesEveryConsumerEveryMessage) {
+  CreateTopic("BcTopic", 4);
+  Producer p("PG_BC", config_);
+  ASSERT_TRUE(p.Start().ok());
+  std::mutex mu;
+  std::map<std::string, std::set<std::string>> got;  // consumer -> bodies
+  std::vector<std::unique_ptr<PushConsumer>> cs;
+  for (std::string name : {"bc1", "bc2"}) {
+    ConsumerConfig cc = Cc(name);
+    cc.model = client::MessageModel::kBroadcasting;
+    cc.offset_store_dir = (dir_ / ("offsets-" + name)).string();
+    cs.push_back(std::make_unique<PushConsumer>("CG_BC", cc));
+    ASSERT_TRUE(cs.back()->Subscribe("BcTopic", "*").ok());
+    cs.back()->RegisterListener([&, name](const client::MessageExt& m) {
+      std::lock_guard<std::mutex> l(mu);
+      got[name].insert(m.body);
+      return client::ConsumeStatus::kSuccess;
+    });
+    ASSERT_TRUE(cs.back()->Start().ok());
+  }
+  // Broadcasting: each consumer takes every queue.
+  for (int i = 0; i < 100; ++i) {
+    bool all = true;
+    for (auto& c : cs) all = all && c->Assigned().size() >= 4;
+    if (all) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (auto& c : cs) ASSERT_EQ(c->Assigned().size(), 4u);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(p.Send(Message("BcTopic", "T", "b" + std::to_string(i))).ok());
+  }
+  auto end = NowMillis() + 20000;
+  while (NowMillis() < end) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (got["bc1"].size() == 200 && got["bc2"].size() == 200) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_EQ(got["bc1"].size(), 200u);
+    EXPECT_EQ(got["bc2"].size(), 200u);
+  }
+  for (auto& c : cs) c->Shutdown();
+  // Broadcasting offsets are kept by each client, not by the broker.
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "offsets-bc1"));
+  p.Shutdown();
+}
+
+TEST_F(ConsumerTest, DelayLevelSendArrivesOnlyAfterItsDelay) {
+  CreateTopic("DlTopic", 1);
+  Producer p("PG_DL", config_);
+  ASSERT_TRUE(p.Start().ok());
+  Message m("DlTopic", "T", "later");
+  m.delay_level = 2;  // 5 s with the default messageDelayLevel
+  const int64_t sent_at = NowMillis();
+  auto r = p.Send(m);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(ReadQueue("DlTopic", 0, 0).empty()) << "visible before its delay";
+  auto msgs = ReadQueue("DlTopic", 0, 1, 15000);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].body, "later");
+  EXPECT_GE(msgs[0].store_timestamp - sent_at, 4900) << "delivered too early";
+  EXPECT_LE(msgs[0].store_timestamp - sent_at, 7000) << "delivered too late";
+  p.Shutdown();
+}
+
 TEST_F(ConsumerTest, ReconsumeLaterRetriesThroughTheBroker) {
   CreateTopic("RtTopic", 2);
   Producer p("PG_RT", config_);
