@@ -335,13 +335,49 @@ class Producer::Impl {
     if (!v.ok()) return cb(v);
     auto info = GetPublishInfo(m.topic);
     if (!info.ok()) return cb(info.status());
-    const std::string uniq = NewUniqueId();
-    MessageQueue q = info->queues[static_cast<size_t>(rr_.fetch_add(1)) % info->queues.size()];
-    const std::string& addr = info->master.at(q.broker_name);
-    client_->InvokeAsync(addr, BuildSend(m, q, uniq, false), config_.send_timeout_ms,
-                         [cb = std::move(cb), q, uniq](Result<RemotingCommand> r) {
-                           if (!r.ok()) return cb(r.status());
-                           cb(ToResult(*r, q, uniq));
+    auto req = std::make_shared<AsyncSend>();
+    req->msg = m;
+    req->info = std::move(info).value();
+    req->uniq = NewUniqueId();
+    req->cb = std::move(cb);
+    req->start = static_cast<size_t>(rr_.fetch_add(1));
+    SendAsyncAttempt(std::move(req));
+  }
+
+  struct AsyncSend {
+    Message msg;
+    PublishInfo info;
+    std::string uniq;
+    std::function<void(Result<SendResult>)> cb;
+    size_t start = 0;
+    int attempt = 0;
+    std::string last_broker;
+  };
+
+  // One attempt of an async send; the response callback (on the I/O thread) retries on failure.
+  void SendAsyncAttempt(std::shared_ptr<AsyncSend> req) {
+    const auto& queues = req->info.queues;
+    MessageQueue q = queues[(req->start + static_cast<size_t>(req->attempt)) % queues.size()];
+    for (size_t i = 0; i < queues.size() && q.broker_name == req->last_broker; ++i) {
+      q = queues[(req->start + static_cast<size_t>(req->attempt) + i) % queues.size()];
+    }
+    auto addr = req->info.master.find(q.broker_name);
+    if (addr == req->info.master.end()) {
+      return req->cb(Status::NotFound("no master for " + q.broker_name));
+    }
+    req->last_broker = q.broker_name;
+    RemotingCommand cmd = BuildSend(req->msg, q, req->uniq, false);
+    client_->InvokeAsync(addr->second, std::move(cmd), config_.send_timeout_ms,
+                         [this, req, q](Result<RemotingCommand> r) {
+                           Result<SendResult> result =
+                               r.ok() ? ToResult(*r, q, req->uniq) : Result<SendResult>(r.status());
+                           const bool retryable = !r.ok() || (!result.ok() && RetryCode(r->code));
+                           if (!result.ok() && retryable &&
+                               req->attempt < config_.retry_times_when_send_async_failed) {
+                             ++req->attempt;
+                             return SendAsyncAttempt(req);
+                           }
+                           req->cb(std::move(result));
                          });
   }
 

@@ -140,6 +140,28 @@ TEST_F(ClientTest, ProducerSendsSyncAsyncOnewayOrderedAndBatch) {
   auto ra = done.get_future().get();
   ASSERT_TRUE(ra.ok()) << ra.status().ToString();
   EXPECT_TRUE(p.SendOneway(Message("CtTopic", "W", "oneway")).ok());
+  // A failing async send (retried, then) reports the broker's error: the broker is made
+  // read-only at runtime; once writable again async sends succeed.
+  auto set_perm = [&](const char* perm) {
+    RemotingCommand u = RemotingCommand::Request(req::kUpdateBrokerConfig);
+    u.body = std::string("brokerPermission=") + perm + "\n";
+    auto ur = raw_->InvokeSync(BrokerAddr(), u, 5000);
+    ASSERT_TRUE(ur.ok());
+    ASSERT_EQ(ur->code, rc::kSuccess);
+  };
+  set_perm("4");
+  std::promise<Result<client::SendResult>> refused;
+  p.SendAsync(Message("CtTopic", "A", "refused"),
+              [&](Result<client::SendResult> res) { refused.set_value(std::move(res)); });
+  auto rr = refused.get_future().get();
+  EXPECT_FALSE(rr.ok());
+  EXPECT_NE(rr.status().ToString().find("forbidden"), std::string::npos) << rr.status().ToString();
+  set_perm("6");
+  std::promise<Result<client::SendResult>> again;
+  p.SendAsync(Message("CtTopic", "A", "accepted"),
+              [&](Result<client::SendResult> res) { again.set_value(std::move(res)); });
+  auto rg = again.get_future().get();
+  EXPECT_TRUE(rg.ok()) << rg.status().ToString();
   // Batch: one request, every message its own record and id.
   std::vector<Message> batch;
   for (int i = 0; i < 10; ++i) batch.emplace_back("CtBatch", "B", "b" + std::to_string(i));

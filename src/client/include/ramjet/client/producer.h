@@ -25,6 +25,9 @@ struct ClientConfig {
   std::string client_ip = "127.0.0.1";
   int send_timeout_ms = 3000;         // sendMsgTimeout
   int retry_times_when_send_failed = 2;
+  // retryTimesWhenSendAsyncFailed: an async send that fails on the network or with a retryable
+  // code (SYSTEM_ERROR, NO_PERMISSION, ...) is sent again, to another broker when there is one.
+  int retry_times_when_send_async_failed = 2;
   int compress_over_bytes = 4096;     // compressMsgBodyOverHowmuch
   int max_message_size = 4 * 1024 * 1024;
   int heartbeat_interval_ms = 30000;  // heartbeatBrokerInterval
