@@ -157,6 +157,16 @@ TEST_F(ClientTest, ProducerSendsSyncAsyncOnewayOrderedAndBatch) {
   EXPECT_FALSE(rr.ok());
   EXPECT_NE(rr.status().ToString().find("forbidden"), std::string::npos) << rr.status().ToString();
   set_perm("6");
+  // The broker re-registers with the name server in the background; new topics (CtBatch below)
+  // are created through TBW102's route, so wait until it is writable again.
+  for (int i = 0; i < 200; ++i) {
+    RemotingCommand q = RemotingCommand::Request(req::kGetRouteinfoByTopic);
+    q.Set("topic", "TBW102");
+    auto rr2 = raw_->InvokeSync(config_.namesrv_addr, q, 2000);
+    if (rr2.ok() && rr2->code == rc::kSuccess && rr2->body.find("\"perm\":7") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
   std::promise<Result<client::SendResult>> again;
   p.SendAsync(Message("CtTopic", "A", "accepted"),
               [&](Result<client::SendResult> res) { again.set_value(std::move(res)); });
