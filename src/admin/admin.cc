@@ -165,6 +165,21 @@ std::map<std::string, std::string> Masters(const protocol::TopicRouteData& route
   }
   return m;
 }
+
+// The "connectionSet" of a ProducerConnection or ConsumerConnection body: the fields of each
+// client as text. `j` must be an object.
+Result<std::vector<std::map<std::string, std::string>>> ParseConnectionSet(
+    const nlohmann::json& j, const std::string& what) {
+  auto set = j.find("connectionSet");
+  if (set == j.end() || !set->is_array()) return Status::Corruption("bad " + what + " body");
+  std::vector<std::map<std::string, std::string>> out;
+  for (const auto& c : *set) {
+    std::map<std::string, std::string> row;
+    for (auto& [k, v] : c.items()) row[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    out.push_back(std::move(row));
+  }
+  return out;
+}
 }  // namespace
 
 Result<std::vector<QueueStatus>> Admin::TopicStatus(const std::string& topic) {
@@ -242,20 +257,6 @@ Result<std::vector<ConsumerProgressRow>> Admin::ConsumerProgress(const std::stri
   return out;
 }
 
-Result<std::vector<std::string>> Admin::ConsumerConnections(const std::string& group) {
-  RJ_ASSIGN_OR_RETURN(auto info, ClusterInfo());
-  for (const auto& [name, b] : info.broker_addr_table) {
-    auto m = b.broker_addrs.find(0);
-    if (m == b.broker_addrs.end()) continue;
-    RJ_ASSIGN_OR_RETURN(auto r,
-                        impl_->Call(m->second, req::kGetConsumerListByGroup, {{"consumerGroup", group}}));
-    if (r.code != rc::kSuccess) continue;
-    RJ_ASSIGN_OR_RETURN(auto body, protocol::ConsumerListBody::Parse(r.body));
-    return body.consumer_id_list;
-  }
-  return Status::NotFound("Not found the consumer group connection: " + group);
-}
-
 Result<ConsumerConnectionInfo> Admin::ConsumerConnection(const std::string& group) {
   if (group.empty()) return Status::InvalidArgument("a consumer group is needed (-g)");
   auto route = TopicRoute("%RETRY%" + group);
@@ -276,15 +277,10 @@ Result<ConsumerConnectionInfo> Admin::ConsumerConnection(const std::string& grou
       continue;
     }
     auto j = nlohmann::json::parse(r->body, nullptr, false);
-    if (!j.is_object() || !j.contains("connectionSet") || !j["connectionSet"].is_array()) {
-      return Status::Corruption("bad consumer connection body from " + addr);
-    }
+    if (!j.is_object()) return Status::Corruption("bad consumer connection body from " + addr);
     ConsumerConnectionInfo info;
-    for (const auto& c : j["connectionSet"]) {
-      std::map<std::string, std::string> row;
-      for (auto& [k, v] : c.items()) row[k] = v.is_string() ? v.get<std::string>() : v.dump();
-      info.connections.push_back(std::move(row));
-    }
+    RJ_ASSIGN_OR_RETURN(info.connections,
+                        ParseConnectionSet(j, "consumer connection from " + addr));
     if (auto it = j.find("subscriptionTable"); it != j.end() && it->is_object()) {
       for (auto& [topic, sd] : it->items()) {
         info.subscriptions[topic] = sd.is_object() ? sd.value("subString", std::string("*")) : "*";
@@ -303,16 +299,8 @@ Result<std::vector<std::map<std::string, std::string>>> Admin::ProducerConnectio
   RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, 204, {{"producerGroup", group}}));
   RJ_RETURN_IF_ERROR(Impl::Expect(r, "GET_PRODUCER_CONNECTION_LIST"));
   auto j = nlohmann::json::parse(r.body, nullptr, false);
-  std::vector<std::map<std::string, std::string>> out;
-  if (!j.is_object() || !j.contains("connectionSet") || !j["connectionSet"].is_array()) {
-    return Status::Corruption("bad producer connection body");
-  }
-  for (const auto& c : j["connectionSet"]) {
-    std::map<std::string, std::string> row;
-    for (auto& [k, v] : c.items()) row[k] = v.is_string() ? v.get<std::string>() : v.dump();
-    out.push_back(std::move(row));
-  }
-  return out;
+  if (!j.is_object()) return Status::Corruption("bad producer connection body");
+  return ParseConnectionSet(j, "producer connection");
 }
 
 Status Admin::UpdateSubGroup(const std::string& addr, const std::string& config_json) {

@@ -1,9 +1,8 @@
 #include "ramjet/base/scheduler.h"
 
-#include <pthread.h>
-
 #include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
+#include "ramjet/base/thread_util.h"
 
 namespace ramjet {
 
@@ -13,7 +12,7 @@ int64_t MonoMs() { return MonoMicros() / 1000; }
 
 Scheduler::Scheduler(std::string name) : name_(std::move(name)) {
   thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+    SetCurrentThreadName(name_);
     Loop();
   });
 }

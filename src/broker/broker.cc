@@ -473,7 +473,8 @@ class Broker : public BrokerController {
     auto header = ParseSendHeader(r);
     if (!header.ok()) return Fail(ctx, header.status());
     SendHeader& h = *header;
-    if ((Live()->broker_permission & protocol::kPermWrite) == 0) {
+    const auto live = Live();  // one snapshot per request
+    if ((live->broker_permission & protocol::kPermWrite) == 0) {
       return ctx->RespondCode(rc::kNoPermission, "the broker[" + config_.broker_name + ", " +
                                                      config_.BrokerAddr() +
                                                      "] sending message is forbidden");
@@ -511,7 +512,7 @@ class Broker : public BrokerController {
     // Retry topic that ran out of retries: dead-letter queue.
     if (h.topic.starts_with(kRetryGroupTopicPrefix)) {
       std::string group = h.topic.substr(strlen(kRetryGroupTopicPrefix));
-      auto g = groups_.FindOrCreate(group, Live()->auto_create_subscription_group);
+      auto g = groups_.FindOrCreate(group, live->auto_create_subscription_group);
       if (!g.ok()) return Fail(ctx, g.status());
       if (!*g) {
         return ctx->RespondCode(rc::kSubscriptionGroupNotExist,
@@ -527,7 +528,7 @@ class Broker : public BrokerController {
       }
     }
     const bool prepared = store::FindProperty(h.properties, "TRAN_MSG") == "true";
-    if (prepared && Live()->reject_transaction_message) {
+    if (prepared && live->reject_transaction_message) {
       return ctx->RespondCode(rc::kNoPermission,
                               "the broker[" + config_.broker_name +
                                   "] sending transaction message is forbidden");
@@ -801,12 +802,13 @@ class Broker : public BrokerController {
     auto header = ParsePullHeader(r);
     if (!header.ok()) return Fail(ctx, header.status());
     const PullHeader& h = *header;
-    if ((Live()->broker_permission & protocol::kPermRead) == 0) {
+    const auto live = Live();  // one snapshot per request
+    if ((live->broker_permission & protocol::kPermRead) == 0) {
       return ctx->RespondCode(rc::kNoPermission, "the broker[" + config_.broker_name + ", " +
                                                      config_.BrokerAddr() +
                                                      "] pulling message is forbidden");
     }
-    auto g = groups_.FindOrCreate(h.group, Live()->auto_create_subscription_group);
+    auto g = groups_.FindOrCreate(h.group, live->auto_create_subscription_group);
     if (!g.ok()) return Fail(ctx, g.status());
     if (!*g) {
       return ctx->RespondCode(rc::kSubscriptionGroupNotExist,
@@ -866,9 +868,9 @@ class Broker : public BrokerController {
                                            std::string(f.status().message()));
       filter = *f;
     }
-    int32_t max_nums = std::clamp(h.max_msg_nums, 1, Live()->max_transfer_count_on_message);
+    int32_t max_nums = std::clamp(h.max_msg_nums, 1, live->max_transfer_count_on_message);
     store::GetResult got = store_->GetMessages(h.topic, h.queue_id, QueueOffset(h.queue_offset),
-                                               max_nums, Live()->max_transfer_bytes_on_message,
+                                               max_nums, live->max_transfer_bytes_on_message,
                                                filter.get());
     RemotingCommand resp;
     int32_t code = rc::kSuccess;
@@ -890,8 +892,8 @@ class Broker : public BrokerController {
       offsets_.Commit(h.group, h.topic, h.queue_id, h.commit_offset);
     }
     if (code == rc::kPullNotFound && allow_suspend && (h.sys_flag & kPullFlagSuspend)) {
-      int64_t hold = Live()->long_polling_enable ? h.suspend_timeout_millis
-                                                 : Live()->short_polling_time_mills;
+      int64_t hold = live->long_polling_enable ? h.suspend_timeout_millis
+                                                 : live->short_polling_time_mills;
       Hold(ctx, h, filter, NowMillis() + hold);
       return;
     }
@@ -1142,13 +1144,8 @@ class Broker : public BrokerController {
   }
 
   // GET_PRODUCER_CONNECTION_LIST: {"connectionSet":[{clientAddr, clientId, language, version}]}.
-  void GetProducerConnectionList(const RequestContextPtr& ctx) {
-    auto group = ctx->request().GetString("producerGroup");
-    if (!group.ok()) return Fail(ctx, group.status());
-    auto channels = producers_.Channels(*group);
-    if (channels.empty()) {
-      return ctx->RespondCode(rc::kSystemError, "the producer group not exist");
-    }
+  // The "connectionSet" of ProducerConnection / ConsumerConnection (Java's Connection).
+  static nlohmann::json ConnectionSet(const std::vector<ClientChannel>& channels) {
     nlohmann::json set = nlohmann::json::array();
     for (const auto& c : channels) {
       set.push_back({{"clientAddr", c.conn->remote_address()},
@@ -1156,8 +1153,18 @@ class Broker : public BrokerController {
                      {"language", std::string(protocol::LanguageName(c.language))},
                      {"version", c.version}});
     }
+    return set;
+  }
+
+  void GetProducerConnectionList(const RequestContextPtr& ctx) {
+    auto group = ctx->request().GetString("producerGroup");
+    if (!group.ok()) return Fail(ctx, group.status());
+    auto channels = producers_.Channels(*group);
+    if (channels.empty()) {
+      return ctx->RespondCode(rc::kSystemError, "the producer group not exist");
+    }
     RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
-    resp.body = nlohmann::json{{"connectionSet", set}}.dump();
+    resp.body = nlohmann::json{{"connectionSet", ConnectionSet(channels)}}.dump();
     ctx->Respond(std::move(resp));
   }
 
@@ -1171,13 +1178,6 @@ class Broker : public BrokerController {
       return ctx->RespondCode(206 /* CONSUMER_NOT_ONLINE */,
                               "the consumer group[" + *group + "] not online");
     }
-    nlohmann::json set = nlohmann::json::array();
-    for (const auto& c : g->channels) {
-      set.push_back({{"clientAddr", c.conn->remote_address()},
-                     {"clientId", c.client_id},
-                     {"language", std::string(protocol::LanguageName(c.language))},
-                     {"version", c.version}});
-    }
     nlohmann::json subs = nlohmann::json::object();
     for (const auto& [topic, sd] : g->subscriptions) {
       subs[topic] = {{"classFilterMode", sd.class_filter_mode},
@@ -1190,7 +1190,7 @@ class Broker : public BrokerController {
     }
     RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
     resp.body = nlohmann::json{
-        {"connectionSet", set},
+        {"connectionSet", ConnectionSet(g->channels)},
         {"consumeFromWhere", std::string(protocol::ConsumeFromWhereName(g->consume_from_where))},
         {"consumeType", std::string(protocol::ConsumeTypeName(g->consume_type))},
         {"messageModel", std::string(protocol::MessageModelName(g->message_model))},

@@ -1,6 +1,5 @@
 #include "event_loop.h"
 
-#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -8,6 +7,7 @@
 #include <cstring>
 
 #include "ramjet/base/logging.h"
+#include "ramjet/base/thread_util.h"
 
 namespace ramjet::remoting {
 
@@ -32,7 +32,7 @@ EventLoop::~EventLoop() {
 
 void EventLoop::Start() {
   thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+    SetCurrentThreadName(name_);
     thread_id_.store(std::this_thread::get_id());
     Run();
   });

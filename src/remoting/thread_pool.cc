@@ -1,8 +1,7 @@
 #include "ramjet/remoting/thread_pool.h"
 
-#include <pthread.h>
-
 #include "ramjet/base/logging.h"
+#include "ramjet/base/thread_util.h"
 
 namespace ramjet::remoting {
 
@@ -12,7 +11,7 @@ ThreadPool::ThreadPool(std::string name, int threads, size_t capacity)
   for (int i = 0; i < threads; ++i) {
     workers_.emplace_back([this, i] {
       std::string tn = name_.substr(0, 12) + "-" + std::to_string(i);
-      pthread_setname_np(pthread_self(), tn.substr(0, 15).c_str());
+      SetCurrentThreadName(tn);
       Work();
     });
   }

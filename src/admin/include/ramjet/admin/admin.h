@@ -65,7 +65,6 @@ class Admin {
                                          const std::string& value);
   Result<std::vector<ConsumerProgressRow>> ConsumerProgress(const std::string& group,
                                                             const std::string& topic);
-  Result<std::vector<std::string>> ConsumerConnections(const std::string& group);
   // Asks a master serving %RETRY%<group> (mqadmin consumerConnection); kNotFound when the
   // group has no live client.
   Result<ConsumerConnectionInfo> ConsumerConnection(const std::string& group);
