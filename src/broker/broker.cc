@@ -31,6 +31,10 @@ namespace rc = protocol::response_code;
 namespace req = protocol::request_code;
 
 constexpr int32_t kPullFlagCommitOffset = 0x1;
+// Bounds of a subscription group's retry settings (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP): a retry
+// topic has as many queues as a topic may have.
+constexpr int32_t kMaxRetryQueueNums = 1024;
+constexpr int32_t kMaxRetryMaxTimes = 1000;
 constexpr int32_t kPullFlagSuspend = 0x2;
 constexpr int32_t kPullFlagSubscription = 0x4;
 
@@ -182,8 +186,8 @@ struct PullHeader {
 
 Result<PullHeader> ParsePullHeader(const RemotingCommand& r) {
   PullHeader h;
-  RJ_ASSIGN_OR_RETURN(h.group, r.GetString("consumerGroup"));
-  RJ_ASSIGN_OR_RETURN(h.topic, r.GetString("topic"));
+  RJ_ASSIGN_OR_RETURN(h.group, r.GetGroup("consumerGroup"));
+  RJ_ASSIGN_OR_RETURN(h.topic, r.GetTopic("topic"));
   RJ_ASSIGN_OR_RETURN(h.queue_id, r.GetInt32("queueId"));
   RJ_ASSIGN_OR_RETURN(h.queue_offset, r.GetInt64("queueOffset"));
   RJ_ASSIGN_OR_RETURN(h.max_msg_nums, r.GetInt32("maxMsgNums"));
@@ -443,12 +447,16 @@ class Broker : public BrokerController {
 
   // Creates a read-write group topic (%RETRY% / %DLQ%) with `queues` queues if it is missing,
   // and re-registers with the name servers when it was created.
-  Status EnsureGroupTopic(const std::string& name, int32_t queues) {
+  static protocol::TopicConfig GroupTopicConfig(const std::string& name, int32_t queues) {
     protocol::TopicConfig t;
     t.topic_name = name;
     t.read_queue_nums = t.write_queue_nums = queues;
     t.perm = protocol::kPermRead | protocol::kPermWrite;
-    auto added = topics_.AddIfAbsent(t);
+    return t;
+  }
+  Status EnsureGroupTopic(const std::string& name, int32_t queues) {
+    RJ_RETURN_IF_ERROR(ValidateStoreTopicName(name));
+    auto added = topics_.AddIfAbsent(GroupTopicConfig(name, queues));
     if (!added.ok()) return added.status();
     if (*added) TriggerRegister();
     return Status::OK();
@@ -597,7 +605,7 @@ class Broker : public BrokerController {
   void ConsumerSendMsgBack(const RequestContextPtr& ctx) {
     const RemotingCommand& r = ctx->request();
     auto offset = r.GetInt64("offset");
-    auto group = r.GetString("group");
+    auto group = r.GetGroup("group");
     if (!offset.ok()) return Fail(ctx, offset.status());
     if (!group.ok()) return Fail(ctx, group.status());
     int32_t delay_level = r.GetInt32Or("delayLevel", 0);
@@ -1011,7 +1019,7 @@ class Broker : public BrokerController {
 
   void EndTransaction(const RequestContextPtr& ctx) {
     const RemotingCommand& r = ctx->request();
-    auto group = r.GetString("producerGroup");
+    auto group = r.GetGroup("producerGroup");
     auto table_offset = r.GetInt64("tranStateTableOffset");
     auto clog_offset = r.GetInt64("commitLogOffset");
     auto type = r.GetInt32("commitOrRollback");
@@ -1041,8 +1049,8 @@ class Broker : public BrokerController {
   // (RESET_CONSUMER_CLIENT_OFFSET), which resumes from them.
   void InvokeBrokerToResetOffset(const RequestContextPtr& ctx) {
     const RemotingCommand& r = ctx->request();
-    auto topic = r.GetString("topic");
-    auto group = r.GetString("group");
+    auto topic = r.GetTopic("topic");
+    auto group = r.GetGroup("group");
     auto ts = r.GetInt64("timestamp");
     for (const Status* s : {&topic.status(), &group.status(), &ts.status()}) {
       if (!s->ok()) return Fail(ctx, *s);
@@ -1130,12 +1138,21 @@ class Broker : public BrokerController {
     g.broker_id = i("brokerId", 0);
     g.which_broker_when_consume_slowly = i("whichBrokerWhenConsumeSlowly", 1);
     g.notify_consumer_ids_changed_enable = b("notifyConsumerIdsChangedEnable", true);
+    if (Status s = ValidateGroupName(g.group_name); !s.ok()) return Fail(ctx, s);
+    if (g.retry_queue_nums < 0 || g.retry_queue_nums > kMaxRetryQueueNums) {
+      return ctx->RespondCode(rc::kSystemError, "retryQueueNums must be in 0.." +
+                                                    std::to_string(kMaxRetryQueueNums));
+    }
+    if (g.retry_max_times < -1 || g.retry_max_times > kMaxRetryMaxTimes) {
+      return ctx->RespondCode(rc::kSystemError, "retryMaxTimes must be in -1.." +
+                                                    std::to_string(kMaxRetryMaxTimes));
+    }
     if (Status s = groups_.Update(g); !s.ok()) return Fail(ctx, s);
     ctx->RespondCode(rc::kSuccess);
   }
 
   void DeleteSubscriptionGroup(const RequestContextPtr& ctx) {
-    auto group = ctx->request().GetString("groupName");
+    auto group = ctx->request().GetGroup("groupName");
     if (!group.ok()) return Fail(ctx, group.status());
     auto removed = groups_.Delete(*group);
     if (!removed.ok()) return Fail(ctx, removed.status());
@@ -1157,7 +1174,7 @@ class Broker : public BrokerController {
   }
 
   void GetProducerConnectionList(const RequestContextPtr& ctx) {
-    auto group = ctx->request().GetString("producerGroup");
+    auto group = ctx->request().GetGroup("producerGroup");
     if (!group.ok()) return Fail(ctx, group.status());
     auto channels = producers_.Channels(*group);
     if (channels.empty()) {
@@ -1171,7 +1188,7 @@ class Broker : public BrokerController {
   // GET_CONSUMER_CONNECTION_LIST: the group's live clients, subscriptions and consume settings
   // (ConsumerConnection). A group without live clients answers CONSUMER_NOT_ONLINE (206).
   void GetConsumerConnectionList(const RequestContextPtr& ctx) {
-    auto group = ctx->request().GetString("consumerGroup");
+    auto group = ctx->request().GetGroup("consumerGroup");
     if (!group.ok()) return Fail(ctx, group.status());
     auto g = consumers_.Find(*group);
     if (!g || g->channels.empty()) {
@@ -1291,48 +1308,56 @@ class Broker : public BrokerController {
   // -------------------------------------------------------------------------------------------
   // Client management
 
+  // Every name a heartbeat carries is checked before anything is registered or created.
+  static Status ValidateHeartbeatNames(const protocol::HeartbeatData& hb) {
+    for (const auto& c : hb.consumer_data_set) {
+      RJ_RETURN_IF_ERROR(ValidateGroupName(c.group_name));
+      for (const auto& sub : c.subscription_data_set) {
+        RJ_RETURN_IF_ERROR(ValidateStoreTopicName(sub.topic));
+      }
+    }
+    for (const auto& p : hb.producer_groups) RJ_RETURN_IF_ERROR(ValidateGroupName(p));
+    return Status::OK();
+  }
+
   void HeartBeat(const RequestContextPtr& ctx) {
     auto hb = protocol::HeartbeatData::Parse(ctx->request().body);
     if (!hb.ok()) {
       return ctx->RespondCode(rc::kSystemError,
                               "bad heartbeat body: " + std::string(hb.status().message()));
     }
+    if (Status s = ValidateHeartbeatNames(*hb); !s.ok()) return Fail(ctx, s);
     ClientChannel ch;
     ch.conn = ctx->connection();
     ch.client_id = hb->client_id;
     ch.language = ctx->request().language;
     ch.version = ctx->request().version;
     ch.last_update_ms = NowMillis();
-    // Non-TAG subscriptions are compiled here: a bad expression is left out of the registration
-    // and reported in the answer; the rest of the heartbeat (other groups, other topics) still
-    // registers, and pulls carrying the bad expression get SUBSCRIPTION_PARSE_FAILED too.
     std::string sub_errors;
     int32_t sub_error_code = rc::kSuccess;
-    for (auto c : hb->consumer_data_set) {
-      std::vector<protocol::SubscriptionData> good;
-      for (const auto& sub : c.subscription_data_set) {
-        if (sub.expression_type != "TAG") {
-          auto f = MakeSqlFilter(sub);
-          if (!f.ok()) {
-            if (!sub_errors.empty()) sub_errors += "; ";
-            sub_errors += "consumer group " + c.group_name + ", topic " + sub.topic + ": " +
-                          std::string(f.status().message());
-            sub_error_code = SubscriptionErrorCode(f.status());
-            continue;
-          }
-        }
-        good.push_back(sub);
-      }
-      c.subscription_data_set = std::move(good);
-      auto g = groups_.FindOrCreate(c.group_name, Live()->auto_create_subscription_group);
-      if (!g.ok()) return Fail(ctx, g.status());
-      if (*g) {
-        Status s = EnsureGroupTopic(kRetryGroupTopicPrefix + c.group_name,
-                                    std::max(1, (*g)->retry_queue_nums));
-        if (!s.ok()) return Fail(ctx, s);
-      }
+    for (auto& c : hb->consumer_data_set) {
+      c.subscription_data_set = CompiledSubscriptions(c, &sub_errors, &sub_error_code);
+    }
+    // Groups and their retry topics are created in one write of each file (a heartbeat may
+    // carry many groups).
+    std::vector<std::string> names;
+    for (const auto& c : hb->consumer_data_set) names.push_back(c.group_name);
+    auto groups = groups_.FindOrCreateAll(names, Live()->auto_create_subscription_group);
+    if (!groups.ok()) return Fail(ctx, groups.status());
+    std::vector<protocol::TopicConfig> retry_topics;
+    for (const auto& [name, g] : *groups) {
+      if (!g) continue;
+      std::string retry = kRetryGroupTopicPrefix + name;
+      if (!ValidateStoreTopicName(retry).ok()) continue;  // a group too long to have one
+      retry_topics.push_back(GroupTopicConfig(retry, std::max(1, g->retry_queue_nums)));
+    }
+    auto added = topics_.AddAllIfAbsent(retry_topics);
+    if (!added.ok()) return Fail(ctx, added.status());
+    if (*added > 0) TriggerRegister();
+    for (const auto& c : hb->consumer_data_set) {
+      const auto& g = (*groups)[c.group_name];
       bool changed = consumers_.Register(c, ch);
-      if (changed && (!*g || (*g)->notify_consumer_ids_changed_enable)) {
+      if (changed && (!g || g->notify_consumer_ids_changed_enable)) {
         NotifyConsumerIdsChanged(c.group_name);
       }
     }
@@ -1342,6 +1367,31 @@ class Broker : public BrokerController {
     if (ch.conn->closed()) OnConnectionClosed(ch.conn);
     if (sub_error_code != rc::kSuccess) return ctx->RespondCode(sub_error_code, sub_errors);
     ctx->RespondCode(rc::kSuccess);
+  }
+
+  // Non-TAG subscriptions are compiled here: a bad expression is left out of the registration
+  // and reported in the answer; the rest of the heartbeat (other groups, other topics) still
+  // registers, and pulls carrying the bad expression get SUBSCRIPTION_PARSE_FAILED too. With
+  // enablePropertyFilter=false a SQL92 subscription is registered as Apache RocketMQ does, and
+  // each of its pulls is refused with a message that names the key.
+  std::vector<protocol::SubscriptionData> CompiledSubscriptions(const protocol::ConsumerData& c,
+                                                                std::string* errors,
+                                                                int32_t* error_code) const {
+    std::vector<protocol::SubscriptionData> good;
+    for (const auto& sub : c.subscription_data_set) {
+      if (sub.expression_type != "TAG") {
+        auto f = MakeSqlFilter(sub);
+        if (!f.ok() && f.status().code() != StatusCode::kUnavailable) {
+          if (!errors->empty()) *errors += "; ";
+          *errors += "consumer group " + c.group_name + ", topic " + sub.topic + ": " +
+                     std::string(f.status().message());
+          *error_code = SubscriptionErrorCode(f.status());
+          continue;
+        }
+      }
+      good.push_back(sub);
+    }
+    return good;
   }
 
   void UnregisterClient(const RequestContextPtr& ctx) {
@@ -1360,7 +1410,7 @@ class Broker : public BrokerController {
   }
 
   void GetConsumerList(const RequestContextPtr& ctx) {
-    auto group = ctx->request().GetString("consumerGroup");
+    auto group = ctx->request().GetGroup("consumerGroup");
     if (!group.ok()) return Fail(ctx, group.status());
     auto ids = consumers_.ClientIds(*group);
     if (ids.empty()) {
@@ -1413,8 +1463,8 @@ class Broker : public BrokerController {
 
   void QueryConsumerOffset(const RequestContextPtr& ctx) {
     const RemotingCommand& r = ctx->request();
-    auto group = r.GetString("consumerGroup");
-    auto topic = r.GetString("topic");
+    auto group = r.GetGroup("consumerGroup");
+    auto topic = r.GetTopic("topic");
     auto qid = r.GetInt32("queueId");
     for (const Status* s : {&group.status(), &topic.status(), &qid.status()}) {
       if (!s->ok()) return Fail(ctx, *s);
@@ -1441,8 +1491,8 @@ class Broker : public BrokerController {
 
   void UpdateConsumerOffset(const RequestContextPtr& ctx) {
     const RemotingCommand& r = ctx->request();
-    auto group = r.GetString("consumerGroup");
-    auto topic = r.GetString("topic");
+    auto group = r.GetGroup("consumerGroup");
+    auto topic = r.GetTopic("topic");
     auto qid = r.GetInt32("queueId");
     auto off = r.GetInt64("commitOffset");
     for (const Status* s : {&group.status(), &topic.status(), &qid.status(), &off.status()}) {
@@ -1462,7 +1512,7 @@ class Broker : public BrokerController {
   template <typename F>
   void QueueQuery(const RequestContextPtr& ctx, const char* out_key, F f) {
     const RemotingCommand& r = ctx->request();
-    auto topic = r.GetString("topic");
+    auto topic = r.GetTopic("topic");
     auto qid = r.GetInt32("queueId");
     if (!topic.ok()) return Fail(ctx, topic.status());
     if (!qid.ok()) return Fail(ctx, qid.status());
@@ -1502,7 +1552,7 @@ class Broker : public BrokerController {
 
   void QueryMessage(const RequestContextPtr& ctx) {
     const RemotingCommand& r = ctx->request();
-    auto topic = r.GetString("topic");
+    auto topic = r.GetTopic("topic");
     auto key = r.GetString("key");
     if (!topic.ok()) return Fail(ctx, topic.status());
     if (!key.ok()) return Fail(ctx, key.status());
@@ -1543,12 +1593,12 @@ class Broker : public BrokerController {
 
   void UpdateAndCreateTopic(const RequestContextPtr& ctx) {
     const RemotingCommand& r = ctx->request();
-    auto topic = r.GetString("topic");
+    auto topic = r.GetTopic("topic");
     if (!topic.ok()) return Fail(ctx, topic.status());
     if (Status s = ValidateTopicName(*topic); !s.ok()) return Fail(ctx, s);
-    if (*topic == config_.broker_cluster_name) {
+    if (IsSystemTopic(*topic, config_.broker_cluster_name, config_.broker_name)) {
       return ctx->RespondCode(rc::kSystemError,
-                              "the topic[" + *topic + "] is conflict with system reserved words.");
+                              "The topic[" + *topic + "] is conflict with system topic.");
     }
     protocol::TopicConfig t;
     t.topic_name = *topic;
@@ -1572,8 +1622,12 @@ class Broker : public BrokerController {
   }
 
   void DeleteTopicInBroker(const RequestContextPtr& ctx) {
-    auto topic = ctx->request().GetString("topic");
+    auto topic = ctx->request().GetTopic("topic");
     if (!topic.ok()) return Fail(ctx, topic.status());
+    if (IsSystemTopic(*topic, config_.broker_cluster_name, config_.broker_name)) {
+      return ctx->RespondCode(rc::kSystemError,
+                              "The topic[" + *topic + "] is conflict with system topic.");
+    }
     auto removed = topics_.Delete(*topic);
     if (!removed.ok()) return Fail(ctx, removed.status());
     offsets_.RemoveTopic(*topic);
@@ -1619,7 +1673,11 @@ class Broker : public BrokerController {
         return;
       }
       if (!b.Has(k)) {
-        ctx->RespondCode(rc::kSystemError, "updateBrokerConfig: unknown key " + k);
+        ctx->RespondCode(rc::kSystemError, "updateBrokerConfig: unknown key " + EscapeForLog(k));
+        return;
+      }
+      if (Status s = CheckRemoteUpdate(*current, k, v); !s.ok()) {
+        ctx->RespondCode(rc::kSystemError, "updateBrokerConfig: " + std::string(s.message()));
         return;
       }
       if (Status s = b.Set(k, v); !s.ok()) {

@@ -2,6 +2,8 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
+#include <charconv>
+
 #include "ramjet/broker/broker.h"
 #include "schedule.h"
 
@@ -188,9 +190,20 @@ KeyUpdatePolicy UpdatePolicyOf(std::string_view key) {
       "rejectTransactionMessage",          "shortPollingTimeMills",
       "traceOn",
   };
+  // Identity, location and store geometry: a remote change of these would take effect at the
+  // next start and could make the store unreadable (a segment size other than the one the
+  // CommitLog was written with), so they are changed only in the configuration file.
   static constexpr std::string_view kRefused[] = {
-      "brokerClusterName", "brokerName",         "brokerId",     "brokerIP1",
-      "listenPort",        "storePathRootDir",   "storePathCommitLog", "rocketmqHome",
+      "brokerClusterName",          "brokerName",
+      "brokerId",                   "brokerIP1",
+      "brokerIP2",                  "listenAddress",
+      "listenPort",                 "haListenPort",
+      "vipChannelEnable",           "storePathRootDir",
+      "storePathCommitLog",         "rocketmqHome",
+      "flushDiskType",              "mappedFileSizeCommitLog",
+      "mapedFileSizeCommitLog",     "mappedFileSizeConsumeQueue",
+      "maxHashSlotNum",             "maxIndexNum",
+      "messageIndexEnable",         "maxFrameBytes",
   };
   for (auto k : kRuntime) {
     if (k == key) return KeyUpdatePolicy::kRuntime;
@@ -199,6 +212,55 @@ KeyUpdatePolicy UpdatePolicyOf(std::string_view key) {
     if (k == key) return KeyUpdatePolicy::kRefused;
   }
   return KeyUpdatePolicy::kNextStart;
+}
+
+namespace {
+Result<int64_t> ParseRemoteInt(std::string_view key, std::string_view v) {
+  int64_t out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || p != v.data() + v.size()) {
+    return Status::InvalidArgument(std::string(key) + ": '" + std::string(v) +
+                                   "' is not an integer");
+  }
+  return out;
+}
+}  // namespace
+
+Status CheckRemoteUpdate(const BrokerConfig& current, std::string_view key,
+                         std::string_view value) {
+  for (std::string_view part : {key, value}) {
+    for (unsigned char c : part) {
+      if (c < 0x20 || c == 0x7f) {
+        return Status::InvalidArgument(
+            "control characters (CR, LF, ...) are not allowed in configuration keys or values");
+      }
+    }
+  }
+  if (key == "fileReservedTime") {
+    RJ_ASSIGN_OR_RETURN(int64_t hours, ParseRemoteInt(key, value));
+    const int64_t now = current.store.file_reserved_time_hours;
+    if (hours < 1 || hours < (now + 1) / 2) {
+      return Status::InvalidArgument(
+          "fileReservedTime: " + std::string(value) + " would expire most of the log at once (now " +
+          std::to_string(now) + "); lower it by at most half per request, to at least 1 hour");
+    }
+  } else if (key == "diskMaxUsedSpaceRatio") {
+    RJ_ASSIGN_OR_RETURN(int64_t ratio, ParseRemoteInt(key, value));
+    const int64_t now = current.store.disk_max_used_space_ratio;
+    if (ratio < 10 || ratio > 95 || ratio < (now + 1) / 2) {
+      return Status::InvalidArgument("diskMaxUsedSpaceRatio: " + std::string(value) +
+                                     " is out of bounds (10..95, and at least half of the " +
+                                     std::to_string(now) + " in force)");
+    }
+  } else if (key == "deleteWhen") {
+    for (std::string_view h : SplitList(value)) {
+      auto hour = ParseRemoteInt(key, h);
+      if (!hour.ok() || *hour < 0 || *hour > 23) {
+        return Status::InvalidArgument("deleteWhen: expected hours 0..23 separated by ';'");
+      }
+    }
+  }
+  return Status::OK();
 }
 
 Status BrokerConfig::Finish() {

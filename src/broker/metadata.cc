@@ -27,30 +27,46 @@ void Bump(protocol::DataVersion* v) {
   v->counter++;
   v->timestamp = NowMillis();
 }
-}  // namespace
 
-Status ValidateTopicName(std::string_view topic) {
-  if (topic.empty()) return Status::InvalidArgument("The specified topic is blank.");
-  if (topic.size() > 127) {
-    return Status::InvalidArgument("The specified topic is longer than topic max length 127.");
+// Applies a change to a table and persists it. A change that cannot be persisted (a full disk)
+// is undone, so nothing lives that would be gone after a restart.
+template <typename Table, typename Change, typename Persist>
+Status ChangeAndPersist(Table* table, protocol::DataVersion* version, Change change,
+                        Persist persist) {
+  Table before = *table;
+  const protocol::DataVersion version_before = *version;
+  change();
+  Bump(version);
+  Status s = persist();
+  if (!s.ok()) {
+    *table = std::move(before);
+    *version = version_before;
   }
-  for (char c : topic) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '%' || c == '|' || c == '_' || c == '-';
-    if (!ok) {
-      return Status::InvalidArgument(
-          "The specified topic[" + std::string(topic) +
-          "] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$");
-    }
-  }
-  return Status::OK();
+  return s;
 }
+}  // namespace
 
 bool IsSendForbiddenTopic(std::string_view topic) {
   return topic == kScheduleTopic || topic == kTransHalfTopic || topic == kTransOpHalfTopic ||
          topic == kTransCheckMaxTimeTopic || topic == kSelfTestTopic ||
          topic == kOffsetMovedEvent || topic == "rmq_sys_wheel_timer" ||
          topic == "rmq_sys_timer_op";
+}
+
+bool IsSystemTopic(std::string_view topic, std::string_view cluster_name,
+                   std::string_view broker_name) {
+  static constexpr std::string_view kSystem[] = {
+      kAutoCreateTopicKey, kScheduleTopic,     kSelfTestTopic,       kOffsetMovedEvent,
+      kTransHalfTopic,     kTransOpHalfTopic,  kTransCheckMaxTimeTopic, kTraceTopic,
+      kBenchmarkTopic,     "rmq_sys_wheel_timer", "rmq_sys_timer_op",
+  };
+  for (std::string_view t : kSystem) {
+    if (topic == t) return true;
+  }
+  if (topic.starts_with("rmq_sys_") || topic.starts_with("RMQ_SYS_")) return true;
+  if (topic == cluster_name || topic == broker_name) return true;
+  return topic.size() == cluster_name.size() + 12 && topic.starts_with(cluster_name) &&
+         topic.ends_with("_REPLY_TOPIC");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -87,19 +103,31 @@ Result<bool> TopicConfigManager::Update(const protocol::TopicConfig& config) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = table_.find(config.topic_name);
   if (it != table_.end() && it->second == config) return false;
-  table_[config.topic_name] = config;
-  Bump(&version_);
-  RJ_RETURN_IF_ERROR(PersistLocked());
+  RJ_RETURN_IF_ERROR(ChangeAndPersist(
+      &table_, &version_, [&] { table_[config.topic_name] = config; },
+      [this] { return PersistLocked(); }));
   return true;
 }
 
 Result<bool> TopicConfigManager::AddIfAbsent(const protocol::TopicConfig& config) {
+  RJ_ASSIGN_OR_RETURN(int added, AddAllIfAbsent({config}));
+  return added > 0;
+}
+
+Result<int> TopicConfigManager::AddAllIfAbsent(const std::vector<protocol::TopicConfig>& configs) {
   std::lock_guard<std::mutex> l(mu_);
-  if (table_.count(config.topic_name)) return false;
-  table_[config.topic_name] = config;
-  Bump(&version_);
-  RJ_RETURN_IF_ERROR(PersistLocked());
-  return true;
+  std::vector<const protocol::TopicConfig*> missing;
+  for (const auto& c : configs) {
+    if (!table_.count(c.topic_name)) missing.push_back(&c);
+  }
+  if (missing.empty()) return 0;
+  RJ_RETURN_IF_ERROR(ChangeAndPersist(
+      &table_, &version_,
+      [&] {
+        for (const auto* c : missing) table_[c->topic_name] = *c;
+      },
+      [this] { return PersistLocked(); }));
+  return static_cast<int>(missing.size());
 }
 
 Result<std::optional<protocol::TopicConfig>> TopicConfigManager::CreateForSend(
@@ -118,9 +146,8 @@ Result<std::optional<protocol::TopicConfig>> TopicConfigManager::CreateForSend(
   if (n <= 0) n = 1;
   t.read_queue_nums = t.write_queue_nums = n;
   t.perm = def->second.perm & ~protocol::kPermInherit;
-  table_[topic] = t;
-  Bump(&version_);
-  RJ_RETURN_IF_ERROR(PersistLocked());
+  RJ_RETURN_IF_ERROR(ChangeAndPersist(
+      &table_, &version_, [&] { table_[topic] = t; }, [this] { return PersistLocked(); }));
   *created = true;
   RJ_LOG(kInfo, "broker", "auto-created topic %s with %d queues from %s", topic.c_str(), n,
          default_topic.c_str());
@@ -129,9 +156,9 @@ Result<std::optional<protocol::TopicConfig>> TopicConfigManager::CreateForSend(
 
 Result<bool> TopicConfigManager::Delete(const std::string& topic) {
   std::lock_guard<std::mutex> l(mu_);
-  if (table_.erase(topic) == 0) return false;
-  Bump(&version_);
-  RJ_RETURN_IF_ERROR(PersistLocked());
+  if (table_.count(topic) == 0) return false;
+  RJ_RETURN_IF_ERROR(ChangeAndPersist(
+      &table_, &version_, [&] { table_.erase(topic); }, [this] { return PersistLocked(); }));
   return true;
 }
 
@@ -231,30 +258,54 @@ std::optional<SubscriptionGroupConfig> SubscriptionGroupManager::Find(
 
 Result<std::optional<SubscriptionGroupConfig>> SubscriptionGroupManager::FindOrCreate(
     const std::string& group, bool auto_create) {
+  RJ_ASSIGN_OR_RETURN(auto found, FindOrCreateAll({group}, auto_create));
+  return found[group];
+}
+
+Result<std::map<std::string, std::optional<SubscriptionGroupConfig>>>
+SubscriptionGroupManager::FindOrCreateAll(const std::vector<std::string>& groups,
+                                          bool auto_create) {
   std::lock_guard<std::mutex> l(mu_);
-  auto it = table_.find(group);
-  if (it != table_.end()) return std::optional(it->second);
-  if (!auto_create) return std::optional<SubscriptionGroupConfig>();
-  SubscriptionGroupConfig g;
-  g.group_name = group;
-  table_[group] = g;
-  Bump(&version_);
-  RJ_RETURN_IF_ERROR(PersistLocked());
-  return std::optional(g);
+  std::map<std::string, std::optional<SubscriptionGroupConfig>> out;
+  std::vector<std::string> missing;
+  for (const auto& group : groups) {
+    auto it = table_.find(group);
+    if (it != table_.end()) {
+      out[group] = it->second;
+    } else if (auto_create && !out.count(group)) {
+      missing.push_back(group);
+      out[group] = std::nullopt;
+    } else {
+      out[group] = std::nullopt;
+    }
+  }
+  if (missing.empty()) return out;
+  RJ_RETURN_IF_ERROR(ChangeAndPersist(
+      &table_, &version_,
+      [&] {
+        for (const auto& group : missing) {
+          SubscriptionGroupConfig g;
+          g.group_name = group;
+          table_[group] = g;
+          out[group] = g;
+        }
+      },
+      [this] { return PersistLocked(); }));
+  return out;
 }
 
 Status SubscriptionGroupManager::Update(const SubscriptionGroupConfig& config) {
   std::lock_guard<std::mutex> l(mu_);
-  table_[config.group_name] = config;
-  Bump(&version_);
-  return PersistLocked();
+  return ChangeAndPersist(
+      &table_, &version_, [&] { table_[config.group_name] = config; },
+      [this] { return PersistLocked(); });
 }
 
 Result<bool> SubscriptionGroupManager::Delete(const std::string& group) {
   std::lock_guard<std::mutex> l(mu_);
-  if (table_.erase(group) == 0) return false;
-  Bump(&version_);
-  RJ_RETURN_IF_ERROR(PersistLocked());
+  if (table_.count(group) == 0) return false;
+  RJ_RETURN_IF_ERROR(ChangeAndPersist(
+      &table_, &version_, [&] { table_.erase(group); }, [this] { return PersistLocked(); }));
   return true;
 }
 

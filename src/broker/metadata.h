@@ -1,5 +1,6 @@
 // Broker metadata kept in <storePathRootDir>/config/*.json, each file written atomically
-// (tmp + fsync + rename): topic configs, subscription groups and consumer offsets.
+// (tmp + fsync + rename): topic configs, subscription groups and consumer offsets. A change of
+// topics or groups is live only once its file is written: a failed write (a full disk) undoes it.
 // Thread-safety: every manager is internally locked.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ramjet/base/names.h"
 #include "ramjet/base/result.h"
 #include "ramjet/protocol/bodies.h"
 
@@ -27,10 +29,14 @@ inline constexpr const char* kTraceTopic = "RMQ_SYS_TRACE_TOPIC";
 inline constexpr const char* kRetryGroupTopicPrefix = "%RETRY%";
 inline constexpr const char* kDlqGroupTopicPrefix = "%DLQ%";
 
-// ^[%|a-zA-Z0-9_-]+$ and at most 127 characters.
-Status ValidateTopicName(std::string_view topic);
 // Topics producers may not send to.
 bool IsSendForbiddenTopic(std::string_view topic);
+inline constexpr const char* kBenchmarkTopic = "BenchmarkTest";
+// Topics the broker owns (RocketMQ's TopicValidator.isSystemTopic plus the topics named like the
+// cluster and the broker, and the cluster's reply topic): they cannot be created, reconfigured or
+// deleted by a client.
+bool IsSystemTopic(std::string_view topic, std::string_view cluster_name,
+                   std::string_view broker_name);
 
 class TopicConfigManager {
  public:
@@ -41,6 +47,8 @@ class TopicConfigManager {
   Result<bool> Update(const protocol::TopicConfig& config);
   // Adds the config only if the topic is unknown (system topics at start). Persists on change.
   Result<bool> AddIfAbsent(const protocol::TopicConfig& config);
+  // The same for many configs with one write of the file; returns how many were added.
+  Result<int> AddAllIfAbsent(const std::vector<protocol::TopicConfig>& configs);
   // createTopicInSendMessageMethod: inherits from default_topic (which must carry PERM_INHERIT).
   // Returns the topic config, or nullopt if it cannot be created.
   Result<std::optional<protocol::TopicConfig>> CreateForSend(const std::string& topic,
@@ -81,6 +89,9 @@ class SubscriptionGroupManager {
   // Finds or (when auto_create) creates with defaults.
   Result<std::optional<SubscriptionGroupConfig>> FindOrCreate(const std::string& group,
                                                               bool auto_create);
+  // The same for many groups (a heartbeat's) with at most one write of the file.
+  Result<std::map<std::string, std::optional<SubscriptionGroupConfig>>> FindOrCreateAll(
+      const std::vector<std::string>& groups, bool auto_create);
   Status Update(const SubscriptionGroupConfig& config);
   Result<bool> Delete(const std::string& group);
   std::vector<SubscriptionGroupConfig> List() const;

@@ -1,5 +1,7 @@
 #include "ramjet/protocol/remoting_command.h"
 
+#include "ramjet/base/names.h"
+
 #include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -388,6 +390,18 @@ Result<std::string> RemotingCommand::GetString(std::string_view key) const {
   auto v = Find(key);
   if (!v) return Status::InvalidArgument("the custom field <" + std::string(key) + "> is null");
   return std::string(*v);
+}
+
+Result<std::string> RemotingCommand::GetTopic(std::string_view key) const {
+  RJ_ASSIGN_OR_RETURN(std::string topic, GetString(key));
+  RJ_RETURN_IF_ERROR(ValidateTopicName(topic));
+  return topic;
+}
+
+Result<std::string> RemotingCommand::GetGroup(std::string_view key) const {
+  RJ_ASSIGN_OR_RETURN(std::string group, GetString(key));
+  RJ_RETURN_IF_ERROR(ValidateGroupName(group));
+  return group;
 }
 
 namespace {

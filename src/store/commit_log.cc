@@ -11,7 +11,8 @@ namespace ramjet::store {
 CommitLog::CommitLog(const StoreConfig& config, FileSystem* fs)
     : config_(config),
       fs_(fs),
-      segments_(fs, JoinPath(config.root_dir, "commitlog"), config.commit_log_segment_size) {}
+      segments_(fs, JoinPath(config.root_dir, "commitlog"), config.commit_log_segment_size,
+                "mappedFileSizeCommitLog") {}
 
 CommitLog::~CommitLog() { StopFlushService(); }
 

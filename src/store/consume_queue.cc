@@ -20,7 +20,7 @@ ConsumeQueue::ConsumeQueue(FileSystem* fs, const std::string& root, std::string 
       file_size_(entries_per_file * kCqUnitSize),
       files_(fs,
              JoinPath(JoinPath(JoinPath(root, "consumequeue"), topic_), std::to_string(queue_id)),
-             entries_per_file * kCqUnitSize) {}
+             entries_per_file * kCqUnitSize, "mappedFileSizeConsumeQueue") {}
 
 Status ConsumeQueue::Recover(int64_t cl_min, int64_t cl_end, RecoverReport* report) {
   SegmentQueue::LoadReport load;

@@ -1,5 +1,7 @@
 #include "ramjet/store/message_store.h"
 
+#include "ramjet/base/names.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
@@ -905,6 +907,25 @@ Result<RecordRef> StoreImpl::ReadRecord(PhysicalOffset offset) {
   return ref;
 }
 
+namespace {
+// Cheap integrity check of a pull: the consume-queue entry and the record must agree.
+bool RecordMatchesEntry(const char* rec, int32_t size, int64_t phy) {
+  return static_cast<int32_t>(DecodeBE32(rec)) == size &&
+         DecodeBE32(rec + kPosMagic) == kMessageMagic &&
+         static_cast<int64_t>(DecodeBE64(rec + kPosPhysicalOffset)) == phy;
+}
+
+void LogCorruptEntry(std::string_view topic, int32_t queue_id, int64_t cq_offset, int64_t phy) {
+  static std::atomic<int64_t> last_log_us{0};
+  const int64_t now_us = MonoMicros();
+  if (now_us - last_log_us.load() <= 1000000) return;  // at most one line a second
+  last_log_us.store(now_us);
+  RJ_LOG(kError, kLog, "%.*s-%d offset %lld: CommitLog record at %lld is corrupt, skipped",
+         static_cast<int>(topic.size()), topic.data(), queue_id, static_cast<long long>(cq_offset),
+         static_cast<long long>(phy));
+}
+}  // namespace
+
 GetResult StoreImpl::GetMessages(std::string_view topic, int32_t queue_id, QueueOffset offset,
                                  int32_t max_count, int64_t max_bytes,
                                  const MessageFilter* filter) {
@@ -946,13 +967,16 @@ GetResult StoreImpl::GetMessages(std::string_view topic, int32_t queue_id, Queue
   int64_t scanned = 0;
   int64_t cur = off;
   bool removed = false;
+  // Set when the pull is complete: the batch is full (count or bytes), or the next entry cannot
+  // be served yet. Every exit from the inner loop that does not advance `cur` must set it, or
+  // the outer loop would re-read the same entry forever.
+  bool done = false;
   SegmentPtr seg;
-  while (cur < max && scanned < scan_limit &&
-         static_cast<int32_t>(res.messages.size()) < max_count) {
+  while (!done && cur < max && scanned < scan_limit) {
     int64_t n = std::min<int64_t>(scan_limit - scanned, max - cur);
     std::shared_ptr<const void> pin;
     const char* p = cq->GetRange(cur, &n, &pin);
-    if (p == nullptr) break;
+    if (p == nullptr || n <= 0) break;
     bool added_pin = false;
     for (int64_t i = 0; i < n; ++i, ++cur, ++scanned, p += kCqUnitSize) {
       const int64_t phy = static_cast<int64_t>(DecodeBE64(p));
@@ -963,7 +987,10 @@ GetResult StoreImpl::GetMessages(std::string_view topic, int32_t queue_id, Queue
         removed = true;
         continue;
       }
-      if (phy + size > cl_written) break;
+      if (phy + size > cl_written) {  // dispatched ahead of what readers may see: come back
+        done = true;
+        break;
+      }
       if (filter && !filter->MatchTagsCode(tags_code)) continue;
       if (!seg || phy < seg->base() || phy >= seg->end()) {
         seg = commit_log_.segments().Find(phy);
@@ -972,25 +999,20 @@ GetResult StoreImpl::GetMessages(std::string_view topic, int32_t queue_id, Queue
       }
       if (phy + size > seg->end()) continue;
       const char* rec = seg->data() + (phy - seg->base());
-      // Cheap integrity check: the CQ entry and the record must agree.
-      if (static_cast<int32_t>(DecodeBE32(rec)) != size ||
-          DecodeBE32(rec + kPosMagic) != kMessageMagic ||
-          static_cast<int64_t>(DecodeBE64(rec + kPosPhysicalOffset)) != phy) {
-        static std::atomic<int64_t> last_log_us{0};
-        const int64_t now_us = MonoMicros();
-        if (now_us - last_log_us.load() > 1000000) {  // at most one line a second
-          last_log_us.store(now_us);
-          RJ_LOG(kError, kLog, "%.*s-%d offset %lld: CommitLog record at %lld is corrupt, skipped",
-                 static_cast<int>(topic.size()), topic.data(), queue_id,
-                 static_cast<long long>(cur), static_cast<long long>(phy));
-        }
+      if (!RecordMatchesEntry(rec, size, phy)) {
+        LogCorruptEntry(topic, queue_id, cur, phy);
         continue;
       }
       if (filter) {
         auto view = DecodeRecord(std::string_view(rec, static_cast<size_t>(size)), false);
         if (!view.ok() || !filter->MatchRecord(*view)) continue;
       }
-      if (!res.messages.empty() && res.total_bytes + size > max_bytes) break;
+      // The batch is full by bytes: return what it has (always at least one message); the
+      // consumer's next pull starts at this entry.
+      if (!res.messages.empty() && res.total_bytes + size > max_bytes) {
+        done = true;
+        break;
+      }
       res.messages.push_back(SelectedMessage{std::string_view(rec, static_cast<size_t>(size)),
                                              QueueOffset(cur), PhysicalOffset(phy), tags_code});
       res.total_bytes += size;
@@ -998,13 +1020,12 @@ GetResult StoreImpl::GetMessages(std::string_view topic, int32_t queue_id, Queue
         res.pins.push_back(pin);
         added_pin = true;
       }
-      if (static_cast<int32_t>(res.messages.size()) >= max_count) {
+      if (static_cast<int32_t>(res.messages.size()) >= max_count || res.total_bytes >= max_bytes) {
         ++cur;
+        done = true;
         break;
       }
     }
-    if (!res.messages.empty() && res.total_bytes >= max_bytes) break;
-    if (n == 0) break;
   }
   res.next_begin_offset = QueueOffset(cur);
   if (!res.messages.empty())
@@ -1125,6 +1146,7 @@ std::vector<std::pair<std::string, int32_t>> StoreImpl::ListQueues() {
 }
 
 Status StoreImpl::DeleteTopic(std::string_view topic) {
+  RJ_RETURN_IF_ERROR(ValidateStoreTopicName(topic));  // the name becomes a path below
   std::map<int32_t, std::shared_ptr<ConsumeQueue>> qs;
   {
     std::unique_lock<std::shared_mutex> l(queues_mu_);

@@ -369,4 +369,53 @@ TEST(MessageStoreTest, DeleteTopicRemovesQueues) {
 }
 
 }  // namespace
+
+// A pull that would exceed max_bytes after its first message returns what it has, and the
+// next pull starts at the first message left out. Limits just below, at and above the size of
+// one, two and 32 records; before the fix a limit between records spun forever.
+TEST(MessageStoreTest, GetMessagesByteLimitEdges) {
+  TempDir dir;
+  StoreConfig cfg = SmallConfig(dir.path());
+  cfg.commit_log_segment_size = 1 << 20;
+  auto store = OpenStore(cfg);
+  ASSERT_TRUE(store);
+  for (int i = 0; i < 40; ++i) {
+    auto m = Msg("Edge", 0, std::string(1000, static_cast<char>('a' + i % 26)), "T", "");
+    ASSERT_TRUE(store->PutMessage(m.Input()).ok());
+  }
+  ASSERT_TRUE(store->WaitDispatched(5000));
+  auto one = store->GetMessages("Edge", 0, QueueOffset(0), 1, 1 << 20, nullptr);
+  ASSERT_EQ(one.messages.size(), 1u);
+  const int64_t rec = one.total_bytes;  // every record has the same size
+  struct Case {
+    int64_t limit;
+    size_t want;
+  };
+  const Case cases[] = {{1, 1},           {rec - 1, 1},          {rec, 1},
+                        {rec + 1, 1},     {2 * rec - 1, 1},      {2 * rec, 2},
+                        {2 * rec + 1, 2}, {32 * rec - 1, 31},    {32 * rec, 32},
+                        {32 * rec + 1, 32}, {1 << 30, 32}};
+  for (const Case& c : cases) {
+    for (int64_t start : {0, 5}) {
+      auto r = store->GetMessages("Edge", 0, QueueOffset(start), 32, c.limit, nullptr);
+      ASSERT_EQ(r.status, GetStatus::kFound) << "limit " << c.limit;
+      EXPECT_EQ(r.messages.size(), c.want) << "limit " << c.limit;
+      EXPECT_EQ(r.next_begin_offset.value(), start + static_cast<int64_t>(c.want))
+          << "limit " << c.limit;
+      EXPECT_LE(r.total_bytes, std::max(c.limit, rec));
+    }
+  }
+  // Walking the queue with a limit between two records visits every message once.
+  int64_t next = 0, seen = 0;
+  for (int round = 0; round < 100 && next < 40; ++round) {
+    auto r = store->GetMessages("Edge", 0, QueueOffset(next), 32, 2 * rec + rec / 2, nullptr);
+    ASSERT_EQ(r.status, GetStatus::kFound);
+    for (const auto& m : r.messages) EXPECT_EQ(m.queue_offset.value(), next + (&m - &r.messages[0]));
+    seen += static_cast<int64_t>(r.messages.size());
+    next = r.next_begin_offset.value();
+  }
+  EXPECT_EQ(seen, 40);
+  EXPECT_EQ(next, 40);
+}
+
 }  // namespace ramjet::store

@@ -1,5 +1,7 @@
 #include "ramjet/store/record.h"
 
+#include "ramjet/base/names.h"
+
 #include <arpa/inet.h>
 
 #include <charconv>
@@ -77,8 +79,10 @@ std::string HostAddress::ToString() const {
 }
 
 Result<size_t> RecordSize(const MessageInput& msg, const HostAddress& store_host) {
-  if (msg.topic.empty() || msg.topic.size() > kMaxTopicLength)
-    return Status::InvalidArgument("topic length must be 1.." + std::to_string(kMaxTopicLength));
+  // The topic becomes a consume-queue directory: the one name check (ramjet/base/names.h).
+  RJ_RETURN_IF_ERROR(ValidateStoreTopicName(msg.topic));
+  static_assert(kGroupTopicMaxLength <= kMaxTopicLength);
+  if (msg.queue_id < 0) return Status::InvalidArgument("negative queue id");
   if (msg.properties.size() > kMaxPropertiesLength)
     return Status::InvalidArgument("properties longer than 32767 bytes");
   if (msg.body.size() > 0x7FFFFFFF - 1024) return Status::InvalidArgument("body too large");

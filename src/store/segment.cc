@@ -72,6 +72,13 @@ Status Segment::Flush() {
   return Status::OK();
 }
 
+Status SegmentQueue::GeometryError(const std::string& name, const std::string& what) const {
+  return Status::InvalidArgument(
+      JoinPath(dir_, name) + " " + what + " " + size_key_ + "=" + std::to_string(segment_size_) +
+      ": the store was written with another " + size_key_ +
+      "; start with the value it was written with (nothing was changed)");
+}
+
 Status SegmentQueue::Load(LoadReport* report) {
   RJ_RETURN_IF_ERROR(fs_->CreateDirs(dir_));
   auto names = fs_->ListDir(dir_);
@@ -83,13 +90,25 @@ Status SegmentQueue::Load(LoadReport* report) {
       report->problems.push_back("ignoring foreign file " + JoinPath(dir_, n));
       continue;
     }
-    if (off % segment_size_ != 0) {
-      report->problems.push_back("ignoring misaligned segment " + JoinPath(dir_, n));
-      continue;
-    }
+    if (off % segment_size_ != 0) return GeometryError(n, "does not start on a boundary of");
     found.emplace_back(off, n);
   }
   std::sort(found.begin(), found.end());
+  // The geometry of every file is checked before any is opened (opening extends a short file).
+  for (size_t i = 0; i < found.size(); ++i) {
+    auto file = fs_->OpenFile(JoinPath(dir_, found[i].second), false);
+    if (!file.ok()) return file.status();
+    auto size = (*file)->Size();
+    if (!size.ok()) return size.status();
+    const int64_t actual = static_cast<int64_t>(*size);
+    const std::string is = "is " + std::to_string(actual) + " bytes, ";
+    if (actual > segment_size_) return GeometryError(found[i].second, is + "longer than");
+    if (actual < segment_size_ && i + 1 < found.size() &&
+        found[i + 1].first == found[i].first + actual) {
+      return GeometryError(found[i].second,
+                           is + "and the next segment starts right after it: not");
+    }
+  }
   std::vector<SegmentPtr> segs;
   for (const auto& [off, name] : found) {
     if (!segs.empty() && segs.back()->end() != off) {

@@ -76,15 +76,22 @@ using SegmentPtr = std::shared_ptr<Segment>;
 
 class SegmentQueue {
  public:
-  SegmentQueue(FileSystem* fs, std::string dir, int64_t segment_size)
-      : fs_(fs), dir_(std::move(dir)), segment_size_(segment_size) {}
+  // size_key names the configuration key that sets segment_size; start-up errors about a
+  // store written with another geometry name it.
+  SegmentQueue(FileSystem* fs, std::string dir, int64_t segment_size,
+               std::string size_key = "segment size")
+      : fs_(fs), dir_(std::move(dir)), segment_size_(segment_size), size_key_(std::move(size_key)) {}
 
   struct LoadReport {
     std::vector<std::string> problems;    // human-readable, logged by the caller
     std::vector<int64_t> short_segments;  // bases of segments that were shorter than their size
   };
   // Opens every segment file in dir. Files with foreign names are reported and ignored. A gap in
-  // the sequence drops the segments after it (reported). Sets every segment's wrote = size; the
+  // the sequence drops the segments after it (reported). A store written with another segment
+  // size (a segment longer than segment_size, a name not on a segment boundary, or a short
+  // segment directly followed by the next one) is refused with kInvalidArgument naming the file
+  // and the size key: nothing is opened, extended or truncated. A short segment otherwise (a torn
+  // allocation) is reported in short_segments and extended. Sets every segment's wrote = size; the
   // owner then sets the real positions during recovery.
   Status Load(LoadReport* report);
 
@@ -108,9 +115,11 @@ class SegmentQueue {
   Status Destroy();
 
  private:
+  Status GeometryError(const std::string& name, const std::string& what) const;
   FileSystem* fs_;
   const std::string dir_;
   const int64_t segment_size_;
+  const std::string size_key_;
   mutable std::mutex mu_;
   std::vector<SegmentPtr> segments_;
 };

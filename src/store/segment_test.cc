@@ -1,6 +1,7 @@
 #include "segment.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "ramjet/store/fault_injection_file_system.h"
 #include "test_util.h"
@@ -74,4 +75,42 @@ TEST(SegmentTest, AllocationFailureLeavesNoFile) {
 }
 
 }  // namespace
+
+// A store written with another segment size is refused at load, naming the file and the key,
+// and no file is changed (before, a smaller configured size truncated the log).
+TEST(SegmentTest, LoadRefusesAnotherGeometryWithoutTouchingFiles) {
+  TempDir dir;
+  std::string d = dir.path() + "/log";
+  {
+    SegmentQueue q(PosixFileSystem(), d, 8192);
+    SegmentQueue::LoadReport rep;
+    ASSERT_TRUE(q.Load(&rep).ok());
+    ASSERT_TRUE(q.CreateAt(0).ok());
+    ASSERT_TRUE(q.CreateAt(8192).ok());
+  }
+  auto sizes = [&] {
+    struct stat a{}, b{};
+    ::stat((d + "/00000000000000000000").c_str(), &a);
+    ::stat((d + "/00000000000000008192").c_str(), &b);
+    return std::make_pair(a.st_size, b.st_size);
+  };
+  const auto before = sizes();
+  for (int64_t configured : {4096, 16384, 12288}) {
+    SegmentQueue q(PosixFileSystem(), d, configured, "mappedFileSizeCommitLog");
+    SegmentQueue::LoadReport rep;
+    Status s = q.Load(&rep);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << configured;
+    EXPECT_NE(s.message().find("mappedFileSizeCommitLog=" + std::to_string(configured)),
+              std::string::npos)
+        << s.ToString();
+    EXPECT_NE(s.message().find(d + "/0000000000000000"), std::string::npos) << s.ToString();
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(sizes(), before);
+  }
+  SegmentQueue q(PosixFileSystem(), d, 8192);
+  SegmentQueue::LoadReport rep;
+  EXPECT_TRUE(q.Load(&rep).ok());
+  EXPECT_EQ(q.count(), 2u);
+}
+
 }  // namespace ramjet::store

@@ -108,6 +108,13 @@ enum class KeyUpdatePolicy {
   kRefused,    // identity and data location: only the configuration file may change them
 };
 KeyUpdatePolicy UpdatePolicyOf(std::string_view key);
+// Checks one remote change before it is applied, against the configuration in force: control
+// characters (CR/LF would inject keys into the -c file) are refused in keys and values, and
+// retention keys are bounded so that one request cannot expire most of the log at once
+// (fileReservedTime and diskMaxUsedSpaceRatio may at most be halved per request; the ratio stays
+// in 10..95; deleteWhen must be hours 0..23 separated by ';').
+Status CheckRemoteUpdate(const BrokerConfig& current, std::string_view key,
+                         std::string_view value);
 
 class BrokerController {
  public:

@@ -56,6 +56,10 @@ struct RemotingCommand {
   // extFields accessors. Missing or unparsable required fields are kInvalidArgument errors whose
   // message names the field, e.g. "the custom field <queueId> is null".
   Result<std::string> GetString(std::string_view key) const;
+  // A field that names a topic or a group, validated (ramjet/base/names.h) as it is decoded:
+  // a missing or illegal name is kInvalidArgument with a message fit for a remark.
+  Result<std::string> GetTopic(std::string_view key = "topic") const;
+  Result<std::string> GetGroup(std::string_view key) const;
   Result<int32_t> GetInt32(std::string_view key) const;
   Result<int64_t> GetInt64(std::string_view key) const;
   // Java Boolean.parseBoolean: "true" in any case is true, anything else false; missing = false.
