@@ -62,6 +62,18 @@ const Command kCommands[] = {
     {"producerConnection", "-g producerGroup -t topic", "gt"},
 };
 
+// The options a subcommand takes: -n, and every -X its usage line names.
+bool Accepts(const Command& cmd, char letter) {
+  if (letter == 'n') return true;
+  for (const char* p = cmd.usage; p[0] && p[1]; ++p) {
+    if (p[0] == '-' && p[1] == letter && (p == cmd.usage || p[-1] == ' ' || p[-1] == '(' ||
+                                          p[-1] == '[' || p[-1] == '|')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "ERROR: %s\n", msg.c_str());
   return 1;
@@ -439,6 +451,11 @@ int main(int argc, char** argv) {
       ++i;
     } else {
       v = "true";  // flag without a value
+    }
+    if (!Accepts(*cmd, o[1])) {
+      std::fprintf(stderr, "ERROR: unknown option '%s' for %s\nusage: ramjet-admin %s -n namesrvAddr %s\n",
+                   o.c_str(), cmd->name, cmd->name, cmd->usage);
+      return 2;
     }
     a.opt[o[1]] = v;
   }

@@ -250,19 +250,26 @@ int RunProducer(const Options& o) {
       }
       int64_t idx = req_counter.fetch_add(1);
       int64_t t0 = pace(idx);
-      int64_t seq = issued.fetch_add(1);
-      auto m = MakeMessage(o, seq, NowMicros());
-      int64_t nbytes = o.size;
-      producer.SendAsync(m, [&, t0, nbytes](Result<client::SendResult> r) {
+      auto on_done = [&, t0](Result<client::SendResult> r) {
         if (r.ok()) {
-          stats.Record(NowMicros() - t0, 1, nbytes);
+          stats.Record(NowMicros() - t0, per_req, static_cast<int64_t>(per_req) * o.size);
         } else {
           stats.Error();
         }
         std::lock_guard<std::mutex> l(mu);
         --in_flight;
         cv.notify_one();
-      });
+      };
+      if (o.batch > 0) {
+        std::vector<client::Message> msgs;
+        for (int i = 0; i < o.batch; ++i) {
+          msgs.push_back(MakeMessage(o, issued.fetch_add(1), NowMicros()));
+          msgs.back().delay_level = 0;
+        }
+        producer.SendBatchAsync(msgs, on_done);
+      } else {
+        producer.SendAsync(MakeMessage(o, issued.fetch_add(1), NowMicros()), on_done);
+      }
     }
     std::unique_lock<std::mutex> l(mu);
     cv.wait_for(l, std::chrono::seconds(10), [&] { return in_flight == 0; });

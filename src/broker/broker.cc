@@ -6,7 +6,9 @@
 
 #include "clients.h"
 #include "metadata.h"
+#include "reply_processor.h"
 #include "requeue.h"
+#include "send_common.h"
 #include "schedule.h"
 #include "sql92.h"
 #include "transaction.h"
@@ -37,25 +39,6 @@ constexpr int32_t kMaxRetryQueueNums = 1024;
 constexpr int32_t kMaxRetryMaxTimes = 1000;
 constexpr int32_t kPullFlagSuspend = 0x2;
 constexpr int32_t kPullFlagSubscription = 0x4;
-
-// The single place where store/put outcomes become RocketMQ response codes.
-std::pair<int32_t, std::string> PutStatusToResponse(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kOk: return {rc::kSuccess, ""};
-    case StatusCode::kTimeout: return {rc::kFlushDiskTimeout, "FLUSH_DISK_TIMEOUT"};
-    case StatusCode::kInvalidArgument:
-      return {rc::kMessageIllegal, "MESSAGE_ILLEGAL: " + std::string(s.message())};
-    case StatusCode::kUnavailable:
-      return {rc::kServiceNotAvailable, "SERVICE_NOT_AVAILABLE: " + std::string(s.message())};
-    case StatusCode::kNoSpace:
-      return {rc::kServiceNotAvailable, "SERVICE_NOT_AVAILABLE: disk full: " +
-                                            std::string(s.message())};
-    case StatusCode::kBusy:
-      // SYSTEM_ERROR (not SYSTEM_BUSY) so that Java producers retry on another broker.
-      return {rc::kSystemError, "[PC_SYNCHRONIZED]broker busy, start flow control for a while"};
-    default: return {rc::kSystemError, "UNKNOWN_ERROR: " + std::string(s.message())};
-  }
-}
 
 class TagFilter : public store::MessageFilter {
  public:
@@ -135,40 +118,6 @@ class LockManager {
   std::mutex mu_;
   std::map<std::string, std::map<Mq, Entry>> groups_;
 };
-
-struct SendHeader {
-  std::string producer_group;
-  std::string topic;
-  std::string default_topic;
-  int32_t default_topic_queue_nums = 4;
-  int32_t queue_id = -1;
-  int32_t sys_flag = 0;
-  int64_t born_timestamp = 0;
-  int32_t flag = 0;
-  std::string properties;
-  int32_t reconsume_times = 0;
-  int32_t max_reconsume_times = -1;
-  bool batch = false;
-};
-
-Result<SendHeader> ParseSendHeader(const RemotingCommand& r) {
-  bool v2 = r.code == req::kSendMessageV2 || r.code == req::kSendBatchMessage;
-  auto key = [v2](const char* shortk, const char* longk) { return v2 ? shortk : longk; };
-  SendHeader h;
-  RJ_ASSIGN_OR_RETURN(h.producer_group, r.GetString(key("a", "producerGroup")));
-  RJ_ASSIGN_OR_RETURN(h.topic, r.GetString(key("b", "topic")));
-  h.default_topic = std::string(r.Find(key("c", "defaultTopic")).value_or(kAutoCreateTopicKey));
-  h.default_topic_queue_nums = r.GetInt32Or(key("d", "defaultTopicQueueNums"), 4);
-  RJ_ASSIGN_OR_RETURN(h.queue_id, r.GetInt32(key("e", "queueId")));
-  h.sys_flag = r.GetInt32Or(key("f", "sysFlag"), 0);
-  h.born_timestamp = r.GetInt64Or(key("g", "bornTimestamp"), NowMillis());
-  h.flag = r.GetInt32Or(key("h", "flag"), 0);
-  h.properties = std::string(r.Find(key("i", "properties")).value_or(""));
-  h.reconsume_times = r.GetInt32Or(key("j", "reconsumeTimes"), 0);
-  h.max_reconsume_times = r.GetInt32Or(key("l", "maxReconsumeTimes"), -1);
-  h.batch = r.GetBool(key("m", "batch")) || r.code == req::kSendBatchMessage;
-  return h;
-}
 
 struct PullHeader {
   std::string group;
@@ -287,6 +236,8 @@ class Broker : public BrokerController {
     so.max_frame_bytes = static_cast<size_t>(config_.max_frame_bytes);
     so.version = protocol::kVersionV4_9_8;
     server_ = std::make_unique<remoting::RemotingServer>(so);
+    reply_ = std::make_unique<ReplyProcessor>(store_.get(), &topics_, &producers_, server_.get(),
+                                              [this] { return Live(); });
     RegisterProcessors();
     server_->AddCloseListener([this](const remoting::ConnectionPtr& c) { OnConnectionClosed(c); });
     std::vector<remoting::ListenAddress> listeners = {
@@ -406,6 +357,10 @@ class Broker : public BrokerController {
     On(req::kSendMessageV2, &Broker::ProcessSend, send_exec);
     On(req::kSendBatchMessage, &Broker::ProcessSend, send_exec);
     On(req::kConsumerSendMsgBack, &Broker::ConsumerSendMsgBack, send_pool_.get());
+    for (int32_t code : {req::kSendReplyMessage, req::kSendReplyMessageV2}) {
+      server_->RegisterProcessor(
+          code, [this](const RequestContextPtr& ctx) { reply_->Process(ctx); }, send_pool_.get());
+    }
     On(req::kPullMessage, &Broker::ProcessPullRequest, pull_pool_.get(), 0);
     On(req::kQueryMessage, &Broker::QueryMessage, query_pool_.get());
     On(req::kViewMessageById, &Broker::ViewMessageById, query_pool_.get());
@@ -1839,6 +1794,7 @@ class Broker : public BrokerController {
   std::unique_ptr<ScheduleService> schedule_;
   std::unique_ptr<TransactionService> transactions_;
   std::unique_ptr<TimerService> timers_;
+  std::unique_ptr<ReplyProcessor> reply_;
   std::unique_ptr<remoting::ThreadPool> send_pool_, pull_pool_, query_pool_, admin_pool_,
       client_pool_, consumer_pool_, register_pool_;
   std::unique_ptr<remoting::RemotingServer> server_;

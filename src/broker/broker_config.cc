@@ -65,6 +65,8 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("clusterTopicEnable", &cluster_topic_enable, "create the topic named like the cluster");
   b->Bind("brokerTopicEnable", &broker_topic_enable, "create the topic named like the broker");
   b->Bind("traceTopicEnable", &trace_topic_enable, "create RMQ_SYS_TRACE_TOPIC");
+  b->Bind("storeReplyMessageEnable", &store_reply_message_enable,
+          "store request-reply replies in <cluster>_REPLY_TOPIC besides pushing them");
   b->Bind("registerNameServerPeriod", &register_name_server_period,
           "name server registration period in ms (clamped to 10000..60000)");
   b->Bind("registerBrokerTimeoutMills", &register_broker_timeout_mills,
@@ -171,6 +173,8 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("messageIndexEnable", &s->message_index_enable, "build the key / unique-key index");
   b->Bind("fileReservedTime", &s->file_reserved_time_hours, "CommitLog retention in hours");
   b->Bind("deleteWhen", &s->delete_when, "hours of the day (';'-separated) to delete expired files");
+  b->Bind("cleanResourceInterval", &s->clean_resource_interval_ms,
+          "period (ms) of the retention check (expired CommitLog segments, disk ratios)");
   b->Bind("diskMaxUsedSpaceRatio", &s->disk_max_used_space_ratio,
           "disk usage percent above which expired files are deleted at any hour");
   b->Ignore("storePathCommitLog", "the CommitLog always lives in storePathRootDir/commitlog");
@@ -279,6 +283,9 @@ Status BrokerConfig::Finish() {
   if (ha_listen_port == 0) ha_listen_port = listen_port + 1;
   if (register_name_server_period < 10000) register_name_server_period = 10000;
   if (register_name_server_period > 60000) register_name_server_period = 60000;
+  if (store.clean_resource_interval_ms < 100) {
+    return Status::InvalidArgument("cleanResourceInterval must be at least 100 (ms)");
+  }
   auto levels = ParseDelayLevels(message_delay_level);
   if (!levels.ok()) {
     return Status::InvalidArgument("messageDelayLevel: " + std::string(levels.status().message()));

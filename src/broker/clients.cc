@@ -192,4 +192,16 @@ std::vector<ClientChannel> ProducerManager::Channels(const std::string& group) c
   return out;
 }
 
+std::optional<ClientChannel> ProducerManager::FindByClientId(const std::string& client_id) const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::optional<ClientChannel> best;
+  for (const auto& [group, channels] : groups_) {
+    for (const auto& [id, c] : channels) {
+      if (c.client_id != client_id || c.conn->closed()) continue;
+      if (!best || c.last_update_ms > best->last_update_ms) best = c;
+    }
+  }
+  return best;
+}
+
 }  // namespace ramjet::broker

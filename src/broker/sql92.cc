@@ -397,7 +397,8 @@ class Parser {
   }
   Result<NodePtr> NotExpr() {
     if (AcceptKeyword("NOT")) {
-      if (++depth_ > kMaxDepth) return Error("expression nested too deeply");
+      DepthGuard nested(&depth_);
+      if (depth_ > kMaxDepth) return Error("expression nested too deeply");
       RJ_ASSIGN_OR_RETURN(NodePtr x, NotExpr());
       return NodePtr(std::make_unique<Not>(std::move(x)));
     }
@@ -463,7 +464,8 @@ class Parser {
     if (t.kind == Tok::kOp && (t.text == "-" || t.text == "+")) {
       bool minus = t.text == "-";
       ++pos_;
-      if (++depth_ > kMaxDepth) return Error("expression nested too deeply");
+      DepthGuard nested(&depth_);
+      if (depth_ > kMaxDepth) return Error("expression nested too deeply");
       RJ_ASSIGN_OR_RETURN(NodePtr x, Unary());
       if (!minus) return x;
       return NodePtr(std::make_unique<Negate>(std::move(x)));
@@ -475,7 +477,8 @@ class Parser {
     switch (t.kind) {
       case Tok::kLParen: {
         ++pos_;
-        if (++depth_ > kMaxDepth) return Error("expression nested too deeply");
+        DepthGuard nested(&depth_);
+        if (depth_ > kMaxDepth) return Error("expression nested too deeply");
         RJ_ASSIGN_OR_RETURN(NodePtr e, Or());
         if (Peek().kind != Tok::kRParen) return Error("expected )");
         ++pos_;
@@ -520,6 +523,14 @@ class Parser {
   }
 
   static constexpr int kMaxDepth = 64;
+  // Counts one level of nesting (parenthesis, NOT, unary sign) for as long as it is parsed.
+  struct DepthGuard {
+    explicit DepthGuard(int* depth) : depth_(depth) { ++*depth_; }
+    ~DepthGuard() { --*depth_; }
+    DepthGuard(const DepthGuard&) = delete;
+    DepthGuard& operator=(const DepthGuard&) = delete;
+    int* depth_;
+  };
   std::string_view s_;
   std::vector<Token> toks_;
   size_t pos_ = 0;

@@ -65,5 +65,21 @@ TEST(Sql92, BadExpressionsAreClearErrors) {
   EXPECT_FALSE(Compile(deep).ok());
 }
 
+
+// Nesting counts what is open, not what was ever opened: many sibling terms compile; only deep
+// nesting is refused (65 sibling (a=1) terms were refused as "nested too deeply").
+TEST(Sql92, SiblingTermsAreNotNesting) {
+  std::string siblings = "(a = 1)";
+  for (int i = 1; i < 200; ++i) siblings += (i % 2 ? " OR (a = 1)" : " AND NOT (a = 1)");
+  auto e = Compile(siblings);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  std::string nested_ok(63, '(');
+  nested_ok += "a = 1" + std::string(63, ')');
+  EXPECT_TRUE(Compile(nested_ok).ok());
+  std::string nested_bad(65, '(');
+  nested_bad += "a = 1" + std::string(65, ')');
+  EXPECT_FALSE(Compile(nested_bad).ok());
+}
+
 }  // namespace
 }  // namespace ramjet::broker::sql92

@@ -389,7 +389,15 @@ class Producer::Impl {
                                  BuildSend(m, q, NewUniqueId(), false));
   }
 
-  Result<SendResult> SendBatch(const std::vector<Message>& msgs) {
+  // A batch request (SEND_BATCH_MESSAGE) to one queue, with the broker it goes to and the
+  // comma-joined unique ids of its messages.
+  struct BatchRequest {
+    RemotingCommand cmd;
+    MessageQueue queue;
+    std::string addr;
+    std::string ids;
+  };
+  Result<BatchRequest> BuildBatch(const std::vector<Message>& msgs) {
     if (msgs.empty()) return Status::InvalidArgument("empty batch");
     for (const auto& m : msgs) {
       RJ_RETURN_IF_ERROR(ValidateMessage(m, config_.max_message_size));
@@ -404,12 +412,12 @@ class Producer::Impl {
       }
     }
     RJ_ASSIGN_OR_RETURN(PublishInfo info, GetPublishInfo(msgs[0].topic));
+    BatchRequest out;
     std::string body;
-    std::string ids;
     for (const auto& m : msgs) {
       std::string uniq = NewUniqueId();
-      if (!ids.empty()) ids.push_back(',');
-      ids += uniq;
+      if (!out.ids.empty()) out.ids.push_back(',');
+      out.ids += uniq;
       std::string props = Properties(m, uniq, false);
       PutBE32(&body, static_cast<uint32_t>(20 + m.body.size() + 2 + props.size()));
       PutBE32(&body, 0);  // magic: not checked
@@ -420,13 +428,17 @@ class Producer::Impl {
       PutBE16(&body, static_cast<uint16_t>(props.size()));
       body += props;
     }
-    MessageQueue q = info.queues[static_cast<size_t>(rr_.fetch_add(1)) % info.queues.size()];
-    RemotingCommand r = RemotingCommand::Request(req::kSendBatchMessage);
+    out.queue = info.queues[static_cast<size_t>(rr_.fetch_add(1)) % info.queues.size()];
+    auto addr = info.master.find(out.queue.broker_name);
+    if (addr == info.master.end()) return Status::NotFound("no master for " + out.queue.broker_name);
+    out.addr = addr->second;
+    RemotingCommand& r = out.cmd;
+    r = RemotingCommand::Request(req::kSendBatchMessage);
     r.Set("a", group_);
     r.Set("b", msgs[0].topic);
     r.Set("c", config_.create_topic_key);
     r.Set("d", static_cast<int64_t>(config_.default_topic_queue_nums));
-    r.Set("e", static_cast<int64_t>(q.queue_id));
+    r.Set("e", static_cast<int64_t>(out.queue.queue_id));
     r.Set("f", int64_t{0});
     r.Set("g", NowMillis());
     r.Set("h", int64_t{0});
@@ -435,9 +447,26 @@ class Producer::Impl {
     r.Set("k", std::string("false"));
     r.Set("m", std::string("true"));
     r.body = std::move(body);
-    RJ_ASSIGN_OR_RETURN(RemotingCommand resp, client_->InvokeSync(info.master.at(q.broker_name), r,
-                                                                  config_.send_timeout_ms));
-    return ToResult(resp, q, ids);
+    return out;
+  }
+
+  Result<SendResult> SendBatch(const std::vector<Message>& msgs) {
+    RJ_ASSIGN_OR_RETURN(BatchRequest b, BuildBatch(msgs));
+    RJ_ASSIGN_OR_RETURN(RemotingCommand resp,
+                        client_->InvokeSync(b.addr, std::move(b.cmd), config_.send_timeout_ms));
+    return ToResult(resp, b.queue, b.ids);
+  }
+
+  void SendBatchAsync(const std::vector<Message>& msgs,
+                      std::function<void(Result<SendResult>)> cb) {
+    auto b = BuildBatch(msgs);
+    if (!b.ok()) return cb(b.status());
+    client_->InvokeAsync(b->addr, std::move(b->cmd), config_.send_timeout_ms,
+                         [this, q = b->queue, ids = b->ids, cb = std::move(cb)](
+                             Result<RemotingCommand> r) {
+                           if (!r.ok()) return cb(r.status());
+                           cb(ToResult(*r, q, ids));
+                         });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -563,6 +592,10 @@ void Producer::SendAsync(const Message& msg, std::function<void(Result<SendResul
 Status Producer::SendOneway(const Message& msg) { return impl_->SendOneway(msg); }
 Result<SendResult> Producer::SendBatch(const std::vector<Message>& msgs) {
   return impl_->SendBatch(msgs);
+}
+void Producer::SendBatchAsync(const std::vector<Message>& msgs,
+                              std::function<void(Result<SendResult>)> cb) {
+  impl_->SendBatchAsync(msgs, std::move(cb));
 }
 void Producer::SetTransactionCheckListener(
     std::function<LocalTransactionState(const MessageExt&)> check) {

@@ -303,6 +303,12 @@ TEST_F(AdminTest, UsageErrorsAreClear) {
   o = Admin("help");
   EXPECT_EQ(o.code, 0);
   EXPECT_NE(o.text.find("updateTopic"), std::string::npos);
+  // An option the subcommand does not take is an error, not silently ignored.
+  o = Admin("updateTopic -c AdmCluster -t AdmFifo -a +message.type=FIFO");
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.text.find("unknown option '-a' for updateTopic"), std::string::npos) << o.text;
+  o = Admin("topicRoute -t AdmFifo");
+  EXPECT_NE(o.code, 0) << "the refused command created nothing: " << o.text;
 }
 
 }  // namespace

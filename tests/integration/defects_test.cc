@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <fstream>
 #include <random>
 #include <set>
@@ -73,7 +74,13 @@ TEST_F(Defects, PullsAtTheByteLimitReturnWhatTheyHaveAndNeverPinAPullThread) {
   WaitMaxOffset("SmallTopic", 0, 1);
 
   // Long-polling pulls parked on empty queues hold no pull thread.
-  std::vector<std::thread> parked;
+  struct Joined : std::vector<std::thread> {
+    ~Joined() {
+      for (auto& t : *this) {
+        if (t.joinable()) t.join();
+      }
+    }
+  } parked;
   std::atomic<int> parked_answered{0};
   for (int i = 0; i < 8; ++i) {
     parked.emplace_back([&, i] {
@@ -342,6 +349,84 @@ TEST_F(Defects, StoreGeometryIsNotRemotelyChangeableAndAMismatchStopsStartUp) {
     next += static_cast<int64_t>(Records(p->body).size());
   }
   EXPECT_EQ(next, kCount) << "every acknowledged message is still there";
+}
+
+
+// Request–reply (RocketMQ 4.7+): a reply sent with SEND_REPLY_MESSAGE_V2 is stored in the
+// cluster's reply topic and pushed to the requester (REPLY_TO_CLIENT) with
+// PUSH_REPLY_MESSAGE_TO_CLIENT; before, the reply send got "request type 325 not supported".
+TEST_F(Defects, RepliesArePushedToTheRequestingClient) {
+  StartNamesrv();
+  StartBroker();
+  CreateTopic("ReqTopic", 1);
+  remoting::EndpointOptions o;
+  o.name = "requester";
+  remoting::RemotingClient requester(o);
+  std::mutex mu;
+  std::vector<RemotingCommand> pushed;
+  requester.RegisterProcessor(
+      req::kPushReplyMessageToClient,
+      [&](const remoting::RequestContextPtr& ctx) {
+        {
+          std::lock_guard<std::mutex> l(mu);
+          pushed.push_back(ctx->request());
+        }
+        ctx->RespondCode(rc::kSuccess);
+      },
+      nullptr);
+  const std::string hb =
+      R"({"clientID":"127.0.0.1@requester","producerDataSet":[{"groupName":"ReqPG"}],)"
+      R"("consumerDataSet":[]})";
+  RemotingCommand h = RemotingCommand::Request(req::kHeartBeat);
+  h.body = hb;
+  auto r = requester.InvokeSync(BrokerAddr(), h, 5000);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->code, rc::kSuccess);
+  // The request: an ordinary send carrying the correlation id and the requester's client id.
+  const std::string req_props = store::BuildProperties(
+      {{"CORRELATION_ID", "corr-1"}, {"REPLY_TO_CLIENT", "127.0.0.1@requester"}, {"TTL", "3000"}});
+  r = SendV2("ReqTopic", 0, "question", req_props);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->code, rc::kSuccess);
+  // The responder's reply, as Java's MessageUtil.createReplyMessage builds it.
+  auto reply = [&](const std::string& to) {
+    return Call(BrokerAddr(), req::kSendReplyMessageV2,
+                {{"a", "RespPG"}, {"b", "DefaultCluster_REPLY_TOPIC"}, {"c", "TBW102"}, {"d", "4"},
+                 {"e", "-1"}, {"f", "0"}, {"g", std::to_string(NowMillis())}, {"h", "0"},
+                 {"i", store::BuildProperties({{"CORRELATION_ID", "corr-1"},
+                                               {"REPLY_TO_CLIENT", to},
+                                               {"TTL", "3000"},
+                                               {"MSG_TYPE", "reply"}})},
+                 {"j", "0"}, {"k", "false"}},
+                "answer");
+  };
+  r = reply("127.0.0.1@requester");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->code, rc::kSuccess) << r->remark.value_or("");
+  EXPECT_EQ(r->Find("msgId").value_or(""), "0");
+  {
+    std::lock_guard<std::mutex> l(mu);
+    ASSERT_EQ(pushed.size(), 1u);
+    const RemotingCommand& p = pushed[0];
+    EXPECT_EQ(p.body, "answer");
+    EXPECT_EQ(p.Find("topic").value_or(""), "DefaultCluster_REPLY_TOPIC");
+    EXPECT_EQ(p.Find("producerGroup").value_or(""), "RespPG");
+    const std::string props(p.Find("properties").value_or(""));
+    EXPECT_EQ(store::FindProperty(props, "CORRELATION_ID"), "corr-1");
+    EXPECT_FALSE(store::FindProperty(props, "PUSH_REPLY_TIME").empty());
+    for (const char* k : {"bornHost", "storeHost", "storeTimestamp", "bornTimestamp", "queueId",
+                          "sysFlag", "flag", "defaultTopic", "defaultTopicQueueNums"}) {
+      EXPECT_TRUE(p.Find(k).has_value()) << k << " is required by Java's ReplyMessageRequestHeader";
+    }
+  }
+  // The reply is also stored (storeReplyMessageEnable).
+  WaitMaxOffset("DefaultCluster_REPLY_TOPIC", 0, 1);
+  // A reply to a client that is not connected is a clear error.
+  r = reply("127.0.0.1@gone");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->code, rc::kSystemError);
+  EXPECT_NE(r->remark.value_or("").find("not found"), std::string::npos) << r->remark.value_or("");
+  requester.Shutdown();
 }
 
 }  // namespace

@@ -50,6 +50,7 @@ struct BrokerConfig {
   bool cluster_topic_enable = true;          // clusterTopicEnable
   bool broker_topic_enable = true;           // brokerTopicEnable
   bool trace_topic_enable = false;           // traceTopicEnable
+  bool store_reply_message_enable = true;    // storeReplyMessageEnable
   int32_t register_name_server_period = 30000;  // registerNameServerPeriod (ms, 10000..60000)
   int32_t register_broker_timeout_mills = 6000;  // registerBrokerTimeoutMills
   bool long_polling_enable = true;              // longPollingEnable

@@ -60,6 +60,8 @@ class Producer {
   Status SendOneway(const Message& msg);
   // One SEND_BATCH_MESSAGE: all messages must share the topic and have no delay level.
   Result<SendResult> SendBatch(const std::vector<Message>& msgs);
+  // The same without waiting: cb runs on an I/O thread with the result (not retried).
+  void SendBatchAsync(const std::vector<Message>& msgs, std::function<void(Result<SendResult>)> cb);
 
   // Transactions: sends a half message, runs `local` and ends the transaction with its answer;
   // `check` answers the broker's CHECK_TRANSACTION_STATE for undecided ones.

@@ -47,6 +47,9 @@ inline constexpr int32_t kGetTopicsByCluster = 224;
 inline constexpr int32_t kSendMessageV2 = 310;
 inline constexpr int32_t kGetNamesrvConfig = 319;
 inline constexpr int32_t kSendBatchMessage = 320;
+inline constexpr int32_t kSendReplyMessage = 324;
+inline constexpr int32_t kSendReplyMessageV2 = 325;
+inline constexpr int32_t kPushReplyMessageToClient = 326;
 inline constexpr int32_t kQueryDataVersion = 322;
 }  // namespace request_code
 

@@ -1,0 +1,52 @@
+#include "send_common.h"
+
+#include "metadata.h"
+#include "ramjet/base/clock.h"
+#include "ramjet/base/names.h"
+#include "ramjet/protocol/codes.h"
+
+namespace ramjet::broker {
+
+namespace rc = protocol::response_code;
+namespace req = protocol::request_code;
+
+Result<SendHeader> ParseSendHeader(const protocol::RemotingCommand& r) {
+  const bool v2 = r.code == req::kSendMessageV2 || r.code == req::kSendBatchMessage ||
+                  r.code == req::kSendReplyMessageV2;
+  auto key = [v2](const char* shortk, const char* longk) { return v2 ? shortk : longk; };
+  SendHeader h;
+  RJ_ASSIGN_OR_RETURN(h.producer_group, r.GetGroup(key("a", "producerGroup")));
+  RJ_ASSIGN_OR_RETURN(h.topic, r.GetTopic(key("b", "topic")));
+  h.default_topic = std::string(r.Find(key("c", "defaultTopic")).value_or(kAutoCreateTopicKey));
+  h.default_topic_queue_nums = r.GetInt32Or(key("d", "defaultTopicQueueNums"), 4);
+  RJ_ASSIGN_OR_RETURN(h.queue_id, r.GetInt32(key("e", "queueId")));
+  h.sys_flag = r.GetInt32Or(key("f", "sysFlag"), 0);
+  h.born_timestamp = r.GetInt64Or(key("g", "bornTimestamp"), NowMillis());
+  h.flag = r.GetInt32Or(key("h", "flag"), 0);
+  h.properties = std::string(r.Find(key("i", "properties")).value_or(""));
+  h.reconsume_times = r.GetInt32Or(key("j", "reconsumeTimes"), 0);
+  h.unit_mode = r.GetBool(key("k", "unitMode"));
+  h.max_reconsume_times = r.GetInt32Or(key("l", "maxReconsumeTimes"), -1);
+  h.batch = r.GetBool(key("m", "batch")) || r.code == req::kSendBatchMessage;
+  return h;
+}
+
+std::pair<int32_t, std::string> PutStatusToResponse(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk: return {rc::kSuccess, ""};
+    case StatusCode::kTimeout: return {rc::kFlushDiskTimeout, "FLUSH_DISK_TIMEOUT"};
+    case StatusCode::kInvalidArgument:
+      return {rc::kMessageIllegal, "MESSAGE_ILLEGAL: " + std::string(s.message())};
+    case StatusCode::kUnavailable:
+      return {rc::kServiceNotAvailable, "SERVICE_NOT_AVAILABLE: " + std::string(s.message())};
+    case StatusCode::kNoSpace:
+      return {rc::kServiceNotAvailable, "SERVICE_NOT_AVAILABLE: disk full: " +
+                                            std::string(s.message())};
+    case StatusCode::kBusy:
+      // SYSTEM_ERROR (not SYSTEM_BUSY) so that Java producers retry on another broker.
+      return {rc::kSystemError, "[PC_SYNCHRONIZED]broker busy, start flow control for a while"};
+    default: return {rc::kSystemError, "UNKNOWN_ERROR: " + std::string(s.message())};
+  }
+}
+
+}  // namespace ramjet::broker
