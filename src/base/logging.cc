@@ -1,5 +1,10 @@
 #include "ramjet/base/logging.h"
 
+#include <string>
+#include <string_view>
+
+#include "ramjet/base/names.h"
+
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -61,8 +66,26 @@ void LogLine(LogLevel level, const char* module, const char* file, int line, con
   va_end(ap);
   size_t len = static_cast<size_t>(n) + (m < 0 ? 0 : static_cast<size_t>(m));
   if (len > sizeof(buf) - 2) len = sizeof(buf) - 2;
-  buf[len++] = '\n';
-  ssize_t w = ::write(STDERR_FILENO, buf, len);
+  // One event, one line: control characters and bytes that are not well-formed UTF-8 (client
+  // names, remarks) are written as \xNN, so no input can split or forge a log line.
+  std::string out(buf, static_cast<size_t>(n));
+  out.reserve(len + 16);
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::string_view msg(buf + n, len - static_cast<size_t>(n));
+  for (size_t i = 0; i < msg.size(); ++i) {
+    const auto c = static_cast<unsigned char>(msg[i]);
+    size_t seq = c >= 0x80 ? Utf8SequenceLength(msg.substr(i)) : (c >= 0x20 && c != 0x7f);
+    if (seq == 0) {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    } else {
+      out.append(msg.substr(i, seq));
+      i += seq - 1;
+    }
+  }
+  out.push_back('\n');
+  ssize_t w = ::write(STDERR_FILENO, out.data(), out.size());
   (void)w;
 }
 

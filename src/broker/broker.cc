@@ -231,6 +231,7 @@ class Broker : public BrokerController {
     register_pool_ = std::make_unique<remoting::ThreadPool>("ns-register", 1, 2);
 
     remoting::EndpointOptions so;
+    config_.limits.ApplyTo(&so);
     so.name = "broker";
     so.io_threads = std::max(1, config_.server_worker_threads);
     so.max_frame_bytes = static_cast<size_t>(config_.max_frame_bytes);

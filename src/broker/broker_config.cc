@@ -103,6 +103,7 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("serverWorkerThreads", &server_worker_threads, "network I/O threads");
   b->Bind("maxFrameBytes", &max_frame_bytes,
           "largest accepted frame; a longer length field closes the connection");
+  limits.Bind(b);
   b->Bind("maxTransferBytesOnMessageInMemory", &max_transfer_bytes_on_message,
           "bytes returned by one pull at most (the first message always fits)");
   b->Bind("maxTransferCountOnMessageInMemory", &max_transfer_count_on_message,
@@ -283,6 +284,7 @@ Status BrokerConfig::Finish() {
   if (ha_listen_port == 0) ha_listen_port = listen_port + 1;
   if (register_name_server_period < 10000) register_name_server_period = 10000;
   if (register_name_server_period > 60000) register_name_server_period = 60000;
+  RJ_RETURN_IF_ERROR(limits.Check());
   if (store.clean_resource_interval_ms < 100) {
     return Status::InvalidArgument("cleanResourceInterval must be at least 100 (ms)");
   }

@@ -30,6 +30,7 @@ void NamesrvConfig::Bind(ConfigBinder* b) {
   b->Bind("serverWorkerThreads", &server_worker_threads, "network I/O threads");
   b->Bind("maxFrameBytes", &max_frame_bytes,
           "largest accepted frame; a longer length field closes the connection");
+  limits.Bind(b);
   b->Ignore("rocketmqHome", "no ROCKETMQ_HOME layout is needed");
   b->Ignore("clusterTest", "test-cluster routing is not supported");
 }
@@ -316,8 +317,10 @@ class Controller : public NamesrvController {
   ~Controller() override { Shutdown(); }
 
   Status Start() {
+    RJ_RETURN_IF_ERROR(config_.limits.Check());
     RJ_RETURN_IF_ERROR(kv_.Load());
     remoting::EndpointOptions o;
+    config_.limits.ApplyTo(&o);
     o.name = "namesrv";
     o.io_threads = std::max(1, config_.server_worker_threads);
     o.max_frame_bytes = static_cast<size_t>(config_.max_frame_bytes);

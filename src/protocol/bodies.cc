@@ -247,9 +247,13 @@ std::string RegisterBrokerBody::ToJson() const {
 }
 
 namespace {
+// A compressed registration inflates to at most this (a 64 KB "zip bomb" took the name server to
+// 800 MB): room for ~100,000 topic configs.
+constexpr size_t kMaxInflatedRegisterBody = 16u << 20;
+
 // RegisterBrokerBody.encode(true): a zlib stream of int32-length-prefixed parts.
 Result<RegisterBrokerBody> ParseCompressed(std::string_view body) {
-  auto inflated = ZlibInflate(body, 64u << 20);
+  auto inflated = ZlibInflate(body, kMaxInflatedRegisterBody);
   if (!inflated.ok()) {
     return Status::Corruption("compressed register body: " +
                               std::string(inflated.status().message()));

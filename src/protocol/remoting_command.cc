@@ -15,10 +15,23 @@ constexpr std::string_view kLanguageNames[] = {"JAVA",   "CPP", "DOTNET", "PYTHO
                                                "ERLANG", "RUBY", "OTHER", "HTTP",   "GO",
                                                "PHP",    "OMS", "RUST",   "NODE_JS"};
 
+// A JSON string. Bytes that are not well-formed UTF-8 (raw client bytes echoed into a remark or
+// field) become U+FFFD, so every header we write is valid UTF-8 JSON.
 void AppendJsonString(std::string_view s, std::string* out) {
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const size_t n = Utf8SequenceLength(s.substr(i));
+      if (n == 0) {
+        out->append("\\ufffd");
+      } else {
+        out->append(s.substr(i, n));
+        i += n - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out->append("\\\""); break;
       case '\\': out->append("\\\\"); break;
@@ -569,7 +582,13 @@ Result<std::optional<RemotingCommand>> FrameDecoder::Next() {
   auto cmd = DecodeFrameBody(std::string_view(buf_).substr(pos_ + 4, len));
   pos_ += 4 + len;
   if (pos_ == buf_.size()) {
-    buf_.clear();
+    // A connection that once sent a large frame does not keep its buffer: idle connections
+    // hold no memory.
+    if (buf_.capacity() > kRetainedBufferBytes) {
+      std::string().swap(buf_);
+    } else {
+      buf_.clear();
+    }
     pos_ = 0;
   }
   if (!cmd.ok()) return cmd.status();

@@ -114,6 +114,7 @@ bool Connection::WriteOutLocked() {
     ssize_t n = ::send(fd_, out_.data() + done, out_.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       done += static_cast<size_t>(n);
+      last_io_us_.store(MonoMicros(), std::memory_order_relaxed);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -145,19 +146,24 @@ void Connection::FlushCorked() {
 }
 
 bool Connection::SendRaw(std::string bytes) {
+  const size_t max_pending = owner_->options().max_pending_out_bytes;
   if (t_corked == this) {
     bool flush = false;
+    bool over = false;
     {
       std::lock_guard<std::mutex> l(out_mu_);
       if (closed_.load(std::memory_order_acquire)) return false;
       out_.append(bytes);
       flush = !want_write_ && out_.size() >= kCorkFlushBytes;
+      over = out_.size() > max_pending;
     }
+    if (over) return ClosePendingOverflow();
     if (flush) FlushCorked();
     return true;
   }
   bool post_enable = false;
   bool post_close = false;
+  bool lock_overflow = false;
   {
     std::lock_guard<std::mutex> l(out_mu_);
     if (closed_.load(std::memory_order_acquire)) return false;
@@ -168,6 +174,7 @@ bool Connection::SendRaw(std::string bytes) {
                            MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
           done += static_cast<size_t>(n);
+          last_io_us_.store(MonoMicros(), std::memory_order_relaxed);
           continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -184,12 +191,15 @@ bool Connection::SendRaw(std::string bytes) {
       }
     } else {
       out_.append(bytes);
-      if (out_.size() > owner_->options().max_pending_out_bytes) post_close = true;
+      if (out_.size() > max_pending) {
+        lock_overflow = true;
+      }
     }
   }
+  if (lock_overflow) return ClosePendingOverflow();
   auto self = shared_from_this();
   if (post_close) {
-    Close("write failed or peer not reading");
+    Close("write failed");
     return false;
   }
   if (post_enable) {
@@ -214,7 +224,10 @@ void Connection::CloseNow(std::string_view reason) {
     closed_.store(true, std::memory_order_release);
     loop_->Remove(fd_);
     ::close(fd_);
+    out_ = std::string();
   }
+  owner_->buffered_in_.fetch_sub(static_cast<int64_t>(accounted_in_));
+  accounted_in_ = 0;
   RJ_LOG(kDebug, "remoting", "%s: connection %s closed: %.*s", owner_->options().name.c_str(),
          remote_address_.c_str(), static_cast<int>(reason.size()), reason.data());
   owner_->OnClosed(shared_from_this());
@@ -241,6 +254,7 @@ void Connection::ReadFrames() {
   while (budget > 0) {
     ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
     if (n > 0) {
+      last_io_us_.store(MonoMicros(), std::memory_order_relaxed);
       budget -= std::min(budget, static_cast<size_t>(n));
       decoder_.Append(buf, static_cast<size_t>(n));
       for (;;) {
@@ -255,6 +269,10 @@ void Connection::ReadFrames() {
         if (!next->has_value()) break;
         owner_->OnFrame(self, std::move(**next));
         if (closed()) return;
+      }
+      if (!AccountBuffered()) {
+        CloseNow("partial-frame budget exhausted");
+        return;
       }
       continue;
     }
@@ -321,6 +339,7 @@ void Endpoint::StartLoops() {
   for (auto& l : loops_) l->Start();
   scanner_ = std::make_unique<Scheduler>(options_.name.substr(0, 10) + "-tmo");
   scanner_->RunEvery(20, 20, [this] { ScanTimeouts(); });
+  if (options_.idle_timeout_ms > 0) scanner_->RunEvery(1000, 1000, [this] { ScanIdle(); });
 }
 
 void Endpoint::StopLoops() {
@@ -351,6 +370,7 @@ ConnectionPtr Endpoint::Adopt(int fd, std::string remote, int listener_index) {
   EventLoop* loop = NextLoop();
   ConnectionPtr conn(new Connection(this, loop, fd, next_conn_id_.fetch_add(1), std::move(remote),
                                     listener_index, options_.max_frame_bytes));
+  conn->last_io_us_.store(MonoMicros(), std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> l(conns_mu_);
     conns_[conn->id()] = conn;
@@ -575,8 +595,12 @@ class RemotingServer::Acceptor {
         }
         return;
       }
-      SetNoDelay(fd);
       std::string peer = PeerAddress(fd);
+      if (!server_->AdmitConnection(peer)) {
+        ::close(fd);
+        continue;
+      }
+      SetNoDelay(fd);
       RJ_LOG(kDebug, "remoting", "%s: accepted %s", server_->options().name.c_str(), peer.c_str());
       server_->Adopt(fd, peer, index_);
     }
@@ -593,6 +617,7 @@ RemotingServer::RemotingServer(EndpointOptions options) : Endpoint(std::move(opt
 RemotingServer::~RemotingServer() { Shutdown(); }
 
 Status RemotingServer::Start(const std::vector<ListenAddress>& listeners) {
+  ResolveConnectionLimit();
   std::vector<int> fds;
   auto fail = [&](const Status& s) {
     for (int fd : fds) ::close(fd);

@@ -90,6 +90,7 @@ class Process {
     }
     return p;
   }
+  pid_t pid() const { return pid_; }
   bool Alive() {
     if (pid_ <= 0) return false;
     int st;

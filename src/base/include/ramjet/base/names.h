@@ -35,4 +35,8 @@ inline constexpr size_t kGroupTopicMaxLength = 127;  // %RETRY%<group>, %DLQ%<gr
 // of the input are shown, then "...(N bytes)".
 std::string EscapeForLog(std::string_view raw, size_t max_bytes = 256);
 
+// The length of the well-formed UTF-8 sequence at the start of s (1..4), or 0 when it is not
+// one (a stray continuation byte, an overlong form, a surrogate, a truncated sequence).
+size_t Utf8SequenceLength(std::string_view s);
+
 }  // namespace ramjet

@@ -17,6 +17,7 @@
 
 #include "ramjet/base/config.h"
 #include "ramjet/base/result.h"
+#include "ramjet/remoting/limits.h"
 #include "ramjet/protocol/bodies.h"
 
 namespace ramjet::namesrv {
@@ -31,6 +32,7 @@ struct NamesrvConfig {
   int32_t default_thread_pool_nums = 8;                 // defaultThreadPoolNums
   int32_t server_worker_threads = 2;                    // serverWorkerThreads (I/O loops)
   int64_t max_frame_bytes = 16 * 1024 * 1024;           // com.rocketmq.remoting.frameMaxLength
+  remoting::ConnectionLimits limits;                    // serverChannelMaxIdleTimeSeconds, ...
 
   void Bind(ConfigBinder* binder);
 };

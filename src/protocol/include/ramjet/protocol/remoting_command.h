@@ -95,6 +95,7 @@ class FrameDecoder {
   size_t buffered() const { return buf_.size() - pos_; }
 
  private:
+  static constexpr size_t kRetainedBufferBytes = 256 * 1024;
   size_t max_frame_bytes_;
   std::string buf_;
   size_t pos_ = 0;

@@ -28,6 +28,7 @@
 
 #include "ramjet/base/result.h"
 #include "ramjet/protocol/remoting_command.h"
+#include "ramjet/remoting/limits.h"
 #include "ramjet/remoting/thread_pool.h"
 
 namespace ramjet {
@@ -67,6 +68,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool WriteOutLocked();
   // Sends what was buffered while the loop thread processed this connection's input.
   void FlushCorked();
+  // Closes a connection whose unsent bytes passed max_pending_out_bytes (logged); false.
+  bool ClosePendingOverflow();
   void CloseNow(std::string_view reason);  // on the loop thread
 
   Endpoint* owner_;
@@ -81,6 +84,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool want_write_ = false;
   std::atomic<bool> closed_{false};
   std::atomic<bool> close_requested_{false};
+  std::atomic<int64_t> last_io_us_{0};  // last byte read or written (idle timeout)
+  size_t accounted_in_ = 0;             // partial-frame bytes counted in the endpoint's budget
+  // Updates the endpoint's partial-frame budget; false if this connection must be closed.
+  bool AccountBuffered();
 };
 using ConnectionPtr = std::shared_ptr<Connection>;
 
@@ -115,8 +122,19 @@ struct EndpointOptions {
   size_t max_frame_bytes = protocol::kDefaultMaxFrameBytes;
   int32_t version = 409;               // MQVersion ordinal written into our frames
   protocol::LanguageCode language = protocol::LanguageCode::kCpp;
-  size_t max_pending_out_bytes = 256u << 20;  // a peer that reads nothing is cut off
+  // A connection whose unsent responses exceed this is closed (a peer that reads nothing), as
+  // Netty's write-buffer high-water mark would stop it.
+  size_t max_pending_out_bytes = 64u << 20;
+  // Connections without any traffic for this long are closed (0 = never).
+  int64_t idle_timeout_ms = 0;
+  // Servers refuse connections beyond this many (0 = half of RLIMIT_NOFILE, so that the store
+  // keeps descriptors for its files).
+  size_t max_connections = 0;
+  // Partial frames buffered by all connections together; past it, a connection that holds one
+  // is closed (slowloris peers cannot exhaust memory).
+  size_t max_buffered_in_bytes = 512u << 20;
 };
+
 
 // What servers and clients share: loops, processors, outstanding calls.
 class Endpoint {
@@ -155,6 +173,15 @@ class Endpoint {
   void OnFrame(const ConnectionPtr& conn, protocol::RemotingCommand cmd);
   void OnClosed(const ConnectionPtr& conn);
   void ScanTimeouts();
+  void ScanIdle();
+
+ protected:
+  // Whether a new connection from peer may be kept (the connection limit); logs a refusal.
+  bool AdmitConnection(const std::string& peer);
+  // Raises RLIMIT_NOFILE to its hard limit and derives max_connections when it is 0.
+  void ResolveConnectionLimit();
+
+ private:
   int32_t NextOpaque();
 
   struct Processor {
@@ -178,6 +205,8 @@ class Endpoint {
   std::atomic<size_t> next_loop_{0};
   mutable std::mutex conns_mu_;
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> conns_;
+  std::atomic<int64_t> buffered_in_{0};  // partial frames of all connections
+  std::atomic<int64_t> last_refusal_log_us_{0};
   std::unique_ptr<Scheduler> scanner_;
 };
 
