@@ -130,8 +130,15 @@ class StoreImpl final : public MessageStore {
   // Reads the item at pos (which must lie in seg).
   ScanItem ScanAt(const SegmentPtr& seg, int64_t pos, int64_t limit, bool check_crc);
   // Searches forward from pos for the next valid record (its PHYSICALOFFSET equals its position).
-  int64_t Resync(int64_t pos);
-  Result<int64_t> RecoverCommitLog(int64_t start, bool* corrupted);
+  // The first intact record after pos, or -1: at most `window` bytes of pos's segment are
+  // searched, and every later segment from its start.
+  int64_t Resync(int64_t pos, int64_t window);
+  // How far past the end of the data recovery looks for intact records (what a power loss can
+  // leave behind a hole): the unflushed window of a busy broker, and at least two messages.
+  int64_t ResyncWindow() const { return std::max<int64_t>(64 << 20, 2 * config_.max_message_size); }
+  // clean_end >= 0: the store was shut down cleanly with its data ending there, so nothing is
+  // searched past it (a clean start reads nothing beyond the checkpoint).
+  Result<int64_t> RecoverCommitLog(int64_t start, int64_t clean_end, bool* corrupted);
 
   // Dispatch.
   // Snapshot of every consume queue (taken under the map lock).
@@ -264,7 +271,11 @@ Status StoreImpl::Open() {
     RJ_LOG(kWarn, kLog, "no checkpoint: verifying the whole CommitLog");
 
   bool corrupted = false;
-  auto end_or = RecoverCommitLog(start, &corrupted);
+  const int64_t clean_end =
+      !crashed && cp.ok() && cp->physic_flushed_offset == cp->logics_flushed_offset
+          ? cp->physic_flushed_offset
+          : -1;
+  auto end_or = RecoverCommitLog(start, clean_end, &corrupted);
   if (!end_or.ok()) return end_or.status();
   const int64_t end = *end_or;
   commit_log_.SetRecoveredEnd(end);
@@ -409,15 +420,17 @@ ScanItem StoreImpl::ScanAt(const SegmentPtr& seg, int64_t pos, int64_t limit, bo
   return it;
 }
 
-int64_t StoreImpl::Resync(int64_t pos) {
+int64_t StoreImpl::Resync(int64_t pos, int64_t window) {
   char magic[4];
   EncodeBE32(magic, kMessageMagic);
   for (auto& seg : commit_log_.segments().Snapshot()) {
     if (seg->end() <= pos) continue;
-    int64_t from = pos >= seg->base() ? pos - seg->base() + 1 : 0;
-    while (from + 4 + 4 <= seg->size()) {
+    const bool first = pos >= seg->base();
+    int64_t from = first ? pos - seg->base() + 1 : 0;
+    const int64_t limit = first ? std::min(seg->size(), from + window) : seg->size();
+    while (from + 4 + 4 <= limit) {
       const void* hit =
-          memmem(seg->data() + from + 4, static_cast<size_t>(seg->size() - from - 4), magic, 4);
+          memmem(seg->data() + from + 4, static_cast<size_t>(limit - from - 4), magic, 4);
       if (hit == nullptr) break;
       int64_t cand = static_cast<const char*>(hit) - seg->data() - 4;
       ScanItem it = ScanAt(seg, seg->base() + cand, seg->end(), true);
@@ -428,7 +441,7 @@ int64_t StoreImpl::Resync(int64_t pos) {
   return -1;
 }
 
-Result<int64_t> StoreImpl::RecoverCommitLog(int64_t start, bool* corrupted) {
+Result<int64_t> StoreImpl::RecoverCommitLog(int64_t start, int64_t clean_end, bool* corrupted) {
   auto& segs = commit_log_.segments();
   if (segs.empty()) return start;
   int64_t pos = start;
@@ -449,8 +462,9 @@ Result<int64_t> StoreImpl::RecoverCommitLog(int64_t start, bool* corrupted) {
       end = pos;
       continue;
     }
+    if (it.kind == ScanItem::kEnd && pos == clean_end) break;  // a clean shutdown's end
     // End of data or corruption: is there any valid record after this point?
-    int64_t next = Resync(pos);
+    int64_t next = Resync(pos, ResyncWindow());
     if (next < 0) {
       if (it.kind == ScanItem::kCorrupt)
         RJ_LOG(kWarn, kLog, "CommitLog torn tail at %lld (%s): truncated",
@@ -658,7 +672,7 @@ int64_t StoreImpl::DispatchRangeBatched(int64_t from, int64_t to, bool notify, b
       continue;
     }
     // Zeros or broken framing inside the range (only after recovery skipped corrupt bytes).
-    int64_t next = Resync(pos);
+    int64_t next = Resync(pos, to - pos);
     if (next < 0 || next >= to) break;
     pos = next;
   }

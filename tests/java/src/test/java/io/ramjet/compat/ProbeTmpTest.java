@@ -34,7 +34,7 @@ class ProbeTmpTest {
             }
             c.start();
             RamjetCluster.awaitAssigned(c, topic, 1, 20000);
-            Thread.sleep(200);
+            Thread.sleep(Long.getLong("probe.sleep", 200));
             long[] acked = new long[2];
             int[] sizes = {1024, 300 * 1024};
             for (int i = 0; i < 2; i++) {
