@@ -133,6 +133,8 @@ class StoreImpl final : public MessageStore {
   // The first intact record after pos, or -1: at most `window` bytes of pos's segment are
   // searched, and every later segment from its start.
   int64_t Resync(int64_t pos, int64_t window);
+  // kNoSpace during start-up puts the store in read-only mode (logged) and is not an error.
+  Status StartReadOnlyIfFull(const Status& s);
   // How far past the end of the data recovery looks for intact records (what a power loss can
   // leave behind a hole): the unflushed window of a busy broker, and at least two messages.
   int64_t ResyncWindow() const { return std::max<int64_t>(64 << 20, 2 * config_.max_message_size); }
@@ -352,13 +354,15 @@ Status StoreImpl::Open() {
            static_cast<long long>(recovery_stats_.recovery_corrupt_records));
   }
 
-  // Persist the recovered state before accepting writes, then mark the store as running.
-  RJ_RETURN_IF_ERROR(FlushLogicsAndCheckpoint());
+  // Persist the recovered state before accepting writes, then mark the store as running. On a
+  // full disk the store still opens, read-only: consumers can drain it, and writes are refused
+  // (kNoSpace) until retention or the operator frees space.
+  RJ_RETURN_IF_ERROR(StartReadOnlyIfFull(FlushLogicsAndCheckpoint()));
   {
     auto af = fs_->OpenFile(Path("abort"), true);
-    if (!af.ok()) return af.status();
+    if (!af.ok()) RJ_RETURN_IF_ERROR(StartReadOnlyIfFull(af.status()));
   }
-  RJ_RETURN_IF_ERROR(fs_->SyncDir(config_.root_dir));
+  RJ_RETURN_IF_ERROR(StartReadOnlyIfFull(fs_->SyncDir(config_.root_dir)));
 
   // Under load the dispatcher polls every millisecond anyway; a wake per append would cost a
   // futex call and a context switch per message, so appends wake it only when it is idle.
@@ -493,7 +497,9 @@ Result<int64_t> StoreImpl::RecoverCommitLog(int64_t start, int64_t clean_end, bo
     SegmentPtr seg = segs.Find(end);
     if (seg && DecodeBE64(seg->data() + (end - seg->base())) != 0)
       recovery_stats_.recovery_truncated_tail = true;
-    RJ_RETURN_IF_ERROR(segs.TruncateFrom(end));
+    // A clean shutdown left zeros after its end: nothing to zero or sync (nor to write on a
+    // full disk). After a crash the tail is zeroed, or the store starts read-only without.
+    RJ_RETURN_IF_ERROR(StartReadOnlyIfFull(segs.TruncateFrom(end, end != clean_end)));
   }
   for (auto& s : segs.Snapshot()) {
     if (s->end() <= end) {
@@ -730,6 +736,17 @@ bool StoreImpl::WaitDispatched(int timeout_ms) {
 
 // ---------------------------------------------------------------------------------------------
 // Housekeeping: consume queue / index flush, checkpoint, retention, disk-full detection.
+
+Status StoreImpl::StartReadOnlyIfFull(const Status& s) {
+  if (s.ok() || s.code() != StatusCode::kNoSpace) return s;
+  if (!disk_full_.exchange(true)) {
+    RJ_LOG(kError, kLog,
+           "%s: the disk is full (%s): starting read-only; messages and offsets are served, new "
+           "messages are refused until space is freed",
+           config_.root_dir.c_str(), s.ToString().c_str());
+  }
+  return Status::OK();
+}
 
 Status StoreImpl::FlushLogicsAndCheckpoint() {
   const int64_t dispatched = dispatched_.load();

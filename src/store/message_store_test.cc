@@ -418,4 +418,37 @@ TEST(MessageStoreTest, GetMessagesByteLimitEdges) {
   EXPECT_EQ(next, 40);
 }
 
+
+// A broker on a full disk must still start so that consumers can drain it: the store opens
+// read-only (before, it failed writing the checkpoint), serves what it has and refuses writes.
+TEST(MessageStoreTest, OpensReadOnlyOnAFullDisk) {
+  testing::TempDir dir;
+  FaultInjectionFileSystem fs(PosixFileSystem());
+  auto cfg = testing::SmallConfig(dir.path());
+  cfg.file_system = &fs;
+  {
+    auto store = testing::OpenStore(cfg);
+    ASSERT_TRUE(store);
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(store->PutMessage(testing::Msg("T", 0, "m" + std::to_string(i)).Input()).ok());
+    }
+    ASSERT_TRUE(store->WaitDispatched(5000));
+    ASSERT_TRUE(store->Shutdown().ok());
+  }
+  const Status full = Status::NoSpace("injected: No space left on device");
+  fs.FailNextWrites(1 << 30, full);
+  fs.FailNextSyncs(1 << 30, full);
+  fs.FailNextAllocates(1 << 30, full);
+  auto store = testing::OpenStore(cfg);
+  ASSERT_TRUE(store) << "the store must open read-only on a full disk";
+  EXPECT_TRUE(store->IsDiskFull());
+  auto res = store->GetMessages("T", 0, QueueOffset(0), 32, 1 << 20, nullptr);
+  ASSERT_EQ(res.status, GetStatus::kFound);
+  EXPECT_EQ(res.messages.size(), 20u);
+  EXPECT_EQ(store->PutMessage(testing::Msg("T", 0, "new").Input()).status().code(),
+            StatusCode::kNoSpace);
+  fs.Reset();
+  store->Shutdown().IgnoreError();
+}
+
 }  // namespace ramjet::store

@@ -181,7 +181,7 @@ Result<SegmentPtr> SegmentQueue::CreateAt(int64_t base) {
   return seg;
 }
 
-Status SegmentQueue::TruncateFrom(int64_t offset) {
+Status SegmentQueue::TruncateFrom(int64_t offset, bool zero_tail) {
   std::vector<SegmentPtr> doomed;
   SegmentPtr keep;
   {
@@ -201,11 +201,15 @@ Status SegmentQueue::TruncateFrom(int64_t offset) {
   }
   if (keep) {
     int64_t rel = offset - keep->base();
-    RJ_RETURN_IF_ERROR(keep->file()->ZeroRange(static_cast<uint64_t>(rel),
-                                               static_cast<uint64_t>(keep->size() - rel)));
-    RJ_RETURN_IF_ERROR(keep->file()->Sync());
+    // The positions move even when zeroing fails (a full disk), so that nothing is appended
+    // past the recovered end; the error is returned.
     keep->set_wrote(rel);
     keep->set_flushed(rel);
+    if (zero_tail) {
+      RJ_RETURN_IF_ERROR(keep->file()->ZeroRange(static_cast<uint64_t>(rel),
+                                                 static_cast<uint64_t>(keep->size() - rel)));
+      RJ_RETURN_IF_ERROR(keep->file()->Sync());
+    }
   }
   return Status::OK();
 }

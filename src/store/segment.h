@@ -108,7 +108,8 @@ class SegmentQueue {
   Result<SegmentPtr> CreateAt(int64_t base);
   // Discards everything at and after offset: zeroes the rest of its segment and deletes later
   // segments. Sets wrote/flushed of the segment holding offset.
-  Status TruncateFrom(int64_t offset);
+  // zero_tail=false: the caller knows the rest is zeros already (a clean shutdown's end).
+  Status TruncateFrom(int64_t offset, bool zero_tail = true);
   // Removes seg (must be the first) from the list and deletes its file.
   Status RemoveFirst(const SegmentPtr& seg);
   // Deletes all files and the directory.

@@ -239,8 +239,10 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
     /**
      * Creates {@code topic} with {@code queues} read/write queues on the broker (UPDATE_AND_CREATE_TOPIC
      * through the client's MQAdminImpl, found via the TBW102 route) and waits until the name server
-     * routes it with that many queues. Bounded: 20 s.
+     * routes it with that many queues. Bounded: 20 s. (DefaultMQProducer.createTopic is deprecated in
+     * 4.9.8 in favour of rocketmq-tools' admin API, which this module deliberately does not use.)
      */
+    @SuppressWarnings("deprecation")
     public List<MessageQueue> createTopic(DefaultMQProducer startedProducer, String topic, int queues)
             throws Exception {
         long deadline = System.currentTimeMillis() + 20_000;
@@ -275,6 +277,7 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
     }
 
     /** Waits until the consumer's rebalance owns {@code queues} queues of {@code topic}. */
+    @SuppressWarnings("deprecation") // getDefaultMQPushConsumerImpl(): the only view of the rebalance
     public static void awaitAssigned(DefaultMQPushConsumer consumer, String topic, int queues, long timeoutMs)
             throws InterruptedException {
         boolean ok = waitFor(timeoutMs, () -> consumer.getDefaultMQPushConsumerImpl().getRebalanceImpl()
