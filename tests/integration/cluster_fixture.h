@@ -2,7 +2,11 @@
 // programs) per test on loopback, with helpers that speak remoting to them.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,6 +16,7 @@
 
 #include "process_util.h"
 #include "ramjet/base/clock.h"
+#include "ramjet/base/coding.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
@@ -171,5 +176,35 @@ class Cluster : public ::testing::Test {
   std::unique_ptr<remoting::RemotingClient> client_;
 };
 
+
+// Raw sockets for the tests that send what no client would.
+inline int Connect(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  return fd;
+}
+inline bool ClosedByPeer(int fd, int timeout_ms) {
+  auto end = NowMillis() + timeout_ms;
+  char buf[4096];
+  while (NowMillis() < end) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) > 0) {
+      if (::recv(fd, buf, sizeof(buf), 0) <= 0) return true;
+    }
+  }
+  return false;
+}
+inline std::string Frame(std::string_view header, std::string_view body = {}) {
+  std::string f;
+  PutBE32(&f, static_cast<uint32_t>(4 + header.size() + body.size()));
+  PutBE32(&f, static_cast<uint32_t>(header.size()));
+  f.append(header);
+  f.append(body);
+  return f;
+}
 
 }  // namespace ramjet

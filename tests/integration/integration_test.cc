@@ -26,13 +26,6 @@
 namespace ramjet {
 namespace {
 
-using protocol::RemotingCommand;
-using testing::PickPort;
-using testing::Process;
-using testing::WaitForPort;
-namespace rc = protocol::response_code;
-namespace req = protocol::request_code;
-
 constexpr int kSubFlag = 0x4;
 constexpr int kSuspendFlag = 0x2;
 
@@ -320,35 +313,6 @@ TEST_F(Cluster, AutoCreateThroughTBW102AndItsSwitch) {
 }
 
 // Raw socket helpers for malformed input.
-int Connect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-  return fd;
-}
-bool ClosedByPeer(int fd, int timeout_ms) {
-  auto end = NowMillis() + timeout_ms;
-  char buf[4096];
-  while (NowMillis() < end) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 50) > 0) {
-      if (::recv(fd, buf, sizeof(buf), 0) <= 0) return true;
-    }
-  }
-  return false;
-}
-std::string Frame(std::string_view header, std::string_view body = {}) {
-  std::string f;
-  PutBE32(&f, static_cast<uint32_t>(4 + header.size() + body.size()));
-  PutBE32(&f, static_cast<uint32_t>(header.size()));
-  f.append(header);
-  f.append(body);
-  return f;
-}
-
 TEST_F(Cluster, GarbageTruncatedOversizedAndUnknownInputLeavesServersServing) {
   StartNamesrv();
   StartBroker({"--maxFrameBytes=1048576"});
