@@ -7,6 +7,7 @@
 #include "ramjet/base/coding.h"
 #include "ramjet/base/config.h"
 #include "ramjet/base/hash.h"
+#include "ramjet/base/names.h"
 #include "ramjet/base/result.h"
 #include "ramjet/base/status.h"
 
@@ -101,6 +102,45 @@ TEST(ConfigTest, UpdatePropertiesTextKeepsCommentsAndOrder) {
   ASSERT_TRUE(pairs.ok());
   EXPECT_EQ(pairs->size(), 3u);
   EXPECT_EQ(UpdatePropertiesText("", {{"a", "1"}}), "a=1\n");
+}
+
+}  // namespace
+}  // namespace ramjet
+
+namespace ramjet {
+namespace {
+
+TEST(NamesTest, RocketMqRulesForTopicsAndGroups) {
+  EXPECT_TRUE(ValidateTopicName("Topic_A-1%|x").ok());
+  EXPECT_TRUE(ValidateTopicName(std::string(127, 't')).ok());
+  EXPECT_FALSE(ValidateTopicName(std::string(128, 't')).ok());
+  EXPECT_TRUE(ValidateGroupName(std::string(255, 'g')).ok());
+  EXPECT_FALSE(ValidateGroupName(std::string(256, 'g')).ok());
+  for (const char* bad : {"", "a/b", "..", "a.b", "a b", "a\nb", "caf\xc3\xa9", "a\x01"}) {
+    EXPECT_FALSE(ValidateTopicName(bad).ok()) << bad;
+    EXPECT_FALSE(ValidateGroupName(bad).ok()) << bad;
+  }
+  // The refusal names the rule and shows the name escaped.
+  Status s = ValidateGroupName("a\nb");
+  EXPECT_NE(s.message().find("^[%|a-zA-Z0-9_-]+$"), std::string_view::npos);
+  EXPECT_EQ(s.message().find('\n'), std::string_view::npos);
+}
+
+TEST(NamesTest, EscapingKeepsOneLineOfPrintableAscii) {
+  EXPECT_EQ(EscapeForLog("ok"), "ok");
+  EXPECT_EQ(EscapeForLog("a\nb\"c\xff"), "a\\x0ab\\x22c\\xff");
+  EXPECT_EQ(EscapeForLog(std::string(300, 'x'), 4), "xxxx...(300 bytes)");
+}
+
+TEST(NamesTest, Utf8SequenceLengths) {
+  EXPECT_EQ(Utf8SequenceLength("a"), 1u);
+  EXPECT_EQ(Utf8SequenceLength("\xc3\xa9"), 2u);
+  EXPECT_EQ(Utf8SequenceLength("\xe2\x9c\x93"), 3u);
+  EXPECT_EQ(Utf8SequenceLength("\xf0\x9f\x98\x80"), 4u);
+  EXPECT_EQ(Utf8SequenceLength("\xff"), 0u);          // never valid
+  EXPECT_EQ(Utf8SequenceLength("\xc0\xaf"), 0u);      // overlong '/'
+  EXPECT_EQ(Utf8SequenceLength("\xed\xa0\x80"), 0u);  // surrogate
+  EXPECT_EQ(Utf8SequenceLength("\xe2\x9c"), 0u);      // truncated
 }
 
 }  // namespace

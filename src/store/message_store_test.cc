@@ -247,8 +247,11 @@ TEST(MessageStoreTest, WriteErrorsAreReturnedAndNothingAdvances) {
   FaultInjectionFileSystem fs(PosixFileSystem());
   auto cfg = SmallConfig(dir.path());
   cfg.file_system = &fs;
+  // No checkpoint write of the housekeeping thread may take the injected failure.
+  cfg.flush_interval_consume_queue_ms = 3600 * 1000;
   auto store = OpenStore(cfg);
   ASSERT_TRUE(store->PutMessage(Msg("T", 0, "a").Input()).ok());
+  ASSERT_TRUE(store->WaitDispatched(5000));  // nor the consume-queue write of "a"
   fs.FailNextWrites(1, Status::NoSpace("injected: No space left on device"));
   auto r = store->PutMessage(Msg("T", 0, "b").Input());
   EXPECT_EQ(r.status().code(), StatusCode::kNoSpace);

@@ -1,0 +1,43 @@
+// Metadata managers: a change that cannot be persisted (a full disk, an unwritable directory)
+// is undone, so nothing is live that would be gone after a restart.
+#include "metadata.h"
+
+#include <gtest/gtest.h>
+
+namespace ramjet::broker {
+namespace {
+
+// Writing below /dev/null fails (ENOTDIR) even for root, like a full disk does.
+constexpr const char* kUnwritable = "/dev/null/config";
+
+TEST(MetadataTest, ATopicThatCannotBePersistedIsNotLive) {
+  TopicConfigManager topics(std::string(kUnwritable) + "/topics.json");
+  protocol::TopicConfig t;
+  t.topic_name = "Orders";
+  t.read_queue_nums = t.write_queue_nums = 4;
+  const auto version = topics.data_version();
+  EXPECT_FALSE(topics.Update(t).ok());
+  EXPECT_FALSE(topics.Find("Orders"));
+  EXPECT_FALSE(topics.AddIfAbsent(t).ok());
+  EXPECT_FALSE(topics.Find("Orders"));
+  EXPECT_EQ(topics.data_version().counter, version.counter);
+}
+
+TEST(MetadataTest, AGroupThatCannotBePersistedIsNotLive) {
+  SubscriptionGroupManager groups(std::string(kUnwritable) + "/subscriptionGroup.json");
+  EXPECT_FALSE(groups.FindOrCreate("G1", true).ok());
+  EXPECT_FALSE(groups.Find("G1"));
+  EXPECT_FALSE(groups.FindOrCreateAll({"G2", "G3"}, true).ok());
+  EXPECT_TRUE(groups.List().empty());
+}
+
+TEST(MetadataTest, OffsetsThatCannotBePersistedStayDirtyAndAreRetried) {
+  ConsumerOffsetManager offsets(std::string(kUnwritable) + "/consumerOffset.json");
+  offsets.Commit("G", "T", 0, 42);
+  EXPECT_FALSE(offsets.Persist().ok());
+  EXPECT_FALSE(offsets.Persist().ok()) << "still dirty: the next round tries again";
+  EXPECT_EQ(offsets.Query("G", "T", 0), 42);
+}
+
+}  // namespace
+}  // namespace ramjet::broker
