@@ -47,7 +47,16 @@ class FaultInjectionFile : public File {
     auto& cur = fs_->unsynced_[path()];
     for (const auto& [off, end] : before) {
       auto it = cur.find(off);
-      if (it != cur.end() && it->second == end) cur.erase(it);
+      if (it == cur.end()) continue;
+      // A write during the fsync may have extended this range: only what lies past the
+      // synced part stays unsynced (zeroing fsynced bytes at a power loss would model a disk
+      // that loses durable data).
+      const uint64_t grown_end = it->second;
+      cur.erase(it);
+      if (grown_end > end) {
+        auto [rest, inserted] = cur.emplace(end, grown_end);
+        if (!inserted && rest->second < grown_end) rest->second = grown_end;
+      }
     }
     return Status::OK();
   }
