@@ -443,7 +443,6 @@ class Broker : public BrokerController {
                                                      config_.BrokerAddr() +
                                                      "] sending message is forbidden");
     }
-    if (Status s = ValidateTopicName(h.topic); !s.ok()) return Fail(ctx, s);
     if (IsSendForbiddenTopic(h.topic)) {
       return ctx->RespondCode(rc::kNoPermission,
                               "Sending message to topic[" + h.topic + "] is forbidden.");
@@ -454,19 +453,9 @@ class Broker : public BrokerController {
       return ctx->RespondCode(rc::kTopicNotExist, "topic[" + h.topic +
                                                       "] not exist, apply first please!");
     }
-    const protocol::TopicConfig& tc = **topic;
-    if ((tc.perm & protocol::kPermWrite) == 0) {
-      return ctx->RespondCode(rc::kNoPermission,
-                              "the topic[" + h.topic + "] sending message is forbidden");
-    }
     int32_t queue_id = h.queue_id;
-    if (queue_id < 0) queue_id = static_cast<int32_t>(Random() % std::max(1, tc.write_queue_nums));
-    if (queue_id >= std::max(tc.write_queue_nums, tc.read_queue_nums)) {
-      return ctx->RespondCode(rc::kSystemError,
-                              "request queueId[" + std::to_string(queue_id) +
-                                  "] is illegal, topic:" + h.topic +
-                                  " topicConfig.writeQueueNums: " +
-                                  std::to_string(tc.write_queue_nums));
+    if (auto refused = ChooseWriteQueue(h.topic, **topic, &queue_id)) {
+      return ctx->RespondCode(refused->code, refused->remark);
     }
     if (store_->IsDiskFull()) {
       return ctx->RespondCode(rc::kServiceNotAvailable,
@@ -1547,15 +1536,18 @@ class Broker : public BrokerController {
   // -------------------------------------------------------------------------------------------
   // Admin
 
+  // Topics the broker owns are neither reconfigured nor deleted by clients (answered here).
+  bool RefusedAsSystemTopic(const RequestContextPtr& ctx, const std::string& topic) {
+    if (!IsSystemTopic(topic, config_.broker_cluster_name, config_.broker_name)) return false;
+    ctx->RespondCode(rc::kSystemError, "The topic[" + topic + "] is conflict with system topic.");
+    return true;
+  }
+
   void UpdateAndCreateTopic(const RequestContextPtr& ctx) {
     const RemotingCommand& r = ctx->request();
     auto topic = r.GetTopic("topic");
     if (!topic.ok()) return Fail(ctx, topic.status());
-    if (Status s = ValidateTopicName(*topic); !s.ok()) return Fail(ctx, s);
-    if (IsSystemTopic(*topic, config_.broker_cluster_name, config_.broker_name)) {
-      return ctx->RespondCode(rc::kSystemError,
-                              "The topic[" + *topic + "] is conflict with system topic.");
-    }
+    if (RefusedAsSystemTopic(ctx, *topic)) return;
     protocol::TopicConfig t;
     t.topic_name = *topic;
     t.read_queue_nums = r.GetInt32Or("readQueueNums", 16);
@@ -1580,10 +1572,7 @@ class Broker : public BrokerController {
   void DeleteTopicInBroker(const RequestContextPtr& ctx) {
     auto topic = ctx->request().GetTopic("topic");
     if (!topic.ok()) return Fail(ctx, topic.status());
-    if (IsSystemTopic(*topic, config_.broker_cluster_name, config_.broker_name)) {
-      return ctx->RespondCode(rc::kSystemError,
-                              "The topic[" + *topic + "] is conflict with system topic.");
-    }
+    if (RefusedAsSystemTopic(ctx, *topic)) return;
     auto removed = topics_.Delete(*topic);
     if (!removed.ok()) return Fail(ctx, removed.status());
     offsets_.RemoveTopic(*topic);

@@ -1,7 +1,5 @@
 #include "reply_processor.h"
 
-#include <random>
-
 #include "ramjet/base/clock.h"
 #include "ramjet/base/names.h"
 #include "ramjet/protocol/codes.h"
@@ -18,11 +16,6 @@ using protocol::RemotingCommand;
 constexpr int kPushTimeoutMs = 3000;
 constexpr const char* kReplyToClient = "REPLY_TO_CLIENT";
 constexpr const char* kPushReplyTime = "PUSH_REPLY_TIME";
-
-int32_t PickQueue(int32_t write_queues) {
-  thread_local std::mt19937 rng(std::random_device{}());
-  return static_cast<int32_t>(rng() % static_cast<uint32_t>(std::max(1, write_queues)));
-}
 
 }  // namespace
 
@@ -48,18 +41,11 @@ void ReplyProcessor::Process(const remoting::RequestContextPtr& ctx) {
     return ctx->RespondCode(rc::kTopicNotExist,
                             "topic[" + header->topic + "] not exist, apply first please!");
   }
-  if ((topic->perm & protocol::kPermWrite) == 0) {
-    return ctx->RespondCode(rc::kNoPermission,
-                            "the topic[" + header->topic + "] sending message is forbidden");
-  }
   auto reply = std::make_shared<Reply>();
   reply->header = std::move(header).value();
-  reply->queue_id = reply->header.queue_id < 0 ? PickQueue(topic->write_queue_nums)
-                                               : reply->header.queue_id;
-  if (reply->queue_id >= std::max(topic->write_queue_nums, topic->read_queue_nums)) {
-    return ctx->RespondCode(rc::kSystemError, "request queueId[" +
-                                                  std::to_string(reply->queue_id) +
-                                                  "] is illegal, topic:" + reply->header.topic);
+  reply->queue_id = reply->header.queue_id;
+  if (auto refused = ChooseWriteQueue(reply->header.topic, *topic, &reply->queue_id)) {
+    return ctx->RespondCode(refused->code, refused->remark);
   }
   reply->born_host = ctx->connection()->remote_address();
   reply->store_host = live->store.store_host.ToString();

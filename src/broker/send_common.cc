@@ -1,5 +1,7 @@
 #include "send_common.h"
 
+#include <random>
+
 #include "metadata.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/names.h"
@@ -47,6 +49,25 @@ std::pair<int32_t, std::string> PutStatusToResponse(const Status& s) {
       return {rc::kSystemError, "[PC_SYNCHRONIZED]broker busy, start flow control for a while"};
     default: return {rc::kSystemError, "UNKNOWN_ERROR: " + std::string(s.message())};
   }
+}
+
+std::optional<Refusal> ChooseWriteQueue(const std::string& topic, const protocol::TopicConfig& tc,
+                                       int32_t* queue_id) {
+  if ((tc.perm & protocol::kPermWrite) == 0) {
+    return Refusal{rc::kNoPermission,
+                   "the topic[" + topic + "] sending message is forbidden"};
+  }
+  if (*queue_id < 0) {
+    thread_local std::mt19937 rng(std::random_device{}());
+    *queue_id = static_cast<int32_t>(rng() % static_cast<uint32_t>(std::max(1, tc.write_queue_nums)));
+  }
+  if (*queue_id >= std::max(tc.write_queue_nums, tc.read_queue_nums)) {
+    return Refusal{rc::kSystemError, "request queueId[" + std::to_string(*queue_id) +
+                                         "] is illegal, topic:" + topic +
+                                         " topicConfig.writeQueueNums: " +
+                                         std::to_string(tc.write_queue_nums)};
+  }
+  return std::nullopt;
 }
 
 }  // namespace ramjet::broker

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "ramjet/base/result.h"
+#include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/remoting_command.h"
 
 namespace ramjet::broker {
@@ -36,5 +38,16 @@ Result<SendHeader> ParseSendHeader(const protocol::RemotingCommand& r);
 
 // The single place where store/put outcomes become RocketMQ response codes and remarks.
 std::pair<int32_t, std::string> PutStatusToResponse(const Status& s);
+
+// A response code and remark that refuse a request.
+struct Refusal {
+  int32_t code = 0;
+  std::string remark;
+};
+// The queue a send to topic `tc` goes to: the requested one, or a random write queue when the
+// request names none (a negative id). Refused when the topic takes no writes or the queue id is
+// beyond the topic's queues.
+std::optional<Refusal> ChooseWriteQueue(const std::string& topic, const protocol::TopicConfig& tc,
+                                       int32_t* queue_id);
 
 }  // namespace ramjet::broker
