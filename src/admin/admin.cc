@@ -266,7 +266,7 @@ Result<ConsumerConnectionInfo> Admin::ConsumerConnection(const std::string& grou
   }
   Status last = Status::NotFound("the consumer group[" + group + "] not online");
   for (const auto& [name, addr] : Masters(*route)) {
-    auto r = impl_->Call(addr, 203, {{"consumerGroup", group}});
+    auto r = impl_->Call(addr, req::kGetConsumerConnectionList, {{"consumerGroup", group}});
     if (!r.ok()) {
       last = r.status();
       continue;
@@ -296,7 +296,7 @@ Result<ConsumerConnectionInfo> Admin::ConsumerConnection(const std::string& grou
 
 Result<std::vector<std::map<std::string, std::string>>> Admin::ProducerConnections(
     const std::string& addr, const std::string& group) {
-  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, 204, {{"producerGroup", group}}));
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kGetProducerConnectionList, {{"producerGroup", group}}));
   RJ_RETURN_IF_ERROR(Impl::Expect(r, "GET_PRODUCER_CONNECTION_LIST"));
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (!j.is_object()) return Status::Corruption("bad producer connection body");
@@ -304,13 +304,13 @@ Result<std::vector<std::map<std::string, std::string>>> Admin::ProducerConnectio
 }
 
 Status Admin::UpdateSubGroup(const std::string& addr, const std::string& config_json) {
-  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, 200, {}, config_json));
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kUpdateAndCreateSubscriptionGroup, {}, config_json));
   return Impl::Expect(r, "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP on " + addr);
 }
 
 Status Admin::DeleteSubGroup(const std::string& addr, const std::string& group,
                              bool remove_offset) {
-  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, 207, {{"groupName", group},
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kDeleteSubscriptionGroup, {{"groupName", group},
                                                       {"removeOffset", remove_offset ? "true" : "false"}}));
   return Impl::Expect(r, "DELETE_SUBSCRIPTIONGROUP on " + addr);
 }
@@ -383,7 +383,7 @@ Result<std::map<int32_t, int64_t>> Admin::ResetOffsetByTime(const std::string& g
   RJ_ASSIGN_OR_RETURN(auto route, TopicRoute(topic));
   std::map<int32_t, int64_t> out;
   for (const auto& [name, addr] : Masters(route)) {
-    RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, 222 /* INVOKE_BROKER_TO_RESET_OFFSET */,
+    RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kInvokeBrokerToResetOffset,
                                             {{"topic", topic},
                                              {"group", group},
                                              {"timestamp", std::to_string(timestamp_ms)},

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <random>
 
+#include "admin_stats_processor.h"
+#include "broker_stats.h"
 #include "clients.h"
 #include "metadata.h"
 #include "reply_processor.h"
@@ -239,6 +241,17 @@ class Broker : public BrokerController {
     server_ = std::make_unique<remoting::RemotingServer>(so);
     reply_ = std::make_unique<ReplyProcessor>(store_.get(), &topics_, &producers_, server_.get(),
                                               [this] { return Live(); });
+    AdminStatsDeps deps;
+    deps.config = &config_;
+    deps.store = store_.get();
+    deps.topics = &topics_;
+    deps.groups = &groups_;
+    deps.offsets = &offsets_;
+    deps.consumers = &consumers_;
+    deps.stats = &stats_;
+    deps.server = server_.get();
+    deps.add_runtime_info = [this](std::map<std::string, std::string>* t) { AddRuntimeInfo(t); };
+    admin_stats_ = std::make_unique<AdminStatsProcessor>(std::move(deps));
     RegisterProcessors();
     server_->AddCloseListener([this](const remoting::ConnectionPtr& c) { OnConnectionClosed(c); });
     std::vector<remoting::ListenAddress> listeners = {
@@ -263,6 +276,7 @@ class Broker : public BrokerController {
     scheduler_.RunEvery(config_.flush_consumer_offset_interval,
                         config_.flush_consumer_offset_interval, [this] { PersistOffsets(); });
     scheduler_.RunEvery(10000, 10000, [this] { ScanExpiredChannels(); });
+    scheduler_.RunEvery(1000, 1000, [this] { stats_.Sample(); });
     scheduler_.RunEvery(config_.flush_delay_offset_interval, config_.flush_delay_offset_interval,
                         [this] {
                           Status s = schedule_->Persist();
@@ -327,6 +341,8 @@ class Broker : public BrokerController {
       auto r = topics_.Delete(kAutoCreateTopicKey);
       if (!r.ok()) return r.status();
     }
+    // Apache's benchmark tools send to BenchmarkTest by default.
+    RJ_RETURN_IF_ERROR(add(kBenchmarkTopic, 1024, kRW));
     RJ_RETURN_IF_ERROR(add(config_.broker_cluster_name, 16,
                            protocol::kPermInherit | (config_.cluster_topic_enable ? kRW : 0)));
     RJ_RETURN_IF_ERROR(add(config_.broker_name, 1,
@@ -368,17 +384,17 @@ class Broker : public BrokerController {
     On(req::kHeartBeat, &Broker::HeartBeat, client_pool_.get());
     On(req::kUnregisterClient, &Broker::UnregisterClient, client_pool_.get());
     On(req::kGetConsumerListByGroup, &Broker::GetConsumerList, client_pool_.get());
-    On(46 /* CHECK_CLIENT_CONFIG */, &Broker::CheckClientConfig, client_pool_.get());
+    On(req::kCheckClientConfig, &Broker::CheckClientConfig, client_pool_.get());
     On(req::kLockBatchMq, &Broker::LockBatchMq, client_pool_.get());
     On(req::kEndTransaction, &Broker::EndTransaction, send_pool_.get());
-    On(200 /* UPDATE_AND_CREATE_SUBSCRIPTIONGROUP */, &Broker::UpdateSubscriptionGroup,
+    On(req::kUpdateAndCreateSubscriptionGroup, &Broker::UpdateSubscriptionGroup,
        admin_pool_.get());
-    On(207 /* DELETE_SUBSCRIPTIONGROUP */, &Broker::DeleteSubscriptionGroup, admin_pool_.get());
-    On(204 /* GET_PRODUCER_CONNECTION_LIST */, &Broker::GetProducerConnectionList,
+    On(req::kDeleteSubscriptionGroup, &Broker::DeleteSubscriptionGroup, admin_pool_.get());
+    On(req::kGetProducerConnectionList, &Broker::GetProducerConnectionList,
        admin_pool_.get());
-    On(203 /* GET_CONSUMER_CONNECTION_LIST */, &Broker::GetConsumerConnectionList,
+    On(req::kGetConsumerConnectionList, &Broker::GetConsumerConnectionList,
        admin_pool_.get());
-    On(222 /* INVOKE_BROKER_TO_RESET_OFFSET */, &Broker::InvokeBrokerToResetOffset, admin_pool_.get());
+    On(req::kInvokeBrokerToResetOffset, &Broker::InvokeBrokerToResetOffset, admin_pool_.get());
     On(req::kUnlockBatchMq, &Broker::UnlockBatchMq, client_pool_.get());
     On(req::kQueryConsumerOffset, &Broker::QueryConsumerOffset, consumer_pool_.get());
     On(req::kUpdateConsumerOffset, &Broker::UpdateConsumerOffset, consumer_pool_.get());
@@ -391,7 +407,7 @@ class Broker : public BrokerController {
     On(req::kGetAllTopicConfig, &Broker::GetAllTopicConfig, admin_pool_.get());
     On(req::kGetBrokerConfig, &Broker::GetBrokerConfig, admin_pool_.get());
     On(req::kUpdateBrokerConfig, &Broker::UpdateBrokerConfig, admin_pool_.get());
-    On(req::kGetBrokerRuntimeInfo, &Broker::GetBrokerRuntimeInfo, admin_pool_.get());
+    admin_stats_->RegisterOn(server_.get(), admin_pool_.get());
   }
 
   static void Fail(const RequestContextPtr& ctx, const Status& s) {
@@ -433,6 +449,7 @@ class Broker : public BrokerController {
   }
 
   void ProcessSend(const RequestContextPtr& ctx) {
+    const int64_t start_ms = NowMillis();
     const RemotingCommand& r = ctx->request();
     auto header = ParseSendHeader(r);
     if (!header.ok()) return Fail(ctx, header.status());
@@ -493,7 +510,9 @@ class Broker : public BrokerController {
     store::HostAddress born_host = born.ok() ? *born : store::HostAddress::V4(0, 0, 0, 0, 0);
     bool wait_store_ok = store::FindProperty(h.properties, "WAIT") != "false";
     auto shared_topic = std::make_shared<std::string>(target_topic);
-    if (h.batch) return SendBatch(ctx, h, shared_topic, queue_id, born_host, wait_store_ok);
+    if (h.batch) {
+      return SendBatch(ctx, h, shared_topic, queue_id, born_host, wait_store_ok, start_ms);
+    }
 
     auto props = std::make_shared<std::string>(
         EditProperties(h.properties, {"WAIT"}, {{"CLUSTER", config_.broker_cluster_name}}));
@@ -523,10 +542,10 @@ class Broker : public BrokerController {
     msg.born_host = born_host;
     msg.reconsume_times = h.reconsume_times;
     store_->PutMessageAsync(msg, wait_store_ok,
-                            [this, ctx, props, shared_topic, response_qid](Result<store::PutResult> res) {
+                            [this, ctx, props, shared_topic, response_qid,
+                             start_ms](Result<store::PutResult> res) {
                               (void)props;  // kept alive until the store is done with the views
-                              (void)shared_topic;
-                              RespondPut(ctx, res, response_qid, {});
+                              RespondPut(ctx, res, response_qid, {}, *shared_topic, start_ms);
                             });
   }
 
@@ -616,7 +635,7 @@ class Broker : public BrokerController {
 
   void SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
                  const std::shared_ptr<std::string>& topic, int32_t queue_id,
-                 const store::HostAddress& born_host, bool wait_store_ok) {
+                 const store::HostAddress& born_host, bool wait_store_ok, int64_t start_ms) {
     const int32_t original_qid = queue_id;
     if (store::FindProperty(h.properties, "DELAY").size() > 0) {
       return ctx->RespondCode(rc::kMessageIllegal, "batch message does not support delay level");
@@ -704,17 +723,19 @@ class Broker : public BrokerController {
     }
     store_->PutMessagesAsync(msgs, wait_store_ok,
                              [this, ctx, props, topic, batch_topic, response_qid = original_qid,
-                              sizes](Result<store::PutResult> r) {
+                              sizes, start_ms](Result<store::PutResult> r) {
                                (void)props;
-                               (void)topic;
                                (void)batch_topic;
-                               RespondPut(ctx, r, response_qid, sizes);
+                               RespondPut(ctx, r, response_qid, sizes, *topic, start_ms);
                              });
   }
 
+  // Answers a send once the store is done with it, and counts it (statsAll, runtime info).
   void RespondPut(const RequestContextPtr& ctx, const Result<store::PutResult>& res,
-                  int32_t queue_id, const std::vector<int32_t>& batch_sizes) {
+                  int32_t queue_id, const std::vector<int32_t>& batch_sizes,
+                  const std::string& topic, int64_t start_ms) {
     if (!res.ok()) {
+      stats_.OnPutFailed();
       auto [code, remark] = PutStatusToResponse(res.status());
       ctx->Respond(RemotingCommand::ResponseTo(ctx->request(), code, remark));
       return;
@@ -741,7 +762,8 @@ class Broker : public BrokerController {
     auto live = Live();
     resp.Set("MSG_REGION", live->region_id);
     resp.Set("TRACE_ON", std::string(live->trace_on ? "true" : "false"));
-    put_count_.fetch_add(res->msg_num, std::memory_order_relaxed);
+    stats_.OnPut(topic, res->msg_num, static_cast<int64_t>(ctx->request().body.size()),
+                 NowMillis() - start_ms);
     ctx->Respond(std::move(resp));
   }
 
@@ -822,6 +844,7 @@ class Broker : public BrokerController {
       filter = *f;
     }
     int32_t max_nums = std::clamp(h.max_msg_nums, 1, live->max_transfer_count_on_message);
+    const int64_t get_start_ms = NowMillis();
     store::GetResult got = store_->GetMessages(h.topic, h.queue_id, QueueOffset(h.queue_offset),
                                                max_nums, live->max_transfer_bytes_on_message,
                                                filter.get());
@@ -858,8 +881,10 @@ class Broker : public BrokerController {
     if (code == rc::kSuccess) {
       resp.body.reserve(static_cast<size_t>(got.total_bytes));
       for (const auto& m : got.messages) resp.body.append(m.data);
-      get_count_.fetch_add(static_cast<int64_t>(got.messages.size()), std::memory_order_relaxed);
     }
+    stats_.OnGet(h.group, h.topic, code == rc::kSuccess ? static_cast<int64_t>(got.messages.size()) : 0,
+                 code == rc::kSuccess ? static_cast<int64_t>(resp.body.size()) : 0,
+                 NowMillis() - get_start_ms);
     ctx->Respond(std::move(resp));
   }
 
@@ -1041,7 +1066,7 @@ class Broker : public BrokerController {
     int notified = 0;
     if (auto info = consumers_.Find(*group)) {
       for (const auto& ch : info->channels) {
-        RemotingCommand n = RemotingCommand::Request(220 /* RESET_CONSUMER_CLIENT_OFFSET */);
+        RemotingCommand n = RemotingCommand::Request(req::kResetConsumerClientOffset);
         n.Set("topic", *topic);
         n.Set("group", *group);
         n.Set("timestamp", *ts);
@@ -1137,7 +1162,7 @@ class Broker : public BrokerController {
     if (!group.ok()) return Fail(ctx, group.status());
     auto g = consumers_.Find(*group);
     if (!g || g->channels.empty()) {
-      return ctx->RespondCode(206 /* CONSUMER_NOT_ONLINE */,
+      return ctx->RespondCode(rc::kConsumerNotOnline,
                               "the consumer group[" + *group + "] not online");
     }
     nlohmann::json subs = nlohmann::json::object();
@@ -1680,26 +1705,21 @@ class Broker : public BrokerController {
     ctx->Respond(std::move(resp));
   }
 
-  void GetBrokerRuntimeInfo(const RequestContextPtr& ctx) {
-    auto st = store_->Stats();
-    protocol::KVTable t;
-    t.table["brokerVersionDesc"] = "V4_9_8";
-    t.table["brokerVersion"] = "409";
-    t.table["msgPutTotalTodayNow"] = std::to_string(put_count_.load());
-    t.table["msgGetTotalTodayNow"] = std::to_string(get_count_.load());
-    t.table["commitLogMinOffset"] = std::to_string(st.min_physical_offset.value());
-    t.table["commitLogMaxOffset"] = std::to_string(st.written.value());
-    t.table["dispatchBehindBytes"] =
-        std::to_string(st.written.value() - st.dispatched.value());
-    t.table["sendThreadPoolQueueSize"] = std::to_string(send_pool_->QueueSize());
-    t.table["pullThreadPoolQueueSize"] = std::to_string(pull_pool_->QueueSize());
-    auto earliest = store_->GetEarliestMessageTime();
-    t.table["earliestMessageTimeStamp"] = std::to_string(earliest.ok() ? *earliest : 0);
-    t.table["brokerActive"] = "true";
-    t.table["timerPendingCount"] = std::to_string(timers_->Pending());
-    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
-    resp.body = t.ToJson();
-    ctx->Respond(std::move(resp));
+  // The runtime-info keys only the broker knows: executor queues, delay-level progress
+  // ("scheduleMessageOffset_<level>" = "delivered,stored" as RocketMQ's ScheduleMessageService
+  // reports them) and pending timers.
+  void AddRuntimeInfo(std::map<std::string, std::string>* t) {
+    (*t)["sendThreadPoolQueueSize"] = std::to_string(send_pool_->QueueSize());
+    (*t)["pullThreadPoolQueueSize"] = std::to_string(pull_pool_->QueueSize());
+    (*t)["queryThreadPoolQueueSize"] = std::to_string(query_pool_->QueueSize());
+    (*t)["EndTransactionQueueSize"] = std::to_string(send_pool_->QueueSize());
+    for (const auto& [level, delivered] : schedule_->Offsets()) {
+      const int64_t stored = store_->GetMaxOffsetInQueue(kScheduleTopic, level - 1).value();
+      if (stored <= 0) continue;  // levels that never held a message
+      (*t)["scheduleMessageOffset_" + std::to_string(level)] =
+          std::to_string(delivered) + "," + std::to_string(stored);
+    }
+    (*t)["timerPendingCount"] = std::to_string(timers_->Pending());
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1794,8 +1814,8 @@ class Broker : public BrokerController {
   std::mutex hold_mu_;
   std::map<std::string, std::vector<HeldPull>> held_;
   std::atomic<int64_t> held_count_{0};
-  std::atomic<int64_t> put_count_{0};
-  std::atomic<int64_t> get_count_{0};
+  BrokerStats stats_{config_.broker_cluster_name};
+  std::unique_ptr<AdminStatsProcessor> admin_stats_;
   std::mutex rng_mu_;
   std::mt19937 rng_{std::random_device{}()};
   std::atomic<bool> started_{false};

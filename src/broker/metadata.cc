@@ -240,12 +240,23 @@ Status SubscriptionGroupManager::Load() {
   return Status::OK();
 }
 
-Status SubscriptionGroupManager::PersistLocked() {
+namespace {
+json GroupsWrapper(const std::map<std::string, SubscriptionGroupConfig>& table,
+                   const protocol::DataVersion& version) {
   json t = json::object();
-  for (const auto& [k, g] : table_) t[k] = GroupJson(g);
-  json j{{"dataVersion", json{{"counter", version_.counter}, {"timestamp", version_.timestamp}}},
-         {"subscriptionGroupTable", t}};
-  return WriteFileAtomic(path_, Dump(j));
+  for (const auto& [k, g] : table) t[k] = GroupJson(g);
+  return json{{"dataVersion", json{{"counter", version.counter}, {"timestamp", version.timestamp}}},
+              {"subscriptionGroupTable", t}};
+}
+}  // namespace
+
+Status SubscriptionGroupManager::PersistLocked() {
+  return WriteFileAtomic(path_, Dump(GroupsWrapper(table_, version_)));
+}
+
+std::string SubscriptionGroupManager::ToJson() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return GroupsWrapper(table_, version_).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::optional<SubscriptionGroupConfig> SubscriptionGroupManager::Find(
@@ -410,19 +421,42 @@ void ConsumerOffsetManager::RemoveGroup(const std::string& group) {
   }
 }
 
-Status ConsumerOffsetManager::Persist() {
+namespace {
+json OffsetsWrapper(const std::map<std::string, std::map<int32_t, int64_t>>& table) {
   json t = json::object();
+  for (const auto& [k, q] : table) {
+    json m = json::object();
+    for (const auto& [qid, off] : q) m[std::to_string(qid)] = off;
+    t[k] = m;
+  }
+  return json{{"offsetTable", t}};
+}
+}  // namespace
+
+std::string ConsumerOffsetManager::ToJson() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return OffsetsWrapper(table_).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+int ConsumerOffsetManager::Clone(const std::string& src_group, const std::string& dest_group,
+                                 const std::string& topic) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = table_.find(topic + "@" + src_group);
+  if (it == table_.end()) return 0;
+  table_[topic + "@" + dest_group] = it->second;
+  dirty_ = true;
+  return static_cast<int>(it->second.size());
+}
+
+Status ConsumerOffsetManager::Persist() {
+  json j;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (!dirty_) return Status::OK();
-    for (const auto& [k, q] : table_) {
-      json m = json::object();
-      for (const auto& [qid, off] : q) m[std::to_string(qid)] = off;
-      t[k] = m;
-    }
+    j = OffsetsWrapper(table_);
     dirty_ = false;
   }
-  Status s = WriteFileAtomic(path_, Dump(json{{"offsetTable", t}}));
+  Status s = WriteFileAtomic(path_, Dump(j));
   if (!s.ok()) {
     std::lock_guard<std::mutex> l(mu_);
     dirty_ = true;

@@ -95,6 +95,8 @@ class SubscriptionGroupManager {
   Status Update(const SubscriptionGroupConfig& config);
   Result<bool> Delete(const std::string& group);
   std::vector<SubscriptionGroupConfig> List() const;
+  // SubscriptionGroupWrapper JSON: {"dataVersion":{..},"subscriptionGroupTable":{group:{..}}}.
+  std::string ToJson() const;
 
  private:
   Status PersistLocked();
@@ -118,8 +120,13 @@ class ConsumerOffsetManager {
   std::set<std::string> TopicsOf(const std::string& group) const;
   void RemoveTopic(const std::string& topic);
   void RemoveGroup(const std::string& group);
+  // Copies src_group's offsets on topic to dest_group (CLONE_GROUP_OFFSET); returns how many
+  // queues were copied.
+  int Clone(const std::string& src_group, const std::string& dest_group, const std::string& topic);
   // Writes consumerOffset.json if anything changed since the last call.
   Status Persist();
+  // ConsumerOffsetSerializeWrapper JSON: {"offsetTable":{"topic@group":{"queueId":offset}}}.
+  std::string ToJson() const;
 
  private:
   std::string path_;

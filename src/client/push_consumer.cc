@@ -111,7 +111,7 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
         },
         nullptr);
     client_->RegisterProcessor(
-        220 /* RESET_CONSUMER_CLIENT_OFFSET */,
+        req::kResetConsumerClientOffset,
         [weak](const remoting::RequestContextPtr& ctx) {
           if (auto self = weak.lock()) self->OnResetOffset(ctx);
         },

@@ -53,6 +53,13 @@ Result<PutResult> MessageStore::PutMessage(const MessageInput& msg, bool wait_st
   return f.get();
 }
 
+Result<PhysicalOffset> MessageStore::GetCommitLogOffsetInQueue(std::string_view topic,
+                                                               int32_t queue_id,
+                                                               QueueOffset offset) {
+  RJ_ASSIGN_OR_RETURN(auto e, GetConsumeQueueEntry(topic, queue_id, offset));
+  return e.physical_offset;
+}
+
 Result<PutResult> MessageStore::PutMessages(const std::vector<MessageInput>& msgs,
                                             bool wait_store_ok) {
   std::promise<Result<PutResult>> p;
@@ -101,8 +108,8 @@ class StoreImpl final : public MessageStore {
   QueueOffset GetMaxOffsetInQueue(std::string_view topic, int32_t queue_id) override;
   QueueOffset GetOffsetInQueueByTime(std::string_view topic, int32_t queue_id,
                                      int64_t timestamp) override;
-  Result<PhysicalOffset> GetCommitLogOffsetInQueue(std::string_view topic, int32_t queue_id,
-                                                   QueueOffset offset) override;
+  Result<ConsumeQueueEntry> GetConsumeQueueEntry(std::string_view topic, int32_t queue_id,
+                                                 QueueOffset offset) override;
   Result<int64_t> GetEarliestMessageTime(std::string_view topic, int32_t queue_id) override;
   Result<int64_t> GetEarliestMessageTime() override;
   Result<int64_t> GetMessageStoreTimestamp(std::string_view topic, int32_t queue_id,
@@ -1115,13 +1122,16 @@ QueueOffset StoreImpl::GetOffsetInQueueByTime(std::string_view topic, int32_t qu
   return QueueOffset(lo);
 }
 
-Result<PhysicalOffset> StoreImpl::GetCommitLogOffsetInQueue(std::string_view topic,
-                                                            int32_t queue_id, QueueOffset offset) {
+Result<ConsumeQueueEntry> StoreImpl::GetConsumeQueueEntry(std::string_view topic,
+                                                          int32_t queue_id, QueueOffset offset) {
   auto cq = FindQueue(topic, queue_id);
   CqEntry e;
-  if (!cq || !cq->Get(offset.value(), &e, nullptr)) return Status::NotFound("no such entry");
-  return PhysicalOffset(e.physical_offset);
+  if (!cq || !cq->Get(offset.value(), &e, nullptr) || e.size == kCqBlankSize) {
+    return Status::NotFound("no such entry");
+  }
+  return ConsumeQueueEntry{PhysicalOffset(e.physical_offset), e.size, e.tags_code};
 }
+
 
 Result<int64_t> StoreImpl::GetEarliestMessageTime(std::string_view topic, int32_t queue_id) {
   auto cq = FindQueue(topic, queue_id);

@@ -31,6 +31,9 @@ inline constexpr int32_t kCheckTransactionState = 39;
 inline constexpr int32_t kNotifyConsumerIdsChanged = 40;
 inline constexpr int32_t kLockBatchMq = 41;
 inline constexpr int32_t kUnlockBatchMq = 42;
+inline constexpr int32_t kGetAllConsumerOffset = 43;
+inline constexpr int32_t kGetAllDelayOffset = 45;
+inline constexpr int32_t kCheckClientConfig = 46;
 inline constexpr int32_t kPutKvConfig = 100;
 inline constexpr int32_t kGetKvConfig = 101;
 inline constexpr int32_t kDeleteKvConfig = 102;
@@ -38,19 +41,48 @@ inline constexpr int32_t kRegisterBroker = 103;
 inline constexpr int32_t kUnregisterBroker = 104;
 inline constexpr int32_t kGetRouteinfoByTopic = 105;
 inline constexpr int32_t kGetBrokerClusterInfo = 106;
+inline constexpr int32_t kUpdateAndCreateSubscriptionGroup = 200;
+inline constexpr int32_t kGetAllSubscriptionGroupConfig = 201;
 inline constexpr int32_t kGetTopicStatsInfo = 202;
+inline constexpr int32_t kGetConsumerConnectionList = 203;
+inline constexpr int32_t kGetProducerConnectionList = 204;
+inline constexpr int32_t kWipeWritePermOfBroker = 205;
 inline constexpr int32_t kGetAllTopicListFromNameserver = 206;
+inline constexpr int32_t kDeleteSubscriptionGroup = 207;
+inline constexpr int32_t kGetConsumeStats = 208;
 inline constexpr int32_t kDeleteTopicInBroker = 215;
 inline constexpr int32_t kDeleteTopicInNamesrv = 216;
 inline constexpr int32_t kGetKvlistByNamespace = 219;
+inline constexpr int32_t kResetConsumerClientOffset = 220;
+inline constexpr int32_t kGetConsumerStatusFromClient = 221;
+inline constexpr int32_t kInvokeBrokerToResetOffset = 222;
+inline constexpr int32_t kInvokeBrokerToGetConsumerStatus = 223;
 inline constexpr int32_t kGetTopicsByCluster = 224;
+inline constexpr int32_t kQueryTopicConsumeByWho = 300;
+inline constexpr int32_t kQueryConsumeTimeSpan = 303;
+inline constexpr int32_t kGetSystemTopicListFromNs = 304;
+inline constexpr int32_t kGetSystemTopicListFromBroker = 305;
+inline constexpr int32_t kCleanExpiredConsumequeue = 306;
+inline constexpr int32_t kGetConsumerRunningInfo = 307;
+inline constexpr int32_t kQueryCorrectionOffset = 308;
+inline constexpr int32_t kConsumeMessageDirectly = 309;
 inline constexpr int32_t kSendMessageV2 = 310;
+inline constexpr int32_t kGetUnitTopicList = 311;
+inline constexpr int32_t kGetHasUnitSubTopicList = 312;
+inline constexpr int32_t kGetHasUnitSubUnunitTopicList = 313;
+inline constexpr int32_t kCloneGroupOffset = 314;
+inline constexpr int32_t kViewBrokerStatsData = 315;
+inline constexpr int32_t kCleanUnusedTopic = 316;
+inline constexpr int32_t kGetBrokerConsumeStats = 317;
+inline constexpr int32_t kUpdateNamesrvConfig = 318;
 inline constexpr int32_t kGetNamesrvConfig = 319;
 inline constexpr int32_t kSendBatchMessage = 320;
 inline constexpr int32_t kSendReplyMessage = 324;
 inline constexpr int32_t kSendReplyMessageV2 = 325;
 inline constexpr int32_t kPushReplyMessageToClient = 326;
+inline constexpr int32_t kQueryConsumeQueue = 321;
 inline constexpr int32_t kQueryDataVersion = 322;
+inline constexpr int32_t kAddWritePermOfBroker = 327;
 }  // namespace request_code
 
 namespace response_code {
@@ -75,6 +107,8 @@ inline constexpr int32_t kSubscriptionParseFailed = 23;
 inline constexpr int32_t kSubscriptionNotExist = 24;
 inline constexpr int32_t kSubscriptionNotLatest = 25;
 inline constexpr int32_t kSubscriptionGroupNotExist = 26;
+inline constexpr int32_t kConsumerNotOnline = 206;
+inline constexpr int32_t kConsumeMsgTimeout = 207;
 }  // namespace response_code
 
 // MQVersion ordinals we use.

@@ -96,6 +96,14 @@ using ArrivalListener =
     std::function<void(std::string_view topic, int32_t queue_id, QueueOffset queue_offset,
                        int64_t tags_code, int64_t store_timestamp)>;
 
+// One consume-queue entry: where its record is in the CommitLog, the record's size, and the
+// tags hash code (or, for delayed topics, the delivery time).
+struct ConsumeQueueEntry {
+  PhysicalOffset physical_offset;
+  int32_t size = 0;
+  int64_t tags_code = 0;
+};
+
 struct StoreStats {
   PhysicalOffset min_physical_offset;
   PhysicalOffset written;     // appended (readable by physical offset)
@@ -149,8 +157,11 @@ class MessageStore {
   // The first offset whose store timestamp is >= timestamp (max offset if none).
   virtual QueueOffset GetOffsetInQueueByTime(std::string_view topic, int32_t queue_id,
                                              int64_t timestamp) = 0;
-  virtual Result<PhysicalOffset> GetCommitLogOffsetInQueue(std::string_view topic, int32_t queue_id,
-                                                           QueueOffset offset) = 0;
+  // The consume-queue entry at offset (NotFound outside the queue or for a padding entry).
+  virtual Result<ConsumeQueueEntry> GetConsumeQueueEntry(std::string_view topic, int32_t queue_id,
+                                                         QueueOffset offset) = 0;
+  Result<PhysicalOffset> GetCommitLogOffsetInQueue(std::string_view topic, int32_t queue_id,
+                                                   QueueOffset offset);
   virtual Result<int64_t> GetEarliestMessageTime(std::string_view topic, int32_t queue_id) = 0;
   virtual Result<int64_t> GetEarliestMessageTime() = 0;
   virtual Result<int64_t> GetMessageStoreTimestamp(std::string_view topic, int32_t queue_id,

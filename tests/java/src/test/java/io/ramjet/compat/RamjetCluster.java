@@ -18,9 +18,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
+import org.apache.rocketmq.client.ClientConfig;
+import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
+import org.apache.rocketmq.client.consumer.DefaultMQPullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.exception.MQClientException;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.client.producer.TransactionMQProducer;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.MessageQueue;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -71,6 +75,20 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
     private int brokerPort;
     private boolean failed;
     private final List<AutoCloseable> clients = new ArrayList<>();
+    private final List<String> extraBrokerArgs;
+
+    /** Servers with the default configuration. */
+    public RamjetCluster() {
+        this(new String[0]);
+    }
+
+    /**
+     * Servers where the broker gets {@code extraBrokerArgs} (e.g. {@code "--enablePropertyFilter=true"})
+     * after the harness's own arguments.
+     */
+    public RamjetCluster(String... extraBrokerArgs) {
+        this.extraBrokerArgs = List.of(extraBrokerArgs);
+    }
 
     // ---------------------------------------------------------------- lifecycle
 
@@ -101,12 +119,14 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
         awaitPort("namesrv", namesrv, namesrvLog, namesrvPort);
 
         brokerPort = pickFreePort(2); // bp-2 (VIP), bp and bp+1 (HA) all free
-        broker = start(brokerLog, brokerBin.toString(),
+        List<String> brokerCmd = new ArrayList<>(List.of(brokerBin.toString(),
                 "--namesrvAddr=" + namesrvAddr(),
                 "--listenPort=" + brokerPort,
                 "--brokerIP1=127.0.0.1",
                 "--storePathRootDir=" + tmpDir.resolve("store"),
-                "--brokerName=" + brokerName);
+                "--brokerName=" + brokerName));
+        brokerCmd.addAll(extraBrokerArgs);
+        broker = start(brokerLog, brokerCmd.toArray(new String[0]));
         awaitPort("broker", broker, brokerLog, brokerPort);
         System.out.printf("[ramjet] %s: namesrv 127.0.0.1:%d, broker 127.0.0.1:%d, dir %s%n",
                 context.getDisplayName(), namesrvPort, brokerPort, tmpDir);
@@ -190,6 +210,15 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
         return tmpDir;
     }
 
+    /** The broker's output so far (for tests that check what it logged). */
+    public String brokerLogText() {
+        try {
+            return Files.readString(brokerLog, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
     public boolean brokerAlive() {
         return broker != null && broker.isAlive();
     }
@@ -210,28 +239,71 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
      * client id {@code 127.0.0.1@<unique instance name>}. Shut down by the extension at the end.
      */
     public DefaultMQProducer newProducer(String group) {
-        DefaultMQProducer p = new DefaultMQProducer(group);
-        p.setNamesrvAddr(namesrvAddr());
-        p.setClientIP("127.0.0.1");
-        p.setInstanceName(instanceName("p"));
-        p.setVipChannelEnabled(false);
+        return configure(new DefaultMQProducer(group));
+    }
+
+    /**
+     * A producer with message trace on ({@code new DefaultMQProducer(group, true, null)}): every
+     * send is also recorded in RMQ_SYS_TRACE_TOPIC by the client's trace dispatcher.
+     */
+    public DefaultMQProducer newTracingProducer(String group) {
+        return configure(new DefaultMQProducer(group, true, null));
+    }
+
+    /** A transactional producer (not started); the test sets its TransactionListener. */
+    public TransactionMQProducer newTransactionProducer(String group) {
+        return configure(new TransactionMQProducer(group));
+    }
+
+    private <P extends DefaultMQProducer> P configure(P p) {
+        configureClient(p, "p");
         p.setSendMsgTimeout(10_000);
-        p.setPollNameServerInterval(1_000);
-        p.setHeartbeatBrokerInterval(5_000);
         clients.add(p::shutdown);
         return p;
     }
 
-    /** A push consumer (not started), clustering, CONSUME_FROM_FIRST_OFFSET. */
-    public DefaultMQPushConsumer newPushConsumer(String group) {
-        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
+    private void configureClient(ClientConfig c, String role) {
         c.setNamesrvAddr(namesrvAddr());
         c.setClientIP("127.0.0.1");
-        c.setInstanceName(instanceName("c"));
+        c.setInstanceName(instanceName(role));
         c.setVipChannelEnabled(false);
-        c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
         c.setPollNameServerInterval(1_000);
         c.setHeartbeatBrokerInterval(5_000);
+    }
+
+    /** A push consumer (not started), clustering, CONSUME_FROM_FIRST_OFFSET. */
+    public DefaultMQPushConsumer newPushConsumer(String group) {
+        return configure(new DefaultMQPushConsumer(group));
+    }
+
+    /** A push consumer with message trace on ({@code new DefaultMQPushConsumer(group, true, null)}). */
+    public DefaultMQPushConsumer newTracingPushConsumer(String group) {
+        return configure(new DefaultMQPushConsumer(group, true, null));
+    }
+
+    private DefaultMQPushConsumer configure(DefaultMQPushConsumer c) {
+        configureClient(c, "c");
+        c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        clients.add(c::shutdown);
+        return c;
+    }
+
+    /** A DefaultMQPullConsumer (not started); offsets are persisted to the broker every second. */
+    @SuppressWarnings("deprecation") // DefaultMQPullConsumer: deprecated in favour of the lite pull consumer
+    public DefaultMQPullConsumer newPullConsumer(String group) {
+        DefaultMQPullConsumer c = new DefaultMQPullConsumer(group);
+        configureClient(c, "pc");
+        c.setPersistConsumerOffsetInterval(1_000);
+        clients.add(c::shutdown);
+        return c;
+    }
+
+    /** A DefaultLitePullConsumer (not started), CONSUME_FROM_FIRST_OFFSET. */
+    public DefaultLitePullConsumer newLitePullConsumer(String group) {
+        DefaultLitePullConsumer c = new DefaultLitePullConsumer(group);
+        configureClient(c, "lc");
+        c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        c.setPollTimeoutMillis(500);
         clients.add(c::shutdown);
         return c;
     }
@@ -242,14 +314,13 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
      * routes it with that many queues. Bounded: 20 s. (DefaultMQProducer.createTopic is deprecated in
      * 4.9.8 in favour of rocketmq-tools' admin API, which this module deliberately does not use.)
      */
-    @SuppressWarnings("deprecation")
     public List<MessageQueue> createTopic(DefaultMQProducer startedProducer, String topic, int queues)
             throws Exception {
         long deadline = System.currentTimeMillis() + 20_000;
         Exception last = null;
         for (int attempt = 0; attempt < 100 && System.currentTimeMillis() < deadline; attempt++) {
             try {
-                startedProducer.createTopic("TBW102", topic, queues);
+                createTopicCall(startedProducer, topic, queues);
                 last = null;
                 break;
             } catch (MQClientException e) { // TBW102 not routed yet (broker not registered)
@@ -274,6 +345,32 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
         }
         throw new AssertionError("topic " + topic + " not routed with " + queues + " queues within 20 s, last: "
                 + mqs, last);
+    }
+
+    /**
+     * {@code createTopic("TBW102", topic, queues)}: 4.9.8 has {@code createTopic(String, String, int)};
+     * 5.x replaced it by {@code createTopic(String, String, int, Map<String, String> attributes)}.
+     * Reflection keeps one test source for both clients (both send UPDATE_AND_CREATE_TOPIC).
+     */
+    private static void createTopicCall(DefaultMQProducer p, String topic, int queues) throws Exception {
+        java.lang.reflect.Method m;
+        Object[] args;
+        try {
+            m = DefaultMQProducer.class.getMethod("createTopic", String.class, String.class, int.class);
+            args = new Object[] {"TBW102", topic, queues};
+        } catch (NoSuchMethodException e) {
+            m = DefaultMQProducer.class.getMethod("createTopic", String.class, String.class, int.class,
+                    java.util.Map.class);
+            args = new Object[] {"TBW102", topic, queues, new java.util.HashMap<String, String>()};
+        }
+        try {
+            m.invoke(p, args);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            if (e.getCause() instanceof Exception ex) {
+                throw ex;
+            }
+            throw e;
+        }
     }
 
     /** Waits until the consumer's rebalance owns {@code queues} queues of {@code topic}. */

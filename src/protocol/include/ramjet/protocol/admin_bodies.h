@@ -1,0 +1,118 @@
+// JSON bodies of the administrative requests that Apache RocketMQ's admin tools (mqadmin, the
+// dashboard) read, written the way Java's fastjson writes them: keys sorted, and maps keyed by a
+// MessageQueue written with the queue object itself as the key,
+// {"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:{...}}}. That is not standard JSON,
+// but it is what fastjson parses back (see docs/formats/remoting.md and the protocol digest
+// §3.13-3.14).
+//
+// Threading: plain values; no shared state.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ramjet/protocol/bodies.h"
+
+namespace ramjet::protocol {
+
+struct MessageQueue {
+  std::string topic;
+  std::string broker_name;
+  int32_t queue_id = 0;
+  auto operator<=>(const MessageQueue&) const = default;
+  // {"brokerName":..,"queueId":..,"topic":..}
+  std::string ToJson() const;
+};
+
+// GET_TOPIC_STATS_INFO (202): TopicStatsTable.
+struct TopicOffset {
+  int64_t min_offset = 0;
+  int64_t max_offset = 0;
+  int64_t last_update_timestamp = 0;
+};
+struct TopicStatsTable {
+  std::map<MessageQueue, TopicOffset> offset_table;
+  std::string ToJson() const;
+};
+
+// GET_CONSUME_STATS (208): ConsumeStats.
+struct OffsetWrapper {
+  int64_t broker_offset = 0;
+  int64_t consumer_offset = 0;
+  int64_t last_timestamp = 0;
+};
+struct ConsumeStats {
+  double consume_tps = 0;
+  std::map<MessageQueue, OffsetWrapper> offset_table;
+  int64_t TotalDiff() const;
+  std::string ToJson() const;
+};
+
+// GET_BROKER_CONSUME_STATS (317): ConsumeStatsList, one {group: [ConsumeStats per topic]} entry
+// per subscription group.
+struct ConsumeStatsList {
+  std::string broker_addr;
+  std::vector<std::pair<std::string, std::vector<ConsumeStats>>> consume_stats_list;
+  int64_t total_diff = 0;
+  std::string ToJson() const;
+};
+
+// QUERY_TOPIC_CONSUME_BY_WHO (300): GroupList.
+struct GroupList {
+  std::set<std::string> group_list;
+  std::string ToJson() const;
+};
+
+// QUERY_CONSUME_TIME_SPAN (303): QueryConsumeTimeSpanBody.
+struct QueueTimeSpan {
+  MessageQueue message_queue;
+  int64_t min_time_stamp = 0;
+  int64_t max_time_stamp = 0;
+  int64_t consume_time_stamp = 0;
+  int64_t delay_time = 0;
+};
+struct QueryConsumeTimeSpanBody {
+  std::vector<QueueTimeSpan> consume_time_span_set;
+  std::string ToJson() const;
+};
+
+// VIEW_BROKER_STATS_DATA (315): BrokerStatsData.
+struct BrokerStatsItem {
+  int64_t sum = 0;
+  double tps = 0;
+  double avgpt = 0;
+};
+struct BrokerStatsData {
+  BrokerStatsItem stats_minute, stats_hour, stats_day;
+  std::string ToJson() const;
+};
+
+// QUERY_CONSUME_QUEUE (321): QueryConsumeQueueResponseBody.
+struct ConsumeQueueData {
+  int64_t physic_offset = 0;
+  int32_t physic_size = 0;
+  int64_t tags_code = 0;
+  std::optional<bool> eval;  // whether the group's subscription matches the entry
+  std::string msg;           // a note when the entry could not be read
+};
+struct QueryConsumeQueueBody {
+  std::optional<SubscriptionData> subscription_data;
+  std::string filter_data;
+  std::vector<ConsumeQueueData> queue_data;
+  int64_t max_queue_index = 0;
+  int64_t min_queue_index = 0;
+  std::string ToJson() const;
+};
+
+// TopicList of GET_SYSTEM_TOPIC_LIST_FROM_BROKER (305) / _FROM_NS (304): {"topicList":[..]}.
+std::string TopicListJson(const std::set<std::string>& topics);
+
+// SubscriptionData as fastjson writes it (heartbeats, connection lists, QUERY_CONSUME_QUEUE).
+std::string SubscriptionDataJson(const SubscriptionData& s);
+
+}  // namespace ramjet::protocol
