@@ -62,6 +62,13 @@ class RouteInfoManager {
   protocol::TopicList GetAllTopicList() const;
   protocol::TopicList GetTopicsByCluster(const std::string& cluster) const;
   void DeleteTopic(const std::string& topic, const std::string& cluster /* empty = all */);
+  // WIPE_WRITE_PERM_OF_BROKER / ADD_WRITE_PERM_OF_BROKER: clears or sets PERM_WRITE in the
+  // broker's queue data of every topic until its next topic-config change; returns how many
+  // topics it touched.
+  int SetWritePermOfBroker(const std::string& broker_name, bool writable);
+  // GET_SYSTEM_TOPIC_LIST_FROM_NS: the cluster and broker names (topics every broker creates),
+  // with the address of one broker.
+  protocol::TopicList GetSystemTopicList() const;
 
  private:
   struct BrokerLiveInfo {
