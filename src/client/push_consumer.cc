@@ -1,6 +1,7 @@
 #include "ramjet/client/push_consumer.h"
 
 #include "client_util.h"
+#include "running_info.h"
 
 #include <unistd.h>
 
@@ -116,6 +117,19 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
           if (auto self = weak.lock()) self->OnResetOffset(ctx);
         },
         rebalance_pool_.get());
+    client_->RegisterProcessor(
+        req::kGetConsumerRunningInfo,
+        [weak](const remoting::RequestContextPtr& ctx) {
+          if (auto self = weak.lock()) self->OnRunningInfo(ctx);
+        },
+        nullptr);
+    client_->RegisterProcessor(
+        req::kConsumeMessageDirectly,
+        [weak](const remoting::RequestContextPtr& ctx) {
+          if (auto self = weak.lock()) self->OnConsumeDirectly(ctx);
+        },
+        consume_pool_.get());
+    start_ms_ = NowMillis();
     started_ = true;
     RefreshRoutes();
     HeartbeatAll();
@@ -787,6 +801,68 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
     if (!s.ok()) RJ_LOG(kWarn, "client", "saving local offsets: %s", s.ToString().c_str());
   }
 
+  // GET_CONSUMER_RUNNING_INFO: settings, subscriptions and the state of each assigned queue.
+  void OnRunningInfo(const remoting::RequestContextPtr& ctx) {
+    ConsumerRunningInput in;
+    in.properties = {{"PROP_CLIENT_VERSION", "V4_9_8"},
+                     {"PROP_CONSUMER_START_TIMESTAMP", std::to_string(start_ms_)},
+                     {"PROP_CONSUME_ORDERLY", orderly_ ? "true" : "false"},
+                     {"PROP_CONSUME_TYPE", "CONSUME_PASSIVELY"},
+                     {"PROP_NAMESERVER_ADDR", config_.namesrv_addr},
+                     {"PROP_THREADPOOL_CORE_SIZE", std::to_string(config_.consume_threads)},
+                     {"consumerGroup", group_},
+                     {"messageModel", config_.model == MessageModel::kClustering ? "CLUSTERING"
+                                                                                 : "BROADCASTING"},
+                     {"pullBatchSize", std::to_string(config_.pull_batch_size)},
+                     {"maxReconsumeTimes", std::to_string(config_.max_reconsume_times)}};
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [topic, sub] : subs_) in.subscriptions.push_back(sub.data);
+    for (const auto& [mq, pq] : pqs_) {
+      QueueRunningInfo q;
+      q.mq = mq;
+      auto off = offsets_.find(mq);
+      q.commit_offset = off == offsets_.end() ? -1 : off->second;
+      q.locked = pq->locked;
+      q.last_lock_timestamp = pq->last_lock_ms;
+      q.dropped = pq->dropped;
+      std::lock_guard<std::mutex> pl(pq->mu);
+      q.cached_msg_count = static_cast<int64_t>(pq->msgs.size());
+      if (!pq->msgs.empty()) {
+        q.cached_msg_min_offset = pq->msgs.begin()->first;
+        q.cached_msg_max_offset = pq->msgs.rbegin()->first;
+      }
+      q.cached_bytes = pq->cached_bytes;
+      in.queues.push_back(q);
+    }
+    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
+    resp.body = ConsumerRunningInfoJson(in);
+    ctx->Respond(std::move(resp));
+  }
+
+  // CONSUME_MESSAGE_DIRECTLY: the body is one stored record; the listener consumes it once,
+  // outside the queues (offsets do not move), and the result goes back to the admin tool.
+  void OnConsumeDirectly(const remoting::RequestContextPtr& ctx) {
+    auto msgs = DecodeMessages(ctx->request().body);
+    if (!msgs.ok() || msgs->empty()) {
+      return ctx->RespondCode(rc::kSystemError, "CONSUME_MESSAGE_DIRECTLY: no message in the body");
+    }
+    const int64_t t0 = NowMillis();
+    std::string result = "CR_THROW_EXCEPTION", remark;
+    try {
+      if (orderly_) {
+        result = orderly_(msgs->front()) == OrderlyStatus::kSuccess ? "CR_SUCCESS" : "CR_LATER";
+      } else {
+        result = listener_(msgs->front()) == ConsumeStatus::kSuccess ? "CR_SUCCESS" : "CR_LATER";
+      }
+    } catch (const std::exception& e) {
+      remark = e.what();
+    }
+    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
+    resp.body = ConsumeMessageDirectlyResultJson(orderly_ != nullptr, result, remark,
+                                                 NowMillis() - t0);
+    ctx->Respond(std::move(resp));
+  }
+
   std::set<MessageQueue> Assigned() {
     std::lock_guard<std::mutex> l(mu_);
     std::set<MessageQueue> out;
@@ -813,6 +889,7 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   std::map<MessageQueue, int64_t> offsets_;
   std::map<std::string, int64_t> local_offsets_;
   std::atomic<bool> started_{false};
+  int64_t start_ms_ = 0;
 };
 
 PushConsumer::PushConsumer(std::string group, ConsumerConfig config)

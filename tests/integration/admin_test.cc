@@ -9,6 +9,8 @@
 #include "process_util.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/client/push_consumer.h"
+#include "ramjet/protocol/codes.h"
+#include "ramjet/remoting/remoting.h"
 
 namespace ramjet {
 namespace {
@@ -279,6 +281,114 @@ TEST_F(AdminTest, ConsumerConnectionShowsLiveClientsAndSubscriptions) {
   o = Admin("consumerConnection -g AdmConnGroup");
   EXPECT_EQ(o.code, 1) << o.text;
   EXPECT_NE(o.text.find("not online"), std::string::npos) << o.text;
+}
+
+// The statistics and consumer requests Apache's mqadmin sends (topicStatus, consumerProgress,
+// statsAll, brokerConsumeStats, consumerStatus, queryMsgById -d), answered with the bodies
+// Java's fastjson reads: MessageQueue objects as map keys. GET_CONSUMER_RUNNING_INFO and
+// CONSUME_MESSAGE_DIRECTLY are forwarded to a live C++ consumer, which answers them.
+TEST_F(AdminTest, StatsRequestsAndConsumerCallsAnswerLikeRocketMQ) {
+  namespace req = protocol::request_code;
+  EnsureTopic("AdmRun");
+  client::ConsumerConfig cc;
+  cc.namesrv_addr = Ns();
+  cc.instance_name = "adm-run";
+  cc.heartbeat_interval_ms = 500;
+  cc.persist_offset_interval_ms = 300;
+  cc.consume_from_where = client::ConsumeFromWhere::kFirstOffset;
+  client::PushConsumer consumer("AdmRunGroup", cc);
+  ASSERT_TRUE(consumer.Subscribe("AdmRun", "*").ok());
+  std::mutex mu;
+  std::vector<client::MessageExt> seen;
+  consumer.RegisterListener([&](const client::MessageExt& m) {
+    std::lock_guard<std::mutex> l(mu);
+    seen.push_back(m);
+    return client::ConsumeStatus::kSuccess;
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  for (int i = 0; i < 3; ++i) {
+    auto o = Admin("sendMessage -t AdmRun -p run-" + std::to_string(i) + " -b broker-adm -i 0");
+    ASSERT_EQ(o.code, 0) << o.text;
+  }
+  auto seen_count = [&] {
+    std::lock_guard<std::mutex> l(mu);
+    return seen.size();
+  };
+  for (int i = 0; i < 200 && seen_count() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(seen_count(), 3u);
+
+  remoting::RemotingClient rc(remoting::EndpointOptions{}, 3000);
+  auto call = [&](int32_t code, std::map<std::string, std::string> fields) {
+    auto cmd = protocol::RemotingCommand::Request(code);
+    for (auto& [k, v] : fields) cmd.Set(k, v);
+    auto r = rc.InvokeSync(Broker(), std::move(cmd), 15000);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : protocol::RemotingCommand{};
+  };
+  const std::string q0 = R"({"brokerName":"broker-adm","queueId":0,"topic":"AdmRun"})";
+  auto r = call(req::kGetTopicStatsInfo, {{"topic", "AdmRun"}});
+  ASSERT_EQ(r.code, 0) << r.remark.value_or("");
+  EXPECT_NE(r.body.find(q0 + R"(:{"lastUpdateTimestamp":)"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("maxOffset":3,"minOffset":0})"), std::string::npos) << r.body;
+  EXPECT_EQ(call(req::kGetTopicStatsInfo, {{"topic", "NoSuchTopic"}}).code, 17);
+
+  // The consumer commits its offset within a few hundred ms.
+  for (int i = 0; i < 100; ++i) {
+    r = call(req::kGetConsumeStats, {{"consumerGroup", "AdmRunGroup"}, {"topic", "AdmRun"}});
+    if (r.body.find(R"("brokerOffset":3,"consumerOffset":3)") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(r.body.find(q0 + R"(:{"brokerOffset":3,"consumerOffset":3,"lastTimestamp":)"),
+            std::string::npos)
+      << r.body;
+  r = call(req::kGetBrokerConsumeStats, {{"isOrder", "false"}});
+  EXPECT_NE(r.body.find(R"({"AdmRunGroup":[{"consumeTps":)"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("totalDiff":)"), std::string::npos) << r.body;
+  r = call(req::kQueryTopicConsumeByWho, {{"topic", "AdmRun"}});
+  EXPECT_NE(r.body.find(R"("AdmRunGroup")"), std::string::npos) << r.body;
+  r = call(req::kViewBrokerStatsData, {{"statsName", "TOPIC_PUT_NUMS"}, {"statsKey", "AdmRun"}});
+  ASSERT_EQ(r.code, 0) << r.remark.value_or("");
+  EXPECT_NE(r.body.find(R"("statsMinute":{"avgpt":1.0,"sum":3,)"), std::string::npos) << r.body;
+  r = call(req::kViewBrokerStatsData, {{"statsName", "GROUP_GET_NUMS"},
+                                       {"statsKey", "AdmRun@AdmRunGroup"}});
+  EXPECT_NE(r.body.find(R"("sum":3)"), std::string::npos) << r.body;
+  r = call(req::kGetBrokerRuntimeInfo, {});
+  for (const char* key : {"\"putTps\"", "\"getTransferedTps\"", "\"msgPutTotalTodayNow\":\"",
+                          "\"commitLogDirCapacity\":\"Total : ", "\"runtime\":\"[ 0 days"}) {
+    EXPECT_NE(r.body.find(key), std::string::npos) << key << " in " << r.body;
+  }
+
+  // Forwarded to the consumer: its running state, then one message consumed directly.
+  r = call(req::kGetConsumerRunningInfo,
+           {{"consumerGroup", "AdmRunGroup"}, {"clientId", consumer.client_id()},
+            {"jstackEnable", "false"}});
+  ASSERT_EQ(r.code, 0) << r.remark.value_or("");
+  EXPECT_NE(r.body.find(R"("PROP_CONSUME_TYPE":"CONSUME_PASSIVELY")"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(q0 + R"(:{"cachedMsgCount":0,)"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("commitOffset":3)"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("subString":"*")"), std::string::npos) << r.body;
+  r = call(req::kGetConsumerRunningInfo,
+           {{"consumerGroup", "AdmRunGroup"}, {"clientId", "127.0.0.1@nobody"}});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.remark.value_or("").find("not online"), std::string::npos);
+  std::string first_id;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    first_id = seen.front().offset_msg_id;
+  }
+  r = call(req::kConsumeMessageDirectly, {{"consumerGroup", "AdmRunGroup"},
+                                          {"clientId", consumer.client_id()},
+                                          {"msgId", first_id}});
+  ASSERT_EQ(r.code, 0) << r.remark.value_or("");
+  EXPECT_NE(r.body.find(R"("consumeResult":"CR_SUCCESS")"), std::string::npos) << r.body;
+  ASSERT_EQ(seen_count(), 4u);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_EQ(seen.back().body, seen.front().body);
+  }
+  consumer.Shutdown();
 }
 
 TEST_F(AdminTest, KvConfigAndNamesrvConfig) {
