@@ -193,13 +193,25 @@ void AdminStatsProcessor::TopicStats(const RequestContextPtr& ctx) {
   Respond(ctx, table.ToJson());
 }
 
+Result<std::set<std::string>> AdminStatsProcessor::TopicsOf(const RemotingCommand& r,
+                                                             const std::string& group) const {
+  if (auto t = r.Find("topic"); t && !t->empty()) {
+    RJ_ASSIGN_OR_RETURN(auto topic, r.GetTopic("topic"));
+    return std::set<std::string>{topic};
+  }
+  return d_.offsets->TopicsOf(group);
+}
+
+bool AdminStatsProcessor::OnlineWithoutTopic(const std::string& group,
+                                             const std::string& topic) const {
+  auto online = d_.consumers->Find(group);
+  return online && !online->subscriptions.empty() && !online->subscriptions.count(topic);
+}
+
 std::optional<protocol::ConsumeStats> AdminStatsProcessor::StatsOf(const std::string& group,
                                                                    const std::string& topic,
                                                                    int32_t queues) const {
-  if (auto online = d_.consumers->Find(group);
-      online && !online->subscriptions.empty() && !online->subscriptions.count(topic)) {
-    return std::nullopt;
-  }
+  if (OnlineWithoutTopic(group, topic)) return std::nullopt;
   protocol::ConsumeStats stats;
   for (int32_t q = 0; q < queues; ++q) {
     protocol::OffsetWrapper o;
@@ -217,16 +229,10 @@ void AdminStatsProcessor::ConsumeStatsOf(const RequestContextPtr& ctx) {
   const RemotingCommand& r = ctx->request();
   auto group = r.GetGroup("consumerGroup");
   if (!group.ok()) return Fail(ctx, group.status());
-  std::set<std::string> topics;
-  if (auto t = r.Find("topic"); t && !t->empty()) {
-    auto topic = r.GetTopic("topic");
-    if (!topic.ok()) return Fail(ctx, topic.status());
-    topics.insert(*topic);
-  } else {
-    topics = d_.offsets->TopicsOf(*group);
-  }
+  auto topics = TopicsOf(r, *group);
+  if (!topics.ok()) return Fail(ctx, topics.status());
   protocol::ConsumeStats all;
-  for (const auto& topic : topics) {
+  for (const auto& topic : *topics) {
     auto tc = d_.topics->Find(topic);
     if (!tc) continue;
     auto one = StatsOf(*group, topic, tc->read_queue_nums);
@@ -325,23 +331,11 @@ void AdminStatsProcessor::CloneGroupOffset(const RequestContextPtr& ctx) {
   auto dest = r.GetGroup("destGroup");
   if (!src.ok()) return Fail(ctx, src.status());
   if (!dest.ok()) return Fail(ctx, dest.status());
-  std::set<std::string> topics;
-  if (auto t = r.Find("topic"); t && !t->empty()) {
-    auto topic = r.GetTopic("topic");
-    if (!topic.ok()) return Fail(ctx, topic.status());
-    topics.insert(*topic);
-  } else {
-    topics = d_.offsets->TopicsOf(*src);
-  }
+  auto topics = TopicsOf(r, *src);
+  if (!topics.ok()) return Fail(ctx, topics.status());
   const bool offline = r.GetBool("offline");
-  for (const auto& topic : topics) {
-    if (!d_.topics->Find(topic)) continue;
-    if (!offline) {
-      auto online = d_.consumers->Find(*src);
-      if (online && !online->subscriptions.empty() && !online->subscriptions.count(topic)) {
-        continue;
-      }
-    }
+  for (const auto& topic : *topics) {
+    if (!d_.topics->Find(topic) || (!offline && OnlineWithoutTopic(*src, topic))) continue;
     d_.offsets->Clone(*src, *dest, topic);
   }
   ctx->RespondCode(rc::kSuccess);

@@ -73,6 +73,11 @@ class AdminStatsProcessor {
   void QueryConsumeQueue(const remoting::RequestContextPtr& ctx);
 
   protocol::MessageQueue Mq(const std::string& topic, int32_t queue_id) const;
+  // The request's "topic" if it names one, else every topic group has offsets on.
+  Result<std::set<std::string>> TopicsOf(const protocol::RemotingCommand& r,
+                                         const std::string& group) const;
+  // True when group is online but subscribes to other topics only (RocketMQ then skips topic).
+  bool OnlineWithoutTopic(const std::string& group, const std::string& topic) const;
   // The ConsumeStats of group on topic; nullopt when the group is online without subscribing
   // to topic (as RocketMQ skips such topics).
   std::optional<protocol::ConsumeStats> StatsOf(const std::string& group,
