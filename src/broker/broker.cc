@@ -379,6 +379,7 @@ class Broker : public BrokerController {
           code, [this](const RequestContextPtr& ctx) { reply_->Process(ctx); }, send_pool_.get());
     }
     On(req::kPullMessage, &Broker::ProcessPullRequest, pull_pool_.get(), 0);
+    On(req::kLitePullMessage, &Broker::ProcessPullRequest, pull_pool_.get(), 0);
     On(req::kQueryMessage, &Broker::QueryMessage, query_pool_.get());
     On(req::kViewMessageById, &Broker::ViewMessageById, query_pool_.get());
     On(req::kHeartBeat, &Broker::HeartBeat, client_pool_.get());
