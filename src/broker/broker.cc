@@ -515,8 +515,8 @@ class Broker : public BrokerController {
       return SendBatch(ctx, h, shared_topic, queue_id, born_host, wait_store_ok, start_ms);
     }
 
-    auto props = std::make_shared<std::string>(
-        EditProperties(h.properties, {"WAIT"}, {{"CLUSTER", config_.broker_cluster_name}}));
+    auto props = std::make_shared<std::string>(StoredSendProperties(
+        h.properties, live->region_id, live->trace_on, config_.broker_cluster_name));
     const int32_t response_qid = queue_id;
     const int32_t tt = h.sys_flag & store::kTransactionTypeMask;
     if (prepared) {
@@ -646,8 +646,9 @@ class Broker : public BrokerController {
     std::vector<std::pair<size_t, size_t>> bodies;  // offset, length in body
     std::vector<int32_t> flags;
     // Batch-level properties are appended to every message (WAIT dropped, CLUSTER added).
-    std::string batch_props =
-        EditProperties(h.properties, {"WAIT"}, {{"CLUSTER", config_.broker_cluster_name}});
+    const auto live = Live();
+    std::string batch_props = StoredSendProperties(h.properties, live->region_id, live->trace_on,
+                                                   config_.broker_cluster_name);
     size_t pos = 0;
     while (pos < body.size()) {
       if (body.size() - pos < 20) {

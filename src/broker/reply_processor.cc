@@ -43,6 +43,8 @@ void ReplyProcessor::Process(const remoting::RequestContextPtr& ctx) {
   }
   auto reply = std::make_shared<Reply>();
   reply->header = std::move(header).value();
+  reply->header.properties = StoredSendProperties(reply->header.properties, live->region_id,
+                                                  live->trace_on, live->broker_cluster_name);
   reply->queue_id = reply->header.queue_id;
   if (auto refused = ChooseWriteQueue(reply->header.topic, *topic, &reply->queue_id)) {
     return ctx->RespondCode(refused->code, refused->remark);

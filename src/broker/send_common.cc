@@ -1,5 +1,7 @@
 #include "send_common.h"
 
+#include "requeue.h"
+
 #include <random>
 
 #include "metadata.h"
@@ -68,6 +70,14 @@ std::optional<Refusal> ChooseWriteQueue(const std::string& topic, const protocol
                                          std::to_string(tc.write_queue_nums)};
   }
   return std::nullopt;
+}
+
+std::string StoredSendProperties(std::string_view client_properties, const std::string& region_id,
+                                 bool trace_on, const std::string& cluster) {
+  return EditProperties(client_properties, {"WAIT"},
+                        {{"MSG_REGION", region_id},
+                         {"TRACE_ON", trace_on ? "true" : "false"},
+                         {"CLUSTER", cluster}});
 }
 
 }  // namespace ramjet::broker

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "ramjet/base/result.h"
@@ -35,6 +36,12 @@ struct SendHeader {
 // Decodes the header of any send-family request; the topic and the producer group are validated
 // (ramjet/base/names.h). Missing required fields are kInvalidArgument naming the field.
 Result<SendHeader> ParseSendHeader(const protocol::RemotingCommand& r);
+
+// The properties a send is stored with: the client's, without WAIT, with the broker's
+// MSG_REGION (regionId), TRACE_ON (traceOn) and CLUSTER (brokerClusterName), as RocketMQ's
+// AbstractSendMessageProcessor sets them on every send; consumers read them (message trace).
+std::string StoredSendProperties(std::string_view client_properties, const std::string& region_id,
+                                 bool trace_on, const std::string& cluster);
 
 // The single place where store/put outcomes become RocketMQ response codes and remarks.
 std::pair<int32_t, std::string> PutStatusToResponse(const Status& s);
