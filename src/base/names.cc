@@ -15,13 +15,12 @@ Status Validate(std::string_view name, const char* what, size_t max) {
                                                    " is blank.");
   if (name.size() > max) {
     return Status::InvalidArgument(std::string("The specified ") + what + " is longer than " +
-                                   what + " max length " + std::to_string(max) + ".");
+                                   what + " max length.");
   }
   for (char c : name) {
     if (!LegalChar(c)) {
-      return Status::InvalidArgument(std::string("The specified ") + what + "[" +
-                                     EscapeForLog(name, 128) +
-                                     "] contains illegal characters, allowing only "
+      return Status::InvalidArgument(std::string("The specified ") + what +
+                                     " contains illegal characters, allowing only "
                                      "^[%|a-zA-Z0-9_-]+$");
     }
   }

@@ -126,6 +126,11 @@ void AdminStatsProcessor::RuntimeInfo(const RequestContextPtr& ctx) {
                                      static_cast<double>(std::max<int64_t>(1, c.put_requests)));
   t["putMessageEntireTimeMax"] = std::to_string(c.put_latency_max_ms);
   t["putMessageDistributeTime"] = c.put_latency_distribution;
+  char p99[32], p999[32];
+  snprintf(p99, sizeof(p99), "%.2f", c.put_latency_p99_ms);
+  snprintf(p999, sizeof(p999), "%.2f", c.put_latency_p999_ms);
+  t["putLatency99"] = p99;
+  t["putLatency999"] = p999;
   t["getMessageEntireTimeMax"] = std::to_string(c.get_latency_max_ms);
   t["dispatchMaxBuffer"] = "0";
   t["putTps"] = c.put_tps;

@@ -469,10 +469,12 @@ class Broker : public BrokerController {
     if (!topic.ok()) return Fail(ctx, topic.status());
     if (!*topic) {
       return ctx->RespondCode(rc::kTopicNotExist, "topic[" + h.topic +
-                                                      "] not exist, apply first please!");
+                                                      "] not exist, apply first please!" +
+                                                      std::string(protocol::kFaqSuffix));
     }
     int32_t queue_id = h.queue_id;
-    if (auto refused = ChooseWriteQueue(h.topic, **topic, &queue_id)) {
+    if (auto refused = ChooseWriteQueue(h.topic, **topic, &queue_id,
+                                        ctx->connection()->remote_address())) {
       return ctx->RespondCode(refused->code, refused->remark);
     }
     if (store_->IsDiskFull()) {
@@ -515,8 +517,8 @@ class Broker : public BrokerController {
       return SendBatch(ctx, h, shared_topic, queue_id, born_host, wait_store_ok, start_ms);
     }
 
-    auto props = std::make_shared<std::string>(StoredSendProperties(
-        h.properties, live->region_id, live->trace_on, config_.broker_cluster_name));
+    auto props = std::make_shared<std::string>(
+        StoredSendProperties(h.properties, config_.broker_cluster_name));
     const int32_t response_qid = queue_id;
     const int32_t tt = h.sys_flag & store::kTransactionTypeMask;
     if (prepared) {
@@ -634,6 +636,23 @@ class Broker : public BrokerController {
                             });
   }
 
+  // Batch-level properties go into every message of the batch, except keys the message has
+  // itself: the 5.x client gives the batch a UNIQ_KEY of its own, which must not replace each
+  // message's (apache/rocketmq #9416).
+  static void AppendMissingProperties(
+      const std::vector<std::pair<std::string_view, std::string_view>>& batch, std::string* inner) {
+    std::vector<std::string_view> own;
+    for (const auto& [k, v] : store::ParseProperties(*inner)) own.push_back(k);
+    for (const auto& [k, v] : batch) {
+      if (std::find(own.begin(), own.end(), k) != own.end()) continue;
+      if (!inner->empty() && inner->back() != store::kPropertySeparator) {
+        inner->push_back(store::kPropertySeparator);
+      }
+      inner->append(k).push_back(store::kNameValueSeparator);
+      inner->append(v).push_back(store::kPropertySeparator);
+    }
+  }
+
   void SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
                  const std::shared_ptr<std::string>& topic, int32_t queue_id,
                  const store::HostAddress& born_host, bool wait_store_ok, int64_t start_ms) {
@@ -646,9 +665,9 @@ class Broker : public BrokerController {
     std::vector<std::pair<size_t, size_t>> bodies;  // offset, length in body
     std::vector<int32_t> flags;
     // Batch-level properties are appended to every message (WAIT dropped, CLUSTER added).
-    const auto live = Live();
-    std::string batch_props = StoredSendProperties(h.properties, live->region_id, live->trace_on,
-                                                   config_.broker_cluster_name);
+    const std::string batch_props =
+        StoredSendProperties(h.properties, config_.broker_cluster_name);
+    const auto batch_pairs = store::ParseProperties(batch_props);
     size_t pos = 0;
     while (pos < body.size()) {
       if (body.size() - pos < 20) {
@@ -673,12 +692,7 @@ class Broker : public BrokerController {
                                 "batch entry at byte " + std::to_string(pos) + " is malformed");
       }
       std::string inner(body.data() + p, plen);
-      if (!batch_props.empty()) {
-        if (!inner.empty() && inner.back() != store::kPropertySeparator) {
-          inner.push_back(store::kPropertySeparator);
-        }
-        inner += batch_props;
-      }
+      AppendMissingProperties(batch_pairs, &inner);
       props->push_back(std::move(inner));
       flags.push_back(flag);
       pos += static_cast<size_t>(total);
@@ -789,7 +803,8 @@ class Broker : public BrokerController {
     if (!g.ok()) return Fail(ctx, g.status());
     if (!*g) {
       return ctx->RespondCode(rc::kSubscriptionGroupNotExist,
-                              "subscription group [" + h.group + "] does not exist");
+                              "subscription group [" + h.group + "] does not exist, " +
+                                  std::string(protocol::kFaqSuffix));
     }
     if (!(*g)->consume_enable) {
       return ctx->RespondCode(rc::kNoPermission,
@@ -798,7 +813,8 @@ class Broker : public BrokerController {
     auto tc = topics_.Find(h.topic);
     if (!tc) {
       return ctx->RespondCode(rc::kTopicNotExist, "topic[" + h.topic +
-                                                      "] not exist, apply first please!");
+                                                      "] not exist, apply first please! " +
+                                                      std::string(protocol::kFaqSuffix));
     }
     if ((tc->perm & protocol::kPermRead) == 0) {
       return ctx->RespondCode(rc::kNoPermission,
@@ -808,7 +824,8 @@ class Broker : public BrokerController {
       return ctx->RespondCode(rc::kSystemError,
                               "queueId[" + std::to_string(h.queue_id) + "] is illegal, topic:[" +
                                   h.topic + "] topicConfig.readQueueNums:[" +
-                                  std::to_string(tc->read_queue_nums) + "]");
+                                  std::to_string(tc->read_queue_nums) + "] consumer:[/" +
+                                  ctx->connection()->remote_address() + "]");
     }
     protocol::SubscriptionData sub;
     if (h.sys_flag & kPullFlagSubscription) {
@@ -818,7 +835,8 @@ class Broker : public BrokerController {
       auto info = consumers_.Find(h.group);
       if (!info) {
         return ctx->RespondCode(rc::kSubscriptionNotExist,
-                                "the consumer's group info not exist");
+                                "the consumer's group info not exist" +
+                                    std::string(protocol::kFaqSuffix));
       }
       if (info->message_model == protocol::MessageModel::kBroadcasting &&
           !(*g)->consume_broadcast_enable) {
@@ -850,6 +868,11 @@ class Broker : public BrokerController {
     store::GetResult got = store_->GetMessages(h.topic, h.queue_id, QueueOffset(h.queue_offset),
                                                max_nums, live->max_transfer_bytes_on_message,
                                                filter.get());
+    // The topic and queue exist (checked above); a queue nobody wrote to has no files yet.
+    // RocketMQ creates it on lookup and reports an empty queue.
+    if (got.status == store::GetStatus::kNoMatchedLogicQueue) {
+      got.status = store::GetStatus::kNoMessageInQueue;
+    }
     RemotingCommand resp;
     int32_t code = rc::kSuccess;
     switch (got.status) {
@@ -1508,7 +1531,7 @@ class Broker : public BrokerController {
   void GetEarliestMsgStoretime(const RequestContextPtr& ctx) {
     QueueQuery(ctx, "timestamp", [this](const std::string& t, int32_t q) -> Result<int64_t> {
       auto r = store_->GetEarliestMessageTime(t, q);
-      return r.ok() ? *r : 0;
+      return r.ok() ? *r : -1;  // an empty or unknown queue, as RocketMQ answers
     });
   }
   void SearchOffsetByTimestamp(const RequestContextPtr& ctx) {
@@ -1715,6 +1738,9 @@ class Broker : public BrokerController {
     (*t)["pullThreadPoolQueueSize"] = std::to_string(pull_pool_->QueueSize());
     (*t)["queryThreadPoolQueueSize"] = std::to_string(query_pool_->QueueSize());
     (*t)["EndTransactionQueueSize"] = std::to_string(send_pool_->QueueSize());
+    (*t)["sendThreadPoolQueueHeadWaitTimeMills"] = std::to_string(send_pool_->HeadWaitMillis());
+    (*t)["pullThreadPoolQueueHeadWaitTimeMills"] = std::to_string(pull_pool_->HeadWaitMillis());
+    (*t)["queryThreadPoolQueueHeadWaitTimeMills"] = std::to_string(query_pool_->HeadWaitMillis());
     for (const auto& [level, delivered] : schedule_->Offsets()) {
       const int64_t stored = store_->GetMaxOffsetInQueue(kScheduleTopic, level - 1).value();
       if (stored <= 0) continue;  // levels that never held a message

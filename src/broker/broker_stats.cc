@@ -221,6 +221,21 @@ RuntimeCounters BrokerStats::Runtime() const {
     c.put_latency_distribution += std::string("[") + kNames[i] + "]:" +
                                   std::to_string(put_latency_[i].load());
   }
+  // Percentiles: the upper bound of the bucket where the cumulative count reaches p.
+  int64_t counts[kLatencyBuckets], total = 0;
+  for (int i = 0; i < kLatencyBuckets; ++i) total += counts[i] = put_latency_[i].load();
+  auto percentile = [&](double p) {
+    static constexpr double kUpper[kLatencyBuckets] = {0,    10,   50,   100,  200,  500,  1000,
+                                                       2000, 3000, 4000, 5000, 10000, 10000};
+    int64_t seen = 0;
+    for (int i = 0; i < kLatencyBuckets; ++i) {
+      seen += counts[i];
+      if (total > 0 && static_cast<double>(seen) >= p * static_cast<double>(total)) return kUpper[i];
+    }
+    return 0.0;
+  };
+  c.put_latency_p99_ms = percentile(0.99);
+  c.put_latency_p999_ms = percentile(0.999);
   const int64_t now = Now();
   Second cur{now, c.put_total, get_found_.load(), get_miss_.load(), c.get_total};
   std::lock_guard<std::mutex> l(sample_mu_);

@@ -62,6 +62,8 @@ struct RuntimeCounters {
   int64_t put_latency_max_ms = 0;
   int64_t get_latency_max_ms = 0;
   std::string put_latency_distribution;  // RocketMQ's "[<=0ms]:N [0~10ms]:N ..." text
+  // The upper bound (ms) of the distribution bucket holding the 99th / 99.9th percentile put.
+  double put_latency_p99_ms = 0, put_latency_p999_ms = 0;
   // "%.2f %.2f %.2f": the rates over the last 10 s, 1 min and 10 min.
   std::string put_tps, get_found_tps, get_miss_tps, get_total_tps, get_transferred_tps;
   int64_t boot_timestamp = 0;

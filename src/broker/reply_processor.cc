@@ -39,14 +39,16 @@ void ReplyProcessor::Process(const remoting::RequestContextPtr& ctx) {
   auto topic = topics_->Find(header->topic);
   if (!topic) {
     return ctx->RespondCode(rc::kTopicNotExist,
-                            "topic[" + header->topic + "] not exist, apply first please!");
+                            "topic[" + header->topic + "] not exist, apply first please!" +
+                                std::string(protocol::kFaqSuffix));
   }
   auto reply = std::make_shared<Reply>();
   reply->header = std::move(header).value();
-  reply->header.properties = StoredSendProperties(reply->header.properties, live->region_id,
-                                                  live->trace_on, live->broker_cluster_name);
+  reply->header.properties =
+      StoredSendProperties(reply->header.properties, live->broker_cluster_name);
   reply->queue_id = reply->header.queue_id;
-  if (auto refused = ChooseWriteQueue(reply->header.topic, *topic, &reply->queue_id)) {
+  if (auto refused = ChooseWriteQueue(reply->header.topic, *topic, &reply->queue_id,
+                                      ctx->connection()->remote_address())) {
     return ctx->RespondCode(refused->code, refused->remark);
   }
   reply->born_host = ctx->connection()->remote_address();

@@ -54,7 +54,7 @@ std::pair<int32_t, std::string> PutStatusToResponse(const Status& s) {
 }
 
 std::optional<Refusal> ChooseWriteQueue(const std::string& topic, const protocol::TopicConfig& tc,
-                                       int32_t* queue_id) {
+                                       int32_t* queue_id, const std::string& producer_addr) {
   if ((tc.perm & protocol::kPermWrite) == 0) {
     return Refusal{rc::kNoPermission,
                    "the topic[" + topic + "] sending message is forbidden"};
@@ -64,20 +64,25 @@ std::optional<Refusal> ChooseWriteQueue(const std::string& topic, const protocol
     *queue_id = static_cast<int32_t>(rng() % static_cast<uint32_t>(std::max(1, tc.write_queue_nums)));
   }
   if (*queue_id >= std::max(tc.write_queue_nums, tc.read_queue_nums)) {
-    return Refusal{rc::kSystemError, "request queueId[" + std::to_string(*queue_id) +
-                                         "] is illegal, topic:" + topic +
-                                         " topicConfig.writeQueueNums: " +
-                                         std::to_string(tc.write_queue_nums)};
+    // TopicConfig.toString() as RocketMQ writes it into this remark.
+    auto perm = [&](int32_t bit, char c) { return (tc.perm & bit) ? c : '-'; };
+    std::string perms{perm(protocol::kPermRead, 'R'), perm(protocol::kPermWrite, 'W'),
+                      perm(protocol::kPermInherit, 'X')};
+    return Refusal{rc::kSystemError,
+                   "request queueId[" + std::to_string(*queue_id) +
+                       "] is illegal, TopicConfig [topicName=" + topic +
+                       ", readQueueNums=" + std::to_string(tc.read_queue_nums) +
+                       ", writeQueueNums=" + std::to_string(tc.write_queue_nums) +
+                       ", perm=" + perms + ", topicFilterType=" + tc.topic_filter_type +
+                       ", topicSysFlag=" + std::to_string(tc.topic_sys_flag) +
+                       ", order=" + (tc.order ? "true" : "false") + "] Producer: " +
+                       producer_addr};
   }
   return std::nullopt;
 }
 
-std::string StoredSendProperties(std::string_view client_properties, const std::string& region_id,
-                                 bool trace_on, const std::string& cluster) {
-  return EditProperties(client_properties, {"WAIT"},
-                        {{"MSG_REGION", region_id},
-                         {"TRACE_ON", trace_on ? "true" : "false"},
-                         {"CLUSTER", cluster}});
+std::string StoredSendProperties(std::string_view client_properties, const std::string& cluster) {
+  return EditProperties(client_properties, {"WAIT"}, {{"CLUSTER", cluster}});
 }
 
 }  // namespace ramjet::broker

@@ -37,11 +37,11 @@ struct SendHeader {
 // (ramjet/base/names.h). Missing required fields are kInvalidArgument naming the field.
 Result<SendHeader> ParseSendHeader(const protocol::RemotingCommand& r);
 
-// The properties a send is stored with: the client's, without WAIT, with the broker's
-// MSG_REGION (regionId), TRACE_ON (traceOn) and CLUSTER (brokerClusterName), as RocketMQ's
-// AbstractSendMessageProcessor sets them on every send; consumers read them (message trace).
-std::string StoredSendProperties(std::string_view client_properties, const std::string& region_id,
-                                 bool trace_on, const std::string& cluster);
+// The properties a send is stored with: the client's, without WAIT, with CLUSTER
+// (brokerClusterName) added. MSG_REGION and TRACE_ON go back in the send response only: Apache
+// RocketMQ 4.9 stores them only when a send hook is installed, which a stock broker has not
+// (seen in the differential run, tests/diff).
+std::string StoredSendProperties(std::string_view client_properties, const std::string& cluster);
 
 // The single place where store/put outcomes become RocketMQ response codes and remarks.
 std::pair<int32_t, std::string> PutStatusToResponse(const Status& s);
@@ -54,7 +54,8 @@ struct Refusal {
 // The queue a send to topic `tc` goes to: the requested one, or a random write queue when the
 // request names none (a negative id). Refused when the topic takes no writes or the queue id is
 // beyond the topic's queues.
+// producer_addr names the sender in the refusal, as RocketMQ's remark does.
 std::optional<Refusal> ChooseWriteQueue(const std::string& topic, const protocol::TopicConfig& tc,
-                                       int32_t* queue_id);
+                                       int32_t* queue_id, const std::string& producer_addr);
 
 }  // namespace ramjet::broker

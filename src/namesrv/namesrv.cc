@@ -285,7 +285,8 @@ class Controller : public NamesrvController {
     auto route = routes_.PickupTopicRouteData(*topic);
     if (!route) {
       return ctx->RespondCode(rc::kTopicNotExist,
-                              "No topic route info in name server for the topic: " + *topic);
+                              "No topic route info in name server for the topic: " + *topic +
+                                  std::string(protocol::kFaqSuffix));
     }
     if (order_message_enable_.load()) {
       if (auto conf = kv_.Get("ORDER_TOPIC_CONFIG", *topic)) route->order_topic_conf = *conf;

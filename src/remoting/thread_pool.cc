@@ -23,7 +23,7 @@ bool ThreadPool::TrySubmit(std::function<void()> task) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (stop_ || queue_.size() >= capacity_) return false;
-    queue_.push_back(std::move(task));
+    queue_.push_back(Task{std::move(task), std::chrono::steady_clock::now()});
   }
   cv_.notify_one();
   return true;
@@ -32,6 +32,14 @@ bool ThreadPool::TrySubmit(std::function<void()> task) {
 size_t ThreadPool::QueueSize() const {
   std::lock_guard<std::mutex> l(mu_);
   return queue_.size();
+}
+
+int64_t ThreadPool::HeadWaitMillis() const {
+  std::lock_guard<std::mutex> l(mu_);
+  if (queue_.empty()) return 0;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               queue_.front().enqueued)
+      .count();
 }
 
 void ThreadPool::Shutdown() {
@@ -53,7 +61,7 @@ void ThreadPool::Work() {
       std::unique_lock<std::mutex> l(mu_);
       cv_.wait(l, [this] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
-      task = std::move(queue_.front());
+      task = std::move(queue_.front().fn);
       queue_.pop_front();
     }
     try {

@@ -995,7 +995,7 @@ GetResult StoreImpl::GetMessages(std::string_view topic, int32_t queue_id, Queue
   }
   if (off > max) {
     res.status = GetStatus::kOffsetOverflowBadly;
-    res.next_begin_offset = QueueOffset(min == 0 ? min : max);
+    res.next_begin_offset = QueueOffset(max);  // as RocketMQ 4.9.7 answers
     return res;
   }
   if (max_count <= 0) max_count = 1;

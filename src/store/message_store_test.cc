@@ -60,7 +60,7 @@ TEST(MessageStoreTest, PutAndGetInOrder) {
             GetStatus::kOffsetOverflowOne);
   auto bad = store->GetMessages("TopicA", 1, QueueOffset(70), 5, 1 << 20, nullptr);
   EXPECT_EQ(bad.status, GetStatus::kOffsetOverflowBadly);
-  EXPECT_EQ(bad.next_begin_offset.value(), 0);
+  EXPECT_EQ(bad.next_begin_offset.value(), 50);  // the max offset, as RocketMQ 4.9.7 answers
   EXPECT_EQ(store->GetMessages("Nope", 0, QueueOffset(0), 5, 1 << 20, nullptr).status,
             GetStatus::kNoMatchedLogicQueue);
   // max_bytes limits the batch (at least one message is returned).

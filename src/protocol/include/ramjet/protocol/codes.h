@@ -113,6 +113,11 @@ inline constexpr int32_t kConsumerNotOnline = 206;
 inline constexpr int32_t kConsumeMsgTimeout = 207;
 }  // namespace response_code
 
+// What Apache RocketMQ appends to the remarks of some refusals (FAQUrl.suggestTodo); clients
+// show the remark as it is, and the Java client adds its own hint only when this is missing.
+inline constexpr std::string_view kFaqSuffix =
+    "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
+
 // MQVersion ordinals we use.
 inline constexpr int32_t kVersionV4_9_8 = 409;
 

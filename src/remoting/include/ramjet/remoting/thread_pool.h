@@ -3,7 +3,9 @@
 // instead of queueing without bound. Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -26,6 +28,8 @@ class ThreadPool {
   // Runs queued tasks to completion, then joins the workers. Idempotent.
   void Shutdown();
   size_t QueueSize() const;
+  // How long the oldest queued task has waited, in ms (0 when the queue is empty).
+  int64_t HeadWaitMillis() const;
   const std::string& name() const { return name_; }
 
  private:
@@ -34,7 +38,11 @@ class ThreadPool {
   size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
+  struct Task {
+    std::function<void()> fn;
+    std::chrono::steady_clock::time_point enqueued;
+  };
+  std::deque<Task> queue_;
   bool stop_ = false;
   std::vector<std::thread> workers_;
 };
