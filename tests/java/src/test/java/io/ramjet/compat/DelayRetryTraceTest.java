@@ -21,6 +21,7 @@ import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.common.MQVersion;
 import org.apache.rocketmq.common.message.MessageExt;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -282,7 +283,9 @@ class DelayRetryTraceTest {
      * messages, which must still flow normally. The clients' trace dispatchers write to
      * RMQ_SYS_TRACE_TOPIC (created by the broker with traceTopicEnable=true); a plain consumer of
      * that topic must find, for every message, a successful "Pub" record (topic, msgId, keys),
-     * a "SubBefore" record of the consumer group and a successful "SubAfter" record.
+     * a "SubBefore" record of the consumer group and a successful "SubAfter" record (with the 5.x
+     * client the Pub records only: see below). The consumed messages carry the client's
+     * properties and CLUSTER, not MSG_REGION/TRACE_ON, as an Apache RocketMQ 4.9 broker stores them.
      */
     @Test
     void messageTrace() throws Exception {
@@ -335,10 +338,16 @@ class DelayRetryTraceTest {
         });
         traceReader.start();
 
+        // The 5.x client's trace dispatcher drops consumer records of messages that carry no
+        // MSG_REGION property. An Apache RocketMQ 4.9 broker does not store that property (it only
+        // returns it in the send response; seen in tests/diff), so against it, as against Ramjet,
+        // a 5.x consumer writes no SubBefore/SubAfter records: only the Pub records are expected.
+        boolean client5 = MQVersion.getVersionDesc(MQVersion.CURRENT_VERSION).startsWith("V5");
         List<String> problems = new ArrayList<>();
-        boolean complete = RamjetCluster.waitFor(20_000, () -> missingTraces(records, topic, group, msgIdByKey).isEmpty());
+        boolean complete = RamjetCluster.waitFor(20_000,
+                () -> missingTraces(records, topic, group, msgIdByKey, !client5).isEmpty());
         if (!complete) {
-            List<String> missing = missingTraces(records, topic, group, msgIdByKey);
+            List<String> missing = missingTraces(records, topic, group, msgIdByKey, !client5);
             List<String> sample = new ArrayList<>();
             for (String[] r : records) {
                 if (sample.size() < 4) {
@@ -348,12 +357,10 @@ class DelayRetryTraceTest {
             problems.add("trace records missing within 20 s: " + missing.subList(0, Math.min(10, missing.size()))
                     + "; read " + records.size() + " records from " + TRACE_TOPIC + ", e.g. " + sample);
         }
-        // Apache's broker stores every message with MSG_REGION (its regionId) and TRACE_ON (its
-        // traceOn) among the properties (AbstractSendMessageProcessor.buildMsgContext); the
-        // consumer's trace hook takes the region from there, and the 5.x trace dispatcher drops
-        // consumer trace records without one.
-        if (!"DefaultRegion".equals(firstProps.get("MSG_REGION")) || !"true".equals(firstProps.get("TRACE_ON"))) {
-            problems.add("consumed message without MSG_REGION=DefaultRegion / TRACE_ON=true properties: "
+        // As Apache's broker: the stored message keeps the client's properties (plus CLUSTER).
+        if (firstProps.containsKey("MSG_REGION") || firstProps.containsKey("TRACE_ON")
+                || !"DefaultCluster".equals(firstProps.get("CLUSTER"))) {
+            problems.add("consumed message properties differ from what Apache's broker stores: "
                     + new TreeMap<>(firstProps));
         }
         if (!problems.isEmpty()) {
@@ -362,7 +369,7 @@ class DelayRetryTraceTest {
     }
 
     private static List<String> missingTraces(List<String[]> records, String topic, String group,
-            Map<String, String> msgIdByKey) {
+            Map<String, String> msgIdByKey, boolean consumerRecords) {
         List<String> missing = new ArrayList<>();
         for (Map.Entry<String, String> e : new TreeMap<>(msgIdByKey).entrySet()) {
             String key = e.getKey();
@@ -380,10 +387,10 @@ class DelayRetryTraceTest {
             if (!pub) {
                 missing.add("Pub " + key);
             }
-            if (!before) {
+            if (consumerRecords && !before) {
                 missing.add("SubBefore " + key);
             }
-            if (!after) {
+            if (consumerRecords && !after) {
                 missing.add("SubAfter " + key);
             }
         }
