@@ -436,11 +436,16 @@ class Broker : public BrokerController {
   }
 
   // Finds the topic, creating it the way RocketMQ does (TBW102 inheritance, retry topics).
-  Result<std::optional<protocol::TopicConfig>> TopicForSend(const SendHeader& h) {
+  Result<std::optional<protocol::TopicConfig>> TopicForSend(const SendHeader& h,
+                                                             const BrokerConfig& live) {
     if (auto t = topics_.Find(h.topic)) return t;
     bool created = false;
-    RJ_ASSIGN_OR_RETURN(auto t, topics_.CreateForSend(h.topic, h.default_topic,
-                                                      h.default_topic_queue_nums, &created));
+    std::optional<protocol::TopicConfig> t;
+    // autoCreateTopicEnable (changeable at runtime) decides whether TBW102 is a template.
+    if (live.auto_create_topic_enable || h.default_topic != kAutoCreateTopicKey) {
+      RJ_ASSIGN_OR_RETURN(t, topics_.CreateForSend(h.topic, h.default_topic,
+                                                   h.default_topic_queue_nums, &created));
+    }
     if (!t && h.topic.starts_with(kRetryGroupTopicPrefix)) {
       RJ_RETURN_IF_ERROR(EnsureGroupTopic(h.topic, 1));
       t = topics_.Find(h.topic);
@@ -465,7 +470,7 @@ class Broker : public BrokerController {
       return ctx->RespondCode(rc::kNoPermission,
                               "Sending message to topic[" + h.topic + "] is forbidden.");
     }
-    auto topic = TopicForSend(h);
+    auto topic = TopicForSend(h, *live);
     if (!topic.ok()) return Fail(ctx, topic.status());
     if (!*topic) {
       return ctx->RespondCode(rc::kTopicNotExist, "topic[" + h.topic +
@@ -1699,7 +1704,22 @@ class Broker : public BrokerController {
       remark = "not persisted (the broker was started without -c); ";
     }
     const bool perm_changed = next->broker_permission != current->broker_permission;
+    const bool auto_create_on = next->auto_create_topic_enable && !current->auto_create_topic_enable;
     live_.store(std::move(next), std::memory_order_release);
+    if (auto_create_on) {
+      // TBW102 is removed at start when autoCreateTopicEnable is off: bring the template back.
+      protocol::TopicConfig t;
+      t.topic_name = kAutoCreateTopicKey;
+      t.read_queue_nums = t.write_queue_nums = config_.default_topic_queue_nums;
+      t.perm = protocol::kPermRead | protocol::kPermWrite | protocol::kPermInherit;
+      auto added = topics_.AddIfAbsent(t);
+      if (!added.ok()) {
+        RJ_LOG(kWarn, "broker", "recreating %s: %s", kAutoCreateTopicKey,
+               added.status().ToString().c_str());
+      } else if (*added) {
+        TriggerRegister();
+      }
+    }
     std::string keys;
     for (const auto& [k, v] : *pairs) keys += (keys.empty() ? "" : ", ") + k + "=" + v;
     RJ_LOG(kInfo, "broker", "configuration updated by %s: %s", ctx->connection()->remote_address().c_str(),

@@ -188,7 +188,8 @@ void BrokerConfig::Bind(ConfigBinder* b) {
 
 KeyUpdatePolicy UpdatePolicyOf(std::string_view key) {
   static constexpr std::string_view kRuntime[] = {
-      "autoCreateSubscriptionGroup",       "brokerPermission",
+      "autoCreateSubscriptionGroup",       "autoCreateTopicEnable",
+      "brokerPermission",
       "channelExpiredTimeout",             "enablePropertyFilter",
       "longPollingEnable",                 "maxTransferBytesOnMessageInMemory",
       "maxTransferCountOnMessageInMemory", "regionId",

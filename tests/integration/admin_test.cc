@@ -227,6 +227,22 @@ TEST_F(AdminTest, UpdateBrokerConfigAppliesPersistsAndRefuses) {
   EXPECT_NE(o.text.find("missing option -k"), std::string::npos) << o.text;
 }
 
+// autoCreateTopicEnable changes at runtime, as in Apache RocketMQ: off, a send to an unknown
+// topic is refused (TOPIC_NOT_EXIST) and nothing is created; on again, the topic is created.
+TEST_F(AdminTest, AutoCreateTopicEnableChangesAtRuntime) {
+  auto o = Admin("updateBrokerConfig -b " + Broker() + " -k autoCreateTopicEnable -v false");
+  ASSERT_EQ(o.code, 0) << o.text;
+  EXPECT_EQ(o.text.find("next start"), std::string::npos) << o.text;
+  o = Admin("sendMessage -t AdmAutoOff -p refused");
+  EXPECT_NE(o.code, 0) << o.text;
+  EXPECT_NE(Admin("topicRoute -t AdmAutoOff").code, 0);
+  o = Admin("updateBrokerConfig -b " + Broker() + " -k autoCreateTopicEnable -v true");
+  ASSERT_EQ(o.code, 0) << o.text;
+  o = Admin("sendMessage -t AdmAutoOff -p accepted");
+  EXPECT_EQ(o.code, 0) << o.text;
+  EXPECT_NE(o.text.find("SEND_OK"), std::string::npos) << o.text;
+}
+
 TEST_F(AdminTest, ConsumerProgressResetOffsetAndSkipAccumulated) {
   EnsureTopic("AdmOff");
   for (int i = 0; i < 3; ++i) {
