@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything Ramjet needs to build and test on Debian 12: apt packages, node/npm and a
-# JDK with Maven for the compatibility tests when the machine has none (the npm packages themselves are
+# Installs everything Ramjet needs to build and test on Debian 12: apt packages, node/npm, a JDK
+# with Maven and a Go toolchain for the compatibility tests when the machine has none (the npm packages themselves are
 # installed by scripts/test.sh from tests/compat/package-lock.json).
 set -euo pipefail
 PKGS=(cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
@@ -10,6 +10,8 @@ command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 # The Java reference-client tests (tests/java): a JDK (17 on Debian 12) and Maven.
 command -v java >/dev/null 2>&1 || PKGS+=(default-jdk-headless)
 command -v mvn >/dev/null 2>&1 || PKGS+=(maven)
+# The Go reference-client tests (tests/go): Debian 12's Go toolchain (1.19).
+command -v go >/dev/null 2>&1 || [ -x /usr/lib/go-1.19/bin/go ] || PKGS+=(golang-go)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
