@@ -8,6 +8,7 @@
 #include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/protocol/codes.h"
+#include "ramjet/store/file_system.h"
 #include "ramjet/store/record.h"
 
 namespace ramjet::broker {
@@ -69,6 +70,7 @@ void AdminStatsProcessor::RegisterOn(remoting::Endpoint* server, remoting::Threa
       {req::kGetSystemTopicListFromBroker, &AdminStatsProcessor::SystemTopics},
       {req::kCleanExpiredConsumequeue, &AdminStatsProcessor::CleanExpiredConsumeQueue},
       {req::kCleanUnusedTopic, &AdminStatsProcessor::CleanExpiredConsumeQueue},
+      {req::kDeleteExpiredCommitlog, &AdminStatsProcessor::CleanExpiredConsumeQueue},
       {req::kGetConsumerRunningInfo, &AdminStatsProcessor::CallConsumer},
       {req::kConsumeMessageDirectly, &AdminStatsProcessor::CallConsumer},
       {req::kCloneGroupOffset, &AdminStatsProcessor::CloneGroupOffset},
@@ -160,7 +162,9 @@ void AdminStatsProcessor::RuntimeInfo(const RequestContextPtr& ctx) {
   if (::statvfs(root.c_str(), &sv) == 0 && sv.f_blocks > 0) {
     const double total = static_cast<double>(sv.f_blocks) * static_cast<double>(sv.f_frsize);
     const double avail = static_cast<double>(sv.f_bavail) * static_cast<double>(sv.f_frsize);
-    const std::string ratio = Ratio((total - avail) / total);
+    // The ratio the store's disk checks use (df's Use%).
+    auto used_ratio = store::PosixFileSystem()->DiskUsageRatio(root);
+    const std::string ratio = Ratio(used_ratio.ok() ? *used_ratio : 0.0);
     t["commitLogDiskRatio"] = ratio;
     t["commitLogDiskRatio_" + root + "/commitlog"] = ratio;
     t["consumeQueueDiskRatio"] = ratio;
@@ -319,7 +323,7 @@ void AdminStatsProcessor::SystemTopics(const RequestContextPtr& ctx) {
   Respond(ctx, protocol::TopicListJson(system));
 }
 
-// CLEAN_EXPIRED_CONSUMEQUEUE / CLEAN_UNUSED_TOPIC: one retention round now (it removes
+// CLEAN_EXPIRED_CONSUMEQUEUE / CLEAN_UNUSED_TOPIC / DELETE_EXPIRED_COMMITLOG: one retention round now (it removes
 // CommitLog segments past fileReservedTime and the consume-queue files that only pointed into
 // them).
 void AdminStatsProcessor::CleanExpiredConsumeQueue(const RequestContextPtr& ctx) {

@@ -10,7 +10,8 @@
 //   QUERY_TOPIC_CONSUME_BY_WHO (300)      groups consuming a topic (topicList -c, queryMsgById)
 //   QUERY_CONSUME_TIME_SPAN (303)         time span per queue (consumerProgress -s)
 //   GET_SYSTEM_TOPIC_LIST_FROM_BROKER (305)
-//   CLEAN_EXPIRED_CONSUMEQUEUE (306), CLEAN_UNUSED_TOPIC (316)   housekeeping on demand
+//   CLEAN_EXPIRED_CONSUMEQUEUE (306), CLEAN_UNUSED_TOPIC (316), DELETE_EXPIRED_COMMITLOG (329):
+//                                         one retention round on demand
 //   GET_CONSUMER_RUNNING_INFO (307), CONSUME_MESSAGE_DIRECTLY (309)   forwarded to a client
 //   CLONE_GROUP_OFFSET (314)
 //   VIEW_BROKER_STATS_DATA (315)          per-topic / per-group counters (statsAll)

@@ -454,36 +454,49 @@ class Broker : public BrokerController {
     return t;
   }
 
+  // A send refused before it reaches the store. Like RocketMQ's send processor, every send
+  // response carries the broker's MSG_REGION and TRACE_ON.
+  void RefuseSend(const RequestContextPtr& ctx, int32_t code, std::string remark) {
+    RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), code, std::move(remark));
+    auto live = Live();
+    resp.Set("MSG_REGION", live->region_id);
+    resp.Set("TRACE_ON", std::string(live->trace_on ? "true" : "false"));
+    ctx->Respond(std::move(resp));
+  }
+  void RefuseSend(const RequestContextPtr& ctx, const Status& s) {
+    RefuseSend(ctx, rc::kSystemError, std::string(s.message()));
+  }
+
   void ProcessSend(const RequestContextPtr& ctx) {
     const int64_t start_ms = NowMillis();
     const RemotingCommand& r = ctx->request();
     auto header = ParseSendHeader(r);
-    if (!header.ok()) return Fail(ctx, header.status());
+    if (!header.ok()) return RefuseSend(ctx, header.status());
     SendHeader& h = *header;
     const auto live = Live();  // one snapshot per request
     if ((live->broker_permission & protocol::kPermWrite) == 0) {
-      return ctx->RespondCode(rc::kNoPermission, "the broker[" + config_.broker_name + ", " +
+      return RefuseSend(ctx, rc::kNoPermission, "the broker[" + config_.broker_name + ", " +
                                                      config_.BrokerAddr() +
                                                      "] sending message is forbidden");
     }
     if (IsSendForbiddenTopic(h.topic)) {
-      return ctx->RespondCode(rc::kNoPermission,
+      return RefuseSend(ctx, rc::kNoPermission,
                               "Sending message to topic[" + h.topic + "] is forbidden.");
     }
     auto topic = TopicForSend(h, *live);
-    if (!topic.ok()) return Fail(ctx, topic.status());
+    if (!topic.ok()) return RefuseSend(ctx, topic.status());
     if (!*topic) {
-      return ctx->RespondCode(rc::kTopicNotExist, "topic[" + h.topic +
+      return RefuseSend(ctx, rc::kTopicNotExist, "topic[" + h.topic +
                                                       "] not exist, apply first please!" +
                                                       std::string(protocol::kFaqSuffix));
     }
     int32_t queue_id = h.queue_id;
     if (auto refused = ChooseWriteQueue(h.topic, **topic, &queue_id,
                                         ctx->connection()->remote_address())) {
-      return ctx->RespondCode(refused->code, refused->remark);
+      return RefuseSend(ctx, refused->code, refused->remark);
     }
     if (store_->IsDiskFull()) {
-      return ctx->RespondCode(rc::kServiceNotAvailable,
+      return RefuseSend(ctx, rc::kServiceNotAvailable,
                               "service not available now: the disk is full");
     }
     std::string target_topic = h.topic;
@@ -491,28 +504,28 @@ class Broker : public BrokerController {
     if (h.topic.starts_with(kRetryGroupTopicPrefix)) {
       std::string group = h.topic.substr(strlen(kRetryGroupTopicPrefix));
       auto g = groups_.FindOrCreate(group, live->auto_create_subscription_group);
-      if (!g.ok()) return Fail(ctx, g.status());
+      if (!g.ok()) return RefuseSend(ctx, g.status());
       if (!*g) {
-        return ctx->RespondCode(rc::kSubscriptionGroupNotExist,
+        return RefuseSend(ctx, rc::kSubscriptionGroupNotExist,
                                 "subscription group not exist, " + group);
       }
       int32_t max = (*g)->retry_max_times;
       if (r.version >= 121 && h.max_reconsume_times >= 0) max = h.max_reconsume_times;
       if (h.reconsume_times >= max) {
         target_topic = kDlqGroupTopicPrefix + group;
-        if (Status s = EnsureGroupTopic(target_topic, 1); !s.ok()) return Fail(ctx, s);
+        if (Status s = EnsureGroupTopic(target_topic, 1); !s.ok()) return RefuseSend(ctx, s);
         queue_id = 0;
         h.properties = EditProperties(h.properties, {"DELAY"}, {});
       }
     }
     const bool prepared = store::FindProperty(h.properties, "TRAN_MSG") == "true";
     if (prepared && live->reject_transaction_message) {
-      return ctx->RespondCode(rc::kNoPermission,
+      return RefuseSend(ctx, rc::kNoPermission,
                               "the broker[" + config_.broker_name +
                                   "] sending transaction message is forbidden");
     }
     if (prepared && h.batch) {
-      return ctx->RespondCode(rc::kMessageIllegal, "batch messages cannot be transactional");
+      return RefuseSend(ctx, rc::kMessageIllegal, "batch messages cannot be transactional");
     }
     auto born = store::HostAddress::Parse(ctx->connection()->remote_address());
     store::HostAddress born_host = born.ok() ? *born : store::HostAddress::V4(0, 0, 0, 0, 0);
@@ -522,8 +535,11 @@ class Broker : public BrokerController {
       return SendBatch(ctx, h, shared_topic, queue_id, born_host, wait_store_ok, start_ms);
     }
 
+    // A half message keeps the client's WAIT: RocketMQ 4.9 stores it, and the committed message
+    // carries the half message's properties.
     auto props = std::make_shared<std::string>(
-        StoredSendProperties(h.properties, config_.broker_cluster_name));
+        prepared ? EditProperties(h.properties, {}, {{"CLUSTER", config_.broker_cluster_name}})
+                 : StoredSendProperties(h.properties, config_.broker_cluster_name));
     const int32_t response_qid = queue_id;
     const int32_t tt = h.sys_flag & store::kTransactionTypeMask;
     if (prepared) {
@@ -534,7 +550,7 @@ class Broker : public BrokerController {
       if (config_.timer_wheel_enable) {
         auto t = TimerService::ToTimer(shared_topic.get(), &queue_id, props.get(), NowMillis(),
                                        config_.timer_max_delay_sec * 1000);
-        if (!t.ok()) return ctx->RespondCode(rc::kMessageIllegal, std::string(t.status().message()));
+        if (!t.ok()) return RefuseSend(ctx, rc::kMessageIllegal, std::string(t.status().message()));
         timer = *t;
       }
       if (!timer) ApplyDelay(shared_topic.get(), &queue_id, props.get());
@@ -621,11 +637,15 @@ class Broker : public BrokerController {
       *target = kDlqGroupTopicPrefix + *group;
       qid = 0;
       if (Status s = EnsureGroupTopic(*target, 1); !s.ok()) return Fail(ctx, s);
-      *props = EditProperties(m.properties, {"DELAY", "WAIT"}, add);
+      // As RocketMQ stores it: DELAY 0, WAIT false.
+      add.emplace_back("DELAY", "0");
+      add.emplace_back("WAIT", "false");
+      *props = EditProperties(m.properties, {}, add);
     } else {
       int level = delay_level == 0 ? 3 + m.reconsume_times : delay_level;
       add.emplace_back("DELAY", std::to_string(level));
-      *props = EditProperties(m.properties, {"WAIT"}, add);
+      add.emplace_back("WAIT", "false");
+      *props = EditProperties(m.properties, {}, add);
       ApplyDelay(target.get(), &qid, props.get());
     }
     auto body = std::make_shared<std::string>(m.body);
@@ -663,7 +683,7 @@ class Broker : public BrokerController {
                  const store::HostAddress& born_host, bool wait_store_ok, int64_t start_ms) {
     const int32_t original_qid = queue_id;
     if (store::FindProperty(h.properties, "DELAY").size() > 0) {
-      return ctx->RespondCode(rc::kMessageIllegal, "batch message does not support delay level");
+      return RefuseSend(ctx, rc::kMessageIllegal, "batch message does not support delay level");
     }
     const std::string& body = ctx->request().body;
     auto props = std::make_shared<std::vector<std::string>>();
@@ -676,7 +696,7 @@ class Broker : public BrokerController {
     size_t pos = 0;
     while (pos < body.size()) {
       if (body.size() - pos < 20) {
-        return ctx->RespondCode(rc::kMessageIllegal, "batch body truncated at byte " +
+        return RefuseSend(ctx, rc::kMessageIllegal, "batch body truncated at byte " +
                                                          std::to_string(pos));
       }
       int32_t total = static_cast<int32_t>(DecodeBE32(body.data() + pos));
@@ -684,7 +704,7 @@ class Broker : public BrokerController {
       int32_t body_len = static_cast<int32_t>(DecodeBE32(body.data() + pos + 16));
       if (total < 22 || static_cast<size_t>(total) > body.size() - pos || body_len < 0 ||
           20 + static_cast<int64_t>(body_len) + 2 > total) {
-        return ctx->RespondCode(rc::kMessageIllegal,
+        return RefuseSend(ctx, rc::kMessageIllegal,
                                 "batch entry at byte " + std::to_string(pos) + " is malformed");
       }
       size_t p = pos + 20;
@@ -693,7 +713,7 @@ class Broker : public BrokerController {
       uint16_t plen = DecodeBE16(body.data() + p);
       p += 2;
       if (p + plen > pos + static_cast<size_t>(total)) {
-        return ctx->RespondCode(rc::kMessageIllegal,
+        return RefuseSend(ctx, rc::kMessageIllegal,
                                 "batch entry at byte " + std::to_string(pos) + " is malformed");
       }
       std::string inner(body.data() + p, plen);
@@ -702,7 +722,7 @@ class Broker : public BrokerController {
       flags.push_back(flag);
       pos += static_cast<size_t>(total);
     }
-    if (bodies.empty()) return ctx->RespondCode(rc::kMessageIllegal, "empty batch");
+    if (bodies.empty()) return RefuseSend(ctx, rc::kMessageIllegal, "empty batch");
     // Timer messages in a batch: all or none, and then the whole batch goes to the timer queue.
     auto batch_topic = topic;
     if (config_.timer_wheel_enable) {
@@ -712,11 +732,11 @@ class Broker : public BrokerController {
         std::string t = *topic;
         int32_t q = queue_id;
         auto r = TimerService::ToTimer(&t, &q, &p, now, config_.timer_max_delay_sec * 1000);
-        if (!r.ok()) return ctx->RespondCode(rc::kMessageIllegal, std::string(r.status().message()));
+        if (!r.ok()) return RefuseSend(ctx, rc::kMessageIllegal, std::string(r.status().message()));
         if (*r) ++timers;
       }
       if (timers > 0 && timers != static_cast<int>(props->size())) {
-        return ctx->RespondCode(rc::kMessageIllegal,
+        return RefuseSend(ctx, rc::kMessageIllegal,
                                 "a batch must not mix timer and immediate messages");
       }
       if (timers > 0) {
@@ -738,7 +758,7 @@ class Broker : public BrokerController {
       m.born_host = born_host;
       auto sz = store::RecordSize(m, config_.store.store_host);
       if (!sz.ok()) {
-        return ctx->RespondCode(rc::kMessageIllegal, std::string(sz.status().message()));
+        return RefuseSend(ctx, rc::kMessageIllegal, std::string(sz.status().message()));
       }
       sizes.push_back(static_cast<int32_t>(*sz));
     }
@@ -758,8 +778,7 @@ class Broker : public BrokerController {
     if (!res.ok()) {
       stats_.OnPutFailed();
       auto [code, remark] = PutStatusToResponse(res.status());
-      ctx->Respond(RemotingCommand::ResponseTo(ctx->request(), code, remark));
-      return;
+      return RefuseSend(ctx, code, std::move(remark));
     }
     // FLUSH_DISK_TIMEOUT is a stored message: clients need msgId/queueId/queueOffset as for
     // SUCCESS (the Java client builds a SendResult from them).
@@ -1056,6 +1075,9 @@ class Broker : public BrokerController {
       if (!s->ok()) return Fail(ctx, *s);
     }
     bool force = r.Find("isForce") ? r.GetBool("isForce") : true;
+    if (!groups_.Find(*group)) {  // RocketMQ's remark, spelling included
+      return ctx->RespondCode(rc::kSystemError, "THe consumer group <" + *group + "> not exist");
+    }
     auto tc = topics_.Find(*topic);
     if (!tc) {
       return ctx->RespondCode(rc::kTopicNotExist, "[reset-offset] topic does not exist: " + *topic);
@@ -1563,8 +1585,11 @@ class Broker : public BrokerController {
     auto found = store_->QueryMessages(*topic, *key, max_num, begin, end);
     if (!found.ok()) return Fail(ctx, found.status());
     if (found->empty()) {
-      return ctx->RespondCode(rc::kQueryNotFound,
-                              "can not find message, maybe time range not correct");
+      RemotingCommand resp = RemotingCommand::ResponseTo(
+          r, rc::kQueryNotFound, "can not find message, maybe time range not correct");
+      resp.Set("indexLastUpdateTimestamp", int64_t{0});  // as RocketMQ answers a miss
+      resp.Set("indexLastUpdatePhyoffset", int64_t{0});
+      return ctx->Respond(std::move(resp));
     }
     RemotingCommand resp = RemotingCommand::ResponseTo(r, rc::kSuccess);
     for (const auto& m : *found) resp.body.append(m.data);

@@ -184,7 +184,9 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now) {
           RJ_LOG(kError, "schedule", "level %d offset %lld: no REAL_TOPIC, skipped", level,
                  static_cast<long long>(m.queue_offset.value()));
         } else {
-          std::string props = EditProperties(rec->properties, {"DELAY"}, {});
+          // Delivered with the properties it was stored with, DELAY included, as RocketMQ 4.9
+          // stores a delivered message.
+          std::string props(rec->properties);
           std::string topic(real_topic);
           store::MessageInput in = RequeueInput(
               *rec, topic, std::atoi(std::string(real_qid).c_str()), props);

@@ -129,9 +129,9 @@ Status TransactionService::End(const std::string& producer_group, int64_t commit
     std::string topic(store::FindProperty(h.properties, "REAL_TOPIC"));
     int32_t qid = std::atoi(std::string(store::FindProperty(h.properties, "REAL_QID")).c_str());
     if (topic.empty()) return Status::Corruption("half message without REAL_TOPIC");
-    std::string props = EditProperties(h.properties, {"TRAN_MSG", "REAL_TOPIC", "REAL_QID",
-                                                  "TRANSACTION_CHECK_TIMES"},
-                                   {});
+    // As Apache RocketMQ 4.9 stores a committed message: the half message's properties as they
+    // are (TRAN_MSG, REAL_TOPIC, REAL_QID and WAIT included; consumers and traces read them).
+    std::string props = EditProperties(h.properties, {"TRANSACTION_CHECK_TIMES"}, {});
     if (delay_) delay_(&topic, &qid, &props);
     store::MessageInput in = RequeueInput(h, topic, qid, props);
     in.sys_flag = (in.sys_flag & ~store::kTransactionTypeMask) | store::kTransactionCommitType;

@@ -205,10 +205,13 @@ class PosixFs : public FileSystem {
   Result<double> DiskUsageRatio(const std::string& path) override {
     struct statvfs sv;
     if (::statvfs(path.c_str(), &sv) != 0) return Status::FromErrno(errno, "statvfs " + path);
-    if (sv.f_blocks == 0) return 0.0;
-    double total = static_cast<double>(sv.f_blocks);
-    double avail = static_cast<double>(sv.f_bavail);
-    return (total - avail) / total;
+    // As df's Use% and RocketMQ's UtilAll.getDiskPartitionSpaceUsedPercent: used / (used + space
+    // available to unprivileged users). Blocks reserved for root count neither way, so a file
+    // system with a large reserve is not "full" while df shows it far from full.
+    const double used = static_cast<double>(sv.f_blocks - sv.f_bfree);
+    const double avail = static_cast<double>(sv.f_bavail);
+    if (used + avail <= 0) return 0.0;
+    return used / (used + avail);
   }
 };
 

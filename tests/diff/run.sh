@@ -100,11 +100,13 @@ wait_port() { # <name> <pid> <port> <log>  -- bounded: 60 s
   return 1
 }
 
-stop_pid() { # <pid>: TERM, bounded wait of 20 s, KILL
-  local pid="$1"
+stop_pid() { # <pid>: TERM, bounded wait of 20 s, KILL; then forgotten by the exit trap
+  local pid="$1" i
+  for i in "${!pids[@]}"; do [[ "${pids[$i]}" == "$pid" ]] && unset 'pids[i]'; done
   kill -TERM "$pid" 2>/dev/null || return 0
   for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
 }
 
 jvm_opts=(-Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k)

@@ -249,7 +249,12 @@ TEST_F(AdminTest, ConsumerProgressResetOffsetAndSkipAccumulated) {
     ASSERT_EQ(Admin("sendMessage -t AdmOff -p m -b broker-adm -i 0").code, 0);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // As in Apache RocketMQ, offsets are reset only for a group the broker knows.
   auto o = Admin("skipAccumulatedMessage -g AdmGroup -t AdmOff");
+  EXPECT_EQ(o.code, 1) << o.text;
+  EXPECT_NE(o.text.find("THe consumer group <AdmGroup> not exist"), std::string::npos) << o.text;
+  ASSERT_EQ(Admin("updateSubGroup -g AdmGroup -c AdmCluster").code, 0);
+  o = Admin("skipAccumulatedMessage -g AdmGroup -t AdmOff");
   ASSERT_EQ(o.code, 0) << o.text;
   o = Admin("consumerProgress -g AdmGroup -t AdmOff");
   ASSERT_EQ(o.code, 0) << o.text;

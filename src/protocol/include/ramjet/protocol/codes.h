@@ -83,6 +83,7 @@ inline constexpr int32_t kPushReplyMessageToClient = 326;
 inline constexpr int32_t kQueryConsumeQueue = 321;
 inline constexpr int32_t kQueryDataVersion = 322;
 inline constexpr int32_t kAddWritePermOfBroker = 327;
+inline constexpr int32_t kDeleteExpiredCommitlog = 329;
 // 5.x: the lite pull consumer pulls with this code (same header and answer as PULL_MESSAGE).
 inline constexpr int32_t kLitePullMessage = 361;
 }  // namespace request_code

@@ -49,6 +49,8 @@ public final class Compare {
         keys.addAll(r.keySet());
 
         int equal = 0;
+        // area (observable name up to the first '.' or ' ') -> {equal, allowed, different}
+        Map<String, int[]> areas = new java.util.TreeMap<>();
         List<String[]> unexplained = new ArrayList<>();
         List<String[]> explained = new ArrayList<>();
         StringBuilder table = new StringBuilder();
@@ -60,7 +62,10 @@ public final class Compare {
             String av = a.getOrDefault(k, "<absent>");
             String rv = r.getOrDefault(k, "<absent>");
             String result;
+            String area = k.split("[. ]", 2)[0];
+            int[] counts = areas.computeIfAbsent(area, x -> new int[3]);
             if (av.equals(rv)) {
+                counts[0]++;
                 equal++;
                 result = "equal";
             } else {
@@ -73,9 +78,11 @@ public final class Compare {
                     }
                 }
                 if (hit != null) {
+                    counts[1]++;
                     explained.add(new String[] {k, hit.reason});
                     result = "allowed: " + hit.reason;
                 } else {
+                    counts[2]++;
                     unexplained.add(new String[] {k, av, rv});
                     result = "**DIFFERENT**";
                     if (av.contains("\n") || rv.contains("\n") || av.length() > 160 || rv.length() > 160) {
@@ -103,6 +110,13 @@ public final class Compare {
         for (String e : harnessR) {
             md.append("  - Ramjet: ").append(cell(e, 400)).append("\n");
         }
+        md.append("| area | observables | equal | allowed | different |\n|---|---|---|---|---|\n");
+        for (Map.Entry<String, int[]> e : areas.entrySet()) {
+            int[] c = e.getValue();
+            md.append("| ").append(e.getKey()).append(" | ").append(c[0] + c[1] + c[2]).append(" | ").append(c[0])
+                    .append(" | ").append(c[1]).append(" | ").append(c[2]).append(" |\n");
+        }
+        md.append("\n");
         if (!unexplained.isEmpty()) {
             md.append("## Unexplained differences\n\n");
             for (String[] u : unexplained) {
@@ -130,7 +144,12 @@ public final class Compare {
         Files.writeString(Paths.get(args[3]), md.toString());
         System.out.printf("compare: %d observables, %d equal, %d allowed differences, %d unexplained differences%n",
                 keys.size(), equal, explained.size(), unexplained.size());
+        int shown = 0;
         for (String[] u : unexplained) {
+            if (++shown > 40) {
+                System.out.println("  ... " + (unexplained.size() - 40) + " more: see " + args[3]);
+                break;
+            }
             System.out.println("  DIFFERENT " + u[0] + ": apache=" + oneLine(u[1], 120) + " ramjet="
                     + oneLine(u[2], 120));
         }
@@ -244,7 +263,7 @@ public final class Compare {
     static String lineDiff(String a, String b) {
         Map<String, String> ja = flatJson(a);
         Map<String, String> jb = flatJson(b);
-        if (ja != null && jb != null) {
+        if (ja != null && jb != null && !ja.equals(jb)) {
             LinkedHashSet<String> fields = new LinkedHashSet<>(ja.keySet());
             fields.addAll(jb.keySet());
             StringBuilder sb = new StringBuilder("| field | Apache | Ramjet |\n|---|---|---|\n");

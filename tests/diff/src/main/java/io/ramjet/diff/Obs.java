@@ -49,6 +49,8 @@ final class Obs {
             Pattern.compile("\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}:\\d{2}([,.]\\d{1,3})?");
     private static final Pattern STAMP17 = Pattern.compile("(?<!\\d)20\\d{15}(?!\\d)");
     private static final Pattern HEX32 = Pattern.compile("(?<![0-9A-Fa-f])[0-9A-F]{32}(?![0-9A-Fa-f])");
+    /** Client-generated unique message ids of the 4.9.8 client (IPv6-style prefix): 56 hex digits. */
+    private static final Pattern HEX56 = Pattern.compile("(?<![0-9A-Fa-f])[0-9A-F]{56}(?![0-9A-Fa-f])");
     private static final Pattern CLIENT_ID = Pattern.compile("127\\.0\\.0\\.1@[A-Za-z0-9_#.:\\-]+");
 
     String norm(String s) {
@@ -63,6 +65,7 @@ final class Obs {
         s = DATE_TIME.matcher(s).replaceAll("<datetime>");
         s = STAMP17.matcher(s).replaceAll("<stamp>");
         s = EPOCH_MS.matcher(s).replaceAll("<ms>");
+        s = HEX56.matcher(s).replaceAll("<id56>");
         Matcher m = HEX32.matcher(s);
         s = m.replaceAll("<id32>");
         return s;

@@ -115,6 +115,18 @@ public final class Scenarios {
     public static void main(String[] args) throws Exception {
         System.setProperty(RemotingCommand.REMOTING_VERSION_KEY, Integer.toString(MQVersion.CURRENT_VERSION));
         Scenarios s = new Scenarios(args[0], args[1], Paths.get(args[3]));
+        Path outFile = Paths.get(args[2]);
+        // Some mqadmin code paths call System.exit (e.g. on an option it cannot parse): the hook still
+        // writes what was observed, with a harness error naming the step.
+        Thread hook = new Thread(() -> {
+            synchronized (s) {
+                if (!s.written) {
+                    s.obs.harnessErrors.add("runner exited during step: " + s.currentStep);
+                    s.write(outFile);
+                }
+            }
+        }, "write-observations");
+        Runtime.getRuntime().addShutdownHook(hook);
         int rc = 0;
         try {
             s.runAll();
@@ -125,17 +137,30 @@ public final class Scenarios {
         } finally {
             s.client.shutdown();
         }
-        JSONObject out = new JSONObject(true);
-        out.put("observations", s.obs.values);
-        out.put("harnessErrors", s.obs.harnessErrors);
-        Files.writeString(Paths.get(args[2]),
-                JSON.toJSONString(out, SerializerFeature.PrettyFormat, SerializerFeature.MapSortField) + "\n");
+        synchronized (s) {
+            s.write(outFile);
+        }
         System.out.printf("scenarios: %d observations, %d harness errors, %d ms%n", s.obs.values.size(),
                 s.obs.harnessErrors.size(), System.currentTimeMillis() - s.startMs);
         for (String e : s.obs.harnessErrors) {
             System.out.println("  harness error: " + e);
         }
         System.exit(rc);
+    }
+
+    volatile String currentStep = "<start>";
+    boolean written;
+
+    void write(Path outFile) {
+        JSONObject out = new JSONObject(true);
+        out.put("observations", obs.values);
+        out.put("harnessErrors", obs.harnessErrors);
+        try {
+            Files.writeString(outFile, JSON.toJSONString(out, SerializerFeature.PrettyFormat) + "\n");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        written = true;
     }
 
     // ------------------------------------------------------------------ raw remoting
@@ -146,6 +171,7 @@ public final class Scenarios {
 
     /** Runs one step; an exception is an observation (the client would see it), recorded under key. */
     void step(String key, Step s) {
+        currentStep = key;
         try {
             s.run();
         } catch (Throwable t) {
@@ -305,7 +331,9 @@ public final class Scenarios {
         d.put("bodyCRC", m.getBodyCRC());
         d.put("bodyLength", m.getBody() == null ? -1 : m.getBody().length);
         d.put("reconsumeTimes", m.getReconsumeTimes());
-        d.put("preparedTransactionOffset", m.getPreparedTransactionOffset());
+        // An absolute commit-log offset (of the half message): only its presence is comparable.
+        d.put("preparedTransactionOffset", m.getPreparedTransactionOffset() > 0 ? "a commit-log offset (> 0)"
+                : String.valueOf(m.getPreparedTransactionOffset()));
         d.put("commitLogOffsetDelta", baseCommitLogOffset < 0 ? "n/a" : m.getCommitLogOffset() - baseCommitLogOffset);
         d.put("bornTimestamp", m.getBornTimestamp() == BORN_TS ? "as sent" : plausibleTime(m.getBornTimestamp()));
         d.put("storeTimestamp", plausibleTime(m.getStoreTimestamp()));
@@ -335,6 +363,26 @@ public final class Scenarios {
         }
         d.put("properties", p);
         return JSON.toJSONString(d, SerializerFeature.MapSortField);
+    }
+
+    /**
+     * Whether a reported disk-usage ratio is what df's Use% (and Apache's UtilAll) computes for the
+     * path: used / (used + usable), used = total - free. Other formulas (e.g. (total - usable) /
+     * total) differ on file systems with many reserved blocks, and that decides when a broker
+     * refuses writes as "disk full".
+     */
+    static String diskRatioForm(String path, String reported) {
+        try {
+            java.io.File f = new java.io.File(path);
+            double used = f.getTotalSpace() - f.getFreeSpace();
+            double expected = used / (used + f.getUsableSpace());
+            double r = Double.parseDouble(reported);
+            return Math.abs(r - expected) <= 0.02 ? "used / (used + usable), as df"
+                    : String.format("not used / (used + usable): reported %.3f, df-style %.3f, (total - usable) / total %.3f",
+                            r, expected, (f.getTotalSpace() - f.getUsableSpace()) / (double) f.getTotalSpace());
+        } catch (RuntimeException e) {
+            return "unparsable: " + reported + " (" + e + ")";
+        }
     }
 
     String plausibleTime(long t) {
@@ -381,10 +429,18 @@ public final class Scenarios {
     }
 
     void recordMessages(String key, byte[] body) {
+        recordMessages(key, body, true);
+    }
+
+    /**
+     * withDeltas=false when other writes may interleave with the recorded messages (e.g. a oneway
+     * END_TRANSACTION between two half messages): commit-log distances are then timing.
+     */
+    void recordMessages(String key, byte[] body, boolean withDeltas) {
         List<MessageExt> msgs = decodeBody(body);
         List<String> raw = rawProperties(body);
         obs.put(key + " count", String.valueOf(msgs.size()));
-        long base = msgs.isEmpty() ? -1 : msgs.get(0).getCommitLogOffset();
+        long base = msgs.isEmpty() || !withDeltas ? -1 : msgs.get(0).getCommitLogOffset();
         for (int i = 0; i < msgs.size() && i < 5; i++) {
             obs.put(key + " [" + i + "]", describe(msgs.get(i), base));
             if (i < raw.size()) {
@@ -457,6 +513,7 @@ public final class Scenarios {
         moreMessages();
         admin();
         autoCreateOff();
+        writePerm();
     }
 
     /**
@@ -572,6 +629,44 @@ public final class Scenarios {
         });
     }
 
+    /**
+     * Sorts the top-level members of the object or array that is the value of {@code "field"} in a
+     * fastjson text (which may use objects as map keys, so no JSON parser is used): their order is a
+     * Java HashMap's, not something a client may rely on. Strings are assumed to hold no braces.
+     */
+    static String sortMembers(String text, String field) {
+        int at = text.indexOf("\"" + field + "\":");
+        if (at < 0) {
+            return text;
+        }
+        int open = at + field.length() + 3;
+        if (open >= text.length() || (text.charAt(open) != '{' && text.charAt(open) != '[')) {
+            return text;
+        }
+        int depth = 0;
+        int memberStart = open + 1;
+        List<String> members = new ArrayList<>();
+        for (int i = open; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                depth--;
+                if (depth == 0) {
+                    if (i > memberStart) {
+                        members.add(text.substring(memberStart, i));
+                    }
+                    members.sort(null);
+                    return text.substring(0, open + 1) + String.join(",", members) + text.substring(i);
+                }
+            } else if (c == ',' && depth == 1) {
+                members.add(text.substring(memberStart, i));
+                memberStart = i + 1;
+            }
+        }
+        return text;
+    }
+
     /** The JSON shape: keys and value types, recursively (arrays by their first element). */
     static String shape(Object o) {
         if (o instanceof JSONObject jo) {
@@ -589,7 +684,7 @@ public final class Scenarios {
         return o.getClass().getSimpleName();
     }
 
-    final Map<String, Long> sentOffsets = new LinkedHashMap<>();
+    String firstOffsetMsgId;
 
     void sends() {
         step("send.ok", () -> {
@@ -598,6 +693,7 @@ public final class Scenarios {
                             "WAIT", "true", "userProp", "v1"), 0, false);
             recordResponse("send.ok", r, true, "msgId");
             if (r.getExtFields() != null) {
+                firstOffsetMsgId = r.getExtFields().get("msgId");
                 obs.put("send.ok msgId form", msgIdForm(r.getExtFields().get("msgId"), null));
             }
         });
@@ -735,7 +831,7 @@ public final class Scenarios {
             Thread.sleep(200); // the index is built behind the commit log (bounded, once)
             RemotingCommand r = req(broker, QUERY_MESSAGE, ext("topic", TOPIC, "key", "diffKey1", "maxNum", "32",
                     "beginTimestamp", "0", "endTimestamp", String.valueOf(Long.MAX_VALUE)), null);
-            recordResponse("query.key diffKey1", r, true);
+            recordResponse("query.key diffKey1", r, true, "indexLastUpdatePhyoffset");
             recordMessages("query.key diffKey1 msg", r.getBody());
             List<MessageExt> m = decodeBody(r.getBody());
             if (!m.isEmpty()) {
@@ -745,7 +841,7 @@ public final class Scenarios {
         step("query.by shared key", () -> {
             RemotingCommand r = req(broker, QUERY_MESSAGE, ext("topic", TOPIC, "key", "shared", "maxNum", "32",
                     "beginTimestamp", "0", "endTimestamp", String.valueOf(Long.MAX_VALUE)), null);
-            recordResponse("query.key shared", r, true);
+            recordResponse("query.key shared", r, true, "indexLastUpdatePhyoffset");
             List<String> offs = new ArrayList<>();
             for (MessageExt m : decodeBody(r.getBody())) {
                 offs.add(String.valueOf(m.getQueueOffset()));
@@ -757,7 +853,7 @@ public final class Scenarios {
             RemotingCommand r = req(broker, QUERY_MESSAGE, ext("topic", TOPIC, "key",
                     "0A0B0C0D0E0F00000000000000000001", "maxNum", "32", "beginTimestamp", "0", "endTimestamp",
                     String.valueOf(Long.MAX_VALUE), "_UNIQUE_KEY_QUERY", "true"), null);
-            recordResponse("query.uniqueKey", r, true);
+            recordResponse("query.uniqueKey", r, true, "indexLastUpdatePhyoffset");
             obs.put("query.uniqueKey count", String.valueOf(decodeBody(r.getBody()).size()));
         });
         step("query.unknown key", () -> recordResponse("query.key unknown",
@@ -824,6 +920,26 @@ public final class Scenarios {
                     ext("consumerGroup", "DiffGroupOff", "topic", "DiffNoSuchTopic", "queueId", "0", "commitOffset",
                             "1"), null), true);
         });
+        step("admin bodies", () -> {
+            // Raw admin bodies as fastjson writes them (object keys inside map keys, key order, number
+            // forms): what non-Java clients parse. Floats (TPS) are timing.
+            RemotingCommand r = req(broker, GET_TOPIC_STATS_INFO, ext("topic", TOPIC), null);
+            recordResponse("admin.topicStats", r, false);
+            obs.putNorm("admin.topicStats body", sortMembers(bodyText(r), "offsetTable"));
+            r = req(broker, GET_CONSUME_STATS, ext("consumerGroup", "DiffGroupOff", "topic", TOPIC), null);
+            recordResponse("admin.consumeStats", r, false);
+            obs.putNorm("admin.consumeStats body", sortMembers(bodyText(r), "offsetTable")
+                    .replaceAll("\"consumeTps\":[0-9.Ee-]+", "\"consumeTps\":<tps>"));
+            String lock = "{\"consumerGroup\":\"DiffGroupOff\",\"clientId\":\"127.0.0.1@diff-lock\",\"mqSet\":[{\"topic\":\""
+                    + TOPIC + "\",\"brokerName\":\"" + BROKER_NAME + "\",\"queueId\":0},{\"topic\":\"" + TOPIC
+                    + "\",\"brokerName\":\"" + BROKER_NAME + "\",\"queueId\":1}]}";
+            r = req(broker, 41, null, lock.getBytes(StandardCharsets.UTF_8)); // LOCK_BATCH_MQ
+            recordResponse("admin.lockBatchMQ", r, false);
+            obs.putNorm("admin.lockBatchMQ body", sortMembers(bodyText(r), "lockOKMQSet"));
+            r = req(broker, 42, null, lock.getBytes(StandardCharsets.UTF_8)); // UNLOCK_BATCH_MQ
+            recordResponse("admin.unlockBatchMQ", r, false);
+            obs.putNorm("admin.unlockBatchMQ body", bodyText(r));
+        });
         step("consumer list unknown group", () -> recordResponse("consumerList unknown group",
                 req(broker, GET_CONSUMER_LIST_BY_GROUP, ext("consumerGroup", "DiffNoGroup"), null), true));
         step("broker unsupported code", () -> recordResponse("broker.unsupported code 9999",
@@ -841,6 +957,10 @@ public final class Scenarios {
             if (table != null) {
                 for (String k : new TreeSet<>(table.keySet())) {
                     obs.put("broker.runtimeInfo key " + obs.norm(k), "present");
+                    if (k.startsWith("commitLogDiskRatio_")) {
+                        obs.put("broker.runtimeInfo commitLogDiskRatio", diskRatioForm(
+                                k.substring("commitLogDiskRatio_".length()), table.getString(k)));
+                    }
                 }
             } else {
                 obs.putNorm("broker.runtimeInfo body", bodyText(r));
@@ -850,11 +970,7 @@ public final class Scenarios {
 
     void javaClient() {
         DefaultMQProducer p = new DefaultMQProducer("DiffClientProducer");
-        p.setNamesrvAddr(namesrv);
-        p.setClientIP("127.0.0.1");
-        p.setInstanceName("diff-" + ProcessHandle.current().pid());
-        p.setVipChannelEnabled(false);
-        p.setSendMsgTimeout(TIMEOUT_MS > Integer.MAX_VALUE ? 8000 : (int) TIMEOUT_MS);
+        configure(p, "p1");
         try {
             step("client.start", p::start);
             step("client.createTopic", () -> {
@@ -960,6 +1076,12 @@ public final class Scenarios {
                     "32", "beginTimestamp", "0", "endTimestamp", String.valueOf(Long.MAX_VALUE)), null);
             recordResponse("sendback.query DLQ by key", dq, false);
             recordMessages("sendback.query DLQ by key msg", dq.getBody());
+            // delayLevel 1: via SCHEDULE_TOPIC_XXXX (1 s) into %RETRY%<group>, as a failed push consumption.
+            r = req(broker, 36, ext("offset", String.valueOf(m.getCommitLogOffset()), "group", GROUP + "Retry",
+                    "delayLevel", "1", "originMsgId", "0A0B0C0D0E0F00000000000000000001", "originTopic", TOPIC,
+                    "unitMode", "false", "maxReconsumeTimes", "16"), null);
+            recordResponse("sendback.delayLevel 1", r, true);
+            pullAndRecord("sendback.retry topic after delivery pull", "%RETRY%" + GROUP + "Retry", 0, 1, 10_000);
             r = req(broker, 36, ext("offset", "987654321", "group", GROUP, "delayLevel", "0", "originMsgId",
                     "0A0B0C0D0E0F00000000000000000001", "originTopic", TOPIC, "unitMode", "false"), null);
             recordResponse("sendback.bad offset", r, true);
@@ -1041,7 +1163,7 @@ public final class Scenarios {
                         String.valueOf(decodeBody(r.getBody()).size()));
                 RemotingCommand h = pull(GROUP, "RMQ_SYS_TRANS_HALF_TOPIC", 0, 0, 32, FLAG_SUBSCRIPTION, "*", "TAG");
                 recordResponse("client.transaction pull half topic", h, true);
-                recordMessages("client.transaction pull half topic msg", h.getBody());
+                recordMessages("client.transaction pull half topic msg", h.getBody(), false);
             });
             step("mqadmin producerConnection", () -> {
                 // The producer heartbeats every 30 s; one heartbeat now registers its group.
@@ -1138,7 +1260,7 @@ public final class Scenarios {
         p.setClientIP("127.0.0.1");
         p.setInstanceName("diff-" + role + "-" + ProcessHandle.current().pid());
         p.setVipChannelEnabled(false);
-        p.setSendMsgTimeout(8_000);
+        p.setSendMsgTimeout((int) TIMEOUT_MS);
     }
 
     // ------------------------------------------------------------------ mqadmin
@@ -1322,5 +1444,31 @@ public final class Scenarios {
         admin("deleteKvConfig", "deleteKvConfig", "-s", "DiffNs", "-k", "k2");
         admin("allocateMQ", "allocateMQ", "-t", TOPIC, "-i", "127.0.0.1@a,127.0.0.1@b");
         admin("deleteTopic", "deleteTopic", "-t", "DiffAdminTopic", "-c", CLUSTER);
+        if (firstOffsetMsgId != null) {
+            admin("queryMsgById", "queryMsgById", "-i", firstOffsetMsgId);
+        }
+        admin("queryCq", "queryCq", "-t", TOPIC, "-q", "0", "-i", "0", "-c", "4", "-b", broker);
+        admin("sendMessage", "sendMessage", "-t", TOPIC_SQL, "-p", "from-mqadmin", "-b", BROKER_NAME, "-i", "0");
+        admin("consumeMessage", "consumeMessage", "-t", TOPIC_SQL, "-b", BROKER_NAME, "-i", "0", "-o", "0", "-c", "2");
+        admin("skipAccumulatedMessage", "skipAccumulatedMessage", "-g", "DiffGroupOff", "-t", TOPIC);
+        admin("resetOffsetByTime", "resetOffsetByTime", "-g", "DiffGroupOff", "-t", TOPIC, "-s", "0");
+        admin("updateBrokerConfig", "updateBrokerConfig", "-b", broker, "-k", "fileReservedTime", "-v", "48");
+        admin("updateNamesrvConfig", "updateNamesrvConfig", "-k", "orderMessageEnable", "-v", "false");
+        admin("cleanExpiredCQ", "cleanExpiredCQ", "-b", broker);
+        admin("deleteExpiredCommitLog", "deleteExpiredCommitLog", "-b", broker);
+    }
+
+    /** Last of all: the broker's write permission is taken away and given back. */
+    void writePerm() {
+        admin("wipeWritePerm", "wipeWritePerm", "-b", BROKER_NAME);
+        step("wipeWritePerm then send", () -> recordResponse("send.after wipeWritePerm",
+                send(TOPIC, 0, "x".getBytes(StandardCharsets.UTF_8), props(), 0, false), true, "msgId", "queueOffset"));
+        step("wipeWritePerm then route", () -> {
+            RemotingCommand r = req(namesrv, GET_ROUTEINFO_BY_TOPIC, ext("topic", TOPIC), null);
+            JSONObject o = r.getCode() == 0 ? JSON.parseObject(bodyText(r)) : null;
+            obs.putNorm("route.after wipeWritePerm queueDatas", o == null ? codeName(r.getCode())
+                    : String.valueOf(o.get("queueDatas")));
+        });
+        admin("addWritePerm", "addWritePerm", "-b", BROKER_NAME);
     }
 }
