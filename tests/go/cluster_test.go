@@ -155,6 +155,12 @@ func startCluster() (*ramjetCluster, error) {
 		"--brokerIP1=127.0.0.1",
 		"--storePathRootDir="+filepath.Join(tmp, "store"),
 		"--brokerName="+brokerName,
+		// Small store files: the defaults (1 GiB CommitLog segment, 6 MB per consume queue file,
+		// a ~420 MB index file) would take about 1.7 GB of disk per run of this suite.
+		"--mappedFileSizeCommitLog=67108864",
+		"--mappedFileSizeConsumeQueue=60000",
+		"--maxHashSlotNum=50000",
+		"--maxIndexNum=200000",
 		"--enablePropertyFilter=true",
 		"--traceTopicEnable=true",
 		fmt.Sprintf("--transactionCheckInterval=%d", txCheckIntervalMs),

@@ -238,6 +238,39 @@ func TestConsumeRetry(t *testing.T) {
 	}
 	group := uniqueName("GoRetryCG")
 	dlqGroup := uniqueName("GoDlqCG")
+	// The Go client owns its group's %RETRY% queue only after a route update that found the retry
+	// topic, which the broker creates at the group's first heartbeat; a consumer started before
+	// that waits for its 30 s route timer and 20 s rebalance timer. So a first consumer of each
+	// group makes the broker create the retry topic, and the consumers under test, started once
+	// it is routed, get the retry queue at once.
+	adm, aerr := admin.NewAdmin(admin.WithResolver(primitive.NewPassthroughResolver([]string{c.namesrvAddr()})))
+	if aerr != nil {
+		t.Fatalf("NewAdmin: %v", aerr)
+	}
+	defer adm.Close()
+	for _, g := range []string{group, dlqGroup} {
+		first, err := rocketmq.NewPushConsumer(c.consumerOpts(g)...)
+		if err == nil {
+			err = first.Subscribe(topic, selectAll(), func(context.Context, ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+				return consumer.ConsumeRetryLater, nil
+			})
+		}
+		if err == nil {
+			err = first.Start()
+		}
+		if err != nil {
+			t.Fatalf("first consumer of %s: %v", g, err)
+		}
+		var mqs []*primitive.MessageQueue
+		ok := waitFor(10*time.Second, 50*time.Millisecond, func() bool {
+			mqs, err = adm.FetchPublishMessageQueues(context.Background(), "%RETRY%"+g)
+			return err == nil && len(mqs) == 1
+		})
+		_ = first.Shutdown()
+		if !ok {
+			t.Fatalf("the broker did not create (and route) %%RETRY%%%s with 1 queue within 10 s of the group's heartbeat: %v %v", g, mqs, err)
+		}
+	}
 	var cs []rocketmq.PushConsumer
 	for _, g := range []struct {
 		group string
@@ -257,12 +290,9 @@ func TestConsumeRetry(t *testing.T) {
 		t.Cleanup(func() { _ = pc.Shutdown() })
 		cs = append(cs, pc)
 	}
-	// The Go client owns its group's %RETRY% queue only after a rebalance that follows a route update
-	// which found the retry topic (the broker creates it at the first heartbeat): in practice at the
-	// 20 s rebalance timer. Wait for that, so that the retry timing below is the broker's.
 	for i, pc := range cs {
 		awaitAssigned(t, topic, 2, 20*time.Second, pc)
-		awaitAssigned(t, "%RETRY%"+[]string{group, dlqGroup}[i], 1, 30*time.Second, pc)
+		awaitAssigned(t, "%RETRY%"+[]string{group, dlqGroup}[i], 1, 20*time.Second, pc)
 	}
 
 	const n = 6
@@ -320,11 +350,6 @@ func TestConsumeRetry(t *testing.T) {
 	dlq := "%DLQ%" + dlqGroup
 	var last []*primitive.MessageQueue
 	var err error
-	adm, aerr := admin.NewAdmin(admin.WithResolver(primitive.NewPassthroughResolver([]string{c.namesrvAddr()})))
-	if aerr != nil {
-		t.Fatalf("NewAdmin: %v", aerr)
-	}
-	defer adm.Close()
 	if !waitFor(10*time.Second, 200*time.Millisecond, func() bool {
 		last, err = adm.FetchPublishMessageQueues(context.Background(), dlq)
 		return err == nil && len(last) == 1
