@@ -614,9 +614,11 @@ class Broker : public BrokerController {
     }
     auto rec = store_->ReadRecord(PhysicalOffset(*offset));
     if (!rec.ok()) {
-      return ctx->RespondCode(rc::kSystemError, "look message by offset failed, " +
-                                                    std::to_string(*offset) + ": " +
-                                                    std::string(rec.status().message()));
+      // Apache's remark; the store's reason goes to the log.
+      RJ_LOG(kInfo, "broker", "send-back of offset %lld: %s", static_cast<long long>(*offset),
+             rec.status().ToString().c_str());
+      return ctx->RespondCode(rc::kSystemError,
+                              "look message by offset failed, " + std::to_string(*offset));
     }
     const store::RecordView& m = rec->view;
     std::vector<std::pair<std::string, std::string>> add;
@@ -1604,9 +1606,10 @@ class Broker : public BrokerController {
     if (!off.ok()) return Fail(ctx, off.status());
     auto rec = store_->ReadRecord(PhysicalOffset(*off));
     if (!rec.ok()) {
-      return ctx->RespondCode(rc::kSystemError, "can not find message by the offset, " +
-                                                    std::to_string(*off) + ": " +
-                                                    std::string(rec.status().message()));
+      RJ_LOG(kInfo, "broker", "view of offset %lld: %s", static_cast<long long>(*off),
+             rec.status().ToString().c_str());
+      return ctx->RespondCode(rc::kSystemError,
+                              "can not find message by the offset, " + std::to_string(*off));
     }
     RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
     resp.body.assign(rec->data);
