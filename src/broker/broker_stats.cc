@@ -63,7 +63,7 @@ int64_t BrokerStats::Now() const { return clock_ ? clock_() : NowMillis(); }
 void BrokerStats::Add(Kind kind, std::string_view key, int64_t value) {
   {
     std::shared_lock<std::shared_mutex> l(mu_);
-    auto it = tables_[kind].find(std::string(key));
+    auto it = tables_[kind].find(key);
     if (it != tables_[kind].end()) {
       it->second->value.fetch_add(value, std::memory_order_relaxed);
       it->second->times.fetch_add(1, std::memory_order_relaxed);
@@ -196,7 +196,7 @@ std::optional<StatsWindows> BrokerStats::Find(std::string_view name, std::string
   std::shared_ptr<Item> item;
   {
     std::shared_lock<std::shared_mutex> l(mu_);
-    auto it = tables_[kind].find(std::string(key));
+    auto it = tables_[kind].find(key);
     if (it == tables_[kind].end()) return std::nullopt;
     item = it->second;
   }

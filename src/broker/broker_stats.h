@@ -100,7 +100,12 @@ class BrokerStats {
     mutable std::mutex mu;
     std::deque<Point> minute, hour, day;  // guarded by mu
   };
-  using Table = std::unordered_map<std::string, std::shared_ptr<Item>>;
+  // Looked up by string_view without building a string (a send counts without allocating).
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Table = std::unordered_map<std::string, std::shared_ptr<Item>, Hash, std::equal_to<>>;
   enum Kind { kTopicPutNums, kTopicPutSize, kGroupGetNums, kGroupGetSize, kKinds };
 
   int64_t Now() const;
