@@ -5,7 +5,8 @@
 # repository); only if that fails for a missing artifact does it run again online.
 # Extra arguments go to Maven, e.g.  bash tests/java/run.sh -Dtest=LargeMessageTest
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")"
+# RAMJET_MAVEN_MODULE names another Maven module run the same way (tests/mqadmin uses this).
+cd "${RAMJET_MAVEN_MODULE:-$(dirname "${BASH_SOURCE[0]}")}"
 
 bin_dir="${RAMJET_BIN_DIR:-../../build/apps}"
 if [[ ! -d "$bin_dir" ]]; then

@@ -1,5 +1,7 @@
 package io.ramjet.mqadmin;
 
+import io.ramjet.compat.RamjetCluster;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
