@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <vector>
 
 #include "ramjet/base/clock.h"
@@ -24,11 +25,13 @@ int64_t LocalDay(int64_t ms) {
   return (static_cast<int64_t>(t) + tm.tm_gmtoff) / 86400;
 }
 
+// Upper bounds (ms) of the put latency buckets but the last, which holds everything slower.
+constexpr int64_t kBucketUpperMs[] = {0, 10, 50, 100, 200, 500, 1000, 2000, 3000, 4000, 5000,
+                                      10000};
+
 int LatencyBucket(int64_t ms) {
-  static constexpr int64_t kUpper[] = {0, 10, 50, 100, 200, 500, 1000, 2000, 3000, 4000, 5000,
-                                       10000};
   int i = 0;
-  for (int64_t u : kUpper) {
+  for (int64_t u : kBucketUpperMs) {
     if (ms <= u) return i;
     ++i;
   }
@@ -216,21 +219,24 @@ RuntimeCounters BrokerStats::Runtime() const {
   static constexpr const char* kNames[kLatencyBuckets] = {
       "<=0ms", "0~10ms", "10~50ms", "50~100ms", "100~200ms", "200~500ms", "500ms~1s",
       "1~2s",  "2~3s",   "3~4s",    "4~5s",     "5~10s",     "10s~"};
-  for (int i = 0; i < kLatencyBuckets; ++i) {
-    if (i) c.put_latency_distribution += ' ';
-    c.put_latency_distribution += std::string("[") + kNames[i] + "]:" +
-                                  std::to_string(put_latency_[i].load());
-  }
-  // Percentiles: the upper bound of the bucket where the cumulative count reaches p.
+  // One snapshot of the buckets serves the distribution text and the percentiles.
   int64_t counts[kLatencyBuckets], total = 0;
-  for (int i = 0; i < kLatencyBuckets; ++i) total += counts[i] = put_latency_[i].load();
+  for (int i = 0; i < kLatencyBuckets; ++i) {
+    total += counts[i] = put_latency_[i].load();
+    if (i) c.put_latency_distribution += ' ';
+    c.put_latency_distribution +=
+        std::string("[") + kNames[i] + "]:" + std::to_string(counts[i]);
+  }
+  // Percentiles: the upper bound of the bucket where the cumulative count reaches p (the
+  // slowest bucket reports the last bound).
   auto percentile = [&](double p) {
-    static constexpr double kUpper[kLatencyBuckets] = {0,    10,   50,   100,  200,  500,  1000,
-                                                       2000, 3000, 4000, 5000, 10000, 10000};
+    constexpr int kBounds = static_cast<int>(std::size(kBucketUpperMs));
     int64_t seen = 0;
     for (int i = 0; i < kLatencyBuckets; ++i) {
       seen += counts[i];
-      if (total > 0 && static_cast<double>(seen) >= p * static_cast<double>(total)) return kUpper[i];
+      if (total > 0 && static_cast<double>(seen) >= p * static_cast<double>(total)) {
+        return static_cast<double>(kBucketUpperMs[std::min(i, kBounds - 1)]);
+      }
     }
     return 0.0;
   };
