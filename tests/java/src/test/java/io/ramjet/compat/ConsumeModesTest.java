@@ -249,10 +249,17 @@ class ConsumeModesTest {
     }
 
     /**
-     * DefaultLitePullConsumer in assign mode, auto-commit off: assign both queues, seek queue 0 to
-     * offset 3, poll 7 + 10 messages (starting at offsets 3 and 0), commitSync and shut down. A new
-     * lite consumer of the same group assigned the same queues sees committed() = 10 and polls
-     * only the 5 + 5 messages sent after that, from offset 10.
+     * DefaultLitePullConsumer in assign mode, auto-commit off: assign both queues and poll all
+     * 10 + 10 messages, then rewind: seek queue 0 to offset 3 and queue 1 to 0, poll 7 + 10 messages
+     * (starting at offsets 3 and 0), commitSync and shut down. A new lite consumer of the same group
+     * assigned the same queues sees committed() = 10 and polls only the 5 + 5 messages sent after
+     * that, from offset 10.
+     *
+     * <p>The first pass is drained before seeking on purpose: rocketmq-client 5.5.0's pull task
+     * checks for cancellation before it takes the queue lock and the seek offset after, so a pull
+     * that returns data while seek() runs can still be delivered (both the old and the sought
+     * range arrive). Once the queues are drained the only pull in flight is a held long poll at
+     * offset 10, which returns nothing.
      */
     @Test
     @SuppressWarnings("deprecation") // commitSync(): deprecated in 5.x for commit(), which 4.9.8 lacks
@@ -274,6 +281,11 @@ class ConsumeModesTest {
         a.setAutoCommit(false);
         a.start();
         a.assign(mqs);
+        Map<Integer, List<Long>> first = pollOffsets(a, 20, 20_000);
+        for (MessageQueue mq : mqs) {
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L), first.get(mq.getQueueId()),
+                    "first pass of " + mq);
+        }
         a.seek(mqs.get(0), 3);
         a.seek(mqs.get(1), 0);
         Map<Integer, List<Long>> offsets = pollOffsets(a, 17, 20_000);
