@@ -14,25 +14,17 @@ namespace ramjet::broker {
 namespace rc = protocol::response_code;
 namespace req = protocol::request_code;
 
-Result<SendHeader> ParseSendHeader(const protocol::RemotingCommand& r) {
-  const bool v2 = r.code == req::kSendMessageV2 || r.code == req::kSendBatchMessage ||
-                  r.code == req::kSendReplyMessageV2;
-  auto key = [v2](const char* shortk, const char* longk) { return v2 ? shortk : longk; };
-  SendHeader h;
-  RJ_ASSIGN_OR_RETURN(h.producer_group, r.GetGroup(key("a", "producerGroup")));
-  RJ_ASSIGN_OR_RETURN(h.topic, r.GetTopic(key("b", "topic")));
-  h.default_topic = std::string(r.Find(key("c", "defaultTopic")).value_or(kAutoCreateTopicKey));
-  h.default_topic_queue_nums = r.GetInt32Or(key("d", "defaultTopicQueueNums"), 4);
-  RJ_ASSIGN_OR_RETURN(h.queue_id, r.GetInt32(key("e", "queueId")));
-  h.sys_flag = r.GetInt32Or(key("f", "sysFlag"), 0);
-  h.born_timestamp = r.GetInt64Or(key("g", "bornTimestamp"), NowMillis());
-  h.flag = r.GetInt32Or(key("h", "flag"), 0);
-  h.properties = std::string(r.Find(key("i", "properties")).value_or(""));
-  h.reconsume_times = r.GetInt32Or(key("j", "reconsumeTimes"), 0);
-  h.unit_mode = r.GetBool(key("k", "unitMode"));
-  h.max_reconsume_times = r.GetInt32Or(key("l", "maxReconsumeTimes"), -1);
-  h.batch = r.GetBool(key("m", "batch")) || r.code == req::kSendBatchMessage;
-  return h;
+void ApplyDelayLevel(int max_level, std::string* topic, int32_t* queue_id, std::string* props) {
+  std::string_view d = store::FindProperty(*props, "DELAY");
+  if (d.empty()) return;
+  int level = std::atoi(std::string(d).c_str());
+  if (level <= 0) return;
+  level = std::min(level, max_level);
+  *props = EditProperties(*props, {}, {{"REAL_TOPIC", *topic},
+                                       {"REAL_QID", std::to_string(*queue_id)},
+                                       {"DELAY", std::to_string(level)}});
+  *topic = kScheduleTopic;
+  *queue_id = level - 1;
 }
 
 std::pair<int32_t, std::string> PutStatusToResponse(const Status& s) {

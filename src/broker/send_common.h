@@ -12,30 +12,20 @@
 
 #include "ramjet/base/result.h"
 #include "ramjet/protocol/bodies.h"
+#include "ramjet/protocol/headers.h"
 #include "ramjet/protocol/remoting_command.h"
 
 namespace ramjet::broker {
 
-// SendMessageRequestHeader (long field names) / SendMessageRequestHeaderV2 (one-letter names).
-struct SendHeader {
-  std::string producer_group;
-  std::string topic;
-  std::string default_topic;
-  int32_t default_topic_queue_nums = 4;
-  int32_t queue_id = -1;
-  int32_t sys_flag = 0;
-  int64_t born_timestamp = 0;
-  int32_t flag = 0;
-  std::string properties;
-  int32_t reconsume_times = 0;
-  int32_t max_reconsume_times = -1;
-  bool batch = false;
-  bool unit_mode = false;
-};
+// The typed header of every send-family request (protocol/headers.h).
+using SendHeader = protocol::SendMessageRequestHeader;
+inline Result<SendHeader> ParseSendHeader(const protocol::RemotingCommand& r) {
+  return SendHeader::Decode(r);
+}
 
-// Decodes the header of any send-family request; the topic and the producer group are validated
-// (ramjet/base/names.h). Missing required fields are kInvalidArgument naming the field.
-Result<SendHeader> ParseSendHeader(const protocol::RemotingCommand& r);
+// A DELAY level > 0 in props reroutes the message to SCHEDULE_TOPIC_XXXX queue level-1, keeping
+// the real destination in REAL_TOPIC / REAL_QID (levels above max_level are clamped).
+void ApplyDelayLevel(int max_level, std::string* topic, int32_t* queue_id, std::string* props);
 
 // The properties a send is stored with: the client's, without WAIT, with CLUSTER
 // (brokerClusterName) added. MSG_REGION and TRACE_ON go back in the send response only: Apache

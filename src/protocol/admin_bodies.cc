@@ -132,4 +132,17 @@ std::string TopicListJson(const std::set<std::string>& topics) {
 
 std::string SubscriptionDataJson(const SubscriptionData& s) { return Dump(SubscriptionJson(s)); }
 
+std::string ResetOffsetBody::Encode(LanguageCode peer) const {
+  if (peer == LanguageCode::kCpp) {
+    json list = json::array();
+    for (const auto& [mq, off] : offset_table) {
+      list.push_back({{"brokerName", mq.broker_name}, {"offset", off}, {"queueId", mq.queue_id},
+                      {"topic", mq.topic}});
+    }
+    return Dump(json{{"offsetTable", list}});
+  }
+  return R"({"offsetTable":)" +
+         MessageQueueMap(offset_table, [](int64_t off) { return std::to_string(off); }) + "}";
+}
+
 }  // namespace ramjet::protocol

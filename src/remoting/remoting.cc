@@ -315,8 +315,18 @@ void RequestContext::Respond(RemotingCommand response) {
   response.flag |= protocol::kFlagResponse;
   response.serialize_type = request_.serialize_type;
   response.version = version_;
-  conn_->Send(response);
+  if (conn_) {
+    conn_->Send(response);
+  } else if (responder_) {
+    responder_(std::move(response));
+  }
 }
+
+const std::string& RequestContext::remote_address() const {
+  return conn_ ? conn_->remote_address() : peer_;
+}
+
+bool RequestContext::peer_closed() const { return conn_ && conn_->closed(); }
 
 void RequestContext::RespondCode(int32_t code, std::string remark) {
   Respond(RemotingCommand::ResponseTo(request_, code, std::move(remark)));

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ramjet/protocol/bodies.h"
+#include "ramjet/protocol/remoting_command.h"
 
 namespace ramjet::protocol {
 
@@ -114,5 +115,14 @@ std::string TopicListJson(const std::set<std::string>& topics);
 
 // SubscriptionData as fastjson writes it (heartbeats, connection lists, QUERY_CONSUME_QUEUE).
 std::string SubscriptionDataJson(const SubscriptionData& s);
+
+// INVOKE_BROKER_TO_RESET_OFFSET (222) response and RESET_CONSUMER_CLIENT_OFFSET (220) request
+// body (ResetOffsetBody): the new offset of each queue. Java peers read fastjson's form with
+// MessageQueue objects as map keys; the C++ client (LanguageCode CPP) a list of
+// {brokerName, offset, queueId, topic}.
+struct ResetOffsetBody {
+  std::vector<std::pair<MessageQueue, int64_t>> offset_table;
+  std::string Encode(LanguageCode peer) const;
+};
 
 }  // namespace ramjet::protocol

@@ -92,11 +92,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
 using ConnectionPtr = std::shared_ptr<Connection>;
 
 // One inbound request and the way to answer it.
+// One request being handled, and the way back to its sender. Handlers answer through it from
+// any thread; the first answer wins. The seam for tests: a RequestContext built from a Responder
+// (no socket, no Connection) hands a processor a decoded request and captures its answer.
 class RequestContext {
  public:
+  // Receives the finished response (opaque, flag, serialize type and version filled in).
+  using Responder = std::function<void(protocol::RemotingCommand)>;
+
   RequestContext(ConnectionPtr conn, protocol::RemotingCommand request, int32_t version)
       : conn_(std::move(conn)), request_(std::move(request)), version_(version) {}
+  // For tests: no connection; responses go to responder; remote_address() is peer.
+  RequestContext(Responder responder, protocol::RemotingCommand request, int32_t version,
+                 std::string peer = "127.0.0.1:1")
+      : request_(std::move(request)),
+        version_(version),
+        responder_(std::move(responder)),
+        peer_(std::move(peer)) {}
+  // The connection the request came on; null for a context built from a Responder.
   const ConnectionPtr& connection() const { return conn_; }
+  // "ip:port" of the sender.
+  const std::string& remote_address() const;
+  // True once the sender's connection closed (never for a Responder context).
+  bool peer_closed() const;
   const protocol::RemotingCommand& request() const { return request_; }
   bool oneway() const { return request_.IsOneway(); }
   // Sends the response (opaque, response flag, serialize type and version are filled in).
@@ -110,6 +128,8 @@ class RequestContext {
   ConnectionPtr conn_;
   protocol::RemotingCommand request_;
   int32_t version_;
+  Responder responder_;
+  std::string peer_;
   std::atomic<bool> responded_{false};
 };
 using RequestContextPtr = std::shared_ptr<RequestContext>;

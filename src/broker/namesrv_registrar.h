@@ -1,0 +1,48 @@
+// Registration with the name servers (RocketMQ's BrokerOuterAPI as the broker controller uses
+// it): REGISTER_BROKER (103) to every name server with the topic snapshot, periodically and
+// whenever topics change, and UNREGISTER_BROKER (104) at shutdown.
+//
+// Threading: Trigger() may be called from any thread; it queues one registration on the
+// registrar's own single-thread executor (a full queue drops it: one is already pending).
+// Registrations are serialized (register_mu_) so an older topic snapshot never overtakes a
+// newer one.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker_context.h"
+#include "ramjet/base/mutex.h"
+#include "ramjet/remoting/remoting.h"
+#include "ramjet/remoting/thread_pool.h"
+
+namespace ramjet::broker {
+
+class NamesrvRegistrar {
+ public:
+  // REQUIRES: bc outlives the registrar.
+  explicit NamesrvRegistrar(BrokerContext* bc);
+  ~NamesrvRegistrar();
+
+  // Starts the outgoing client; Trigger() does nothing before.
+  void Start();
+  // Queues a registration (asynchronous).
+  void Trigger();
+  // Registers now, on the calling thread.
+  void RegisterNow() RJ_EXCLUDES(register_mu_);
+  // Unregisters from every name server and stops the client and the executor.
+  void Shutdown();
+
+ private:
+  std::vector<std::string> NameServers() const;
+
+  BrokerContext& bc_;
+  std::unique_ptr<remoting::RemotingClient> client_;
+  remoting::ThreadPool pool_{"ns-register", 1, 2};
+  std::atomic<bool> started_{false};
+  Mutex register_mu_;
+};
+
+}  // namespace ramjet::broker

@@ -1,0 +1,179 @@
+#include "pull_processor.h"
+
+#include <algorithm>
+
+#include "message_filter.h"
+#include "ramjet/base/clock.h"
+#include "ramjet/protocol/codes.h"
+
+namespace ramjet::broker {
+
+using protocol::PullMessageRequestHeader;
+using protocol::RemotingCommand;
+using remoting::RequestContextPtr;
+namespace rc = protocol::response_code;
+
+namespace {
+
+int32_t PullCode(store::GetStatus status, int64_t queue_offset) {
+  switch (status) {
+    case store::GetStatus::kFound: return rc::kSuccess;
+    case store::GetStatus::kNoMatchedMessage:
+    case store::GetStatus::kMessageWasRemoving: return rc::kPullRetryImmediately;
+    case store::GetStatus::kNoMessageInQueue:
+    case store::GetStatus::kNoMatchedLogicQueue:
+      return queue_offset != 0 ? rc::kPullOffsetMoved : rc::kPullNotFound;
+    case store::GetStatus::kOffsetTooSmall:
+    case store::GetStatus::kOffsetOverflowBadly: return rc::kPullOffsetMoved;
+    case store::GetStatus::kOffsetOverflowOne:
+    case store::GetStatus::kOffsetFoundNull: return rc::kPullNotFound;
+  }
+  return rc::kSystemError;
+}
+
+}  // namespace
+
+PullProcessor::PullProcessor(BrokerContext* bc, remoting::ThreadPool* executor)
+    : bc_(*bc),
+      executor_(executor),
+      hold_(bc->store.get(), [this](RequestContextPtr ctx) { Reexecute(std::move(ctx)); }) {}
+
+void PullProcessor::Reexecute(RequestContextPtr ctx) {
+  if (ctx->peer_closed()) return;
+  bool ok = executor_->TrySubmit([this, ctx] { Process(ctx, false); });
+  if (!ok) {
+    ctx->RespondCode(rc::kSystemBusy, "[OVERLOAD]system busy, start flow control for a while");
+  }
+}
+
+bool PullProcessor::Admit(const RequestContextPtr& ctx, const PullMessageRequestHeader& h,
+                          const BrokerConfig& live) {
+  const BrokerConfig& config = bc_.config();
+  if ((live.broker_permission & protocol::kPermRead) == 0) {
+    ctx->RespondCode(rc::kNoPermission, "the broker[" + config.broker_name + ", " +
+                                            config.BrokerAddr() + "] pulling message is forbidden");
+    return false;
+  }
+  auto g = bc_.groups.FindOrCreate(h.consumer_group, live.auto_create_subscription_group);
+  if (!g.ok()) {
+    RespondError(ctx, g.status());
+    return false;
+  }
+  if (!*g) {
+    ctx->RespondCode(rc::kSubscriptionGroupNotExist, "subscription group [" + h.consumer_group +
+                                                         "] does not exist, " +
+                                                         std::string(protocol::kFaqSuffix));
+    return false;
+  }
+  if (!(*g)->consume_enable) {
+    ctx->RespondCode(rc::kNoPermission, "subscription group no permission, " + h.consumer_group);
+    return false;
+  }
+  auto tc = bc_.topics.Find(h.topic);
+  if (!tc) {
+    ctx->RespondCode(rc::kTopicNotExist, "topic[" + h.topic + "] not exist, apply first please! " +
+                                             std::string(protocol::kFaqSuffix));
+    return false;
+  }
+  if ((tc->perm & protocol::kPermRead) == 0) {
+    ctx->RespondCode(rc::kNoPermission, "the topic[" + h.topic + "] pulling message is forbidden");
+    return false;
+  }
+  if (h.queue_id < 0 || h.queue_id >= tc->read_queue_nums) {
+    ctx->RespondCode(rc::kSystemError, "queueId[" + std::to_string(h.queue_id) +
+                                           "] is illegal, topic:[" + h.topic +
+                                           "] topicConfig.readQueueNums:[" +
+                                           std::to_string(tc->read_queue_nums) + "] consumer:[/" +
+                                           ctx->remote_address() + "]");
+    return false;
+  }
+  return true;
+}
+
+std::optional<protocol::SubscriptionData> PullProcessor::SubscriptionOf(
+    const RequestContextPtr& ctx, const PullMessageRequestHeader& h) {
+  if (h.sys_flag & PullMessageRequestHeader::kFlagSubscription) {
+    auto sub = protocol::SubscriptionData::ForTags(h.topic, h.subscription, h.sub_version);
+    sub.expression_type = h.expression_type;
+    return sub;
+  }
+  auto info = bc_.consumers.Find(h.consumer_group);
+  if (!info) {
+    ctx->RespondCode(rc::kSubscriptionNotExist,
+                     "the consumer's group info not exist" + std::string(protocol::kFaqSuffix));
+    return std::nullopt;
+  }
+  if (info->message_model == protocol::MessageModel::kBroadcasting) {
+    auto g = bc_.groups.Find(h.consumer_group);
+    if (g && !g->consume_broadcast_enable) {
+      ctx->RespondCode(rc::kNoPermission, "the consumer group[" + h.consumer_group +
+                                              "] can not consume by broadcast way");
+      return std::nullopt;
+    }
+  }
+  auto it = info->subscriptions.find(h.topic);
+  if (it == info->subscriptions.end()) {
+    ctx->RespondCode(rc::kSubscriptionNotExist, "the consumer's subscription not exist");
+    return std::nullopt;
+  }
+  if (it->second.sub_version < h.sub_version) {
+    ctx->RespondCode(rc::kSubscriptionNotLatest, "the consumer's subscription not latest");
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+void PullProcessor::Process(const RequestContextPtr& ctx, bool allow_suspend) {
+  const RemotingCommand& r = ctx->request();
+  auto header = PullMessageRequestHeader::Decode(r);
+  if (!header.ok()) return RespondError(ctx, header.status());
+  const PullMessageRequestHeader& h = *header;
+  const auto live = bc_.Live();  // one snapshot per request
+  if (!Admit(ctx, h, *live)) return;
+  auto sub = SubscriptionOf(ctx, h);
+  if (!sub) return;
+  auto filter = MakeFilter(*sub, live->enable_property_filter);
+  if (!filter.ok()) {
+    return ctx->RespondCode(SubscriptionErrorCode(filter.status()),
+                            std::string(filter.status().message()));
+  }
+  int32_t max_nums = std::clamp(h.max_msg_nums, 1, live->max_transfer_count_on_message);
+  const int64_t get_start_ms = NowMillis();
+  store::GetResult got =
+      bc_.store->GetMessages(h.topic, h.queue_id, QueueOffset(h.queue_offset), max_nums,
+                             live->max_transfer_bytes_on_message, filter->get());
+  // The topic and queue exist (checked above); a queue nobody wrote to has no files yet.
+  // RocketMQ creates it on lookup and reports an empty queue.
+  if (got.status == store::GetStatus::kNoMatchedLogicQueue) {
+    got.status = store::GetStatus::kNoMessageInQueue;
+  }
+  const int32_t code = PullCode(got.status, h.queue_offset);
+  // Offset commit piggy-backed on the first pass of a pull.
+  if (allow_suspend && (h.sys_flag & PullMessageRequestHeader::kFlagCommitOffset)) {
+    bc_.offsets.Commit(h.consumer_group, h.topic, h.queue_id, h.commit_offset);
+  }
+  if (code == rc::kPullNotFound && allow_suspend &&
+      (h.sys_flag & PullMessageRequestHeader::kFlagSuspend)) {
+    int64_t hold = live->long_polling_enable ? h.suspend_timeout_millis
+                                             : live->short_polling_time_mills;
+    hold_.Hold(ctx, h.topic, h.queue_id, h.queue_offset, *filter, NowMillis() + hold);
+    return;
+  }
+  RemotingCommand resp =
+      RemotingCommand::ResponseTo(r, code, std::string(store::GetStatusName(got.status)));
+  protocol::PullMessageResponseHeader out;
+  out.next_begin_offset = got.next_begin_offset.value();
+  out.min_offset = got.min_offset.value();
+  out.max_offset = got.max_offset.value();
+  out.Encode(&resp);
+  if (code == rc::kSuccess) {
+    resp.body.reserve(static_cast<size_t>(got.total_bytes));
+    for (const auto& m : got.messages) resp.body.append(m.data);
+  }
+  const bool found = code == rc::kSuccess;
+  bc_.stats.OnGet(h.consumer_group, h.topic, found ? static_cast<int64_t>(got.messages.size()) : 0,
+                  found ? static_cast<int64_t>(resp.body.size()) : 0, NowMillis() - get_start_ms);
+  ctx->Respond(std::move(resp));
+}
+
+}  // namespace ramjet::broker
