@@ -30,6 +30,7 @@
 
 using namespace ramjet;
 using namespace ramjet::store;
+using namespace ramjet::message;
 
 namespace {
 

@@ -4,20 +4,20 @@
 #include <cstdint>
 #include <string_view>
 
-#include "ramjet/store/record.h"
+#include "ramjet/message/record.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  auto r = ramjet::store::DecodeRecord(in, true);
+  auto r = ramjet::message::DecodeRecord(in, true);
   if (r.ok()) {
     // A decoded record's views lie inside the input.
     if (r->body.data() < in.data() || r->body.data() + r->body.size() > in.data() + in.size())
       __builtin_trap();
-    (void)ramjet::store::ParseProperties(r->properties);
-    (void)ramjet::store::FindProperty(r->properties, "TAGS");
+    (void)ramjet::message::ParseProperties(r->properties);
+    (void)ramjet::message::FindProperty(r->properties, "TAGS");
   }
-  (void)ramjet::store::ParseProperties(in);
-  (void)ramjet::store::DecodeOffsetMessageId(in.substr(0, 56));
-  (void)ramjet::store::HostAddress::Parse(in.substr(0, 64));
+  (void)ramjet::message::ParseProperties(in);
+  (void)ramjet::message::DecodeOffsetMessageId(in.substr(0, 56));
+  (void)ramjet::message::HostAddress::Parse(in.substr(0, 64));
   return 0;
 }

@@ -16,6 +16,7 @@ std::string g_dir;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ramjet::store;
+  using namespace ramjet::message;
   if (g_dir.empty()) {
     char tmpl[] = "/tmp/ramjet-fuzz-XXXXXX";
     g_dir = mkdtemp(tmpl);

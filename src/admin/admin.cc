@@ -4,9 +4,9 @@
 
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
+#include "ramjet/message/record.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
-#include "ramjet/store/record.h"
 
 namespace ramjet::admin {
 
@@ -49,11 +49,10 @@ class Admin::Impl {
   }
   static Status Expect(const RemotingCommand& r, const std::string& what) {
     if (r.code == rc::kSuccess) return Status::OK();
-    return Status(r.code == rc::kTopicNotExist || r.code == rc::kQueryNotFound
-                      ? StatusCode::kNotFound
-                      : StatusCode::kUnavailable,
-                  what + " failed: CODE " + std::to_string(r.code) + " DESC: " +
-                      r.remark.value_or(""));
+    return Status(
+        r.code == rc::kTopicNotExist || r.code == rc::kQueryNotFound ? StatusCode::kNotFound
+                                                                     : StatusCode::kUnavailable,
+        what + " failed: CODE " + std::to_string(r.code) + " DESC: " + r.remark.value_or(""));
   }
 
   std::vector<std::string> namesrvs_;
@@ -129,16 +128,15 @@ Result<std::vector<std::string>> Admin::MasterAddrs(const std::string& cluster) 
 }
 
 Status Admin::UpdateTopic(const std::string& addr, const protocol::TopicConfig& t) {
-  RJ_ASSIGN_OR_RETURN(
-      auto r, impl_->Call(addr, req::kUpdateAndCreateTopic,
-                          {{"topic", t.topic_name},
-                           {"defaultTopic", "TBW102"},
-                           {"readQueueNums", std::to_string(t.read_queue_nums)},
-                           {"writeQueueNums", std::to_string(t.write_queue_nums)},
-                           {"perm", std::to_string(t.perm)},
-                           {"topicFilterType", t.topic_filter_type},
-                           {"topicSysFlag", std::to_string(t.topic_sys_flag)},
-                           {"order", t.order ? "true" : "false"}}));
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kUpdateAndCreateTopic,
+                                          {{"topic", t.topic_name},
+                                           {"defaultTopic", "TBW102"},
+                                           {"readQueueNums", std::to_string(t.read_queue_nums)},
+                                           {"writeQueueNums", std::to_string(t.write_queue_nums)},
+                                           {"perm", std::to_string(t.perm)},
+                                           {"topicFilterType", t.topic_filter_type},
+                                           {"topicSysFlag", std::to_string(t.topic_sys_flag)},
+                                           {"order", t.order ? "true" : "false"}}));
   return Impl::Expect(r, "UPDATE_AND_CREATE_TOPIC on " + addr);
 }
 
@@ -225,7 +223,8 @@ Result<std::string> Admin::BrokerConfig(const std::string& addr) {
 Result<std::string> Admin::UpdateBrokerConfig(const std::string& addr, const std::string& key,
                                               const std::string& value) {
   if (key.empty()) return Status::InvalidArgument("a key is needed (-k)");
-  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kUpdateBrokerConfig, {}, key + "=" + value + "\n"));
+  RJ_ASSIGN_OR_RETURN(auto r,
+                      impl_->Call(addr, req::kUpdateBrokerConfig, {}, key + "=" + value + "\n"));
   RJ_RETURN_IF_ERROR(Impl::Expect(r, "UPDATE_BROKER_CONFIG on " + addr));
   return r.remark.value_or("");
 }
@@ -272,8 +271,8 @@ Result<ConsumerConnectionInfo> Admin::ConsumerConnection(const std::string& grou
       continue;
     }
     if (r->code != rc::kSuccess) {
-      last = Status::NotFound("CODE " + std::to_string(r->code) + " DESC: " +
-                              r->remark.value_or(""));
+      last =
+          Status::NotFound("CODE " + std::to_string(r->code) + " DESC: " + r->remark.value_or(""));
       continue;
     }
     auto j = nlohmann::json::parse(r->body, nullptr, false);
@@ -296,7 +295,8 @@ Result<ConsumerConnectionInfo> Admin::ConsumerConnection(const std::string& grou
 
 Result<std::vector<std::map<std::string, std::string>>> Admin::ProducerConnections(
     const std::string& addr, const std::string& group) {
-  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kGetProducerConnectionList, {{"producerGroup", group}}));
+  RJ_ASSIGN_OR_RETURN(
+      auto r, impl_->Call(addr, req::kGetProducerConnectionList, {{"producerGroup", group}}));
   RJ_RETURN_IF_ERROR(Impl::Expect(r, "GET_PRODUCER_CONNECTION_LIST"));
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (!j.is_object()) return Status::Corruption("bad producer connection body");
@@ -304,19 +304,21 @@ Result<std::vector<std::map<std::string, std::string>>> Admin::ProducerConnectio
 }
 
 Status Admin::UpdateSubGroup(const std::string& addr, const std::string& config_json) {
-  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kUpdateAndCreateSubscriptionGroup, {}, config_json));
+  RJ_ASSIGN_OR_RETURN(auto r,
+                      impl_->Call(addr, req::kUpdateAndCreateSubscriptionGroup, {}, config_json));
   return Impl::Expect(r, "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP on " + addr);
 }
 
 Status Admin::DeleteSubGroup(const std::string& addr, const std::string& group,
                              bool remove_offset) {
-  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kDeleteSubscriptionGroup, {{"groupName", group},
-                                                      {"removeOffset", remove_offset ? "true" : "false"}}));
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kDeleteSubscriptionGroup,
+                                          {{"groupName", group},
+                                           {"removeOffset", remove_offset ? "true" : "false"}}));
   return Impl::Expect(r, "DELETE_SUBSCRIPTIONGROUP on " + addr);
 }
 
 Result<client::MessageExt> Admin::ViewMessageByOffsetId(const std::string& id) {
-  RJ_ASSIGN_OR_RETURN(auto decoded, store::DecodeOffsetMessageId(id));
+  RJ_ASSIGN_OR_RETURN(auto decoded, message::DecodeOffsetMessageId(id));
   RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(decoded.first.ToString(), req::kViewMessageById,
                                           {{"offset", std::to_string(decoded.second)}}));
   RJ_RETURN_IF_ERROR(Impl::Expect(r, "VIEW_MESSAGE_BY_ID"));
@@ -332,8 +334,10 @@ Result<std::vector<client::MessageExt>> Admin::QueryByKey(const std::string& top
   std::vector<client::MessageExt> out;
   for (const auto& [name, addr] : Masters(route)) {
     std::vector<std::pair<std::string, std::string>> f = {
-        {"topic", topic},          {"key", key},
-        {"maxNum", std::to_string(max_num)}, {"beginTimestamp", "0"},
+        {"topic", topic},
+        {"key", key},
+        {"maxNum", std::to_string(max_num)},
+        {"beginTimestamp", "0"},
         {"endTimestamp", std::to_string(NowMillis() + 1000)}};
     if (unique) f.emplace_back("_UNIQUE_KEY_QUERY", "true");
     RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, req::kQueryMessage, f));

@@ -134,11 +134,13 @@ Result<std::shared_ptr<BrokerConfig>> AdminProcessor::NextConfig(
   for (const auto& [k, v] : pairs) {
     KeyUpdatePolicy policy = UpdatePolicyOf(k);
     if (policy == KeyUpdatePolicy::kRefused) {
-      return refuse(k + " cannot be changed remotely; edit the broker's configuration file and "
-                        "restart it");
+      return refuse(k +
+                    " cannot be changed remotely; edit the broker's configuration file and "
+                    "restart it");
     }
     if (!b.Has(k)) return refuse("unknown key " + EscapeForLog(k));
-    if (Status s = CheckRemoteUpdate(*current, k, v); !s.ok()) return refuse(std::string(s.message()));
+    if (Status s = CheckRemoteUpdate(*current, k, v); !s.ok())
+      return refuse(std::string(s.message()));
     if (Status s = b.Set(k, v); !s.ok()) return refuse(std::string(s.message()));
     if (policy == KeyUpdatePolicy::kNextStart) next_start->push_back(k);
   }
@@ -153,8 +155,9 @@ void AdminProcessor::UpdateBrokerConfig(const RequestContextPtr& ctx) {
   auto pairs = ParseProperties(ctx->request().body);
   if (!pairs.ok() || pairs->empty()) {
     return ctx->RespondCode(
-        rc::kSystemError, "updateBrokerConfig: the body must be key=value lines" +
-                              (pairs.ok() ? std::string() : ": " + std::string(pairs.status().message())));
+        rc::kSystemError,
+        "updateBrokerConfig: the body must be key=value lines" +
+            (pairs.ok() ? std::string() : ": " + std::string(pairs.status().message())));
   }
   MutexLock l(&update_mu_);
   std::vector<std::string> next_start;
@@ -166,8 +169,8 @@ void AdminProcessor::UpdateBrokerConfig(const RequestContextPtr& ctx) {
     auto old = ReadFileToString(file);
     Status s = WriteFileAtomic(file, UpdatePropertiesText(old.ok() ? *old : std::string(), *pairs));
     if (!s.ok()) {
-      return ctx->RespondCode(rc::kSystemError, "updateBrokerConfig: cannot persist to " + file +
-                                                    ": " + s.ToString());
+      return ctx->RespondCode(
+          rc::kSystemError, "updateBrokerConfig: cannot persist to " + file + ": " + s.ToString());
     }
   } else {
     remark = "not persisted (the broker was started without -c); ";
@@ -267,13 +270,17 @@ void AdminProcessor::GetConsumerConnectionList(const RequestContextPtr& ctx) {
   if (!group.ok()) return RespondError(ctx, group.status());
   auto g = bc_.consumers.Find(*group);
   if (!g || g->channels.empty()) {
-    return ctx->RespondCode(rc::kConsumerNotOnline, "the consumer group[" + *group + "] not online");
+    return ctx->RespondCode(rc::kConsumerNotOnline,
+                            "the consumer group[" + *group + "] not online");
   }
   nlohmann::json subs = nlohmann::json::object();
   for (const auto& [topic, sd] : g->subscriptions) {
-    subs[topic] = {{"classFilterMode", sd.class_filter_mode}, {"codeSet", sd.code_set},
-                   {"expressionType", sd.expression_type},    {"subString", sd.sub_string},
-                   {"subVersion", sd.sub_version},            {"tagsSet", sd.tags_set},
+    subs[topic] = {{"classFilterMode", sd.class_filter_mode},
+                   {"codeSet", sd.code_set},
+                   {"expressionType", sd.expression_type},
+                   {"subString", sd.sub_string},
+                   {"subVersion", sd.sub_version},
+                   {"tagsSet", sd.tags_set},
                    {"topic", sd.topic}};
   }
   RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
@@ -282,7 +289,8 @@ void AdminProcessor::GetConsumerConnectionList(const RequestContextPtr& ctx) {
       {"consumeFromWhere", std::string(protocol::ConsumeFromWhereName(g->consume_from_where))},
       {"consumeType", std::string(protocol::ConsumeTypeName(g->consume_type))},
       {"messageModel", std::string(protocol::MessageModelName(g->message_model))},
-      {"subscriptionTable", subs}}.dump();
+      {"subscriptionTable",
+       subs}}.dump();
   ctx->Respond(std::move(resp));
 }
 
@@ -295,7 +303,7 @@ std::map<int32_t, int64_t> AdminProcessor::ResetOffsets(const std::string& group
   std::map<int32_t, int64_t> table;
   for (int32_t q = 0; q < queues; ++q) {
     int64_t target = timestamp < 0 ? bc_.store->GetMaxOffsetInQueue(topic, q).value()
-                                    : bc_.store->GetOffsetInQueueByTime(topic, q, timestamp).value();
+                                   : bc_.store->GetOffsetInQueueByTime(topic, q, timestamp).value();
     int64_t current = bc_.offsets.Query(group, topic, q);
     table[q] = (force || current < 0 || target < current) ? target : current;
     bc_.offsets.Commit(group, topic, q, table[q]);

@@ -108,7 +108,8 @@ TEST_F(AdminProcessorTest, AnUnknownOrRefusedKeyChangesNothing) {
 
 TEST_F(AdminProcessorTest, GetBrokerConfigShowsTheLiveValues) {
   SetLive([](BrokerConfig* c) { c->broker_permission = 2; });
-  auto a = Call(H(&AdminProcessor::GetBrokerConfig), RemotingCommand::Request(req::kGetBrokerConfig));
+  auto a =
+      Call(H(&AdminProcessor::GetBrokerConfig), RemotingCommand::Request(req::kGetBrokerConfig));
   ASSERT_TRUE(a);
   EXPECT_EQ(a->code, rc::kSuccess);
   EXPECT_NE(a->body.find("brokerPermission=2"), std::string::npos);
@@ -197,12 +198,10 @@ class TransactionProcessorTest : public BrokerFixture {
   std::unique_ptr<TransactionProcessor> processor_;
 };
 
-TEST_F(TransactionProcessorTest, AnUndecidedEndIsNotAnswered) {
-  EXPECT_FALSE(End(0, 0, 200));
-}
+TEST_F(TransactionProcessorTest, AnUndecidedEndIsNotAnswered) { EXPECT_FALSE(End(0, 0, 200)); }
 
 TEST_F(TransactionProcessorTest, CommittingAnUnknownHalfMessageIsASystemError) {
-  auto a = End(999999, store::kTransactionCommitType);
+  auto a = End(999999, message::kTransactionCommitType);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->code, rc::kSystemError);
 }

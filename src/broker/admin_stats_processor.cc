@@ -7,9 +7,9 @@
 
 #include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
+#include "ramjet/message/record.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/store/file_system.h"
-#include "ramjet/store/record.h"
 
 namespace ramjet::broker {
 namespace {
@@ -203,7 +203,7 @@ void AdminStatsProcessor::TopicStats(const RequestContextPtr& ctx) {
 }
 
 Result<std::set<std::string>> AdminStatsProcessor::TopicsOf(const RemotingCommand& r,
-                                                             const std::string& group) const {
+                                                            const std::string& group) const {
   if (auto t = r.Find("topic"); t && !t->empty()) {
     RJ_ASSIGN_OR_RETURN(auto topic, r.GetTopic("topic"));
     return std::set<std::string>{topic};
@@ -323,9 +323,9 @@ void AdminStatsProcessor::SystemTopics(const RequestContextPtr& ctx) {
   Respond(ctx, protocol::TopicListJson(system));
 }
 
-// CLEAN_EXPIRED_CONSUMEQUEUE / CLEAN_UNUSED_TOPIC / DELETE_EXPIRED_COMMITLOG: one retention round now (it removes
-// CommitLog segments past fileReservedTime and the consume-queue files that only pointed into
-// them).
+// CLEAN_EXPIRED_CONSUMEQUEUE / CLEAN_UNUSED_TOPIC / DELETE_EXPIRED_COMMITLOG: one retention round
+// now (it removes CommitLog segments past fileReservedTime and the consume-queue files that only
+// pointed into them).
 void AdminStatsProcessor::CleanExpiredConsumeQueue(const RequestContextPtr& ctx) {
   auto deleted = d_.store->RunRetention();
   if (!deleted.ok()) return Fail(ctx, deleted.status());
@@ -358,8 +358,7 @@ void AdminStatsProcessor::ViewStats(const RequestContextPtr& ctx) {
   if (!key.ok()) return Fail(ctx, key.status());
   auto w = d_.stats->Find(*name, *key);
   if (!w) {
-    return ctx->RespondCode(rc::kSystemError,
-                            "The stats <" + *name + "> <" + *key + "> not exist");
+    return ctx->RespondCode(rc::kSystemError, "The stats <" + *name + "> <" + *key + "> not exist");
   }
   auto item = [](const StatsWindow& s) { return protocol::BrokerStatsItem{s.sum, s.tps, s.avgpt}; };
   protocol::BrokerStatsData data{item(w->minute), item(w->hour), item(w->day)};
@@ -400,9 +399,8 @@ void AdminStatsProcessor::QueryConsumeQueue(const RequestContextPtr& ctx) {
   if (*index < body.min_queue_index || *index >= body.max_queue_index) {
     resp.remark = "Index " + std::to_string(*index) + " of " + where + " is not exist!";
   }
-  const int64_t end =
-      std::min<int64_t>(body.max_queue_index,
-                        *index + std::clamp<int64_t>(*count, 0, kMaxConsumeQueueDump));
+  const int64_t end = std::min<int64_t>(
+      body.max_queue_index, *index + std::clamp<int64_t>(*count, 0, kMaxConsumeQueueDump));
   for (int64_t i = std::max(*index, body.min_queue_index); i < end; ++i) {
     auto e = d_.store->GetConsumeQueueEntry(*topic, *qid, QueueOffset(i));
     protocol::ConsumeQueueData data;
@@ -446,7 +444,7 @@ void AdminStatsProcessor::CallConsumer(const RequestContextPtr& ctx) {
     fwd.Set("brokerName", d_.config->broker_name);
     auto msg_id = r.GetString("msgId");
     if (!msg_id.ok()) return Fail(ctx, msg_id.status());
-    auto decoded = store::DecodeOffsetMessageId(*msg_id);
+    auto decoded = message::DecodeOffsetMessageId(*msg_id);
     if (!decoded.ok()) return Fail(ctx, decoded.status());
     auto rec = d_.store->ReadRecord(PhysicalOffset(decoded->second));
     if (!rec.ok()) return Fail(ctx, rec.status());
@@ -458,11 +456,10 @@ void AdminStatsProcessor::CallConsumer(const RequestContextPtr& ctx) {
       [ctx, who](Result<RemotingCommand> answer) {
         if (!answer.ok()) {
           const bool timeout = answer.status().code() == StatusCode::kTimeout;
-          return ctx->RespondCode(
-              timeout ? rc::kConsumeMsgTimeout : rc::kSystemError,
-              (timeout ? "consumer " + who + " Timeout: " : "invoke consumer " + who +
-                                                                " Exception: ") +
-                  std::string(answer.status().message()));
+          return ctx->RespondCode(timeout ? rc::kConsumeMsgTimeout : rc::kSystemError,
+                                  (timeout ? "consumer " + who + " Timeout: "
+                                           : "invoke consumer " + who + " Exception: ") +
+                                      std::string(answer.status().message()));
         }
         RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), answer->code);
         resp.remark = answer->remark;

@@ -13,17 +13,17 @@
 #include "namesrv_registrar.h"
 #include "pull_processor.h"
 #include "query_processor.h"
+#include "ramjet/base/logging.h"
+#include "ramjet/base/scheduler.h"
+#include "ramjet/message/record.h"
+#include "ramjet/protocol/codes.h"
+#include "ramjet/remoting/remoting.h"
 #include "reply_processor.h"
 #include "schedule.h"
 #include "send_processor.h"
 #include "timer.h"
 #include "transaction.h"
 #include "transaction_processor.h"
-#include "ramjet/base/logging.h"
-#include "ramjet/base/scheduler.h"
-#include "ramjet/protocol/codes.h"
-#include "ramjet/remoting/remoting.h"
-#include "ramjet/store/record.h"
 
 namespace ramjet::broker {
 namespace {
@@ -35,9 +35,9 @@ namespace req = protocol::request_code;
 // tag hash.
 BrokerConfig WithDeliveryTimeTags(BrokerConfig config) {
   config.store.tags_code_override =
-      [levels = config.delay_level_ms](const store::RecordView& r) -> std::optional<int64_t> {
+      [levels = config.delay_level_ms](const message::RecordView& r) -> std::optional<int64_t> {
     if (r.topic == kTimerTopic) {
-      std::string_view v = store::FindProperty(r.properties, "TIMER_OUT_MS");
+      std::string_view v = message::FindProperty(r.properties, "TIMER_OUT_MS");
       int64_t at = 0;
       std::from_chars(v.data(), v.data() + v.size(), at);
       return at;
@@ -92,8 +92,8 @@ class Broker : public BrokerController {
     scheduler_.Stop();
     registrar_.Shutdown();
     server_->Shutdown();
-    for (auto* p : {&send_pool_, &pull_pool_, &query_pool_, &admin_pool_, &client_pool_,
-                    &consumer_pool_}) {
+    for (auto* p :
+         {&send_pool_, &pull_pool_, &query_pool_, &admin_pool_, &client_pool_, &consumer_pool_}) {
       (*p)->Shutdown();
     }
     schedule_->Stop();
@@ -164,8 +164,8 @@ Status Broker::AddSystemTopics() {
   constexpr int32_t kRW = protocol::kPermRead | protocol::kPermWrite;
   RJ_RETURN_IF_ERROR(add(kSelfTestTopic, 1, kRW));
   if (config.auto_create_topic_enable) {
-    RJ_RETURN_IF_ERROR(add(kAutoCreateTopicKey, config.default_topic_queue_nums,
-                           kRW | protocol::kPermInherit));
+    RJ_RETURN_IF_ERROR(
+        add(kAutoCreateTopicKey, config.default_topic_queue_nums, kRW | protocol::kPermInherit));
   } else if (bc_.topics.Find(kAutoCreateTopicKey)) {
     auto r = bc_.topics.Delete(kAutoCreateTopicKey);
     if (!r.ok()) return r.status();
@@ -174,8 +174,8 @@ Status Broker::AddSystemTopics() {
   RJ_RETURN_IF_ERROR(add(kBenchmarkTopic, 1024, kRW));
   RJ_RETURN_IF_ERROR(add(config.broker_cluster_name, 16,
                          protocol::kPermInherit | (config.cluster_topic_enable ? kRW : 0)));
-  RJ_RETURN_IF_ERROR(add(config.broker_name, 1,
-                         protocol::kPermInherit | (config.broker_topic_enable ? kRW : 0)));
+  RJ_RETURN_IF_ERROR(
+      add(config.broker_name, 1, protocol::kPermInherit | (config.broker_topic_enable ? kRW : 0)));
   RJ_RETURN_IF_ERROR(add(kOffsetMovedEvent, 1, kRW));
   RJ_RETURN_IF_ERROR(add(kScheduleTopic, 18, kRW));
   RJ_RETURN_IF_ERROR(add(kTransHalfTopic, 1, kRW));
@@ -219,11 +219,10 @@ void Broker::MakePools() {
   // Also runs END_TRANSACTION and CONSUMER_SEND_MSG_BACK.
   send_pool_ = Pool("send", c.send_message_thread_pool_nums, c.send_thread_pool_queue_capacity);
   pull_pool_ = Pool("pull", c.pull_message_thread_pool_nums, c.pull_thread_pool_queue_capacity);
-  query_pool_ =
-      Pool("query", c.query_message_thread_pool_nums, c.query_thread_pool_queue_capacity);
+  query_pool_ = Pool("query", c.query_message_thread_pool_nums, c.query_thread_pool_queue_capacity);
   admin_pool_ = Pool("admin", c.admin_broker_thread_pool_nums, 10000);
-  client_pool_ = Pool("client", c.client_manage_thread_pool_nums,
-                      c.client_manager_thread_pool_queue_capacity);
+  client_pool_ =
+      Pool("client", c.client_manage_thread_pool_nums, c.client_manager_thread_pool_queue_capacity);
   consumer_pool_ = Pool("consumer", c.consumer_manage_thread_pool_nums,
                         c.consumer_manager_thread_pool_queue_capacity);
 }
@@ -257,10 +256,10 @@ Status Broker::StartServer() {
   deps.server = server_.get();
   deps.add_runtime_info = [this](std::map<std::string, std::string>* t) { AddRuntimeInfo(t); };
   admin_stats_ = std::make_unique<AdminStatsProcessor>(std::move(deps));
-  bc_.store->SetArrivalListener([this](std::string_view topic, int32_t qid, QueueOffset off,
-                                       int64_t tags_code, int64_t) {
-    pull_->hold_service().OnArrival(topic, qid, off.value(), tags_code);
-  });
+  bc_.store->SetArrivalListener(
+      [this](std::string_view topic, int32_t qid, QueueOffset off, int64_t tags_code, int64_t) {
+        pull_->hold_service().OnArrival(topic, qid, off.value(), tags_code);
+      });
   RegisterProcessors();
   server_->AddCloseListener(
       [this](const remoting::ConnectionPtr& c) { client_->OnConnectionClosed(c); });

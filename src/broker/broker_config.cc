@@ -164,7 +164,8 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "async flush only with this many dirty 4 KiB pages");
   b->Bind("flushCommitLogThoroughInterval", &s->flush_commit_log_thorough_interval_ms,
           "... or when this long (ms) has passed");
-  b->Bind("syncFlushTimeout", &s->sync_flush_timeout_ms, "SYNC_FLUSH wait before FLUSH_DISK_TIMEOUT");
+  b->Bind("syncFlushTimeout", &s->sync_flush_timeout_ms,
+          "SYNC_FLUSH wait before FLUSH_DISK_TIMEOUT");
   b->Bind("flushIntervalConsumeQueue", &s->flush_interval_consume_queue_ms,
           "consume queue flush period (ms)");
   b->Bind("maxMessageSize", &s->max_message_size, "largest message body accepted");
@@ -173,7 +174,8 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("maxIndexNum", &s->max_index_num, "index file entries");
   b->Bind("messageIndexEnable", &s->message_index_enable, "build the key / unique-key index");
   b->Bind("fileReservedTime", &s->file_reserved_time_hours, "CommitLog retention in hours");
-  b->Bind("deleteWhen", &s->delete_when, "hours of the day (';'-separated) to delete expired files");
+  b->Bind("deleteWhen", &s->delete_when,
+          "hours of the day (';'-separated) to delete expired files");
   b->Bind("cleanResourceInterval", &s->clean_resource_interval_ms,
           "period (ms) of the retention check (expired CommitLog segments, disk ratios)");
   b->Bind("diskMaxUsedSpaceRatio", &s->disk_max_used_space_ratio,
@@ -188,28 +190,43 @@ void BrokerConfig::Bind(ConfigBinder* b) {
 
 KeyUpdatePolicy UpdatePolicyOf(std::string_view key) {
   static constexpr std::string_view kRuntime[] = {
-      "autoCreateSubscriptionGroup",       "autoCreateTopicEnable",
+      "autoCreateSubscriptionGroup",
+      "autoCreateTopicEnable",
       "brokerPermission",
-      "channelExpiredTimeout",             "enablePropertyFilter",
-      "longPollingEnable",                 "maxTransferBytesOnMessageInMemory",
-      "maxTransferCountOnMessageInMemory", "regionId",
-      "rejectTransactionMessage",          "shortPollingTimeMills",
+      "channelExpiredTimeout",
+      "enablePropertyFilter",
+      "longPollingEnable",
+      "maxTransferBytesOnMessageInMemory",
+      "maxTransferCountOnMessageInMemory",
+      "regionId",
+      "rejectTransactionMessage",
+      "shortPollingTimeMills",
       "traceOn",
   };
   // Identity, location and store geometry: a remote change of these would take effect at the
   // next start and could make the store unreadable (a segment size other than the one the
   // CommitLog was written with), so they are changed only in the configuration file.
   static constexpr std::string_view kRefused[] = {
-      "brokerClusterName",          "brokerName",
-      "brokerId",                   "brokerIP1",
-      "brokerIP2",                  "listenAddress",
-      "listenPort",                 "haListenPort",
-      "vipChannelEnable",           "storePathRootDir",
-      "storePathCommitLog",         "rocketmqHome",
-      "flushDiskType",              "mappedFileSizeCommitLog",
-      "mapedFileSizeCommitLog",     "mappedFileSizeConsumeQueue",
-      "maxHashSlotNum",             "maxIndexNum",
-      "messageIndexEnable",         "maxFrameBytes",
+      "brokerClusterName",
+      "brokerName",
+      "brokerId",
+      "brokerIP1",
+      "brokerIP2",
+      "listenAddress",
+      "listenPort",
+      "haListenPort",
+      "vipChannelEnable",
+      "storePathRootDir",
+      "storePathCommitLog",
+      "rocketmqHome",
+      "flushDiskType",
+      "mappedFileSizeCommitLog",
+      "mapedFileSizeCommitLog",
+      "mappedFileSizeConsumeQueue",
+      "maxHashSlotNum",
+      "maxIndexNum",
+      "messageIndexEnable",
+      "maxFrameBytes",
   };
   for (auto k : kRuntime) {
     if (k == key) return KeyUpdatePolicy::kRuntime;
@@ -246,9 +263,10 @@ Status CheckRemoteUpdate(const BrokerConfig& current, std::string_view key,
     RJ_ASSIGN_OR_RETURN(int64_t hours, ParseRemoteInt(key, value));
     const int64_t now = current.store.file_reserved_time_hours;
     if (hours < 1 || hours < (now + 1) / 2) {
-      return Status::InvalidArgument(
-          "fileReservedTime: " + std::string(value) + " would expire most of the log at once (now " +
-          std::to_string(now) + "); lower it by at most half per request, to at least 1 hour");
+      return Status::InvalidArgument("fileReservedTime: " + std::string(value) +
+                                     " would expire most of the log at once (now " +
+                                     std::to_string(now) +
+                                     "); lower it by at most half per request, to at least 1 hour");
     }
   } else if (key == "diskMaxUsedSpaceRatio") {
     RJ_ASSIGN_OR_RETURN(int64_t ratio, ParseRemoteInt(key, value));
@@ -294,10 +312,10 @@ Status BrokerConfig::Finish() {
     return Status::InvalidArgument("messageDelayLevel: " + std::string(levels.status().message()));
   }
   delay_level_ms = *levels;
-  auto host = store::HostAddress::Parse(BrokerAddr());
+  auto host = message::HostAddress::Parse(BrokerAddr());
   if (!host.ok()) {
-    return Status::InvalidArgument("brokerIP1 '" + broker_ip1 +
-                                   "' is not an IP address: " + std::string(host.status().message()));
+    return Status::InvalidArgument("brokerIP1 '" + broker_ip1 + "' is not an IP address: " +
+                                   std::string(host.status().message()));
   }
   store.store_host = *host;
   return Status::OK();

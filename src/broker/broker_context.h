@@ -45,9 +45,7 @@ class BrokerContext {
   // The configuration the broker started with (names, addresses, store path, pool sizes).
   const BrokerConfig& config() const { return config_; }
   // The configuration as updated at runtime (UPDATE_BROKER_CONFIG).
-  std::shared_ptr<const BrokerConfig> Live() const {
-    return live_.load(std::memory_order_acquire);
-  }
+  std::shared_ptr<const BrokerConfig> Live() const { return live_.load(std::memory_order_acquire); }
   void SetLive(std::shared_ptr<const BrokerConfig> next) {
     live_.store(std::move(next), std::memory_order_release);
   }

@@ -65,7 +65,8 @@ Result<std::map<std::string, std::optional<SubscriptionGroupConfig>>> ClientProc
     if (!g) continue;
     std::string retry = kRetryGroupTopicPrefix + name;
     if (!ValidateStoreTopicName(retry).ok()) continue;  // a group too long to have one
-    retry_topics.push_back(BrokerContext::GroupTopicConfig(retry, std::max(1, g->retry_queue_nums)));
+    retry_topics.push_back(
+        BrokerContext::GroupTopicConfig(retry, std::max(1, g->retry_queue_nums)));
   }
   auto added = bc_.topics.AddAllIfAbsent(retry_topics);
   if (!added.ok()) return added.status();

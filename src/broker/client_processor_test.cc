@@ -41,8 +41,12 @@ class ClientProcessorTest : public BrokerFixture {
     hb.consumer_data_set.push_back(c);
     return hb.ToJson();
   }
-  auto HeartBeat() { return [this](const auto& ctx) { client_->HeartBeat(ctx); }; }
-  auto Lock() { return [this](const auto& ctx) { client_->LockBatchMq(ctx); }; }
+  auto HeartBeat() {
+    return [this](const auto& ctx) { client_->HeartBeat(ctx); };
+  }
+  auto Lock() {
+    return [this](const auto& ctx) { client_->LockBatchMq(ctx); };
+  }
   static std::string LockBody(const std::string& client, std::vector<int32_t> queues) {
     protocol::LockBatchRequestBody b;
     b.consumer_group = "G";
@@ -91,12 +95,11 @@ TEST_F(ClientProcessorTest, ABadSqlSubscriptionIsReportedAsAParseFailure) {
 TEST_F(ClientProcessorTest, CheckClientConfigJudgesSqlSubscriptions) {
   auto check = [this](const auto& ctx) { client_->CheckClientConfig(ctx); };
   auto body = [](const std::string& type, const std::string& expr) {
-    return R"({"group":"G","subscriptionData":{"expressionType":")" + type +
-           R"(","subString":")" + expr + R"("}})";
+    return R"({"group":"G","subscriptionData":{"expressionType":")" + type + R"(","subString":")" +
+           expr + R"("}})";
   };
   SetLive([](BrokerConfig* c) { c->enable_property_filter = true; });
-  EXPECT_EQ(CodeOf(check, WithBody(req::kCheckClientConfig, body("SQL92", "a > 1"))),
-            rc::kSuccess);
+  EXPECT_EQ(CodeOf(check, WithBody(req::kCheckClientConfig, body("SQL92", "a > 1"))), rc::kSuccess);
   EXPECT_EQ(CodeOf(check, WithBody(req::kCheckClientConfig, body("SQL92", "a >"))),
             rc::kSubscriptionParseFailed);
   EXPECT_EQ(CodeOf(check, WithBody(req::kCheckClientConfig, body("TAG", "a || b"))), rc::kSuccess);
@@ -155,14 +158,15 @@ TEST_F(ClientProcessorTest, ACommittedOffsetIsWhatQueriesReturn) {
   h.Encode(&r);
   EXPECT_EQ(CodeOf([this](const auto& ctx) { offsets_->UpdateConsumerOffset(ctx); }, std::move(r)),
             rc::kSuccess);
-  auto a = Call([this](const auto& ctx) { offsets_->QueryConsumerOffset(ctx); }, QueryOffset(false));
+  auto a =
+      Call([this](const auto& ctx) { offsets_->QueryConsumerOffset(ctx); }, QueryOffset(false));
   ASSERT_TRUE(a);
   EXPECT_EQ(a->Find("offset").value_or(""), "42");
   RemotingCommand missing = RemotingCommand::Request(req::kUpdateConsumerOffset);
   missing.Set("consumerGroup", std::string("G"));
-  EXPECT_EQ(CodeOf([this](const auto& ctx) { offsets_->UpdateConsumerOffset(ctx); },
-                   std::move(missing)),
-            rc::kSystemError);
+  EXPECT_EQ(
+      CodeOf([this](const auto& ctx) { offsets_->UpdateConsumerOffset(ctx); }, std::move(missing)),
+      rc::kSystemError);
 }
 
 TEST_F(ClientProcessorTest, QueueQueriesAnswerMaxMinAndEarliestTime) {

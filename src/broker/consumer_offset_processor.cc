@@ -59,8 +59,12 @@ void ConsumerOffsetProcessor::QueueQuery(const RequestContextPtr& ctx) {
   const char* key = "offset";
   int64_t value = 0;
   switch (r.code) {
-    case req::kGetMaxOffset: value = store.GetMaxOffsetInQueue(h->topic, h->queue_id).value(); break;
-    case req::kGetMinOffset: value = store.GetMinOffsetInQueue(h->topic, h->queue_id).value(); break;
+    case req::kGetMaxOffset:
+      value = store.GetMaxOffsetInQueue(h->topic, h->queue_id).value();
+      break;
+    case req::kGetMinOffset:
+      value = store.GetMinOffsetInQueue(h->topic, h->queue_id).value();
+      break;
     case req::kSearchOffsetByTimestamp:
       value = store.GetOffsetInQueueByTime(h->topic, h->queue_id, *h->timestamp).value();
       break;

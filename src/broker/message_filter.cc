@@ -1,7 +1,7 @@
 #include "message_filter.h"
 
+#include "ramjet/message/record.h"
 #include "ramjet/protocol/codes.h"
-#include "ramjet/store/record.h"
 #include "sql92.h"
 
 namespace ramjet::broker {
@@ -25,9 +25,9 @@ class SqlFilter : public store::MessageFilter {
  public:
   explicit SqlFilter(std::shared_ptr<const sql92::Expression> e) : expr_(std::move(e)) {}
   bool MatchTagsCode(int64_t) const override { return true; }
-  bool MatchRecord(const store::RecordView& r) const override {
+  bool MatchRecord(const message::RecordView& r) const override {
     return expr_->Matches([&](std::string_view key) -> std::optional<std::string_view> {
-      for (const auto& [k, v] : store::ParseProperties(r.properties)) {
+      for (const auto& [k, v] : message::ParseProperties(r.properties)) {
         if (k == key) return v;
       }
       return std::nullopt;

@@ -15,9 +15,9 @@
 #include <thread>
 
 #include "broker_context.h"
+#include "ramjet/message/record.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/protocol/headers.h"
-#include "ramjet/store/record.h"
 
 namespace ramjet::broker::testing {
 
@@ -49,8 +49,8 @@ class Answer {
 class BrokerFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
-                       "/ramjet-proc-XXXXXX";
+    std::string tmpl =
+        std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/ramjet-proc-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     BrokerConfig c;
@@ -103,12 +103,12 @@ class BrokerFixture : public ::testing::Test {
   // Appends a message directly to the store; returns its commit-log offset.
   int64_t Store(const std::string& topic, int32_t queue_id, const std::string& body,
                 const std::string& properties = "") {
-    store::MessageInput m;
+    message::MessageInput m;
     m.topic = topic;
     m.queue_id = queue_id;
     m.body = body;
     m.properties = properties;
-    m.born_host = store::HostAddress::V4(127, 0, 0, 1, 1);
+    m.born_host = message::HostAddress::V4(127, 0, 0, 1, 1);
     auto r = bc_->store->PutMessage(m);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok()) return -1;

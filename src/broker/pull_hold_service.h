@@ -31,8 +31,7 @@ class PullHoldService {
   using Wake = std::function<void(remoting::RequestContextPtr)>;
 
   // REQUIRES: store outlives the service.
-  PullHoldService(store::MessageStore* store, Wake wake)
-      : store_(store), wake_(std::move(wake)) {}
+  PullHoldService(store::MessageStore* store, Wake wake) : store_(store), wake_(std::move(wake)) {}
 
   // Parks a pull of (topic, queue_id) from offset until deadline_ms (steady NowMillis clock).
   void Hold(remoting::RequestContextPtr ctx, const std::string& topic, int32_t queue_id,

@@ -17,16 +17,20 @@ namespace {
 
 int32_t PullCode(store::GetStatus status, int64_t queue_offset) {
   switch (status) {
-    case store::GetStatus::kFound: return rc::kSuccess;
+    case store::GetStatus::kFound:
+      return rc::kSuccess;
     case store::GetStatus::kNoMatchedMessage:
-    case store::GetStatus::kMessageWasRemoving: return rc::kPullRetryImmediately;
+    case store::GetStatus::kMessageWasRemoving:
+      return rc::kPullRetryImmediately;
     case store::GetStatus::kNoMessageInQueue:
     case store::GetStatus::kNoMatchedLogicQueue:
       return queue_offset != 0 ? rc::kPullOffsetMoved : rc::kPullNotFound;
     case store::GetStatus::kOffsetTooSmall:
-    case store::GetStatus::kOffsetOverflowBadly: return rc::kPullOffsetMoved;
+    case store::GetStatus::kOffsetOverflowBadly:
+      return rc::kPullOffsetMoved;
     case store::GetStatus::kOffsetOverflowOne:
-    case store::GetStatus::kOffsetFoundNull: return rc::kPullNotFound;
+    case store::GetStatus::kOffsetFoundNull:
+      return rc::kPullNotFound;
   }
   return rc::kSystemError;
 }
@@ -80,11 +84,10 @@ bool PullProcessor::Admit(const RequestContextPtr& ctx, const PullMessageRequest
     return false;
   }
   if (h.queue_id < 0 || h.queue_id >= tc->read_queue_nums) {
-    ctx->RespondCode(rc::kSystemError, "queueId[" + std::to_string(h.queue_id) +
-                                           "] is illegal, topic:[" + h.topic +
-                                           "] topicConfig.readQueueNums:[" +
-                                           std::to_string(tc->read_queue_nums) + "] consumer:[/" +
-                                           ctx->remote_address() + "]");
+    ctx->RespondCode(rc::kSystemError,
+                     "queueId[" + std::to_string(h.queue_id) + "] is illegal, topic:[" + h.topic +
+                         "] topicConfig.readQueueNums:[" + std::to_string(tc->read_queue_nums) +
+                         "] consumer:[/" + ctx->remote_address() + "]");
     return false;
   }
   return true;
@@ -154,8 +157,8 @@ void PullProcessor::Process(const RequestContextPtr& ctx, bool allow_suspend) {
   }
   if (code == rc::kPullNotFound && allow_suspend &&
       (h.sys_flag & PullMessageRequestHeader::kFlagSuspend)) {
-    int64_t hold = live->long_polling_enable ? h.suspend_timeout_millis
-                                             : live->short_polling_time_mills;
+    int64_t hold =
+        live->long_polling_enable ? h.suspend_timeout_millis : live->short_polling_time_mills;
     hold_.Hold(ctx, h.topic, h.queue_id, h.queue_offset, *filter, NowMillis() + hold);
     return;
   }

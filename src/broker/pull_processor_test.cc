@@ -115,8 +115,8 @@ TEST_F(PullProcessorTest, WithoutItsOwnSubscriptionAPullNeedsARegisteredConsumer
 }
 
 TEST_F(PullProcessorTest, TagFiltersSkipOtherTagsAndBadSqlIsAParseFailure) {
-  Store("T", 0, "a", store::BuildProperties({{"TAGS", "red"}}));
-  Store("T", 0, "b", store::BuildProperties({{"TAGS", "blue"}}));
+  Store("T", 0, "a", message::BuildProperties({{"TAGS", "red"}}));
+  Store("T", 0, "b", message::BuildProperties({{"TAGS", "blue"}}));
   SetLive([](BrokerConfig* c) { c->enable_property_filter = true; });
   auto a = Do(Header(0, "blue"));
   ASSERT_TRUE(a);

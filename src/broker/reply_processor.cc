@@ -30,17 +30,18 @@ struct ReplyProcessor::Reply {
 void ReplyProcessor::Process(const remoting::RequestContextPtr& ctx) {
   const RemotingCommand& r = ctx->request();
   auto header = ParseSendHeader(r);
-  if (!header.ok()) return ctx->RespondCode(rc::kSystemError, std::string(header.status().message()));
+  if (!header.ok())
+    return ctx->RespondCode(rc::kSystemError, std::string(header.status().message()));
   const auto live = live_();
   if ((live->broker_permission & protocol::kPermWrite) == 0) {
-    return ctx->RespondCode(rc::kNoPermission, "the broker[" + live->broker_name +
-                                                   "] sending message is forbidden");
+    return ctx->RespondCode(rc::kNoPermission,
+                            "the broker[" + live->broker_name + "] sending message is forbidden");
   }
   auto topic = topics_->Find(header->topic);
   if (!topic) {
-    return ctx->RespondCode(rc::kTopicNotExist,
-                            "topic[" + header->topic + "] not exist, apply first please!" +
-                                std::string(protocol::kFaqSuffix));
+    return ctx->RespondCode(rc::kTopicNotExist, "topic[" + header->topic +
+                                                    "] not exist, apply first please!" +
+                                                    std::string(protocol::kFaqSuffix));
   }
   auto reply = std::make_shared<Reply>();
   reply->header = std::move(header).value();
@@ -56,16 +57,17 @@ void ReplyProcessor::Process(const remoting::RequestContextPtr& ctx) {
   reply->body = r.body;
   if (!live->store_reply_message_enable) return Push(ctx, std::move(reply));
 
-  auto born = store::HostAddress::Parse(reply->born_host);
-  store::MessageInput msg;
+  auto born = message::HostAddress::Parse(reply->born_host);
+  message::MessageInput msg;
   msg.topic = reply->header.topic;
   msg.queue_id = reply->queue_id;
   msg.flag = reply->header.flag;
   msg.body = reply->body;
   msg.properties = reply->header.properties;
-  msg.sys_flag = reply->header.sys_flag & ~(store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6);
+  msg.sys_flag =
+      reply->header.sys_flag & ~(message::kSysFlagBornHostV6 | message::kSysFlagStoreHostV6);
   msg.born_timestamp = reply->header.born_timestamp;
-  msg.born_host = born.ok() ? *born : store::HostAddress::V4(0, 0, 0, 0, 0);
+  msg.born_host = born.ok() ? *born : message::HostAddress::V4(0, 0, 0, 0, 0);
   msg.reconsume_times = reply->header.reconsume_times;
   store_->PutMessageAsync(msg, true, [this, ctx, reply](Result<store::PutResult> res) {
     if (!res.ok()) {
@@ -79,10 +81,10 @@ void ReplyProcessor::Process(const remoting::RequestContextPtr& ctx) {
 void ReplyProcessor::Push(const remoting::RequestContextPtr& ctx,
                           std::shared_ptr<const Reply> reply) {
   const SendHeader& h = reply->header;
-  const std::string client_id(store::FindProperty(h.properties, kReplyToClient));
+  const std::string client_id(message::FindProperty(h.properties, kReplyToClient));
   if (client_id.empty()) {
-    return ctx->RespondCode(rc::kSystemError, std::string("reply message properties[") +
-                                                  kReplyToClient + "] is null");
+    return ctx->RespondCode(
+        rc::kSystemError, std::string("reply message properties[") + kReplyToClient + "] is null");
   }
   auto channel = producers_->FindByClientId(client_id);
   if (!channel) {
@@ -112,9 +114,9 @@ void ReplyProcessor::Push(const remoting::RequestContextPtr& ctx,
         if (!r.ok() || r->code != rc::kSuccess) {
           std::string why = r.ok() ? r->remark.value_or("code " + std::to_string(r->code))
                                    : std::string(r.status().message());
-          return ctx->RespondCode(rc::kSystemError, "push reply message to " +
-                                                        EscapeForLog(client_id) +
-                                                        " fail: " + EscapeForLog(why));
+          return ctx->RespondCode(
+              rc::kSystemError,
+              "push reply message to " + EscapeForLog(client_id) + " fail: " + EscapeForLog(why));
         }
         RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
         resp.Set("msgId", std::string("0"));  // as Apache RocketMQ: avoids client decoding errors

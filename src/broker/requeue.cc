@@ -5,25 +5,25 @@ namespace ramjet::broker {
 std::string EditProperties(std::string_view props, std::initializer_list<std::string_view> remove,
                            const std::vector<std::pair<std::string, std::string>>& add) {
   std::vector<std::pair<std::string, std::string>> kv;
-  for (const auto& [k, v] : store::ParseProperties(props)) {
+  for (const auto& [k, v] : message::ParseProperties(props)) {
     bool drop = false;
     for (auto r : remove) drop |= (k == r);
     for (const auto& [ak, av] : add) drop |= (k == ak);
     if (!drop) kv.emplace_back(std::string(k), std::string(v));
   }
   for (const auto& p : add) kv.push_back(p);
-  return store::BuildProperties(kv);
+  return message::BuildProperties(kv);
 }
 
-store::MessageInput RequeueInput(const store::RecordView& r, std::string_view topic,
-                                 int32_t queue_id, std::string_view props) {
-  store::MessageInput in;
+message::MessageInput RequeueInput(const message::RecordView& r, std::string_view topic,
+                                   int32_t queue_id, std::string_view props) {
+  message::MessageInput in;
   in.topic = topic;
   in.queue_id = queue_id;
   in.flag = r.flag;
   in.body = r.body;
   in.properties = props;
-  in.sys_flag = r.sys_flag & ~(store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6);
+  in.sys_flag = r.sys_flag & ~(message::kSysFlagBornHostV6 | message::kSysFlagStoreHostV6);
   in.born_timestamp = r.born_timestamp;
   in.born_host = r.born_host;
   in.reconsume_times = r.reconsume_times;

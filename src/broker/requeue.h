@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "ramjet/store/record.h"
+#include "ramjet/message/record.h"
 
 namespace ramjet::broker {
 
@@ -18,7 +18,7 @@ std::string EditProperties(std::string_view props, std::initializer_list<std::st
 
 // Re-stores record r's payload (body, flag, sysFlag, born time and host, reconsume count) under
 // another topic, queue and properties. The result points into r's body and the given strings.
-store::MessageInput RequeueInput(const store::RecordView& r, std::string_view topic,
-                                 int32_t queue_id, std::string_view props);
+message::MessageInput RequeueInput(const message::RecordView& r, std::string_view topic,
+                                   int32_t queue_id, std::string_view props);
 
 }  // namespace ramjet::broker

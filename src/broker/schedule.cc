@@ -3,11 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include "metadata.h"
-#include "requeue.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/protocol/bodies.h"
+#include "requeue.h"
 
 namespace ramjet::broker {
 
@@ -151,8 +151,8 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now) {
     off = offsets_[static_cast<size_t>(qid)];
   }
   for (int rounds = 0; rounds < 64; ++rounds) {
-    store::GetResult got = store_->GetMessages(kScheduleTopic, qid, QueueOffset(off), 32,
-                                               4 << 20, nullptr);
+    store::GetResult got =
+        store_->GetMessages(kScheduleTopic, qid, QueueOffset(off), 32, 4 << 20, nullptr);
     if (got.status != store::GetStatus::kFound) {
       int64_t next = got.next_begin_offset.value();
       bool moved = got.status == store::GetStatus::kOffsetTooSmall ||
@@ -172,14 +172,14 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now) {
     }
     for (const auto& m : got.messages) {
       if (m.tags_code > now) return m.tags_code;
-      auto rec = store::DecodeRecord(m.data, false);
+      auto rec = message::DecodeRecord(m.data, false);
       int64_t next_off = m.queue_offset.value() + 1;
       if (!rec.ok()) {
         RJ_LOG(kError, "schedule", "level %d offset %lld: unreadable record skipped: %s", level,
                static_cast<long long>(m.queue_offset.value()), rec.status().ToString().c_str());
       } else {
-        std::string_view real_topic = store::FindProperty(rec->properties, "REAL_TOPIC");
-        std::string_view real_qid = store::FindProperty(rec->properties, "REAL_QID");
+        std::string_view real_topic = message::FindProperty(rec->properties, "REAL_TOPIC");
+        std::string_view real_qid = message::FindProperty(rec->properties, "REAL_QID");
         if (real_topic.empty()) {
           RJ_LOG(kError, "schedule", "level %d offset %lld: no REAL_TOPIC, skipped", level,
                  static_cast<long long>(m.queue_offset.value()));
@@ -188,8 +188,8 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now) {
           // stores a delivered message.
           std::string props(rec->properties);
           std::string topic(real_topic);
-          store::MessageInput in = RequeueInput(
-              *rec, topic, std::atoi(std::string(real_qid).c_str()), props);
+          message::MessageInput in =
+              RequeueInput(*rec, topic, std::atoi(std::string(real_qid).c_str()), props);
           auto put = store_->PutMessage(in, false);
           if (!put.ok()) {
             RJ_LOG(kError, "schedule", "level %d: re-put into %s failed, retrying in 1 s: %s",

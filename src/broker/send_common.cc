@@ -1,13 +1,12 @@
 #include "send_common.h"
 
-#include "requeue.h"
-
 #include <random>
 
 #include "metadata.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/names.h"
 #include "ramjet/protocol/codes.h"
+#include "requeue.h"
 
 namespace ramjet::broker {
 
@@ -15,45 +14,49 @@ namespace rc = protocol::response_code;
 namespace req = protocol::request_code;
 
 void ApplyDelayLevel(int max_level, std::string* topic, int32_t* queue_id, std::string* props) {
-  std::string_view d = store::FindProperty(*props, "DELAY");
+  std::string_view d = message::FindProperty(*props, "DELAY");
   if (d.empty()) return;
   int level = std::atoi(std::string(d).c_str());
   if (level <= 0) return;
   level = std::min(level, max_level);
-  *props = EditProperties(*props, {}, {{"REAL_TOPIC", *topic},
-                                       {"REAL_QID", std::to_string(*queue_id)},
-                                       {"DELAY", std::to_string(level)}});
+  *props = EditProperties(*props, {},
+                          {{"REAL_TOPIC", *topic},
+                           {"REAL_QID", std::to_string(*queue_id)},
+                           {"DELAY", std::to_string(level)}});
   *topic = kScheduleTopic;
   *queue_id = level - 1;
 }
 
 std::pair<int32_t, std::string> PutStatusToResponse(const Status& s) {
   switch (s.code()) {
-    case StatusCode::kOk: return {rc::kSuccess, ""};
-    case StatusCode::kTimeout: return {rc::kFlushDiskTimeout, "FLUSH_DISK_TIMEOUT"};
+    case StatusCode::kOk:
+      return {rc::kSuccess, ""};
+    case StatusCode::kTimeout:
+      return {rc::kFlushDiskTimeout, "FLUSH_DISK_TIMEOUT"};
     case StatusCode::kInvalidArgument:
       return {rc::kMessageIllegal, "MESSAGE_ILLEGAL: " + std::string(s.message())};
     case StatusCode::kUnavailable:
       return {rc::kServiceNotAvailable, "SERVICE_NOT_AVAILABLE: " + std::string(s.message())};
     case StatusCode::kNoSpace:
-      return {rc::kServiceNotAvailable, "SERVICE_NOT_AVAILABLE: disk full: " +
-                                            std::string(s.message())};
+      return {rc::kServiceNotAvailable,
+              "SERVICE_NOT_AVAILABLE: disk full: " + std::string(s.message())};
     case StatusCode::kBusy:
       // SYSTEM_ERROR (not SYSTEM_BUSY) so that Java producers retry on another broker.
       return {rc::kSystemError, "[PC_SYNCHRONIZED]broker busy, start flow control for a while"};
-    default: return {rc::kSystemError, "UNKNOWN_ERROR: " + std::string(s.message())};
+    default:
+      return {rc::kSystemError, "UNKNOWN_ERROR: " + std::string(s.message())};
   }
 }
 
 std::optional<Refusal> ChooseWriteQueue(const std::string& topic, const protocol::TopicConfig& tc,
-                                       int32_t* queue_id, const std::string& producer_addr) {
+                                        int32_t* queue_id, const std::string& producer_addr) {
   if ((tc.perm & protocol::kPermWrite) == 0) {
-    return Refusal{rc::kNoPermission,
-                   "the topic[" + topic + "] sending message is forbidden"};
+    return Refusal{rc::kNoPermission, "the topic[" + topic + "] sending message is forbidden"};
   }
   if (*queue_id < 0) {
     thread_local std::mt19937 rng(std::random_device{}());
-    *queue_id = static_cast<int32_t>(rng() % static_cast<uint32_t>(std::max(1, tc.write_queue_nums)));
+    *queue_id =
+        static_cast<int32_t>(rng() % static_cast<uint32_t>(std::max(1, tc.write_queue_nums)));
   }
   if (*queue_id >= std::max(tc.write_queue_nums, tc.read_queue_nums)) {
     // TopicConfig.toString() as RocketMQ writes it into this remark.
@@ -67,8 +70,7 @@ std::optional<Refusal> ChooseWriteQueue(const std::string& topic, const protocol
                        ", writeQueueNums=" + std::to_string(tc.write_queue_nums) +
                        ", perm=" + perms + ", topicFilterType=" + tc.topic_filter_type +
                        ", topicSysFlag=" + std::to_string(tc.topic_sys_flag) +
-                       ", order=" + (tc.order ? "true" : "false") + "] Producer: " +
-                       producer_addr};
+                       ", order=" + (tc.order ? "true" : "false") + "] Producer: " + producer_addr};
   }
   return std::nullopt;
 }

@@ -46,6 +46,6 @@ struct Refusal {
 // beyond the topic's queues.
 // producer_addr names the sender in the refusal, as RocketMQ's remark does.
 std::optional<Refusal> ChooseWriteQueue(const std::string& topic, const protocol::TopicConfig& tc,
-                                       int32_t* queue_id, const std::string& producer_addr);
+                                        int32_t* queue_id, const std::string& producer_addr);
 
 }  // namespace ramjet::broker

@@ -7,8 +7,8 @@
 #include "ramjet/base/coding.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/base/names.h"
+#include "ramjet/message/record.h"
 #include "ramjet/protocol/codes.h"
-#include "ramjet/store/record.h"
 #include "requeue.h"
 #include "timer.h"
 #include "transaction.h"
@@ -21,22 +21,22 @@ namespace rc = protocol::response_code;
 
 namespace {
 
-constexpr uint32_t kHostV6Flags = store::kSysFlagBornHostV6 | store::kSysFlagStoreHostV6;
+constexpr uint32_t kHostV6Flags = message::kSysFlagBornHostV6 | message::kSysFlagStoreHostV6;
 
 // Batch-level properties go into every message of the batch, except keys the message has
 // itself: the 5.x client gives the batch a UNIQ_KEY of its own, which must not replace each
 // message's (apache/rocketmq #9416).
-void AppendMissingProperties(const std::vector<std::pair<std::string_view, std::string_view>>& batch,
-                             std::string* inner) {
+void AppendMissingProperties(
+    const std::vector<std::pair<std::string_view, std::string_view>>& batch, std::string* inner) {
   std::vector<std::string_view> own;
-  for (const auto& [k, v] : store::ParseProperties(*inner)) own.push_back(k);
+  for (const auto& [k, v] : message::ParseProperties(*inner)) own.push_back(k);
   for (const auto& [k, v] : batch) {
     if (std::find(own.begin(), own.end(), k) != own.end()) continue;
-    if (!inner->empty() && inner->back() != store::kPropertySeparator) {
-      inner->push_back(store::kPropertySeparator);
+    if (!inner->empty() && inner->back() != message::kPropertySeparator) {
+      inner->push_back(message::kPropertySeparator);
     }
-    inner->append(k).push_back(store::kNameValueSeparator);
-    inner->append(v).push_back(store::kPropertySeparator);
+    inner->append(k).push_back(message::kNameValueSeparator);
+    inner->append(v).push_back(message::kPropertySeparator);
   }
 }
 
@@ -55,7 +55,7 @@ void SendProcessor::RefuseSend(const RequestContextPtr& ctx, const Status& s) {
 }
 
 Result<std::optional<protocol::TopicConfig>> SendProcessor::TopicForSend(const SendHeader& h,
-                                                                          const BrokerConfig& live) {
+                                                                         const BrokerConfig& live) {
   if (auto t = bc_.topics.Find(h.topic)) return t;
   bool created = false;
   std::optional<protocol::TopicConfig> t;
@@ -73,12 +73,12 @@ Result<std::optional<protocol::TopicConfig>> SendProcessor::TopicForSend(const S
 }
 
 std::optional<SendProcessor::Target> SendProcessor::Admit(const RequestContextPtr& ctx,
-                                                          SendHeader* h,
-                                                          const BrokerConfig& live) {
+                                                          SendHeader* h, const BrokerConfig& live) {
   const BrokerConfig& config = bc_.config();
   if ((live.broker_permission & protocol::kPermWrite) == 0) {
-    RefuseSend(ctx, rc::kNoPermission, "the broker[" + config.broker_name + ", " +
-                                           config.BrokerAddr() + "] sending message is forbidden");
+    RefuseSend(ctx, rc::kNoPermission,
+               "the broker[" + config.broker_name + ", " + config.BrokerAddr() +
+                   "] sending message is forbidden");
     return std::nullopt;
   }
   if (IsSendForbiddenTopic(h->topic)) {
@@ -91,8 +91,9 @@ std::optional<SendProcessor::Target> SendProcessor::Admit(const RequestContextPt
     return std::nullopt;
   }
   if (!*topic) {
-    RefuseSend(ctx, rc::kTopicNotExist, "topic[" + h->topic + "] not exist, apply first please!" +
-                                            std::string(protocol::kFaqSuffix));
+    RefuseSend(ctx, rc::kTopicNotExist,
+               "topic[" + h->topic + "] not exist, apply first please!" +
+                   std::string(protocol::kFaqSuffix));
     return std::nullopt;
   }
   Target target{h->topic, h->queue_id};
@@ -142,17 +143,18 @@ void SendProcessor::ProcessSend(const RequestContextPtr& ctx) {
   const auto live = bc_.Live();  // one snapshot per request
   auto target = Admit(ctx, &h, *live);
   if (!target) return;
-  const bool prepared = store::FindProperty(h.properties, "TRAN_MSG") == "true";
+  const bool prepared = message::FindProperty(h.properties, "TRAN_MSG") == "true";
   if (prepared && live->reject_transaction_message) {
-    return RefuseSend(ctx, rc::kNoPermission, "the broker[" + bc_.config().broker_name +
-                                                  "] sending transaction message is forbidden");
+    return RefuseSend(
+        ctx, rc::kNoPermission,
+        "the broker[" + bc_.config().broker_name + "] sending transaction message is forbidden");
   }
   if (prepared && h.batch) {
     return RefuseSend(ctx, rc::kMessageIllegal, "batch messages cannot be transactional");
   }
-  auto born = store::HostAddress::Parse(ctx->remote_address());
-  store::HostAddress born_host = born.ok() ? *born : store::HostAddress::V4(0, 0, 0, 0, 0);
-  bool wait_store_ok = store::FindProperty(h.properties, "WAIT") != "false";
+  auto born = message::HostAddress::Parse(ctx->remote_address());
+  message::HostAddress born_host = born.ok() ? *born : message::HostAddress::V4(0, 0, 0, 0, 0);
+  bool wait_store_ok = message::FindProperty(h.properties, "WAIT") != "false";
   if (h.batch) {
     return SendBatch(ctx, h, std::make_shared<std::string>(target->topic), target->queue_id,
                      born_host, wait_store_ok, start_ms);
@@ -161,10 +163,10 @@ void SendProcessor::ProcessSend(const RequestContextPtr& ctx) {
 }
 
 void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target target,
-                            const store::HostAddress& born_host, bool wait_store_ok,
+                            const message::HostAddress& born_host, bool wait_store_ok,
                             int64_t start_ms) {
   const BrokerConfig& config = bc_.config();
-  const bool prepared = store::FindProperty(h.properties, "TRAN_MSG") == "true";
+  const bool prepared = message::FindProperty(h.properties, "TRAN_MSG") == "true";
   auto shared_topic = std::make_shared<std::string>(std::move(target.topic));
   int32_t queue_id = target.queue_id;
   // A half message keeps the client's WAIT: RocketMQ 4.9 stores it, and the committed message
@@ -173,11 +175,11 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
       prepared ? EditProperties(h.properties, {}, {{"CLUSTER", config.broker_cluster_name}})
                : StoredSendProperties(h.properties, config.broker_cluster_name));
   const int32_t response_qid = queue_id;
-  const int32_t tt = h.sys_flag & store::kTransactionTypeMask;
+  const int32_t tt = h.sys_flag & message::kTransactionTypeMask;
   if (prepared) {
     // A half message: invisible until END_TRANSACTION commits it.
     TransactionService::ToHalf(shared_topic.get(), &queue_id, props.get(), &h.sys_flag);
-  } else if (tt != store::kTransactionPreparedType && tt != store::kTransactionRollbackType) {
+  } else if (tt != message::kTransactionPreparedType && tt != message::kTransactionRollbackType) {
     std::optional<int64_t> timer;
     if (config.timer_wheel_enable) {
       auto t = TimerService::ToTimer(shared_topic.get(), &queue_id, props.get(), NowMillis(),
@@ -187,7 +189,7 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
     }
     if (!timer) ApplyDelay(shared_topic.get(), &queue_id, props.get());
   }
-  store::MessageInput msg;
+  message::MessageInput msg;
   msg.topic = *shared_topic;
   msg.queue_id = queue_id;
   msg.flag = h.flag;
@@ -197,12 +199,12 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
   msg.born_timestamp = h.born_timestamp;
   msg.born_host = born_host;
   msg.reconsume_times = h.reconsume_times;
-  bc_.store->PutMessageAsync(msg, wait_store_ok,
-                             [this, ctx, props, shared_topic, response_qid,
-                              start_ms](Result<store::PutResult> res) {
-                               (void)props;  // kept alive until the store is done with the views
-                               RespondPut(ctx, res, response_qid, {}, *shared_topic, start_ms);
-                             });
+  bc_.store->PutMessageAsync(
+      msg, wait_store_ok,
+      [this, ctx, props, shared_topic, response_qid, start_ms](Result<store::PutResult> res) {
+        (void)props;  // kept alive until the store is done with the views
+        RespondPut(ctx, res, response_qid, {}, *shared_topic, start_ms);
+      });
 }
 
 bool SendProcessor::SplitBatch(const RequestContextPtr& ctx, const SendHeader& h,
@@ -212,7 +214,7 @@ bool SendProcessor::SplitBatch(const RequestContextPtr& ctx, const SendHeader& h
   // Batch-level properties are appended to every message (WAIT dropped, CLUSTER added).
   const std::string batch_props =
       StoredSendProperties(h.properties, bc_.config().broker_cluster_name);
-  const auto batch_pairs = store::ParseProperties(batch_props);
+  const auto batch_pairs = message::ParseProperties(batch_props);
   size_t pos = 0;
   while (pos < body.size()) {
     if (body.size() - pos < 20) {
@@ -252,11 +254,11 @@ bool SendProcessor::SplitBatch(const RequestContextPtr& ctx, const SendHeader& h
 
 void SendProcessor::SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
                               const std::shared_ptr<std::string>& topic, int32_t queue_id,
-                              const store::HostAddress& born_host, bool wait_store_ok,
+                              const message::HostAddress& born_host, bool wait_store_ok,
                               int64_t start_ms) {
   const BrokerConfig& config = bc_.config();
   const int32_t original_qid = queue_id;
-  if (store::FindProperty(h.properties, "DELAY").size() > 0) {
+  if (message::FindProperty(h.properties, "DELAY").size() > 0) {
     return RefuseSend(ctx, rc::kMessageIllegal, "batch message does not support delay level");
   }
   auto props = std::make_shared<std::vector<std::string>>();
@@ -285,7 +287,7 @@ void SendProcessor::SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
     }
   }
   const std::string& body = ctx->request().body;
-  std::vector<store::MessageInput> msgs(bodies.size());
+  std::vector<message::MessageInput> msgs(bodies.size());
   std::vector<int32_t> sizes;
   for (size_t i = 0; i < bodies.size(); ++i) {
     auto& m = msgs[i];
@@ -297,7 +299,7 @@ void SendProcessor::SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
     m.sys_flag = h.sys_flag & ~kHostV6Flags;
     m.born_timestamp = h.born_timestamp;
     m.born_host = born_host;
-    auto sz = store::RecordSize(m, config.store.store_host);
+    auto sz = message::RecordSize(m, config.store.store_host);
     if (!sz.ok()) return RefuseSend(ctx, rc::kMessageIllegal, std::string(sz.status().message()));
     sizes.push_back(static_cast<int32_t>(*sz));
   }
@@ -330,7 +332,7 @@ void SendProcessor::RespondPut(const RequestContextPtr& ctx, const Result<store:
     int64_t off = res->physical_offset.value();
     for (size_t i = 0; i < batch_sizes.size(); ++i) {
       if (i) out.msg_id.push_back(',');
-      out.msg_id += store::CreateOffsetMessageId(bc_.config().store.store_host, off);
+      out.msg_id += message::CreateOffsetMessageId(bc_.config().store.store_host, off);
       off += batch_sizes[i];
     }
   }
@@ -376,14 +378,14 @@ void SendProcessor::ConsumerSendMsgBack(const RequestContextPtr& ctx) {
     return ctx->RespondCode(rc::kSystemError,
                             "look message by offset failed, " + std::to_string(h.offset));
   }
-  const store::RecordView& m = rec->view;
+  const message::RecordView& m = rec->view;
   std::vector<std::pair<std::string, std::string>> add;
-  if (store::FindProperty(m.properties, "RETRY_TOPIC").empty()) {
+  if (message::FindProperty(m.properties, "RETRY_TOPIC").empty()) {
     add.emplace_back("RETRY_TOPIC", std::string(m.topic));
   }
-  if (store::FindProperty(m.properties, "ORIGIN_MESSAGE_ID").empty()) {
+  if (message::FindProperty(m.properties, "ORIGIN_MESSAGE_ID").empty()) {
     std::string origin = h.origin_msg_id;
-    if (origin.empty()) origin = store::CreateOffsetMessageId(m.store_host, m.physical_offset);
+    if (origin.empty()) origin = message::CreateOffsetMessageId(m.store_host, m.physical_offset);
     add.emplace_back("ORIGIN_MESSAGE_ID", origin);
   }
   const int32_t max = h.max_reconsume_times.value_or((*g)->retry_max_times);
@@ -404,7 +406,7 @@ void SendProcessor::ConsumerSendMsgBack(const RequestContextPtr& ctx) {
   *props = EditProperties(m.properties, {}, add);
   if (!dead) ApplyDelay(target.get(), &qid, props.get());
   auto body = std::make_shared<std::string>(m.body);
-  store::MessageInput in = RequeueInput(m, *target, qid, *props);
+  message::MessageInput in = RequeueInput(m, *target, qid, *props);
   in.body = *body;  // the record's pin is released before the put completes
   in.reconsume_times = m.reconsume_times + 1;
   bc_.store->PutMessageAsync(in, false, [ctx, target, props, body](Result<store::PutResult> res) {

@@ -23,7 +23,8 @@ namespace ramjet::broker {
 class SendProcessor {
  public:
   // REQUIRES: bc outlives the processor. max_delay_level: the number of delay levels.
-  SendProcessor(BrokerContext* bc, int max_delay_level) : bc_(*bc), max_delay_level_(max_delay_level) {}
+  SendProcessor(BrokerContext* bc, int max_delay_level)
+      : bc_(*bc), max_delay_level_(max_delay_level) {}
 
   // SEND_MESSAGE, SEND_MESSAGE_V2, SEND_BATCH_MESSAGE.
   void ProcessSend(const remoting::RequestContextPtr& ctx);
@@ -44,7 +45,7 @@ class SendProcessor {
   };
   // Finds the topic, creating it the way RocketMQ does (TBW102 inheritance, retry topics).
   Result<std::optional<protocol::TopicConfig>> TopicForSend(const SendHeader& h,
-                                                             const BrokerConfig& live);
+                                                            const BrokerConfig& live);
   // Permissions, topic, queue and disk: where the send goes, or the refusal already answered.
   std::optional<Target> Admit(const remoting::RequestContextPtr& ctx, SendHeader* h,
                               const BrokerConfig& live);
@@ -52,10 +53,10 @@ class SendProcessor {
   bool RouteExhaustedRetry(const remoting::RequestContextPtr& ctx, SendHeader* h,
                            const BrokerConfig& live, Target* target);
   void SendOne(const remoting::RequestContextPtr& ctx, SendHeader& h, Target target,
-               const store::HostAddress& born_host, bool wait_store_ok, int64_t start_ms);
+               const message::HostAddress& born_host, bool wait_store_ok, int64_t start_ms);
   void SendBatch(const remoting::RequestContextPtr& ctx, const SendHeader& h,
                  const std::shared_ptr<std::string>& topic, int32_t queue_id,
-                 const store::HostAddress& born_host, bool wait_store_ok, int64_t start_ms);
+                 const message::HostAddress& born_host, bool wait_store_ok, int64_t start_ms);
   // Splits a batch body into messages (properties completed with the batch's); false after
   // answering MESSAGE_ILLEGAL.
   bool SplitBatch(const remoting::RequestContextPtr& ctx, const SendHeader& h,

@@ -46,8 +46,8 @@ class SendProcessorTest : public BrokerFixture {
   // One batch entry (MessageBatch encoding: total, magic, crc, flag, body, properties).
   static std::string BatchEntry(const std::string& body, const std::string& props) {
     std::string e;
-    const uint32_t total = 20 + static_cast<uint32_t>(body.size()) + 2 +
-                           static_cast<uint32_t>(props.size());
+    const uint32_t total =
+        20 + static_cast<uint32_t>(body.size()) + 2 + static_cast<uint32_t>(props.size());
     char b[4];
     EncodeBE32(b, total);
     e.append(b, 4);
@@ -143,15 +143,15 @@ TEST_F(SendProcessorTest, ARetryMessageOutOfRetriesGoesToTheDeadLetterQueue) {
 TEST_F(SendProcessorTest, TransactionalMessagesAreRefusedWhenTheBrokerRejectsThem) {
   CreateTopic("T", 1);
   SetLive([](BrokerConfig* c) { c->reject_transaction_message = true; });
-  auto props = store::BuildProperties({{"TRAN_MSG", "true"}, {"PGROUP", "PG"}});
+  auto props = message::BuildProperties({{"TRAN_MSG", "true"}, {"PGROUP", "PG"}});
   EXPECT_EQ(CodeOfSend(Send("T", 0, props)), rc::kNoPermission);
 }
 
 TEST_F(SendProcessorTest, ABatchIsStoredAsOneMessagePerEntryWithCommaSeparatedIds) {
   CreateTopic("T", 1);
   RemotingCommand r = Send("T", 0, "", req::kSendBatchMessage);
-  r.body = BatchEntry("one", store::BuildProperties({{"KEYS", "k1"}})) +
-           BatchEntry("two", store::BuildProperties({{"KEYS", "k2"}}));
+  r.body = BatchEntry("one", message::BuildProperties({{"KEYS", "k1"}})) +
+           BatchEntry("two", message::BuildProperties({{"KEYS", "k2"}}));
   auto a = Do(std::move(r));
   ASSERT_TRUE(a);
   EXPECT_EQ(a->code, rc::kSuccess) << a->remark.value_or("");
@@ -170,11 +170,11 @@ TEST_F(SendProcessorTest, MalformedDelayedOrTransactionalBatchesAreIllegal) {
   empty.body.clear();
   EXPECT_EQ(CodeOfSend(std::move(empty)), rc::kMessageIllegal);
   RemotingCommand delayed =
-      Send("T", 0, store::BuildProperties({{"DELAY", "2"}}), req::kSendBatchMessage);
+      Send("T", 0, message::BuildProperties({{"DELAY", "2"}}), req::kSendBatchMessage);
   delayed.body = BatchEntry("one", "");
   EXPECT_EQ(CodeOfSend(std::move(delayed)), rc::kMessageIllegal);
   RemotingCommand tx =
-      Send("T", 0, store::BuildProperties({{"TRAN_MSG", "true"}}), req::kSendBatchMessage);
+      Send("T", 0, message::BuildProperties({{"TRAN_MSG", "true"}}), req::kSendBatchMessage);
   tx.body = BatchEntry("one", "");
   EXPECT_EQ(CodeOfSend(std::move(tx)), rc::kMessageIllegal);
   EXPECT_EQ(MaxOffset("T", 0, 0), 0);
@@ -182,7 +182,7 @@ TEST_F(SendProcessorTest, MalformedDelayedOrTransactionalBatchesAreIllegal) {
 
 TEST_F(SendProcessorTest, ADelayedSendIsStoredInTheScheduleTopic) {
   CreateTopic("T", 1);
-  auto a = Do(Send("T", 0, store::BuildProperties({{"DELAY", "3"}})));
+  auto a = Do(Send("T", 0, message::BuildProperties({{"DELAY", "3"}})));
   ASSERT_TRUE(a);
   EXPECT_EQ(a->code, rc::kSuccess);
   EXPECT_EQ(MaxOffset(kScheduleTopic, 2, 1), 1);
@@ -201,7 +201,8 @@ RemotingCommand SendBack(int64_t offset, const std::string& group, int32_t delay
 
 TEST_F(SendProcessorTest, SendBackOfAnUnknownOffsetIsASystemError) {
   ASSERT_TRUE(bc_->groups.FindOrCreate("G", true).ok());
-  auto a = Call([this](const auto& ctx) { send_->ConsumerSendMsgBack(ctx); }, SendBack(999999, "G"));
+  auto a =
+      Call([this](const auto& ctx) { send_->ConsumerSendMsgBack(ctx); }, SendBack(999999, "G"));
   ASSERT_TRUE(a);
   EXPECT_EQ(a->code, rc::kSystemError);
   EXPECT_NE(a->remark->find("look message by offset failed, 999999"), std::string::npos);
@@ -209,7 +210,8 @@ TEST_F(SendProcessorTest, SendBackOfAnUnknownOffsetIsASystemError) {
 
 TEST_F(SendProcessorTest, SendBackForAnUnknownGroupWithoutAutoCreateIsRefused) {
   SetLive([](BrokerConfig* c) { c->auto_create_subscription_group = false; });
-  auto a = Call([this](const auto& ctx) { send_->ConsumerSendMsgBack(ctx); }, SendBack(0, "NoGroup"));
+  auto a =
+      Call([this](const auto& ctx) { send_->ConsumerSendMsgBack(ctx); }, SendBack(0, "NoGroup"));
   ASSERT_TRUE(a);
   EXPECT_EQ(a->code, rc::kSubscriptionGroupNotExist);
 }

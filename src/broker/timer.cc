@@ -4,11 +4,11 @@
 #include <nlohmann/json.hpp>
 
 #include "metadata.h"
-#include "requeue.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/config.h"
 #include "ramjet/base/logging.h"
+#include "requeue.h"
 
 namespace ramjet::broker {
 
@@ -23,7 +23,7 @@ std::optional<int64_t> ParseI64(std::string_view s) {
 }  // namespace
 
 TimerService::TimerService(store::MessageStore* store, std::string progress_path,
-                           store::HostAddress store_host)
+                           message::HostAddress store_host)
     : store_(store), path_(std::move(progress_path)), store_host_(store_host) {}
 
 TimerService::~TimerService() { Stop(); }
@@ -31,9 +31,9 @@ TimerService::~TimerService() { Stop(); }
 Result<std::optional<int64_t>> TimerService::ToTimer(std::string* topic, int32_t* queue_id,
                                                      std::string* props, int64_t now,
                                                      int64_t max_delay_ms) {
-  std::string_view at = store::FindProperty(*props, "TIMER_DELIVER_MS");
-  std::string_view sec = store::FindProperty(*props, "TIMER_DELAY_SEC");
-  std::string_view ms = store::FindProperty(*props, "TIMER_DELAY_MS");
+  std::string_view at = message::FindProperty(*props, "TIMER_DELIVER_MS");
+  std::string_view sec = message::FindProperty(*props, "TIMER_DELAY_SEC");
+  std::string_view ms = message::FindProperty(*props, "TIMER_DELAY_MS");
   if (at.empty() && sec.empty() && ms.empty()) return std::optional<int64_t>();
   int64_t deliver = 0;
   if (!at.empty()) {
@@ -58,14 +58,14 @@ Result<std::optional<int64_t>> TimerService::ToTimer(std::string* topic, int32_t
   }
   if (deliver <= now) return std::optional<int64_t>();  // due already: deliver normally
   std::vector<std::pair<std::string, std::string>> kv;
-  for (const auto& [k, v] : store::ParseProperties(*props)) {
+  for (const auto& [k, v] : message::ParseProperties(*props)) {
     if (k == "TIMER_OUT_MS" || k == "REAL_TOPIC" || k == "REAL_QID") continue;
     kv.emplace_back(std::string(k), std::string(v));
   }
   kv.emplace_back("TIMER_OUT_MS", std::to_string(deliver));
   kv.emplace_back("REAL_TOPIC", *topic);
   kv.emplace_back("REAL_QID", std::to_string(*queue_id));
-  *props = store::BuildProperties(kv);
+  *props = message::BuildProperties(kv);
   *topic = kTimerTopic;
   *queue_id = 0;
   return std::optional<int64_t>(deliver);
@@ -90,7 +90,7 @@ Status TimerService::Load() {
     auto got = store_->GetMessages(kTimerOpTopic, 0, QueueOffset(off), 256, 16 << 20, nullptr);
     if (got.status != store::GetStatus::kFound) break;
     for (const auto& m : got.messages) {
-      auto rec = store::DecodeRecord(m.data, false);
+      auto rec = message::DecodeRecord(m.data, false);
       if (!rec.ok()) continue;
       for (size_t i = 0; i + 8 <= rec->body.size(); i += 8) {
         int64_t d = static_cast<int64_t>(DecodeBE64(rec->body.data() + i));
@@ -200,16 +200,16 @@ int64_t TimerService::DeliverDue() {
       done.push_back(e.offset);
       continue;
     }
-    const store::RecordView& r = rec->view;
-    std::string topic(store::FindProperty(r.properties, "REAL_TOPIC"));
+    const message::RecordView& r = rec->view;
+    std::string topic(message::FindProperty(r.properties, "REAL_TOPIC"));
     if (topic.empty()) {
       done.push_back(e.offset);
       continue;
     }
-    int32_t qid = std::atoi(std::string(store::FindProperty(r.properties, "REAL_QID")).c_str());
+    int32_t qid = std::atoi(std::string(message::FindProperty(r.properties, "REAL_QID")).c_str());
     std::string props =
         EditProperties(r.properties, {"TIMER_DELIVER_MS", "TIMER_DELAY_SEC", "TIMER_DELAY_MS"}, {});
-    store::MessageInput in = RequeueInput(r, topic, qid, props);
+    message::MessageInput in = RequeueInput(r, topic, qid, props);
     auto put = store_->PutMessage(in, false);
     if (!put.ok()) {
       RJ_LOG(kError, "timer", "delivering timer %lld into %s failed, retrying: %s",
@@ -224,7 +224,7 @@ int64_t TimerService::DeliverDue() {
   if (!done.empty()) {
     std::string body;
     for (int64_t d : done) PutBE64(&body, static_cast<uint64_t>(d));
-    store::MessageInput op;
+    message::MessageInput op;
     op.topic = kTimerOpTopic;
     op.queue_id = 0;
     op.body = body;
@@ -232,7 +232,8 @@ int64_t TimerService::DeliverDue() {
     op.born_host = store_host_;
     auto put = store_->PutMessage(op, false);
     if (!put.ok()) {
-      RJ_LOG(kError, "timer", "writing a timer op record failed: %s", put.status().ToString().c_str());
+      RJ_LOG(kError, "timer", "writing a timer op record failed: %s",
+             put.status().ToString().c_str());
     }
     std::lock_guard<std::mutex> l(mu_);
     for (int64_t d : done) {

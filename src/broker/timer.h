@@ -36,7 +36,7 @@ inline constexpr const char* kTimerOpTopic = "rmq_sys_timer_op";
 class TimerService {
  public:
   TimerService(store::MessageStore* store, std::string progress_path,
-               store::HostAddress store_host);
+               message::HostAddress store_host);
   ~TimerService();
   Status Load();
   void Start();
@@ -59,13 +59,13 @@ class TimerService {
     }
   };
   void Run();
-  void LoadNew();         // timer-queue entries from scan_offset_ into the heap
-  int64_t DeliverDue();   // returns the next due time (INT64_MAX if none)
+  void LoadNew();        // timer-queue entries from scan_offset_ into the heap
+  int64_t DeliverDue();  // returns the next due time (INT64_MAX if none)
   void AdvanceWatermarkLocked();
 
   store::MessageStore* store_;
   std::string path_;
-  store::HostAddress store_host_;
+  message::HostAddress store_host_;
   mutable std::mutex mu_;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_;
   std::unordered_set<int64_t> delivered_;  // delivered offsets >= watermark_

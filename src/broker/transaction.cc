@@ -1,16 +1,15 @@
 #include "transaction.h"
 
-#include "requeue.h"
-
 #include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/protocol/codes.h"
+#include "requeue.h"
 
 namespace ramjet::broker {
 
 namespace {
-std::string UniqOf(const store::RecordView& r) {
-  std::string_view u = store::FindProperty(r.properties, "UNIQ_KEY");
+std::string UniqOf(const message::RecordView& r) {
+  std::string_view u = message::FindProperty(r.properties, "UNIQ_KEY");
   if (!u.empty()) return std::string(u);
   return "offset:" + std::to_string(r.physical_offset);
 }
@@ -18,7 +17,7 @@ std::string UniqOf(const store::RecordView& r) {
 }  // namespace
 
 TransactionService::TransactionService(store::MessageStore* store, ConsumerOffsetManager* offsets,
-                                       TransactionConfig config, store::HostAddress store_host,
+                                       TransactionConfig config, message::HostAddress store_host,
                                        CheckSender sender, DelayRewriter delay)
     : store_(store),
       offsets_(offsets),
@@ -36,15 +35,16 @@ Status TransactionService::Load() {
     if (got.status != store::GetStatus::kFound) break;
     std::lock_guard<std::mutex> l(mu_);
     for (const auto& m : got.messages) {
-      auto rec = store::DecodeRecord(m.data, false);
+      auto rec = message::DecodeRecord(m.data, false);
       if (rec.ok()) {
-        std::string_view u = store::FindProperty(rec->properties, "TRAN_UNIQ");
+        std::string_view u = message::FindProperty(rec->properties, "TRAN_UNIQ");
         if (!u.empty()) decided_.insert(std::string(u));
       }
     }
     off = got.next_begin_offset.value();
   }
-  RJ_LOG(kInfo, "transaction", "%zu decided transactions loaded from the op queue", decided_.size());
+  RJ_LOG(kInfo, "transaction", "%zu decided transactions loaded from the op queue",
+         decided_.size());
   return Status::OK();
 }
 
@@ -74,18 +74,19 @@ void TransactionService::Run() {
 
 void TransactionService::ToHalf(std::string* topic, int32_t* queue_id, std::string* props,
                                 int32_t* sys_flag) {
-  *props = EditProperties(*props, {}, {{"REAL_TOPIC", *topic}, {"REAL_QID", std::to_string(*queue_id)}});
+  *props =
+      EditProperties(*props, {}, {{"REAL_TOPIC", *topic}, {"REAL_QID", std::to_string(*queue_id)}});
   *topic = kTransHalfTopic;
   *queue_id = 0;
   // Stored as a normal record so the half queue indexes it.
-  *sys_flag &= ~store::kTransactionTypeMask;
+  *sys_flag &= ~message::kTransactionTypeMask;
 }
 
 Status TransactionService::PutOp(const std::string& uniq, int64_t half_queue_offset,
                                  const char* tag) {
-  std::string props = store::BuildProperties({{"TAGS", tag}, {"TRAN_UNIQ", uniq}});
+  std::string props = message::BuildProperties({{"TAGS", tag}, {"TRAN_UNIQ", uniq}});
   std::string body = std::to_string(half_queue_offset);
-  store::MessageInput in;
+  message::MessageInput in;
   in.topic = kTransOpHalfTopic;
   in.queue_id = 0;
   in.body = body;
@@ -98,7 +99,7 @@ Status TransactionService::PutOp(const std::string& uniq, int64_t half_queue_off
 
 Status TransactionService::End(const std::string& producer_group, int64_t commit_log_offset,
                                int64_t half_queue_offset, int32_t type) {
-  if (type != store::kTransactionCommitType && type != store::kTransactionRollbackType) {
+  if (type != message::kTransactionCommitType && type != message::kTransactionRollbackType) {
     return Status::OK();  // unknown: the producer will be asked again
   }
   auto rec = store_->ReadRecord(PhysicalOffset(commit_log_offset));
@@ -106,12 +107,12 @@ Status TransactionService::End(const std::string& producer_group, int64_t commit
     return Status::NotFound("find prepared transaction message failed: " +
                             std::string(rec.status().message()));
   }
-  const store::RecordView& h = rec->view;
+  const message::RecordView& h = rec->view;
   if (h.topic != kTransHalfTopic) {
     return Status::InvalidArgument("the message at commitLogOffset " +
                                    std::to_string(commit_log_offset) + " is not a half message");
   }
-  if (store::FindProperty(h.properties, "PGROUP") != producer_group) {
+  if (message::FindProperty(h.properties, "PGROUP") != producer_group) {
     return Status::InvalidArgument("the producer group wrong: " + producer_group);
   }
   if (h.queue_offset != half_queue_offset) {
@@ -125,16 +126,16 @@ Status TransactionService::End(const std::string& producer_group, int64_t commit
            uniq.c_str());
     return Status::OK();
   }
-  if (type == store::kTransactionCommitType) {
-    std::string topic(store::FindProperty(h.properties, "REAL_TOPIC"));
-    int32_t qid = std::atoi(std::string(store::FindProperty(h.properties, "REAL_QID")).c_str());
+  if (type == message::kTransactionCommitType) {
+    std::string topic(message::FindProperty(h.properties, "REAL_TOPIC"));
+    int32_t qid = std::atoi(std::string(message::FindProperty(h.properties, "REAL_QID")).c_str());
     if (topic.empty()) return Status::Corruption("half message without REAL_TOPIC");
     // As Apache RocketMQ 4.9 stores a committed message: the half message's properties as they
     // are (TRAN_MSG, REAL_TOPIC, REAL_QID and WAIT included; consumers and traces read them).
     std::string props = EditProperties(h.properties, {"TRANSACTION_CHECK_TIMES"}, {});
     if (delay_) delay_(&topic, &qid, &props);
-    store::MessageInput in = RequeueInput(h, topic, qid, props);
-    in.sys_flag = (in.sys_flag & ~store::kTransactionTypeMask) | store::kTransactionCommitType;
+    message::MessageInput in = RequeueInput(h, topic, qid, props);
+    in.sys_flag = (in.sys_flag & ~message::kTransactionTypeMask) | message::kTransactionCommitType;
     in.prepared_transaction_offset = commit_log_offset;
     auto put = store_->PutMessage(in, true);
     if (!put.ok()) return put.status();
@@ -166,12 +167,12 @@ void TransactionService::CheckOnce() {
         stop = true;
         break;
       }
-      auto rec = store::DecodeRecord(m.data, false);
+      auto rec = message::DecodeRecord(m.data, false);
       if (!rec.ok()) {
         off = m.queue_offset.value() + 1;
         continue;
       }
-      const store::RecordView& h = *rec;
+      const message::RecordView& h = *rec;
       const std::string uniq = UniqOf(h);
       {
         std::lock_guard<std::mutex> l(mu_);
@@ -181,18 +182,21 @@ void TransactionService::CheckOnce() {
         }
       }
       int64_t immunity = config_.timeout_ms;
-      std::string_view imm = store::FindProperty(h.properties, "CHECK_IMMUNITY_TIME_IN_SECONDS");
-      if (!imm.empty()) immunity = std::max<int64_t>(immunity, std::atoll(std::string(imm).c_str()) * 1000);
-      if (now - h.born_timestamp < immunity && store::FindProperty(h.properties, "TRANSACTION_CHECK_TIMES").empty()) {
+      std::string_view imm = message::FindProperty(h.properties, "CHECK_IMMUNITY_TIME_IN_SECONDS");
+      if (!imm.empty())
+        immunity = std::max<int64_t>(immunity, std::atoll(std::string(imm).c_str()) * 1000);
+      if (now - h.born_timestamp < immunity &&
+          message::FindProperty(h.properties, "TRANSACTION_CHECK_TIMES").empty()) {
         stop = true;  // younger halves follow
         break;
       }
-      int checks = std::atoi(std::string(store::FindProperty(h.properties, "TRANSACTION_CHECK_TIMES")).c_str());
+      int checks = std::atoi(
+          std::string(message::FindProperty(h.properties, "TRANSACTION_CHECK_TIMES")).c_str());
       std::string body(h.body);
-      std::string group(store::FindProperty(h.properties, "PGROUP"));
+      std::string group(message::FindProperty(h.properties, "PGROUP"));
       if (checks >= config_.check_max) {
         // Give up: park it where RESUME_CHECK_HALF_MESSAGE could find it.
-        store::MessageInput in = RequeueInput(h, kTransCheckMaxTimeTopic, 0, h.properties);
+        message::MessageInput in = RequeueInput(h, kTransCheckMaxTimeTopic, 0, h.properties);
         auto put = store_->PutMessage(in, true);
         std::lock_guard<std::mutex> l(mu_);
         if (put.ok() && PutOp(uniq, m.queue_offset.value(), "discard").ok()) {
@@ -208,8 +212,8 @@ void TransactionService::CheckOnce() {
       }
       // Re-append with one more check, then ask a producer about the new copy.
       std::string props = EditProperties(h.properties, {},
-                                     {{"TRANSACTION_CHECK_TIMES", std::to_string(checks + 1)}});
-      store::MessageInput in = RequeueInput(h, kTransHalfTopic, 0, props);
+                                         {{"TRANSACTION_CHECK_TIMES", std::to_string(checks + 1)}});
+      message::MessageInput in = RequeueInput(h, kTransHalfTopic, 0, props);
       auto put = store_->PutMessage(in, true);
       if (!put.ok()) {
         RJ_LOG(kError, "transaction", "re-appending half %s failed: %s", uniq.c_str(),
@@ -218,15 +222,16 @@ void TransactionService::CheckOnce() {
         break;
       }
       // The check body: the half re-encoded with its real topic and queue.
-      std::string real_topic(store::FindProperty(h.properties, "REAL_TOPIC"));
-      store::MessageInput view = in;
+      std::string real_topic(message::FindProperty(h.properties, "REAL_TOPIC"));
+      message::MessageInput view = in;
       view.topic = real_topic;
-      view.queue_id = std::atoi(std::string(store::FindProperty(h.properties, "REAL_QID")).c_str());
-      view.sys_flag |= store::kTransactionPreparedType;
+      view.queue_id =
+          std::atoi(std::string(message::FindProperty(h.properties, "REAL_QID")).c_str());
+      view.sys_flag |= message::kTransactionPreparedType;
       std::string encoded;
-      if (store::EncodeRecord(view, store_host_, &encoded).ok()) {
-        store::PatchRecord(encoded.data(), put->queue_offset.value(), put->physical_offset.value(),
-                           put->store_timestamp);
+      if (message::EncodeRecord(view, store_host_, &encoded).ok()) {
+        message::PatchRecord(encoded.data(), put->queue_offset.value(),
+                             put->physical_offset.value(), put->store_timestamp);
       }
       protocol::RemotingCommand cmd =
           protocol::RemotingCommand::Request(protocol::request_code::kCheckTransactionState);

@@ -45,7 +45,7 @@ class TransactionService {
   using DelayRewriter = std::function<void(std::string* topic, int32_t* qid, std::string* props)>;
 
   TransactionService(store::MessageStore* store, ConsumerOffsetManager* offsets,
-                     TransactionConfig config, store::HostAddress store_host, CheckSender sender,
+                     TransactionConfig config, message::HostAddress store_host, CheckSender sender,
                      DelayRewriter delay);
   ~TransactionService();
 
@@ -71,7 +71,7 @@ class TransactionService {
   store::MessageStore* store_;
   ConsumerOffsetManager* offsets_;
   TransactionConfig config_;
-  store::HostAddress store_host_;
+  message::HostAddress store_host_;
   CheckSender sender_;
   DelayRewriter delay_;
   std::mutex mu_;  // decided_ and decisions

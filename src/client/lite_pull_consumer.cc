@@ -12,6 +12,7 @@
 #include "ramjet/base/logging.h"
 #include "ramjet/base/scheduler.h"
 #include "ramjet/protocol/codes.h"
+#include "ramjet/protocol/headers.h"
 #include "ramjet/remoting/remoting.h"
 
 namespace ramjet::client {
@@ -186,7 +187,8 @@ class LitePullConsumer::Impl {
     std::lock_guard<std::mutex> l(mu_);
     auto it = assigned_.find(mq);
     if (it == assigned_.end()) {
-      return Status::InvalidArgument("the queue is not assigned to this consumer: " + mq.ToString());
+      return Status::InvalidArgument("the queue is not assigned to this consumer: " +
+                                     mq.ToString());
     }
     it->second.next = offset;
     it->second.consumed = offset;
@@ -223,7 +225,8 @@ class LitePullConsumer::Impl {
   std::vector<MessageExt> Poll(int timeout_ms) {
     std::vector<MessageExt> out;
     auto end = NowMillis() + timeout_ms;
-    if (!subscribed_topic_.empty() && NowMillis() - last_rebalance_ms_ > config_.rebalance_interval_ms) {
+    if (!subscribed_topic_.empty() &&
+        NowMillis() - last_rebalance_ms_ > config_.rebalance_interval_ms) {
       (void)Rebalance();
     }
     for (;;) {
@@ -241,17 +244,17 @@ class LitePullConsumer::Impl {
           next = *s;
           SetPosition(mq, next).IgnoreError();
         }
+        protocol::PullMessageRequestHeader h;
+        h.consumer_group = group_;
+        h.topic = mq.topic;
+        h.queue_id = mq.queue_id;
+        h.queue_offset = next;
+        h.max_msg_nums = config_.pull_batch_size;
+        h.sys_flag = protocol::PullMessageRequestHeader::kFlagSubscription;
+        h.suspend_timeout_millis = 0;
+        h.subscription = expr;
         RemotingCommand r = RemotingCommand::Request(req::kPullMessage);
-        r.Set("consumerGroup", group_);
-        r.Set("topic", mq.topic);
-        r.Set("queueId", static_cast<int64_t>(mq.queue_id));
-        r.Set("queueOffset", next);
-        r.Set("maxMsgNums", static_cast<int64_t>(config_.pull_batch_size));
-        r.Set("sysFlag", int64_t{4});
-        r.Set("commitOffset", int64_t{0});
-        r.Set("suspendTimeoutMillis", int64_t{0});
-        r.Set("subscription", expr);
-        r.Set("subVersion", int64_t{0});
+        h.Encode(&r);
         auto resp = client_->InvokeSync(AddrOf(mq), r, 5000);
         if (!resp.ok()) continue;
         int64_t nb = resp->GetInt64Or("nextBeginOffset", next);
@@ -293,10 +296,7 @@ class LitePullConsumer::Impl {
     Status last;
     for (const auto& [mq, off] : todo) {
       RemotingCommand u = RemotingCommand::Request(req::kUpdateConsumerOffset);
-      u.Set("consumerGroup", group_);
-      u.Set("topic", mq.topic);
-      u.Set("queueId", static_cast<int64_t>(mq.queue_id));
-      u.Set("commitOffset", off);
+      protocol::UpdateConsumerOffsetRequestHeader{group_, mq.topic, mq.queue_id, off}.Encode(&u);
       auto r = client_->InvokeSync(AddrOf(mq), u, 3000);
       if (!r.ok()) last = r.status();
     }

@@ -9,7 +9,7 @@
 #include <random>
 
 #include "ramjet/base/compression.h"
-#include "ramjet/store/record.h"
+#include "ramjet/message/record.h"
 
 namespace ramjet::client {
 
@@ -27,10 +27,14 @@ std::string MessageExt::keys() const { return Property("KEYS"); }
 
 std::string_view SendStatusName(SendStatus s) {
   switch (s) {
-    case SendStatus::kSendOk: return "SEND_OK";
-    case SendStatus::kFlushDiskTimeout: return "FLUSH_DISK_TIMEOUT";
-    case SendStatus::kFlushSlaveTimeout: return "FLUSH_SLAVE_TIMEOUT";
-    case SendStatus::kSlaveNotAvailable: return "SLAVE_NOT_AVAILABLE";
+    case SendStatus::kSendOk:
+      return "SEND_OK";
+    case SendStatus::kFlushDiskTimeout:
+      return "FLUSH_DISK_TIMEOUT";
+    case SendStatus::kFlushSlaveTimeout:
+      return "FLUSH_SLAVE_TIMEOUT";
+    case SendStatus::kSlaveNotAvailable:
+      return "SLAVE_NOT_AVAILABLE";
   }
   return "UNKNOWN";
 }
@@ -38,16 +42,16 @@ std::string_view SendStatusName(SendStatus s) {
 Result<std::vector<MessageExt>> DecodeMessages(std::string_view data) {
   std::vector<MessageExt> out;
   while (!data.empty()) {
-    auto r = store::DecodeRecord(data, false);
+    auto r = message::DecodeRecord(data, false);
     if (!r.ok()) return r.status();
     MessageExt m;
     m.topic = std::string(r->topic);
-    if (r->sys_flag & store::kSysFlagCompressed) {
+    if (r->sys_flag & message::kSysFlagCompressed) {
       RJ_ASSIGN_OR_RETURN(m.body, ZlibInflate(r->body, 64u << 20));
     } else {
       m.body = std::string(r->body);
     }
-    for (const auto& [k, v] : store::ParseProperties(r->properties)) {
+    for (const auto& [k, v] : message::ParseProperties(r->properties)) {
       m.properties[std::string(k)] = std::string(v);
     }
     m.queue_id = r->queue_id;
@@ -60,7 +64,7 @@ Result<std::vector<MessageExt>> DecodeMessages(std::string_view data) {
     m.store_timestamp = r->store_timestamp;
     m.born_host = r->born_host.ToString();
     m.store_host = r->store_host.ToString();
-    m.offset_msg_id = store::CreateOffsetMessageId(r->store_host, r->physical_offset);
+    m.offset_msg_id = message::CreateOffsetMessageId(r->store_host, r->physical_offset);
     auto uniq = m.properties.find("UNIQ_KEY");
     m.msg_id = uniq != m.properties.end() ? uniq->second : m.offset_msg_id;
     out.push_back(std::move(m));

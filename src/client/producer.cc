@@ -1,7 +1,5 @@
 #include "ramjet/client/producer.h"
 
-#include "client_util.h"
-
 #include <unistd.h>
 
 #include <atomic>
@@ -9,16 +7,18 @@
 #include <mutex>
 #include <set>
 
+#include "client_util.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/compression.h"
 #include "ramjet/base/hash.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/base/scheduler.h"
+#include "ramjet/message/record.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/codes.h"
+#include "ramjet/protocol/headers.h"
 #include "ramjet/remoting/remoting.h"
-#include "ramjet/store/record.h"
 
 namespace ramjet::client {
 
@@ -36,11 +36,25 @@ QueueSelector SelectByKey(std::string key) {
 
 namespace {
 
-const std::set<std::string, std::less<>> kReservedProperties = {
-    "KEYS",          "TAGS",          "WAIT",          "DELAY",      "RETRY_TOPIC",
-    "REAL_TOPIC",    "REAL_QID",      "TRAN_MSG",      "PGROUP",     "MIN_OFFSET",
-    "MAX_OFFSET",    "UNIQ_KEY",      "RECONSUME_TIME", "MAX_RECONSUME_TIMES", "CLUSTER",
-    "ORIGIN_MESSAGE_ID", "TRANSACTION_CHECK_TIMES", "MSG_REGION", "TRACE_ON"};
+const std::set<std::string, std::less<>> kReservedProperties = {"KEYS",
+                                                                "TAGS",
+                                                                "WAIT",
+                                                                "DELAY",
+                                                                "RETRY_TOPIC",
+                                                                "REAL_TOPIC",
+                                                                "REAL_QID",
+                                                                "TRAN_MSG",
+                                                                "PGROUP",
+                                                                "MIN_OFFSET",
+                                                                "MAX_OFFSET",
+                                                                "UNIQ_KEY",
+                                                                "RECONSUME_TIME",
+                                                                "MAX_RECONSUME_TIMES",
+                                                                "CLUSTER",
+                                                                "ORIGIN_MESSAGE_ID",
+                                                                "TRANSACTION_CHECK_TIMES",
+                                                                "MSG_REGION",
+                                                                "TRACE_ON"};
 
 Status ValidateMessage(const Message& m, int max_size) {
   if (m.topic.empty() || m.topic.size() > 127) {
@@ -233,7 +247,7 @@ class Producer::Impl {
       kv.emplace_back("TRAN_MSG", "true");
       kv.emplace_back("PGROUP", group_);
     }
-    return store::BuildProperties(kv);
+    return message::BuildProperties(kv);
   }
 
   RemotingCommand BuildSend(const Message& m, const MessageQueue& q, const std::string& uniq,
@@ -242,23 +256,23 @@ class Producer::Impl {
     int32_t sys_flag = 0;
     if (static_cast<int>(m.body.size()) > config_.compress_over_bytes) {
       r.body = ZlibDeflate(m.body, 5);
-      sys_flag |= store::kSysFlagCompressed;
+      sys_flag |= message::kSysFlagCompressed;
     } else {
       r.body = m.body;
     }
-    if (transactional) sys_flag |= store::kTransactionPreparedType;
-    r.Set("a", group_);
-    r.Set("b", m.topic);
-    r.Set("c", config_.create_topic_key);
-    r.Set("d", static_cast<int64_t>(config_.default_topic_queue_nums));
-    r.Set("e", static_cast<int64_t>(q.queue_id));
-    r.Set("f", static_cast<int64_t>(sys_flag));
-    r.Set("g", NowMillis());
-    r.Set("h", static_cast<int64_t>(m.flag));
-    r.Set("i", Properties(m, uniq, transactional));
-    r.Set("j", int64_t{0});
-    r.Set("k", std::string("false"));
-    r.Set("n", q.broker_name);
+    if (transactional) sys_flag |= message::kTransactionPreparedType;
+    protocol::SendMessageRequestHeader h;
+    h.producer_group = group_;
+    h.topic = m.topic;
+    h.default_topic = config_.create_topic_key;
+    h.default_topic_queue_nums = config_.default_topic_queue_nums;
+    h.queue_id = q.queue_id;
+    h.sys_flag = sys_flag;
+    h.born_timestamp = NowMillis();
+    h.flag = m.flag;
+    h.properties = Properties(m, uniq, transactional);
+    h.broker_name = q.broker_name;
+    h.Encode(&r);
     return r;
   }
 
@@ -266,10 +280,18 @@ class Producer::Impl {
                                      const std::string& uniq) {
     SendResult s;
     switch (resp.code) {
-      case rc::kSuccess: s.status = SendStatus::kSendOk; break;
-      case rc::kFlushDiskTimeout: s.status = SendStatus::kFlushDiskTimeout; break;
-      case rc::kFlushSlaveTimeout: s.status = SendStatus::kFlushSlaveTimeout; break;
-      case rc::kSlaveNotAvailable: s.status = SendStatus::kSlaveNotAvailable; break;
+      case rc::kSuccess:
+        s.status = SendStatus::kSendOk;
+        break;
+      case rc::kFlushDiskTimeout:
+        s.status = SendStatus::kFlushDiskTimeout;
+        break;
+      case rc::kFlushSlaveTimeout:
+        s.status = SendStatus::kFlushSlaveTimeout;
+        break;
+      case rc::kSlaveNotAvailable:
+        s.status = SendStatus::kSlaveNotAvailable;
+        break;
       default:
         return Status(StatusCode::kUnavailable,
                       "CODE: " + std::to_string(resp.code) + " DESC: " + resp.remark.value_or(""));
@@ -430,22 +452,21 @@ class Producer::Impl {
     }
     out.queue = info.queues[static_cast<size_t>(rr_.fetch_add(1)) % info.queues.size()];
     auto addr = info.master.find(out.queue.broker_name);
-    if (addr == info.master.end()) return Status::NotFound("no master for " + out.queue.broker_name);
+    if (addr == info.master.end())
+      return Status::NotFound("no master for " + out.queue.broker_name);
     out.addr = addr->second;
     RemotingCommand& r = out.cmd;
     r = RemotingCommand::Request(req::kSendBatchMessage);
-    r.Set("a", group_);
-    r.Set("b", msgs[0].topic);
-    r.Set("c", config_.create_topic_key);
-    r.Set("d", static_cast<int64_t>(config_.default_topic_queue_nums));
-    r.Set("e", static_cast<int64_t>(out.queue.queue_id));
-    r.Set("f", int64_t{0});
-    r.Set("g", NowMillis());
-    r.Set("h", int64_t{0});
-    r.Set("i", store::BuildProperties({{"WAIT", msgs[0].wait_store_ok ? "true" : "false"}}));
-    r.Set("j", int64_t{0});
-    r.Set("k", std::string("false"));
-    r.Set("m", std::string("true"));
+    protocol::SendMessageRequestHeader h;
+    h.producer_group = group_;
+    h.topic = msgs[0].topic;
+    h.default_topic = config_.create_topic_key;
+    h.default_topic_queue_nums = config_.default_topic_queue_nums;
+    h.queue_id = out.queue.queue_id;
+    h.born_timestamp = NowMillis();
+    h.properties = message::BuildProperties({{"WAIT", msgs[0].wait_store_ok ? "true" : "false"}});
+    h.batch = true;
+    h.Encode(&r);
     r.body = std::move(body);
     return out;
   }
@@ -461,32 +482,43 @@ class Producer::Impl {
                       std::function<void(Result<SendResult>)> cb) {
     auto b = BuildBatch(msgs);
     if (!b.ok()) return cb(b.status());
-    client_->InvokeAsync(b->addr, std::move(b->cmd), config_.send_timeout_ms,
-                         [this, q = b->queue, ids = b->ids, cb = std::move(cb)](
-                             Result<RemotingCommand> r) {
-                           if (!r.ok()) return cb(r.status());
-                           cb(ToResult(*r, q, ids));
-                         });
+    client_->InvokeAsync(
+        b->addr, std::move(b->cmd), config_.send_timeout_ms,
+        [this, q = b->queue, ids = b->ids, cb = std::move(cb)](Result<RemotingCommand> r) {
+          if (!r.ok()) return cb(r.status());
+          cb(ToResult(*r, q, ids));
+        });
   }
 
   // -------------------------------------------------------------------------------------------
   // Transactions
 
+  // The END_TRANSACTION commitOrRollback value of a local transaction state (sysFlag values).
+  static int32_t TransactionType(LocalTransactionState state) {
+    switch (state) {
+      case LocalTransactionState::kCommit:
+        return message::kTransactionCommitType;
+      case LocalTransactionState::kRollback:
+        return message::kTransactionRollbackType;
+      default:
+        return message::kTransactionNotType;
+    }
+  }
+
   Status EndTransaction(const std::string& broker_addr, const SendResult& half,
                         LocalTransactionState state, bool from_check) {
-    auto decoded = store::DecodeOffsetMessageId(half.offset_msg_id);
+    auto decoded = message::DecodeOffsetMessageId(half.offset_msg_id);
     if (!decoded.ok()) return decoded.status();
+    protocol::EndTransactionRequestHeader h;
+    h.producer_group = group_;
+    h.tran_state_table_offset = half.queue_offset;
+    h.commit_log_offset = decoded->second;
+    h.commit_or_rollback = TransactionType(state);
+    h.from_transaction_check = from_check;
+    h.msg_id = half.msg_id;
+    h.transaction_id = half.transaction_id;
     RemotingCommand e = RemotingCommand::Request(req::kEndTransaction);
-    e.Set("producerGroup", group_);
-    e.Set("tranStateTableOffset", half.queue_offset);
-    e.Set("commitLogOffset", decoded->second);
-    e.Set("commitOrRollback", static_cast<int64_t>(
-                                  state == LocalTransactionState::kCommit     ? 8
-                                  : state == LocalTransactionState::kRollback ? 12
-                                                                              : 0));
-    e.Set("fromTransactionCheck", std::string(from_check ? "true" : "false"));
-    e.Set("msgId", half.msg_id);
-    e.Set("transactionId", half.transaction_id);
+    h.Encode(&e);
     return client_->InvokeOneway(broker_addr, e);
   }
 
@@ -513,7 +545,7 @@ class Producer::Impl {
       }
     }
     if (addr.empty()) {
-      auto d = store::DecodeOffsetMessageId(half.offset_msg_id);
+      auto d = message::DecodeOffsetMessageId(half.offset_msg_id);
       if (d.ok()) addr = d->first.ToString();
     }
     Status s = EndTransaction(addr, half, state, false);
@@ -541,17 +573,17 @@ class Producer::Impl {
       RJ_LOG(kWarn, "client", "transaction check listener threw: %s", ex.what());
     }
     const auto& q = ctx->request();
+    // CHECK_TRANSACTION_STATE carries the half message's offsets; echo them.
+    protocol::EndTransactionRequestHeader h;
+    h.producer_group = group_;
+    h.tran_state_table_offset = q.GetInt64Or("tranStateTableOffset", 0);
+    h.commit_log_offset = q.GetInt64Or("commitLogOffset", 0);
+    h.commit_or_rollback = TransactionType(state);
+    h.from_transaction_check = true;
+    h.msg_id = std::string(q.Find("msgId").value_or(m.msg_id));
+    h.transaction_id = std::string(q.Find("transactionId").value_or(m.msg_id));
     RemotingCommand e = RemotingCommand::Request(req::kEndTransaction);
-    e.Set("producerGroup", group_);
-    e.Set("tranStateTableOffset", std::string(q.Find("tranStateTableOffset").value_or("0")));
-    e.Set("commitLogOffset", std::string(q.Find("commitLogOffset").value_or("0")));
-    e.Set("commitOrRollback", static_cast<int64_t>(
-                                  state == LocalTransactionState::kCommit     ? 8
-                                  : state == LocalTransactionState::kRollback ? 12
-                                                                              : 0));
-    e.Set("fromTransactionCheck", std::string("true"));
-    e.Set("msgId", std::string(q.Find("msgId").value_or(m.msg_id)));
-    e.Set("transactionId", std::string(q.Find("transactionId").value_or(m.msg_id)));
+    h.Encode(&e);
     client_->Endpoint::InvokeOneway(ctx->connection(), e);
   }
 

@@ -1,8 +1,5 @@
 #include "ramjet/client/push_consumer.h"
 
-#include "client_util.h"
-#include "running_info.h"
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +8,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "client_util.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/base/hash.h"
@@ -18,7 +16,9 @@
 #include "ramjet/base/scheduler.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/codes.h"
+#include "ramjet/protocol/headers.h"
 #include "ramjet/remoting/remoting.h"
+#include "running_info.h"
 
 namespace ramjet::client {
 
@@ -40,8 +40,8 @@ struct ProcessQueue {
   // Orderly.
   std::atomic<bool> locked{false};
   std::atomic<int64_t> last_lock_ms{0};
-  bool consuming = false;  // an orderly task is running (guarded by mu)
-  std::mutex consume_mu;   // held while an orderly listener runs
+  bool consuming = false;           // an orderly task is running (guarded by mu)
+  std::mutex consume_mu;            // held while an orderly listener runs
   std::map<int64_t, int> attempts;  // orderly: per-offset consume attempts
 };
 using PqPtr = std::shared_ptr<ProcessQueue>;
@@ -136,8 +136,8 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
     RebalanceNow();
     scheduler_.RunEvery(config_.rebalance_interval_ms, config_.rebalance_interval_ms,
                         [this] { TriggerRebalance(); });
-    scheduler_.RunEvery(config_.poll_name_server_interval_ms,
-                        config_.poll_name_server_interval_ms, [this] { RefreshRoutes(); });
+    scheduler_.RunEvery(config_.poll_name_server_interval_ms, config_.poll_name_server_interval_ms,
+                        [this] { RefreshRoutes(); });
     scheduler_.RunEvery(config_.heartbeat_interval_ms, config_.heartbeat_interval_ms,
                         [this] { HeartbeatAll(); });
     scheduler_.RunEvery(config_.persist_offset_interval_ms, config_.persist_offset_interval_ms,
@@ -392,14 +392,13 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   Result<int64_t> ComputeStartOffset(const MessageQueue& mq, const std::string& addr) {
     if (config_.model == MessageModel::kBroadcasting) {
       std::lock_guard<std::mutex> l(mu_);
-      auto it = local_offsets_.find(mq.topic + "@" + std::to_string(mq.queue_id) + "@" +
-                                    mq.broker_name);
+      auto it =
+          local_offsets_.find(mq.topic + "@" + std::to_string(mq.queue_id) + "@" + mq.broker_name);
       if (it != local_offsets_.end()) return it->second;
     } else {
       RemotingCommand q = RemotingCommand::Request(req::kQueryConsumerOffset);
-      q.Set("consumerGroup", group_);
-      q.Set("topic", mq.topic);
-      q.Set("queueId", static_cast<int64_t>(mq.queue_id));
+      protocol::QueryConsumerOffsetRequestHeader{group_, mq.topic, mq.queue_id, std::nullopt}
+          .Encode(&q);
       RJ_ASSIGN_OR_RETURN(RemotingCommand r, client_->InvokeSync(addr, q, 3000));
       if (r.code == rc::kSuccess) return r.GetInt64Or("offset", 0);
       if (r.code != rc::kQueryNotFound) {
@@ -417,7 +416,8 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
       return r.GetInt64Or("offset", 0);
     };
     switch (config_.consume_from_where) {
-      case ConsumeFromWhere::kFirstOffset: return int64_t{0};
+      case ConsumeFromWhere::kFirstOffset:
+        return int64_t{0};
       case ConsumeFromWhere::kTimestamp: {
         if (retry) return queue_query(req::kGetMaxOffset, -1);
         int64_t ts = config_.consume_timestamp_ms > 0 ? config_.consume_timestamp_ms
@@ -471,18 +471,22 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
       auto it = offsets_.find(pq->mq);
       if (it != offsets_.end()) commit = it->second;
     }
+    using Pull = protocol::PullMessageRequestHeader;
+    Pull h;
+    h.consumer_group = group_;
+    h.topic = pq->mq.topic;
+    h.queue_id = pq->mq.queue_id;
+    h.queue_offset = pq->next_pull_offset;
+    h.max_msg_nums = config_.pull_batch_size;
+    h.sys_flag =
+        (commit > 0 ? Pull::kFlagCommitOffset : 0) | Pull::kFlagSuspend | Pull::kFlagSubscription;
+    h.commit_offset = std::max<int64_t>(commit, 0);
+    h.suspend_timeout_millis = config_.broker_suspend_max_ms;
+    h.subscription = sub.expression;
+    h.sub_version = sub.version;
+    h.expression_type = sub.type;
     RemotingCommand r = RemotingCommand::Request(req::kPullMessage);
-    r.Set("consumerGroup", group_);
-    r.Set("topic", pq->mq.topic);
-    r.Set("queueId", static_cast<int64_t>(pq->mq.queue_id));
-    r.Set("queueOffset", pq->next_pull_offset);
-    r.Set("maxMsgNums", static_cast<int64_t>(config_.pull_batch_size));
-    r.Set("sysFlag", static_cast<int64_t>((commit > 0 ? 1 : 0) | 2 | 4));
-    r.Set("commitOffset", std::max<int64_t>(commit, 0));
-    r.Set("suspendTimeoutMillis", static_cast<int64_t>(config_.broker_suspend_max_ms));
-    r.Set("subscription", sub.expression);
-    r.Set("subVersion", sub.version);
-    r.Set("expressionType", sub.type);
+    h.Encode(&r);
     auto self = shared_from_this();
     client_->InvokeAsync(pq->broker_addr, std::move(r), config_.broker_suspend_max_ms + 5000,
                          [self, pq, sub](Result<RemotingCommand> resp) {
@@ -501,8 +505,8 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
       case rc::kSuccess: {
         auto msgs = DecodeMessages(resp->body);
         if (!msgs.ok()) {
-          RJ_LOG(kError, "client", "undecodable pull result from %s: %s",
-                 pq->broker_addr.c_str(), msgs.status().ToString().c_str());
+          RJ_LOG(kError, "client", "undecodable pull result from %s: %s", pq->broker_addr.c_str(),
+                 msgs.status().ToString().c_str());
           SubmitPull(pq, 3000);
           return;
         }
@@ -553,8 +557,8 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
         return;
       }
       default:
-        RJ_LOG(kWarn, "client", "pull of %s answered %d: %s", pq->mq.ToString().c_str(),
-               resp->code, resp->remark.value_or("").c_str());
+        RJ_LOG(kWarn, "client", "pull of %s answered %d: %s", pq->mq.ToString().c_str(), resp->code,
+               resp->remark.value_or("").c_str());
         SubmitPull(pq, 3000);
     }
   }
@@ -588,14 +592,15 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   }
 
   bool SendBack(const PqPtr& pq, const MessageExt& m, int delay_level) {
+    protocol::ConsumerSendMsgBackRequestHeader h;
+    h.offset = m.commit_log_offset;
+    h.group = group_;
+    h.delay_level = delay_level;
+    h.origin_msg_id = m.msg_id;
+    h.origin_topic = m.topic;
+    h.max_reconsume_times = config_.max_reconsume_times;
     RemotingCommand r = RemotingCommand::Request(req::kConsumerSendMsgBack);
-    r.Set("offset", m.commit_log_offset);
-    r.Set("group", group_);
-    r.Set("delayLevel", static_cast<int64_t>(delay_level));
-    r.Set("originMsgId", m.msg_id);
-    r.Set("originTopic", m.topic);
-    r.Set("unitMode", std::string("false"));
-    r.Set("maxReconsumeTimes", static_cast<int64_t>(config_.max_reconsume_times));
+    h.Encode(&r);
     auto resp = client_->InvokeSync(pq->broker_addr, r, 5000);
     return resp.ok() && resp->code == rc::kSuccess;
   }
@@ -610,12 +615,12 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
       } catch (const std::exception& e) {
         RJ_LOG(kWarn, "client", "listener threw: %s", e.what());
       }
-      if (st == ConsumeStatus::kReconsumeLater && self->config_.model == MessageModel::kClustering) {
+      if (st == ConsumeStatus::kReconsumeLater &&
+          self->config_.model == MessageModel::kClustering) {
         if (!self->SendBack(pq, m, 0)) {
           // Could not hand it to the broker: consume it again locally later.
-          self->scheduler_.RunAfter(5000, [self, pq, m]() mutable {
-            self->SubmitConcurrent(pq, std::move(m));
-          });
+          self->scheduler_.RunAfter(
+              5000, [self, pq, m]() mutable { self->SubmitConcurrent(pq, std::move(m)); });
           return;
         }
       }
@@ -694,11 +699,12 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
                                          const std::vector<MessageQueue>& mqs, bool lock) {
     nlohmann::json set = nlohmann::json::array();
     for (const auto& mq : mqs) {
-      set.push_back({{"brokerName", mq.broker_name}, {"queueId", mq.queue_id}, {"topic", mq.topic}});
+      set.push_back(
+          {{"brokerName", mq.broker_name}, {"queueId", mq.queue_id}, {"topic", mq.topic}});
     }
     RemotingCommand r = RemotingCommand::Request(lock ? req::kLockBatchMq : req::kUnlockBatchMq);
-    r.body = nlohmann::json{{"consumerGroup", group_}, {"clientId", client_id_}, {"mqSet", set}}
-                 .dump();
+    r.body =
+        nlohmann::json{{"consumerGroup", group_}, {"clientId", client_id_}, {"mqSet", set}}.dump();
     std::set<MessageQueue> out;
     auto resp = client_->InvokeSync(addr, r, 3000);
     if (!lock || !resp.ok() || resp->code != rc::kSuccess) return out;
@@ -751,10 +757,7 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
       addr = a->second;
     }
     RemotingCommand u = RemotingCommand::Request(req::kUpdateConsumerOffset);
-    u.Set("consumerGroup", group_);
-    u.Set("topic", mq.topic);
-    u.Set("queueId", static_cast<int64_t>(mq.queue_id));
-    u.Set("commitOffset", off);
+    protocol::UpdateConsumerOffsetRequestHeader{group_, mq.topic, mq.queue_id, off}.Encode(&u);
     if (sync) {
       (void)client_->InvokeSync(addr, u, 3000);
     } else {
@@ -811,8 +814,8 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
                      {"PROP_NAMESERVER_ADDR", config_.namesrv_addr},
                      {"PROP_THREADPOOL_CORE_SIZE", std::to_string(config_.consume_threads)},
                      {"consumerGroup", group_},
-                     {"messageModel", config_.model == MessageModel::kClustering ? "CLUSTERING"
-                                                                                 : "BROADCASTING"},
+                     {"messageModel",
+                      config_.model == MessageModel::kClustering ? "CLUSTERING" : "BROADCASTING"},
                      {"pullBatchSize", std::to_string(config_.pull_batch_size)},
                      {"maxReconsumeTimes", std::to_string(config_.max_reconsume_times)}};
     std::lock_guard<std::mutex> l(mu_);
@@ -858,8 +861,8 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
       remark = e.what();
     }
     RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
-    resp.body = ConsumeMessageDirectlyResultJson(orderly_ != nullptr, result, remark,
-                                                 NowMillis() - t0);
+    resp.body =
+        ConsumeMessageDirectlyResultJson(orderly_ != nullptr, result, remark, NowMillis() - t0);
     ctx->Respond(std::move(resp));
   }
 

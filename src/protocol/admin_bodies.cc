@@ -46,11 +46,14 @@ std::string MessageQueue::ToJson() const {
 }
 
 std::string TopicStatsTable::ToJson() const {
-  return R"({"offsetTable":)" + MessageQueueMap(offset_table, [](const TopicOffset& o) {
-           return Dump(json{{"lastUpdateTimestamp", o.last_update_timestamp},
-                            {"maxOffset", o.max_offset},
-                            {"minOffset", o.min_offset}});
-         }) + "}";
+  return R"({"offsetTable":)" +
+         MessageQueueMap(offset_table,
+                         [](const TopicOffset& o) {
+                           return Dump(json{{"lastUpdateTimestamp", o.last_update_timestamp},
+                                            {"maxOffset", o.max_offset},
+                                            {"minOffset", o.min_offset}});
+                         }) +
+         "}";
 }
 
 int64_t ConsumeStats::TotalDiff() const {
@@ -94,10 +97,10 @@ std::string QueryConsumeTimeSpanBody::ToJson() const {
   for (size_t i = 0; i < consume_time_span_set.size(); ++i) {
     const QueueTimeSpan& t = consume_time_span_set[i];
     if (i) out.push_back(',');
-    out += R"({"consumeTimeStamp":)" + std::to_string(t.consume_time_stamp) +
-           R"(,"delayTime":)" + std::to_string(t.delay_time) + R"(,"maxTimeStamp":)" +
-           std::to_string(t.max_time_stamp) + R"(,"messageQueue":)" + t.message_queue.ToJson() +
-           R"(,"minTimeStamp":)" + std::to_string(t.min_time_stamp) + "}";
+    out += R"({"consumeTimeStamp":)" + std::to_string(t.consume_time_stamp) + R"(,"delayTime":)" +
+           std::to_string(t.delay_time) + R"(,"maxTimeStamp":)" + std::to_string(t.max_time_stamp) +
+           R"(,"messageQueue":)" + t.message_queue.ToJson() + R"(,"minTimeStamp":)" +
+           std::to_string(t.min_time_stamp) + "}";
   }
   return out + "]}";
 }
@@ -136,7 +139,9 @@ std::string ResetOffsetBody::Encode(LanguageCode peer) const {
   if (peer == LanguageCode::kCpp) {
     json list = json::array();
     for (const auto& [mq, off] : offset_table) {
-      list.push_back({{"brokerName", mq.broker_name}, {"offset", off}, {"queueId", mq.queue_id},
+      list.push_back({{"brokerName", mq.broker_name},
+                      {"offset", off},
+                      {"queueId", mq.queue_id},
                       {"topic", mq.topic}});
     }
     return Dump(json{{"offsetTable", list}});

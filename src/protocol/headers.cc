@@ -38,12 +38,15 @@ Result<SendMessageRequestHeader> SendMessageRequestHeader::Decode(const Remoting
   h.unit_mode = r.GetBool(key("k", "unitMode"));
   h.max_reconsume_times = r.GetInt32Or(key("l", "maxReconsumeTimes"), -1);
   h.batch = r.GetBool(key("m", "batch")) || r.code == req::kSendBatchMessage;
+  h.broker_name = std::string(r.Find(key("n", "bname")).value_or(""));
   return h;
 }
 
 void SendMessageRequestHeader::Encode(RemotingCommand* r) const {
   const bool v2 = IsV2(r->code);
-  auto key = [v2](const char* shortk, const char* longk) { return std::string(v2 ? shortk : longk); };
+  auto key = [v2](const char* shortk, const char* longk) {
+    return std::string(v2 ? shortk : longk);
+  };
   r->Set(key("a", "producerGroup"), producer_group);
   r->Set(key("b", "topic"), topic);
   r->Set(key("c", "defaultTopic"), default_topic);
@@ -57,6 +60,7 @@ void SendMessageRequestHeader::Encode(RemotingCommand* r) const {
   r->Set(key("k", "unitMode"), Flag(unit_mode));
   if (max_reconsume_times >= 0) r->Set(key("l", "maxReconsumeTimes"), int64_t{max_reconsume_times});
   if (batch) r->Set(key("m", "batch"), Flag(true));
+  if (!broker_name.empty()) r->Set(key("n", "bname"), broker_name);
 }
 
 Result<SendMessageResponseHeader> SendMessageResponseHeader::Decode(const RemotingCommand& r) {
@@ -154,8 +158,7 @@ void ConsumerSendMsgBackRequestHeader::Encode(RemotingCommand* r) const {
   if (max_reconsume_times) r->Set("maxReconsumeTimes", int64_t{*max_reconsume_times});
 }
 
-Result<EndTransactionRequestHeader> EndTransactionRequestHeader::Decode(
-    const RemotingCommand& r) {
+Result<EndTransactionRequestHeader> EndTransactionRequestHeader::Decode(const RemotingCommand& r) {
   EndTransactionRequestHeader h;
   RJ_ASSIGN_OR_RETURN(h.producer_group, r.GetGroup("producerGroup"));
   RJ_ASSIGN_OR_RETURN(h.tran_state_table_offset, r.GetInt64("tranStateTableOffset"));
@@ -244,7 +247,8 @@ Result<std::vector<MessageQueue>> ParseMqSet(const nlohmann::json& j, const char
   auto set = j.find(key);
   if (set == j.end() || !set->is_array()) return out;
   for (const auto& m : *set) {
-    if (!m.is_object()) return Status::InvalidArgument(std::string(key) + " entry is not an object");
+    if (!m.is_object())
+      return Status::InvalidArgument(std::string(key) + " entry is not an object");
     auto t = m.find("topic");
     auto bn = m.find("brokerName");
     auto q = m.find("queueId");
@@ -281,9 +285,8 @@ Result<LockBatchRequestBody> LockBatchRequestBody::Decode(const std::string& bod
 }
 
 std::string LockBatchRequestBody::Encode() const {
-  return nlohmann::json{{"clientId", client_id},
-                        {"consumerGroup", consumer_group},
-                        {"mqSet", MqSetJson(mq_set)}}
+  return nlohmann::json{
+      {"clientId", client_id}, {"consumerGroup", consumer_group}, {"mqSet", MqSetJson(mq_set)}}
       .dump();
 }
 

@@ -170,8 +170,8 @@ bool Connection::SendRaw(std::string bytes) {
     if (out_.empty()) {
       size_t done = 0;
       while (done < bytes.size()) {
-        ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n =
+            ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
           done += static_cast<size_t>(n);
           last_io_us_.store(MonoMicros(), std::memory_order_relaxed);
@@ -338,8 +338,8 @@ void RequestContext::RespondCode(int32_t code, std::string remark) {
 Endpoint::Endpoint(EndpointOptions options) : options_(std::move(options)) {
   if (options_.io_threads < 1) options_.io_threads = 1;
   for (int i = 0; i < options_.io_threads; ++i) {
-    loops_.push_back(std::make_unique<EventLoop>(options_.name.substr(0, 10) + "-io" +
-                                                 std::to_string(i)));
+    loops_.push_back(
+        std::make_unique<EventLoop>(options_.name.substr(0, 10) + "-io" + std::to_string(i)));
   }
 }
 
@@ -372,9 +372,7 @@ void Endpoint::StopLoops() {
   for (auto& [op, p] : pending) p.cb(Status::Unavailable("endpoint shut down"));
 }
 
-EventLoop* Endpoint::NextLoop() {
-  return loops_[next_loop_.fetch_add(1) % loops_.size()].get();
-}
+EventLoop* Endpoint::NextLoop() { return loops_[next_loop_.fetch_add(1) % loops_.size()].get(); }
 
 ConnectionPtr Endpoint::Adopt(int fd, std::string remote, int listener_index) {
   EventLoop* loop = NextLoop();
@@ -461,8 +459,7 @@ void Endpoint::OnFrame(const ConnectionPtr& conn, RemotingCommand cmd) {
     RJ_LOG(kWarn, "remoting", "%s: executor %s full, request code %d from %s refused",
            options_.name.c_str(), proc.executor->name().c_str(), ctx->request().code,
            conn->remote_address().c_str());
-    ctx->RespondCode(rc::kSystemBusy,
-                     "[OVERLOAD]system busy, start flow control for a while");
+    ctx->RespondCode(rc::kSystemBusy, "[OVERLOAD]system busy, start flow control for a while");
   }
 }
 
@@ -773,8 +770,8 @@ Result<ConnectionPtr> RemotingClient::GetConnection(const std::string& addr) {
   return conn;
 }
 
-Result<RemotingCommand> RemotingClient::InvokeSync(const std::string& addr,
-                                                   RemotingCommand request, int timeout_ms) {
+Result<RemotingCommand> RemotingClient::InvokeSync(const std::string& addr, RemotingCommand request,
+                                                   int timeout_ms) {
   RJ_ASSIGN_OR_RETURN(ConnectionPtr conn, GetConnection(addr));
   return Endpoint::InvokeSync(conn, std::move(request), timeout_ms);
 }

@@ -41,16 +41,16 @@ TEST(AccumulationTest, MillionMessagesInOneQueueWithBoundedMemory) {
   auto s = MessageStore::Open(cfg);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   auto store = std::move(s).value();
-  std::string props = BuildProperties({{"TAGS", "TagA"}});
+  std::string props = message::BuildProperties({{"TAGS", "TagA"}});
   std::string body(100, 'a');
   for (int i = 0; i < kMessages; ++i) {
     std::snprintf(body.data(), 12, "%011d", i);
-    MessageInput m;
+    message::MessageInput m;
     m.topic = "Accumulate";
     m.queue_id = 0;
     m.body = body;
     m.properties = props;
-    m.born_host = HostAddress::V4(127, 0, 0, 1, 40000);
+    m.born_host = message::HostAddress::V4(127, 0, 0, 1, 40000);
     auto r = store->PutMessage(m, false);
     ASSERT_TRUE(r.ok()) << i << ": " << r.status().ToString();
   }
@@ -65,7 +65,7 @@ TEST(AccumulationTest, MillionMessagesInOneQueueWithBoundedMemory) {
     ASSERT_EQ(res.status, GetStatus::kFound) << next;
     for (const auto& m : res.messages) {
       ASSERT_EQ(m.queue_offset.value(), next);
-      auto v = DecodeRecord(m.data, false);
+      auto v = message::DecodeRecord(m.data, false);
       ASSERT_TRUE(v.ok());
       std::snprintf(expect, sizeof(expect), "%011lld", static_cast<long long>(next));
       ASSERT_EQ(v->body.substr(0, 11), std::string_view(expect, 11));

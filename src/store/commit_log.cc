@@ -4,7 +4,7 @@
 #include "ramjet/base/coding.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/base/thread_util.h"
-#include "ramjet/store/record.h"
+#include "ramjet/message/record.h"
 
 namespace ramjet::store {
 
@@ -48,7 +48,7 @@ Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<
                                         const std::string& queue_key, bool advance_queue) {
   const int64_t len = static_cast<int64_t>(records->size());
   const int64_t seg_size = config_.commit_log_segment_size;
-  if (len + kEndFileMinBlankLength > seg_size)
+  if (len + message::kEndFileMinBlankLength > seg_size)
     return Status::InvalidArgument("message of " + std::to_string(len) +
                                    " bytes does not fit in a CommitLog segment");
   std::lock_guard<std::mutex> l(put_mu_);
@@ -67,13 +67,13 @@ Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<
     seg = *created;
     if (pos < base) pos = base;
   }
-  if (seg->end() - pos < len + kEndFileMinBlankLength) {
+  if (seg->end() - pos < len + message::kEndFileMinBlankLength) {
     // Create the next segment first: if that fails, nothing changes.
     auto next = segments_.CreateAt(seg->end());
     if (!next.ok()) return next.status();
     char blank[8];
     EncodeBE32(blank, static_cast<uint32_t>(seg->end() - pos));
-    EncodeBE32(blank + 4, kBlankMagic);
+    EncodeBE32(blank + 4, message::kBlankMagic);
     RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), std::string_view(blank, 8)));
     seg->set_wrote(seg->size());
     pos = seg->end();
@@ -90,7 +90,7 @@ Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<
   char* p = records->data();
   int64_t phy = pos;
   for (size_t i = 0; i < sizes.size(); ++i) {
-    PatchRecord(p, advance_queue ? qoff + static_cast<int64_t>(i) : 0, phy, now);
+    message::PatchRecord(p, advance_queue ? qoff + static_cast<int64_t>(i) : 0, phy, now);
     p += sizes[i];
     phy += sizes[i];
   }

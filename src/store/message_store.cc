@@ -1,7 +1,5 @@
 #include "ramjet/store/message_store.h"
 
-#include "ramjet/base/names.h"
-
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
@@ -18,6 +16,7 @@
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/logging.h"
+#include "ramjet/base/names.h"
 #include "ramjet/base/thread_util.h"
 
 namespace ramjet::store {
@@ -46,7 +45,7 @@ std::string_view GetStatusName(GetStatus s) {
   return "UNKNOWN";
 }
 
-Result<PutResult> MessageStore::PutMessage(const MessageInput& msg, bool wait_store_ok) {
+Result<PutResult> MessageStore::PutMessage(const message::MessageInput& msg, bool wait_store_ok) {
   std::promise<Result<PutResult>> p;
   auto f = p.get_future();
   PutMessageAsync(msg, wait_store_ok, [&p](Result<PutResult> r) { p.set_value(std::move(r)); });
@@ -60,7 +59,7 @@ Result<PhysicalOffset> MessageStore::GetCommitLogOffsetInQueue(std::string_view 
   return e.physical_offset;
 }
 
-Result<PutResult> MessageStore::PutMessages(const std::vector<MessageInput>& msgs,
+Result<PutResult> MessageStore::PutMessages(const std::vector<message::MessageInput>& msgs,
                                             bool wait_store_ok) {
   std::promise<Result<PutResult>> p;
   auto f = p.get_future();
@@ -83,7 +82,7 @@ std::string QueueKey(std::string_view topic, int32_t queue_id) {
 struct ScanItem {
   enum Kind { kRecord, kBlank, kEnd, kCorrupt } kind;
   int64_t size = 0;  // record size, or bytes to skip
-  RecordView view;
+  message::RecordView view;
   Status error;
 };
 
@@ -99,8 +98,9 @@ class StoreImpl final : public MessageStore {
 
   Status Open();
   Status Shutdown() override;
-  void PutMessageAsync(const MessageInput& msg, bool wait, PutCallback cb) override;
-  void PutMessagesAsync(const std::vector<MessageInput>& msgs, bool wait, PutCallback cb) override;
+  void PutMessageAsync(const message::MessageInput& msg, bool wait, PutCallback cb) override;
+  void PutMessagesAsync(const std::vector<message::MessageInput>& msgs, bool wait,
+                        PutCallback cb) override;
   GetResult GetMessages(std::string_view topic, int32_t queue_id, QueueOffset offset,
                         int32_t max_count, int64_t max_bytes, const MessageFilter* filter) override;
   Result<RecordRef> ReadRecord(PhysicalOffset offset) override;
@@ -174,7 +174,7 @@ class StoreImpl final : public MessageStore {
     std::vector<Arrival> arrivals;
     size_t records = 0;
   };
-  Status Dispatch(const RecordView& r, int64_t phy, int32_t size, bool notify,
+  Status Dispatch(const message::RecordView& r, int64_t phy, int32_t size, bool notify,
                   DispatchBatch* batch);
   // Commits the batch's consume queues, then announces its arrivals.
   Status FinishBatch(DispatchBatch* batch);
@@ -319,7 +319,7 @@ Status StoreImpl::Open() {
   // Consume-queue entries of corrupt records become skip entries, so no reader gets them.
   for (const auto& [pos, size] : corrupt_records_) {
     SegmentPtr seg = commit_log_.segments().Find(pos);
-    auto v = DecodeRecord(
+    auto v = message::DecodeRecord(
         std::string_view(seg->data() + (pos - seg->base()), static_cast<size_t>(size)), false);
     if (!v.ok()) continue;
     auto cq = FindQueue(v->topic, v->queue_id);
@@ -401,7 +401,7 @@ ScanItem StoreImpl::ScanAt(const SegmentPtr& seg, int64_t pos, int64_t limit, bo
   }
   uint32_t total = DecodeBE32(p);
   uint32_t magic = DecodeBE32(p + 4);
-  if (magic == kBlankMagic && static_cast<int64_t>(total) == seg->end() - pos) {
+  if (magic == message::kBlankMagic && static_cast<int64_t>(total) == seg->end() - pos) {
     it.kind = ScanItem::kBlank;
     it.size = total;
     return it;
@@ -410,7 +410,7 @@ ScanItem StoreImpl::ScanAt(const SegmentPtr& seg, int64_t pos, int64_t limit, bo
     it.kind = ScanItem::kEnd;
     return it;
   }
-  auto r = DecodeRecord(std::string_view(p, static_cast<size_t>(avail)), check_crc);
+  auto r = message::DecodeRecord(std::string_view(p, static_cast<size_t>(avail)), check_crc);
   if (r.ok() && r->physical_offset == pos) {
     it.kind = ScanItem::kRecord;
     it.size = r->total_size;
@@ -423,9 +423,9 @@ ScanItem StoreImpl::ScanAt(const SegmentPtr& seg, int64_t pos, int64_t limit, bo
                                       " does not match the record position")
                  : r.status();
   // A record whose framing is intact (only the body CRC is wrong) can be skipped exactly.
-  if (!r.ok() && magic == kMessageMagic && total >= 91 && total <= avail &&
-      static_cast<int64_t>(DecodeBE64(p + kPosPhysicalOffset)) == pos &&
-      DecodeRecord(std::string_view(p, static_cast<size_t>(avail)), false).ok()) {
+  if (!r.ok() && magic == message::kMessageMagic && total >= 91 && total <= avail &&
+      static_cast<int64_t>(DecodeBE64(p + message::kPosPhysicalOffset)) == pos &&
+      message::DecodeRecord(std::string_view(p, static_cast<size_t>(avail)), false).ok()) {
     it.size = total;
   }
   return it;
@@ -433,7 +433,7 @@ ScanItem StoreImpl::ScanAt(const SegmentPtr& seg, int64_t pos, int64_t limit, bo
 
 int64_t StoreImpl::Resync(int64_t pos, int64_t window) {
   char magic[4];
-  EncodeBE32(magic, kMessageMagic);
+  EncodeBE32(magic, message::kMessageMagic);
   for (auto& seg : commit_log_.segments().Snapshot()) {
     if (seg->end() <= pos) continue;
     const bool first = pos >= seg->base();
@@ -584,8 +584,7 @@ Status StoreImpl::FinishBatch(DispatchBatch* batch) {
     std::lock_guard<std::mutex> l(listener_mu_);
     if (listener_) {
       for (const auto& a : batch->arrivals) {
-        listener_(a.topic, a.queue_id, QueueOffset(a.queue_offset), a.tags_code,
-                  a.store_timestamp);
+        listener_(a.topic, a.queue_id, QueueOffset(a.queue_offset), a.tags_code, a.store_timestamp);
       }
     }
     batch->arrivals.clear();
@@ -593,14 +592,15 @@ Status StoreImpl::FinishBatch(DispatchBatch* batch) {
   return Status::OK();
 }
 
-Status StoreImpl::Dispatch(const RecordView& r, int64_t phy, int32_t size, bool notify,
+Status StoreImpl::Dispatch(const message::RecordView& r, int64_t phy, int32_t size, bool notify,
                            DispatchBatch* batch) {
   const int32_t tt = r.transaction_type();
   int64_t tags_code = 0;
   std::optional<int64_t> overridden;
   if (config_.tags_code_override) overridden = config_.tags_code_override(r);
-  tags_code = overridden ? *overridden : TagsCode(FindProperty(r.properties, "TAGS"));
-  if (tt == kTransactionNotType || tt == kTransactionCommitType) {
+  tags_code =
+      overridden ? *overridden : message::TagsCode(message::FindProperty(r.properties, "TAGS"));
+  if (tt == message::kTransactionNotType || tt == message::kTransactionCommitType) {
     auto cq = GetOrCreateQueue(r.topic, r.queue_id);
     if (!cq.ok()) return cq.status();
     RJ_ASSIGN_OR_RETURN(bool buffered, (*cq)->Append(r.queue_offset, phy, size, tags_code));
@@ -609,15 +609,14 @@ Status StoreImpl::Dispatch(const RecordView& r, int64_t phy, int32_t size, bool 
       batch->touched.push_back(*cq);
     }
     if (notify) {
-      batch->arrivals.push_back(DispatchBatch::Arrival{std::string(r.topic), r.queue_id,
-                                                       r.queue_offset, tags_code,
-                                                       r.store_timestamp});
+      batch->arrivals.push_back(DispatchBatch::Arrival{
+          std::string(r.topic), r.queue_id, r.queue_offset, tags_code, r.store_timestamp});
     }
     ++batch->records;
   }
-  if (config_.message_index_enable && tt != kTransactionRollbackType) {
-    RJ_RETURN_IF_ERROR(index_.Build(r.topic, FindProperty(r.properties, "KEYS"),
-                                    FindProperty(r.properties, "UNIQ_KEY"), phy,
+  if (config_.message_index_enable && tt != message::kTransactionRollbackType) {
+    RJ_RETURN_IF_ERROR(index_.Build(r.topic, message::FindProperty(r.properties, "KEYS"),
+                                    message::FindProperty(r.properties, "UNIQ_KEY"), phy,
                                     r.store_timestamp));
   }
   return Status::OK();
@@ -850,21 +849,22 @@ Result<int> StoreImpl::RunRetention() {
 // ---------------------------------------------------------------------------------------------
 // Writes
 
-void StoreImpl::PutMessageAsync(const MessageInput& msg, bool wait, PutCallback cb) {
+void StoreImpl::PutMessageAsync(const message::MessageInput& msg, bool wait, PutCallback cb) {
   Status s = CheckWritable();
   if (!s.ok()) return cb(s);
   if (static_cast<int64_t>(msg.body.size()) > config_.max_message_size)
     return cb(Status::InvalidArgument("message body of " + std::to_string(msg.body.size()) +
                                       " bytes exceeds maxMessageSize"));
   std::string encoded;
-  s = EncodeRecord(msg, config_.store_host, &encoded);
+  s = message::EncodeRecord(msg, config_.store_host, &encoded);
   if (!s.ok()) return cb(s);
   std::vector<uint32_t> sizes{static_cast<uint32_t>(encoded.size())};
   DoPut(std::move(encoded), std::move(sizes), msg.topic, msg.queue_id, msg.sys_flag, 1, wait,
         std::move(cb));
 }
 
-void StoreImpl::PutMessagesAsync(const std::vector<MessageInput>& msgs, bool wait, PutCallback cb) {
+void StoreImpl::PutMessagesAsync(const std::vector<message::MessageInput>& msgs, bool wait,
+                                 PutCallback cb) {
   Status s = CheckWritable();
   if (!s.ok()) return cb(s);
   if (msgs.empty()) return cb(Status::InvalidArgument("empty batch"));
@@ -874,12 +874,12 @@ void StoreImpl::PutMessagesAsync(const std::vector<MessageInput>& msgs, bool wai
   for (const auto& m : msgs) {
     if (m.topic != msgs[0].topic || m.queue_id != msgs[0].queue_id)
       return cb(Status::InvalidArgument("a batch must target one topic and queue"));
-    if ((m.sys_flag & kTransactionTypeMask) != kTransactionNotType)
+    if ((m.sys_flag & message::kTransactionTypeMask) != message::kTransactionNotType)
       return cb(Status::InvalidArgument("batch messages cannot be transactional"));
     if (static_cast<int64_t>(m.body.size()) > config_.max_message_size)
       return cb(Status::InvalidArgument("message body exceeds maxMessageSize"));
     size_t before = encoded.size();
-    s = EncodeRecord(m, config_.store_host, &encoded);
+    s = message::EncodeRecord(m, config_.store_host, &encoded);
     if (!s.ok()) return cb(s);
     sizes.push_back(static_cast<uint32_t>(encoded.size() - before));
   }
@@ -890,8 +890,8 @@ void StoreImpl::PutMessagesAsync(const std::vector<MessageInput>& msgs, bool wai
 void StoreImpl::DoPut(std::string encoded, std::vector<uint32_t> sizes, std::string_view topic,
                       int32_t queue_id, int32_t sys_flag, int32_t count, bool wait,
                       PutCallback cb) {
-  const int32_t tt = sys_flag & kTransactionTypeMask;
-  const bool advance = tt == kTransactionNotType || tt == kTransactionCommitType;
+  const int32_t tt = sys_flag & message::kTransactionTypeMask;
+  const bool advance = tt == message::kTransactionNotType || tt == message::kTransactionCommitType;
   auto out = commit_log_.Append(&encoded, sizes, QueueKey(topic, queue_id), advance);
   if (!out.ok()) {
     RJ_LOG(kWarn, kLog, "append to %.*s failed: %s", static_cast<int>(topic.size()), topic.data(),
@@ -904,7 +904,7 @@ void StoreImpl::DoPut(std::string encoded, std::vector<uint32_t> sizes, std::str
   pr.queue_offset = QueueOffset(out->queue_offset);
   pr.msg_num = count;
   pr.store_timestamp = out->store_timestamp;
-  pr.msg_id = CreateOffsetMessageId(config_.store_host, out->physical_offset);
+  pr.msg_id = message::CreateOffsetMessageId(config_.store_host, out->physical_offset);
   if (config_.flush_disk_type == FlushDiskType::kSyncFlush && wait) {
     commit_log_.RequestFlush(out->end_offset,
                              [pr = std::move(pr), cb = std::move(cb)](Status s) mutable {
@@ -949,8 +949,8 @@ namespace {
 // Cheap integrity check of a pull: the consume-queue entry and the record must agree.
 bool RecordMatchesEntry(const char* rec, int32_t size, int64_t phy) {
   return static_cast<int32_t>(DecodeBE32(rec)) == size &&
-         DecodeBE32(rec + kPosMagic) == kMessageMagic &&
-         static_cast<int64_t>(DecodeBE64(rec + kPosPhysicalOffset)) == phy;
+         DecodeBE32(rec + message::kPosMagic) == message::kMessageMagic &&
+         static_cast<int64_t>(DecodeBE64(rec + message::kPosPhysicalOffset)) == phy;
 }
 
 void LogCorruptEntry(std::string_view topic, int32_t queue_id, int64_t cq_offset, int64_t phy) {
@@ -1042,7 +1042,7 @@ GetResult StoreImpl::GetMessages(std::string_view topic, int32_t queue_id, Queue
         continue;
       }
       if (filter) {
-        auto view = DecodeRecord(std::string_view(rec, static_cast<size_t>(size)), false);
+        auto view = message::DecodeRecord(std::string_view(rec, static_cast<size_t>(size)), false);
         if (!view.ok() || !filter->MatchRecord(*view)) continue;
       }
       // The batch is full by bytes: return what it has (always at least one message); the
@@ -1095,8 +1095,8 @@ Result<int64_t> StoreImpl::GetMessageStoreTimestamp(std::string_view topic, int3
   if (!seg || e.size < 91 || e.physical_offset + e.size > seg->end())
     return Status::NotFound("message was removed");
   const char* rec = seg->data() + (e.physical_offset - seg->base());
-  int32_t sys_flag = static_cast<int32_t>(DecodeBE32(rec + kPosSysFlag));
-  return static_cast<int64_t>(DecodeBE64(rec + StoreTimestampPos(sys_flag)));
+  int32_t sys_flag = static_cast<int32_t>(DecodeBE32(rec + message::kPosSysFlag));
+  return static_cast<int64_t>(DecodeBE64(rec + message::StoreTimestampPos(sys_flag)));
 }
 
 QueueOffset StoreImpl::GetOffsetInQueueByTime(std::string_view topic, int32_t queue_id,
@@ -1122,8 +1122,8 @@ QueueOffset StoreImpl::GetOffsetInQueueByTime(std::string_view topic, int32_t qu
   return QueueOffset(lo);
 }
 
-Result<ConsumeQueueEntry> StoreImpl::GetConsumeQueueEntry(std::string_view topic,
-                                                          int32_t queue_id, QueueOffset offset) {
+Result<ConsumeQueueEntry> StoreImpl::GetConsumeQueueEntry(std::string_view topic, int32_t queue_id,
+                                                          QueueOffset offset) {
   auto cq = FindQueue(topic, queue_id);
   CqEntry e;
   if (!cq || !cq->Get(offset.value(), &e, nullptr) || e.size == kCqBlankSize) {
@@ -1131,7 +1131,6 @@ Result<ConsumeQueueEntry> StoreImpl::GetConsumeQueueEntry(std::string_view topic
   }
   return ConsumeQueueEntry{PhysicalOffset(e.physical_offset), e.size, e.tags_code};
 }
-
 
 Result<int64_t> StoreImpl::GetEarliestMessageTime(std::string_view topic, int32_t queue_id) {
   auto cq = FindQueue(topic, queue_id);
@@ -1162,10 +1161,10 @@ Result<std::vector<RecordRef>> StoreImpl::QueryMessages(std::string_view topic,
     if (static_cast<int>(out.size()) >= max_num) break;
     auto rec = ReadRecord(PhysicalOffset(phy));
     if (!rec.ok()) continue;
-    const RecordView& v = rec->view;
+    const message::RecordView& v = rec->view;
     if (v.topic != topic || v.store_timestamp < begin_ms || v.store_timestamp > end_ms) continue;
-    bool match = FindProperty(v.properties, "UNIQ_KEY") == key;
-    std::string_view keys = FindProperty(v.properties, "KEYS");
+    bool match = message::FindProperty(v.properties, "UNIQ_KEY") == key;
+    std::string_view keys = message::FindProperty(v.properties, "KEYS");
     size_t pos = 0;
     while (!match && pos < keys.size()) {
       size_t sp = keys.find(' ', pos);

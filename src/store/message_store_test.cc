@@ -48,12 +48,13 @@ TEST(MessageStoreTest, PutAndGetInOrder) {
   ASSERT_EQ(res.messages.size(), 5u);
   EXPECT_EQ(res.next_begin_offset.value(), 15);
   for (int i = 0; i < 5; ++i) {
-    auto v = DecodeRecord(res.messages[i].data, true);
+    auto v = message::DecodeRecord(res.messages[i].data, true);
     ASSERT_TRUE(v.ok());
     EXPECT_EQ(v->body, "body-" + std::to_string((10 + i) * 2 + 1));
     EXPECT_EQ(v->queue_offset, 10 + i);
     EXPECT_EQ(v->physical_offset, res.messages[i].physical_offset.value());
-    EXPECT_EQ(FindProperty(v->properties, "KEYS"), "key" + std::to_string((10 + i) * 2 + 1));
+    EXPECT_EQ(message::FindProperty(v->properties, "KEYS"),
+              "key" + std::to_string((10 + i) * 2 + 1));
   }
   // Offset statuses as RocketMQ reports them.
   EXPECT_EQ(store->GetMessages("TopicA", 1, QueueOffset(50), 5, 1 << 20, nullptr).status,
@@ -98,7 +99,7 @@ TEST(MessageStoreTest, BatchIsOneWriteWithConsecutiveOffsets) {
   std::vector<testing::TestMessage> ms;
   for (int i = 0; i < 10; ++i)
     ms.push_back(Msg("T", 2, "b" + std::to_string(i), "", "bk" + std::to_string(i)));
-  std::vector<MessageInput> in;
+  std::vector<message::MessageInput> in;
   for (auto& m : ms) in.push_back(m.Input());
   const std::string log_dir = dir.path() + "/commitlog/";
   int64_t writes_before = fs.WritesUnder(log_dir);
@@ -111,7 +112,7 @@ TEST(MessageStoreTest, BatchIsOneWriteWithConsecutiveOffsets) {
   auto res = store->GetMessages("T", 2, QueueOffset(1), 32, 1 << 20, nullptr);
   ASSERT_EQ(res.messages.size(), 10u);
   for (int i = 0; i < 10; ++i) {
-    auto v = DecodeRecord(res.messages[i].data, true);
+    auto v = message::DecodeRecord(res.messages[i].data, true);
     EXPECT_EQ(v->body, "b" + std::to_string(i));
   }
   // Each inner message is indexed as its own entry.
@@ -135,7 +136,7 @@ TEST(MessageStoreTest, SegmentsRollWithBlankMarker) {
   auto res = store->GetMessages("T", 0, QueueOffset(0), 300, 1 << 30, nullptr);
   EXPECT_EQ(res.messages.size(), 300u);
   for (auto& m : res.messages) {
-    auto v = DecodeRecord(m.data, true);
+    auto v = message::DecodeRecord(m.data, true);
     ASSERT_TRUE(v.ok());
     // No record straddles a segment boundary.
     EXPECT_EQ(m.physical_offset.value() / (64 * 1024),
@@ -194,7 +195,7 @@ TEST(MessageStoreTest, TransactionTypesAndDispatch) {
   TempDir dir;
   auto store = OpenStore(SmallConfig(dir.path()));
   auto half = Msg("T", 0, "half", "", "hk");
-  half.sys_flag = kTransactionPreparedType;
+  half.sys_flag = message::kTransactionPreparedType;
   auto r = store->PutMessage(half.Input());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->queue_offset.value(), 0);
@@ -261,7 +262,7 @@ TEST(MessageStoreTest, WriteErrorsAreReturnedAndNothingAdvances) {
   ASSERT_TRUE(store->WaitDispatched(5000));
   auto res = store->GetMessages("T", 0, QueueOffset(0), 10, 1 << 20, nullptr);
   ASSERT_EQ(res.messages.size(), 2u);
-  EXPECT_EQ(DecodeRecord(res.messages[1].data, true)->body, "c");
+  EXPECT_EQ(message::DecodeRecord(res.messages[1].data, true)->body, "c");
   // Segment allocation failure (disk full when a new segment is needed).
   fs.FailNextAllocates(100, Status::NoSpace("injected ENOSPC"));
   std::string big(30000, 'x');
@@ -394,10 +395,9 @@ TEST(MessageStoreTest, GetMessagesByteLimitEdges) {
     int64_t limit;
     size_t want;
   };
-  const Case cases[] = {{1, 1},           {rec - 1, 1},          {rec, 1},
-                        {rec + 1, 1},     {2 * rec - 1, 1},      {2 * rec, 2},
-                        {2 * rec + 1, 2}, {32 * rec - 1, 31},    {32 * rec, 32},
-                        {32 * rec + 1, 32}, {1 << 30, 32}};
+  const Case cases[] = {{1, 1},           {rec - 1, 1},       {rec, 1},         {rec + 1, 1},
+                        {2 * rec - 1, 1}, {2 * rec, 2},       {2 * rec + 1, 2}, {32 * rec - 1, 31},
+                        {32 * rec, 32},   {32 * rec + 1, 32}, {1 << 30, 32}};
   for (const Case& c : cases) {
     for (int64_t start : {0, 5}) {
       auto r = store->GetMessages("Edge", 0, QueueOffset(start), 32, c.limit, nullptr);
@@ -413,14 +413,14 @@ TEST(MessageStoreTest, GetMessagesByteLimitEdges) {
   for (int round = 0; round < 100 && next < 40; ++round) {
     auto r = store->GetMessages("Edge", 0, QueueOffset(next), 32, 2 * rec + rec / 2, nullptr);
     ASSERT_EQ(r.status, GetStatus::kFound);
-    for (const auto& m : r.messages) EXPECT_EQ(m.queue_offset.value(), next + (&m - &r.messages[0]));
+    for (const auto& m : r.messages)
+      EXPECT_EQ(m.queue_offset.value(), next + (&m - &r.messages[0]));
     seen += static_cast<int64_t>(r.messages.size());
     next = r.next_begin_offset.value();
   }
   EXPECT_EQ(seen, 40);
   EXPECT_EQ(next, 40);
 }
-
 
 // A broker on a full disk must still start so that consumers can drain it: the store opens
 // read-only (before, it failed writing the checkpoint), serves what it has and refuses writes.

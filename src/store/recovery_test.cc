@@ -1,13 +1,12 @@
 // Recovery: clean restart, crash (power loss through the fault-injecting file system and a real
 // SIGKILL of a writer process), torn tails, corrupt and truncated files.
 #include <gtest/gtest.h>
-
-#include <filesystem>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -32,7 +31,7 @@ std::vector<std::string> ReadQueue(MessageStore* store, const std::string& topic
   for (;;) {
     auto res = store->GetMessages(topic, q, off, 64, 1 << 30, nullptr);
     for (auto& m : res.messages) {
-      auto v = DecodeRecord(m.data, true);
+      auto v = message::DecodeRecord(m.data, true);
       EXPECT_TRUE(v.ok()) << "torn or corrupt record returned: " << v.status().ToString();
       if (v.ok()) out.emplace_back(v->body);
     }
@@ -158,7 +157,7 @@ TEST(RecoveryTest, PowerLossLoopLosesNothingAcknowledged) {
             << store->Stats().written.value() << " scanned "
             << store->Stats().recovery_scanned_records << " max "
             << store->GetMaxOffsetInQueue("T", q).value();
-        auto v = DecodeRecord(res.messages[0].data, true);
+        auto v = message::DecodeRecord(res.messages[0].data, true);
         ASSERT_TRUE(v.ok());
         ASSERT_EQ(v->body, body) << "round " << round << " q" << q << " offset " << key.second
                                  << " record queue offset " << v->queue_offset << " at "

@@ -61,15 +61,15 @@ struct TestMessage {
   std::string body;
   std::string props;
   int32_t sys_flag = 0;
-  MessageInput Input() const {
-    MessageInput m;
+  message::MessageInput Input() const {
+    message::MessageInput m;
     m.topic = topic;
     m.queue_id = queue_id;
     m.body = body;
     m.properties = props;
     m.sys_flag = sys_flag;
     m.born_timestamp = 1700000000000;
-    m.born_host = HostAddress::V4(127, 0, 0, 1, 40000);
+    m.born_host = message::HostAddress::V4(127, 0, 0, 1, 40000);
     return m;
   }
 };
@@ -83,7 +83,7 @@ inline TestMessage Msg(std::string topic, int32_t q, std::string body, std::stri
   std::vector<std::pair<std::string, std::string>> p;
   if (!tags.empty()) p.emplace_back("TAGS", tags);
   if (!keys.empty()) p.emplace_back("KEYS", keys);
-  m.props = BuildProperties(p);
+  m.props = message::BuildProperties(p);
   return m;
 }
 

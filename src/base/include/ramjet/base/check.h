@@ -8,12 +8,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define RJ_CHECK(cond, ...)                                                              \
-  do {                                                                                   \
-    if (__builtin_expect(!(cond), 0)) {                                                  \
+#define RJ_CHECK(cond, ...)                                                               \
+  do {                                                                                    \
+    if (__builtin_expect(!(cond), 0)) {                                                   \
       std::fprintf(stderr, "FATAL %s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-      std::fprintf(stderr, __VA_ARGS__);                                                 \
-      std::fputc('\n', stderr);                                                          \
-      std::abort();                                                                      \
-    }                                                                                    \
+      std::fprintf(stderr, __VA_ARGS__);                                                  \
+      std::fputc('\n', stderr);                                                           \
+      std::abort();                                                                       \
+    }                                                                                     \
   } while (0)

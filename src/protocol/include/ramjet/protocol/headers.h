@@ -24,19 +24,20 @@ namespace ramjet::protocol {
 // SEND_MESSAGE (10) with long field names; SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320) and
 // SEND_REPLY_MESSAGE_V2 (325) with the one-letter names "a".."m" of SendMessageRequestHeaderV2.
 struct SendMessageRequestHeader {
-  std::string producer_group;                   // a
-  std::string topic;                            // b
-  std::string default_topic = "TBW102";         // c
-  int32_t default_topic_queue_nums = 4;         // d
-  int32_t queue_id = -1;                        // e
-  int32_t sys_flag = 0;                         // f
-  int64_t born_timestamp = 0;                   // g (0 when absent: the broker's clock)
-  int32_t flag = 0;                             // h
-  std::string properties;                       // i
-  int32_t reconsume_times = 0;                  // j
-  bool unit_mode = false;                       // k
-  int32_t max_reconsume_times = -1;             // l (-1: absent)
-  bool batch = false;                           // m (always true for SEND_BATCH_MESSAGE)
+  std::string producer_group;            // a
+  std::string topic;                     // b
+  std::string default_topic = "TBW102";  // c
+  int32_t default_topic_queue_nums = 4;  // d
+  int32_t queue_id = -1;                 // e
+  int32_t sys_flag = 0;                  // f
+  int64_t born_timestamp = 0;            // g (0 when absent: the broker's clock)
+  int32_t flag = 0;                      // h
+  std::string properties;                // i
+  int32_t reconsume_times = 0;           // j
+  bool unit_mode = false;                // k
+  int32_t max_reconsume_times = -1;      // l (-1: absent)
+  bool batch = false;                    // m (always true for SEND_BATCH_MESSAGE)
+  std::string broker_name;               // n (5.x "bname"; empty: absent)
 
   // Whether code carries the V2 (one-letter) field names.
   static bool IsV2(int32_t code);
@@ -94,8 +95,8 @@ struct ConsumerSendMsgBackRequestHeader {
   int64_t offset = 0;
   std::string group;
   int32_t delay_level = 0;
-  std::string origin_msg_id;          // empty: absent
-  std::string origin_topic;           // empty: absent
+  std::string origin_msg_id;  // empty: absent
+  std::string origin_topic;   // empty: absent
   bool unit_mode = false;
   std::optional<int32_t> max_reconsume_times;  // read from clients of version >= 121 only
   static Result<ConsumerSendMsgBackRequestHeader> Decode(const RemotingCommand& r);

@@ -140,7 +140,7 @@ struct EndpointOptions {
   std::string name = "remoting";
   int io_threads = 1;
   size_t max_frame_bytes = protocol::kDefaultMaxFrameBytes;
-  int32_t version = 409;               // MQVersion ordinal written into our frames
+  int32_t version = 409;  // MQVersion ordinal written into our frames
   protocol::LanguageCode language = protocol::LanguageCode::kCpp;
   // A connection whose unsent responses exceed this is closed (a peer that reads nothing), as
   // Netty's write-buffer high-water mark would stop it.
@@ -154,7 +154,6 @@ struct EndpointOptions {
   // is closed (slowloris peers cannot exhaust memory).
   size_t max_buffered_in_bytes = 512u << 20;
 };
-
 
 // What servers and clients share: loops, processors, outstanding calls.
 class Endpoint {

@@ -22,7 +22,7 @@
 
 #include "ramjet/base/result.h"
 #include "ramjet/base/strong_types.h"
-#include "ramjet/store/record.h"
+#include "ramjet/message/record.h"
 #include "ramjet/store/store_config.h"
 
 namespace ramjet::store {
@@ -62,7 +62,7 @@ class MessageFilter {
   // Cheap check on the consume-queue tag hash.
   virtual bool MatchTagsCode(int64_t tags_code) const = 0;
   // Optional check on the whole record (e.g. SQL92 over properties).
-  virtual bool MatchRecord(const RecordView&) const { return true; }
+  virtual bool MatchRecord(const message::RecordView&) const { return true; }
 };
 
 // A message served from a mapped segment (no copy). Valid while the GetResult that holds it is.
@@ -87,7 +87,7 @@ struct GetResult {
 // A record read by physical offset.
 struct RecordRef {
   std::string_view data;
-  RecordView view;
+  message::RecordView view;
   std::shared_ptr<const void> pin;
 };
 
@@ -136,13 +136,15 @@ class MessageStore {
   // stored all the same). Errors: kInvalidArgument (illegal message), kNoSpace / kIOError (the
   // write or segment allocation failed: nothing was acknowledged), kUnavailable (shut down, or
   // not writable after a flush failure), kBusy.
-  virtual void PutMessageAsync(const MessageInput& msg, bool wait_store_ok, PutCallback cb) = 0;
+  virtual void PutMessageAsync(const message::MessageInput& msg, bool wait_store_ok,
+                               PutCallback cb) = 0;
   // Appends several messages for one topic/queue as consecutive records in one write.
-  virtual void PutMessagesAsync(const std::vector<MessageInput>& msgs, bool wait_store_ok,
+  virtual void PutMessagesAsync(const std::vector<message::MessageInput>& msgs, bool wait_store_ok,
                                 PutCallback cb) = 0;
   // Blocking forms.
-  Result<PutResult> PutMessage(const MessageInput& msg, bool wait_store_ok = true);
-  Result<PutResult> PutMessages(const std::vector<MessageInput>& msgs, bool wait_store_ok = true);
+  Result<PutResult> PutMessage(const message::MessageInput& msg, bool wait_store_ok = true);
+  Result<PutResult> PutMessages(const std::vector<message::MessageInput>& msgs,
+                                bool wait_store_ok = true);
 
   // Reads up to max_count messages (and about max_bytes) from a queue starting at offset.
   virtual GetResult GetMessages(std::string_view topic, int32_t queue_id, QueueOffset offset,

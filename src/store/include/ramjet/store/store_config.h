@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "ramjet/message/record.h"
 #include "ramjet/store/file_system.h"
-#include "ramjet/store/record.h"
 
 namespace ramjet::store {
 
@@ -40,12 +40,12 @@ struct StoreConfig {
   int clean_resource_interval_ms = 10000;         // cleanResourceInterval
   int delete_files_batch_max = 10;
   // The address written as STOREHOST in every record: brokerIP1:listenPort.
-  HostAddress store_host = HostAddress::V4(127, 0, 0, 1, 10911);
+  message::HostAddress store_host = message::HostAddress::V4(127, 0, 0, 1, 10911);
 
   // Overrides the consume-queue tags code of a record (the default is the hash of TAGS). The
   // broker uses it for SCHEDULE_TOPIC_XXXX, whose entries carry the delivery time instead.
   // Called on the dispatcher thread (and during recovery); must be cheap and thread-safe.
-  std::function<std::optional<int64_t>(const RecordView&)> tags_code_override;
+  std::function<std::optional<int64_t>(const message::RecordView&)> tags_code_override;
 
   // Seams for tests. Null means the real thing.
   FileSystem* file_system = nullptr;

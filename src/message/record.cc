@@ -1,6 +1,4 @@
-#include "ramjet/store/record.h"
-
-#include "ramjet/base/names.h"
+#include "ramjet/message/record.h"
 
 #include <arpa/inet.h>
 
@@ -9,8 +7,9 @@
 
 #include "ramjet/base/coding.h"
 #include "ramjet/base/hash.h"
+#include "ramjet/base/names.h"
 
-namespace ramjet::store {
+namespace ramjet::message {
 namespace {
 
 void PutHost(std::string* out, const HostAddress& h) {
@@ -290,4 +289,4 @@ Result<std::pair<HostAddress, int64_t>> DecodeOffsetMessageId(std::string_view i
   return std::make_pair(h, off);
 }
 
-}  // namespace ramjet::store
+}  // namespace ramjet::message

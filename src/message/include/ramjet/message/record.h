@@ -1,6 +1,8 @@
-// The CommitLog record: RocketMQ's v1 on-disk message layout, which is also the wire format of
-// PULL_MESSAGE / QUERY_MESSAGE / VIEW_MESSAGE_BY_ID bodies. Specified in docs/formats/commitlog.md.
-// All integers are big-endian.
+// The message record: RocketMQ's v1 message layout — the CommitLog's on-disk record and the wire
+// format of PULL_MESSAGE / QUERY_MESSAGE / VIEW_MESSAGE_BY_ID bodies — with its sysflags,
+// properties and message ids. Wire vocabulary shared by the store, the broker, the client and
+// the admin tool (module `message`, below protocol and store). Specified in
+// docs/formats/commitlog.md. All integers are big-endian.
 #pragma once
 
 #include <array>
@@ -11,7 +13,7 @@
 
 #include "ramjet/base/result.h"
 
-namespace ramjet::store {
+namespace ramjet::message {
 
 inline constexpr uint32_t kMessageMagic = 0xDAA320A7u;  // int -626843481
 inline constexpr uint32_t kBlankMagic = 0xCBD43194u;    // int -875286124, end-of-segment marker
@@ -131,4 +133,4 @@ std::string CreateOffsetMessageId(const HostAddress& store_host, int64_t physica
 // Decodes an offset message id (32 hex chars = IPv4, 56 = IPv6).
 Result<std::pair<HostAddress, int64_t>> DecodeOffsetMessageId(std::string_view id);
 
-}  // namespace ramjet::store
+}  // namespace ramjet::message

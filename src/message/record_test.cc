@@ -1,8 +1,8 @@
-#include "ramjet/store/record.h"
+#include "ramjet/message/record.h"
 
 #include <gtest/gtest.h>
 
-namespace ramjet::store {
+namespace ramjet::message {
 namespace {
 
 std::string Unhex(std::string_view h) {
@@ -143,4 +143,4 @@ TEST(RecordTest, TagsCodeIsJavaHashSignExtended) {
 }
 
 }  // namespace
-}  // namespace ramjet::store
+}  // namespace ramjet::message
