@@ -1,14 +1,16 @@
 #include <gtest/gtest.h>
-
-#include <cerrno>
-
 #include <zlib.h>
 
+#include <atomic>
+#include <cerrno>
+
+#include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/config.h"
 #include "ramjet/base/hash.h"
 #include "ramjet/base/names.h"
 #include "ramjet/base/result.h"
+#include "ramjet/base/service_thread.h"
 #include "ramjet/base/status.h"
 
 namespace ramjet {
@@ -141,6 +143,46 @@ TEST(NamesTest, Utf8SequenceLengths) {
   EXPECT_EQ(Utf8SequenceLength("\xc0\xaf"), 0u);      // overlong '/'
   EXPECT_EQ(Utf8SequenceLength("\xed\xa0\x80"), 0u);  // surrogate
   EXPECT_EQ(Utf8SequenceLength("\xe2\x9c"), 0u);      // truncated
+}
+
+TEST(ServiceThreadTest, AWakeEndsTheWaitAndAStopEndsTheLoop) {
+  ServiceThread t("test-svc");
+  std::atomic<int> rounds{0};
+  t.Start([&](ServiceThread& self) {
+    do {
+      rounds.fetch_add(1);
+    } while (self.WaitFor(60000));
+  });
+  for (int i = 0; i < 200 && rounds.load() < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const int64_t start = MonoMillis();
+  t.Wake();
+  for (int i = 0; i < 200 && rounds.load() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_GE(rounds.load(), 2) << "a wake ends a 60 s wait";
+  t.Stop();
+  EXPECT_LT(MonoMillis() - start, 10000) << "a stop ends the wait too";
+  EXPECT_FALSE(t.running());
+  t.Stop();  // idempotent
+}
+
+TEST(ServiceThreadTest, AWakeBeforeTheWaitIsNotLost) {
+  ServiceThread t("test-svc2");
+  std::atomic<bool> returned{false};
+  std::atomic<bool> go{false};
+  t.Start([&](ServiceThread& self) {
+    while (!go.load()) std::this_thread::yield();
+    self.WaitFor(60000);
+    returned = true;
+    while (self.WaitFor(60000)) {
+    }
+  });
+  t.Wake();  // before the body reaches WaitFor
+  go = true;
+  for (int i = 0; i < 400 && !returned.load(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(returned.load());
+  t.Stop();
 }
 
 }  // namespace

@@ -330,7 +330,7 @@ void AdminStatsProcessor::CleanExpiredConsumeQueue(const RequestContextPtr& ctx)
   auto deleted = d_.store->RunRetention();
   if (!deleted.ok()) return Fail(ctx, deleted.status());
   RJ_LOG(kInfo, "broker", "retention run on request of %s: %d CommitLog segments deleted",
-         ctx->connection()->remote_address().c_str(), *deleted);
+         ctx->remote_address().c_str(), *deleted);
   ctx->RespondCode(rc::kSuccess);
 }
 

@@ -5,7 +5,7 @@
 namespace ramjet::broker {
 
 bool ConsumerManager::Register(const protocol::ConsumerData& data, const ClientChannel& channel) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto [it, inserted] = groups_.try_emplace(data.group_name);
   Group& g = it->second;
   g.consume_type = data.consume_type;
@@ -53,7 +53,7 @@ bool ConsumerManager::Register(const protocol::ConsumerData& data, const ClientC
 }
 
 bool ConsumerManager::Unregister(const std::string& group, uint64_t connection_id) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = groups_.find(group);
   if (it == groups_.end()) return false;
   bool removed = it->second.channels.erase(connection_id) > 0;
@@ -62,7 +62,7 @@ bool ConsumerManager::Unregister(const std::string& group, uint64_t connection_i
 }
 
 std::vector<std::string> ConsumerManager::OnConnectionClosed(uint64_t connection_id) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<std::string> changed;
   for (auto it = groups_.begin(); it != groups_.end();) {
     if (it->second.channels.erase(connection_id) > 0) changed.push_back(it->first);
@@ -77,7 +77,7 @@ std::vector<std::string> ConsumerManager::OnConnectionClosed(uint64_t connection
 
 std::vector<std::pair<std::string, remoting::ConnectionPtr>> ConsumerManager::ScanExpired(
     int64_t now_ms, int64_t expire_ms) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<std::pair<std::string, remoting::ConnectionPtr>> out;
   for (auto it = groups_.begin(); it != groups_.end();) {
     for (auto c = it->second.channels.begin(); c != it->second.channels.end();) {
@@ -98,7 +98,7 @@ std::vector<std::pair<std::string, remoting::ConnectionPtr>> ConsumerManager::Sc
 }
 
 std::optional<ConsumerGroupSnapshot> ConsumerManager::Find(const std::string& group) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = groups_.find(group);
   if (it == groups_.end()) return std::nullopt;
   ConsumerGroupSnapshot s;
@@ -112,7 +112,7 @@ std::optional<ConsumerGroupSnapshot> ConsumerManager::Find(const std::string& gr
 }
 
 std::vector<std::string> ConsumerManager::ClientIds(const std::string& group) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<std::string> out;
   auto it = groups_.find(group);
   if (it == groups_.end()) return out;
@@ -122,7 +122,7 @@ std::vector<std::string> ConsumerManager::ClientIds(const std::string& group) co
 }
 
 std::vector<remoting::ConnectionPtr> ConsumerManager::Connections(const std::string& group) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<remoting::ConnectionPtr> out;
   auto it = groups_.find(group);
   if (it == groups_.end()) return out;
@@ -131,14 +131,14 @@ std::vector<remoting::ConnectionPtr> ConsumerManager::Connections(const std::str
 }
 
 std::set<std::string> ConsumerManager::Groups() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::set<std::string> out;
   for (const auto& [k, v] : groups_) out.insert(k);
   return out;
 }
 
 void ProducerManager::Register(const std::string& group, const ClientChannel& channel) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto& g = groups_[group];
   auto it = g.find(channel.conn->id());
   if (it == g.end()) {
@@ -150,7 +150,7 @@ void ProducerManager::Register(const std::string& group, const ClientChannel& ch
 }
 
 void ProducerManager::Unregister(const std::string& group, uint64_t connection_id) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = groups_.find(group);
   if (it == groups_.end()) return;
   it->second.erase(connection_id);
@@ -158,7 +158,7 @@ void ProducerManager::Unregister(const std::string& group, uint64_t connection_i
 }
 
 void ProducerManager::OnConnectionClosed(uint64_t connection_id) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   for (auto it = groups_.begin(); it != groups_.end();) {
     it->second.erase(connection_id);
     it = it->second.empty() ? groups_.erase(it) : std::next(it);
@@ -167,7 +167,7 @@ void ProducerManager::OnConnectionClosed(uint64_t connection_id) {
 
 std::vector<std::pair<std::string, remoting::ConnectionPtr>> ProducerManager::ScanExpired(
     int64_t now_ms, int64_t expire_ms) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<std::pair<std::string, remoting::ConnectionPtr>> out;
   for (auto it = groups_.begin(); it != groups_.end();) {
     for (auto c = it->second.begin(); c != it->second.end();) {
@@ -184,7 +184,7 @@ std::vector<std::pair<std::string, remoting::ConnectionPtr>> ProducerManager::Sc
 }
 
 std::vector<ClientChannel> ProducerManager::Channels(const std::string& group) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<ClientChannel> out;
   auto it = groups_.find(group);
   if (it == groups_.end()) return out;
@@ -193,7 +193,7 @@ std::vector<ClientChannel> ProducerManager::Channels(const std::string& group) c
 }
 
 std::optional<ClientChannel> ProducerManager::FindByClientId(const std::string& client_id) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::optional<ClientChannel> best;
   for (const auto& [group, channels] : groups_) {
     for (const auto& [id, c] : channels) {

@@ -4,12 +4,12 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "ramjet/base/mutex.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/remoting/remoting.h"
 
@@ -57,8 +57,8 @@ class ConsumerManager {
     std::map<uint64_t, ClientChannel> channels;
     std::map<std::string, protocol::SubscriptionData> subscriptions;
   };
-  mutable std::mutex mu_;
-  std::map<std::string, Group> groups_;
+  mutable Mutex mu_;
+  std::map<std::string, Group> groups_ RJ_GUARDED_BY(mu_);
 };
 
 class ProducerManager {
@@ -74,8 +74,8 @@ class ProducerManager {
   std::optional<ClientChannel> FindByClientId(const std::string& client_id) const;
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, std::map<uint64_t, ClientChannel>> groups_;
+  mutable Mutex mu_;
+  std::map<std::string, std::map<uint64_t, ClientChannel>> groups_ RJ_GUARDED_BY(mu_);
 };
 
 }  // namespace ramjet::broker

@@ -56,8 +56,8 @@ bool IsSendForbiddenTopic(std::string_view topic) {
 bool IsSystemTopic(std::string_view topic, std::string_view cluster_name,
                    std::string_view broker_name) {
   static constexpr std::string_view kSystem[] = {
-      kAutoCreateTopicKey, kScheduleTopic,     kSelfTestTopic,       kOffsetMovedEvent,
-      kTransHalfTopic,     kTransOpHalfTopic,  kTransCheckMaxTimeTopic, kTraceTopic,
+      kAutoCreateTopicKey, kScheduleTopic,        kSelfTestTopic,          kOffsetMovedEvent,
+      kTransHalfTopic,     kTransOpHalfTopic,     kTransCheckMaxTimeTopic, kTraceTopic,
       kBenchmarkTopic,     "rmq_sys_wheel_timer", "rmq_sys_timer_op",
   };
   for (std::string_view t : kSystem) {
@@ -79,7 +79,7 @@ Status TopicConfigManager::Load() {
   }
   auto w = protocol::TopicConfigSerializeWrapper::Parse(j->dump());
   if (!w.ok()) return Status::Corruption(path_ + ": " + std::string(w.status().message()));
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   table_ = std::move(w->topic_config_table);
   version_ = w->data_version;
   return Status::OK();
@@ -93,19 +93,26 @@ Status TopicConfigManager::PersistLocked() {
 }
 
 std::optional<protocol::TopicConfig> TopicConfigManager::Find(const std::string& topic) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = table_.find(topic);
   if (it == table_.end()) return std::nullopt;
   return it->second;
 }
 
 Result<bool> TopicConfigManager::Update(const protocol::TopicConfig& config) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = table_.find(config.topic_name);
   if (it != table_.end() && it->second == config) return false;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
-      &table_, &version_, [&] { table_[config.topic_name] = config; },
-      [this] { return PersistLocked(); }));
+      &table_, &version_,
+      [&] {
+        mu_.AssertHeld();
+        table_[config.topic_name] = config;
+      },
+      [this] {
+        mu_.AssertHeld();  // called by ChangeAndPersist under the caller's lock
+        return PersistLocked();
+      }));
   return true;
 }
 
@@ -115,7 +122,7 @@ Result<bool> TopicConfigManager::AddIfAbsent(const protocol::TopicConfig& config
 }
 
 Result<int> TopicConfigManager::AddAllIfAbsent(const std::vector<protocol::TopicConfig>& configs) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<const protocol::TopicConfig*> missing;
   for (const auto& c : configs) {
     if (!table_.count(c.topic_name)) missing.push_back(&c);
@@ -124,17 +131,20 @@ Result<int> TopicConfigManager::AddAllIfAbsent(const std::vector<protocol::Topic
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
       &table_, &version_,
       [&] {
+        mu_.AssertHeld();
         for (const auto* c : missing) table_[c->topic_name] = *c;
       },
-      [this] { return PersistLocked(); }));
+      [this] {
+        mu_.AssertHeld();  // called by ChangeAndPersist under the caller's lock
+        return PersistLocked();
+      }));
   return static_cast<int>(missing.size());
 }
 
 Result<std::optional<protocol::TopicConfig>> TopicConfigManager::CreateForSend(
-    const std::string& topic, const std::string& default_topic, int32_t queue_nums,
-    bool* created) {
+    const std::string& topic, const std::string& default_topic, int32_t queue_nums, bool* created) {
   *created = false;
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   if (auto it = table_.find(topic); it != table_.end()) return std::optional(it->second);
   auto def = table_.find(default_topic);
   if (def == table_.end() || (def->second.perm & protocol::kPermInherit) == 0) {
@@ -147,7 +157,15 @@ Result<std::optional<protocol::TopicConfig>> TopicConfigManager::CreateForSend(
   t.read_queue_nums = t.write_queue_nums = n;
   t.perm = def->second.perm & ~protocol::kPermInherit;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
-      &table_, &version_, [&] { table_[topic] = t; }, [this] { return PersistLocked(); }));
+      &table_, &version_,
+      [&] {
+        mu_.AssertHeld();
+        table_[topic] = t;
+      },
+      [this] {
+        mu_.AssertHeld();  // called by ChangeAndPersist under the caller's lock
+        return PersistLocked();
+      }));
   *created = true;
   RJ_LOG(kInfo, "broker", "auto-created topic %s with %d queues from %s", topic.c_str(), n,
          default_topic.c_str());
@@ -155,21 +173,29 @@ Result<std::optional<protocol::TopicConfig>> TopicConfigManager::CreateForSend(
 }
 
 Result<bool> TopicConfigManager::Delete(const std::string& topic) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   if (table_.count(topic) == 0) return false;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
-      &table_, &version_, [&] { table_.erase(topic); }, [this] { return PersistLocked(); }));
+      &table_, &version_,
+      [&] {
+        mu_.AssertHeld();
+        table_.erase(topic);
+      },
+      [this] {
+        mu_.AssertHeld();  // called by ChangeAndPersist under the caller's lock
+        return PersistLocked();
+      }));
   return true;
 }
 
 Status TopicConfigManager::BumpVersion() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   Bump(&version_);
   return PersistLocked();
 }
 
 protocol::TopicConfigSerializeWrapper TopicConfigManager::Snapshot() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   protocol::TopicConfigSerializeWrapper w;
   w.data_version = version_;
   w.topic_config_table = table_;
@@ -177,7 +203,7 @@ protocol::TopicConfigSerializeWrapper TopicConfigManager::Snapshot() const {
 }
 
 protocol::DataVersion TopicConfigManager::data_version() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return version_;
 }
 
@@ -220,7 +246,7 @@ Status SubscriptionGroupManager::Load() {
     if (j.status().code() == StatusCode::kNotFound) return Status::OK();
     return j.status();
   }
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto t = j->find("subscriptionGroupTable");
   if (t == j->end() || !t->is_object()) return Status::OK();
   for (auto& [name, v] : t->items()) {
@@ -255,13 +281,13 @@ Status SubscriptionGroupManager::PersistLocked() {
 }
 
 std::string SubscriptionGroupManager::ToJson() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return GroupsWrapper(table_, version_).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::optional<SubscriptionGroupConfig> SubscriptionGroupManager::Find(
     const std::string& group) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = table_.find(group);
   if (it == table_.end()) return std::nullopt;
   return it->second;
@@ -276,7 +302,7 @@ Result<std::optional<SubscriptionGroupConfig>> SubscriptionGroupManager::FindOrC
 Result<std::map<std::string, std::optional<SubscriptionGroupConfig>>>
 SubscriptionGroupManager::FindOrCreateAll(const std::vector<std::string>& groups,
                                           bool auto_create) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::map<std::string, std::optional<SubscriptionGroupConfig>> out;
   std::vector<std::string> missing;
   for (const auto& group : groups) {
@@ -294,6 +320,7 @@ SubscriptionGroupManager::FindOrCreateAll(const std::vector<std::string>& groups
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
       &table_, &version_,
       [&] {
+        mu_.AssertHeld();
         for (const auto& group : missing) {
           SubscriptionGroupConfig g;
           g.group_name = group;
@@ -301,27 +328,45 @@ SubscriptionGroupManager::FindOrCreateAll(const std::vector<std::string>& groups
           out[group] = g;
         }
       },
-      [this] { return PersistLocked(); }));
+      [this] {
+        mu_.AssertHeld();  // called by ChangeAndPersist under the caller's lock
+        return PersistLocked();
+      }));
   return out;
 }
 
 Status SubscriptionGroupManager::Update(const SubscriptionGroupConfig& config) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return ChangeAndPersist(
-      &table_, &version_, [&] { table_[config.group_name] = config; },
-      [this] { return PersistLocked(); });
+      &table_, &version_,
+      [&] {
+        mu_.AssertHeld();
+        table_[config.group_name] = config;
+      },
+      [this] {
+        mu_.AssertHeld();  // called by ChangeAndPersist under the caller's lock
+        return PersistLocked();
+      });
 }
 
 Result<bool> SubscriptionGroupManager::Delete(const std::string& group) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   if (table_.count(group) == 0) return false;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
-      &table_, &version_, [&] { table_.erase(group); }, [this] { return PersistLocked(); }));
+      &table_, &version_,
+      [&] {
+        mu_.AssertHeld();
+        table_.erase(group);
+      },
+      [this] {
+        mu_.AssertHeld();  // called by ChangeAndPersist under the caller's lock
+        return PersistLocked();
+      }));
   return true;
 }
 
 std::vector<SubscriptionGroupConfig> SubscriptionGroupManager::List() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<SubscriptionGroupConfig> out;
   for (const auto& [k, g] : table_) out.push_back(g);
   return out;
@@ -335,7 +380,7 @@ Status ConsumerOffsetManager::Load() {
     if (j.status().code() == StatusCode::kNotFound) return Status::OK();
     return j.status();
   }
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto t = j->find("offsetTable");
   if (t == j->end() || !t->is_object()) return Status::OK();
   for (auto& [key, queues] : t->items()) {
@@ -349,7 +394,7 @@ Status ConsumerOffsetManager::Load() {
 
 void ConsumerOffsetManager::Commit(const std::string& group, const std::string& topic,
                                    int32_t queue_id, int64_t offset) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   int64_t& slot = table_[topic + "@" + group][queue_id];
   if (slot != offset) {
     slot = offset;
@@ -359,7 +404,7 @@ void ConsumerOffsetManager::Commit(const std::string& group, const std::string& 
 
 int64_t ConsumerOffsetManager::Query(const std::string& group, const std::string& topic,
                                      int32_t queue_id) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = table_.find(topic + "@" + group);
   if (it == table_.end()) return -1;
   auto q = it->second.find(queue_id);
@@ -368,13 +413,13 @@ int64_t ConsumerOffsetManager::Query(const std::string& group, const std::string
 
 std::map<int32_t, int64_t> ConsumerOffsetManager::QueryAll(const std::string& group,
                                                            const std::string& topic) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = table_.find(topic + "@" + group);
   return it == table_.end() ? std::map<int32_t, int64_t>() : it->second;
 }
 
 std::set<std::string> ConsumerOffsetManager::GroupsOf(const std::string& topic) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::set<std::string> out;
   for (const auto& [k, v] : table_) {
     size_t at = k.find('@');
@@ -386,7 +431,7 @@ std::set<std::string> ConsumerOffsetManager::GroupsOf(const std::string& topic) 
 }
 
 std::set<std::string> ConsumerOffsetManager::TopicsOf(const std::string& group) const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::set<std::string> out;
   for (const auto& [k, v] : table_) {
     size_t at = k.rfind('@');
@@ -396,7 +441,7 @@ std::set<std::string> ConsumerOffsetManager::TopicsOf(const std::string& group) 
 }
 
 void ConsumerOffsetManager::RemoveTopic(const std::string& topic) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   for (auto it = table_.begin(); it != table_.end();) {
     if (it->first.size() > topic.size() && it->first.compare(0, topic.size(), topic) == 0 &&
         it->first[topic.size()] == '@') {
@@ -409,7 +454,7 @@ void ConsumerOffsetManager::RemoveTopic(const std::string& topic) {
 }
 
 void ConsumerOffsetManager::RemoveGroup(const std::string& group) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   for (auto it = table_.begin(); it != table_.end();) {
     size_t at = it->first.rfind('@');
     if (at != std::string::npos && it->first.substr(at + 1) == group) {
@@ -434,13 +479,13 @@ json OffsetsWrapper(const std::map<std::string, std::map<int32_t, int64_t>>& tab
 }  // namespace
 
 std::string ConsumerOffsetManager::ToJson() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return OffsetsWrapper(table_).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 int ConsumerOffsetManager::Clone(const std::string& src_group, const std::string& dest_group,
                                  const std::string& topic) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = table_.find(topic + "@" + src_group);
   if (it == table_.end()) return 0;
   table_[topic + "@" + dest_group] = it->second;
@@ -451,14 +496,14 @@ int ConsumerOffsetManager::Clone(const std::string& src_group, const std::string
 Status ConsumerOffsetManager::Persist() {
   json j;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (!dirty_) return Status::OK();
     j = OffsetsWrapper(table_);
     dirty_ = false;
   }
   Status s = WriteFileAtomic(path_, Dump(j));
   if (!s.ok()) {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     dirty_ = true;
   }
   return s;

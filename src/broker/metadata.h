@@ -6,12 +6,12 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "ramjet/base/mutex.h"
 #include "ramjet/base/names.h"
 #include "ramjet/base/result.h"
 #include "ramjet/protocol/bodies.h"
@@ -62,11 +62,11 @@ class TopicConfigManager {
   Status BumpVersion();
 
  private:
-  Status PersistLocked();
+  Status PersistLocked() RJ_REQUIRES(mu_);
   std::string path_;
-  mutable std::mutex mu_;
-  std::map<std::string, protocol::TopicConfig> table_;
-  protocol::DataVersion version_;
+  mutable Mutex mu_;
+  std::map<std::string, protocol::TopicConfig> table_ RJ_GUARDED_BY(mu_);
+  protocol::DataVersion version_ RJ_GUARDED_BY(mu_);
 };
 
 struct SubscriptionGroupConfig {
@@ -99,11 +99,11 @@ class SubscriptionGroupManager {
   std::string ToJson() const;
 
  private:
-  Status PersistLocked();
+  Status PersistLocked() RJ_REQUIRES(mu_);
   std::string path_;
-  mutable std::mutex mu_;
-  std::map<std::string, SubscriptionGroupConfig> table_;
-  protocol::DataVersion version_;
+  mutable Mutex mu_;
+  std::map<std::string, SubscriptionGroupConfig> table_ RJ_GUARDED_BY(mu_);
+  protocol::DataVersion version_ RJ_GUARDED_BY(mu_);
 };
 
 class ConsumerOffsetManager {
@@ -130,9 +130,10 @@ class ConsumerOffsetManager {
 
  private:
   std::string path_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::map<int32_t, int64_t>> table_;  // "topic@group" -> qid -> offset
-  bool dirty_ = false;
+  mutable Mutex mu_;
+  // "topic@group" -> qid -> offset
+  std::map<std::string, std::map<int32_t, int64_t>> table_ RJ_GUARDED_BY(mu_);
+  bool dirty_ RJ_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace ramjet::broker

@@ -1,5 +1,6 @@
 #include "pull_hold_service.h"
 
+#include "ramjet/base/check.h"
 #include "ramjet/base/clock.h"
 
 namespace ramjet::broker {
@@ -34,7 +35,7 @@ void PullHoldService::Scan() {
     MutexLock l(&mu_);
     for (const auto& [k, v] : held_) keys.push_back(k);
   }
-  const int64_t now = NowMillis();
+  const int64_t now = MonoMillis();
   for (const auto& k : keys) {
     const int64_t max = store_->GetMaxOffsetInQueue(k.topic, k.queue_id).value();
     WakeIf(k, [&](const HeldPull& p) {
@@ -60,7 +61,9 @@ void PullHoldService::WakeIf(const QueueKey& key,
       }
     }
     if (v.empty()) held_.erase(it);
-    held_count_.fetch_sub(static_cast<int64_t>(ready.size()));
+    const int64_t before = held_count_.fetch_sub(static_cast<int64_t>(ready.size()));
+    RJ_CHECK(before >= static_cast<int64_t>(ready.size()), "held count %lld, woken %zu",
+             static_cast<long long>(before), ready.size());
   }
   for (auto& p : ready) wake_(std::move(p.ctx));
 }

@@ -33,7 +33,8 @@ class PullHoldService {
   // REQUIRES: store outlives the service.
   PullHoldService(store::MessageStore* store, Wake wake) : store_(store), wake_(std::move(wake)) {}
 
-  // Parks a pull of (topic, queue_id) from offset until deadline_ms (steady NowMillis clock).
+  // Parks a pull of (topic, queue_id) from offset until deadline_ms (MonoMillis(): a wall-clock
+  // jump moves no deadline).
   void Hold(remoting::RequestContextPtr ctx, const std::string& topic, int32_t queue_id,
             int64_t offset, std::shared_ptr<store::MessageFilter> filter, int64_t deadline_ms)
       RJ_EXCLUDES(mu_);

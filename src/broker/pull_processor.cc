@@ -159,7 +159,7 @@ void PullProcessor::Process(const RequestContextPtr& ctx, bool allow_suspend) {
       (h.sys_flag & PullMessageRequestHeader::kFlagSuspend)) {
     int64_t hold =
         live->long_polling_enable ? h.suspend_timeout_millis : live->short_polling_time_mills;
-    hold_.Hold(ctx, h.topic, h.queue_id, h.queue_offset, *filter, NowMillis() + hold);
+    hold_.Hold(ctx, h.topic, h.queue_id, h.queue_offset, *filter, MonoMillis() + hold);
     return;
   }
   RemotingCommand resp =

@@ -49,10 +49,10 @@ void ReplyProcessor::Process(const remoting::RequestContextPtr& ctx) {
       StoredSendProperties(reply->header.properties, live->broker_cluster_name);
   reply->queue_id = reply->header.queue_id;
   if (auto refused = ChooseWriteQueue(reply->header.topic, *topic, &reply->queue_id,
-                                      ctx->connection()->remote_address())) {
+                                      ctx->remote_address())) {
     return ctx->RespondCode(refused->code, refused->remark);
   }
-  reply->born_host = ctx->connection()->remote_address();
+  reply->born_host = ctx->remote_address();
   reply->store_host = live->store.store_host.ToString();
   reply->body = r.body;
   if (!live->store_reply_message_enable) return Push(ctx, std::move(reply));

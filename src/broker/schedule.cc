@@ -66,7 +66,7 @@ Status ScheduleService::Load() {
   if (j.is_discarded() || !j.is_object()) return Status::Corruption(path_ + " is not JSON");
   auto t = j.find("offsetTable");
   if (t == j.end() || !t->is_object()) return Status::OK();
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   for (auto& [k, v] : t->items()) {
     int level = std::atoi(k.c_str());
     if (level >= 1 && level <= max_level() && v.is_number_integer()) {
@@ -79,67 +79,47 @@ Status ScheduleService::Load() {
 Status ScheduleService::Persist() {
   nlohmann::json t = nlohmann::json::object();
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (!dirty_) return Status::OK();
     for (size_t i = 0; i < offsets_.size(); ++i) t[std::to_string(i + 1)] = offsets_[i];
     dirty_ = false;
   }
   Status s = WriteFileAtomic(path_, nlohmann::json{{"offsetTable", t}}.dump(2));
   if (!s.ok()) {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     dirty_ = true;
   }
   return s;
 }
 
 std::map<int, int64_t> ScheduleService::Offsets() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::map<int, int64_t> out;
   for (size_t i = 0; i < offsets_.size(); ++i) out[static_cast<int>(i + 1)] = offsets_[i];
   return out;
 }
 
 void ScheduleService::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_.Start([this](ServiceThread& self) { Run(self); });
 }
 
 void ScheduleService::Stop() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (stop_ && !thread_.joinable()) return;
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  thread_.Stop();
+  if (stopped_.exchange(true)) return;
   Status s = Persist();
   if (!s.ok()) RJ_LOG(kError, "schedule", "persisting delay offsets: %s", s.ToString().c_str());
 }
 
-void ScheduleService::Wake() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    woken_ = true;
-  }
-  cv_.notify_all();
-}
+void ScheduleService::Wake() { thread_.Wake(); }
 
-void ScheduleService::Run() {
-  for (;;) {
+void ScheduleService::Run(ServiceThread& self) {
+  while (!self.stopping()) {
     int64_t now = NowMillis();
     int64_t next = now + 100;  // also re-check periodically: new messages arrive all the time
-    for (int level = 1; level <= max_level(); ++level) {
-      {
-        std::lock_guard<std::mutex> l(mu_);
-        if (stop_) return;
-      }
+    for (int level = 1; level <= max_level() && !self.stopping(); ++level) {
       next = std::min(next, DeliverLevel(level, now));
     }
-    std::unique_lock<std::mutex> l(mu_);
-    if (stop_) return;
-    int64_t wait = std::max<int64_t>(1, next - NowMillis());
-    cv_.wait_for(l, std::chrono::milliseconds(wait), [this] { return stop_ || woken_; });
-    woken_ = false;
-    if (stop_) return;
+    self.WaitFor(std::max<int64_t>(1, next - NowMillis()));
   }
 }
 
@@ -147,7 +127,7 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now) {
   const int32_t qid = level - 1;
   int64_t off;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     off = offsets_[static_cast<size_t>(qid)];
   }
   for (int rounds = 0; rounds < 64; ++rounds) {
@@ -163,7 +143,7 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now) {
         RJ_LOG(kWarn, "schedule", "level %d: offset %lld corrected to %lld (%s)", level,
                static_cast<long long>(off), static_cast<long long>(next),
                std::string(store::GetStatusName(got.status)).c_str());
-        std::lock_guard<std::mutex> l(mu_);
+        MutexLock l(&mu_);
         offsets_[static_cast<size_t>(qid)] = off = next;
         dirty_ = true;
         continue;
@@ -198,7 +178,7 @@ int64_t ScheduleService::DeliverLevel(int level, int64_t now) {
           }
         }
       }
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       offsets_[static_cast<size_t>(qid)] = off = next_off;
       dirty_ = true;
     }

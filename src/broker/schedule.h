@@ -12,15 +12,14 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "ramjet/base/result.h"
+#include "ramjet/base/mutex.h"
+#include "ramjet/base/service_thread.h"
 #include "ramjet/store/message_store.h"
 
 namespace ramjet::broker {
@@ -44,7 +43,7 @@ class ScheduleService {
   void Wake();
 
  private:
-  void Run();
+  void Run(ServiceThread& self);
   // Delivers what is due on one level; returns when the next entry becomes due (INT64_MAX if
   // the level is empty, now + retry delay after an error).
   int64_t DeliverLevel(int level, int64_t now);
@@ -52,13 +51,11 @@ class ScheduleService {
   store::MessageStore* store_;
   std::string path_;
   std::vector<int64_t> level_ms_;
-  mutable std::mutex mu_;
-  std::vector<int64_t> offsets_;  // next queue offset per level (index level-1)
-  bool dirty_ = false;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool woken_ = false;
-  std::thread thread_;
+  mutable Mutex mu_;
+  std::vector<int64_t> offsets_ RJ_GUARDED_BY(mu_);  // next queue offset per level (index level-1)
+  bool dirty_ RJ_GUARDED_BY(mu_) = false;
+  std::atomic<bool> stopped_{false};
+  ServiceThread thread_{"schedule"};
 };
 
 }  // namespace ramjet::broker

@@ -73,38 +73,40 @@ Result<std::optional<int64_t>> TimerService::ToTimer(std::string* topic, int32_t
 
 Status TimerService::Load() {
   auto text = ReadFileToString(path_);
+  int64_t saved = 0;
   if (text.ok()) {
     auto j = nlohmann::json::parse(*text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) return Status::Corruption(path_ + " is not JSON");
     if (auto w = j.find("watermark"); w != j.end() && w->is_number_integer()) {
-      watermark_ = w->get<int64_t>();
+      saved = w->get<int64_t>();
     }
   } else if (text.status().code() != StatusCode::kNotFound) {
     return text.status();
   }
-  int64_t min = store_->GetMinOffsetInQueue(kTimerTopic, 0).value();
-  if (watermark_ < min) watermark_ = min;
-  // Offsets delivered above the watermark, from the op records.
-  int64_t off = store_->GetMinOffsetInQueue(kTimerOpTopic, 0).value();
-  for (;;) {
-    auto got = store_->GetMessages(kTimerOpTopic, 0, QueueOffset(off), 256, 16 << 20, nullptr);
-    if (got.status != store::GetStatus::kFound) break;
-    for (const auto& m : got.messages) {
-      auto rec = message::DecodeRecord(m.data, false);
-      if (!rec.ok()) continue;
-      for (size_t i = 0; i + 8 <= rec->body.size(); i += 8) {
-        int64_t d = static_cast<int64_t>(DecodeBE64(rec->body.data() + i));
-        if (d >= watermark_) delivered_.insert(d);
-      }
-    }
-    off = got.next_begin_offset.value();
-  }
-  scan_offset_ = watermark_;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    // Runs before the timer thread starts; the lock only keeps the analysis honest.
+    MutexLock l(&mu_);
+    watermark_ = std::max(saved, store_->GetMinOffsetInQueue(kTimerTopic, 0).value());
+    // Offsets delivered above the watermark, from the op records.
+    int64_t off = store_->GetMinOffsetInQueue(kTimerOpTopic, 0).value();
+    for (;;) {
+      auto got = store_->GetMessages(kTimerOpTopic, 0, QueueOffset(off), 256, 16 << 20, nullptr);
+      if (got.status != store::GetStatus::kFound) break;
+      for (const auto& m : got.messages) {
+        auto rec = message::DecodeRecord(m.data, false);
+        if (!rec.ok()) continue;
+        for (size_t i = 0; i + 8 <= rec->body.size(); i += 8) {
+          int64_t d = static_cast<int64_t>(DecodeBE64(rec->body.data() + i));
+          if (d >= watermark_) delivered_.insert(d);
+        }
+      }
+      off = got.next_begin_offset.value();
+    }
+    scan_offset_ = watermark_;
     AdvanceWatermarkLocked();
   }
   LoadNew();
+  MutexLock l(&mu_);
   RJ_LOG(kInfo, "timer", "%zu pending timers loaded (watermark %lld)", heap_.size(),
          static_cast<long long>(watermark_));
   return Status::OK();
@@ -121,7 +123,7 @@ void TimerService::AdvanceWatermarkLocked() {
 Status TimerService::Persist() {
   int64_t w;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (!dirty_) return Status::OK();
     w = watermark_;
     dirty_ = false;
@@ -130,22 +132,17 @@ Status TimerService::Persist() {
 }
 
 size_t TimerService::Pending() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return heap_.size();
 }
 
 void TimerService::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_.Start([this](ServiceThread& self) { Run(self); });
 }
 
 void TimerService::Stop() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (stop_ && !thread_.joinable()) return;
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  thread_.Stop();
+  if (stopped_.exchange(true)) return;
   Status s = Persist();
   if (!s.ok()) RJ_LOG(kError, "timer", "persisting timer progress: %s", s.ToString().c_str());
 }
@@ -154,19 +151,19 @@ void TimerService::LoadNew() {
   for (;;) {
     int64_t from;
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       from = scan_offset_;
     }
     auto got = store_->GetMessages(kTimerTopic, 0, QueueOffset(from), 4096, 64 << 20, nullptr);
     if (got.status != store::GetStatus::kFound) {
       if (got.status == store::GetStatus::kOffsetTooSmall) {
-        std::lock_guard<std::mutex> l(mu_);
+        MutexLock l(&mu_);
         scan_offset_ = got.next_begin_offset.value();
         continue;
       }
       return;
     }
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     for (const auto& m : got.messages) {
       int64_t off = m.queue_offset.value();
       if (!delivered_.count(off)) heap_.push(Entry{m.tags_code, off});
@@ -183,7 +180,7 @@ int64_t TimerService::DeliverDue() {
   for (int i = 0; i < 10000; ++i) {
     Entry e;
     {
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       if (heap_.empty()) break;
       e = heap_.top();
       if (e.deliver_ms > now) {
@@ -214,7 +211,7 @@ int64_t TimerService::DeliverDue() {
     if (!put.ok()) {
       RJ_LOG(kError, "timer", "delivering timer %lld into %s failed, retrying: %s",
              static_cast<long long>(e.offset), topic.c_str(), put.status().ToString().c_str());
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       heap_.push(e);
       next = now + 1000;
       break;
@@ -235,7 +232,7 @@ int64_t TimerService::DeliverDue() {
       RJ_LOG(kError, "timer", "writing a timer op record failed: %s",
              put.status().ToString().c_str());
     }
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     for (int64_t d : done) {
       if (d >= watermark_) delivered_.insert(d);
     }
@@ -245,9 +242,9 @@ int64_t TimerService::DeliverDue() {
   return next;
 }
 
-void TimerService::Run() {
+void TimerService::Run(ServiceThread& self) {
   int64_t last_persist = NowMillis();
-  for (;;) {
+  while (!self.stopping()) {
     LoadNew();
     int64_t next = DeliverDue();
     int64_t now = NowMillis();
@@ -256,11 +253,8 @@ void TimerService::Run() {
       if (!s.ok()) RJ_LOG(kError, "timer", "persisting timer progress: %s", s.ToString().c_str());
       last_persist = now;
     }
-    std::unique_lock<std::mutex> l(mu_);
-    if (stop_) return;
-    int64_t wait = std::clamp<int64_t>(next - NowMillis(), 0, 50);
-    if (wait > 0) cv_.wait_for(l, std::chrono::milliseconds(wait), [this] { return stop_; });
-    if (stop_) return;
+    const int64_t wait = std::clamp<int64_t>(next - NowMillis(), 0, 50);
+    if (wait > 0) self.WaitFor(wait);
   }
 }
 

@@ -15,17 +15,17 @@
 // Persist()/Pending() may be called from other threads.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <queue>
 #include <string>
-#include <thread>
+#include <atomic>
 #include <unordered_set>
 #include <vector>
 
 #include "ramjet/base/result.h"
+#include "ramjet/base/mutex.h"
+#include "ramjet/base/service_thread.h"
 #include "ramjet/store/message_store.h"
 
 namespace ramjet::broker {
@@ -58,23 +58,23 @@ class TimerService {
       return deliver_ms != o.deliver_ms ? deliver_ms > o.deliver_ms : offset > o.offset;
     }
   };
-  void Run();
+  void Run(ServiceThread& self);
   void LoadNew();        // timer-queue entries from scan_offset_ into the heap
   int64_t DeliverDue();  // returns the next due time (INT64_MAX if none)
-  void AdvanceWatermarkLocked();
+  void AdvanceWatermarkLocked() RJ_REQUIRES(mu_);
 
   store::MessageStore* store_;
   std::string path_;
   message::HostAddress store_host_;
-  mutable std::mutex mu_;
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_;
-  std::unordered_set<int64_t> delivered_;  // delivered offsets >= watermark_
-  int64_t watermark_ = 0;
-  int64_t scan_offset_ = 0;
-  bool dirty_ = false;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  mutable Mutex mu_;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_ RJ_GUARDED_BY(mu_);
+  // Delivered offsets >= watermark_.
+  std::unordered_set<int64_t> delivered_ RJ_GUARDED_BY(mu_);
+  int64_t watermark_ RJ_GUARDED_BY(mu_) = 0;
+  int64_t scan_offset_ RJ_GUARDED_BY(mu_) = 0;
+  bool dirty_ RJ_GUARDED_BY(mu_) = false;
+  std::atomic<bool> stopped_{false};
+  ServiceThread thread_{"timer"};
 };
 
 }  // namespace ramjet::broker

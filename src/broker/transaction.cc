@@ -33,7 +33,7 @@ Status TransactionService::Load() {
   for (;;) {
     auto got = store_->GetMessages(kTransOpHalfTopic, 0, QueueOffset(off), 256, 8 << 20, nullptr);
     if (got.status != store::GetStatus::kFound) break;
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     for (const auto& m : got.messages) {
       auto rec = message::DecodeRecord(m.data, false);
       if (rec.ok()) {
@@ -43,34 +43,22 @@ Status TransactionService::Load() {
     }
     off = got.next_begin_offset.value();
   }
-  RJ_LOG(kInfo, "transaction", "%zu decided transactions loaded from the op queue",
-         decided_.size());
+  size_t decided = 0;
+  {
+    MutexLock l(&mu_);
+    decided = decided_.size();
+  }
+  RJ_LOG(kInfo, "transaction", "%zu decided transactions loaded from the op queue", decided);
   return Status::OK();
 }
 
 void TransactionService::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_.Start([this](ServiceThread& self) {
+    while (self.WaitFor(config_.check_interval_ms)) CheckOnce();
+  });
 }
 
-void TransactionService::Stop() {
-  {
-    std::lock_guard<std::mutex> l(run_mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void TransactionService::Run() {
-  std::unique_lock<std::mutex> l(run_mu_);
-  while (!stop_) {
-    cv_.wait_for(l, std::chrono::milliseconds(config_.check_interval_ms), [this] { return stop_; });
-    if (stop_) return;
-    l.unlock();
-    CheckOnce();
-    l.lock();
-  }
-}
+void TransactionService::Stop() { thread_.Stop(); }
 
 void TransactionService::ToHalf(std::string* topic, int32_t* queue_id, std::string* props,
                                 int32_t* sys_flag) {
@@ -120,7 +108,7 @@ Status TransactionService::End(const std::string& producer_group, int64_t commit
                                    std::to_string(half_queue_offset));
   }
   const std::string uniq = UniqOf(h);
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   if (decided_.count(uniq)) {
     RJ_LOG(kInfo, "transaction", "transaction %s already decided; repeated END ignored",
            uniq.c_str());
@@ -175,7 +163,7 @@ void TransactionService::CheckOnce() {
       const message::RecordView& h = *rec;
       const std::string uniq = UniqOf(h);
       {
-        std::lock_guard<std::mutex> l(mu_);
+        MutexLock l(&mu_);
         if (decided_.count(uniq)) {
           off = m.queue_offset.value() + 1;
           continue;
@@ -198,7 +186,7 @@ void TransactionService::CheckOnce() {
         // Give up: park it where RESUME_CHECK_HALF_MESSAGE could find it.
         message::MessageInput in = RequeueInput(h, kTransCheckMaxTimeTopic, 0, h.properties);
         auto put = store_->PutMessage(in, true);
-        std::lock_guard<std::mutex> l(mu_);
+        MutexLock l(&mu_);
         if (put.ok() && PutOp(uniq, m.queue_offset.value(), "discard").ok()) {
           decided_.insert(uniq);
           RJ_LOG(kWarn, "transaction", "transaction %s of group %s checked %d times: discarded",

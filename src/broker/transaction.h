@@ -16,14 +16,13 @@
 // serializes decisions); one checker thread runs every transactionCheckInterval.
 #pragma once
 
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "metadata.h"
+#include "ramjet/base/mutex.h"
+#include "ramjet/base/service_thread.h"
 #include "ramjet/protocol/remoting_command.h"
 #include "ramjet/store/message_store.h"
 
@@ -65,7 +64,6 @@ class TransactionService {
   void CheckOnce();
 
  private:
-  void Run();
   Status PutOp(const std::string& uniq, int64_t half_queue_offset, const char* tag);
 
   store::MessageStore* store_;
@@ -74,12 +72,9 @@ class TransactionService {
   message::HostAddress store_host_;
   CheckSender sender_;
   DelayRewriter delay_;
-  std::mutex mu_;  // decided_ and decisions
-  std::set<std::string> decided_;
-  std::mutex run_mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  Mutex mu_;  // decided_, and serializes decisions
+  std::set<std::string> decided_ RJ_GUARDED_BY(mu_);
+  ServiceThread thread_{"tx-check"};
 };
 
 }  // namespace ramjet::broker

@@ -484,7 +484,7 @@ class Producer::Impl {
     if (!b.ok()) return cb(b.status());
     client_->InvokeAsync(
         b->addr, std::move(b->cmd), config_.send_timeout_ms,
-        [this, q = b->queue, ids = b->ids, cb = std::move(cb)](Result<RemotingCommand> r) {
+        [q = b->queue, ids = b->ids, cb = std::move(cb)](Result<RemotingCommand> r) {
           if (!r.ok()) return cb(r.status());
           cb(ToResult(*r, q, ids));
         });

@@ -83,10 +83,8 @@ void RouteInfoManager::RemoveBrokerLocked(const std::string& broker_addr) {
   broker_live_table_.erase(broker_addr);
   for (auto bit = broker_addr_table_.begin(); bit != broker_addr_table_.end();) {
     auto& addrs = bit->second.broker_addrs;
-    bool removed_master = false;
     for (auto it = addrs.begin(); it != addrs.end();) {
       if (it->second == broker_addr) {
-        removed_master |= it->first == 0;
         it = addrs.erase(it);
       } else {
         ++it;

@@ -1,5 +1,6 @@
 #include "commit_log.h"
 
+#include "ramjet/base/check.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/logging.h"
@@ -132,6 +133,10 @@ Status CommitLog::FlushAll() {
     flush_error_ = s;
     return s;
   }
+  // flushed only grows, and never past written (written only grows too).
+  RJ_CHECK(target >= from && target <= written(), "flushed %lld -> %lld, written %lld",
+           static_cast<long long>(from), static_cast<long long>(target),
+           static_cast<long long>(written()));
   flushed_.store(target, std::memory_order_release);
   return Status::OK();
 }

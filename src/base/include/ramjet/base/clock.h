@@ -17,4 +17,7 @@ inline int64_t MonoMicros() {
       .count();
 }
 
+// Monotonic milliseconds (deadlines and intervals: unaffected by wall-clock changes).
+inline int64_t MonoMillis() { return MonoMicros() / 1000; }
+
 }  // namespace ramjet

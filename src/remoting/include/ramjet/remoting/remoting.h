@@ -91,7 +91,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 using ConnectionPtr = std::shared_ptr<Connection>;
 
-// One inbound request and the way to answer it.
 // One request being handled, and the way back to its sender. Handlers answer through it from
 // any thread; the first answer wins. The seam for tests: a RequestContext built from a Responder
 // (no socket, no Connection) hands a processor a decoded request and captures its answer.
