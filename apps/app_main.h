@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "ramjet/base/config.h"
 
@@ -47,6 +48,12 @@ inline const char* WaitForShutdownSignal() {
 // Parses the command line into binder. Returns -1 to continue, or an exit code.
 inline int ParseArgs(const char* program, ConfigBinder* binder, int argc, char** argv,
                      const char* usage) {
+  // --help-markdown: the configuration table as Markdown (scripts/gen-config-doc.sh writes
+  // docs/config.md from it).
+  if (argc == 2 && std::string_view(argv[1]) == "--help-markdown") {
+    std::printf("%s", binder->Markdown().c_str());
+    return 0;
+  }
   bool help = false;
   Status s = binder->ParseCommandLine(argc, argv, &help);
   if (help) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds Ramjet and runs every test: the release build's test suite, the
-# same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and each libFuzzer target for a
-# bounded time. Exits non-zero on any failure.
+# same suite under AddressSanitizer + UndefinedBehaviorSanitizer, a clang build with the
+# thread-safety analysis as errors, the C++ suites under ThreadSanitizer, clang-tidy, and each
+# libFuzzer target for a bounded time. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -27,6 +28,22 @@ ninja -C build-asan -j"$JOBS"
 echo "== ASan + UBSan tests"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$JOBS"
+
+echo "== clang build with -Wthread-safety (RJ_GUARDED_BY / RJ_REQUIRES checked as errors)"
+CC=clang CXX=clang++ cmake -S . -B build-tsa -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DRAMJET_THREAD_SAFETY=ON -DRAMJET_BUILD_BENCH=OFF >/dev/null
+ninja -C build-tsa -j"$JOBS"
+
+echo "== ThreadSanitizer build"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAMJET_TSAN=ON \
+  -DRAMJET_BUILD_BENCH=OFF >/dev/null
+ninja -C build-tsan -j"$JOBS"
+echo "== ThreadSanitizer tests (unit, processor and process-level; not the third-party clients)"
+# The third-party client suites test compatibility, not our threads, and run above; the
+# million-message accumulation test is a memory bound that TSan's shadow memory distorts.
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --test-dir build-tsan --output-on-failure -j"$JOBS" \
+  -LE 'compat|java|go|diff|mqadmin' -E 'AccumulationTest'
 
 echo "== libFuzzer targets (${FUZZ_SECONDS}s each)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -16,7 +16,7 @@ namespace req = protocol::request_code;
 
 class Admin::Impl {
  public:
-  Impl(std::string ns, int timeout_ms) : namesrvs_(SplitList(ns)), timeout_ms_(timeout_ms) {
+  Impl(const std::string& ns, int timeout_ms) : namesrvs_(SplitList(ns)), timeout_ms_(timeout_ms) {
     remoting::EndpointOptions o;
     o.name = "admin";
     o.language = protocol::LanguageCode::kCpp;
@@ -25,7 +25,7 @@ class Admin::Impl {
   ~Impl() { client_->Shutdown(); }
 
   Result<RemotingCommand> Call(const std::string& addr, int32_t code,
-                               std::vector<std::pair<std::string, std::string>> fields,
+                               const std::vector<std::pair<std::string, std::string>>& fields,
                                std::string body = {}) {
     RemotingCommand r = RemotingCommand::Request(code);
     for (auto& [k, v] : fields) r.Set(k, v);
@@ -34,7 +34,7 @@ class Admin::Impl {
   }
   // First name server that answers with SUCCESS.
   Result<RemotingCommand> CallNamesrv(int32_t code,
-                                      std::vector<std::pair<std::string, std::string>> fields) {
+                                      const std::vector<std::pair<std::string, std::string>>& fields) {
     if (namesrvs_.empty()) return Status::InvalidArgument("no name server address (-n)");
     Status last = Status::Unavailable("no name server answered");
     for (const auto& ns : namesrvs_) {
@@ -60,8 +60,8 @@ class Admin::Impl {
   std::unique_ptr<remoting::RemotingClient> client_;
 };
 
-Admin::Admin(std::string namesrv_addr, int timeout_ms)
-    : impl_(std::make_unique<Impl>(std::move(namesrv_addr), timeout_ms)) {}
+Admin::Admin(const std::string& namesrv_addr, int timeout_ms)
+    : impl_(std::make_unique<Impl>(namesrv_addr, timeout_ms)) {}
 Admin::~Admin() = default;
 
 Result<protocol::ClusterInfo> Admin::ClusterInfo() {

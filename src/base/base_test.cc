@@ -185,5 +185,30 @@ TEST(ServiceThreadTest, AWakeBeforeTheWaitIsNotLost) {
   t.Stop();
 }
 
+TEST(ConfigTableTest, RowsCarryBoundsAndUpdatePolicy) {
+  int32_t port = 10911;
+  bool flag = false;
+  std::string name = "a";
+  ConfigBinder b;
+  b.Bind("listenPort", &port, "port").Range(3, 65535).Refused();
+  b.Bind("traceOn", &flag, "trace").Runtime();
+  b.Bind("brokerName", &name, "name");
+  EXPECT_EQ(b.PolicyOf("listenPort"), UpdatePolicy::kRefused);
+  EXPECT_EQ(b.PolicyOf("traceOn"), UpdatePolicy::kRuntime);
+  EXPECT_EQ(b.PolicyOf("brokerName"), UpdatePolicy::kNextStart);
+  EXPECT_EQ(b.PolicyOf("noSuchKey"), UpdatePolicy::kRefused);
+  Status s = b.Set("listenPort", "70000");
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("3..65535"), std::string::npos) << s.ToString();
+  EXPECT_EQ(port, 10911) << "a refused value is not written";
+  EXPECT_TRUE(b.Set("listenPort", "9000").ok());
+  EXPECT_EQ(port, 9000);
+  const std::string md = b.Markdown();
+  EXPECT_NE(md.find("| `listenPort` | `10911` | 3..65535 | file only | port |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| `traceOn` | `false` |  | runtime | trace |"), std::string::npos) << md;
+  EXPECT_NE(b.Help().find("3..65535"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ramjet

@@ -89,7 +89,7 @@ std::string UpdatePropertiesText(std::string_view text,
   for (const auto& [k, v] : updates) {
     auto it = pending.find(k);
     if (it == pending.end()) continue;
-    out += k + "=" + v + "\n";
+    out.append(k).append("=").append(v).append("\n");
     pending.erase(it);
   }
   return out;
@@ -188,77 +188,116 @@ ConfigBinder::Entry ConfigBinder::MakeEntry(std::function<Status(std::string_vie
   return e;
 }
 
-void ConfigBinder::Add(std::string key, Entry e) {
+std::string_view UpdatePolicyName(UpdatePolicy p) {
+  switch (p) {
+    case UpdatePolicy::kRuntime:
+      return "runtime";
+    case UpdatePolicy::kRefused:
+      return "file only";
+    case UpdatePolicy::kNextStart:
+      break;
+  }
+  return "next start";
+}
+
+ConfigBinder::Row& ConfigBinder::Row::Runtime() {
+  e_->policy = UpdatePolicy::kRuntime;
+  return *this;
+}
+
+ConfigBinder::Row& ConfigBinder::Row::Refused() {
+  e_->policy = UpdatePolicy::kRefused;
+  return *this;
+}
+
+ConfigBinder::Row& ConfigBinder::Row::Range(int64_t lo, int64_t hi) {
+  e_->range = std::make_pair(lo, hi);
+  return *this;
+}
+
+ConfigBinder::Row ConfigBinder::Add(std::string key, Entry e) {
   e.default_value = e.get ? e.get() : "";
-  entries_[std::move(key)] = std::move(e);
+  Entry& slot = entries_[std::move(key)];
+  slot = std::move(e);
+  return Row(&slot);
 }
 
-void ConfigBinder::Bind(std::string key, std::string* field, std::string doc) {
-  Add(std::move(key), MakeEntry([field](std::string_view v) {
-                              *field = std::string(v);
-                              return Status::OK();
-                            },
-                            [field] { return *field; }, std::move(doc)));
+UpdatePolicy ConfigBinder::PolicyOf(std::string_view key) const {
+  auto it = entries_.find(key);
+  return it == entries_.end() ? UpdatePolicy::kRefused : it->second.policy;
 }
 
-void ConfigBinder::Bind(std::string key, bool* field, std::string doc) {
-  Add(std::move(key), MakeEntry([field](std::string_view v) {
-                              std::string s(Trim(v));
-                              for (auto& c : s) c = static_cast<char>(std::tolower(c));
-                              if (s == "true") {
-                                *field = true;
-                              } else if (s == "false") {
-                                *field = false;
-                              } else {
-                                return Status::InvalidArgument("not a boolean (true/false): '" +
-                                                               std::string(v) + "'");
-                              }
-                              return Status::OK();
-                            },
-                            [field] { return std::string(*field ? "true" : "false"); },
-                            std::move(doc)));
+ConfigBinder::Row ConfigBinder::Bind(std::string key, std::string* field, std::string doc) {
+  return Add(std::move(key), MakeEntry(
+                                 [field](std::string_view v) {
+                                   *field = std::string(v);
+                                   return Status::OK();
+                                 },
+                                 [field] { return *field; }, std::move(doc)));
 }
 
-void ConfigBinder::Bind(std::string key, int32_t* field, std::string doc) {
-  Add(std::move(key), MakeEntry([field](std::string_view v) { return ParseInt(v, field); },
-                            [field] { return std::to_string(*field); }, std::move(doc)));
+ConfigBinder::Row ConfigBinder::Bind(std::string key, bool* field, std::string doc) {
+  return Add(std::move(key),
+             MakeEntry(
+                 [field](std::string_view v) {
+                   std::string s(Trim(v));
+                   for (auto& c : s) c = static_cast<char>(std::tolower(c));
+                   if (s == "true") {
+                     *field = true;
+                   } else if (s == "false") {
+                     *field = false;
+                   } else {
+                     return Status::InvalidArgument("not a boolean (true/false): '" +
+                                                    std::string(v) + "'");
+                   }
+                   return Status::OK();
+                 },
+                 [field] { return std::string(*field ? "true" : "false"); }, std::move(doc)));
 }
 
-void ConfigBinder::Bind(std::string key, int64_t* field, std::string doc) {
-  Add(std::move(key), MakeEntry([field](std::string_view v) { return ParseInt(v, field); },
-                            [field] { return std::to_string(*field); }, std::move(doc)));
+ConfigBinder::Row ConfigBinder::Bind(std::string key, int32_t* field, std::string doc) {
+  return Add(std::move(key), MakeEntry([field](std::string_view v) { return ParseInt(v, field); },
+                                       [field] { return std::to_string(*field); }, std::move(doc)));
 }
 
-void ConfigBinder::Bind(std::string key, double* field, std::string doc) {
-  Add(std::move(key), MakeEntry([field](std::string_view v) {
-                              std::string s(Trim(v));
-                              char* end = nullptr;
-                              errno = 0;
-                              double d = std::strtod(s.c_str(), &end);
-                              if (s.empty() || errno != 0 || end != s.c_str() + s.size()) {
-                                return Status::InvalidArgument("not a number: '" + s + "'");
-                              }
-                              *field = d;
-                              return Status::OK();
-                            },
-                            [field] {
-                              std::ostringstream os;
-                              os << *field;
-                              return os.str();
-                            },
-                            std::move(doc)));
+ConfigBinder::Row ConfigBinder::Bind(std::string key, int64_t* field, std::string doc) {
+  return Add(std::move(key), MakeEntry([field](std::string_view v) { return ParseInt(v, field); },
+                                       [field] { return std::to_string(*field); }, std::move(doc)));
 }
 
-void ConfigBinder::BindCustom(std::string key, std::function<Status(std::string_view)> set,
-                              std::function<std::string()> current, std::string doc) {
-  Add(std::move(key), MakeEntry(std::move(set), std::move(current), std::move(doc)));
+ConfigBinder::Row ConfigBinder::Bind(std::string key, double* field, std::string doc) {
+  return Add(std::move(key), MakeEntry(
+                                 [field](std::string_view v) {
+                                   std::string s(Trim(v));
+                                   char* end = nullptr;
+                                   errno = 0;
+                                   double d = std::strtod(s.c_str(), &end);
+                                   if (s.empty() || errno != 0 || end != s.c_str() + s.size()) {
+                                     return Status::InvalidArgument("not a number: '" + s + "'");
+                                   }
+                                   *field = d;
+                                   return Status::OK();
+                                 },
+                                 [field] {
+                                   std::ostringstream os;
+                                   os << *field;
+                                   return os.str();
+                                 },
+                                 std::move(doc)));
 }
 
-void ConfigBinder::Ignore(std::string key, std::string why) {
+ConfigBinder::Row ConfigBinder::BindCustom(std::string key,
+                                           std::function<Status(std::string_view)> set,
+                                           std::function<std::string()> current, std::string doc) {
+  return Add(std::move(key), MakeEntry(std::move(set), std::move(current), std::move(doc)));
+}
+
+void ConfigBinder::Ignore(std::string key, const std::string& why) {
   Entry e;
   e.set = [](std::string_view) { return Status::OK(); };
   e.doc = "(accepted, ignored) " + why;
   e.ignored = true;
+  e.policy = UpdatePolicy::kRefused;  // nothing to change at runtime
   entries_[std::move(key)] = std::move(e);
 }
 
@@ -273,6 +312,18 @@ Status ConfigBinder::Set(std::string_view key, std::string_view value) {
     RJ_LOG(kInfo, "config", "key %.*s is accepted but has no effect here: %s",
            static_cast<int>(key.size()), key.data(), it->second.doc.c_str());
   }
+  if (const auto& range = it->second.range) {
+    int64_t n = 0;
+    if (Status p = ParseInt(value, &n); !p.ok()) {
+      return Status::InvalidArgument("invalid value for '" + std::string(key) +
+                                     "': " + std::string(p.message()));
+    }
+    if (n < range->first || n > range->second) {
+      return Status::InvalidArgument(
+          "invalid value for '" + std::string(key) + "': " + std::string(key) + " must be in " +
+          std::to_string(range->first) + ".." + std::to_string(range->second));
+    }
+  }
   Status s = it->second.set(value);
   if (!s.ok()) {
     return Status::InvalidArgument("invalid value for '" + std::string(key) +
@@ -285,7 +336,8 @@ Status ConfigBinder::Apply(const std::vector<std::pair<std::string, std::string>
                            std::string_view source) {
   for (const auto& [k, v] : pairs) {
     Status s = Set(k, v);
-    if (!s.ok()) return Status::InvalidArgument(std::string(source) + ": " + std::string(s.message()));
+    if (!s.ok())
+      return Status::InvalidArgument(std::string(source) + ": " + std::string(s.message()));
   }
   return Status::OK();
 }
@@ -293,7 +345,8 @@ Status ConfigBinder::Apply(const std::vector<std::pair<std::string, std::string>
 Status ConfigBinder::LoadFile(const std::string& path) {
   RJ_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   auto pairs = ParseProperties(text);
-  if (!pairs.ok()) return Status::InvalidArgument(path + ": " + std::string(pairs.status().message()));
+  if (!pairs.ok())
+    return Status::InvalidArgument(path + ": " + std::string(pairs.status().message()));
   return Apply(*pairs, path);
 }
 
@@ -347,8 +400,44 @@ std::string ConfigBinder::Help() const {
   std::string out;
   for (const auto& [k, e] : entries_) {
     out += "  " + k;
-    if (!e.ignored) out += " (default: " + e.default_value + ")";
+    if (!e.ignored) {
+      out += " (default: " + e.default_value;
+      if (e.range) {
+        out += "; " + std::to_string(e.range->first) + ".." + std::to_string(e.range->second);
+      }
+      if (e.policy != UpdatePolicy::kNextStart) {
+        out += "; " + std::string(UpdatePolicyName(e.policy));
+      }
+      out += ")";
+    }
     out += "\n      " + e.doc + "\n";
+  }
+  return out;
+}
+
+std::string ConfigBinder::Markdown() const {
+  auto cell = [](const std::string& v) {
+    std::string o;
+    for (char c : v) {
+      if (c == '|') {
+        o += "\\|";
+      } else if (c == '\n') {
+        o += ' ';
+      } else {
+        o += c;
+      }
+    }
+    return o;
+  };
+  std::string out = "| key | default | bounds | update | what it does |\n|---|---|---|---|---|\n";
+  for (const auto& [k, e] : entries_) {
+    std::string bounds =
+        e.range ? std::to_string(e.range->first) + ".." + std::to_string(e.range->second) : "";
+    std::string def = e.ignored ? "" : "`" + cell(e.default_value) + "`";
+    if (def == "``") def = "(empty)";
+    out.append("| `").append(k).append("` | ").append(def).append(" | ").append(bounds);
+    out.append(" | ").append(e.ignored ? "ignored" : UpdatePolicyName(e.policy));
+    out.append(" | ").append(cell(e.doc)).append(" |\n");
   }
   return out;
 }

@@ -132,13 +132,13 @@ Result<std::shared_ptr<BrokerConfig>> AdminProcessor::NextConfig(
     return Status::InvalidArgument("updateBrokerConfig: " + std::move(why));
   };
   for (const auto& [k, v] : pairs) {
-    KeyUpdatePolicy policy = UpdatePolicyOf(k);
+    if (!b.Has(k)) return refuse("unknown key " + EscapeForLog(k));
+    const KeyUpdatePolicy policy = b.PolicyOf(k);  // the table row's update column
     if (policy == KeyUpdatePolicy::kRefused) {
       return refuse(k +
                     " cannot be changed remotely; edit the broker's configuration file and "
                     "restart it");
     }
-    if (!b.Has(k)) return refuse("unknown key " + EscapeForLog(k));
     if (Status s = CheckRemoteUpdate(*current, k, v); !s.ok())
       return refuse(std::string(s.message()));
     if (Status s = b.Set(k, v); !s.ok()) return refuse(std::string(s.message()));
@@ -179,7 +179,9 @@ void AdminProcessor::UpdateBrokerConfig(const RequestContextPtr& ctx) {
   bc_.SetLive(*next);
   AfterConfigChange(*before, **next);
   std::string keys;
-  for (const auto& [k, v] : *pairs) keys += (keys.empty() ? "" : ", ") + k + "=" + v;
+  for (const auto& [k, v] : *pairs) {
+    keys.append(keys.empty() ? "" : ", ").append(k).append("=").append(v);
+  }
   RJ_LOG(kInfo, "broker", "configuration updated by %s: %s", ctx->remote_address().c_str(),
          keys.c_str());
   if (!next_start.empty()) {

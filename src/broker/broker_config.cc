@@ -31,18 +31,23 @@ std::string FirstNonLoopbackIPv4() {
 }  // namespace
 
 void BrokerConfig::Bind(ConfigBinder* b) {
-  b->Bind("brokerClusterName", &broker_cluster_name, "cluster this broker belongs to");
-  b->Bind("brokerName", &broker_name, "broker name (a master and its slaves share it)");
-  b->Bind("brokerId", &broker_id, "0 = master; slaves are > 0");
+  b->Bind("brokerClusterName", &broker_cluster_name, "cluster this broker belongs to").Refused();
+  b->Bind("brokerName", &broker_name, "broker name (a master and its slaves share it)").Refused();
+  b->Bind("brokerId", &broker_id, "0 = master; slaves are > 0").Refused();
   b->Bind("namesrvAddr", &namesrv_addr, "name servers, host:port separated by ';'");
   b->Bind("brokerIP1", &broker_ip1,
           "address advertised to clients and written as STOREHOST (default: first non-loopback "
-          "IPv4)");
-  b->Bind("brokerIP2", &broker_ip2, "HA address advertised to slaves (default: brokerIP1)");
-  b->Bind("listenAddress", &listen_address, "address to bind (0.0.0.0 = all)");
-  b->Bind("listenPort", &listen_port, "main remoting port; the VIP port is listenPort - 2");
-  b->Bind("vipChannelEnable", &vip_channel_enable, "also listen on the VIP port listenPort - 2");
-  b->Bind("haListenPort", &ha_listen_port, "HA port (0 = listenPort + 1)");
+          "IPv4)")
+      .Refused();
+  b->Bind("brokerIP2", &broker_ip2, "HA address advertised to slaves (default: brokerIP1)")
+      .Refused();
+  b->Bind("listenAddress", &listen_address, "address to bind (0.0.0.0 = all)").Refused();
+  b->Bind("listenPort", &listen_port, "main remoting port; the VIP port is listenPort - 2")
+      .Range(3, 65535)
+      .Refused();
+  b->Bind("vipChannelEnable", &vip_channel_enable, "also listen on the VIP port listenPort - 2")
+      .Refused();
+  b->Bind("haListenPort", &ha_listen_port, "HA port (0 = listenPort + 1)").Refused();
   b->BindCustom(
       "brokerRole",
       [this](std::string_view v) {
@@ -56,11 +61,14 @@ void BrokerConfig::Bind(ConfigBinder* b) {
         return Status::InvalidArgument("expected ASYNC_MASTER, SYNC_MASTER or SLAVE");
       },
       [this] { return broker_role; }, "ASYNC_MASTER or SYNC_MASTER");
-  b->Bind("brokerPermission", &broker_permission, "broker permission bits (READ 4 | WRITE 2)");
+  b->Bind("brokerPermission", &broker_permission, "broker permission bits (READ 4 | WRITE 2)")
+      .Runtime();
   b->Bind("autoCreateTopicEnable", &auto_create_topic_enable,
-          "create unknown topics on first send (through TBW102)");
+          "create unknown topics on first send (through TBW102)")
+      .Runtime();
   b->Bind("autoCreateSubscriptionGroup", &auto_create_subscription_group,
-          "create unknown consumer groups on first use");
+          "create unknown consumer groups on first use")
+      .Runtime();
   b->Bind("defaultTopicQueueNums", &default_topic_queue_nums, "queues of TBW102 / auto-created");
   b->Bind("clusterTopicEnable", &cluster_topic_enable, "create the topic named like the cluster");
   b->Bind("brokerTopicEnable", &broker_topic_enable, "create the topic named like the broker");
@@ -71,16 +79,19 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "name server registration period in ms (clamped to 10000..60000)");
   b->Bind("registerBrokerTimeoutMills", &register_broker_timeout_mills,
           "timeout of one registration request");
-  b->Bind("longPollingEnable", &long_polling_enable, "hold empty pulls until data arrives");
+  b->Bind("longPollingEnable", &long_polling_enable, "hold empty pulls until data arrives")
+      .Runtime();
   b->Bind("shortPollingTimeMills", &short_polling_time_mills,
-          "hold time of empty pulls when long polling is off");
+          "hold time of empty pulls when long polling is off")
+      .Runtime();
   b->Bind("flushConsumerOffsetInterval", &flush_consumer_offset_interval,
           "period of persisting consumer offsets (ms)");
   b->Bind("channelExpiredTimeout", &channel_expired_timeout,
-          "a client silent for this long (ms) is dropped from its groups");
-  b->Bind("enablePropertyFilter", &enable_property_filter, "allow SQL92 subscriptions");
-  b->Bind("regionId", &region_id, "MSG_REGION returned with every send");
-  b->Bind("traceOn", &trace_on, "TRACE_ON returned with every send");
+          "a client silent for this long (ms) is dropped from its groups")
+      .Runtime();
+  b->Bind("enablePropertyFilter", &enable_property_filter, "allow SQL92 subscriptions").Runtime();
+  b->Bind("regionId", &region_id, "MSG_REGION returned with every send").Runtime();
+  b->Bind("traceOn", &trace_on, "TRACE_ON returned with every send").Runtime();
   b->Bind("sendMessageThreadPoolNums", &send_message_thread_pool_nums,
           "send executor threads; 0 = store and answer sends on the I/O threads (fastest)");
   b->Bind("pullMessageThreadPoolNums", &pull_message_thread_pool_nums, "pull executor threads");
@@ -102,12 +113,15 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "queued offset requests before SYSTEM_BUSY");
   b->Bind("serverWorkerThreads", &server_worker_threads, "network I/O threads");
   b->Bind("maxFrameBytes", &max_frame_bytes,
-          "largest accepted frame; a longer length field closes the connection");
+          "largest accepted frame; a longer length field closes the connection")
+      .Refused();
   limits.Bind(b);
   b->Bind("maxTransferBytesOnMessageInMemory", &max_transfer_bytes_on_message,
-          "bytes returned by one pull at most (the first message always fits)");
+          "bytes returned by one pull at most (the first message always fits)")
+      .Runtime();
   b->Bind("maxTransferCountOnMessageInMemory", &max_transfer_count_on_message,
-          "messages returned by one pull at most");
+          "messages returned by one pull at most")
+      .Runtime();
   b->Bind("messageDelayLevel", &message_delay_level,
           "delay of each level for DELAY / send-back, level 1 first (units ms s m h d)");
   b->Bind("flushDelayOffsetInterval", &flush_delay_offset_interval,
@@ -121,44 +135,50 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("transactionCheckMax", &transaction_check_max,
           "checks before a half message is given up (moved to TRANS_CHECK_MAX_TIME_TOPIC)");
   b->Bind("rejectTransactionMessage", &reject_transaction_message,
-          "refuse transactional messages with NO_PERMISSION");
+          "refuse transactional messages with NO_PERMISSION")
+      .Runtime();
   b->Bind("timerWheelEnable", &timer_wheel_enable,
           "honour TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS (arbitrary delays)");
   b->Bind("timerMaxDelaySec", &timer_max_delay_sec, "longest accepted timer delay in seconds");
   // Store keys.
   store::StoreConfig* s = &store;
-  b->Bind("storePathRootDir", &s->root_dir, "root of the store (commitlog/, consumequeue/, ...)");
+  b->Bind("storePathRootDir", &s->root_dir, "root of the store (commitlog/, consumequeue/, ...)")
+      .Refused();
   b->BindCustom(
-      "flushDiskType",
-      [s](std::string_view v) {
-        if (v == "ASYNC_FLUSH") {
-          s->flush_disk_type = store::FlushDiskType::kAsyncFlush;
-        } else if (v == "SYNC_FLUSH") {
-          s->flush_disk_type = store::FlushDiskType::kSyncFlush;
-        } else {
-          return Status::InvalidArgument("expected ASYNC_FLUSH or SYNC_FLUSH");
-        }
-        return Status::OK();
-      },
-      [s] {
-        return std::string(s->flush_disk_type == store::FlushDiskType::kSyncFlush ? "SYNC_FLUSH"
-                                                                                  : "ASYNC_FLUSH");
-      },
-      "ASYNC_FLUSH or SYNC_FLUSH (group commit)");
-  b->Bind("mappedFileSizeCommitLog", &s->commit_log_segment_size, "CommitLog segment bytes");
-  b->Bind("mapedFileSizeCommitLog", &s->commit_log_segment_size, "old spelling of the above");
+       "flushDiskType",
+       [s](std::string_view v) {
+         if (v == "ASYNC_FLUSH") {
+           s->flush_disk_type = store::FlushDiskType::kAsyncFlush;
+         } else if (v == "SYNC_FLUSH") {
+           s->flush_disk_type = store::FlushDiskType::kSyncFlush;
+         } else {
+           return Status::InvalidArgument("expected ASYNC_FLUSH or SYNC_FLUSH");
+         }
+         return Status::OK();
+       },
+       [s] {
+         return std::string(s->flush_disk_type == store::FlushDiskType::kSyncFlush ? "SYNC_FLUSH"
+                                                                                   : "ASYNC_FLUSH");
+       },
+       "ASYNC_FLUSH or SYNC_FLUSH (group commit)")
+      .Refused();
+  b->Bind("mappedFileSizeCommitLog", &s->commit_log_segment_size, "CommitLog segment bytes")
+      .Refused();
+  b->Bind("mapedFileSizeCommitLog", &s->commit_log_segment_size, "old spelling of the above")
+      .Refused();
   b->BindCustom(
-      "mappedFileSizeConsumeQueue",
-      [s](std::string_view v) {
-        int64_t bytes = std::atoll(std::string(v).c_str());
-        if (bytes < 20 || bytes % 20 != 0) {
-          return Status::InvalidArgument("must be a positive multiple of 20");
-        }
-        s->consume_queue_entries_per_file = bytes / 20;
-        return Status::OK();
-      },
-      [s] { return std::to_string(s->consume_queue_entries_per_file * 20); },
-      "ConsumeQueue file bytes (entries x 20)");
+       "mappedFileSizeConsumeQueue",
+       [s](std::string_view v) {
+         int64_t bytes = std::atoll(std::string(v).c_str());
+         if (bytes < 20 || bytes % 20 != 0) {
+           return Status::InvalidArgument("must be a positive multiple of 20");
+         }
+         s->consume_queue_entries_per_file = bytes / 20;
+         return Status::OK();
+       },
+       [s] { return std::to_string(s->consume_queue_entries_per_file * 20); },
+       "ConsumeQueue file bytes (entries x 20)")
+      .Refused();
   b->Bind("flushIntervalCommitLog", &s->flush_interval_commit_log_ms, "async flush period (ms)");
   b->Bind("flushCommitLogLeastPages", &s->flush_commit_log_least_pages,
           "async flush only with this many dirty 4 KiB pages");
@@ -170,14 +190,16 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "consume queue flush period (ms)");
   b->Bind("maxMessageSize", &s->max_message_size, "largest message body accepted");
   b->Bind("checkCRCOnRecover", &s->check_crc_on_recover, "verify body CRCs during recovery");
-  b->Bind("maxHashSlotNum", &s->max_hash_slot_num, "index file hash slots");
-  b->Bind("maxIndexNum", &s->max_index_num, "index file entries");
-  b->Bind("messageIndexEnable", &s->message_index_enable, "build the key / unique-key index");
+  b->Bind("maxHashSlotNum", &s->max_hash_slot_num, "index file hash slots").Refused();
+  b->Bind("maxIndexNum", &s->max_index_num, "index file entries").Refused();
+  b->Bind("messageIndexEnable", &s->message_index_enable, "build the key / unique-key index")
+      .Refused();
   b->Bind("fileReservedTime", &s->file_reserved_time_hours, "CommitLog retention in hours");
   b->Bind("deleteWhen", &s->delete_when,
           "hours of the day (';'-separated) to delete expired files");
   b->Bind("cleanResourceInterval", &s->clean_resource_interval_ms,
-          "period (ms) of the retention check (expired CommitLog segments, disk ratios)");
+          "period (ms) of the retention check (expired CommitLog segments, disk ratios)")
+      .Range(100, 86400000);
   b->Bind("diskMaxUsedSpaceRatio", &s->disk_max_used_space_ratio,
           "disk usage percent above which expired files are deleted at any hour");
   b->Ignore("storePathCommitLog", "the CommitLog always lives in storePathRootDir/commitlog");
@@ -189,52 +211,14 @@ void BrokerConfig::Bind(ConfigBinder* b) {
 }
 
 KeyUpdatePolicy UpdatePolicyOf(std::string_view key) {
-  static constexpr std::string_view kRuntime[] = {
-      "autoCreateSubscriptionGroup",
-      "autoCreateTopicEnable",
-      "brokerPermission",
-      "channelExpiredTimeout",
-      "enablePropertyFilter",
-      "longPollingEnable",
-      "maxTransferBytesOnMessageInMemory",
-      "maxTransferCountOnMessageInMemory",
-      "regionId",
-      "rejectTransactionMessage",
-      "shortPollingTimeMills",
-      "traceOn",
-  };
-  // Identity, location and store geometry: a remote change of these would take effect at the
-  // next start and could make the store unreadable (a segment size other than the one the
-  // CommitLog was written with), so they are changed only in the configuration file.
-  static constexpr std::string_view kRefused[] = {
-      "brokerClusterName",
-      "brokerName",
-      "brokerId",
-      "brokerIP1",
-      "brokerIP2",
-      "listenAddress",
-      "listenPort",
-      "haListenPort",
-      "vipChannelEnable",
-      "storePathRootDir",
-      "storePathCommitLog",
-      "rocketmqHome",
-      "flushDiskType",
-      "mappedFileSizeCommitLog",
-      "mapedFileSizeCommitLog",
-      "mappedFileSizeConsumeQueue",
-      "maxHashSlotNum",
-      "maxIndexNum",
-      "messageIndexEnable",
-      "maxFrameBytes",
-  };
-  for (auto k : kRuntime) {
-    if (k == key) return KeyUpdatePolicy::kRuntime;
-  }
-  for (auto k : kRefused) {
-    if (k == key) return KeyUpdatePolicy::kRefused;
-  }
-  return KeyUpdatePolicy::kNextStart;
+  // The policy is a column of the configuration table (BrokerConfig::Bind).
+  static const ConfigBinder* const table = [] {
+    static BrokerConfig defaults;
+    auto* b = new ConfigBinder();
+    defaults.Bind(b);
+    return b;
+  }();
+  return table->PolicyOf(key);
 }
 
 namespace {
@@ -295,18 +279,12 @@ Status BrokerConfig::Finish() {
   if (broker_id != 0) {
     return Status::InvalidArgument("brokerId must be 0: slaves are not supported yet");
   }
-  if (listen_port <= 2 || listen_port > 65535) {
-    return Status::InvalidArgument("listenPort must be in 3..65535");
-  }
   if (broker_ip1.empty()) broker_ip1 = FirstNonLoopbackIPv4();
   if (broker_ip2.empty()) broker_ip2 = broker_ip1;
   if (ha_listen_port == 0) ha_listen_port = listen_port + 1;
   if (register_name_server_period < 10000) register_name_server_period = 10000;
   if (register_name_server_period > 60000) register_name_server_period = 60000;
   RJ_RETURN_IF_ERROR(limits.Check());
-  if (store.clean_resource_interval_ms < 100) {
-    return Status::InvalidArgument("cleanResourceInterval must be at least 100 (ms)");
-  }
   auto levels = ParseDelayLevels(message_delay_level);
   if (!levels.ok()) {
     return Status::InvalidArgument("messageDelayLevel: " + std::string(levels.status().message()));

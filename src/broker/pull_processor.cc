@@ -40,9 +40,9 @@ int32_t PullCode(store::GetStatus status, int64_t queue_offset) {
 PullProcessor::PullProcessor(BrokerContext* bc, remoting::ThreadPool* executor)
     : bc_(*bc),
       executor_(executor),
-      hold_(bc->store.get(), [this](RequestContextPtr ctx) { Reexecute(std::move(ctx)); }) {}
+      hold_(bc->store.get(), [this](const RequestContextPtr& ctx) { Reexecute(ctx); }) {}
 
-void PullProcessor::Reexecute(RequestContextPtr ctx) {
+void PullProcessor::Reexecute(const RequestContextPtr& ctx) {
   if (ctx->peer_closed()) return;
   bool ok = executor_->TrySubmit([this, ctx] { Process(ctx, false); });
   if (!ok) {

@@ -31,7 +31,7 @@ class PullProcessor {
   std::optional<protocol::SubscriptionData> SubscriptionOf(
       const remoting::RequestContextPtr& ctx, const protocol::PullMessageRequestHeader& h);
   // Runs a woken pull again on the executor (SYSTEM_BUSY when it is full).
-  void Reexecute(remoting::RequestContextPtr ctx);
+  void Reexecute(const remoting::RequestContextPtr& ctx);
 
   BrokerContext& bc_;
   remoting::ThreadPool* const executor_;

@@ -69,7 +69,7 @@ void ReplyProcessor::Process(const remoting::RequestContextPtr& ctx) {
   msg.born_timestamp = reply->header.born_timestamp;
   msg.born_host = born.ok() ? *born : message::HostAddress::V4(0, 0, 0, 0, 0);
   msg.reconsume_times = reply->header.reconsume_times;
-  store_->PutMessageAsync(msg, true, [this, ctx, reply](Result<store::PutResult> res) {
+  store_->PutMessageAsync(msg, true, [this, ctx, reply](const Result<store::PutResult>& res) {
     if (!res.ok()) {
       auto [code, remark] = PutStatusToResponse(res.status());
       return ctx->RespondCode(code, remark);
@@ -79,7 +79,7 @@ void ReplyProcessor::Process(const remoting::RequestContextPtr& ctx) {
 }
 
 void ReplyProcessor::Push(const remoting::RequestContextPtr& ctx,
-                          std::shared_ptr<const Reply> reply) {
+                          const std::shared_ptr<const Reply>& reply) {
   const SendHeader& h = reply->header;
   const std::string client_id(message::FindProperty(h.properties, kReplyToClient));
   if (client_id.empty()) {

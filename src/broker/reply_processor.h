@@ -34,7 +34,7 @@ class ReplyProcessor {
 
  private:
   struct Reply;
-  void Push(const remoting::RequestContextPtr& ctx, std::shared_ptr<const Reply> reply);
+  void Push(const remoting::RequestContextPtr& ctx, const std::shared_ptr<const Reply>& reply);
 
   store::MessageStore* store_;
   TopicConfigManager* topics_;

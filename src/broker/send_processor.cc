@@ -201,7 +201,7 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
   msg.reconsume_times = h.reconsume_times;
   bc_.store->PutMessageAsync(
       msg, wait_store_ok,
-      [this, ctx, props, shared_topic, response_qid, start_ms](Result<store::PutResult> res) {
+      [this, ctx, props, shared_topic, response_qid, start_ms](const Result<store::PutResult>& res) {
         (void)props;  // kept alive until the store is done with the views
         RespondPut(ctx, res, response_qid, {}, *shared_topic, start_ms);
       });
@@ -258,7 +258,7 @@ void SendProcessor::SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
                               int64_t start_ms) {
   const BrokerConfig& config = bc_.config();
   const int32_t original_qid = queue_id;
-  if (message::FindProperty(h.properties, "DELAY").size() > 0) {
+  if (!message::FindProperty(h.properties, "DELAY").empty()) {
     return RefuseSend(ctx, rc::kMessageIllegal, "batch message does not support delay level");
   }
   auto props = std::make_shared<std::vector<std::string>>();
@@ -305,7 +305,7 @@ void SendProcessor::SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
   }
   bc_.store->PutMessagesAsync(msgs, wait_store_ok,
                               [this, ctx, props, topic, batch_topic, response_qid = original_qid,
-                               sizes, start_ms](Result<store::PutResult> r) {
+                               sizes, start_ms](const Result<store::PutResult>& r) {
                                 (void)props;
                                 (void)batch_topic;
                                 RespondPut(ctx, r, response_qid, sizes, *topic, start_ms);
@@ -409,7 +409,7 @@ void SendProcessor::ConsumerSendMsgBack(const RequestContextPtr& ctx) {
   message::MessageInput in = RequeueInput(m, *target, qid, *props);
   in.body = *body;  // the record's pin is released before the put completes
   in.reconsume_times = m.reconsume_times + 1;
-  bc_.store->PutMessageAsync(in, false, [ctx, target, props, body](Result<store::PutResult> res) {
+  bc_.store->PutMessageAsync(in, false, [ctx, target, props, body](const Result<store::PutResult>& res) {
     if (res.ok()) return ctx->RespondCode(rc::kSuccess);
     ctx->RespondCode(rc::kSystemError, PutStatusToResponse(res.status()).second);
   });

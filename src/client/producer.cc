@@ -363,7 +363,7 @@ class Producer::Impl {
     req->uniq = NewUniqueId();
     req->cb = std::move(cb);
     req->start = static_cast<size_t>(rr_.fetch_add(1));
-    SendAsyncAttempt(std::move(req));
+    SendAsyncAttempt(req);
   }
 
   struct AsyncSend {
@@ -377,7 +377,7 @@ class Producer::Impl {
   };
 
   // One attempt of an async send; the response callback (on the I/O thread) retries on failure.
-  void SendAsyncAttempt(std::shared_ptr<AsyncSend> req) {
+  void SendAsyncAttempt(const std::shared_ptr<AsyncSend>& req) {
     const auto& queues = req->info.queues;
     MessageQueue q = queues[(req->start + static_cast<size_t>(req->attempt)) % queues.size()];
     for (size_t i = 0; i < queues.size() && q.broker_name == req->last_broker; ++i) {

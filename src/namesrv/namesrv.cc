@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <mutex>
-
 #include <nlohmann/json.hpp>
 
 #include "ramjet/base/clock.h"
@@ -25,11 +24,13 @@ void NamesrvConfig::Bind(ConfigBinder* b) {
   b->Bind("listenAddress", &listen_address, "address to bind (0.0.0.0 = all)");
   b->Bind("kvConfigPath", &kv_config_path, "file persisting the KV config namespaces");
   b->Bind("brokerChannelExpiredMillis", &broker_channel_expired_millis,
-          "a broker not re-registered for this long is removed from the routes");
+          "a broker not re-registered for this long is removed from the routes")
+      .Runtime();
   b->Bind("scanNotActiveBrokerInterval", &scan_not_active_broker_interval,
           "period of the broker liveness scan (ms)");
   b->Bind("orderMessageEnable", &order_message_enable,
-          "serve orderTopicConf from KV namespace ORDER_TOPIC_CONFIG in routes");
+          "serve orderTopicConf from KV namespace ORDER_TOPIC_CONFIG in routes")
+      .Runtime();
   b->Bind("defaultThreadPoolNums", &default_thread_pool_nums, "request processing threads");
   b->Bind("serverWorkerThreads", &server_worker_threads, "network I/O threads");
   b->Bind("maxFrameBytes", &max_frame_bytes,
@@ -191,20 +192,21 @@ class Controller : public NamesrvController {
     ctx->Respond(std::move(resp));
   }
 
-  // UPDATE_NAMESRV_CONFIG: the body is properties text. orderMessageEnable and
-  // brokerChannelExpiredMillis change at once; every other key is refused (edit the file given
-  // with -c and restart). All keys are checked before anything changes.
+  // UPDATE_NAMESRV_CONFIG: the body is properties text. Keys whose table row says runtime
+  // (orderMessageEnable, brokerChannelExpiredMillis) change at once; every other key is refused
+  // (edit the file given with -c and restart). All keys are checked before anything changes.
   void UpdateConfig(const RequestContextPtr& ctx) {
     auto pairs = ParseProperties(ctx->request().body);
     if (!pairs.ok() || pairs->empty()) {
-      return ctx->RespondCode(rc::kSystemError, "updateNamesrvConfig: the body must be key=value lines");
+      return ctx->RespondCode(rc::kSystemError,
+                              "updateNamesrvConfig: the body must be key=value lines");
     }
     std::lock_guard<std::mutex> l(config_mu_);
     NamesrvConfig next = config_;
     ConfigBinder b;
     next.Bind(&b);
     for (const auto& [k, v] : *pairs) {
-      if (k != "orderMessageEnable" && k != "brokerChannelExpiredMillis") {
+      if (b.PolicyOf(k) != UpdatePolicy::kRuntime) {
         return ctx->RespondCode(rc::kSystemError,
                                 "updateNamesrvConfig: " + EscapeForLog(k) +
                                     (b.Has(k) ? " cannot be changed at runtime; edit the name "
@@ -212,7 +214,8 @@ class Controller : public NamesrvController {
                                               : " is not a name server key"));
       }
       if (Status s = b.Set(k, v); !s.ok()) {
-        return ctx->RespondCode(rc::kSystemError, "updateNamesrvConfig: " + std::string(s.message()));
+        return ctx->RespondCode(rc::kSystemError,
+                                "updateNamesrvConfig: " + std::string(s.message()));
       }
     }
     if (next.broker_channel_expired_millis < 1000) {
@@ -222,8 +225,7 @@ class Controller : public NamesrvController {
     config_ = next;
     order_message_enable_.store(next.order_message_enable);
     broker_channel_expired_millis_.store(next.broker_channel_expired_millis);
-    RJ_LOG(kInfo, "namesrv", "configuration updated by %s",
-           ctx->connection()->remote_address().c_str());
+    RJ_LOG(kInfo, "namesrv", "configuration updated by %s", ctx->remote_address().c_str());
     ctx->RespondCode(rc::kSuccess);
   }
 
@@ -248,8 +250,8 @@ class Controller : public NamesrvController {
     if (!r.body.empty()) {
       auto body = protocol::RegisterBrokerBody::Parse(r.body, r.GetBool("compressed"));
       if (!body.ok()) {
-        return ctx->RespondCode(rc::kSystemError, "bad register body: " +
-                                                      std::string(body.status().message()));
+        return ctx->RespondCode(rc::kSystemError,
+                                "bad register body: " + std::string(body.status().message()));
       }
       topics = std::move(body->topic_config_wrapper);
     }
@@ -344,8 +346,8 @@ class Controller : public NamesrvController {
     if (!key.ok()) return Fail(ctx, key.status());
     auto v = kv_.Get(*ns, *key);
     if (!v) {
-      return ctx->RespondCode(rc::kQueryNotFound, "No config item, Namespace: " + *ns +
-                                                      " Key: " + *key);
+      return ctx->RespondCode(rc::kQueryNotFound,
+                              "No config item, Namespace: " + *ns + " Key: " + *key);
     }
     RemotingCommand resp = RemotingCommand::ResponseTo(r, rc::kSuccess);
     resp.Set("value", *v);

@@ -53,7 +53,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
-Status Bad(std::string msg) { return Status::Corruption(std::move(msg)); }
+Status Bad(const std::string& msg) { return Status::Corruption(msg); }
 
 // A JSON scalar as the string Java would see after fastjson's HashMap<String,String> parse.
 std::optional<std::string> ScalarToString(const nlohmann::json& v) {

@@ -31,7 +31,7 @@ Result<Checkpoint> Checkpoint::Load(FileSystem* fs, const std::string& path) {
   size_t got = 0;
   RJ_RETURN_IF_ERROR((*f)->ReadAt(0, b.size(), b.data(), &got));
   const char* p = b.data();
-  if (got < static_cast<size_t>(kPosCrc + 4) || DecodeBE32(p + kPosMagic) != kCheckpointMagic)
+  if (got < static_cast<size_t>(kPosCrc) + 4 || DecodeBE32(p + kPosMagic) != kCheckpointMagic)
     return Status::Corruption("checkpoint " + path + " has no valid header");
   if (DecodeBE32(p + kPosCrc) != Crc32(std::string_view(p, kPosCrc)))
     return Status::Corruption("checkpoint " + path + " CRC mismatch");

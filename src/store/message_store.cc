@@ -187,7 +187,7 @@ class StoreImpl final : public MessageStore {
   void HousekeepingLoop();
   Status FlushLogicsAndCheckpoint();
 
-  void DoPut(std::string encoded, std::vector<uint32_t> sizes, std::string_view topic,
+  void DoPut(std::string encoded, const std::vector<uint32_t>& sizes, std::string_view topic,
              int32_t queue_id, int32_t sys_flag, int32_t count, bool wait, PutCallback cb);
   Status CheckWritable();
 
@@ -859,7 +859,7 @@ void StoreImpl::PutMessageAsync(const message::MessageInput& msg, bool wait, Put
   s = message::EncodeRecord(msg, config_.store_host, &encoded);
   if (!s.ok()) return cb(s);
   std::vector<uint32_t> sizes{static_cast<uint32_t>(encoded.size())};
-  DoPut(std::move(encoded), std::move(sizes), msg.topic, msg.queue_id, msg.sys_flag, 1, wait,
+  DoPut(std::move(encoded), sizes, msg.topic, msg.queue_id, msg.sys_flag, 1, wait,
         std::move(cb));
 }
 
@@ -883,11 +883,11 @@ void StoreImpl::PutMessagesAsync(const std::vector<message::MessageInput>& msgs,
     if (!s.ok()) return cb(s);
     sizes.push_back(static_cast<uint32_t>(encoded.size() - before));
   }
-  DoPut(std::move(encoded), std::move(sizes), msgs[0].topic, msgs[0].queue_id, 0,
+  DoPut(std::move(encoded), sizes, msgs[0].topic, msgs[0].queue_id, 0,
         static_cast<int32_t>(msgs.size()), wait, std::move(cb));
 }
 
-void StoreImpl::DoPut(std::string encoded, std::vector<uint32_t> sizes, std::string_view topic,
+void StoreImpl::DoPut(std::string encoded, const std::vector<uint32_t>& sizes, std::string_view topic,
                       int32_t queue_id, int32_t sys_flag, int32_t count, bool wait,
                       PutCallback cb) {
   const int32_t tt = sys_flag & message::kTransactionTypeMask;
@@ -907,7 +907,7 @@ void StoreImpl::DoPut(std::string encoded, std::vector<uint32_t> sizes, std::str
   pr.msg_id = message::CreateOffsetMessageId(config_.store_host, out->physical_offset);
   if (config_.flush_disk_type == FlushDiskType::kSyncFlush && wait) {
     commit_log_.RequestFlush(out->end_offset,
-                             [pr = std::move(pr), cb = std::move(cb)](Status s) mutable {
+                             [pr = std::move(pr), cb = std::move(cb)](const Status& s) mutable {
                                if (s.ok()) {
                                  cb(std::move(pr));
                                } else if (s.code() == StatusCode::kTimeout) {

@@ -40,7 +40,7 @@ struct ConsumerConnectionInfo {
 
 class Admin {
  public:
-  explicit Admin(std::string namesrv_addr, int timeout_ms = 5000);
+  explicit Admin(const std::string& namesrv_addr, int timeout_ms = 5000);
   ~Admin();
 
   // Name server.

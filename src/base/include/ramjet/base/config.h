@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -36,18 +37,45 @@ Status WriteFileAtomic(const std::string& path, std::string_view content);
 // mkdir -p.
 Status CreateDirectories(const std::string& path);
 
+// How a key may change while the process runs (UPDATE_BROKER_CONFIG, UPDATE_NAMESRV_CONFIG).
+enum class UpdatePolicy {
+  kNextStart,  // accepted and persisted; takes effect at the next start (the default)
+  kRuntime,    // takes effect at once (read per request)
+  kRefused,    // identity and data location: only the configuration file may change them
+};
+std::string_view UpdatePolicyName(UpdatePolicy p);
+
 class ConfigBinder {
+ private:
+  struct Entry;
+
  public:
-  void Bind(std::string key, std::string* field, std::string doc);
-  void Bind(std::string key, bool* field, std::string doc);
-  void Bind(std::string key, int32_t* field, std::string doc);
-  void Bind(std::string key, int64_t* field, std::string doc);
-  void Bind(std::string key, double* field, std::string doc);
+  // One row of the configuration table: a key's field, default (its value when bound), doc,
+  // and what the chained calls add — bounds and update policy.
+  //   b->Bind("listenPort", &listen_port, "port of the remoting server").Range(3, 65535).Refused();
+  class Row {
+   public:
+    Row& Runtime();
+    Row& Refused();
+    // Integer keys: values outside lo..hi are refused (nothing is written).
+    Row& Range(int64_t lo, int64_t hi);
+
+   private:
+    friend class ConfigBinder;
+    explicit Row(Entry* e) : e_(e) {}
+    Entry* e_;
+  };
+
+  Row Bind(std::string key, std::string* field, std::string doc);
+  Row Bind(std::string key, bool* field, std::string doc);
+  Row Bind(std::string key, int32_t* field, std::string doc);
+  Row Bind(std::string key, int64_t* field, std::string doc);
+  Row Bind(std::string key, double* field, std::string doc);
   // A custom parser; `current` prints the present value.
-  void BindCustom(std::string key, std::function<Status(std::string_view)> set,
-                  std::function<std::string()> current, std::string doc);
+  Row BindCustom(std::string key, std::function<Status(std::string_view)> set,
+                 std::function<std::string()> current, std::string doc);
   // Accepted and ignored (a RocketMQ key with no meaning here); logged at info level.
-  void Ignore(std::string key, std::string why);
+  void Ignore(std::string key, const std::string& why);
 
   Status Set(std::string_view key, std::string_view value);
   // Applies every pair; stops at the first error, which names the key and the source.
@@ -60,9 +88,13 @@ class ConfigBinder {
 
   // Current values as properties text (key=value per line, sorted by key).
   std::string Dump() const;
-  // One line per key: key, default, doc.
+  // One entry per key: key, default, bounds, update policy, doc.
   std::string Help() const;
+  // The table as Markdown (key | default | bounds | update | doc), for docs/config.md.
+  std::string Markdown() const;
   bool Has(std::string_view key) const;
+  // The update policy of a bound key (kRefused for unknown keys).
+  UpdatePolicy PolicyOf(std::string_view key) const;
   // The file given with -c / --config=, if any (the last one).
   const std::string& config_file() const { return config_file_; }
 
@@ -73,10 +105,12 @@ class ConfigBinder {
     std::string doc;
     std::string default_value;
     bool ignored = false;
+    UpdatePolicy policy = UpdatePolicy::kNextStart;
+    std::optional<std::pair<int64_t, int64_t>> range;
   };
   static Entry MakeEntry(std::function<Status(std::string_view)> set,
                          std::function<std::string()> get, std::string doc);
-  void Add(std::string key, Entry e);
+  Row Add(std::string key, Entry e);
   std::map<std::string, Entry, std::less<>> entries_;
   std::string config_file_;
 };

@@ -73,7 +73,10 @@ class [[nodiscard]] Status {
 #define RJ_CONCAT_(a, b) RJ_CONCAT_INNER_(a, b)
 #define RJ_ASSIGN_OR_RETURN(lhs, expr) \
   RJ_ASSIGN_OR_RETURN_IMPL_(RJ_CONCAT_(rj_res_, __LINE__), lhs, expr)
+// lhs may be a declaration ("auto x") and tmp is a name: neither can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define RJ_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                              \
   if (!tmp.ok()) return tmp.status();             \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -104,12 +104,9 @@ struct BrokerConfig {
   std::string BrokerAddr() const { return broker_ip1 + ":" + std::to_string(listen_port); }
 };
 
-// How UPDATE_BROKER_CONFIG (mqadmin updateBrokerConfig) treats a key.
-enum class KeyUpdatePolicy {
-  kRuntime,    // takes effect at once (read per request)
-  kNextStart,  // accepted and persisted; takes effect when the broker restarts
-  kRefused,    // identity and data location: only the configuration file may change them
-};
+// How UPDATE_BROKER_CONFIG (mqadmin updateBrokerConfig) treats a key: the "update" column of
+// the configuration table (BrokerConfig::Bind; docs/config.md).
+using KeyUpdatePolicy = UpdatePolicy;
 KeyUpdatePolicy UpdatePolicyOf(std::string_view key);
 // Checks one remote change before it is applied, against the configuration in force: control
 // characters (CR/LF would inject keys into the -c file) are refused in keys and values, and
