@@ -33,6 +33,8 @@ echo "== clang build with -Wthread-safety (RJ_GUARDED_BY / RJ_REQUIRES checked a
 CC=clang CXX=clang++ cmake -S . -B build-tsa -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DRAMJET_THREAD_SAFETY=ON -DRAMJET_BUILD_BENCH=OFF >/dev/null
 ninja -C build-tsa -j"$JOBS"
+echo "== clang-tidy (.clang-tidy; findings are errors)"
+JOBS="$JOBS" bash scripts/tidy.sh build-tsa
 
 echo "== ThreadSanitizer build"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAMJET_TSAN=ON \

@@ -20,7 +20,7 @@
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
-#include "ramjet/store/record.h"
+#include "ramjet/message/record.h"
 
 namespace ramjet {
 
@@ -155,11 +155,11 @@ class Cluster : public ::testing::Test {
                 {}, timeout_ms);
   }
 
-  static std::vector<store::RecordView> Records(const std::string& body) {
-    std::vector<store::RecordView> out;
+  static std::vector<message::RecordView> Records(const std::string& body) {
+    std::vector<message::RecordView> out;
     std::string_view rest = body;
     while (!rest.empty()) {
-      auto r = store::DecodeRecord(rest, true);
+      auto r = message::DecodeRecord(rest, true);
       EXPECT_TRUE(r.ok()) << r.status().ToString();
       if (!r.ok()) break;
       out.push_back(*r);

@@ -383,7 +383,7 @@ TEST_F(Defects, RepliesArePushedToTheRequestingClient) {
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->code, rc::kSuccess);
   // The request: an ordinary send carrying the correlation id and the requester's client id.
-  const std::string req_props = store::BuildProperties(
+  const std::string req_props = message::BuildProperties(
       {{"CORRELATION_ID", "corr-1"}, {"REPLY_TO_CLIENT", "127.0.0.1@requester"}, {"TTL", "3000"}});
   r = SendV2("ReqTopic", 0, "question", req_props);
   ASSERT_TRUE(r.ok());
@@ -393,7 +393,7 @@ TEST_F(Defects, RepliesArePushedToTheRequestingClient) {
     return Call(BrokerAddr(), req::kSendReplyMessageV2,
                 {{"a", "RespPG"}, {"b", "DefaultCluster_REPLY_TOPIC"}, {"c", "TBW102"}, {"d", "4"},
                  {"e", "-1"}, {"f", "0"}, {"g", std::to_string(NowMillis())}, {"h", "0"},
-                 {"i", store::BuildProperties({{"CORRELATION_ID", "corr-1"},
+                 {"i", message::BuildProperties({{"CORRELATION_ID", "corr-1"},
                                                {"REPLY_TO_CLIENT", to},
                                                {"TTL", "3000"},
                                                {"MSG_TYPE", "reply"}})},
@@ -412,8 +412,8 @@ TEST_F(Defects, RepliesArePushedToTheRequestingClient) {
     EXPECT_EQ(p.Find("topic").value_or(""), "DefaultCluster_REPLY_TOPIC");
     EXPECT_EQ(p.Find("producerGroup").value_or(""), "RespPG");
     const std::string props(p.Find("properties").value_or(""));
-    EXPECT_EQ(store::FindProperty(props, "CORRELATION_ID"), "corr-1");
-    EXPECT_FALSE(store::FindProperty(props, "PUSH_REPLY_TIME").empty());
+    EXPECT_EQ(message::FindProperty(props, "CORRELATION_ID"), "corr-1");
+    EXPECT_FALSE(message::FindProperty(props, "PUSH_REPLY_TIME").empty());
     for (const char* k : {"bornHost", "storeHost", "storeTimestamp", "bornTimestamp", "queueId",
                           "sysFlag", "flag", "defaultTopic", "defaultTopicQueueNums"}) {
       EXPECT_TRUE(p.Find(k).has_value()) << k << " is required by Java's ReplyMessageRequestHeader";

@@ -21,7 +21,7 @@
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
-#include "ramjet/store/record.h"
+#include "ramjet/message/record.h"
 
 namespace ramjet {
 namespace {
@@ -46,7 +46,7 @@ TEST_F(Cluster, SendPullQueryAndOffsetsOverTheWire) {
   int64_t before = NowMillis();
   std::vector<std::string> ids;
   for (int i = 0; i < 20; ++i) {
-    std::string props = store::BuildProperties({{"TAGS", i % 2 ? "TagB" : "TagA"},
+    std::string props = message::BuildProperties({{"TAGS", i % 2 ? "TagB" : "TagA"},
                                                 {"KEYS", "key-" + std::to_string(i)},
                                                 {"UNIQ_KEY", "UNIQ" + std::to_string(i)},
                                                 {"WAIT", "true"},
@@ -79,18 +79,18 @@ TEST_F(Cluster, SendPullQueryAndOffsetsOverTheWire) {
     EXPECT_EQ(m.topic, "ItTopic");
     EXPECT_EQ(m.body, "body-" + std::to_string(i));
     EXPECT_EQ(m.queue_offset, i);
-    EXPECT_EQ(store::FindProperty(m.properties, "KEYS"), "key-" + std::to_string(i));
-    EXPECT_EQ(store::FindProperty(m.properties, "color"), "red");
-    EXPECT_EQ(store::FindProperty(m.properties, "CLUSTER"), "DefaultCluster");
-    EXPECT_EQ(store::FindProperty(m.properties, "WAIT"), "") << "WAIT is not stored";
+    EXPECT_EQ(message::FindProperty(m.properties, "KEYS"), "key-" + std::to_string(i));
+    EXPECT_EQ(message::FindProperty(m.properties, "color"), "red");
+    EXPECT_EQ(message::FindProperty(m.properties, "CLUSTER"), "DefaultCluster");
+    EXPECT_EQ(message::FindProperty(m.properties, "WAIT"), "") << "WAIT is not stored";
     EXPECT_EQ(m.store_host.ToString(), BrokerAddr());
-    EXPECT_EQ(store::CreateOffsetMessageId(m.store_host, m.physical_offset), ids[i]);
+    EXPECT_EQ(message::CreateOffsetMessageId(m.store_host, m.physical_offset), ids[i]);
   }
   // Tag filter on the broker: only TagB.
   auto pb = Pull("ItTopic", 1, 0, kSubFlag, 0, 5000, "TagB");
   ASSERT_TRUE(pb.ok());
   ASSERT_EQ(pb->code, rc::kSuccess);
-  for (const auto& m : Records(pb->body)) EXPECT_EQ(store::FindProperty(m.properties, "TAGS"), "TagB");
+  for (const auto& m : Records(pb->body)) EXPECT_EQ(message::FindProperty(m.properties, "TAGS"), "TagB");
   EXPECT_EQ(Records(pb->body).size(), 10u);
   // Offsets out of range.
   auto moved = Pull("ItTopic", 1, 500, kSubFlag, 0);
@@ -122,7 +122,7 @@ TEST_F(Cluster, SendPullQueryAndOffsetsOverTheWire) {
   auto qr = Records(q->body);
   ASSERT_EQ(qr.size(), 1u);
   EXPECT_EQ(qr[0].body, "body-7");
-  auto decoded = store::DecodeOffsetMessageId(ids[3]);
+  auto decoded = message::DecodeOffsetMessageId(ids[3]);
   ASSERT_TRUE(decoded.ok());
   auto v = Call(BrokerAddr(), req::kViewMessageById,
                 {{"offset", std::to_string(decoded->second)}});
@@ -190,7 +190,7 @@ TEST_F(Cluster, LongPollingHoldsWakesAndTimesOut) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(answered_at.load(), 0) << "pull answered before any message was sent";
   int64_t sent_at = NowMillis();
-  auto s = SendV2("LpTopic", 0, "wake-up", store::BuildProperties({{"TAGS", "T"}}));
+  auto s = SendV2("LpTopic", 0, "wake-up", message::BuildProperties({{"TAGS", "T"}}));
   ASSERT_TRUE(s.ok());
   ASSERT_EQ(s->code, rc::kSuccess);
   puller.join();
@@ -206,7 +206,7 @@ TEST_F(Cluster, LongPollingHoldsWakesAndTimesOut) {
     code = pr.ok() ? pr->code : -2;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  ASSERT_EQ(SendV2("LpTopic", 0, "other-tag", store::BuildProperties({{"TAGS", "T"}}))->code,
+  ASSERT_EQ(SendV2("LpTopic", 0, "other-tag", message::BuildProperties({{"TAGS", "T"}}))->code,
             rc::kSuccess);
   other.join();
   EXPECT_TRUE(code.load() == rc::kPullRetryImmediately || code.load() == rc::kPullNotFound)
@@ -294,7 +294,7 @@ TEST_F(Cluster, AutoCreateThroughTBW102AndItsSwitch) {
   StartNamesrv();
   StartBroker();
   ASSERT_TRUE(WaitRoute("TBW102", 10000));
-  auto r = SendV2("AutoTopic", -1, "x", store::BuildProperties({{"TAGS", "A"}}));
+  auto r = SendV2("AutoTopic", -1, "x", message::BuildProperties({{"TAGS", "A"}}));
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->code, rc::kSuccess) << r->remark.value_or("");
   auto route = WaitRoute("AutoTopic", 10000);
@@ -409,7 +409,7 @@ TEST_F(Cluster, BatchSendStoresEachMessage) {
   CreateTopic("BatchTopic", 1);
   std::string body;
   for (int i = 0; i < 5; ++i) {
-    std::string props = store::BuildProperties(
+    std::string props = message::BuildProperties(
         {{"UNIQ_KEY", "U" + std::to_string(i)}, {"KEYS", "bk" + std::to_string(i)}});
     std::string payload = "batch-" + std::to_string(i);
     std::string e;
@@ -425,7 +425,7 @@ TEST_F(Cluster, BatchSendStoresEachMessage) {
   }
   auto r = Call(BrokerAddr(), req::kSendMessageV2,
                 {{"a", "PG"}, {"b", "BatchTopic"}, {"c", "TBW102"}, {"d", "4"}, {"e", "0"},
-                 {"f", "0"}, {"g", "1"}, {"h", "0"}, {"i", store::BuildProperties({{"WAIT", "true"}})},
+                 {"f", "0"}, {"g", "1"}, {"h", "0"}, {"i", message::BuildProperties({{"WAIT", "true"}})},
                  {"m", "true"}},
                 body);
   ASSERT_TRUE(r.ok());
@@ -447,9 +447,9 @@ TEST_F(Cluster, BatchSendStoresEachMessage) {
     EXPECT_EQ(recs[i].body, "batch-" + std::to_string(i));
     EXPECT_EQ(recs[i].flag, i);
     EXPECT_EQ(recs[i].queue_offset, i);
-    EXPECT_EQ(store::FindProperty(recs[i].properties, "CLUSTER"), "DefaultCluster");
+    EXPECT_EQ(message::FindProperty(recs[i].properties, "CLUSTER"), "DefaultCluster");
     EXPECT_EQ(ids.substr(i * 33, 32),
-              store::CreateOffsetMessageId(recs[i].store_host, recs[i].physical_offset));
+              message::CreateOffsetMessageId(recs[i].store_host, recs[i].physical_offset));
   }
   // Each inner message is indexed on its own: by key and by unique key.
   auto by_key = Call(BrokerAddr(), req::kQueryMessage,
@@ -561,10 +561,10 @@ class Delay : public Cluster {
  protected:
   // Pulls a queue from offset until `want` records arrived or the deadline passes.
   // Pulls until `want` records arrived, or (with `until`) until every body in it was seen.
-  std::vector<std::pair<store::RecordView, std::string>> Drain(
+  std::vector<std::pair<message::RecordView, std::string>> Drain(
       const std::string& topic, int qid, size_t want, int timeout_ms, int64_t* offset,
       const std::set<std::string>* until = nullptr) {
-    std::vector<std::pair<store::RecordView, std::string>> out;
+    std::vector<std::pair<message::RecordView, std::string>> out;
     auto end = NowMillis() + timeout_ms;
     auto done = [&] {
       if (!until) return out.size() >= want;
@@ -608,7 +608,7 @@ TEST_F(Delay, DelayLevelsDeliverOnTimeAndSurviveRestart) {
     auto r = Call(BrokerAddr(), req::kSendMessageV2,
                   {{"a", "PG"}, {"b", "DelayTopic"}, {"c", "TBW102"}, {"d", "4"}, {"e", "0"},
                    {"f", "0"}, {"g", std::to_string(born)}, {"h", "0"},
-                   {"i", store::BuildProperties({{"DELAY", std::to_string(level)},
+                   {"i", message::BuildProperties({{"DELAY", std::to_string(level)},
                                                  {"TAGS", "T"}})}},
                   body);
     ASSERT_TRUE(r.ok());
@@ -631,9 +631,9 @@ TEST_F(Delay, DelayLevelsDeliverOnTimeAndSurviveRestart) {
     lateness.push_back(late);
     // Delivered with the properties it was stored with, DELAY included, as Apache RocketMQ 4.9.7
     // stores a delivered message (tests/diff).
-    EXPECT_NE(store::FindProperty(rec.properties, "DELAY"), "");
-    EXPECT_EQ(store::FindProperty(rec.properties, "REAL_TOPIC"), "DelayTopic");
-    EXPECT_EQ(store::FindProperty(rec.properties, "TAGS"), "T");
+    EXPECT_NE(message::FindProperty(rec.properties, "DELAY"), "");
+    EXPECT_EQ(message::FindProperty(rec.properties, "REAL_TOPIC"), "DelayTopic");
+    EXPECT_EQ(message::FindProperty(rec.properties, "TAGS"), "T");
   }
   std::sort(lateness.begin(), lateness.end());
   int64_t p50 = lateness[lateness.size() / 2];
@@ -652,7 +652,7 @@ TEST_F(Delay, DelayLevelsDeliverOnTimeAndSurviveRestart) {
     auto r = Call(BrokerAddr(), req::kSendMessageV2,
                   {{"a", "PG"}, {"b", "DelayTopic"}, {"c", "TBW102"}, {"d", "4"}, {"e", "0"},
                    {"f", "0"}, {"g", std::to_string(NowMillis())}, {"h", "0"},
-                   {"i", store::BuildProperties({{"DELAY", "3"}})}},
+                   {"i", message::BuildProperties({{"DELAY", "3"}})}},
                   body);
     ASSERT_EQ(r->code, rc::kSuccess);
     pending.insert(body);
@@ -671,7 +671,7 @@ TEST_F(Delay, DelayLevelsDeliverOnTimeAndSurviveRestart) {
     auto r = Call(BrokerAddr(), req::kSendMessageV2,
                   {{"a", "PG"}, {"b", "DelayTopic"}, {"c", "TBW102"}, {"d", "4"}, {"e", "0"},
                    {"f", "0"}, {"g", std::to_string(NowMillis())}, {"h", "0"},
-                   {"i", store::BuildProperties({{"DELAY", "2"}})}},
+                   {"i", message::BuildProperties({{"DELAY", "2"}})}},
                   body);
     ASSERT_EQ(r->code, rc::kSuccess);
     pending.insert(body);
@@ -692,9 +692,9 @@ TEST_F(Delay, SendBackRetriesThenDeadLetters) {
   StartBroker({"--messageDelayLevel=1s 1s 1s 1s 1s 1s"});
   CreateTopic("SbTopic", 1);
   auto s = SendV2("SbTopic", 0, "payload",
-                  store::BuildProperties({{"TAGS", "A"}, {"KEYS", "k1"}, {"UNIQ_KEY", "U1"}}));
+                  message::BuildProperties({{"TAGS", "A"}, {"KEYS", "k1"}, {"UNIQ_KEY", "U1"}}));
   ASSERT_EQ(s->code, rc::kSuccess);
-  auto id = store::DecodeOffsetMessageId(*s->GetString("msgId"));
+  auto id = message::DecodeOffsetMessageId(*s->GetString("msgId"));
   ASSERT_TRUE(id.ok());
   // First failure: into %RETRY%SG after level 3 + 0.
   auto back = Call(BrokerAddr(), req::kConsumerSendMsgBack,
@@ -709,9 +709,9 @@ TEST_F(Delay, SendBackRetriesThenDeadLetters) {
   const auto& rv = retry[0].first;
   EXPECT_EQ(retry[0].second, "payload");
   EXPECT_EQ(rv.reconsume_times, 1);
-  EXPECT_EQ(store::FindProperty(rv.properties, "RETRY_TOPIC"), "SbTopic");
-  EXPECT_EQ(store::FindProperty(rv.properties, "ORIGIN_MESSAGE_ID"), "U1");
-  EXPECT_EQ(store::FindProperty(rv.properties, "KEYS"), "k1");
+  EXPECT_EQ(message::FindProperty(rv.properties, "RETRY_TOPIC"), "SbTopic");
+  EXPECT_EQ(message::FindProperty(rv.properties, "ORIGIN_MESSAGE_ID"), "U1");
+  EXPECT_EQ(message::FindProperty(rv.properties, "KEYS"), "k1");
   // Second failure of the retried copy: reconsumeTimes 1 -> retried again (max 2).
   auto back2 = Call(BrokerAddr(), req::kConsumerSendMsgBack,
                     {{"offset", std::to_string(rv.physical_offset)}, {"group", "SG"},
@@ -730,7 +730,7 @@ TEST_F(Delay, SendBackRetriesThenDeadLetters) {
   auto dlq = Drain("%DLQ%SG", 0, 1, 5000, &doff);
   ASSERT_EQ(dlq.size(), 1u);
   EXPECT_EQ(dlq[0].second, "payload");
-  EXPECT_EQ(store::FindProperty(dlq[0].first.properties, "ORIGIN_MESSAGE_ID"), "U1");
+  EXPECT_EQ(message::FindProperty(dlq[0].first.properties, "ORIGIN_MESSAGE_ID"), "U1");
   // A negative delay level goes straight to the DLQ.
   auto back4 = Call(BrokerAddr(), req::kConsumerSendMsgBack,
                     {{"offset", std::to_string(id->second)}, {"group", "SG"},
@@ -746,7 +746,7 @@ TEST_F(Delay, SendBackRetriesThenDeadLetters) {
   auto resend = Call(BrokerAddr(), req::kSendMessageV2,
                      {{"a", "PG"}, {"b", "%RETRY%SG"}, {"c", "TBW102"}, {"d", "4"}, {"e", "0"},
                       {"f", "0"}, {"g", "1"}, {"h", "0"}, {"j", "5"}, {"l", "3"},
-                      {"i", store::BuildProperties({{"DELAY", "4"}})}},
+                      {"i", message::BuildProperties({{"DELAY", "4"}})}},
                      "resent");
   ASSERT_EQ(resend->code, rc::kSuccess) << resend->remark.value_or("");
   dlq = Drain("%DLQ%SG", 0, 1, 5000, &doff);
@@ -766,7 +766,7 @@ TEST_F(Cluster, Sql92FiltersOnTheBrokerAndRejectsBadExpressions) {
   CreateTopic("SqlTopic", 1);
   for (int i = 0; i < 20; ++i) {
     auto r = SendV2("SqlTopic", 0, "m" + std::to_string(i),
-                    store::BuildProperties({{"a", std::to_string(i)},
+                    message::BuildProperties({{"a", std::to_string(i)},
                                             {"region", i % 2 ? "eu" : "us"},
                                             {"TAGS", "T"}}));
     ASSERT_EQ(r->code, rc::kSuccess);
@@ -887,7 +887,7 @@ TEST_F(Delay, TransactionsCommitRollbackAndCheckBackAcrossARestart) {
             commit = commit_on_check.count(uniq) > 0;
           }
           // The body is the half re-encoded with its real topic.
-          auto rec = store::DecodeRecord(ctx->request().body, false);
+          auto rec = message::DecodeRecord(ctx->request().body, false);
           EXPECT_TRUE(rec.ok());
           if (rec.ok()) {
             EXPECT_EQ(rec->topic, "TxTopic");
@@ -920,12 +920,12 @@ TEST_F(Delay, TransactionsCommitRollbackAndCheckBackAcrossARestart) {
              {"g", std::to_string(NowMillis())}, {"h", "0"}}) {
       c.Set(k, v);
     }
-    c.Set("i", store::BuildProperties({{"TRAN_MSG", "true"}, {"PGROUP", "TG"}, {"UNIQ_KEY", uniq}}));
+    c.Set("i", message::BuildProperties({{"TRAN_MSG", "true"}, {"PGROUP", "TG"}, {"UNIQ_KEY", uniq}}));
     c.body = "tx-" + uniq;
     auto r = producer->InvokeSync(BrokerAddr(), c, 5000);
     EXPECT_TRUE(r.ok());
     EXPECT_EQ(r->code, rc::kSuccess) << r->remark.value_or("");
-    auto id = store::DecodeOffsetMessageId(*r->GetString("msgId"));
+    auto id = message::DecodeOffsetMessageId(*r->GetString("msgId"));
     return {*r->GetInt64("queueOffset"), id->second};
   };
   auto end = [&](const std::pair<int64_t, int64_t>& half, const std::string& uniq, int type) {
@@ -943,7 +943,7 @@ TEST_F(Delay, TransactionsCommitRollbackAndCheckBackAcrossARestart) {
     auto got = Drain("TxTopic", 0, want, timeout_ms, &off);
     for (const auto& [rec, body] : got) {
       seen[body]++;
-      EXPECT_EQ(rec.transaction_type(), store::kTransactionCommitType);
+      EXPECT_EQ(rec.transaction_type(), message::kTransactionCommitType);
     }
     return seen;
   };
@@ -1122,7 +1122,7 @@ TEST_F(Delay, TimersDeliverWithinOneSecondUnderAMillionPendingAndSurviveRestarts
   for (int sent = 0; sent < far_count; sent += 1000) {
     std::string body;
     for (int i = 0; i < 1000 && sent + i < far_count; ++i) {
-      std::string props = store::BuildProperties(
+      std::string props = message::BuildProperties(
           {{"TIMER_DELIVER_MS", std::to_string(far_due + (sent + i) % 1000)},
            {"UNIQ_KEY", "F" + std::to_string(sent + i)}});
       std::string payload = "far";
@@ -1138,7 +1138,7 @@ TEST_F(Delay, TimersDeliverWithinOneSecondUnderAMillionPendingAndSurviveRestarts
     auto r = Call(BrokerAddr(), req::kSendBatchMessage,
                   {{"a", "PG"}, {"b", "TmTopic"}, {"c", "TBW102"}, {"d", "4"}, {"e", "1"},
                    {"f", "0"}, {"g", std::to_string(NowMillis())}, {"h", "0"}, {"m", "true"},
-                   {"i", store::BuildProperties({{"WAIT", "false"}})}},
+                   {"i", message::BuildProperties({{"WAIT", "false"}})}},
                   body, 30000);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_EQ(r->code, rc::kSuccess) << r->remark.value_or("");
@@ -1162,7 +1162,7 @@ TEST_F(Delay, TimersDeliverWithinOneSecondUnderAMillionPendingAndSurviveRestarts
     if (kind == 0) p.emplace_back("TIMER_DELIVER_MS", std::to_string(due));
     if (kind == 1) p.emplace_back("TIMER_DELAY_SEC", std::to_string(delay_ms / 1000));
     if (kind == 2) p.emplace_back("TIMER_DELAY_MS", std::to_string(delay_ms));
-    auto r = SendV2("TmTopic", 0, name, store::BuildProperties(p));
+    auto r = SendV2("TmTopic", 0, name, message::BuildProperties(p));
     EXPECT_EQ(r->code, rc::kSuccess) << r->remark.value_or("");
   };
   std::set<std::string> probes;
@@ -1176,7 +1176,7 @@ TEST_F(Delay, TimersDeliverWithinOneSecondUnderAMillionPendingAndSurviveRestarts
   auto got = Drain("TmTopic", 0, 0, 15000, &off, &probes);
   std::vector<int64_t> lateness;
   for (const auto& [rec, body] : got) {
-    int64_t due = std::atoll(std::string(store::FindProperty(rec.properties, "TIMER_OUT_MS")).c_str());
+    int64_t due = std::atoll(std::string(message::FindProperty(rec.properties, "TIMER_OUT_MS")).c_str());
     lateness.push_back(rec.store_timestamp - due);
     EXPECT_GE(rec.store_timestamp - due, 0) << body << " delivered early";
   }
@@ -1221,7 +1221,7 @@ TEST_F(Delay, TimersDeliverWithinOneSecondUnderAMillionPendingAndSurviveRestarts
   }
   EXPECT_EQ(pending(), far_count) << "far timers survive a kill";
   // A malformed timer is refused.
-  auto bad = SendV2("TmTopic", 0, "x", store::BuildProperties({{"TIMER_DELAY_SEC", "soon"}}));
+  auto bad = SendV2("TmTopic", 0, "x", message::BuildProperties({{"TIMER_DELAY_SEC", "soon"}}));
   EXPECT_EQ(bad->code, rc::kMessageIllegal);
 }
 
