@@ -1,8 +1,8 @@
 // ramjet-admin: RocketMQ mqadmin-compatible command line (same subcommand names and options).
 //   ramjet-admin <subcommand> -n 127.0.0.1:9876 [options]      ramjet-admin help
 // Errors go to stderr as one clear line and the exit code is non-zero.
-#include <cstdio>
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <string>
@@ -27,47 +27,21 @@ struct Args {
   }
 };
 
+struct Args;
+// One row per subcommand: its name, usage, required options and the function that runs it.
 struct Command {
   const char* name;
   const char* usage;
   const char* required;  // option letters that must be present
-};
-
-const Command kCommands[] = {
-    {"updateTopic", "-t topic (-b brokerAddr | -c cluster) [-r readQueueNums] [-w writeQueueNums] [-p perm] [-o order]", "t"},
-    {"deleteTopic", "-t topic -c cluster", "tc"},
-    {"topicList", "", ""},
-    {"topicRoute", "-t topic", "t"},
-    {"topicStatus", "-t topic", "t"},
-    {"clusterList", "[-c cluster]", ""},
-    {"brokerStatus", "-b brokerAddr", "b"},
-    {"getBrokerConfig", "(-b brokerAddr | -c cluster)", ""},
-    {"updateBrokerConfig", "(-b brokerAddr | -c cluster) -k key -v value", "kv"},
-    {"consumerProgress", "-g group -t topic", "gt"},
-    {"consumerConnection", "-g group", "g"},
-    {"queryMsgById", "-i offsetMsgId", "i"},
-    {"queryMsgByKey", "-t topic -k key", "tk"},
-    {"queryMsgByUniqueKey", "-t topic -i uniqueKey", "ti"},
-    {"queryMsgByOffset", "-t topic -b brokerName -i queueId -o offset", "tbio"},
-    {"printMsg", "-t topic [-s tagExpression]", "t"},
-    {"resetOffsetByTime", "-g group -t topic -s timestamp(ms|now|-1) [-f force(true)]", "gts"},
-    {"skipAccumulatedMessage", "-g group -t topic", "gt"},
-    {"sendMessage", "-t topic -p body [-c tags] [-k keys] [-b brokerName -i queueId]", "tp"},
-    {"consumeMessage", "-t topic [-b brokerName -i queueId] [-o offset] [-c count]", "t"},
-    {"updateKvConfig", "-s namespace -k key -v value", "skv"},
-    {"deleteKvConfig", "-s namespace -k key", "sk"},
-    {"getNamesrvConfig", "", ""},
-    {"updateSubGroup", "-g group (-b brokerAddr | -c cluster) [-s consumeEnable] [-m consumeFromMinEnable] [-d consumeBroadcastEnable] [-q retryQueueNums] [-r retryMaxTimes] [-a notifyConsumerIdsChanged]", "g"},
-    {"deleteSubGroup", "-g group (-b brokerAddr | -c cluster) [-r removeOffset]", "g"},
-    {"producerConnection", "-g producerGroup -t topic", "gt"},
+  int (*run)(admin::Admin& adm, const Args& a);
 };
 
 // The options a subcommand takes: -n, and every -X its usage line names.
 bool Accepts(const Command& cmd, char letter) {
   if (letter == 'n') return true;
   for (const char* p = cmd.usage; p[0] && p[1]; ++p) {
-    if (p[0] == '-' && p[1] == letter && (p == cmd.usage || p[-1] == ' ' || p[-1] == '(' ||
-                                          p[-1] == '[' || p[-1] == '|')) {
+    if (p[0] == '-' && p[1] == letter &&
+        (p == cmd.usage || p[-1] == ' ' || p[-1] == '(' || p[-1] == '[' || p[-1] == '|')) {
       return true;
     }
   }
@@ -129,292 +103,351 @@ void PrintProperties(const std::string& source, const std::string& text) {
   }
 }
 
-int Run(const Args& a) {
-  admin::Admin adm(a.Get('n', "127.0.0.1:9876"));
-  const std::string& s = a.sub;
-  if (s == "topicList") {
-    auto r = adm.TopicList();
-    if (!r.ok()) return Fail(r.status());
-    for (const auto& t : *r) std::printf("%s\n", t.c_str());
-    return 0;
-  }
-  if (s == "topicRoute") {
-    auto r = adm.TopicRoute(a.Get('t'));
-    if (!r.ok()) return Fail(r.status());
-    std::printf("%s\n", r->ToJson().c_str());
-    return 0;
-  }
-  if (s == "updateTopic") {
-    protocol::TopicConfig t;
-    t.topic_name = a.Get('t');
-    t.read_queue_nums = std::atoi(a.Get('r', "8").c_str());
-    t.write_queue_nums = std::atoi(a.Get('w', "8").c_str());
-    t.perm = std::atoi(a.Get('p', "6").c_str());
-    t.order = a.Get('o', "false") == "true";
-    auto targets = TargetBrokers(adm, a);
-    if (!targets.ok()) return Fail(targets.status());
-    const std::vector<std::string>& addrs = *targets;
-    for (const auto& addr : addrs) {
-      if (Status st = adm.UpdateTopic(addr, t); !st.ok()) return Fail(st);
-      std::printf("create topic to %s success.\n", addr.c_str());
-    }
-    std::printf("TopicConfig [topicName=%s, readQueueNums=%d, writeQueueNums=%d, perm=%d, "
-                "topicFilterType=SINGLE_TAG, topicSysFlag=0, order=%s]\n",
-                t.topic_name.c_str(), t.read_queue_nums, t.write_queue_nums, t.perm,
-                t.order ? "true" : "false");
-    return 0;
-  }
-  if (s == "deleteTopic") {
-    if (Status st = adm.DeleteTopic(a.Get('c'), a.Get('t')); !st.ok()) return Fail(st);
-    std::printf("delete topic [%s] from cluster [%s] success.\n", a.Get('t').c_str(),
-                a.Get('c').c_str());
-    std::printf("delete topic [%s] from NameServer success.\n", a.Get('t').c_str());
-    return 0;
-  }
-  if (s == "topicStatus") {
-    auto r = adm.TopicStatus(a.Get('t'));
-    if (!r.ok()) return Fail(r.status());
-    std::printf("%-32s  %-4s  %-20s  %-20s  %s\n", "#Broker Name", "#QID", "#Min Offset",
-                "#Max Offset", "#Last Updated");
-    for (const auto& q : *r) {
-      std::printf("%-32s  %-4d  %-20lld  %-20lld  %s\n", q.queue.broker_name.c_str(),
-                  q.queue.queue_id, static_cast<long long>(q.min_offset),
-                  static_cast<long long>(q.max_offset),
-                  q.last_update_ms ? FormatTime(q.last_update_ms).c_str() : "");
-    }
-    return 0;
-  }
-  if (s == "clusterList") {
-    auto info = adm.ClusterInfo();
-    if (!info.ok()) return Fail(info.status());
-    std::printf("%-22s  %-22s  %-4s  %-22s  %-14s  %-16s  %-16s  %s\n", "#Cluster Name",
-                "#Broker Name", "#BID", "#Addr", "#Version", "#InTotalToday", "#OutTotalToday",
-                "#Timers");
-    for (const auto& [cluster, names] : info->cluster_addr_table) {
-      if (a.Has('c') && cluster != a.Get('c')) continue;
-      for (const auto& name : names) {
-        auto b = info->broker_addr_table.find(name);
-        if (b == info->broker_addr_table.end()) continue;
-        for (const auto& [id, addr] : b->second.broker_addrs) {
-          auto rt = adm.BrokerRuntimeInfo(addr);
-          std::map<std::string, std::string> t = rt.ok() ? *rt : std::map<std::string, std::string>{};
-          std::printf("%-22s  %-22s  %-4lld  %-22s  %-14s  %-16s  %-16s  %s\n", cluster.c_str(),
-                      name.c_str(), static_cast<long long>(id), addr.c_str(),
-                      t["brokerVersionDesc"].c_str(), t["msgPutTotalTodayNow"].c_str(),
-                      t["msgGetTotalTodayNow"].c_str(), t["timerPendingCount"].c_str());
-        }
-      }
-    }
-    return 0;
-  }
-  if (s == "brokerStatus") {
-    auto r = adm.BrokerRuntimeInfo(a.Get('b'));
-    if (!r.ok()) return Fail(r.status());
-    for (const auto& [k, v] : *r) std::printf("%-32s: %s\n", k.c_str(), v.c_str());
-    return 0;
-  }
-  if (s == "getBrokerConfig") {
-    auto targets = TargetBrokers(adm, a);
-    if (!targets.ok()) return Fail(targets.status());
-    const std::vector<std::string>& addrs = *targets;
-    for (const auto& addr : addrs) {
-      auto r = adm.BrokerConfig(addr);
-      if (!r.ok()) return Fail(r.status());
-      PrintProperties(addr, *r);
-    }
-    return 0;
-  }
-  if (s == "updateBrokerConfig") {
-    auto targets = TargetBrokers(adm, a);
-    if (!targets.ok()) return Fail(targets.status());
-    for (const auto& addr : *targets) {
-      auto r = adm.UpdateBrokerConfig(addr, a.Get('k'), a.Get('v'));
-      if (!r.ok()) return Fail(r.status());
-      std::printf("update broker config success, %s%s%s\n", addr.c_str(), r->empty() ? "" : " (",
-                  r->empty() ? "" : (*r + ")").c_str());
-    }
-    return 0;
-  }
-  if (s == "consumerProgress") {
-    auto r = adm.ConsumerProgress(a.Get('g'), a.Get('t'));
-    if (!r.ok()) return Fail(r.status());
-    std::printf("%-32s  %-32s  %-4s  %-20s  %-20s  %s\n", "#Topic", "#Broker Name", "#QID",
-                "#Broker Offset", "#Consumer Offset", "#Diff");
-    int64_t total = 0;
-    for (const auto& row : *r) {
-      int64_t diff = row.broker_offset - std::max<int64_t>(row.consumer_offset, 0);
-      total += diff;
-      std::printf("%-32s  %-32s  %-4d  %-20lld  %-20lld  %lld\n", row.queue.topic.c_str(),
-                  row.queue.broker_name.c_str(), row.queue.queue_id,
-                  static_cast<long long>(row.broker_offset),
-                  static_cast<long long>(row.consumer_offset), static_cast<long long>(diff));
-    }
-    std::printf("\nDiff Total: %lld\n", static_cast<long long>(total));
-    return 0;
-  }
-  if (s == "consumerConnection") {
-    auto r = adm.ConsumerConnection(a.Get('g'));
-    if (!r.ok()) return Fail(r.status());
-    std::printf("%-3s  %-40s  %-10s  %-24s  %s\n", "#Id", "#ClientId", "#Version", "#ClientAddr",
-                "#Language");
-    int i = 1;
-    for (auto& c : r->connections) {
-      std::printf("%-3d  %-40s  %-10s  %-24s  %s\n", i++, c["clientId"].c_str(),
-                  c["version"].c_str(), c["clientAddr"].c_str(), c["language"].c_str());
-    }
-    std::printf("\nBelow is subscription:\n%-3s  %-48s  %s\n", "#Id", "#Topic", "#SubExpression");
-    i = 1;
-    for (const auto& [topic, expr] : r->subscriptions) {
-      std::printf("%-3d  %-48s  %s\n", i++, topic.c_str(), expr.c_str());
-    }
-    std::printf("\nConsumeType: %s\nMessageModel: %s\nConsumeFromWhere: %s\n",
-                r->consume_type.c_str(), r->message_model.c_str(), r->consume_from_where.c_str());
-    return 0;
-  }
-  if (s == "queryMsgById") {
-    auto r = adm.ViewMessageByOffsetId(a.Get('i'));
-    if (!r.ok()) return Fail(r.status());
-    PrintMessage(*r);
-    return 0;
-  }
-  if (s == "queryMsgByKey" || s == "queryMsgByUniqueKey") {
-    bool uniq = s == "queryMsgByUniqueKey";
-    auto r = adm.QueryByKey(a.Get('t'), uniq ? a.Get('i') : a.Get('k'), uniq, 64);
-    if (!r.ok()) return Fail(r.status());
-    if (uniq) {
-      for (const auto& m : *r) PrintMessage(m);
-    } else {
-      std::printf("%-50s %4s %40s\n", "#Message ID", "#QID", "#Offset");
-      for (const auto& m : *r) {
-        std::printf("%-50s %4d %40lld\n", m.msg_id.c_str(), m.queue_id,
-                    static_cast<long long>(m.queue_offset));
-      }
-    }
-    return 0;
-  }
-  if (s == "queryMsgByOffset") {
-    client::MessageQueue mq{a.Get('t'), a.Get('b'), std::atoi(a.Get('i').c_str())};
-    auto r = adm.MessageAtOffset(mq, std::atoll(a.Get('o').c_str()));
-    if (!r.ok()) return Fail(r.status());
-    PrintMessage(*r);
-    return 0;
-  }
-  if (s == "printMsg" || s == "consumeMessage") {
-    auto st = adm.TopicStatus(a.Get('t'));
-    if (!st.ok()) return Fail(st.status());
-    int64_t limit = a.Has('c') ? std::atoll(a.Get('c').c_str()) : INT64_MAX;
-    int64_t printed = 0;
-    for (const auto& q : *st) {
-      if (a.Has('b') && q.queue.broker_name != a.Get('b')) continue;
-      if (a.Has('i') && q.queue.queue_id != std::atoi(a.Get('i').c_str())) continue;
-      int64_t from = a.Has('o') ? std::atoll(a.Get('o').c_str()) : q.min_offset;
-      std::printf("MessageQueue [topic=%s, brokerName=%s, queueId=%d] offsets [%lld, %lld)\n",
-                  q.queue.topic.c_str(), q.queue.broker_name.c_str(), q.queue.queue_id,
-                  static_cast<long long>(from), static_cast<long long>(q.max_offset));
-      for (int64_t off = from; off < q.max_offset && printed < limit; ++off) {
-        auto m = adm.MessageAtOffset(q.queue, off);
-        if (!m.ok()) continue;
-        std::printf("MSGID: %s %s BODY: %s\n", m->msg_id.c_str(), m->topic.c_str(),
-                    m->body.c_str());
-        ++printed;
-      }
-    }
-    std::printf("Consumed %lld messages\n", static_cast<long long>(printed));
-    return 0;
-  }
-  if (s == "resetOffsetByTime" || s == "skipAccumulatedMessage") {
-    int64_t ts = -1;
-    if (s == "resetOffsetByTime") {
-      std::string v = a.Get('s');
-      ts = v == "now" ? NowMillis() : std::atoll(v.c_str());
-    }
-    auto r = adm.ResetOffsetByTime(a.Get('g'), a.Get('t'), ts, a.Get('f', "true") == "true");
-    if (!r.ok()) return Fail(r.status());
-    std::printf("%-40s  %-40s  %s\n", "#brokerName", "#queueId", "#offset");
-    for (const auto& [q, off] : *r) {
-      std::printf("%-40s  %-40d  %lld\n", "", q, static_cast<long long>(off));
-    }
-    return 0;
-  }
-  if (s == "sendMessage") {
-    client::ClientConfig cc;
-    cc.namesrv_addr = a.Get('n', "127.0.0.1:9876");
-    client::Producer p("TOOLS_PRODUCER", cc);
-    if (Status st = p.Start(); !st.ok()) return Fail(st);
-    client::Message m(a.Get('t'), a.Get('c'), a.Get('p'));
-    if (a.Has('k')) m.keys = SplitList(a.Get('k'), ' ');
-    auto r = a.Has('b') && a.Has('i')
-                 ? p.Send(m, client::MessageQueue{a.Get('t'), a.Get('b'),
-                                                  std::atoi(a.Get('i').c_str())})
-                 : p.Send(m);
-    p.Shutdown();
-    if (!r.ok()) return Fail(r.status());
-    std::printf("%-32s  %-4s  %-20s  %s\n", "#Broker Name", "#QID", "#Send Result", "#MsgId");
-    std::printf("%-32s  %-4d  %-20s  %s\n", r->queue.broker_name.c_str(), r->queue.queue_id,
-                client::SendStatusName(r->status).data(), r->msg_id.c_str());
-    return 0;
-  }
-  if (s == "updateKvConfig") {
-    if (Status st = adm.PutKvConfig(a.Get('s'), a.Get('k'), a.Get('v')); !st.ok()) return Fail(st);
-    std::printf("create or update kv config to namespace success.\n");
-    return 0;
-  }
-  if (s == "deleteKvConfig") {
-    if (Status st = adm.DeleteKvConfig(a.Get('s'), a.Get('k')); !st.ok()) return Fail(st);
-    std::printf("delete kv config from namespace success.\n");
-    return 0;
-  }
-  if (s == "getNamesrvConfig") {
-    auto r = adm.NamesrvConfig();
-    if (!r.ok()) return Fail(r.status());
-    for (const auto& [addr, text] : *r) PrintProperties(addr, text);
-    return 0;
-  }
-  if (s == "updateSubGroup" || s == "deleteSubGroup") {
-    auto targets = TargetBrokers(adm, a);
-    if (!targets.ok()) return Fail(targets.status());
-    const std::vector<std::string>& addrs = *targets;
-    for (const auto& addr : addrs) {
-      Status st;
-      if (s == "updateSubGroup") {
-        std::string json = "{\"groupName\":\"" + a.Get('g') + "\"" +
-                           ",\"consumeEnable\":" + a.Get('s', "true") +
-                           ",\"consumeFromMinEnable\":" + a.Get('m', "true") +
-                           ",\"consumeBroadcastEnable\":" + a.Get('d', "true") +
-                           ",\"retryQueueNums\":" + a.Get('q', "1") +
-                           ",\"retryMaxTimes\":" + a.Get('r', "16") +
-                           ",\"notifyConsumerIdsChangedEnable\":" + a.Get('a', "true") + "}";
-        st = adm.UpdateSubGroup(addr, json);
-        if (st.ok()) std::printf("create subscription group to %s success.\n", addr.c_str());
-      } else {
-        st = adm.DeleteSubGroup(addr, a.Get('g'), a.Get('r', "false") == "true");
-        if (st.ok()) {
-          std::printf("delete subscription group [%s] from broker [%s] success.\n",
-                      a.Get('g').c_str(), addr.c_str());
-        }
-      }
-      if (!st.ok()) return Fail(st);
-    }
-    return 0;
-  }
-  if (s == "producerConnection") {
-    auto route = adm.TopicRoute(a.Get('t'));
-    if (!route.ok()) return Fail(route.status());
-    int i = 1;
-    for (const auto& b : route->broker_datas) {
-      auto m = b.broker_addrs.find(0);
-      if (m == b.broker_addrs.end()) continue;
-      auto r = adm.ProducerConnections(m->second, a.Get('g'));
-      if (!r.ok()) return Fail(r.status());
-      for (auto& c : *r) {
-        std::printf("%04d  %-32s %-22s %-10s %s\n", i++, c["clientId"].c_str(),
-                    c["clientAddr"].c_str(), c["language"].c_str(), c["version"].c_str());
-      }
-    }
-    return 0;
-  }
-  return Fail("unknown subcommand " + s);
+int CmdTopicList(admin::Admin& adm, const Args& /*a*/) {
+  auto r = adm.TopicList();
+  if (!r.ok()) return Fail(r.status());
+  for (const auto& t : *r) std::printf("%s\n", t.c_str());
+  return 0;
 }
+
+int CmdTopicRoute(admin::Admin& adm, const Args& a) {
+  auto r = adm.TopicRoute(a.Get('t'));
+  if (!r.ok()) return Fail(r.status());
+  std::printf("%s\n", r->ToJson().c_str());
+  return 0;
+}
+
+int CmdUpdateTopic(admin::Admin& adm, const Args& a) {
+  protocol::TopicConfig t;
+  t.topic_name = a.Get('t');
+  t.read_queue_nums = std::atoi(a.Get('r', "8").c_str());
+  t.write_queue_nums = std::atoi(a.Get('w', "8").c_str());
+  t.perm = std::atoi(a.Get('p', "6").c_str());
+  t.order = a.Get('o', "false") == "true";
+  auto targets = TargetBrokers(adm, a);
+  if (!targets.ok()) return Fail(targets.status());
+  const std::vector<std::string>& addrs = *targets;
+  for (const auto& addr : addrs) {
+    if (Status st = adm.UpdateTopic(addr, t); !st.ok()) return Fail(st);
+    std::printf("create topic to %s success.\n", addr.c_str());
+  }
+  std::printf(
+      "TopicConfig [topicName=%s, readQueueNums=%d, writeQueueNums=%d, perm=%d, "
+      "topicFilterType=SINGLE_TAG, topicSysFlag=0, order=%s]\n",
+      t.topic_name.c_str(), t.read_queue_nums, t.write_queue_nums, t.perm,
+      t.order ? "true" : "false");
+  return 0;
+}
+
+int CmdDeleteTopic(admin::Admin& adm, const Args& a) {
+  if (Status st = adm.DeleteTopic(a.Get('c'), a.Get('t')); !st.ok()) return Fail(st);
+  std::printf("delete topic [%s] from cluster [%s] success.\n", a.Get('t').c_str(),
+              a.Get('c').c_str());
+  std::printf("delete topic [%s] from NameServer success.\n", a.Get('t').c_str());
+  return 0;
+}
+
+int CmdTopicStatus(admin::Admin& adm, const Args& a) {
+  auto r = adm.TopicStatus(a.Get('t'));
+  if (!r.ok()) return Fail(r.status());
+  std::printf("%-32s  %-4s  %-20s  %-20s  %s\n", "#Broker Name", "#QID", "#Min Offset",
+              "#Max Offset", "#Last Updated");
+  for (const auto& q : *r) {
+    std::printf("%-32s  %-4d  %-20lld  %-20lld  %s\n", q.queue.broker_name.c_str(),
+                q.queue.queue_id, static_cast<long long>(q.min_offset),
+                static_cast<long long>(q.max_offset),
+                q.last_update_ms ? FormatTime(q.last_update_ms).c_str() : "");
+  }
+  return 0;
+}
+
+int CmdClusterList(admin::Admin& adm, const Args& a) {
+  auto info = adm.ClusterInfo();
+  if (!info.ok()) return Fail(info.status());
+  std::printf("%-22s  %-22s  %-4s  %-22s  %-14s  %-16s  %-16s  %s\n", "#Cluster Name",
+              "#Broker Name", "#BID", "#Addr", "#Version", "#InTotalToday", "#OutTotalToday",
+              "#Timers");
+  for (const auto& [cluster, names] : info->cluster_addr_table) {
+    if (a.Has('c') && cluster != a.Get('c')) continue;
+    for (const auto& name : names) {
+      auto b = info->broker_addr_table.find(name);
+      if (b == info->broker_addr_table.end()) continue;
+      for (const auto& [id, addr] : b->second.broker_addrs) {
+        auto rt = adm.BrokerRuntimeInfo(addr);
+        std::map<std::string, std::string> t = rt.ok() ? *rt : std::map<std::string, std::string>{};
+        std::printf("%-22s  %-22s  %-4lld  %-22s  %-14s  %-16s  %-16s  %s\n", cluster.c_str(),
+                    name.c_str(), static_cast<long long>(id), addr.c_str(),
+                    t["brokerVersionDesc"].c_str(), t["msgPutTotalTodayNow"].c_str(),
+                    t["msgGetTotalTodayNow"].c_str(), t["timerPendingCount"].c_str());
+      }
+    }
+  }
+  return 0;
+}
+
+int CmdBrokerStatus(admin::Admin& adm, const Args& a) {
+  auto r = adm.BrokerRuntimeInfo(a.Get('b'));
+  if (!r.ok()) return Fail(r.status());
+  for (const auto& [k, v] : *r) std::printf("%-32s: %s\n", k.c_str(), v.c_str());
+  return 0;
+}
+
+int CmdGetBrokerConfig(admin::Admin& adm, const Args& a) {
+  auto targets = TargetBrokers(adm, a);
+  if (!targets.ok()) return Fail(targets.status());
+  const std::vector<std::string>& addrs = *targets;
+  for (const auto& addr : addrs) {
+    auto r = adm.BrokerConfig(addr);
+    if (!r.ok()) return Fail(r.status());
+    PrintProperties(addr, *r);
+  }
+  return 0;
+}
+
+int CmdUpdateBrokerConfig(admin::Admin& adm, const Args& a) {
+  auto targets = TargetBrokers(adm, a);
+  if (!targets.ok()) return Fail(targets.status());
+  for (const auto& addr : *targets) {
+    auto r = adm.UpdateBrokerConfig(addr, a.Get('k'), a.Get('v'));
+    if (!r.ok()) return Fail(r.status());
+    std::printf("update broker config success, %s%s%s\n", addr.c_str(), r->empty() ? "" : " (",
+                r->empty() ? "" : (*r + ")").c_str());
+  }
+  return 0;
+}
+
+int CmdConsumerProgress(admin::Admin& adm, const Args& a) {
+  auto r = adm.ConsumerProgress(a.Get('g'), a.Get('t'));
+  if (!r.ok()) return Fail(r.status());
+  std::printf("%-32s  %-32s  %-4s  %-20s  %-20s  %s\n", "#Topic", "#Broker Name", "#QID",
+              "#Broker Offset", "#Consumer Offset", "#Diff");
+  int64_t total = 0;
+  for (const auto& row : *r) {
+    int64_t diff = row.broker_offset - std::max<int64_t>(row.consumer_offset, 0);
+    total += diff;
+    std::printf("%-32s  %-32s  %-4d  %-20lld  %-20lld  %lld\n", row.queue.topic.c_str(),
+                row.queue.broker_name.c_str(), row.queue.queue_id,
+                static_cast<long long>(row.broker_offset),
+                static_cast<long long>(row.consumer_offset), static_cast<long long>(diff));
+  }
+  std::printf("\nDiff Total: %lld\n", static_cast<long long>(total));
+  return 0;
+}
+
+int CmdConsumerConnection(admin::Admin& adm, const Args& a) {
+  auto r = adm.ConsumerConnection(a.Get('g'));
+  if (!r.ok()) return Fail(r.status());
+  std::printf("%-3s  %-40s  %-10s  %-24s  %s\n", "#Id", "#ClientId", "#Version", "#ClientAddr",
+              "#Language");
+  int i = 1;
+  for (auto& c : r->connections) {
+    std::printf("%-3d  %-40s  %-10s  %-24s  %s\n", i++, c["clientId"].c_str(), c["version"].c_str(),
+                c["clientAddr"].c_str(), c["language"].c_str());
+  }
+  std::printf("\nBelow is subscription:\n%-3s  %-48s  %s\n", "#Id", "#Topic", "#SubExpression");
+  i = 1;
+  for (const auto& [topic, expr] : r->subscriptions) {
+    std::printf("%-3d  %-48s  %s\n", i++, topic.c_str(), expr.c_str());
+  }
+  std::printf("\nConsumeType: %s\nMessageModel: %s\nConsumeFromWhere: %s\n",
+              r->consume_type.c_str(), r->message_model.c_str(), r->consume_from_where.c_str());
+  return 0;
+}
+
+int CmdQueryMsgById(admin::Admin& adm, const Args& a) {
+  auto r = adm.ViewMessageByOffsetId(a.Get('i'));
+  if (!r.ok()) return Fail(r.status());
+  PrintMessage(*r);
+  return 0;
+}
+
+int CmdQueryMsgByKey(admin::Admin& adm, const Args& a) {
+  const std::string& s = a.sub;
+  bool uniq = s == "queryMsgByUniqueKey";
+  auto r = adm.QueryByKey(a.Get('t'), uniq ? a.Get('i') : a.Get('k'), uniq, 64);
+  if (!r.ok()) return Fail(r.status());
+  if (uniq) {
+    for (const auto& m : *r) PrintMessage(m);
+  } else {
+    std::printf("%-50s %4s %40s\n", "#Message ID", "#QID", "#Offset");
+    for (const auto& m : *r) {
+      std::printf("%-50s %4d %40lld\n", m.msg_id.c_str(), m.queue_id,
+                  static_cast<long long>(m.queue_offset));
+    }
+  }
+  return 0;
+}
+
+int CmdQueryMsgByOffset(admin::Admin& adm, const Args& a) {
+  client::MessageQueue mq{a.Get('t'), a.Get('b'), std::atoi(a.Get('i').c_str())};
+  auto r = adm.MessageAtOffset(mq, std::atoll(a.Get('o').c_str()));
+  if (!r.ok()) return Fail(r.status());
+  PrintMessage(*r);
+  return 0;
+}
+
+int CmdPrintMsg(admin::Admin& adm, const Args& a) {
+  auto st = adm.TopicStatus(a.Get('t'));
+  if (!st.ok()) return Fail(st.status());
+  int64_t limit = a.Has('c') ? std::atoll(a.Get('c').c_str()) : INT64_MAX;
+  int64_t printed = 0;
+  for (const auto& q : *st) {
+    if (a.Has('b') && q.queue.broker_name != a.Get('b')) continue;
+    if (a.Has('i') && q.queue.queue_id != std::atoi(a.Get('i').c_str())) continue;
+    int64_t from = a.Has('o') ? std::atoll(a.Get('o').c_str()) : q.min_offset;
+    std::printf("MessageQueue [topic=%s, brokerName=%s, queueId=%d] offsets [%lld, %lld)\n",
+                q.queue.topic.c_str(), q.queue.broker_name.c_str(), q.queue.queue_id,
+                static_cast<long long>(from), static_cast<long long>(q.max_offset));
+    for (int64_t off = from; off < q.max_offset && printed < limit; ++off) {
+      auto m = adm.MessageAtOffset(q.queue, off);
+      if (!m.ok()) continue;
+      std::printf("MSGID: %s %s BODY: %s\n", m->msg_id.c_str(), m->topic.c_str(), m->body.c_str());
+      ++printed;
+    }
+  }
+  std::printf("Consumed %lld messages\n", static_cast<long long>(printed));
+  return 0;
+}
+
+int CmdResetOffsetByTime(admin::Admin& adm, const Args& a) {
+  const std::string& s = a.sub;
+  int64_t ts = -1;
+  if (s == "resetOffsetByTime") {
+    std::string v = a.Get('s');
+    ts = v == "now" ? NowMillis() : std::atoll(v.c_str());
+  }
+  auto r = adm.ResetOffsetByTime(a.Get('g'), a.Get('t'), ts, a.Get('f', "true") == "true");
+  if (!r.ok()) return Fail(r.status());
+  std::printf("%-40s  %-40s  %s\n", "#brokerName", "#queueId", "#offset");
+  for (const auto& [q, off] : *r) {
+    std::printf("%-40s  %-40d  %lld\n", "", q, static_cast<long long>(off));
+  }
+  return 0;
+}
+
+int CmdSendMessage(admin::Admin& /*adm*/, const Args& a) {
+  client::ClientConfig cc;
+  cc.namesrv_addr = a.Get('n', "127.0.0.1:9876");
+  client::Producer p("TOOLS_PRODUCER", cc);
+  if (Status st = p.Start(); !st.ok()) return Fail(st);
+  client::Message m(a.Get('t'), a.Get('c'), a.Get('p'));
+  if (a.Has('k')) m.keys = SplitList(a.Get('k'), ' ');
+  auto r =
+      a.Has('b') && a.Has('i')
+          ? p.Send(m, client::MessageQueue{a.Get('t'), a.Get('b'), std::atoi(a.Get('i').c_str())})
+          : p.Send(m);
+  p.Shutdown();
+  if (!r.ok()) return Fail(r.status());
+  std::printf("%-32s  %-4s  %-20s  %s\n", "#Broker Name", "#QID", "#Send Result", "#MsgId");
+  std::printf("%-32s  %-4d  %-20s  %s\n", r->queue.broker_name.c_str(), r->queue.queue_id,
+              client::SendStatusName(r->status).data(), r->msg_id.c_str());
+  return 0;
+}
+
+int CmdUpdateKvConfig(admin::Admin& adm, const Args& a) {
+  if (Status st = adm.PutKvConfig(a.Get('s'), a.Get('k'), a.Get('v')); !st.ok()) return Fail(st);
+  std::printf("create or update kv config to namespace success.\n");
+  return 0;
+}
+
+int CmdDeleteKvConfig(admin::Admin& adm, const Args& a) {
+  if (Status st = adm.DeleteKvConfig(a.Get('s'), a.Get('k')); !st.ok()) return Fail(st);
+  std::printf("delete kv config from namespace success.\n");
+  return 0;
+}
+
+int CmdGetNamesrvConfig(admin::Admin& adm, const Args& /*a*/) {
+  auto r = adm.NamesrvConfig();
+  if (!r.ok()) return Fail(r.status());
+  for (const auto& [addr, text] : *r) PrintProperties(addr, text);
+  return 0;
+}
+
+int CmdUpdateSubGroup(admin::Admin& adm, const Args& a) {
+  const std::string& s = a.sub;
+  auto targets = TargetBrokers(adm, a);
+  if (!targets.ok()) return Fail(targets.status());
+  const std::vector<std::string>& addrs = *targets;
+  for (const auto& addr : addrs) {
+    Status st;
+    if (s == "updateSubGroup") {
+      std::string json =
+          "{\"groupName\":\"" + a.Get('g') + "\"" + ",\"consumeEnable\":" + a.Get('s', "true") +
+          ",\"consumeFromMinEnable\":" + a.Get('m', "true") +
+          ",\"consumeBroadcastEnable\":" + a.Get('d', "true") +
+          ",\"retryQueueNums\":" + a.Get('q', "1") + ",\"retryMaxTimes\":" + a.Get('r', "16") +
+          ",\"notifyConsumerIdsChangedEnable\":" + a.Get('a', "true") + "}";
+      st = adm.UpdateSubGroup(addr, json);
+      if (st.ok()) std::printf("create subscription group to %s success.\n", addr.c_str());
+    } else {
+      st = adm.DeleteSubGroup(addr, a.Get('g'), a.Get('r', "false") == "true");
+      if (st.ok()) {
+        std::printf("delete subscription group [%s] from broker [%s] success.\n",
+                    a.Get('g').c_str(), addr.c_str());
+      }
+    }
+    if (!st.ok()) return Fail(st);
+  }
+  return 0;
+}
+
+int CmdProducerConnection(admin::Admin& adm, const Args& a) {
+  auto route = adm.TopicRoute(a.Get('t'));
+  if (!route.ok()) return Fail(route.status());
+  int i = 1;
+  for (const auto& b : route->broker_datas) {
+    auto m = b.broker_addrs.find(0);
+    if (m == b.broker_addrs.end()) continue;
+    auto r = adm.ProducerConnections(m->second, a.Get('g'));
+    if (!r.ok()) return Fail(r.status());
+    for (auto& c : *r) {
+      std::printf("%04d  %-32s %-22s %-10s %s\n", i++, c["clientId"].c_str(),
+                  c["clientAddr"].c_str(), c["language"].c_str(), c["version"].c_str());
+    }
+  }
+  return 0;
+}
+
+const Command kCommands[] = {
+    {"updateTopic",
+     "-t topic (-b brokerAddr | -c cluster) [-r readQueueNums] [-w writeQueueNums] [-p perm] [-o "
+     "order]",
+     "t", &CmdUpdateTopic},
+    {"deleteTopic", "-t topic -c cluster", "tc", &CmdDeleteTopic},
+    {"topicList", "", "", &CmdTopicList},
+    {"topicRoute", "-t topic", "t", &CmdTopicRoute},
+    {"topicStatus", "-t topic", "t", &CmdTopicStatus},
+    {"clusterList", "[-c cluster]", "", &CmdClusterList},
+    {"brokerStatus", "-b brokerAddr", "b", &CmdBrokerStatus},
+    {"getBrokerConfig", "(-b brokerAddr | -c cluster)", "", &CmdGetBrokerConfig},
+    {"updateBrokerConfig", "(-b brokerAddr | -c cluster) -k key -v value", "kv",
+     &CmdUpdateBrokerConfig},
+    {"consumerProgress", "-g group -t topic", "gt", &CmdConsumerProgress},
+    {"consumerConnection", "-g group", "g", &CmdConsumerConnection},
+    {"queryMsgById", "-i offsetMsgId", "i", &CmdQueryMsgById},
+    {"queryMsgByKey", "-t topic -k key", "tk", &CmdQueryMsgByKey},
+    {"queryMsgByUniqueKey", "-t topic -i uniqueKey", "ti", &CmdQueryMsgByKey},
+    {"queryMsgByOffset", "-t topic -b brokerName -i queueId -o offset", "tbio",
+     &CmdQueryMsgByOffset},
+    {"printMsg", "-t topic [-s tagExpression]", "t", &CmdPrintMsg},
+    {"resetOffsetByTime", "-g group -t topic -s timestamp(ms|now|-1) [-f force(true)]", "gts",
+     &CmdResetOffsetByTime},
+    {"skipAccumulatedMessage", "-g group -t topic", "gt", &CmdResetOffsetByTime},
+    {"sendMessage", "-t topic -p body [-c tags] [-k keys] [-b brokerName -i queueId]", "tp",
+     &CmdSendMessage},
+    {"consumeMessage", "-t topic [-b brokerName -i queueId] [-o offset] [-c count]", "t",
+     &CmdPrintMsg},
+    {"updateKvConfig", "-s namespace -k key -v value", "skv", &CmdUpdateKvConfig},
+    {"deleteKvConfig", "-s namespace -k key", "sk", &CmdDeleteKvConfig},
+    {"getNamesrvConfig", "", "", &CmdGetNamesrvConfig},
+    {"updateSubGroup",
+     "-g group (-b brokerAddr | -c cluster) [-s consumeEnable] [-m consumeFromMinEnable] [-d "
+     "consumeBroadcastEnable] [-q retryQueueNums] [-r retryMaxTimes] [-a notifyConsumerIdsChanged]",
+     "g", &CmdUpdateSubGroup},
+    {"deleteSubGroup", "-g group (-b brokerAddr | -c cluster) [-r removeOffset]", "g",
+     &CmdUpdateSubGroup},
+    {"producerConnection", "-g producerGroup -t topic", "gt", &CmdProducerConnection},
+};
 
 void Help() {
   std::printf("usage: ramjet-admin <subcommand> -n namesrvAddr [options]\n\nsubcommands:\n");
@@ -447,13 +480,15 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::string v = i + 1 < argc ? argv[i + 1] : "";
-    if (!v.empty() && !(v.size() == 2 && v[0] == '-' && std::isalpha(static_cast<unsigned char>(v[1])))) {
+    if (!v.empty() &&
+        !(v.size() == 2 && v[0] == '-' && std::isalpha(static_cast<unsigned char>(v[1])))) {
       ++i;
     } else {
       v = "true";  // flag without a value
     }
     if (!Accepts(*cmd, o[1])) {
-      std::fprintf(stderr, "ERROR: unknown option '%s' for %s\nusage: ramjet-admin %s -n namesrvAddr %s\n",
+      std::fprintf(stderr,
+                   "ERROR: unknown option '%s' for %s\nusage: ramjet-admin %s -n namesrvAddr %s\n",
                    o.c_str(), cmd->name, cmd->name, cmd->usage);
       return 2;
     }
@@ -461,10 +496,11 @@ int main(int argc, char** argv) {
   }
   for (const char* r = cmd->required; *r; ++r) {
     if (!a.Has(*r)) {
-      std::fprintf(stderr, "ERROR: missing option -%c\nusage: ramjet-admin %s %s\n", *r,
-                   cmd->name, cmd->usage);
+      std::fprintf(stderr, "ERROR: missing option -%c\nusage: ramjet-admin %s %s\n", *r, cmd->name,
+                   cmd->usage);
       return 2;
     }
   }
-  return Run(a);
+  admin::Admin adm(a.Get('n', "127.0.0.1:9876"));
+  return cmd->run(adm, a);
 }
