@@ -192,8 +192,9 @@ Status Broker::AddSystemTopics() {
 Status Broker::StartServices() {
   const BrokerConfig& config = bc_.config();
   store::MessageStore* store = bc_.store.get();
-  schedule_ = std::make_unique<ScheduleService>(
-      store, config.store.root_dir + "/config/delayOffset.json", config.delay_level_ms);
+  schedule_ =
+      std::make_unique<ScheduleService>(store, config.store.root_dir + "/config/delayOffset.json",
+                                        config.delay_level_ms, FileSystemOf(config));
   RJ_RETURN_IF_ERROR(schedule_->Load());
   send_ = std::make_unique<SendProcessor>(&bc_, schedule_->max_level());
   TransactionConfig tc;
@@ -209,8 +210,9 @@ Status Broker::StartServices() {
         send_->ApplyDelay(topic, qid, props);
       });
   RJ_RETURN_IF_ERROR(transactions_->Load());
-  timers_ = std::make_unique<TimerService>(
-      store, config.store.root_dir + "/config/timerProgress.json", config.store.store_host);
+  timers_ =
+      std::make_unique<TimerService>(store, config.store.root_dir + "/config/timerProgress.json",
+                                     config.store.store_host, FileSystemOf(config));
   return timers_->Load();
 }
 

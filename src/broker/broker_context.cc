@@ -7,10 +7,14 @@ namespace ramjet::broker {
 namespace req = protocol::request_code;
 namespace rc = protocol::response_code;
 
+store::FileSystem* FileSystemOf(const BrokerConfig& config) {
+  return config.store.file_system ? config.store.file_system : store::PosixFileSystem();
+}
+
 BrokerContext::BrokerContext(BrokerConfig config)
-    : topics(config.store.root_dir + "/config/topics.json"),
-      groups(config.store.root_dir + "/config/subscriptionGroup.json"),
-      offsets(config.store.root_dir + "/config/consumerOffset.json"),
+    : topics(config.store.root_dir + "/config/topics.json", FileSystemOf(config)),
+      groups(config.store.root_dir + "/config/subscriptionGroup.json", FileSystemOf(config)),
+      offsets(config.store.root_dir + "/config/consumerOffset.json", FileSystemOf(config)),
       stats(config.broker_cluster_name),
       config_(std::move(config)),
       live_(std::make_shared<const BrokerConfig>(config_)) {}

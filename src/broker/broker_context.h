@@ -84,6 +84,10 @@ class BrokerContext {
   std::mt19937 rng_ RJ_GUARDED_BY(rng_mu_){std::random_device{}()};
 };
 
+// The file system the broker's store and metadata files use (StoreConfig::file_system, or
+// POSIX).
+store::FileSystem* FileSystemOf(const BrokerConfig& config);
+
 // Answers a request that failed with s: SYSTEM_ERROR and the status message as remark (the
 // generic mapping; processors answer specific codes themselves).
 void RespondError(const remoting::RequestContextPtr& ctx, const Status& s);

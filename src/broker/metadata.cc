@@ -13,8 +13,8 @@ using json = nlohmann::json;
 namespace {
 std::string Dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace); }
 
-Result<json> LoadJson(const std::string& path) {
-  auto text = ReadFileToString(path);
+Result<json> LoadJson(store::FileSystem* fs, const std::string& path) {
+  auto text = store::ReadWholeFile(fs, path);
   if (!text.ok()) return text.status();
   json j = json::parse(protocol::QuoteNumericKeys(*text), nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
@@ -72,7 +72,7 @@ bool IsSystemTopic(std::string_view topic, std::string_view cluster_name,
 // ---------------------------------------------------------------------------------------------
 
 Status TopicConfigManager::Load() {
-  auto j = LoadJson(path_);
+  auto j = LoadJson(fs_, path_);
   if (!j.ok()) {
     if (j.status().code() == StatusCode::kNotFound) return Status::OK();
     return j.status();
@@ -89,7 +89,7 @@ Status TopicConfigManager::PersistLocked() {
   protocol::TopicConfigSerializeWrapper w;
   w.data_version = version_;
   w.topic_config_table = table_;
-  return WriteFileAtomic(path_, Dump(json::parse(w.ToJson())));
+  return store::WriteFileAtomically(fs_, path_, Dump(json::parse(w.ToJson())));
 }
 
 std::optional<protocol::TopicConfig> TopicConfigManager::Find(const std::string& topic) const {
@@ -241,7 +241,7 @@ T Get(const json& j, const char* k, T def) {
 }  // namespace
 
 Status SubscriptionGroupManager::Load() {
-  auto j = LoadJson(path_);
+  auto j = LoadJson(fs_, path_);
   if (!j.ok()) {
     if (j.status().code() == StatusCode::kNotFound) return Status::OK();
     return j.status();
@@ -277,7 +277,7 @@ json GroupsWrapper(const std::map<std::string, SubscriptionGroupConfig>& table,
 }  // namespace
 
 Status SubscriptionGroupManager::PersistLocked() {
-  return WriteFileAtomic(path_, Dump(GroupsWrapper(table_, version_)));
+  return store::WriteFileAtomically(fs_, path_, Dump(GroupsWrapper(table_, version_)));
 }
 
 std::string SubscriptionGroupManager::ToJson() const {
@@ -375,7 +375,7 @@ std::vector<SubscriptionGroupConfig> SubscriptionGroupManager::List() const {
 // ---------------------------------------------------------------------------------------------
 
 Status ConsumerOffsetManager::Load() {
-  auto j = LoadJson(path_);
+  auto j = LoadJson(fs_, path_);
   if (!j.ok()) {
     if (j.status().code() == StatusCode::kNotFound) return Status::OK();
     return j.status();
@@ -501,7 +501,7 @@ Status ConsumerOffsetManager::Persist() {
     j = OffsetsWrapper(table_);
     dirty_ = false;
   }
-  Status s = WriteFileAtomic(path_, Dump(j));
+  Status s = store::WriteFileAtomically(fs_, path_, Dump(j));
   if (!s.ok()) {
     MutexLock l(&mu_);
     dirty_ = true;

@@ -1,7 +1,7 @@
 // Broker metadata kept in <storePathRootDir>/config/*.json, each file written atomically
-// (tmp + fsync + rename): topic configs, subscription groups and consumer offsets. A change of
-// topics or groups is live only once its file is written: a failed write (a full disk) undoes it.
-// Thread-safety: every manager is internally locked.
+// (tmp + fsync + rename, through the store's FileSystem seam): topic configs, subscription groups
+// and consumer offsets. A change of topics or groups is live only once its file is written: a
+// failed write (a full disk) undoes it. Thread-safety: every manager is internally locked.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,7 @@
 #include "ramjet/base/names.h"
 #include "ramjet/base/result.h"
 #include "ramjet/protocol/bodies.h"
+#include "ramjet/store/file_system.h"
 
 namespace ramjet::broker {
 
@@ -40,7 +41,9 @@ bool IsSystemTopic(std::string_view topic, std::string_view cluster_name,
 
 class TopicConfigManager {
  public:
-  explicit TopicConfigManager(std::string path) : path_(std::move(path)) {}
+  // REQUIRES: fs outlives the manager (the store's seam, so fault injection covers the file).
+  explicit TopicConfigManager(std::string path, store::FileSystem* fs = store::PosixFileSystem())
+      : path_(std::move(path)), fs_(fs) {}
   Status Load();
   std::optional<protocol::TopicConfig> Find(const std::string& topic) const;
   // Creates or replaces; persists. Returns true if anything changed.
@@ -64,6 +67,7 @@ class TopicConfigManager {
  private:
   Status PersistLocked() RJ_REQUIRES(mu_);
   std::string path_;
+  store::FileSystem* const fs_;
   mutable Mutex mu_;
   std::map<std::string, protocol::TopicConfig> table_ RJ_GUARDED_BY(mu_);
   protocol::DataVersion version_ RJ_GUARDED_BY(mu_);
@@ -83,7 +87,10 @@ struct SubscriptionGroupConfig {
 
 class SubscriptionGroupManager {
  public:
-  explicit SubscriptionGroupManager(std::string path) : path_(std::move(path)) {}
+  // REQUIRES: fs outlives the manager (the store's seam, so fault injection covers the file).
+  explicit SubscriptionGroupManager(std::string path,
+                                    store::FileSystem* fs = store::PosixFileSystem())
+      : path_(std::move(path)), fs_(fs) {}
   Status Load();
   std::optional<SubscriptionGroupConfig> Find(const std::string& group) const;
   // Finds or (when auto_create) creates with defaults.
@@ -101,6 +108,7 @@ class SubscriptionGroupManager {
  private:
   Status PersistLocked() RJ_REQUIRES(mu_);
   std::string path_;
+  store::FileSystem* const fs_;
   mutable Mutex mu_;
   std::map<std::string, SubscriptionGroupConfig> table_ RJ_GUARDED_BY(mu_);
   protocol::DataVersion version_ RJ_GUARDED_BY(mu_);
@@ -108,10 +116,11 @@ class SubscriptionGroupManager {
 
 class ConsumerOffsetManager {
  public:
-  explicit ConsumerOffsetManager(std::string path) : path_(std::move(path)) {}
+  // REQUIRES: fs outlives the manager (the store's seam, so fault injection covers the file).
+  explicit ConsumerOffsetManager(std::string path, store::FileSystem* fs = store::PosixFileSystem())
+      : path_(std::move(path)), fs_(fs) {}
   Status Load();
-  void Commit(const std::string& group, const std::string& topic, int32_t queue_id,
-              int64_t offset);
+  void Commit(const std::string& group, const std::string& topic, int32_t queue_id, int64_t offset);
   // -1 if none.
   int64_t Query(const std::string& group, const std::string& topic, int32_t queue_id) const;
   std::map<int32_t, int64_t> QueryAll(const std::string& group, const std::string& topic) const;
@@ -130,6 +139,7 @@ class ConsumerOffsetManager {
 
  private:
   std::string path_;
+  store::FileSystem* const fs_;
   mutable Mutex mu_;
   // "topic@group" -> qid -> offset
   std::map<std::string, std::map<int32_t, int64_t>> table_ RJ_GUARDED_BY(mu_);

@@ -3,6 +3,11 @@
 #include "metadata.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "ramjet/store/fault_injection_file_system.h"
 
 namespace ramjet::broker {
 namespace {
@@ -37,6 +42,34 @@ TEST(MetadataTest, OffsetsThatCannotBePersistedStayDirtyAndAreRetried) {
   EXPECT_FALSE(offsets.Persist().ok());
   EXPECT_FALSE(offsets.Persist().ok()) << "still dirty: the next round tries again";
   EXPECT_EQ(offsets.Query("G", "T", 0), 42);
+}
+
+// The metadata files go through the store's FileSystem seam: an injected write or fsync error
+// (EIO, ENOSPC) leaves the change not live and the file as it was.
+TEST(MetadataTest, InjectedWriteAndSyncFailuresLeaveNothingLive) {
+  std::string dir =
+      std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/ramjet-meta-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  store::FaultInjectionFileSystem fs(store::PosixFileSystem());
+  TopicConfigManager topics(dir + "/topics.json", &fs);
+  protocol::TopicConfig t;
+  t.topic_name = "Kept";
+  t.read_queue_nums = t.write_queue_nums = 2;
+  ASSERT_TRUE(topics.Update(t).ok());
+  t.topic_name = "Lost";
+  fs.FailNextWrites(1, Status::IOError("injected EIO"));
+  EXPECT_FALSE(topics.Update(t).ok());
+  EXPECT_FALSE(topics.Find("Lost"));
+  fs.FailNextSyncs(1, Status::IOError("injected fsync failure"));
+  EXPECT_FALSE(topics.Update(t).ok());
+  EXPECT_FALSE(topics.Find("Lost"));
+  TopicConfigManager reread(dir + "/topics.json", &fs);
+  ASSERT_TRUE(reread.Load().ok());
+  EXPECT_TRUE(reread.Find("Kept"));
+  EXPECT_FALSE(reread.Find("Lost")) << "the file on disk is the last good one";
+  std::string cmd = "rm -rf '" + dir + "'";
+  int rc = std::system(cmd.c_str());
+  (void)rc;
 }
 
 }  // namespace

@@ -49,16 +49,17 @@ Result<std::vector<int64_t>> ParseDelayLevels(std::string_view text) {
 }
 
 ScheduleService::ScheduleService(store::MessageStore* store, std::string offsets_path,
-                                 std::vector<int64_t> level_ms)
+                                 std::vector<int64_t> level_ms, store::FileSystem* fs)
     : store_(store),
       path_(std::move(offsets_path)),
+      fs_(fs),
       level_ms_(std::move(level_ms)),
       offsets_(level_ms_.size(), 0) {}
 
 ScheduleService::~ScheduleService() { Stop(); }
 
 Status ScheduleService::Load() {
-  auto text = ReadFileToString(path_);
+  auto text = store::ReadWholeFile(fs_, path_);
   if (!text.ok()) {
     return text.status().code() == StatusCode::kNotFound ? Status::OK() : text.status();
   }
@@ -84,7 +85,7 @@ Status ScheduleService::Persist() {
     for (size_t i = 0; i < offsets_.size(); ++i) t[std::to_string(i + 1)] = offsets_[i];
     dirty_ = false;
   }
-  Status s = WriteFileAtomic(path_, nlohmann::json{{"offsetTable", t}}.dump(2));
+  Status s = store::WriteFileAtomically(fs_, path_, nlohmann::json{{"offsetTable", t}}.dump(2));
   if (!s.ok()) {
     MutexLock l(&mu_);
     dirty_ = true;

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "ramjet/base/result.h"
 #include "ramjet/base/mutex.h"
+#include "ramjet/base/result.h"
 #include "ramjet/base/service_thread.h"
 #include "ramjet/store/message_store.h"
 
@@ -29,8 +29,9 @@ Result<std::vector<int64_t>> ParseDelayLevels(std::string_view text);
 
 class ScheduleService {
  public:
+  // REQUIRES: store and fs outlive the service; offsets_path is written through fs.
   ScheduleService(store::MessageStore* store, std::string offsets_path,
-                  std::vector<int64_t> level_ms);
+                  std::vector<int64_t> level_ms, store::FileSystem* fs = store::PosixFileSystem());
   ~ScheduleService();
   Status Load();
   void Start();
@@ -50,6 +51,7 @@ class ScheduleService {
 
   store::MessageStore* store_;
   std::string path_;
+  store::FileSystem* const fs_;
   std::vector<int64_t> level_ms_;
   mutable Mutex mu_;
   std::vector<int64_t> offsets_ RJ_GUARDED_BY(mu_);  // next queue offset per level (index level-1)

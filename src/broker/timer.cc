@@ -23,8 +23,8 @@ std::optional<int64_t> ParseI64(std::string_view s) {
 }  // namespace
 
 TimerService::TimerService(store::MessageStore* store, std::string progress_path,
-                           message::HostAddress store_host)
-    : store_(store), path_(std::move(progress_path)), store_host_(store_host) {}
+                           message::HostAddress store_host, store::FileSystem* fs)
+    : store_(store), path_(std::move(progress_path)), fs_(fs), store_host_(store_host) {}
 
 TimerService::~TimerService() { Stop(); }
 
@@ -72,7 +72,7 @@ Result<std::optional<int64_t>> TimerService::ToTimer(std::string* topic, int32_t
 }
 
 Status TimerService::Load() {
-  auto text = ReadFileToString(path_);
+  auto text = store::ReadWholeFile(fs_, path_);
   int64_t saved = 0;
   if (text.ok()) {
     auto j = nlohmann::json::parse(*text, nullptr, false);
@@ -128,7 +128,7 @@ Status TimerService::Persist() {
     w = watermark_;
     dirty_ = false;
   }
-  return WriteFileAtomic(path_, nlohmann::json{{"watermark", w}}.dump());
+  return store::WriteFileAtomically(fs_, path_, nlohmann::json{{"watermark", w}}.dump());
 }
 
 size_t TimerService::Pending() const {

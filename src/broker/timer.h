@@ -15,16 +15,16 @@
 // Persist()/Pending() may be called from other threads.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <queue>
 #include <string>
-#include <atomic>
 #include <unordered_set>
 #include <vector>
 
-#include "ramjet/base/result.h"
 #include "ramjet/base/mutex.h"
+#include "ramjet/base/result.h"
 #include "ramjet/base/service_thread.h"
 #include "ramjet/store/message_store.h"
 
@@ -35,8 +35,9 @@ inline constexpr const char* kTimerOpTopic = "rmq_sys_timer_op";
 
 class TimerService {
  public:
+  // REQUIRES: store and fs outlive the service; progress_path is written through fs.
   TimerService(store::MessageStore* store, std::string progress_path,
-               message::HostAddress store_host);
+               message::HostAddress store_host, store::FileSystem* fs = store::PosixFileSystem());
   ~TimerService();
   Status Load();
   void Start();
@@ -65,6 +66,7 @@ class TimerService {
 
   store::MessageStore* store_;
   std::string path_;
+  store::FileSystem* const fs_;
   message::HostAddress store_host_;
   mutable Mutex mu_;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_ RJ_GUARDED_BY(mu_);

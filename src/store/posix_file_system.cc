@@ -229,4 +229,30 @@ std::string JoinPath(std::string_view a, std::string_view b) {
   return out;
 }
 
+Status WriteFileAtomically(FileSystem* fs, const std::string& path, std::string_view content) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  if (slash != std::string::npos) RJ_RETURN_IF_ERROR(fs->CreateDirs(dir));
+  const std::string tmp = path + ".tmp";
+  {
+    RJ_ASSIGN_OR_RETURN(std::unique_ptr<File> f, fs->OpenFile(tmp, true));
+    RJ_RETURN_IF_ERROR(f->Truncate(0));
+    RJ_RETURN_IF_ERROR(f->WriteAt(0, content));
+    RJ_RETURN_IF_ERROR(f->Sync());
+  }
+  RJ_RETURN_IF_ERROR(fs->Rename(tmp, path));
+  return fs->SyncDir(dir);
+}
+
+Result<std::string> ReadWholeFile(FileSystem* fs, const std::string& path) {
+  if (!fs->Exists(path)) return Status::NotFound(path + " does not exist");
+  RJ_ASSIGN_OR_RETURN(std::unique_ptr<File> f, fs->OpenFile(path, false));
+  RJ_ASSIGN_OR_RETURN(uint64_t size, f->Size());
+  std::string out(size, '\0');
+  size_t read = 0;
+  RJ_RETURN_IF_ERROR(f->ReadAt(0, size, out.data(), &read));
+  out.resize(read);
+  return out;
+}
+
 }  // namespace ramjet::store

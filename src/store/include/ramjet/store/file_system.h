@@ -84,4 +84,12 @@ FileSystem* PosixFileSystem();
 // Joins path components with '/'.
 std::string JoinPath(std::string_view a, std::string_view b);
 
+// Small whole-file helpers over the seam, for metadata files (the broker's topics, groups,
+// offsets, delay and timer progress), so that fault injection covers them too.
+// Replaces path atomically: writes path.tmp, syncs it, renames it over path, syncs the directory
+// (created if missing). On error the old file is intact.
+Status WriteFileAtomically(FileSystem* fs, const std::string& path, std::string_view content);
+// The whole file; kNotFound when it does not exist.
+Result<std::string> ReadWholeFile(FileSystem* fs, const std::string& path);
+
 }  // namespace ramjet::store
