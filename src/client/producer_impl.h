@@ -1,0 +1,478 @@
+// Producer's implementation class, shared by producer.cc (lifecycle, routes, heartbeats, sends)
+// and transaction_producer.cc (half messages, END_TRANSACTION, check-backs). Private to the
+// client module.
+//
+// Threading: sends run on the caller's thread (async ones complete on I/O threads); the
+// scheduler thread refreshes routes and sends heartbeats; check-backs run on the tx-check pool.
+// mu_ guards the route table, the broker set and the check listener.
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "client_util.h"
+#include "ramjet/base/clock.h"
+#include "ramjet/base/coding.h"
+#include "ramjet/base/compression.h"
+#include "ramjet/base/hash.h"
+#include "ramjet/base/logging.h"
+#include "ramjet/base/scheduler.h"
+#include "ramjet/client/producer.h"
+#include "ramjet/message/record.h"
+#include "ramjet/protocol/bodies.h"
+#include "ramjet/protocol/codes.h"
+#include "ramjet/protocol/headers.h"
+#include "ramjet/remoting/remoting.h"
+
+namespace ramjet::client {
+
+using protocol::RemotingCommand;
+namespace rc = protocol::response_code;
+namespace req = protocol::request_code;
+
+namespace detail {
+// Refuses what RocketMQ's Validators refuse: bad topics, empty or oversized bodies, reserved or
+// malformed property names.
+Status ValidateMessage(const Message& m, int max_size);
+// Send answers after which another broker is tried.
+bool RetryCode(int32_t code);
+}  // namespace detail
+
+class Producer::Impl {
+ public:
+  Impl(std::string group, ClientConfig config)
+      : group_(std::move(group)), config_(std::move(config)), scheduler_("producer") {
+    client_id_ = MakeClientId(config_.client_ip, config_.instance_name);
+  }
+
+  Status Start() {
+    if (group_.empty()) return Status::InvalidArgument("producer group is empty");
+    namesrvs_ = SplitNameServers(config_.namesrv_addr);
+    if (namesrvs_.empty()) return Status::InvalidArgument("no name server address (namesrvAddr)");
+    remoting::EndpointOptions o;
+    o.name = "producer";
+    o.language = protocol::LanguageCode::kCpp;
+    o.version = 409;
+    client_ = std::make_unique<remoting::RemotingClient>(o, 3000);
+    check_pool_ = std::make_unique<remoting::ThreadPool>("tx-check", 1, 2000);
+    client_->RegisterProcessor(
+        req::kCheckTransactionState,
+        [this](const remoting::RequestContextPtr& ctx) { OnCheck(ctx); }, check_pool_.get());
+    scheduler_.RunEvery(config_.poll_name_server_interval_ms, config_.poll_name_server_interval_ms,
+                        [this] { RefreshRoutes(); });
+    scheduler_.RunEvery(config_.heartbeat_interval_ms, config_.heartbeat_interval_ms,
+                        [this] { HeartbeatAll(); });
+    started_ = true;
+    return Status::OK();
+  }
+
+  void Shutdown() {
+    if (!started_) return;
+    started_ = false;
+    scheduler_.Stop();
+    UnregisterFromBrokers(*client_, Brokers(), client_id_, group_, "");
+    check_pool_->Shutdown();
+    client_->Shutdown();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Routes
+
+  Result<protocol::TopicRouteData> QueryRoute(const std::string& topic) {
+    return client::QueryRoute(*client_, namesrvs_, topic, config_.send_timeout_ms,
+                              ns_index_.fetch_add(1));
+  }
+
+  struct PublishInfo {
+    std::vector<MessageQueue> queues;
+    std::map<std::string, std::string> master;  // broker name -> address
+  };
+
+  static PublishInfo ToPublishInfo(const std::string& topic, const protocol::TopicRouteData& r,
+                                   int cap_queues) {
+    PublishInfo p;
+    for (const auto& b : r.broker_datas) {
+      auto m = b.broker_addrs.find(0);
+      if (m != b.broker_addrs.end()) p.master[b.broker_name] = m->second;
+    }
+    for (const auto& q : r.queue_datas) {
+      if ((q.perm & protocol::kPermWrite) == 0 || !p.master.count(q.broker_name)) continue;
+      int n = cap_queues > 0 ? std::min(q.write_queue_nums, cap_queues) : q.write_queue_nums;
+      for (int i = 0; i < n; ++i) p.queues.push_back({topic, q.broker_name, i});
+    }
+    return p;
+  }
+
+  Result<PublishInfo> GetPublishInfo(const std::string& topic) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = routes_.find(topic);
+      if (it != routes_.end() && !it->second.queues.empty()) return it->second;
+    }
+    auto route = QueryRoute(topic);
+    PublishInfo info;
+    if (route.ok()) {
+      info = ToPublishInfo(topic, *route, 0);
+    } else if (route.status().code() == StatusCode::kNotFound) {
+      // Not created yet: brokers that allow auto-creation advertise TBW102.
+      auto def = QueryRoute(config_.create_topic_key);
+      if (!def.ok()) return route.status();
+      info = ToPublishInfo(topic, *def, config_.default_topic_queue_nums);
+      auto_created_.insert(topic);
+    } else {
+      return route.status();
+    }
+    if (info.queues.empty()) {
+      return Status::NotFound("No route info of this topic: " + topic + " (no writable queue)");
+    }
+    bool new_broker = false;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (const auto& [name, addr] : info.master) new_broker |= brokers_.insert(addr).second;
+      routes_[topic] = info;
+    }
+    if (new_broker) HeartbeatAll();
+    return info;
+  }
+
+  void RefreshRoutes() {
+    std::vector<std::string> topics;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (const auto& [t, i] : routes_) topics.push_back(t);
+    }
+    for (const auto& t : topics) {
+      auto r = QueryRoute(t);
+      if (!r.ok()) continue;
+      auto info = ToPublishInfo(t, *r, 0);
+      if (info.queues.empty()) continue;
+      std::lock_guard<std::mutex> l(mu_);
+      for (const auto& [name, addr] : info.master) brokers_.insert(addr);
+      routes_[t] = info;
+    }
+  }
+
+  std::vector<std::string> Brokers() {
+    std::lock_guard<std::mutex> l(mu_);
+    return {brokers_.begin(), brokers_.end()};
+  }
+
+  void HeartbeatAll() {
+    protocol::HeartbeatData hb;
+    hb.client_id = client_id_;
+    hb.producer_groups = {group_, "CLIENT_INNER_PRODUCER"};
+    std::string body = hb.ToJson();
+    for (const auto& addr : Brokers()) {
+      RemotingCommand r = RemotingCommand::Request(req::kHeartBeat);
+      r.body = body;
+      auto resp = client_->InvokeSync(addr, r, 3000);
+      if (!resp.ok() || resp->code != rc::kSuccess) {
+        RJ_LOG(kWarn, "client", "heartbeat to %s failed: %s", addr.c_str(),
+               resp.ok() ? resp->remark.value_or("").c_str() : resp.status().ToString().c_str());
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Send
+
+  std::string Properties(const Message& m, const std::string& uniq, bool transactional) const {
+    std::vector<std::pair<std::string, std::string>> kv;
+    for (const auto& [k, v] : m.properties) kv.emplace_back(k, v);
+    if (!m.tags.empty()) kv.emplace_back("TAGS", m.tags);
+    if (!m.keys.empty()) {
+      std::string keys;
+      for (const auto& k : m.keys) {
+        if (!keys.empty()) keys.push_back(' ');
+        keys += k;
+      }
+      kv.emplace_back("KEYS", keys);
+    }
+    if (m.delay_level > 0) kv.emplace_back("DELAY", std::to_string(m.delay_level));
+    kv.emplace_back("WAIT", m.wait_store_ok ? "true" : "false");
+    kv.emplace_back("UNIQ_KEY", uniq);
+    if (transactional) {
+      kv.emplace_back("TRAN_MSG", "true");
+      kv.emplace_back("PGROUP", group_);
+    }
+    return message::BuildProperties(kv);
+  }
+
+  RemotingCommand BuildSend(const Message& m, const MessageQueue& q, const std::string& uniq,
+                            bool transactional) const {
+    RemotingCommand r = RemotingCommand::Request(req::kSendMessageV2);
+    int32_t sys_flag = 0;
+    if (static_cast<int>(m.body.size()) > config_.compress_over_bytes) {
+      r.body = ZlibDeflate(m.body, 5);
+      sys_flag |= message::kSysFlagCompressed;
+    } else {
+      r.body = m.body;
+    }
+    if (transactional) sys_flag |= message::kTransactionPreparedType;
+    protocol::SendMessageRequestHeader h;
+    h.producer_group = group_;
+    h.topic = m.topic;
+    h.default_topic = config_.create_topic_key;
+    h.default_topic_queue_nums = config_.default_topic_queue_nums;
+    h.queue_id = q.queue_id;
+    h.sys_flag = sys_flag;
+    h.born_timestamp = NowMillis();
+    h.flag = m.flag;
+    h.properties = Properties(m, uniq, transactional);
+    h.broker_name = q.broker_name;
+    h.Encode(&r);
+    return r;
+  }
+
+  static Result<SendResult> ToResult(const RemotingCommand& resp, const MessageQueue& q,
+                                     const std::string& uniq) {
+    SendResult s;
+    switch (resp.code) {
+      case rc::kSuccess:
+        s.status = SendStatus::kSendOk;
+        break;
+      case rc::kFlushDiskTimeout:
+        s.status = SendStatus::kFlushDiskTimeout;
+        break;
+      case rc::kFlushSlaveTimeout:
+        s.status = SendStatus::kFlushSlaveTimeout;
+        break;
+      case rc::kSlaveNotAvailable:
+        s.status = SendStatus::kSlaveNotAvailable;
+        break;
+      default:
+        return Status(StatusCode::kUnavailable,
+                      "CODE: " + std::to_string(resp.code) + " DESC: " + resp.remark.value_or(""));
+    }
+    s.msg_id = uniq;
+    s.offset_msg_id = std::string(resp.Find("msgId").value_or(""));
+    s.queue = q;
+    s.queue.queue_id = resp.GetInt32Or("queueId", q.queue_id);
+    s.queue_offset = resp.GetInt64Or("queueOffset", 0);
+    s.transaction_id = std::string(resp.Find("transactionId").value_or(uniq));
+    return s;
+  }
+
+  Result<SendResult> SendTo(const Message& m, const std::optional<MessageQueue>& fixed,
+                            const QueueSelector* selector, bool transactional) {
+    RJ_RETURN_IF_ERROR(detail::ValidateMessage(m, config_.max_message_size));
+    RJ_ASSIGN_OR_RETURN(PublishInfo info, GetPublishInfo(m.topic));
+    const std::string uniq = NewUniqueId();
+    // Ordered sends (selector or fixed queue) are not retried elsewhere.
+    const int attempts = (fixed || selector) ? 1 : 1 + config_.retry_times_when_send_failed;
+    std::string last_broker;
+    Status last = Status::Unavailable("not sent");
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+      MessageQueue q;
+      if (fixed) {
+        q = *fixed;
+      } else if (selector) {
+        q = info.queues[(*selector)(info.queues, m) % info.queues.size()];
+      } else {
+        size_t start = static_cast<size_t>(rr_.fetch_add(1));
+        q = info.queues[start % info.queues.size()];
+        for (size_t i = 0; i < info.queues.size() && q.broker_name == last_broker; ++i) {
+          q = info.queues[(start + i) % info.queues.size()];
+        }
+      }
+      auto addr = info.master.find(q.broker_name);
+      if (addr == info.master.end()) return Status::NotFound("no master for " + q.broker_name);
+      auto resp = client_->InvokeSync(addr->second, BuildSend(m, q, uniq, transactional),
+                                      config_.send_timeout_ms);
+      last_broker = q.broker_name;
+      if (!resp.ok()) {
+        last = resp.status();
+        continue;
+      }
+      auto result = ToResult(*resp, q, uniq);
+      if (result.ok()) {
+        if (auto_created_.count(m.topic)) {
+          // The broker created it: use its real route from now on.
+          std::lock_guard<std::mutex> l(mu_);
+          routes_.erase(m.topic);
+          auto_created_.erase(m.topic);
+        }
+        return result;
+      }
+      last = result.status();
+      if (!detail::RetryCode(resp->code)) break;
+    }
+    return last;
+  }
+
+  void SendAsync(const Message& m, std::function<void(Result<SendResult>)> cb) {
+    Status v = detail::ValidateMessage(m, config_.max_message_size);
+    if (!v.ok()) return cb(v);
+    auto info = GetPublishInfo(m.topic);
+    if (!info.ok()) return cb(info.status());
+    auto req = std::make_shared<AsyncSend>();
+    req->msg = m;
+    req->info = std::move(info).value();
+    req->uniq = NewUniqueId();
+    req->cb = std::move(cb);
+    req->start = static_cast<size_t>(rr_.fetch_add(1));
+    SendAsyncAttempt(req);
+  }
+
+  struct AsyncSend {
+    Message msg;
+    PublishInfo info;
+    std::string uniq;
+    std::function<void(Result<SendResult>)> cb;
+    size_t start = 0;
+    int attempt = 0;
+    std::string last_broker;
+  };
+
+  // One attempt of an async send; the response callback (on the I/O thread) retries on failure.
+  void SendAsyncAttempt(const std::shared_ptr<AsyncSend>& req) {
+    const auto& queues = req->info.queues;
+    MessageQueue q = queues[(req->start + static_cast<size_t>(req->attempt)) % queues.size()];
+    for (size_t i = 0; i < queues.size() && q.broker_name == req->last_broker; ++i) {
+      q = queues[(req->start + static_cast<size_t>(req->attempt) + i) % queues.size()];
+    }
+    auto addr = req->info.master.find(q.broker_name);
+    if (addr == req->info.master.end()) {
+      return req->cb(Status::NotFound("no master for " + q.broker_name));
+    }
+    req->last_broker = q.broker_name;
+    RemotingCommand cmd = BuildSend(req->msg, q, req->uniq, false);
+    client_->InvokeAsync(addr->second, std::move(cmd), config_.send_timeout_ms,
+                         [this, req, q](Result<RemotingCommand> r) {
+                           Result<SendResult> result =
+                               r.ok() ? ToResult(*r, q, req->uniq) : Result<SendResult>(r.status());
+                           const bool retryable =
+                               !r.ok() || (!result.ok() && detail::RetryCode(r->code));
+                           if (!result.ok() && retryable &&
+                               req->attempt < config_.retry_times_when_send_async_failed) {
+                             ++req->attempt;
+                             return SendAsyncAttempt(req);
+                           }
+                           req->cb(std::move(result));
+                         });
+  }
+
+  Status SendOneway(const Message& m) {
+    RJ_RETURN_IF_ERROR(detail::ValidateMessage(m, config_.max_message_size));
+    RJ_ASSIGN_OR_RETURN(PublishInfo info, GetPublishInfo(m.topic));
+    MessageQueue q = info.queues[static_cast<size_t>(rr_.fetch_add(1)) % info.queues.size()];
+    return client_->InvokeOneway(info.master.at(q.broker_name),
+                                 BuildSend(m, q, NewUniqueId(), false));
+  }
+
+  // A batch request (SEND_BATCH_MESSAGE) to one queue, with the broker it goes to and the
+  // comma-joined unique ids of its messages.
+  struct BatchRequest {
+    RemotingCommand cmd;
+    MessageQueue queue;
+    std::string addr;
+    std::string ids;
+  };
+  Result<BatchRequest> BuildBatch(const std::vector<Message>& msgs) {
+    if (msgs.empty()) return Status::InvalidArgument("empty batch");
+    for (const auto& m : msgs) {
+      RJ_RETURN_IF_ERROR(detail::ValidateMessage(m, config_.max_message_size));
+      if (m.topic != msgs[0].topic) {
+        return Status::InvalidArgument("the topic of the messages in one batch should be the same");
+      }
+      if (m.delay_level > 0) {
+        return Status::InvalidArgument("TimeDelayLevel is not supported for batching");
+      }
+      if (m.topic.starts_with("%RETRY%")) {
+        return Status::InvalidArgument("Retry Group is not supported for batching");
+      }
+    }
+    RJ_ASSIGN_OR_RETURN(PublishInfo info, GetPublishInfo(msgs[0].topic));
+    BatchRequest out;
+    std::string body;
+    for (const auto& m : msgs) {
+      std::string uniq = NewUniqueId();
+      if (!out.ids.empty()) out.ids.push_back(',');
+      out.ids += uniq;
+      std::string props = Properties(m, uniq, false);
+      PutBE32(&body, static_cast<uint32_t>(20 + m.body.size() + 2 + props.size()));
+      PutBE32(&body, 0);  // magic: not checked
+      PutBE32(&body, 0);  // body CRC: recomputed by the broker
+      PutBE32(&body, static_cast<uint32_t>(m.flag));
+      PutBE32(&body, static_cast<uint32_t>(m.body.size()));
+      body += m.body;
+      PutBE16(&body, static_cast<uint16_t>(props.size()));
+      body += props;
+    }
+    out.queue = info.queues[static_cast<size_t>(rr_.fetch_add(1)) % info.queues.size()];
+    auto addr = info.master.find(out.queue.broker_name);
+    if (addr == info.master.end())
+      return Status::NotFound("no master for " + out.queue.broker_name);
+    out.addr = addr->second;
+    RemotingCommand& r = out.cmd;
+    r = RemotingCommand::Request(req::kSendBatchMessage);
+    protocol::SendMessageRequestHeader h;
+    h.producer_group = group_;
+    h.topic = msgs[0].topic;
+    h.default_topic = config_.create_topic_key;
+    h.default_topic_queue_nums = config_.default_topic_queue_nums;
+    h.queue_id = out.queue.queue_id;
+    h.born_timestamp = NowMillis();
+    h.properties = message::BuildProperties({{"WAIT", msgs[0].wait_store_ok ? "true" : "false"}});
+    h.batch = true;
+    h.Encode(&r);
+    r.body = std::move(body);
+    return out;
+  }
+
+  Result<SendResult> SendBatch(const std::vector<Message>& msgs) {
+    RJ_ASSIGN_OR_RETURN(BatchRequest b, BuildBatch(msgs));
+    RJ_ASSIGN_OR_RETURN(RemotingCommand resp,
+                        client_->InvokeSync(b.addr, std::move(b.cmd), config_.send_timeout_ms));
+    return ToResult(resp, b.queue, b.ids);
+  }
+
+  void SendBatchAsync(const std::vector<Message>& msgs,
+                      std::function<void(Result<SendResult>)> cb) {
+    auto b = BuildBatch(msgs);
+    if (!b.ok()) return cb(b.status());
+    client_->InvokeAsync(
+        b->addr, std::move(b->cmd), config_.send_timeout_ms,
+        [q = b->queue, ids = b->ids, cb = std::move(cb)](Result<RemotingCommand> r) {
+          if (!r.ok()) return cb(r.status());
+          cb(ToResult(*r, q, ids));
+        });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Transactions
+
+  // The END_TRANSACTION commitOrRollback value of a local transaction state (sysFlag values).
+  static int32_t TransactionType(LocalTransactionState state);
+
+  Status EndTransaction(const std::string& broker_addr, const SendResult& half,
+                        LocalTransactionState state, bool from_check);
+
+  Result<SendResult> SendInTransaction(
+      const Message& m,
+      const std::function<LocalTransactionState(const Message&, const SendResult&)>& local);
+
+  void OnCheck(const remoting::RequestContextPtr& ctx);
+
+  std::string group_;
+  ClientConfig config_;
+  std::string client_id_;
+  std::vector<std::string> namesrvs_;
+  std::atomic<uint32_t> ns_index_{0};
+  std::atomic<uint32_t> rr_{0};
+  std::unique_ptr<remoting::RemotingClient> client_;
+  std::unique_ptr<remoting::ThreadPool> check_pool_;
+  Scheduler scheduler_;
+  std::mutex mu_;
+  std::map<std::string, PublishInfo> routes_;
+  std::set<std::string> auto_created_;
+  std::set<std::string> brokers_;
+  std::function<LocalTransactionState(const MessageExt&)> check_;
+  bool started_ = false;
+};
+
+}  // namespace ramjet::client
