@@ -17,10 +17,10 @@
 #include "process_util.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
+#include "ramjet/message/record.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
-#include "ramjet/message/record.h"
 
 namespace ramjet {
 
@@ -175,7 +175,6 @@ class Cluster : public ::testing::Test {
   Process broker_;
   std::unique_ptr<remoting::RemotingClient> client_;
 };
-
 
 // Raw sockets for the tests that send what no client would.
 inline int Connect(int port) {
