@@ -1,7 +1,5 @@
 #include "admin_processor.h"
 
-#include <nlohmann/json.hpp>
-
 #include "ramjet/base/config.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/base/names.h"
@@ -22,44 +20,13 @@ namespace {
 constexpr int32_t kMaxRetryQueueNums = 1024;
 constexpr int32_t kMaxRetryMaxTimes = 1000;
 
-// The "connectionSet" of ProducerConnection / ConsumerConnection (Java's Connection).
-nlohmann::json ConnectionSet(const std::vector<ClientChannel>& channels) {
-  nlohmann::json set = nlohmann::json::array();
+std::vector<protocol::ConnectionInfo> Connections(const std::vector<ClientChannel>& channels) {
+  std::vector<protocol::ConnectionInfo> out;
+  out.reserve(channels.size());
   for (const auto& c : channels) {
-    set.push_back({{"clientAddr", c.conn->remote_address()},
-                   {"clientId", c.client_id},
-                   {"language", std::string(protocol::LanguageName(c.language))},
-                   {"version", c.version}});
+    out.push_back({c.conn->remote_address(), c.client_id, c.language, c.version});
   }
-  return set;
-}
-
-// SubscriptionGroupConfig JSON (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP's body).
-Result<SubscriptionGroupConfig> ParseGroupConfig(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("groupName") ||
-      !j["groupName"].is_string() || j["groupName"].get<std::string>().empty()) {
-    return Status::InvalidArgument("the body must be a SubscriptionGroupConfig with a groupName");
-  }
-  SubscriptionGroupConfig g;
-  g.group_name = j["groupName"].get<std::string>();
-  auto b = [&](const char* k, bool def) {
-    auto it = j.find(k);
-    return it != j.end() && it->is_boolean() ? it->get<bool>() : def;
-  };
-  auto i = [&](const char* k, int64_t def) {
-    auto it = j.find(k);
-    return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : def;
-  };
-  g.consume_enable = b("consumeEnable", true);
-  g.consume_from_min_enable = b("consumeFromMinEnable", true);
-  g.consume_broadcast_enable = b("consumeBroadcastEnable", true);
-  g.retry_queue_nums = static_cast<int32_t>(i("retryQueueNums", 1));
-  g.retry_max_times = static_cast<int32_t>(i("retryMaxTimes", 16));
-  g.broker_id = i("brokerId", 0);
-  g.which_broker_when_consume_slowly = i("whichBrokerWhenConsumeSlowly", 1);
-  g.notify_consumer_ids_changed_enable = b("notifyConsumerIdsChangedEnable", true);
-  return g;
+  return out;
 }
 
 }  // namespace
@@ -231,8 +198,13 @@ void AdminProcessor::GetBrokerConfig(const RequestContextPtr& ctx) {
 // Subscription groups and connections
 
 void AdminProcessor::UpdateSubscriptionGroup(const RequestContextPtr& ctx) {
-  auto g = ParseGroupConfig(ctx->request().body);
-  if (!g.ok()) return ctx->RespondCode(rc::kSystemError, std::string(g.status().message()));
+  auto body = protocol::SubscriptionGroupConfigBody::Decode(ctx->request().body);
+  if (!body.ok()) return ctx->RespondCode(rc::kSystemError, std::string(body.status().message()));
+  auto g = std::optional<SubscriptionGroupConfig>(SubscriptionGroupConfig{
+      body->group_name, body->consume_enable, body->consume_from_min_enable,
+      body->consume_broadcast_enable, body->retry_queue_nums, body->retry_max_times,
+      body->broker_id, body->which_broker_when_consume_slowly,
+      body->notify_consumer_ids_changed_enable});
   if (Status s = ValidateGroupName(g->group_name); !s.ok()) return RespondError(ctx, s);
   if (g->retry_queue_nums < 0 || g->retry_queue_nums > kMaxRetryQueueNums) {
     return ctx->RespondCode(rc::kSystemError,
@@ -261,7 +233,7 @@ void AdminProcessor::GetProducerConnectionList(const RequestContextPtr& ctx) {
   auto channels = bc_.producers.Channels(*group);
   if (channels.empty()) return ctx->RespondCode(rc::kSystemError, "the producer group not exist");
   RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
-  resp.body = nlohmann::json{{"connectionSet", ConnectionSet(channels)}}.dump();
+  resp.body = protocol::ProducerConnectionBody{Connections(channels)}.Encode();
   ctx->Respond(std::move(resp));
 }
 
@@ -275,24 +247,14 @@ void AdminProcessor::GetConsumerConnectionList(const RequestContextPtr& ctx) {
     return ctx->RespondCode(rc::kConsumerNotOnline,
                             "the consumer group[" + *group + "] not online");
   }
-  nlohmann::json subs = nlohmann::json::object();
-  for (const auto& [topic, sd] : g->subscriptions) {
-    subs[topic] = {{"classFilterMode", sd.class_filter_mode},
-                   {"codeSet", sd.code_set},
-                   {"expressionType", sd.expression_type},
-                   {"subString", sd.sub_string},
-                   {"subVersion", sd.sub_version},
-                   {"tagsSet", sd.tags_set},
-                   {"topic", sd.topic}};
-  }
+  protocol::ConsumerConnectionBody body;
+  body.connection_set = Connections(g->channels);
+  body.subscription_table = g->subscriptions;
+  body.consume_from_where = g->consume_from_where;
+  body.consume_type = g->consume_type;
+  body.message_model = g->message_model;
   RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
-  resp.body = nlohmann::json{
-      {"connectionSet", ConnectionSet(g->channels)},
-      {"consumeFromWhere", std::string(protocol::ConsumeFromWhereName(g->consume_from_where))},
-      {"consumeType", std::string(protocol::ConsumeTypeName(g->consume_type))},
-      {"messageModel", std::string(protocol::MessageModelName(g->message_model))},
-      {"subscriptionTable",
-       subs}}.dump();
+  resp.body = body.Encode();
   ctx->Respond(std::move(resp));
 }
 

@@ -8,10 +8,7 @@
 namespace ramjet::broker {
 namespace {
 
-using testing::BrokerFixture;
-using testing::RemotingCommand;
-namespace rc = protocol::response_code;
-namespace req = protocol::request_code;
+using namespace testing;  // NOLINT(google-build-using-namespace): the fixture's vocabulary
 
 class AdminProcessorTest : public BrokerFixture {
  protected:

@@ -9,10 +9,7 @@
 namespace ramjet::broker {
 namespace {
 
-using testing::BrokerFixture;
-using testing::RemotingCommand;
-namespace rc = protocol::response_code;
-namespace req = protocol::request_code;
+using namespace testing;  // NOLINT(google-build-using-namespace): the fixture's vocabulary
 
 class ClientProcessorTest : public BrokerFixture {
  protected:

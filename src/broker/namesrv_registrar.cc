@@ -30,6 +30,16 @@ std::vector<std::string> NamesrvRegistrar::NameServers() const {
   return SplitList(bc_.config().namesrv_addr);
 }
 
+RemotingCommand NamesrvRegistrar::IdentifiedRequest(int32_t code) const {
+  const BrokerConfig& config = bc_.config();
+  RemotingCommand cmd = RemotingCommand::Request(code);
+  cmd.Set("brokerAddr", config.BrokerAddr());
+  cmd.Set("brokerId", config.broker_id);
+  cmd.Set("brokerName", config.broker_name);
+  cmd.Set("clusterName", config.broker_cluster_name);
+  return cmd;
+}
+
 void NamesrvRegistrar::Trigger() {
   if (!started_) return;
   pool_.TrySubmit([this] { RegisterNow(); });
@@ -50,11 +60,7 @@ void NamesrvRegistrar::RegisterNow() {
   }
   std::string json = body.ToJson();
   for (const auto& ns : NameServers()) {
-    RemotingCommand cmd = RemotingCommand::Request(req::kRegisterBroker);
-    cmd.Set("brokerAddr", config.BrokerAddr());
-    cmd.Set("brokerId", config.broker_id);
-    cmd.Set("brokerName", config.broker_name);
-    cmd.Set("clusterName", config.broker_cluster_name);
+    RemotingCommand cmd = IdentifiedRequest(req::kRegisterBroker);
     cmd.Set("haServerAddr", config.broker_ip2 + ":" + std::to_string(config.ha_listen_port));
     cmd.Set("compressed", std::string("false"));
     cmd.Set("bodyCrc32", static_cast<int64_t>(Crc32(json) & 0x7FFFFFFF));
@@ -73,13 +79,8 @@ void NamesrvRegistrar::RegisterNow() {
 void NamesrvRegistrar::Shutdown() {
   if (!started_.exchange(false)) return;
   pool_.Shutdown();  // a queued registration runs before the unregistration, not after
-  const BrokerConfig& config = bc_.config();
   for (const auto& ns : NameServers()) {
-    RemotingCommand cmd = RemotingCommand::Request(req::kUnregisterBroker);
-    cmd.Set("brokerAddr", config.BrokerAddr());
-    cmd.Set("brokerId", config.broker_id);
-    cmd.Set("brokerName", config.broker_name);
-    cmd.Set("clusterName", config.broker_cluster_name);
+    RemotingCommand cmd = IdentifiedRequest(req::kUnregisterBroker);
     auto r = client_->InvokeSync(ns, std::move(cmd), 3000);
     if (!r.ok()) {
       RJ_LOG(kWarn, "broker", "unregister from name server %s failed: %s", ns.c_str(),

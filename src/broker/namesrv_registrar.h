@@ -37,6 +37,8 @@ class NamesrvRegistrar {
 
  private:
   std::vector<std::string> NameServers() const;
+  // A request carrying the broker's identity (REGISTER_BROKER, UNREGISTER_BROKER headers).
+  protocol::RemotingCommand IdentifiedRequest(int32_t code) const;
 
   BrokerContext& bc_;
   std::unique_ptr<remoting::RemotingClient> client_;

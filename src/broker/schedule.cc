@@ -1,12 +1,11 @@
 #include "schedule.h"
 
-#include <nlohmann/json.hpp>
-
 #include "metadata.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/protocol/bodies.h"
+#include "ramjet/protocol/config_files.h"
 #include "requeue.h"
 
 namespace ramjet::broker {
@@ -63,29 +62,26 @@ Status ScheduleService::Load() {
   if (!text.ok()) {
     return text.status().code() == StatusCode::kNotFound ? Status::OK() : text.status();
   }
-  auto j = nlohmann::json::parse(protocol::QuoteNumericKeys(*text), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Status::Corruption(path_ + " is not JSON");
-  auto t = j.find("offsetTable");
-  if (t == j.end() || !t->is_object()) return Status::OK();
+  auto file = protocol::DelayOffsetFile::Decode(*text);
+  if (!file.ok()) return Status::Corruption(path_ + ": " + std::string(file.status().message()));
   MutexLock l(&mu_);
-  for (auto& [k, v] : t->items()) {
-    int level = std::atoi(k.c_str());
-    if (level >= 1 && level <= max_level() && v.is_number_integer()) {
-      offsets_[static_cast<size_t>(level - 1)] = v.get<int64_t>();
-    }
+  for (const auto& [level, off] : file->offset_table) {
+    if (level <= max_level()) offsets_[static_cast<size_t>(level - 1)] = off;
   }
   return Status::OK();
 }
 
 Status ScheduleService::Persist() {
-  nlohmann::json t = nlohmann::json::object();
+  protocol::DelayOffsetFile file;
   {
     MutexLock l(&mu_);
     if (!dirty_) return Status::OK();
-    for (size_t i = 0; i < offsets_.size(); ++i) t[std::to_string(i + 1)] = offsets_[i];
+    for (size_t i = 0; i < offsets_.size(); ++i) {
+      file.offset_table[static_cast<int>(i + 1)] = offsets_[i];
+    }
     dirty_ = false;
   }
-  Status s = store::WriteFileAtomically(fs_, path_, nlohmann::json{{"offsetTable", t}}.dump(2));
+  Status s = store::WriteFileAtomically(fs_, path_, file.Encode());
   if (!s.ok()) {
     MutexLock l(&mu_);
     dirty_ = true;

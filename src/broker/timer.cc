@@ -1,13 +1,13 @@
 #include "timer.h"
 
 #include <charconv>
-#include <nlohmann/json.hpp>
 
 #include "metadata.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/config.h"
 #include "ramjet/base/logging.h"
+#include "ramjet/protocol/config_files.h"
 #include "requeue.h"
 
 namespace ramjet::broker {
@@ -75,11 +75,9 @@ Status TimerService::Load() {
   auto text = store::ReadWholeFile(fs_, path_);
   int64_t saved = 0;
   if (text.ok()) {
-    auto j = nlohmann::json::parse(*text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return Status::Corruption(path_ + " is not JSON");
-    if (auto w = j.find("watermark"); w != j.end() && w->is_number_integer()) {
-      saved = w->get<int64_t>();
-    }
+    auto file = protocol::TimerProgressFile::Decode(*text);
+    if (!file.ok()) return Status::Corruption(path_ + ": " + std::string(file.status().message()));
+    saved = file->watermark;
   } else if (text.status().code() != StatusCode::kNotFound) {
     return text.status();
   }
@@ -128,7 +126,7 @@ Status TimerService::Persist() {
     w = watermark_;
     dirty_ = false;
   }
-  return store::WriteFileAtomically(fs_, path_, nlohmann::json{{"watermark", w}}.dump());
+  return store::WriteFileAtomically(fs_, path_, protocol::TimerProgressFile{w}.Encode());
 }
 
 size_t TimerService::Pending() const {

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <mutex>
-#include <nlohmann/json.hpp>
 
 #include "ramjet/base/clock.h"
 #include "ramjet/base/hash.h"
@@ -10,6 +9,7 @@
 #include "ramjet/base/names.h"
 #include "ramjet/base/scheduler.h"
 #include "ramjet/protocol/codes.h"
+#include "ramjet/protocol/config_files.h"
 #include "ramjet/remoting/remoting.h"
 
 namespace ramjet::namesrv {
@@ -54,18 +54,10 @@ class KvConfig {
       if (text.status().code() == StatusCode::kNotFound) return Status::OK();
       return text.status();
     }
-    auto j = nlohmann::json::parse(*text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      return Status::Corruption(path_ + " is not a JSON object");
-    }
-    auto t = j.find("configTable");
-    if (t == j.end() || !t->is_object()) return Status::OK();
-    for (auto& [ns, kv] : t->items()) {
-      if (!kv.is_object()) continue;
-      for (auto& [k, v] : kv.items()) {
-        if (v.is_string()) table_[ns][k] = v.get<std::string>();
-      }
-    }
+    auto file = protocol::KvConfigFile::Decode(*text);
+    if (!file.ok())
+      return Status::Corruption(path_ + " is " + std::string(file.status().message()));
+    table_ = std::move(file->config_table);
     return Status::OK();
   }
   Status Put(const std::string& ns, const std::string& k, const std::string& v) {
@@ -97,10 +89,7 @@ class KvConfig {
   }
 
  private:
-  Status PersistLocked() {
-    nlohmann::json j{{"configTable", table_}};
-    return WriteFileAtomic(path_, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-  }
+  Status PersistLocked() { return WriteFileAtomic(path_, protocol::KvConfigFile{table_}.Encode()); }
   std::string path_;
   std::mutex mu_;
   std::map<std::string, std::map<std::string, std::string>> table_;

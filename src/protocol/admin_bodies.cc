@@ -150,4 +150,59 @@ std::string ResetOffsetBody::Encode(LanguageCode peer) const {
          MessageQueueMap(offset_table, [](int64_t off) { return std::to_string(off); }) + "}";
 }
 
+namespace {
+json ConnectionSetJson(const std::vector<ConnectionInfo>& set) {
+  json out = json::array();
+  for (const auto& c : set) {
+    out.push_back({{"clientAddr", c.client_addr},
+                   {"clientId", c.client_id},
+                   {"language", std::string(LanguageName(c.language))},
+                   {"version", c.version}});
+  }
+  return out;
+}
+}  // namespace
+
+std::string ProducerConnectionBody::Encode() const {
+  return json{{"connectionSet", ConnectionSetJson(connection_set)}}.dump();
+}
+
+std::string ConsumerConnectionBody::Encode() const {
+  json subs = json::object();
+  for (const auto& [topic, sd] : subscription_table) subs[topic] = SubscriptionJson(sd);
+  return json{{"connectionSet", ConnectionSetJson(connection_set)},
+              {"consumeFromWhere", std::string(ConsumeFromWhereName(consume_from_where))},
+              {"consumeType", std::string(ConsumeTypeName(consume_type))},
+              {"messageModel", std::string(MessageModelName(message_model))},
+              {"subscriptionTable", subs}}
+      .dump();
+}
+
+Result<SubscriptionGroupConfigBody> SubscriptionGroupConfigBody::Decode(std::string_view body) {
+  auto j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("groupName") ||
+      !j["groupName"].is_string() || j["groupName"].get<std::string>().empty()) {
+    return Status::InvalidArgument("the body must be a SubscriptionGroupConfig with a groupName");
+  }
+  SubscriptionGroupConfigBody g;
+  g.group_name = j["groupName"].get<std::string>();
+  auto b = [&](const char* k, bool def) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_boolean() ? it->get<bool>() : def;
+  };
+  auto i = [&](const char* k, int64_t def) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : def;
+  };
+  g.consume_enable = b("consumeEnable", true);
+  g.consume_from_min_enable = b("consumeFromMinEnable", true);
+  g.consume_broadcast_enable = b("consumeBroadcastEnable", true);
+  g.retry_queue_nums = static_cast<int32_t>(i("retryQueueNums", 1));
+  g.retry_max_times = static_cast<int32_t>(i("retryMaxTimes", 16));
+  g.broker_id = i("brokerId", 0);
+  g.which_broker_when_consume_slowly = i("whichBrokerWhenConsumeSlowly", 1);
+  g.notify_consumer_ids_changed_enable = b("notifyConsumerIdsChangedEnable", true);
+  return g;
+}
+
 }  // namespace ramjet::protocol

@@ -125,4 +125,44 @@ struct ResetOffsetBody {
   std::string Encode(LanguageCode peer) const;
 };
 
+// One client connection as GET_PRODUCER_CONNECTION_LIST / GET_CONSUMER_CONNECTION_LIST list it
+// (Java's Connection).
+struct ConnectionInfo {
+  std::string client_addr;
+  std::string client_id;
+  LanguageCode language = LanguageCode::kJava;
+  int32_t version = 0;
+};
+
+// GET_PRODUCER_CONNECTION_LIST (204) body: {"connectionSet":[...]}.
+struct ProducerConnectionBody {
+  std::vector<ConnectionInfo> connection_set;
+  std::string Encode() const;
+};
+
+// GET_CONSUMER_CONNECTION_LIST (203) body (ConsumerConnection).
+struct ConsumerConnectionBody {
+  std::vector<ConnectionInfo> connection_set;
+  std::map<std::string, SubscriptionData> subscription_table;  // by topic
+  int32_t consume_from_where = 0;
+  ConsumeType consume_type = ConsumeType::kConsumePassively;
+  MessageModel message_model = MessageModel::kClustering;
+  std::string Encode() const;
+};
+
+// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200) body (SubscriptionGroupConfig). Decode needs a
+// non-empty groupName; absent or mistyped fields keep RocketMQ's defaults.
+struct SubscriptionGroupConfigBody {
+  std::string group_name;
+  bool consume_enable = true;
+  bool consume_from_min_enable = true;
+  bool consume_broadcast_enable = true;
+  int32_t retry_queue_nums = 1;
+  int32_t retry_max_times = 16;
+  int64_t broker_id = 0;
+  int64_t which_broker_when_consume_slowly = 1;
+  bool notify_consumer_ids_changed_enable = true;
+  static Result<SubscriptionGroupConfigBody> Decode(std::string_view body);
+};
+
 }  // namespace ramjet::protocol
