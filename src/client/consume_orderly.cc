@@ -3,7 +3,6 @@
 
 namespace ramjet::client {
 
-using protocol::RemotingCommand;
 namespace rc = protocol::response_code;
 namespace req = protocol::request_code;
 
