@@ -3,14 +3,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "client_instance.h"
 #include "client_util.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
-#include "ramjet/base/scheduler.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/protocol/headers.h"
 #include "ramjet/remoting/remoting.h"
@@ -21,25 +22,25 @@ using protocol::RemotingCommand;
 namespace rc = protocol::response_code;
 namespace req = protocol::request_code;
 
-class LitePullConsumer::Impl {
+class LitePullConsumer::Impl : public detail::ClientMember,
+                               public std::enable_shared_from_this<LitePullConsumer::Impl> {
  public:
   Impl(std::string group, ConsumerConfig config, bool auto_commit)
-      : group_(std::move(group)),
-        config_(std::move(config)),
-        auto_commit_(auto_commit),
-        scheduler_("lite-pull") {
+      : group_(std::move(group)), config_(std::move(config)), auto_commit_(auto_commit) {
     client_id_ = MakeClientId(config_.client_ip, config_.instance_name);
   }
 
   Status Start() {
-    namesrvs_ = SplitNameServers(config_.namesrv_addr);
-    if (namesrvs_.empty()) return Status::InvalidArgument("no name server address (namesrvAddr)");
-    remoting::EndpointOptions o;
-    o.name = "lite-pull";
-    o.language = protocol::LanguageCode::kCpp;
-    client_ = std::make_unique<remoting::RemotingClient>(o, 3000);
-    scheduler_.RunEvery(config_.heartbeat_interval_ms, config_.heartbeat_interval_ms,
-                        [this] { Heartbeat(); });
+    RJ_ASSIGN_OR_RETURN(instance_,
+                        detail::ClientInstance::Acquire(
+                            client_id_, {config_.namesrv_addr, config_.heartbeat_interval_ms,
+                                         config_.poll_name_server_interval_ms}));
+    client_ = &instance_->remoting();
+    if (Status s = instance_->Register(detail::MemberRole::kConsumer, group_, shared_from_this());
+        !s.ok()) {
+      instance_.reset();
+      return s;
+    }
     started_ = true;
     return Status::OK();
   }
@@ -47,20 +48,57 @@ class LitePullConsumer::Impl {
   void Shutdown() {
     if (!started_) return;
     started_ = false;
-    scheduler_.Stop();
     if (auto_commit_) (void)CommitSync();
-    UnregisterFromBrokers(*client_, Brokers(), client_id_, "", group_);
-    client_->Shutdown();
+    instance_->Unregister(detail::MemberRole::kConsumer, group_);
+    instance_.reset();
   }
 
-  Result<std::vector<MessageQueue>> FetchMessageQueues(const std::string& topic) {
-    RJ_ASSIGN_OR_RETURN(auto route, QueryRoute(*client_, namesrvs_, topic, 3000));
-    std::vector<MessageQueue> out;
+  // detail::ClientMember: the subscribed topic and the topics of assigned queues.
+  std::vector<std::string> TopicsInUse() override {
+    std::lock_guard<std::mutex> l(mu_);
+    std::set<std::string> topics;
+    if (!subscribed_topic_.empty()) topics.insert(subscribed_topic_);
+    for (const auto& [q, p] : assigned_) topics.insert(q.topic);
+    return {topics.begin(), topics.end()};
+  }
+
+  void OnRoute(const std::string&, const protocol::TopicRouteData& route) override {
     std::lock_guard<std::mutex> l(mu_);
     for (const auto& b : route.broker_datas) {
       auto m = b.broker_addrs.find(0);
       if (m != b.broker_addrs.end()) master_[b.broker_name] = m->second;
     }
+  }
+
+  // A subscribing consumer is in the heartbeat; one with assigned queues only is not (as Java).
+  void FillHeartbeat(protocol::HeartbeatData* hb) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (subscribed_topic_.empty()) return;
+    protocol::ConsumerData cd;
+    cd.group_name = group_;
+    cd.consume_type = protocol::ConsumeType::kConsumeActively;
+    cd.message_model = protocol::MessageModel::kClustering;
+    cd.subscription_data_set.push_back(
+        protocol::SubscriptionData::ForTags(subscribed_topic_, expression_, 0));
+    hb->consumer_data_set.push_back(std::move(cd));
+  }
+
+  void OnBrokerRequest(const remoting::RequestContextPtr& ctx) override {
+    const int32_t code = ctx->request().code;
+    if (code == req::kNotifyConsumerIdsChanged) {
+      last_rebalance_ms_ = 0;  // the next Poll rebalances
+      return;
+    }
+    if (code == req::kGetConsumerRunningInfo || code == req::kConsumeMessageDirectly) {
+      ctx->RespondCode(rc::kRequestCodeNotSupported, "request type " + std::to_string(code) +
+                                                         " not supported by a lite pull consumer");
+    }
+  }
+
+  Result<std::vector<MessageQueue>> FetchMessageQueues(const std::string& topic) {
+    RJ_ASSIGN_OR_RETURN(auto route, instance_->UpdateRoute(topic));
+    OnRoute(topic, route);
+    std::vector<MessageQueue> out;
     for (const auto& q : route.queue_datas) {
       if ((q.perm & protocol::kPermRead) == 0) continue;
       for (int i = 0; i < q.read_queue_nums; ++i) out.push_back({topic, q.broker_name, i});
@@ -97,7 +135,7 @@ class LitePullConsumer::Impl {
     if (topic.empty()) return Status::OK();
     RJ_ASSIGN_OR_RETURN(auto all, FetchMessageQueues(topic));
     std::vector<std::string> cids;
-    for (const auto& addr : Brokers()) {
+    for (const auto& addr : instance_->Brokers()) {
       RemotingCommand r = RemotingCommand::Request(req::kGetConsumerListByGroup);
       r.Set("consumerGroup", group_);
       auto resp = client_->InvokeSync(addr, r, 3000);
@@ -126,35 +164,17 @@ class LitePullConsumer::Impl {
     return out;
   }
 
-  std::vector<std::string> Brokers() {
-    std::lock_guard<std::mutex> l(mu_);
-    std::set<std::string> s;
-    for (const auto& [n, a] : master_) s.insert(a);
-    return {s.begin(), s.end()};
-  }
-
   void Heartbeat() {
-    std::string topic, expr;
+    std::string topic;
+    bool known;
     {
       std::lock_guard<std::mutex> l(mu_);
       topic = subscribed_topic_;
-      expr = expression_;
+      known = !master_.empty();
     }
     if (topic.empty()) return;
-    protocol::HeartbeatData hb;
-    hb.client_id = client_id_;
-    protocol::ConsumerData cd;
-    cd.group_name = group_;
-    cd.consume_type = protocol::ConsumeType::kConsumeActively;
-    cd.message_model = protocol::MessageModel::kClustering;
-    cd.subscription_data_set.push_back(protocol::SubscriptionData::ForTags(topic, expr, 0));
-    hb.consumer_data_set.push_back(cd);
-    if (master_.empty()) (void)FetchMessageQueues(topic);
-    for (const auto& addr : Brokers()) {
-      RemotingCommand r = RemotingCommand::Request(req::kHeartBeat);
-      r.body = hb.ToJson();
-      (void)client_->InvokeSync(addr, r, 3000);
-    }
+    if (!known) (void)FetchMessageQueues(topic);
+    instance_->HeartbeatAll();
   }
 
   std::string AddrOf(const MessageQueue& mq) {
@@ -311,20 +331,19 @@ class LitePullConsumer::Impl {
   ConsumerConfig config_;
   bool auto_commit_;
   std::string client_id_;
-  std::vector<std::string> namesrvs_;
-  std::unique_ptr<remoting::RemotingClient> client_;
-  Scheduler scheduler_;
+  std::shared_ptr<detail::ClientInstance> instance_;
+  remoting::RemotingClient* client_ = nullptr;  // the instance's, while started
   std::mutex mu_;
   std::map<std::string, std::string> master_;
   std::map<MessageQueue, Position> assigned_;
   std::string subscribed_topic_;
   std::string expression_ = "*";
-  int64_t last_rebalance_ms_ = 0;
+  std::atomic<int64_t> last_rebalance_ms_{0};  // 0: rebalance at the next Poll
   bool started_ = false;
 };
 
 LitePullConsumer::LitePullConsumer(std::string group, ConsumerConfig config, bool auto_commit)
-    : impl_(std::make_unique<Impl>(std::move(group), std::move(config), auto_commit)) {}
+    : impl_(std::make_shared<Impl>(std::move(group), std::move(config), auto_commit)) {}
 LitePullConsumer::~LitePullConsumer() { Shutdown(); }
 Status LitePullConsumer::Start() { return impl_->Start(); }
 void LitePullConsumer::Shutdown() { impl_->Shutdown(); }

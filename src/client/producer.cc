@@ -69,7 +69,7 @@ bool RetryCode(int32_t code) {
 }  // namespace detail
 
 Producer::Producer(std::string group, ClientConfig config)
-    : impl_(std::make_unique<Impl>(std::move(group), std::move(config))) {}
+    : impl_(std::make_shared<Impl>(std::move(group), std::move(config))) {}
 Producer::~Producer() { Shutdown(); }
 Status Producer::Start() { return impl_->Start(); }
 void Producer::Shutdown() { impl_->Shutdown(); }

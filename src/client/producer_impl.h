@@ -2,9 +2,10 @@
 // and transaction_producer.cc (half messages, END_TRANSACTION, check-backs). Private to the
 // client module.
 //
-// Threading: sends run on the caller's thread (async ones complete on I/O threads); the
-// scheduler thread refreshes routes and sends heartbeats; check-backs run on the tx-check pool.
-// mu_ guards the route table, the broker set and the check listener.
+// Threading: sends run on the caller's thread (async ones complete on I/O threads); the client
+// instance's scheduler refreshes routes (OnRoute) and sends heartbeats (FillHeartbeat);
+// check-backs run on the tx-check pool. mu_ guards the route table and the check listener.
+// Owned by a shared pointer: async callbacks and check-backs keep the Impl alive.
 #pragma once
 
 #include <unistd.h>
@@ -14,13 +15,13 @@
 #include <mutex>
 #include <set>
 
+#include "client_instance.h"
 #include "client_util.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/compression.h"
 #include "ramjet/base/hash.h"
 #include "ramjet/base/logging.h"
-#include "ramjet/base/scheduler.h"
 #include "ramjet/client/producer.h"
 #include "ramjet/message/record.h"
 #include "ramjet/protocol/bodies.h"
@@ -42,30 +43,28 @@ Status ValidateMessage(const Message& m, int max_size);
 bool RetryCode(int32_t code);
 }  // namespace detail
 
-class Producer::Impl {
+class Producer::Impl : public detail::ClientMember,
+                       public std::enable_shared_from_this<Producer::Impl> {
  public:
   Impl(std::string group, ClientConfig config)
-      : group_(std::move(group)), config_(std::move(config)), scheduler_("producer") {
+      : group_(std::move(group)), config_(std::move(config)) {
     client_id_ = MakeClientId(config_.client_ip, config_.instance_name);
   }
 
   Status Start() {
     if (group_.empty()) return Status::InvalidArgument("producer group is empty");
-    namesrvs_ = SplitNameServers(config_.namesrv_addr);
-    if (namesrvs_.empty()) return Status::InvalidArgument("no name server address (namesrvAddr)");
-    remoting::EndpointOptions o;
-    o.name = "producer";
-    o.language = protocol::LanguageCode::kCpp;
-    o.version = 409;
-    client_ = std::make_unique<remoting::RemotingClient>(o, 3000);
+    RJ_ASSIGN_OR_RETURN(instance_,
+                        detail::ClientInstance::Acquire(
+                            client_id_, {config_.namesrv_addr, config_.heartbeat_interval_ms,
+                                         config_.poll_name_server_interval_ms}));
+    client_ = &instance_->remoting();
     check_pool_ = std::make_unique<remoting::ThreadPool>("tx-check", 1, 2000);
-    client_->RegisterProcessor(
-        req::kCheckTransactionState,
-        [this](const remoting::RequestContextPtr& ctx) { OnCheck(ctx); }, check_pool_.get());
-    scheduler_.RunEvery(config_.poll_name_server_interval_ms, config_.poll_name_server_interval_ms,
-                        [this] { RefreshRoutes(); });
-    scheduler_.RunEvery(config_.heartbeat_interval_ms, config_.heartbeat_interval_ms,
-                        [this] { HeartbeatAll(); });
+    Status s = instance_->Register(detail::MemberRole::kProducer, group_, shared_from_this());
+    if (!s.ok()) {
+      check_pool_->Shutdown();
+      instance_.reset();
+      return s;
+    }
     started_ = true;
     return Status::OK();
   }
@@ -73,18 +72,44 @@ class Producer::Impl {
   void Shutdown() {
     if (!started_) return;
     started_ = false;
-    scheduler_.Stop();
-    UnregisterFromBrokers(*client_, Brokers(), client_id_, group_, "");
+    instance_->Unregister(detail::MemberRole::kProducer, group_);
     check_pool_->Shutdown();
-    client_->Shutdown();
+    instance_.reset();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The client instance's view (detail::ClientMember)
+
+  std::vector<std::string> TopicsInUse() override {
+    std::lock_guard<std::mutex> l(mu_);
+    std::vector<std::string> out;
+    for (const auto& [t, i] : routes_) out.push_back(t);
+    return out;
+  }
+
+  void OnRoute(const std::string& topic, const protocol::TopicRouteData& route) override {
+    auto info = ToPublishInfo(topic, route, 0);
+    if (info.queues.empty()) return;
+    std::lock_guard<std::mutex> l(mu_);
+    if (routes_.count(topic) && !auto_created_.count(topic)) routes_[topic] = std::move(info);
+  }
+
+  void FillHeartbeat(protocol::HeartbeatData* hb) override {
+    hb->producer_groups.push_back(group_);
+  }
+
+  // CHECK_TRANSACTION_STATE, answered on this producer's check pool.
+  void OnBrokerRequest(const remoting::RequestContextPtr& ctx) override {
+    if (!check_pool_->TrySubmit([self = shared_from_this(), ctx] { self->OnCheck(ctx); })) {
+      RJ_LOG(kWarn, "client", "transaction check dropped: the check pool is full or stopped");
+    }
   }
 
   // -------------------------------------------------------------------------------------------
   // Routes
 
   Result<protocol::TopicRouteData> QueryRoute(const std::string& topic) {
-    return client::QueryRoute(*client_, namesrvs_, topic, config_.send_timeout_ms,
-                              ns_index_.fetch_add(1));
+    return instance_->UpdateRoute(topic, config_.send_timeout_ms);
   }
 
   struct PublishInfo {
@@ -115,6 +140,7 @@ class Producer::Impl {
     }
     auto route = QueryRoute(topic);
     PublishInfo info;
+    bool auto_created = false;
     if (route.ok()) {
       info = ToPublishInfo(topic, *route, 0);
     } else if (route.status().code() == StatusCode::kNotFound) {
@@ -122,59 +148,17 @@ class Producer::Impl {
       auto def = QueryRoute(config_.create_topic_key);
       if (!def.ok()) return route.status();
       info = ToPublishInfo(topic, *def, config_.default_topic_queue_nums);
-      auto_created_.insert(topic);
+      auto_created = true;
     } else {
       return route.status();
     }
     if (info.queues.empty()) {
       return Status::NotFound("No route info of this topic: " + topic + " (no writable queue)");
     }
-    bool new_broker = false;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      for (const auto& [name, addr] : info.master) new_broker |= brokers_.insert(addr).second;
-      routes_[topic] = info;
-    }
-    if (new_broker) HeartbeatAll();
-    return info;
-  }
-
-  void RefreshRoutes() {
-    std::vector<std::string> topics;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      for (const auto& [t, i] : routes_) topics.push_back(t);
-    }
-    for (const auto& t : topics) {
-      auto r = QueryRoute(t);
-      if (!r.ok()) continue;
-      auto info = ToPublishInfo(t, *r, 0);
-      if (info.queues.empty()) continue;
-      std::lock_guard<std::mutex> l(mu_);
-      for (const auto& [name, addr] : info.master) brokers_.insert(addr);
-      routes_[t] = info;
-    }
-  }
-
-  std::vector<std::string> Brokers() {
     std::lock_guard<std::mutex> l(mu_);
-    return {brokers_.begin(), brokers_.end()};
-  }
-
-  void HeartbeatAll() {
-    protocol::HeartbeatData hb;
-    hb.client_id = client_id_;
-    hb.producer_groups = {group_, "CLIENT_INNER_PRODUCER"};
-    std::string body = hb.ToJson();
-    for (const auto& addr : Brokers()) {
-      RemotingCommand r = RemotingCommand::Request(req::kHeartBeat);
-      r.body = body;
-      auto resp = client_->InvokeSync(addr, r, 3000);
-      if (!resp.ok() || resp->code != rc::kSuccess) {
-        RJ_LOG(kWarn, "client", "heartbeat to %s failed: %s", addr.c_str(),
-               resp.ok() ? resp->remark.value_or("").c_str() : resp.status().ToString().c_str());
-      }
-    }
+    if (auto_created) auto_created_.insert(topic);
+    routes_[topic] = info;
+    return info;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -342,15 +326,15 @@ class Producer::Impl {
     req->last_broker = q.broker_name;
     RemotingCommand cmd = BuildSend(req->msg, q, req->uniq, false);
     client_->InvokeAsync(addr->second, std::move(cmd), config_.send_timeout_ms,
-                         [this, req, q](Result<RemotingCommand> r) {
+                         [self = shared_from_this(), req, q](Result<RemotingCommand> r) {
                            Result<SendResult> result =
                                r.ok() ? ToResult(*r, q, req->uniq) : Result<SendResult>(r.status());
                            const bool retryable =
                                !r.ok() || (!result.ok() && detail::RetryCode(r->code));
                            if (!result.ok() && retryable &&
-                               req->attempt < config_.retry_times_when_send_async_failed) {
+                               req->attempt < self->config_.retry_times_when_send_async_failed) {
                              ++req->attempt;
-                             return SendAsyncAttempt(req);
+                             return self->SendAsyncAttempt(req);
                            }
                            req->cb(std::move(result));
                          });
@@ -461,16 +445,13 @@ class Producer::Impl {
   std::string group_;
   ClientConfig config_;
   std::string client_id_;
-  std::vector<std::string> namesrvs_;
-  std::atomic<uint32_t> ns_index_{0};
   std::atomic<uint32_t> rr_{0};
-  std::unique_ptr<remoting::RemotingClient> client_;
+  std::shared_ptr<detail::ClientInstance> instance_;
+  remoting::RemotingClient* client_ = nullptr;  // the instance's, while started
   std::unique_ptr<remoting::ThreadPool> check_pool_;
-  Scheduler scheduler_;
   std::mutex mu_;
   std::map<std::string, PublishInfo> routes_;
   std::set<std::string> auto_created_;
-  std::set<std::string> brokers_;
   std::function<LocalTransactionState(const MessageExt&)> check_;
   bool started_ = false;
 };

@@ -31,58 +31,36 @@ Status PushConsumer::Impl::Subscribe(const std::string& topic, const std::string
 
 Status PushConsumer::Impl::Start() {
   if (!listener_ && !orderly_) return Status::InvalidArgument("no message listener registered");
-  namesrvs_ = SplitNameServers(config_.namesrv_addr);
-  if (namesrvs_.empty()) return Status::InvalidArgument("no name server address (namesrvAddr)");
   if (config_.model == MessageModel::kClustering) {
     std::string retry = "%RETRY%" + group_;
     if (!subs_.count(retry)) RJ_RETURN_IF_ERROR(Subscribe(retry, "*", "TAG"));
   } else {
     LoadLocalOffsets();
   }
-  remoting::EndpointOptions o;
-  o.name = "consumer";
-  o.language = protocol::LanguageCode::kCpp;
-  client_ = std::make_unique<remoting::RemotingClient>(o, 3000);
+  RJ_ASSIGN_OR_RETURN(instance_,
+                      detail::ClientInstance::Acquire(
+                          client_id_, {config_.namesrv_addr, config_.heartbeat_interval_ms,
+                                       config_.poll_name_server_interval_ms}));
+  client_ = &instance_->remoting();
   pull_pool_ = std::make_unique<remoting::ThreadPool>("c-pull", 2, 1000000);
   consume_pool_ = std::make_unique<remoting::ThreadPool>(
       "c-consume", std::max(1, config_.consume_threads), 10000000);
   rebalance_pool_ = std::make_unique<remoting::ThreadPool>("c-rebal", 1, 2);
-  auto weak = weak_from_this();
-  client_->RegisterProcessor(
-      req::kNotifyConsumerIdsChanged,
-      [weak](const remoting::RequestContextPtr&) {
-        if (auto self = weak.lock()) self->TriggerRebalance();
-      },
-      nullptr);
-  client_->RegisterProcessor(
-      req::kResetConsumerClientOffset,
-      [weak](const remoting::RequestContextPtr& ctx) {
-        if (auto self = weak.lock()) self->OnResetOffset(ctx);
-      },
-      rebalance_pool_.get());
-  client_->RegisterProcessor(
-      req::kGetConsumerRunningInfo,
-      [weak](const remoting::RequestContextPtr& ctx) {
-        if (auto self = weak.lock()) self->OnRunningInfo(ctx);
-      },
-      nullptr);
-  client_->RegisterProcessor(
-      req::kConsumeMessageDirectly,
-      [weak](const remoting::RequestContextPtr& ctx) {
-        if (auto self = weak.lock()) self->OnConsumeDirectly(ctx);
-      },
-      consume_pool_.get());
+  if (Status s = instance_->Register(detail::MemberRole::kConsumer, group_, shared_from_this());
+      !s.ok()) {
+    rebalance_pool_->Shutdown();
+    pull_pool_->Shutdown();
+    consume_pool_->Shutdown();
+    instance_.reset();
+    return s;
+  }
   start_ms_ = NowMillis();
   started_ = true;
   RefreshRoutes();
-  HeartbeatAll();
+  instance_->HeartbeatAll();
   RebalanceNow();
   scheduler_.RunEvery(config_.rebalance_interval_ms, config_.rebalance_interval_ms,
                       [this] { TriggerRebalance(); });
-  scheduler_.RunEvery(config_.poll_name_server_interval_ms, config_.poll_name_server_interval_ms,
-                      [this] { RefreshRoutes(); });
-  scheduler_.RunEvery(config_.heartbeat_interval_ms, config_.heartbeat_interval_ms,
-                      [this] { HeartbeatAll(); });
   scheduler_.RunEvery(config_.persist_offset_interval_ms, config_.persist_offset_interval_ms,
                       [this] { PersistOffsets(false); });
   if (orderly_) {
@@ -110,44 +88,31 @@ void PushConsumer::Impl::Shutdown() {
     for (auto& pq : pqs) by_broker[pq->broker_addr].push_back(pq->mq);
     for (auto& [addr, mqs] : by_broker) SendLockRequest(addr, mqs, false);
   }
-  UnregisterFromBrokers(*client_, Brokers(), client_id_, "CLIENT_INNER_PRODUCER", group_);
-  client_->Shutdown();
-}
-
-Result<protocol::TopicRouteData> PushConsumer::Impl::QueryRoute(const std::string& topic) {
-  return client::QueryRoute(*client_, namesrvs_, topic, 3000);
+  instance_->Unregister(detail::MemberRole::kConsumer, group_);
+  instance_.reset();
 }
 
 void PushConsumer::Impl::RefreshRoutes() {
-  std::vector<std::string> topics;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (const auto& [t, s] : subs_) topics.push_back(t);
-  }
-  for (const auto& t : topics) {
-    auto r = QueryRoute(t);
-    if (!r.ok()) continue;
-    std::lock_guard<std::mutex> l(mu_);
-    routes_[t] = *r;
-    for (const auto& b : r->broker_datas) {
-      auto m = b.broker_addrs.find(0);
-      if (m != b.broker_addrs.end()) {
-        master_[b.broker_name] = m->second;
-        brokers_.insert(m->second);
-      }
-    }
-  }
+  for (const auto& t : TopicsInUse()) (void)instance_->UpdateRoute(t);
 }
 
-std::vector<std::string> PushConsumer::Impl::Brokers() {
+std::vector<std::string> PushConsumer::Impl::TopicsInUse() {
   std::lock_guard<std::mutex> l(mu_);
-  return {brokers_.begin(), brokers_.end()};
+  std::vector<std::string> topics;
+  for (const auto& [t, s] : subs_) topics.push_back(t);
+  return topics;
 }
 
-void PushConsumer::Impl::HeartbeatAll() {
-  protocol::HeartbeatData hb;
-  hb.client_id = client_id_;
-  hb.producer_groups = {"CLIENT_INNER_PRODUCER"};
+void PushConsumer::Impl::OnRoute(const std::string& topic, const protocol::TopicRouteData& route) {
+  std::lock_guard<std::mutex> l(mu_);
+  routes_[topic] = route;
+  for (const auto& b : route.broker_datas) {
+    auto m = b.broker_addrs.find(0);
+    if (m != b.broker_addrs.end()) master_[b.broker_name] = m->second;
+  }
+}
+
+void PushConsumer::Impl::FillHeartbeat(protocol::HeartbeatData* hb) {
   protocol::ConsumerData cd;
   cd.group_name = group_;
   cd.consume_type = protocol::ConsumeType::kConsumePassively;
@@ -159,16 +124,26 @@ void PushConsumer::Impl::HeartbeatAll() {
     std::lock_guard<std::mutex> l(mu_);
     for (const auto& [t, s] : subs_) cd.subscription_data_set.push_back(s.data);
   }
-  hb.consumer_data_set.push_back(cd);
-  std::string body = hb.ToJson();
-  for (const auto& addr : Brokers()) {
-    RemotingCommand r = RemotingCommand::Request(req::kHeartBeat);
-    r.body = body;
-    auto resp = client_->InvokeSync(addr, r, 3000);
-    if (!resp.ok() || resp->code != rc::kSuccess) {
-      RJ_LOG(kWarn, "client", "consumer heartbeat to %s failed: %s", addr.c_str(),
-             resp.ok() ? resp->remark.value_or("").c_str() : resp.status().ToString().c_str());
-    }
+  hb->consumer_data_set.push_back(std::move(cd));
+}
+
+void PushConsumer::Impl::OnBrokerRequest(const remoting::RequestContextPtr& ctx) {
+  switch (ctx->request().code) {
+    case req::kNotifyConsumerIdsChanged:
+      return TriggerRebalance();
+    case req::kResetConsumerClientOffset:
+      return OnResetOffset(ctx);
+    case req::kGetConsumerRunningInfo:
+      return OnRunningInfo(ctx);
+    case req::kConsumeMessageDirectly:
+      // The listener runs where the consumer's listeners run.
+      if (!consume_pool_->TrySubmit(
+              [self = shared_from_this(), ctx] { self->OnConsumeDirectly(ctx); })) {
+        ctx->RespondCode(rc::kSystemError, "CONSUME_MESSAGE_DIRECTLY: the consumer is stopping");
+      }
+      return;
+    default:
+      return;
   }
 }
 

@@ -11,10 +11,11 @@
 //   (Remote/LocalFileOffsetStore)
 // Private to the client module.
 //
-// Threading: the scheduler thread drives rebalance, route refresh, heartbeats, offset
-// persistence and lock renewal; pulls complete on I/O threads and re-submit on the pull pool;
-// listeners run on the consume pool. mu_ guards the tables (subscriptions, routes, process
-// queues, offsets); rebalance_mu_ serializes rebalances; a ProcessQueue has its own mutex.
+// Threading: the scheduler thread drives rebalance, offset persistence and lock renewal; the
+// client instance's scheduler refreshes routes (OnRoute) and sends heartbeats (FillHeartbeat);
+// pulls complete on I/O threads and re-submit on the pull pool; listeners run on the consume pool.
+// mu_ guards the tables (subscriptions, routes, process queues, offsets); rebalance_mu_ serializes
+// rebalances; a ProcessQueue has its own mutex.
 #pragma once
 
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "client_instance.h"
 #include "client_util.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
@@ -70,7 +72,8 @@ struct Sub {
 
 }  // namespace detail
 
-class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Impl> {
+class PushConsumer::Impl : public detail::ClientMember,
+                           public std::enable_shared_from_this<PushConsumer::Impl> {
  public:
   using ProcessQueue = detail::ProcessQueue;
   using PqPtr = detail::PqPtr;
@@ -85,10 +88,15 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   Status Subscribe(const std::string& topic, const std::string& expr, const std::string& type);
   Status Start();
   void Shutdown();
-  Result<protocol::TopicRouteData> QueryRoute(const std::string& topic);
+  // Routes of every subscribed topic through the client instance (which calls OnRoute).
   void RefreshRoutes();
-  std::vector<std::string> Brokers();
-  void HeartbeatAll();
+  // detail::ClientMember: the instance's view of this consumer.
+  std::vector<std::string> TopicsInUse() override;
+  void OnRoute(const std::string& topic, const protocol::TopicRouteData& route) override;
+  void FillHeartbeat(protocol::HeartbeatData* hb) override;
+  // NOTIFY_CONSUMER_IDS_CHANGED, RESET_CONSUMER_CLIENT_OFFSET, GET_CONSUMER_RUNNING_INFO and
+  // CONSUME_MESSAGE_DIRECTLY for this group.
+  void OnBrokerRequest(const remoting::RequestContextPtr& ctx) override;
   // RESET_CONSUMER_CLIENT_OFFSET: the broker already committed the new offsets; drop the
   // affected process queues (and what they cached) so they restart from there at once.
   void OnResetOffset(const remoting::RequestContextPtr& ctx);
@@ -137,8 +145,8 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   std::string client_id_;
   Listener listener_;
   OrderlyListener orderly_;
-  std::vector<std::string> namesrvs_;
-  std::unique_ptr<remoting::RemotingClient> client_;
+  std::shared_ptr<detail::ClientInstance> instance_;
+  remoting::RemotingClient* client_ = nullptr;  // the instance's, while started
   std::unique_ptr<remoting::ThreadPool> pull_pool_, consume_pool_, rebalance_pool_;
   Scheduler scheduler_;
   std::mutex mu_;
@@ -146,7 +154,6 @@ class PushConsumer::Impl : public std::enable_shared_from_this<PushConsumer::Imp
   std::map<std::string, Sub> subs_;
   std::map<std::string, protocol::TopicRouteData> routes_;
   std::map<std::string, std::string> master_;
-  std::set<std::string> brokers_;
   std::map<MessageQueue, PqPtr> pqs_;
   std::map<MessageQueue, int64_t> offsets_;
   std::map<std::string, int64_t> local_offsets_;

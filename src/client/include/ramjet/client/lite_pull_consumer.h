@@ -4,8 +4,9 @@
 // SeekToEnd move a queue's position; Commit writes consumed positions to the broker
 // (UPDATE_CONSUMER_OFFSET), automatically after each Poll when auto_commit is on.
 //
-// Threading model: one application thread calls Poll/Seek/Commit; a scheduler thread sends
-// heartbeats and refreshes routes. Not safe for concurrent Poll calls.
+// Threading model: one application thread calls Poll/Seek/Commit; the client instance's
+// scheduler thread sends heartbeats and refreshes routes (see producer.h). Not safe for
+// concurrent Poll calls.
 #pragma once
 
 #include <map>
@@ -46,7 +47,7 @@ class LitePullConsumer {
 
  private:
   class Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace ramjet::client

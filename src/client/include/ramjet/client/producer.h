@@ -4,8 +4,11 @@
 // over 4 KiB, retries on another queue for the codes Java retries).
 //
 // Threading model: a started Producer may be used from any number of threads. Routes are cached
-// and refreshed every 30 s on the client's scheduler thread; heartbeats go to every known
-// broker every 30 s. Async callbacks run on the remoting I/O thread: keep them short.
+// and refreshed every 30 s on the client instance's scheduler thread; heartbeats go to every
+// known broker every 30 s. Async callbacks run on the remoting I/O thread: keep them short.
+// Producers and consumers that set the same instance name share one client instance (one
+// connection per broker, one heartbeat for all their groups), as Java's MQClientInstance; with
+// the default instance name each has its own.
 #pragma once
 
 #include <cstdint>
@@ -20,15 +23,15 @@
 namespace ramjet::client {
 
 struct ClientConfig {
-  std::string namesrv_addr;          // "host:port;host:port"
+  std::string namesrv_addr;  // "host:port;host:port"
   std::string instance_name = "DEFAULT";
   std::string client_ip = "127.0.0.1";
-  int send_timeout_ms = 3000;         // sendMsgTimeout
+  int send_timeout_ms = 3000;  // sendMsgTimeout
   int retry_times_when_send_failed = 2;
   // retryTimesWhenSendAsyncFailed: an async send that fails on the network or with a retryable
   // code (SYSTEM_ERROR, NO_PERMISSION, ...) is sent again, to another broker when there is one.
   int retry_times_when_send_async_failed = 2;
-  int compress_over_bytes = 4096;     // compressMsgBodyOverHowmuch
+  int compress_over_bytes = 4096;  // compressMsgBodyOverHowmuch
   int max_message_size = 4 * 1024 * 1024;
   int heartbeat_interval_ms = 30000;  // heartbeatBrokerInterval
   int poll_name_server_interval_ms = 30000;
@@ -66,9 +69,9 @@ class Producer {
   // Transactions: sends a half message, runs `local` and ends the transaction with its answer;
   // `check` answers the broker's CHECK_TRANSACTION_STATE for undecided ones.
   void SetTransactionCheckListener(std::function<LocalTransactionState(const MessageExt&)> check);
-  Result<SendResult> SendInTransaction(const Message& msg,
-                                       const std::function<LocalTransactionState(const Message&,
-                                                                                 const SendResult&)>& local);
+  Result<SendResult> SendInTransaction(
+      const Message& msg,
+      const std::function<LocalTransactionState(const Message&, const SendResult&)>& local);
 
   // Publish queues of a topic from its route (fetching it if needed).
   Result<std::vector<MessageQueue>> FetchPublishQueues(const std::string& topic);
@@ -76,7 +79,7 @@ class Producer {
 
  private:
   class Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace ramjet::client

@@ -11,8 +11,10 @@
 //
 // Threading model: pulls are issued from a small pull executor and complete on the remoting I/O
 // thread, which only queues the next step; listeners run on the consume executor
-// (consumeThreadMax threads); rebalance, lock renewal, heartbeats, route refresh and offset
-// persistence run on the scheduler thread and a one-thread rebalance executor.
+// (consumeThreadMax threads); rebalance, lock renewal and offset persistence run on the
+// consumer's scheduler thread and a one-thread rebalance executor; heartbeats and route refresh
+// on the client instance's scheduler (shared with the producers and consumers of the same
+// instance name, see producer.h).
 #pragma once
 
 #include <cstdint>
@@ -41,7 +43,7 @@ struct ConsumerConfig {
   int64_t consume_timestamp_ms = 0;  // for kTimestamp (0 = 30 minutes ago)
   int pull_batch_size = 32;
   int consume_threads = 4;
-  int pull_threshold_for_queue = 1000;        // cached messages per queue before pausing pulls
+  int pull_threshold_for_queue = 1000;  // cached messages per queue before pausing pulls
   int64_t pull_threshold_size_for_queue_mb = 100;
   int max_reconsume_times = 16;
   int rebalance_interval_ms = 20000;
@@ -49,8 +51,8 @@ struct ConsumerConfig {
   int heartbeat_interval_ms = 30000;
   int poll_name_server_interval_ms = 30000;
   int broker_suspend_max_ms = 15000;
-  int lock_interval_ms = 20000;               // orderly: renew queue locks
-  int suspend_current_queue_ms = 1000;        // orderly: pause after SUSPEND
+  int lock_interval_ms = 20000;                      // orderly: renew queue locks
+  int suspend_current_queue_ms = 1000;               // orderly: pause after SUSPEND
   std::string offset_store_dir = ".ramjet_offsets";  // broadcasting offsets
 };
 
