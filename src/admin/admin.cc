@@ -1,10 +1,9 @@
 #include "ramjet/admin/admin.h"
 
-#include <nlohmann/json.hpp>
-
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/message/record.h"
+#include "ramjet/protocol/admin_bodies.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
 
@@ -33,8 +32,8 @@ class Admin::Impl {
     return client_->InvokeSync(addr, std::move(r), timeout_ms_);
   }
   // First name server that answers with SUCCESS.
-  Result<RemotingCommand> CallNamesrv(int32_t code,
-                                      const std::vector<std::pair<std::string, std::string>>& fields) {
+  Result<RemotingCommand> CallNamesrv(
+      int32_t code, const std::vector<std::pair<std::string, std::string>>& fields) {
     if (namesrvs_.empty()) return Status::InvalidArgument("no name server address (-n)");
     Status last = Status::Unavailable("no name server answered");
     for (const auto& ns : namesrvs_) {
@@ -165,16 +164,16 @@ std::map<std::string, std::string> Masters(const protocol::TopicRouteData& route
 }
 
 // The "connectionSet" of a ProducerConnection or ConsumerConnection body: the fields of each
-// client as text. `j` must be an object.
-Result<std::vector<std::map<std::string, std::string>>> ParseConnectionSet(
-    const nlohmann::json& j, const std::string& what) {
-  auto set = j.find("connectionSet");
-  if (set == j.end() || !set->is_array()) return Status::Corruption("bad " + what + " body");
+// client as text, named as in the body (clientAddr, clientId, language, version).
+std::vector<std::map<std::string, std::string>> ConnectionRows(
+    const std::vector<protocol::ConnectionInfo>& set) {
   std::vector<std::map<std::string, std::string>> out;
-  for (const auto& c : *set) {
-    std::map<std::string, std::string> row;
-    for (auto& [k, v] : c.items()) row[k] = v.is_string() ? v.get<std::string>() : v.dump();
-    out.push_back(std::move(row));
+  out.reserve(set.size());
+  for (const auto& c : set) {
+    out.push_back({{"clientAddr", c.client_addr},
+                   {"clientId", c.client_id},
+                   {"language", std::string(protocol::LanguageName(c.language))},
+                   {"version", std::to_string(c.version)}});
   }
   return out;
 }
@@ -275,19 +274,19 @@ Result<ConsumerConnectionInfo> Admin::ConsumerConnection(const std::string& grou
           Status::NotFound("CODE " + std::to_string(r->code) + " DESC: " + r->remark.value_or(""));
       continue;
     }
-    auto j = nlohmann::json::parse(r->body, nullptr, false);
-    if (!j.is_object()) return Status::Corruption("bad consumer connection body from " + addr);
-    ConsumerConnectionInfo info;
-    RJ_ASSIGN_OR_RETURN(info.connections,
-                        ParseConnectionSet(j, "consumer connection from " + addr));
-    if (auto it = j.find("subscriptionTable"); it != j.end() && it->is_object()) {
-      for (auto& [topic, sd] : it->items()) {
-        info.subscriptions[topic] = sd.is_object() ? sd.value("subString", std::string("*")) : "*";
-      }
+    auto body = protocol::ConsumerConnectionBody::Decode(r->body);
+    if (!body.ok()) {
+      return Status::Corruption("bad consumer connection body from " + addr + ": " +
+                                std::string(body.status().message()));
     }
-    info.consume_type = j.value("consumeType", std::string());
-    info.message_model = j.value("messageModel", std::string());
-    info.consume_from_where = j.value("consumeFromWhere", std::string());
+    ConsumerConnectionInfo info;
+    info.connections = ConnectionRows(body->connection_set);
+    for (const auto& [topic, sd] : body->subscription_table) {
+      info.subscriptions[topic] = sd.sub_string;
+    }
+    info.consume_type = protocol::ConsumeTypeName(body->consume_type);
+    info.message_model = protocol::MessageModelName(body->message_model);
+    info.consume_from_where = protocol::ConsumeFromWhereName(body->consume_from_where);
     return info;
   }
   return last;
@@ -298,9 +297,12 @@ Result<std::vector<std::map<std::string, std::string>>> Admin::ProducerConnectio
   RJ_ASSIGN_OR_RETURN(
       auto r, impl_->Call(addr, req::kGetProducerConnectionList, {{"producerGroup", group}}));
   RJ_RETURN_IF_ERROR(Impl::Expect(r, "GET_PRODUCER_CONNECTION_LIST"));
-  auto j = nlohmann::json::parse(r.body, nullptr, false);
-  if (!j.is_object()) return Status::Corruption("bad producer connection body");
-  return ParseConnectionSet(j, "producer connection");
+  auto body = protocol::ProducerConnectionBody::Decode(r.body);
+  if (!body.ok()) {
+    return Status::Corruption("bad producer connection body: " +
+                              std::string(body.status().message()));
+  }
+  return ConnectionRows(body->connection_set);
 }
 
 Status Admin::UpdateSubGroup(const std::string& addr, const std::string& config_json) {
@@ -393,12 +395,10 @@ Result<std::map<int32_t, int64_t>> Admin::ResetOffsetByTime(const std::string& g
                                              {"timestamp", std::to_string(timestamp_ms)},
                                              {"isForce", force ? "true" : "false"}}));
     RJ_RETURN_IF_ERROR(Impl::Expect(r, "INVOKE_BROKER_TO_RESET_OFFSET on " + addr));
-    auto j = nlohmann::json::parse(r.body, nullptr, false);
-    if (j.is_object() && j.contains("offsetTable") && j["offsetTable"].is_array()) {
-      for (const auto& e : j["offsetTable"]) {
-        if (e.is_object()) out[e.value("queueId", 0)] = e.value("offset", int64_t{0});
-      }
-    }
+    // A broker that answers in fastjson's form (object keys) reports no offsets here.
+    auto body = protocol::ResetOffsetBody::Decode(r.body);
+    if (!body.ok()) continue;
+    for (const auto& [mq, offset] : body->offset_table) out[mq.queue_id] = offset;
   }
   return out;
 }

@@ -200,21 +200,17 @@ void AdminProcessor::GetBrokerConfig(const RequestContextPtr& ctx) {
 void AdminProcessor::UpdateSubscriptionGroup(const RequestContextPtr& ctx) {
   auto body = protocol::SubscriptionGroupConfigBody::Decode(ctx->request().body);
   if (!body.ok()) return ctx->RespondCode(rc::kSystemError, std::string(body.status().message()));
-  auto g = std::optional<SubscriptionGroupConfig>(SubscriptionGroupConfig{
-      body->group_name, body->consume_enable, body->consume_from_min_enable,
-      body->consume_broadcast_enable, body->retry_queue_nums, body->retry_max_times,
-      body->broker_id, body->which_broker_when_consume_slowly,
-      body->notify_consumer_ids_changed_enable});
-  if (Status s = ValidateGroupName(g->group_name); !s.ok()) return RespondError(ctx, s);
-  if (g->retry_queue_nums < 0 || g->retry_queue_nums > kMaxRetryQueueNums) {
+  const SubscriptionGroupConfig& g = *body;
+  if (Status s = ValidateGroupName(g.group_name); !s.ok()) return RespondError(ctx, s);
+  if (g.retry_queue_nums < 0 || g.retry_queue_nums > kMaxRetryQueueNums) {
     return ctx->RespondCode(rc::kSystemError,
                             "retryQueueNums must be in 0.." + std::to_string(kMaxRetryQueueNums));
   }
-  if (g->retry_max_times < -1 || g->retry_max_times > kMaxRetryMaxTimes) {
+  if (g.retry_max_times < -1 || g.retry_max_times > kMaxRetryMaxTimes) {
     return ctx->RespondCode(rc::kSystemError,
                             "retryMaxTimes must be in -1.." + std::to_string(kMaxRetryMaxTimes));
   }
-  if (Status s = bc_.groups.Update(*g); !s.ok()) return RespondError(ctx, s);
+  if (Status s = bc_.groups.Update(g); !s.ok()) return RespondError(ctx, s);
   ctx->RespondCode(rc::kSuccess);
 }
 

@@ -1,26 +1,25 @@
 #include "metadata.h"
 
-#include <nlohmann/json.hpp>
-
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/base/logging.h"
+#include "ramjet/protocol/config_files.h"
 
 namespace ramjet::broker {
 
-using json = nlohmann::json;
-
 namespace {
-std::string Dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace); }
-
-Result<json> LoadJson(store::FileSystem* fs, const std::string& path) {
+// The text of a metadata file, or nullopt when there is none yet (a new store).
+Result<std::optional<std::string>> ReadIfExists(store::FileSystem* fs, const std::string& path) {
   auto text = store::ReadWholeFile(fs, path);
-  if (!text.ok()) return text.status();
-  json j = json::parse(protocol::QuoteNumericKeys(*text), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Status::Corruption(path + " is not a JSON object");
-  }
-  return j;
+  if (text.ok()) return std::optional<std::string>(std::move(*text));
+  if (text.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
+  return text.status();
+}
+
+// Writes a wrapper's compact JSON indented by two spaces, as RocketMQ writes config/*.json.
+Status WriteIndented(store::FileSystem* fs, const std::string& path, std::string_view json) {
+  RJ_ASSIGN_OR_RETURN(std::string text, protocol::IndentJson(json));
+  return store::WriteFileAtomically(fs, path, text);
 }
 
 void Bump(protocol::DataVersion* v) {
@@ -72,12 +71,9 @@ bool IsSystemTopic(std::string_view topic, std::string_view cluster_name,
 // ---------------------------------------------------------------------------------------------
 
 Status TopicConfigManager::Load() {
-  auto j = LoadJson(fs_, path_);
-  if (!j.ok()) {
-    if (j.status().code() == StatusCode::kNotFound) return Status::OK();
-    return j.status();
-  }
-  auto w = protocol::TopicConfigSerializeWrapper::Parse(j->dump());
+  RJ_ASSIGN_OR_RETURN(auto text, ReadIfExists(fs_, path_));
+  if (!text) return Status::OK();
+  auto w = protocol::TopicConfigSerializeWrapper::Parse(*text);
   if (!w.ok()) return Status::Corruption(path_ + ": " + std::string(w.status().message()));
   MutexLock l(&mu_);
   table_ = std::move(w->topic_config_table);
@@ -89,7 +85,7 @@ Status TopicConfigManager::PersistLocked() {
   protocol::TopicConfigSerializeWrapper w;
   w.data_version = version_;
   w.topic_config_table = table_;
-  return store::WriteFileAtomically(fs_, path_, Dump(json::parse(w.ToJson())));
+  return WriteIndented(fs_, path_, w.ToJson());
 }
 
 std::optional<protocol::TopicConfig> TopicConfigManager::Find(const std::string& topic) const {
@@ -210,79 +206,34 @@ protocol::DataVersion TopicConfigManager::data_version() const {
 // ---------------------------------------------------------------------------------------------
 
 namespace {
-json GroupJson(const SubscriptionGroupConfig& g) {
-  return json{{"brokerId", g.broker_id},
-              {"consumeBroadcastEnable", g.consume_broadcast_enable},
-              {"consumeEnable", g.consume_enable},
-              {"consumeFromMinEnable", g.consume_from_min_enable},
-              {"groupName", g.group_name},
-              {"notifyConsumerIdsChangedEnable", g.notify_consumer_ids_changed_enable},
-              {"retryMaxTimes", g.retry_max_times},
-              {"retryQueueNums", g.retry_queue_nums},
-              {"whichBrokerWhenConsumeSlowly", g.which_broker_when_consume_slowly}};
-}
-template <typename T>
-T Get(const json& j, const char* k, T def) {
-  auto it = j.find(k);
-  if (it == j.end() || it->is_null()) return def;
-  if constexpr (std::is_same_v<T, bool>) {
-    if (it->is_boolean()) return it->template get<bool>();
-    if (it->is_string()) return it->template get<std::string>() == "true";
-    return def;
-  } else if constexpr (std::is_integral_v<T>) {
-    if (it->is_number_integer()) return static_cast<T>(it->template get<int64_t>());
-    if (it->is_string()) return static_cast<T>(std::atoll(it->template get<std::string>().c_str()));
-    return def;
-  } else {
-    if (it->is_string()) return it->template get<std::string>();
-    return def;
-  }
+protocol::SubscriptionGroupWrapper GroupsWrapper(
+    const std::map<std::string, SubscriptionGroupConfig>& table,
+    const protocol::DataVersion& version) {
+  protocol::SubscriptionGroupWrapper w;
+  w.subscription_group_table = table;
+  w.data_version = version;
+  return w;
 }
 }  // namespace
 
+// The file's dataVersion is not read back: the version counts this process's changes.
 Status SubscriptionGroupManager::Load() {
-  auto j = LoadJson(fs_, path_);
-  if (!j.ok()) {
-    if (j.status().code() == StatusCode::kNotFound) return Status::OK();
-    return j.status();
-  }
+  RJ_ASSIGN_OR_RETURN(auto text, ReadIfExists(fs_, path_));
+  if (!text) return Status::OK();
+  auto w = protocol::SubscriptionGroupWrapper::Decode(*text);
+  if (!w.ok()) return Status::Corruption(path_ + ": " + std::string(w.status().message()));
   MutexLock l(&mu_);
-  auto t = j->find("subscriptionGroupTable");
-  if (t == j->end() || !t->is_object()) return Status::OK();
-  for (auto& [name, v] : t->items()) {
-    if (!v.is_object()) continue;
-    SubscriptionGroupConfig g;
-    g.group_name = Get<std::string>(v, "groupName", name);
-    g.consume_enable = Get(v, "consumeEnable", true);
-    g.consume_from_min_enable = Get(v, "consumeFromMinEnable", true);
-    g.consume_broadcast_enable = Get(v, "consumeBroadcastEnable", true);
-    g.retry_queue_nums = Get<int32_t>(v, "retryQueueNums", 1);
-    g.retry_max_times = Get<int32_t>(v, "retryMaxTimes", 16);
-    g.broker_id = Get<int64_t>(v, "brokerId", 0);
-    g.which_broker_when_consume_slowly = Get<int64_t>(v, "whichBrokerWhenConsumeSlowly", 1);
-    g.notify_consumer_ids_changed_enable = Get(v, "notifyConsumerIdsChangedEnable", true);
-    table_[name] = g;
-  }
+  for (auto& [name, g] : w->subscription_group_table) table_[name] = std::move(g);
   return Status::OK();
 }
 
-namespace {
-json GroupsWrapper(const std::map<std::string, SubscriptionGroupConfig>& table,
-                   const protocol::DataVersion& version) {
-  json t = json::object();
-  for (const auto& [k, g] : table) t[k] = GroupJson(g);
-  return json{{"dataVersion", json{{"counter", version.counter}, {"timestamp", version.timestamp}}},
-              {"subscriptionGroupTable", t}};
-}
-}  // namespace
-
 Status SubscriptionGroupManager::PersistLocked() {
-  return store::WriteFileAtomically(fs_, path_, Dump(GroupsWrapper(table_, version_)));
+  return WriteIndented(fs_, path_, GroupsWrapper(table_, version_).Encode());
 }
 
 std::string SubscriptionGroupManager::ToJson() const {
   MutexLock l(&mu_);
-  return GroupsWrapper(table_, version_).dump(-1, ' ', false, json::error_handler_t::replace);
+  return GroupsWrapper(table_, version_).Encode();
 }
 
 std::optional<SubscriptionGroupConfig> SubscriptionGroupManager::Find(
@@ -375,19 +326,13 @@ std::vector<SubscriptionGroupConfig> SubscriptionGroupManager::List() const {
 // ---------------------------------------------------------------------------------------------
 
 Status ConsumerOffsetManager::Load() {
-  auto j = LoadJson(fs_, path_);
-  if (!j.ok()) {
-    if (j.status().code() == StatusCode::kNotFound) return Status::OK();
-    return j.status();
-  }
+  RJ_ASSIGN_OR_RETURN(auto text, ReadIfExists(fs_, path_));
+  if (!text) return Status::OK();
+  auto w = protocol::ConsumerOffsetWrapper::Decode(*text);
+  if (!w.ok()) return Status::Corruption(path_ + ": " + std::string(w.status().message()));
   MutexLock l(&mu_);
-  auto t = j->find("offsetTable");
-  if (t == j->end() || !t->is_object()) return Status::OK();
-  for (auto& [key, queues] : t->items()) {
-    if (!queues.is_object()) continue;
-    for (auto& [qid, off] : queues.items()) {
-      if (off.is_number_integer()) table_[key][std::atoi(qid.c_str())] = off.get<int64_t>();
-    }
+  for (const auto& [key, queues] : w->offset_table) {
+    for (const auto& [qid, off] : queues) table_[key][qid] = off;
   }
   return Status::OK();
 }
@@ -466,21 +411,13 @@ void ConsumerOffsetManager::RemoveGroup(const std::string& group) {
   }
 }
 
-namespace {
-json OffsetsWrapper(const std::map<std::string, std::map<int32_t, int64_t>>& table) {
-  json t = json::object();
-  for (const auto& [k, q] : table) {
-    json m = json::object();
-    for (const auto& [qid, off] : q) m[std::to_string(qid)] = off;
-    t[k] = m;
-  }
-  return json{{"offsetTable", t}};
-}
-}  // namespace
-
 std::string ConsumerOffsetManager::ToJson() const {
-  MutexLock l(&mu_);
-  return OffsetsWrapper(table_).dump(-1, ' ', false, json::error_handler_t::replace);
+  protocol::ConsumerOffsetWrapper w;
+  {
+    MutexLock l(&mu_);
+    w.offset_table = table_;
+  }
+  return w.Encode();
 }
 
 int ConsumerOffsetManager::Clone(const std::string& src_group, const std::string& dest_group,
@@ -494,14 +431,14 @@ int ConsumerOffsetManager::Clone(const std::string& src_group, const std::string
 }
 
 Status ConsumerOffsetManager::Persist() {
-  json j;
+  protocol::ConsumerOffsetWrapper w;
   {
     MutexLock l(&mu_);
     if (!dirty_) return Status::OK();
-    j = OffsetsWrapper(table_);
+    w.offset_table = table_;
     dirty_ = false;
   }
-  Status s = store::WriteFileAtomically(fs_, path_, Dump(j));
+  Status s = WriteIndented(fs_, path_, w.Encode());
   if (!s.ok()) {
     MutexLock l(&mu_);
     dirty_ = true;

@@ -14,6 +14,7 @@
 #include "ramjet/base/mutex.h"
 #include "ramjet/base/names.h"
 #include "ramjet/base/result.h"
+#include "ramjet/protocol/admin_bodies.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/store/file_system.h"
 
@@ -73,17 +74,9 @@ class TopicConfigManager {
   protocol::DataVersion version_ RJ_GUARDED_BY(mu_);
 };
 
-struct SubscriptionGroupConfig {
-  std::string group_name;
-  bool consume_enable = true;
-  bool consume_from_min_enable = true;
-  bool consume_broadcast_enable = true;
-  int32_t retry_queue_nums = 1;
-  int32_t retry_max_times = 16;
-  int64_t broker_id = 0;
-  int64_t which_broker_when_consume_slowly = 1;
-  bool notify_consumer_ids_changed_enable = true;
-};
+// A subscription group's settings (RocketMQ's SubscriptionGroupConfig), as the
+// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP body carries them and subscriptionGroup.json keeps them.
+using SubscriptionGroupConfig = protocol::SubscriptionGroupConfigBody;
 
 class SubscriptionGroupManager {
  public:

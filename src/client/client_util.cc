@@ -47,9 +47,9 @@ std::string MakeClientId(const std::string& client_ip, const std::string& instan
   return client_ip + "@" + inst;
 }
 
-void UnregisterFromBrokers(remoting::RemotingClient& client, const std::vector<std::string>& brokers,
-                           const std::string& client_id, const std::string& producer_group,
-                           const std::string& consumer_group) {
+void UnregisterFromBrokers(remoting::RemotingClient& client,
+                           const std::vector<std::string>& brokers, const std::string& client_id,
+                           const std::string& producer_group, const std::string& consumer_group) {
   for (const auto& addr : brokers) {
     auto u = protocol::RemotingCommand::Request(protocol::request_code::kUnregisterClient);
     u.Set("clientID", client_id);
@@ -74,6 +74,14 @@ std::vector<MessageQueue> AllocateAveragely(std::vector<MessageQueue> all,
   size_t range = start < n ? std::min(avg, n - start) : 0;
   for (size_t i = 0; i < range; ++i) out.push_back(all[(start + i) % n]);
   return out;
+}
+
+protocol::MessageQueue ToProtocol(const MessageQueue& mq) {
+  return {mq.topic, mq.broker_name, mq.queue_id};
+}
+
+MessageQueue FromProtocol(const protocol::MessageQueue& mq) {
+  return {mq.topic, mq.broker_name, mq.queue_id};
 }
 
 }  // namespace ramjet::client

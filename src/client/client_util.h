@@ -7,6 +7,7 @@
 
 #include "ramjet/base/result.h"
 #include "ramjet/client/message.h"
+#include "ramjet/protocol/admin_bodies.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/remoting/remoting.h"
 
@@ -28,14 +29,18 @@ std::string MakeClientId(const std::string& client_ip, const std::string& instan
 
 // UNREGISTER_CLIENT to each broker (empty group names are left out); failures are ignored, as
 // the brokers drop a closed connection anyway.
-void UnregisterFromBrokers(remoting::RemotingClient& client, const std::vector<std::string>& brokers,
-                           const std::string& client_id, const std::string& producer_group,
-                           const std::string& consumer_group);
+void UnregisterFromBrokers(remoting::RemotingClient& client,
+                           const std::vector<std::string>& brokers, const std::string& client_id,
+                           const std::string& producer_group, const std::string& consumer_group);
 
 // AllocateMessageQueueAveragely: this client's share of `all` (both lists sorted by the caller or
 // not; they are sorted here), empty if client_id is not among consumer_ids.
 std::vector<MessageQueue> AllocateAveragely(std::vector<MessageQueue> all,
                                             std::vector<std::string> consumer_ids,
                                             const std::string& client_id);
+
+// The client's queue and the protocol's (the same fields; the public API keeps its own type).
+protocol::MessageQueue ToProtocol(const MessageQueue& mq);
+MessageQueue FromProtocol(const protocol::MessageQueue& mq);
 
 }  // namespace ramjet::client

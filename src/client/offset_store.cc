@@ -48,24 +48,22 @@ std::string PushConsumer::Impl::LocalOffsetPath() const {
 void PushConsumer::Impl::LoadLocalOffsets() {
   auto text = ReadFileToString(LocalOffsetPath());
   if (!text.ok()) return;
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return;
-  for (auto& [k, v] : j.items()) {
-    if (v.is_number_integer()) local_offsets_[k] = v.get<int64_t>();
-  }
+  auto file = protocol::LocalOffsetFile::Decode(*text);
+  if (!file.ok()) return;
+  for (const auto& [k, v] : file->offsets) local_offsets_[k] = v;
 }
 
 void PushConsumer::Impl::SaveLocalOffsets() {
-  nlohmann::json j = nlohmann::json::object();
+  protocol::LocalOffsetFile file;
   {
     std::lock_guard<std::mutex> l(mu_);
     for (const auto& [mq, off] : offsets_) {
       std::string key = mq.topic + "@" + std::to_string(mq.queue_id) + "@" + mq.broker_name;
       local_offsets_[key] = off;
     }
-    for (const auto& [k, v] : local_offsets_) j[k] = v;
+    file.offsets = local_offsets_;
   }
-  Status s = WriteFileAtomic(LocalOffsetPath(), j.dump());
+  Status s = WriteFileAtomic(LocalOffsetPath(), file.Encode());
   if (!s.ok()) RJ_LOG(kWarn, "client", "saving local offsets: %s", s.ToString().c_str());
 }
 

@@ -152,15 +152,10 @@ void PushConsumer::Impl::OnBrokerRequest(const remoting::RequestContextPtr& ctx)
 void PushConsumer::Impl::OnResetOffset(const remoting::RequestContextPtr& ctx) {
   const auto& r = ctx->request();
   if (std::string(r.Find("group").value_or("")) != group_) return;
-  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  auto body = protocol::ResetOffsetBody::Decode(r.body);
   std::set<MessageQueue> targets;
-  if (!j.is_discarded() && j.is_object() && j.contains("offsetTable") &&
-      j["offsetTable"].is_array()) {
-    for (const auto& e : j["offsetTable"]) {
-      if (!e.is_object()) continue;
-      targets.insert({e.value("topic", std::string()), e.value("brokerName", std::string()),
-                      e.value("queueId", 0)});
-    }
+  if (body.ok()) {
+    for (const auto& [mq, offset] : body->offset_table) targets.insert(FromProtocol(mq));
   } else {
     // fastjson form with object keys: reset every queue of the topic.
     std::string topic(r.Find("topic").value_or(""));
@@ -189,7 +184,7 @@ void PushConsumer::Impl::OnResetOffset(const remoting::RequestContextPtr& ctx) {
 
 // GET_CONSUMER_RUNNING_INFO: settings, subscriptions and the state of each assigned queue.
 void PushConsumer::Impl::OnRunningInfo(const remoting::RequestContextPtr& ctx) {
-  ConsumerRunningInput in;
+  protocol::ConsumerRunningInfo in;
   in.properties = {
       {"PROP_CLIENT_VERSION", "V4_9_8"},
       {"PROP_CONSUMER_START_TIMESTAMP", std::to_string(start_ms_)},
@@ -204,8 +199,8 @@ void PushConsumer::Impl::OnRunningInfo(const remoting::RequestContextPtr& ctx) {
   std::lock_guard<std::mutex> l(mu_);
   for (const auto& [topic, sub] : subs_) in.subscriptions.push_back(sub.data);
   for (const auto& [mq, pq] : pqs_) {
-    QueueRunningInfo q;
-    q.mq = mq;
+    protocol::QueueRunningInfo q;
+    q.mq = ToProtocol(mq);
     auto off = offsets_.find(mq);
     q.commit_offset = off == offsets_.end() ? -1 : off->second;
     q.locked = pq->locked;
@@ -221,7 +216,7 @@ void PushConsumer::Impl::OnRunningInfo(const remoting::RequestContextPtr& ctx) {
     in.queues.push_back(q);
   }
   RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
-  resp.body = ConsumerRunningInfoJson(in);
+  resp.body = in.Encode();
   ctx->Respond(std::move(resp));
 }
 
@@ -244,8 +239,12 @@ void PushConsumer::Impl::OnConsumeDirectly(const remoting::RequestContextPtr& ct
     remark = e.what();
   }
   RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
-  resp.body =
-      ConsumeMessageDirectlyResultJson(orderly_ != nullptr, result, remark, NowMillis() - t0);
+  protocol::ConsumeMessageDirectlyResult out;
+  out.order = orderly_ != nullptr;
+  out.consume_result = result;
+  out.remark = remark;
+  out.spent_time_mills = NowMillis() - t0;
+  resp.body = out.Encode();
   ctx->Respond(std::move(resp));
 }
 

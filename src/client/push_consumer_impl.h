@@ -24,7 +24,6 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 
 #include "client_instance.h"
 #include "client_util.h"
@@ -34,11 +33,13 @@
 #include "ramjet/base/logging.h"
 #include "ramjet/base/scheduler.h"
 #include "ramjet/client/push_consumer.h"
+#include "ramjet/protocol/admin_bodies.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/codes.h"
+#include "ramjet/protocol/config_files.h"
 #include "ramjet/protocol/headers.h"
+#include "ramjet/protocol/running_info.h"
 #include "ramjet/remoting/remoting.h"
-#include "running_info.h"
 
 namespace ramjet::client {
 namespace detail {

@@ -166,28 +166,18 @@ Result<int64_t> PushConsumer::Impl::ComputeStartOffset(const MessageQueue& mq,
 std::set<MessageQueue> PushConsumer::Impl::SendLockRequest(const std::string& addr,
                                                            const std::vector<MessageQueue>& mqs,
                                                            bool lock) {
-  nlohmann::json set = nlohmann::json::array();
-  for (const auto& mq : mqs) {
-    set.push_back({{"brokerName", mq.broker_name}, {"queueId", mq.queue_id}, {"topic", mq.topic}});
-  }
+  protocol::LockBatchRequestBody body;
+  body.consumer_group = group_;
+  body.client_id = client_id_;
+  for (const auto& mq : mqs) body.mq_set.push_back(ToProtocol(mq));
   RemotingCommand r = RemotingCommand::Request(lock ? req::kLockBatchMq : req::kUnlockBatchMq);
-  r.body =
-      nlohmann::json{{"consumerGroup", group_}, {"clientId", client_id_}, {"mqSet", set}}.dump();
+  r.body = body.Encode();
   std::set<MessageQueue> out;
   auto resp = client_->InvokeSync(addr, r, 3000);
   if (!lock || !resp.ok() || resp->code != rc::kSuccess) return out;
-  auto j = nlohmann::json::parse(resp->body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return out;
-  auto ok = j.find("lockOKMQSet");
-  if (ok == j.end() || !ok->is_array()) return out;
-  for (const auto& m : *ok) {
-    if (!m.is_object()) continue;
-    MessageQueue mq;
-    mq.topic = m.value("topic", std::string());
-    mq.broker_name = m.value("brokerName", std::string());
-    mq.queue_id = m.value("queueId", 0);
-    out.insert(mq);
-  }
+  auto locked = protocol::LockBatchResponseBody::Decode(resp->body);
+  if (!locked.ok()) return out;
+  for (const auto& mq : locked->lock_ok_mq_set) out.insert(FromProtocol(mq));
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "ramjet/protocol/admin_bodies.h"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 namespace ramjet::protocol {
@@ -176,6 +177,160 @@ std::string ConsumerConnectionBody::Encode() const {
               {"messageModel", std::string(MessageModelName(message_model))},
               {"subscriptionTable", subs}}
       .dump();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoders (the admin tool reads these bodies back)
+
+namespace {
+
+// ConsumeFromWhere has six constants in RocketMQ 4.9 (ConsumeFromWhereName names them).
+constexpr int32_t kConsumeFromWhereCount = 6;
+
+Result<json> ParseObject(std::string_view body, const char* what) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::InvalidArgument(std::string(what) + " is not a JSON object");
+  }
+  return j;
+}
+
+// A string, or def when absent or of another type.
+std::string StrOr(const json& j, const char* key, std::string_view def = {}) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string(def);
+}
+
+// An integer, or a string holding one (as fastjson accepts); def otherwise.
+int64_t IntOr(const json& j, const char* key, int64_t def) {
+  auto it = j.find(key);
+  if (it == j.end()) return def;
+  if (it->is_number_integer()) return it->get<int64_t>();
+  if (it->is_string()) {
+    const auto& s = it->get_ref<const std::string&>();
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc() && p == s.data() + s.size()) return v;
+  }
+  return def;
+}
+
+// An enum written by name (name_of(0..count-1)) or ordinal; def when absent or unknown.
+template <typename F>
+int32_t EnumOr(const json& j, const char* key, int32_t count, F name_of, int32_t def) {
+  auto it = j.find(key);
+  if (it == j.end()) return def;
+  if (it->is_number_integer()) {
+    const int64_t v = it->get<int64_t>();
+    return v >= 0 && v < count ? static_cast<int32_t>(v) : def;
+  }
+  if (!it->is_string()) return def;
+  const auto& s = it->get_ref<const std::string&>();
+  for (int32_t i = 0; i < count; ++i) {
+    if (name_of(i) == s) return i;
+  }
+  return def;
+}
+
+LanguageCode LanguageOf(const json& c) {
+  auto it = c.find("language");
+  if (it == c.end()) return LanguageCode::kJava;
+  if (it->is_string()) return LanguageFromName(it->get_ref<const std::string&>());
+  if (it->is_number_integer()) {
+    const int64_t v = it->get<int64_t>();
+    constexpr auto kLast = static_cast<int64_t>(LanguageCode::kNodeJs);
+    return v >= 0 && v <= kLast ? static_cast<LanguageCode>(v) : LanguageCode::kOther;
+  }
+  return LanguageCode::kOther;
+}
+
+Result<std::vector<ConnectionInfo>> ConnectionSetFrom(const json& j) {
+  auto set = j.find("connectionSet");
+  if (set == j.end() || !set->is_array()) {
+    return Status::InvalidArgument("connection body without a connectionSet array");
+  }
+  std::vector<ConnectionInfo> out;
+  out.reserve(set->size());
+  for (const auto& c : *set) {
+    if (!c.is_object()) return Status::InvalidArgument("connectionSet entry is not an object");
+    ConnectionInfo info;
+    info.client_addr = StrOr(c, "clientAddr");
+    info.client_id = StrOr(c, "clientId");
+    info.language = LanguageOf(c);
+    info.version = static_cast<int32_t>(IntOr(c, "version", 0));
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+SubscriptionData SubscriptionFrom(const std::string& topic, const json& s) {
+  SubscriptionData d;
+  d.topic = topic;
+  if (!s.is_object()) return d;
+  d.topic = StrOr(s, "topic", topic);
+  d.sub_string = StrOr(s, "subString", "*");
+  d.expression_type = StrOr(s, "expressionType", "TAG");
+  d.sub_version = IntOr(s, "subVersion", 0);
+  if (auto it = s.find("classFilterMode"); it != s.end() && it->is_boolean()) {
+    d.class_filter_mode = it->get<bool>();
+  }
+  if (auto it = s.find("tagsSet"); it != s.end() && it->is_array()) {
+    for (const auto& t : *it) {
+      if (t.is_string()) d.tags_set.insert(t.get<std::string>());
+    }
+  }
+  if (auto it = s.find("codeSet"); it != s.end() && it->is_array()) {
+    for (const auto& c : *it) {
+      if (c.is_number_integer()) d.code_set.insert(static_cast<int32_t>(c.get<int64_t>()));
+    }
+  }
+  return d;
+}
+
+}  // namespace
+
+Result<ResetOffsetBody> ResetOffsetBody::Decode(std::string_view body) {
+  RJ_ASSIGN_OR_RETURN(json j, ParseObject(body, "reset offset body"));
+  auto list = j.find("offsetTable");
+  if (list == j.end() || !list->is_array()) {
+    return Status::InvalidArgument("reset offset body has no offsetTable list");
+  }
+  ResetOffsetBody b;
+  for (const auto& e : *list) {
+    if (!e.is_object()) continue;
+    MessageQueue mq{StrOr(e, "topic"), StrOr(e, "brokerName"),
+                    static_cast<int32_t>(IntOr(e, "queueId", 0))};
+    b.offset_table.emplace_back(std::move(mq), IntOr(e, "offset", 0));
+  }
+  return b;
+}
+
+Result<ProducerConnectionBody> ProducerConnectionBody::Decode(std::string_view body) {
+  RJ_ASSIGN_OR_RETURN(json j, ParseObject(body, "producer connection body"));
+  ProducerConnectionBody b;
+  RJ_ASSIGN_OR_RETURN(b.connection_set, ConnectionSetFrom(j));
+  return b;
+}
+
+Result<ConsumerConnectionBody> ConsumerConnectionBody::Decode(std::string_view body) {
+  RJ_ASSIGN_OR_RETURN(json j, ParseObject(body, "consumer connection body"));
+  ConsumerConnectionBody b;
+  RJ_ASSIGN_OR_RETURN(b.connection_set, ConnectionSetFrom(j));
+  if (auto it = j.find("subscriptionTable"); it != j.end() && it->is_object()) {
+    for (const auto& [topic, sd] : it->items()) {
+      b.subscription_table[topic] = SubscriptionFrom(topic, sd);
+    }
+  }
+  b.consume_from_where =
+      EnumOr(j, "consumeFromWhere", kConsumeFromWhereCount, ConsumeFromWhereName, 0);
+  b.consume_type = static_cast<ConsumeType>(EnumOr(
+      j, "consumeType", 2, [](int32_t i) { return ConsumeTypeName(static_cast<ConsumeType>(i)); },
+      static_cast<int32_t>(ConsumeType::kConsumePassively)));
+  b.message_model = static_cast<MessageModel>(EnumOr(
+      j, "messageModel", 2,
+      [](int32_t i) { return MessageModelName(static_cast<MessageModel>(i)); },
+      static_cast<int32_t>(MessageModel::kClustering)));
+  return b;
 }
 
 Result<SubscriptionGroupConfigBody> SubscriptionGroupConfigBody::Decode(std::string_view body) {

@@ -21,6 +21,7 @@
 
 namespace ramjet::protocol {
 
+// A queue of a topic on one broker (MessageQueue); ordered by topic, broker name, queue id.
 struct MessageQueue {
   std::string topic;
   std::string broker_name;
@@ -123,6 +124,10 @@ std::string SubscriptionDataJson(const SubscriptionData& s);
 struct ResetOffsetBody {
   std::vector<std::pair<MessageQueue, int64_t>> offset_table;
   std::string Encode(LanguageCode peer) const;
+  // Reads the list form (what Encode(LanguageCode::kCpp) writes); entries that are not objects
+  // are skipped, absent fields are empty or 0. The fastjson form (object keys) and anything else
+  // that is not {"offsetTable":[...]} is kInvalidArgument.
+  static Result<ResetOffsetBody> Decode(std::string_view body);
 };
 
 // One client connection as GET_PRODUCER_CONNECTION_LIST / GET_CONSUMER_CONNECTION_LIST list it
@@ -134,13 +139,18 @@ struct ConnectionInfo {
   int32_t version = 0;
 };
 
-// GET_PRODUCER_CONNECTION_LIST (204) body: {"connectionSet":[...]}.
+// GET_PRODUCER_CONNECTION_LIST (204) body (ProducerConnection): {"connectionSet":[...]}.
+// Decode needs the connectionSet array of objects (else kInvalidArgument); a language is read by
+// name ("JAVA", "CPP", unknown names: OTHER) or ordinal, a version as a number or numeric text.
 struct ProducerConnectionBody {
   std::vector<ConnectionInfo> connection_set;
   std::string Encode() const;
+  static Result<ProducerConnectionBody> Decode(std::string_view body);
 };
 
-// GET_CONSUMER_CONNECTION_LIST (203) body (ConsumerConnection).
+// GET_CONSUMER_CONNECTION_LIST (203) body (ConsumerConnection). Decode reads the connection set
+// as ProducerConnectionBody does, the enums by name or ordinal (absent: the defaults below) and
+// each subscription of the table (one that is not an object: "*" on its topic).
 struct ConsumerConnectionBody {
   std::vector<ConnectionInfo> connection_set;
   std::map<std::string, SubscriptionData> subscription_table;  // by topic
@@ -148,6 +158,7 @@ struct ConsumerConnectionBody {
   ConsumeType consume_type = ConsumeType::kConsumePassively;
   MessageModel message_model = MessageModel::kClustering;
   std::string Encode() const;
+  static Result<ConsumerConnectionBody> Decode(std::string_view body);
 };
 
 // UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200) body (SubscriptionGroupConfig). Decode needs a
