@@ -142,38 +142,37 @@ Status CommitLog::FlushAll() {
 }
 
 void CommitLog::StartFlushService() {
-  std::lock_guard<std::mutex> l(flush_mu_);
-  stopping_ = false;
-  flush_thread_ = std::thread([this] {
-    SetCurrentThreadName("store-flush");
+  {
+    std::lock_guard<std::mutex> l(flush_mu_);
+    accepting_ = true;
+  }
+  flush_service_.Start([this](ServiceThread& self) {
     // An asynchronous flush is background work; a SYNC_FLUSH send waits for this thread.
     if (config_.flush_disk_type == FlushDiskType::kAsyncFlush) LowerCurrentThreadPriority(10);
-    FlushLoop();
+    FlushLoop(self);
   });
 }
 
 void CommitLog::StopFlushService() {
   {
     std::lock_guard<std::mutex> l(flush_mu_);
-    if (!flush_thread_.joinable()) return;
-    stopping_ = true;
+    if (!accepting_) return;
+    accepting_ = false;
   }
-  flush_cv_.notify_all();
-  flush_thread_.join();
+  flush_service_.Stop();
 }
 
 void CommitLog::RequestFlush(int64_t end, std::function<void(Status)> done) {
-  Status err;
-  {
-    std::lock_guard<std::mutex> l(flush_mu_);
-    err = flush_error_;
-    if (err.ok() && !stopping_ && flush_thread_.joinable()) {
-      requests_.push_back(
-          {end, MonoMicros() + config_.sync_flush_timeout_ms * 1000LL, std::move(done)});
-      flush_cv_.notify_one();
-      return;
-    }
+  std::unique_lock<std::mutex> l(flush_mu_);
+  if (flush_error_.ok() && accepting_) {
+    requests_.push_back(
+        {end, MonoMicros() + config_.sync_flush_timeout_ms * 1000LL, std::move(done)});
+    l.unlock();
+    flush_service_.Wake();
+    return;
   }
+  const Status err = flush_error_;
+  l.unlock();
   if (!err.ok()) {
     done(err);
     return;
@@ -199,22 +198,25 @@ void CommitLog::StartWriteBack() {
   }
 }
 
-void CommitLog::FlushLoop() {
+void CommitLog::FlushLoop(ServiceThread& self) {
   const bool sync = config_.flush_disk_type == FlushDiskType::kSyncFlush;
   int64_t last_thorough_us = MonoMicros();
   for (;;) {
-    std::deque<FlushRequest> batch;
-    bool stopping;
-    {
-      std::unique_lock<std::mutex> l(flush_mu_);
-      if (sync) {
-        flush_cv_.wait_for(l, std::chrono::milliseconds(10),
-                           [this] { return stopping_ || !requests_.empty(); });
-      } else {
-        flush_cv_.wait_for(l, std::chrono::milliseconds(config_.flush_interval_commit_log_ms),
-                           [this] { return stopping_; });
+    if (sync) {
+      bool idle;
+      {
+        std::lock_guard<std::mutex> l(flush_mu_);
+        idle = requests_.empty();
       }
-      stopping = stopping_;
+      // A request queued after this check wakes the service, so the wait returns at once.
+      if (idle) self.WaitFor(10);
+    } else {
+      self.WaitFor(config_.flush_interval_commit_log_ms);
+    }
+    const bool stopping = self.stopping();
+    std::deque<FlushRequest> batch;
+    {
+      std::lock_guard<std::mutex> l(flush_mu_);
       batch.swap(requests_);
     }
     bool do_flush = sync || stopping;

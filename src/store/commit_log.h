@@ -6,20 +6,20 @@
 //   flushed  - everything below is fsynced.
 // Invariant: min_offset <= flushed <= written.
 //
-// Threading: Append is serialized by the put lock. The flush service thread owns fsyncs of
-// CommitLog segments; in SYNC_FLUSH mode it completes group-commit requests (one fsync serves
-// every request queued while the previous fsync ran).
+// Threading: Append is serialized by the put lock. The flush service (a ServiceThread,
+// "store-flush") owns fsyncs of CommitLog segments; in SYNC_FLUSH mode it completes
+// group-commit requests (one fsync serves every request queued while the previous fsync ran).
+// StartFlushService/StopFlushService from the owner only; RequestFlush from any thread.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 
+#include "ramjet/base/service_thread.h"
 #include "ramjet/store/store_config.h"
 #include "segment.h"
 
@@ -68,7 +68,7 @@ class CommitLog {
   int64_t put_count() const { return put_count_.load(); }
 
  private:
-  void FlushLoop();
+  void FlushLoop(ServiceThread& self);
   // ASYNC_FLUSH: starts write-back of the dirty range in short calls before the fdatasync.
   void StartWriteBack();
 
@@ -89,12 +89,13 @@ class CommitLog {
     std::function<void(Status)> done;
   };
   mutable std::mutex flush_mu_;
-  std::condition_variable flush_cv_;
   std::deque<FlushRequest> requests_;  // guarded by flush_mu_
-  bool stopping_ = false;              // guarded by flush_mu_
-  Status flush_error_;                 // guarded by flush_mu_ (sticky)
-  std::mutex sync_mu_;                 // serializes fsync rounds
-  std::thread flush_thread_;
+  // The service takes requests: set by StartFlushService, cleared before it is stopped, so a
+  // request queued while it was set is completed by the service's last round.
+  bool accepting_ = false;  // guarded by flush_mu_
+  Status flush_error_;      // guarded by flush_mu_ (sticky)
+  std::mutex sync_mu_;      // serializes fsync rounds
+  ServiceThread flush_service_{"store-flush"};
   std::function<void()> on_data_;
 };
 

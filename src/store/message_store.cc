@@ -7,7 +7,6 @@
 #include <future>
 #include <map>
 #include <shared_mutex>
-#include <thread>
 
 #include "checkpoint.h"
 #include "commit_log.h"
@@ -17,6 +16,7 @@
 #include "ramjet/base/coding.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/base/names.h"
+#include "ramjet/base/service_thread.h"
 #include "ramjet/base/thread_util.h"
 
 namespace ramjet::store {
@@ -182,9 +182,9 @@ class StoreImpl final : public MessageStore {
   int64_t DispatchRange(int64_t from, int64_t to, bool notify, bool check_crc);
   int64_t DispatchRangeBatched(int64_t from, int64_t to, bool notify, bool check_crc,
                                DispatchBatch* batch, int64_t* committed);
-  void DispatchLoop();
-  void WakeDispatcher();
-  void HousekeepingLoop();
+  void DispatchLoop(ServiceThread& self);
+  void WakeDispatcher() { dispatch_service_.Wake(); }
+  void HousekeepingLoop(ServiceThread& self);
   Status FlushLogicsAndCheckpoint();
 
   void DoPut(std::string encoded, const std::vector<uint32_t>& sizes, std::string_view topic,
@@ -201,23 +201,16 @@ class StoreImpl final : public MessageStore {
   std::map<std::string, std::map<int32_t, std::shared_ptr<ConsumeQueue>>, std::less<>> queues_;
 
   std::atomic<int64_t> dispatched_{0};
-  std::mutex dispatch_mu_;
-  std::condition_variable dispatch_cv_;    // new data for the dispatcher
+  std::mutex dispatch_mu_;                 // orders dispatched_ updates with WaitDispatched
   std::atomic<bool> dispatch_idle_{true};  // its last round found nothing to dispatch
   std::condition_variable dispatched_cv_;  // progress for WaitDispatched
-  bool dispatch_signal_ = false;
-  bool dispatch_stopping_ = false;  // guarded by dispatch_mu_
 
   std::mutex listener_mu_;
   ArrivalListener listener_;
 
-  std::mutex house_mu_;
-  std::condition_variable house_cv_;
-  bool stopping_ = false;
+  std::mutex shutdown_mu_;
   std::atomic<bool> running_{false};
-  bool shut_down_ = false;
-  std::thread dispatch_thread_;
-  std::thread house_thread_;
+  bool shut_down_ = false;  // guarded by shutdown_mu_
   std::atomic<bool> disk_full_{false};
   std::mutex retention_mu_;
   std::atomic<int64_t> last_flushed_store_ts_{0};
@@ -227,6 +220,12 @@ class StoreImpl final : public MessageStore {
   std::vector<std::pair<int64_t, int64_t>> corrupt_records_;
   // Byte ranges skipped during recovery because their framing was destroyed: [begin, end).
   std::vector<std::pair<int64_t, int64_t>> lost_ranges_;
+
+  // Last, so that they stop before any state they use is destroyed.
+  // Woken by appends when idle; polls every millisecond under load.
+  ServiceThread dispatch_service_{"store-dispatch"};
+  // Consume-queue/index flush, checkpoint and retention every flushIntervalConsumeQueue.
+  ServiceThread house_service_{"store-house"};
 };
 
 Status StoreImpl::CheckWritable() {
@@ -378,14 +377,10 @@ Status StoreImpl::Open() {
   });
   commit_log_.StartFlushService();
   running_.store(true);
-  dispatch_thread_ = std::thread([this] {
-    SetCurrentThreadName("store-dispatch");
-    DispatchLoop();
-  });
-  house_thread_ = std::thread([this] {
-    SetCurrentThreadName("store-house");
+  dispatch_service_.Start([this](ServiceThread& self) { DispatchLoop(self); });
+  house_service_.Start([this](ServiceThread& self) {
     LowerCurrentThreadPriority(10);
-    HousekeepingLoop();
+    HousekeepingLoop(self);
   });
   return Status::OK();
 }
@@ -691,36 +686,23 @@ int64_t StoreImpl::DispatchRangeBatched(int64_t from, int64_t to, bool notify, b
   return pos;
 }
 
-void StoreImpl::WakeDispatcher() {
-  {
-    std::lock_guard<std::mutex> l(dispatch_mu_);
-    dispatch_signal_ = true;
-  }
-  dispatch_cv_.notify_one();
-}
-
-void StoreImpl::DispatchLoop() {
+void StoreImpl::DispatchLoop(ServiceThread& self) {
   const bool sync = config_.flush_disk_type == FlushDiskType::kSyncFlush;
   for (;;) {
-    {
-      std::unique_lock<std::mutex> l(dispatch_mu_);
-      dispatch_cv_.wait_for(l, std::chrono::milliseconds(1),
-                            [this] { return dispatch_signal_ || dispatch_stopping_; });
-      dispatch_signal_ = false;
-      if (dispatch_stopping_ &&
-          dispatched_.load() >= (sync ? commit_log_.flushed() : commit_log_.written()))
-        return;
-    }
+    self.WaitFor(1);
+    // After a stop request the loop drains what is there, then returns.
+    const bool stopping = self.stopping();
     // In SYNC_FLUSH mode only fsynced records become visible to consumers.
     const int64_t limit = sync ? commit_log_.flushed() : commit_log_.written();
     const int64_t from = dispatched_.load();
+    if (stopping && from >= limit) return;
     dispatch_idle_.store(from >= limit, std::memory_order_relaxed);
     if (from >= limit) continue;
     int64_t reached = DispatchRange(from, limit, true, false);
     if (reached == from) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      std::lock_guard<std::mutex> l(dispatch_mu_);
-      if (dispatch_stopping_) return;
+      // A record that cannot be dispatched yet: retry later (Shutdown dispatches the rest).
+      if (stopping) return;
+      self.WaitFor(10);
       continue;
     }
     {
@@ -768,15 +750,9 @@ Status StoreImpl::FlushLogicsAndCheckpoint() {
   return cp.Store(fs_, Path("checkpoint"));
 }
 
-void StoreImpl::HousekeepingLoop() {
+void StoreImpl::HousekeepingLoop(ServiceThread& self) {
   int64_t last_clean_us = MonoMicros();
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> l(house_mu_);
-      house_cv_.wait_for(l, std::chrono::milliseconds(config_.flush_interval_consume_queue_ms),
-                         [this] { return stopping_; });
-      if (stopping_) return;
-    }
+  while (self.WaitFor(config_.flush_interval_consume_queue_ms)) {
     Status s = FlushLogicsAndCheckpoint();
     if (!s.ok()) RJ_LOG(kError, kLog, "consume queue/index flush failed: %s", s.ToString().c_str());
     if (MonoMicros() - last_clean_us >= config_.clean_resource_interval_ms * 1000LL) {
@@ -859,8 +835,7 @@ void StoreImpl::PutMessageAsync(const message::MessageInput& msg, bool wait, Put
   s = message::EncodeRecord(msg, config_.store_host, &encoded);
   if (!s.ok()) return cb(s);
   std::vector<uint32_t> sizes{static_cast<uint32_t>(encoded.size())};
-  DoPut(std::move(encoded), sizes, msg.topic, msg.queue_id, msg.sys_flag, 1, wait,
-        std::move(cb));
+  DoPut(std::move(encoded), sizes, msg.topic, msg.queue_id, msg.sys_flag, 1, wait, std::move(cb));
 }
 
 void StoreImpl::PutMessagesAsync(const std::vector<message::MessageInput>& msgs, bool wait,
@@ -887,9 +862,9 @@ void StoreImpl::PutMessagesAsync(const std::vector<message::MessageInput>& msgs,
         static_cast<int32_t>(msgs.size()), wait, std::move(cb));
 }
 
-void StoreImpl::DoPut(std::string encoded, const std::vector<uint32_t>& sizes, std::string_view topic,
-                      int32_t queue_id, int32_t sys_flag, int32_t count, bool wait,
-                      PutCallback cb) {
+void StoreImpl::DoPut(std::string encoded, const std::vector<uint32_t>& sizes,
+                      std::string_view topic, int32_t queue_id, int32_t sys_flag, int32_t count,
+                      bool wait, PutCallback cb) {
   const int32_t tt = sys_flag & message::kTransactionTypeMask;
   const bool advance = tt == message::kTransactionNotType || tt == message::kTransactionCommitType;
   auto out = commit_log_.Append(&encoded, sizes, QueueKey(topic, queue_id), advance);
@@ -1213,7 +1188,7 @@ StoreStats StoreImpl::Stats() {
 
 Status StoreImpl::Shutdown() {
   {
-    std::lock_guard<std::mutex> l(house_mu_);
+    std::lock_guard<std::mutex> l(shutdown_mu_);
     if (shut_down_) return Status::OK();
     shut_down_ = true;
   }
@@ -1222,18 +1197,8 @@ Status StoreImpl::Shutdown() {
   // consume queues, index and checkpoint and remove the abort file.
   commit_log_.StopFlushService();
   Status flush = commit_log_.FlushAll();
-  {
-    std::lock_guard<std::mutex> l(house_mu_);
-    stopping_ = true;
-  }
-  house_cv_.notify_all();
-  if (house_thread_.joinable()) house_thread_.join();
-  {
-    std::lock_guard<std::mutex> l(dispatch_mu_);
-    dispatch_stopping_ = true;
-  }
-  dispatch_cv_.notify_all();
-  if (dispatch_thread_.joinable()) dispatch_thread_.join();
+  house_service_.Stop();
+  dispatch_service_.Stop();  // after it has dispatched everything flushed
   if (!flush.ok()) {
     RJ_LOG(kError, kLog,
            "shutdown: CommitLog flush failed (%s); leaving the abort file so the "
