@@ -5,6 +5,7 @@
 #include "ramjet/base/names.h"
 #include "ramjet/protocol/admin_bodies.h"
 #include "ramjet/protocol/codes.h"
+#include "system_topics.h"
 
 namespace ramjet::broker {
 

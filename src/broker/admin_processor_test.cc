@@ -3,6 +3,7 @@
 #include "admin_processor.h"
 
 #include "processor_test_util.h"
+#include "system_topics.h"
 #include "transaction_processor.h"
 
 namespace ramjet::broker {

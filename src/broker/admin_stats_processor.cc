@@ -10,6 +10,7 @@
 #include "ramjet/message/record.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/store/file_system.h"
+#include "system_topics.h"
 
 namespace ramjet::broker {
 namespace {

@@ -28,12 +28,14 @@
 #include <string>
 
 #include "broker_stats.h"
-#include "clients.h"
-#include "metadata.h"
+#include "consumer_manager.h"
+#include "consumer_offset_manager.h"
 #include "ramjet/broker/broker.h"
 #include "ramjet/protocol/admin_bodies.h"
 #include "ramjet/remoting/remoting.h"
 #include "ramjet/store/message_store.h"
+#include "subscription_group_manager.h"
+#include "topic_config_manager.h"
 
 namespace ramjet::broker {
 
@@ -81,8 +83,8 @@ class AdminStatsProcessor {
   bool OnlineWithoutTopic(const std::string& group, const std::string& topic) const;
   // The ConsumeStats of group on topic; nullopt when the group is online without subscribing
   // to topic (as RocketMQ skips such topics).
-  std::optional<protocol::ConsumeStats> StatsOf(const std::string& group,
-                                                const std::string& topic, int32_t queues) const;
+  std::optional<protocol::ConsumeStats> StatsOf(const std::string& group, const std::string& topic,
+                                                int32_t queues) const;
   // Store time of the message at offset, 0 if there is none.
   int64_t StoreTime(const std::string& topic, int32_t queue_id, int64_t offset) const;
   static void Respond(const remoting::RequestContextPtr& ctx, std::string body);

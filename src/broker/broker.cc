@@ -19,11 +19,12 @@
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
 #include "reply_processor.h"
-#include "schedule.h"
+#include "schedule_service.h"
 #include "send_processor.h"
-#include "timer.h"
-#include "transaction.h"
+#include "system_topics.h"
+#include "timer_service.h"
 #include "transaction_processor.h"
+#include "transaction_service.h"
 
 namespace ramjet::broker {
 namespace {

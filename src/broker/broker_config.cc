@@ -5,7 +5,7 @@
 #include <charconv>
 
 #include "ramjet/broker/broker.h"
-#include "schedule.h"
+#include "schedule_service.h"
 
 namespace ramjet::broker {
 namespace {

@@ -22,13 +22,16 @@
 #include <string>
 
 #include "broker_stats.h"
-#include "clients.h"
-#include "metadata.h"
+#include "consumer_manager.h"
+#include "consumer_offset_manager.h"
+#include "producer_manager.h"
 #include "ramjet/base/mutex.h"
 #include "ramjet/broker/broker.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
 #include "ramjet/store/message_store.h"
+#include "subscription_group_manager.h"
+#include "topic_config_manager.h"
 
 namespace ramjet::broker {
 

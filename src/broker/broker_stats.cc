@@ -26,8 +26,8 @@ int64_t LocalDay(int64_t ms) {
 }
 
 // Upper bounds (ms) of the put latency buckets but the last, which holds everything slower.
-constexpr int64_t kBucketUpperMs[] = {0, 10, 50, 100, 200, 500, 1000, 2000, 3000, 4000, 5000,
-                                      10000};
+constexpr int64_t kBucketUpperMs[] = {0,    10,   50,   100,  200,  500,
+                                      1000, 2000, 3000, 4000, 5000, 10000};
 
 int LatencyBucket(int64_t ms) {
   int i = 0;
@@ -96,8 +96,8 @@ void BrokerStats::OnPut(std::string_view topic, int64_t msgs, int64_t bytes, int
   RaiseMax(&put_latency_max_, latency_ms);
 }
 
-void BrokerStats::OnGet(std::string_view group, std::string_view topic, int64_t msgs,
-                        int64_t bytes, int64_t latency_ms) {
+void BrokerStats::OnGet(std::string_view group, std::string_view topic, int64_t msgs, int64_t bytes,
+                        int64_t latency_ms) {
   RaiseMax(&get_latency_max_, latency_ms);
   if (msgs <= 0) {
     get_miss_.fetch_add(1, std::memory_order_relaxed);
@@ -224,8 +224,7 @@ RuntimeCounters BrokerStats::Runtime() const {
   for (int i = 0; i < kLatencyBuckets; ++i) {
     total += counts[i] = put_latency_[i].load();
     if (i) c.put_latency_distribution += ' ';
-    c.put_latency_distribution +=
-        std::string("[") + kNames[i] + "]:" + std::to_string(counts[i]);
+    c.put_latency_distribution += std::string("[") + kNames[i] + "]:" + std::to_string(counts[i]);
   }
   // Percentiles: the upper bound of the bucket where the cumulative count reaches p (the
   // slowest bucket reports the last bound).
@@ -272,8 +271,7 @@ RuntimeCounters BrokerStats::Runtime() const {
   c.get_transferred_tps = rates(&Second::transferred);
   // getTotalTps: found + miss requests.
   char buf[96];
-  snprintf(buf, sizeof(buf), "%.2f %.2f %.2f",
-           rate(&Second::found, 10) + rate(&Second::miss, 10),
+  snprintf(buf, sizeof(buf), "%.2f %.2f %.2f", rate(&Second::found, 10) + rate(&Second::miss, 10),
            rate(&Second::found, 60) + rate(&Second::miss, 60),
            rate(&Second::found, 600) + rate(&Second::miss, 600));
   c.get_total_tps = buf;

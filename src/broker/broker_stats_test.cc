@@ -74,7 +74,7 @@ TEST_F(BrokerStatsTest, RuntimeRatesAndLatencyDistribution) {
   EXPECT_NE(c.put_latency_distribution.find("[<=0ms]:990 [0~10ms]:0"), std::string::npos)
       << c.put_latency_distribution;
   EXPECT_NE(c.put_latency_distribution.find("[50~100ms]:10"), std::string::npos);
-  EXPECT_DOUBLE_EQ(c.put_latency_p99_ms, 0.0);    // 99% of the puts took <= 0 ms
+  EXPECT_DOUBLE_EQ(c.put_latency_p99_ms, 0.0);     // 99% of the puts took <= 0 ms
   EXPECT_DOUBLE_EQ(c.put_latency_p999_ms, 100.0);  // the bucket holding the slowest 1%
   // A minute later without traffic the 10 s rate is 0, the 10 min one still counts them.
   Advance(60);

@@ -6,6 +6,7 @@
 #include "ramjet/base/names.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/protocol/headers.h"
+#include "system_topics.h"
 
 namespace ramjet::broker {
 

@@ -1,13 +1,14 @@
 // Metadata managers: a change that cannot be persisted (a full disk, an unwritable directory)
 // is undone, so nothing is live that would be gone after a restart.
-#include "metadata.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
+#include "consumer_offset_manager.h"
 #include "ramjet/store/fault_injection_file_system.h"
+#include "subscription_group_manager.h"
+#include "topic_config_manager.h"
 
 namespace ramjet::broker {
 namespace {

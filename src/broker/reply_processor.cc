@@ -48,8 +48,8 @@ void ReplyProcessor::Process(const remoting::RequestContextPtr& ctx) {
   reply->header.properties =
       StoredSendProperties(reply->header.properties, live->broker_cluster_name);
   reply->queue_id = reply->header.queue_id;
-  if (auto refused = ChooseWriteQueue(reply->header.topic, *topic, &reply->queue_id,
-                                      ctx->remote_address())) {
+  if (auto refused =
+          ChooseWriteQueue(reply->header.topic, *topic, &reply->queue_id, ctx->remote_address())) {
     return ctx->RespondCode(refused->code, refused->remark);
   }
   reply->born_host = ctx->remote_address();

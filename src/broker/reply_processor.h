@@ -14,11 +14,11 @@
 #include <functional>
 #include <memory>
 
-#include "clients.h"
-#include "metadata.h"
+#include "producer_manager.h"
 #include "ramjet/broker/broker.h"
 #include "ramjet/remoting/remoting.h"
 #include "ramjet/store/message_store.h"
+#include "topic_config_manager.h"
 
 namespace ramjet::broker {
 
@@ -27,7 +27,10 @@ class ReplyProcessor {
   using LiveConfig = std::function<std::shared_ptr<const BrokerConfig>()>;
   ReplyProcessor(store::MessageStore* store, TopicConfigManager* topics,
                  const ProducerManager* producers, remoting::Endpoint* server, LiveConfig live)
-      : store_(store), topics_(topics), producers_(producers), server_(server),
+      : store_(store),
+        topics_(topics),
+        producers_(producers),
+        server_(server),
         live_(std::move(live)) {}
 
   void Process(const remoting::RequestContextPtr& ctx);

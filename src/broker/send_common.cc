@@ -2,11 +2,11 @@
 
 #include <random>
 
-#include "metadata.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/names.h"
 #include "ramjet/protocol/codes.h"
 #include "requeue.h"
+#include "system_topics.h"
 
 namespace ramjet::broker {
 

@@ -10,8 +10,9 @@
 #include "ramjet/message/record.h"
 #include "ramjet/protocol/codes.h"
 #include "requeue.h"
-#include "timer.h"
-#include "transaction.h"
+#include "system_topics.h"
+#include "timer_service.h"
+#include "transaction_service.h"
 
 namespace ramjet::broker {
 
@@ -199,12 +200,12 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
   msg.born_timestamp = h.born_timestamp;
   msg.born_host = born_host;
   msg.reconsume_times = h.reconsume_times;
-  bc_.store->PutMessageAsync(
-      msg, wait_store_ok,
-      [this, ctx, props, shared_topic, response_qid, start_ms](const Result<store::PutResult>& res) {
-        (void)props;  // kept alive until the store is done with the views
-        RespondPut(ctx, res, response_qid, {}, *shared_topic, start_ms);
-      });
+  bc_.store->PutMessageAsync(msg, wait_store_ok,
+                             [this, ctx, props, shared_topic, response_qid,
+                              start_ms](const Result<store::PutResult>& res) {
+                               (void)props;  // kept alive until the store is done with the views
+                               RespondPut(ctx, res, response_qid, {}, *shared_topic, start_ms);
+                             });
 }
 
 bool SendProcessor::SplitBatch(const RequestContextPtr& ctx, const SendHeader& h,
@@ -409,10 +410,11 @@ void SendProcessor::ConsumerSendMsgBack(const RequestContextPtr& ctx) {
   message::MessageInput in = RequeueInput(m, *target, qid, *props);
   in.body = *body;  // the record's pin is released before the put completes
   in.reconsume_times = m.reconsume_times + 1;
-  bc_.store->PutMessageAsync(in, false, [ctx, target, props, body](const Result<store::PutResult>& res) {
-    if (res.ok()) return ctx->RespondCode(rc::kSuccess);
-    ctx->RespondCode(rc::kSystemError, PutStatusToResponse(res.status()).second);
-  });
+  bc_.store->PutMessageAsync(
+      in, false, [ctx, target, props, body](const Result<store::PutResult>& res) {
+        if (res.ok()) return ctx->RespondCode(rc::kSuccess);
+        ctx->RespondCode(rc::kSystemError, PutStatusToResponse(res.status()).second);
+      });
 }
 
 }  // namespace ramjet::broker

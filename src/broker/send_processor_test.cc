@@ -4,6 +4,7 @@
 
 #include "processor_test_util.h"
 #include "ramjet/base/coding.h"
+#include "system_topics.h"
 
 namespace ramjet::broker {
 namespace {

@@ -128,12 +128,18 @@ struct Comparison : Node {
     auto c = Compare(a, b, op == Op::kEq || op == Op::kNe);
     if (!c) return Null{};
     switch (op) {
-      case Op::kEq: return *c == 0;
-      case Op::kNe: return *c != 0;
-      case Op::kGt: return *c > 0;
-      case Op::kGe: return *c >= 0;
-      case Op::kLt: return *c < 0;
-      case Op::kLe: return *c <= 0;
+      case Op::kEq:
+        return *c == 0;
+      case Op::kNe:
+        return *c != 0;
+      case Op::kGt:
+        return *c > 0;
+      case Op::kGe:
+        return *c >= 0;
+      case Op::kLt:
+        return *c < 0;
+      case Op::kLe:
+        return *c <= 0;
     }
     return Null{};
   }
@@ -253,9 +259,8 @@ class Parser {
 
  private:
   Status Error(const std::string& what) const {
-    return Status::InvalidArgument("SQL92 syntax error at position " +
-                                   std::to_string(Peek().pos) + ": " + what + " in \"" +
-                                   std::string(s_) + "\"");
+    return Status::InvalidArgument("SQL92 syntax error at position " + std::to_string(Peek().pos) +
+                                   ": " + what + " in \"" + std::string(s_) + "\"");
   }
 
   Status Lex() {
@@ -278,7 +283,8 @@ class Parser {
         t.text = std::string(s_.substr(i, j - i));
         i = j;
       } else if (std::isdigit(static_cast<unsigned char>(c)) ||
-                 (c == '.' && i + 1 < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i + 1])))) {
+                 (c == '.' && i + 1 < s_.size() &&
+                  std::isdigit(static_cast<unsigned char>(s_[i + 1])))) {
         size_t j = i;
         bool is_float = false;
         while (j < s_.size() && std::isdigit(static_cast<unsigned char>(s_[j]))) ++j;
@@ -298,7 +304,9 @@ class Parser {
         }
         t.text = std::string(s_.substr(i, j - i));
         if (!is_float && j < s_.size() && (s_[j] == 'L' || s_[j] == 'l')) ++j;
-        if (is_float && j < s_.size() && (s_[j] == 'D' || s_[j] == 'd' || s_[j] == 'F' || s_[j] == 'f')) ++j;
+        if (is_float && j < s_.size() &&
+            (s_[j] == 'D' || s_[j] == 'd' || s_[j] == 'F' || s_[j] == 'f'))
+          ++j;
         t.kind = is_float ? Tok::kFloat : Tok::kInt;
         i = j;
       } else if (c == '\'') {
@@ -411,12 +419,12 @@ class Parser {
       std::string op = t.text;
       ++pos_;
       RJ_ASSIGN_OR_RETURN(NodePtr r, Unary());
-      Op o = op == "=" ? Op::kEq
+      Op o = op == "="    ? Op::kEq
              : op == "<>" ? Op::kNe
-             : op == ">" ? Op::kGt
+             : op == ">"  ? Op::kGt
              : op == ">=" ? Op::kGe
-             : op == "<" ? Op::kLt
-                         : Op::kLe;
+             : op == "<"  ? Op::kLt
+                          : Op::kLe;
       return NodePtr(std::make_unique<Comparison>(o, std::move(l), std::move(r)));
     }
     if (AcceptKeyword("IS")) {

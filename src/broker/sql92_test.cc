@@ -65,7 +65,6 @@ TEST(Sql92, BadExpressionsAreClearErrors) {
   EXPECT_FALSE(Compile(deep).ok());
 }
 
-
 // Nesting counts what is open, not what was ever opened: many sibling terms compile; only deep
 // nesting is refused (65 sibling (a=1) terms were refused as "nested too deeply").
 TEST(Sql92, SiblingTermsAreNotNesting) {

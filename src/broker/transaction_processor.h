@@ -5,7 +5,7 @@
 #pragma once
 
 #include "broker_context.h"
-#include "transaction.h"
+#include "transaction_service.h"
 
 namespace ramjet::broker {
 

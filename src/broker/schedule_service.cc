@@ -1,12 +1,12 @@
-#include "schedule.h"
+#include "schedule_service.h"
 
-#include "metadata.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/config_files.h"
 #include "requeue.h"
+#include "system_topics.h"
 
 namespace ramjet::broker {
 

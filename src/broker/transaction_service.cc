@@ -1,9 +1,10 @@
-#include "transaction.h"
+#include "transaction_service.h"
 
 #include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/protocol/codes.h"
 #include "requeue.h"
+#include "system_topics.h"
 
 namespace ramjet::broker {
 

@@ -1,8 +1,7 @@
-#include "timer.h"
+#include "timer_service.h"
 
 #include <charconv>
 
-#include "metadata.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/config.h"

@@ -1,5 +1,6 @@
-// Producer and consumer groups as learned from heartbeats (ConsumerManager/ProducerManager).
-// Thread-safety: internally locked. Callers send notifications outside the lock.
+// Consumer groups as learned from heartbeats (RocketMQ's ConsumerManager): channels,
+// subscriptions, consume settings. Thread-safety: internally locked; callers send notifications
+// (NOTIFY_CONSUMER_IDS_CHANGED) outside the lock.
 #pragma once
 
 #include <cstdint>
@@ -7,21 +8,15 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "client_channel.h"
 #include "ramjet/base/mutex.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/remoting/remoting.h"
 
 namespace ramjet::broker {
-
-struct ClientChannel {
-  remoting::ConnectionPtr conn;
-  std::string client_id;
-  protocol::LanguageCode language = protocol::LanguageCode::kJava;
-  int32_t version = 0;
-  int64_t last_update_ms = 0;
-};
 
 struct ConsumerGroupSnapshot {
   std::string group;
@@ -59,23 +54,6 @@ class ConsumerManager {
   };
   mutable Mutex mu_;
   std::map<std::string, Group> groups_ RJ_GUARDED_BY(mu_);
-};
-
-class ProducerManager {
- public:
-  void Register(const std::string& group, const ClientChannel& channel);
-  void Unregister(const std::string& group, uint64_t connection_id);
-  void OnConnectionClosed(uint64_t connection_id);
-  std::vector<std::pair<std::string, remoting::ConnectionPtr>> ScanExpired(int64_t now_ms,
-                                                                           int64_t expire_ms);
-  std::vector<ClientChannel> Channels(const std::string& group) const;
-  // The open channel of a client id in any group (the freshest heartbeat wins): where a reply
-  // to a request sent by that client goes (REPLY_TO_CLIENT).
-  std::optional<ClientChannel> FindByClientId(const std::string& client_id) const;
-
- private:
-  mutable Mutex mu_;
-  std::map<std::string, std::map<uint64_t, ClientChannel>> groups_ RJ_GUARDED_BY(mu_);
 };
 
 }  // namespace ramjet::broker

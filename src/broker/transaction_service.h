@@ -20,7 +20,7 @@
 #include <set>
 #include <string>
 
-#include "metadata.h"
+#include "consumer_offset_manager.h"
 #include "ramjet/base/mutex.h"
 #include "ramjet/base/service_thread.h"
 #include "ramjet/protocol/remoting_command.h"

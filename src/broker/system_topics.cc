@@ -1,0 +1,28 @@
+#include "system_topics.h"
+
+namespace ramjet::broker {
+
+bool IsSendForbiddenTopic(std::string_view topic) {
+  return topic == kScheduleTopic || topic == kTransHalfTopic || topic == kTransOpHalfTopic ||
+         topic == kTransCheckMaxTimeTopic || topic == kSelfTestTopic ||
+         topic == kOffsetMovedEvent || topic == "rmq_sys_wheel_timer" ||
+         topic == "rmq_sys_timer_op";
+}
+
+bool IsSystemTopic(std::string_view topic, std::string_view cluster_name,
+                   std::string_view broker_name) {
+  static constexpr std::string_view kSystem[] = {
+      kAutoCreateTopicKey, kScheduleTopic,        kSelfTestTopic,          kOffsetMovedEvent,
+      kTransHalfTopic,     kTransOpHalfTopic,     kTransCheckMaxTimeTopic, kTraceTopic,
+      kBenchmarkTopic,     "rmq_sys_wheel_timer", "rmq_sys_timer_op",
+  };
+  for (std::string_view t : kSystem) {
+    if (topic == t) return true;
+  }
+  if (topic.starts_with("rmq_sys_") || topic.starts_with("RMQ_SYS_")) return true;
+  if (topic == cluster_name || topic == broker_name) return true;
+  return topic.size() == cluster_name.size() + 12 && topic.starts_with(cluster_name) &&
+         topic.ends_with("_REPLY_TOPIC");
+}
+
+}  // namespace ramjet::broker

@@ -1,0 +1,54 @@
+// Topic configs (RocketMQ's TopicConfigManager), kept in <storePathRootDir>/config/topics.json,
+// written atomically through the store's FileSystem seam. A change is live only once the file is
+// written: a failed write (a full disk) undoes it. Thread-safety: internally locked.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ramjet/base/mutex.h"
+#include "ramjet/base/result.h"
+#include "ramjet/protocol/bodies.h"
+#include "ramjet/store/file_system.h"
+#include "system_topics.h"
+
+namespace ramjet::broker {
+
+class TopicConfigManager {
+ public:
+  // REQUIRES: fs outlives the manager (the store's seam, so fault injection covers the file).
+  explicit TopicConfigManager(std::string path, store::FileSystem* fs = store::PosixFileSystem())
+      : path_(std::move(path)), fs_(fs) {}
+  Status Load();
+  std::optional<protocol::TopicConfig> Find(const std::string& topic) const;
+  // Creates or replaces; persists. Returns true if anything changed.
+  Result<bool> Update(const protocol::TopicConfig& config);
+  // Adds the config only if the topic is unknown (system topics at start). Persists on change.
+  Result<bool> AddIfAbsent(const protocol::TopicConfig& config);
+  // The same for many configs with one write of the file; returns how many were added.
+  Result<int> AddAllIfAbsent(const std::vector<protocol::TopicConfig>& configs);
+  // createTopicInSendMessageMethod: inherits from default_topic (which must carry PERM_INHERIT).
+  // Returns the topic config, or nullopt if it cannot be created.
+  Result<std::optional<protocol::TopicConfig>> CreateForSend(const std::string& topic,
+                                                             const std::string& default_topic,
+                                                             int32_t queue_nums, bool* created);
+  Result<bool> Delete(const std::string& topic);
+  protocol::TopicConfigSerializeWrapper Snapshot() const;
+  protocol::DataVersion data_version() const;
+  // A new data version without a table change (the broker's permission changed, so the name
+  // servers must take the next registration's topic perms).
+  Status BumpVersion();
+
+ private:
+  Status PersistLocked() RJ_REQUIRES(mu_);
+  std::string path_;
+  store::FileSystem* const fs_;
+  mutable Mutex mu_;
+  std::map<std::string, protocol::TopicConfig> table_ RJ_GUARDED_BY(mu_);
+  protocol::DataVersion version_ RJ_GUARDED_BY(mu_);
+};
+
+}  // namespace ramjet::broker
