@@ -101,7 +101,53 @@ Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<
   written_.store(pos + len, std::memory_order_release);
   put_count_.fetch_add(static_cast<int64_t>(sizes.size()), std::memory_order_relaxed);
   if (on_data_ && config_.flush_disk_type == FlushDiskType::kAsyncFlush) on_data_();
+  if (on_append_) on_append_(pos + len);
   return AppendOutcome{pos, pos + len, qoff, now};
+}
+
+Status CommitLog::AppendRaw(int64_t at, std::string_view data) {
+  const int64_t seg_size = config_.commit_log_segment_size;
+  const auto len = static_cast<int64_t>(data.size());
+  std::lock_guard<std::mutex> l(put_mu_);
+  {
+    std::lock_guard<std::mutex> fl(flush_mu_);
+    if (!flush_error_.ok())
+      return Status::Unavailable("store not writable after flush failure: " +
+                                 flush_error_.ToString());
+  }
+  SegmentPtr seg = segments_.Last();
+  int64_t pos = written_.load(std::memory_order_relaxed);
+  if (!seg && at != pos) {
+    // An empty log starts where its master's stream starts: at a segment boundary.
+    if (at < 0 || at % seg_size != 0) {
+      return Status::InvalidArgument("an empty CommitLog can start only at a segment start, not " +
+                                     std::to_string(at));
+    }
+    pos = at;
+    flushed_.store(at, std::memory_order_release);
+    written_.store(at, std::memory_order_release);
+  }
+  if (at != pos) {
+    return Status::InvalidArgument("append at " + std::to_string(at) +
+                                   " but the CommitLog ends at " + std::to_string(pos));
+  }
+  if (len == 0) return Status::OK();
+  if (!seg || pos >= seg->end()) {
+    auto created = segments_.CreateAt(seg ? seg->end() : pos - pos % seg_size);
+    if (!created.ok()) return created.status();
+    seg = *created;
+  }
+  if (pos + len > seg->end()) {
+    return Status::InvalidArgument("replicated bytes [" + std::to_string(pos) + ", " +
+                                   std::to_string(pos + len) +
+                                   ") cross a segment end: the master's segment size differs");
+  }
+  RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), data));
+  seg->set_wrote(pos + len - seg->base());
+  written_.store(pos + len, std::memory_order_release);
+  if (on_data_ && config_.flush_disk_type == FlushDiskType::kAsyncFlush) on_data_();
+  if (on_append_) on_append_(pos + len);
+  return Status::OK();
 }
 
 Status CommitLog::flush_error() const {

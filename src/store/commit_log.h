@@ -60,6 +60,12 @@ class CommitLog {
   void StopFlushService();  // flushes everything before returning
   // SYNC_FLUSH: run done(status) once flushed >= end (or with kTimeout / kIOError).
   void RequestFlush(int64_t end, std::function<void(Status)> done);
+  // Appends raw bytes (a replica's copy of its master's log) at `at` == written(), or on an empty
+  // log at a segment start. The bytes must not cross a segment end. Queue offsets are not
+  // touched (the records carry their master's).
+  Status AppendRaw(int64_t at, std::string_view data);
+  // Called after every append with the new end. REQUIRES: set before the first append.
+  void SetAppendListener(std::function<void(int64_t)> fn) { on_append_ = std::move(fn); }
   // Wakes whoever waits for new data (dispatcher) - set by the store.
   void SetDataListener(std::function<void()> fn) { on_data_ = std::move(fn); }
   // Flushes all written data now. Returns the first flush error, which is sticky.
@@ -97,6 +103,7 @@ class CommitLog {
   std::mutex sync_mu_;      // serializes fsync rounds
   ServiceThread flush_service_{"store-flush"};
   std::function<void()> on_data_;
+  std::function<void(int64_t)> on_append_;
 };
 
 }  // namespace ramjet::store

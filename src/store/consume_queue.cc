@@ -162,11 +162,9 @@ Result<bool> ConsumeQueue::Append(int64_t queue_offset, int64_t phy, int32_t siz
                                   int64_t tags_code) {
   const int64_t end = pending_count_ > 0 ? pending_first_ + pending_count_ : max_offset();
   if (queue_offset < end) return false;  // duplicate dispatch (recovery)
-  const bool same_file =
-      pending_count_ == 0 ||
-      (pending_first_ * kCqUnitSize) / file_size_ == (queue_offset * kCqUnitSize) / file_size_;
-  if (queue_offset != end || size <= 0 || phy < 0 || !same_file ||
-      pending_count_ >= kMaxBuffered) {
+  const bool same_file = pending_count_ == 0 || (pending_first_ * kCqUnitSize) / file_size_ ==
+                                                    (queue_offset * kCqUnitSize) / file_size_;
+  if (queue_offset != end || size <= 0 || phy < 0 || !same_file || pending_count_ >= kMaxBuffered) {
     RJ_RETURN_IF_ERROR(Commit());
     if (queue_offset != max_offset() || size <= 0 || phy < 0) {
       // Gaps, padding and implausible entries take the careful path.

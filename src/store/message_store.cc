@@ -124,6 +124,12 @@ class StoreImpl final : public MessageStore {
     listener_ = std::move(listener);
   }
   bool WaitDispatched(int timeout_ms) override;
+  PhysicalOffset MaxPhysicalOffset() override { return PhysicalOffset(commit_log_.written()); }
+  Result<CommitLogRange> ReadCommitLog(PhysicalOffset from, int32_t max_bytes) override;
+  Status AppendCommitLog(PhysicalOffset at, std::string_view data) override;
+  void SetAppendListener(AppendListener listener) override {
+    commit_log_.SetAppendListener(std::move(listener));
+  }
   Result<int> RunRetention() override;
   StoreStats Stats() override;
   bool IsDiskFull() override { return disk_full_.load(); }
@@ -900,6 +906,33 @@ void StoreImpl::DoPut(std::string encoded, const std::vector<uint32_t>& sizes,
 
 // ---------------------------------------------------------------------------------------------
 // Reads
+
+Result<CommitLogRange> StoreImpl::ReadCommitLog(PhysicalOffset from, int32_t max_bytes) {
+  const int64_t off = from.value();
+  const int64_t end = commit_log_.written();
+  if (off == end) return CommitLogRange{};
+  if (off < commit_log_.min_offset() || off > end)
+    return Status::NotFound("CommitLog offset " + std::to_string(off) + " is outside [" +
+                            std::to_string(commit_log_.min_offset()) + ", " + std::to_string(end) +
+                            "]");
+  SegmentPtr seg = commit_log_.segments().Find(off);
+  if (!seg) return Status::NotFound("no segment for offset " + std::to_string(off));
+  const int64_t limit = std::min({seg->end(), end, off + std::max<int64_t>(max_bytes, 0)});
+  CommitLogRange r;
+  r.data = std::string_view(seg->data() + (off - seg->base()), static_cast<size_t>(limit - off));
+  r.pin = seg;
+  return r;
+}
+
+Status StoreImpl::AppendCommitLog(PhysicalOffset at, std::string_view data) {
+  if (!running_.load()) return Status::Unavailable("message store is not running");
+  if (commit_log_.segments().count() == 0 && dispatched_.load() < at.value()) {
+    // An empty store that starts at its master's segment: nothing before it to dispatch.
+    std::lock_guard<std::mutex> l(dispatch_mu_);
+    dispatched_.store(at.value());
+  }
+  return commit_log_.AppendRaw(at.value(), data);
+}
 
 Result<RecordRef> StoreImpl::ReadRecord(PhysicalOffset offset) {
   const int64_t off = offset.value();

@@ -105,8 +105,7 @@ Status SegmentQueue::Load(LoadReport* report) {
     if (actual > segment_size_) return GeometryError(found[i].second, is + "longer than");
     if (actual < segment_size_ && i + 1 < found.size() &&
         found[i + 1].first == found[i].first + actual) {
-      return GeometryError(found[i].second,
-                           is + "and the next segment starts right after it: not");
+      return GeometryError(found[i].second, is + "and the next segment starts right after it: not");
     }
   }
   std::vector<SegmentPtr> segs;

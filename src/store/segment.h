@@ -80,7 +80,10 @@ class SegmentQueue {
   // store written with another geometry name it.
   SegmentQueue(FileSystem* fs, std::string dir, int64_t segment_size,
                std::string size_key = "segment size")
-      : fs_(fs), dir_(std::move(dir)), segment_size_(segment_size), size_key_(std::move(size_key)) {}
+      : fs_(fs),
+        dir_(std::move(dir)),
+        segment_size_(segment_size),
+        size_key_(std::move(size_key)) {}
 
   struct LoadReport {
     std::vector<std::string> problems;    // human-readable, logged by the caller

@@ -89,7 +89,8 @@ TEST(SegmentTest, LoadRefusesAnotherGeometryWithoutTouchingFiles) {
     ASSERT_TRUE(q.CreateAt(8192).ok());
   }
   auto sizes = [&] {
-    struct stat a{}, b{};
+    struct stat a {
+    }, b{};
     ::stat((d + "/00000000000000000000").c_str(), &a);
     ::stat((d + "/00000000000000008192").c_str(), &b);
     return std::make_pair(a.st_size, b.st_size);

@@ -91,6 +91,15 @@ struct RecordRef {
   std::shared_ptr<const void> pin;
 };
 
+// Raw CommitLog bytes (replication): a view into a mapped segment and the pin that keeps it.
+struct CommitLogRange {
+  std::string_view data;
+  std::shared_ptr<const void> pin;
+};
+
+// Called on the appending thread after every CommitLog append, with the new end offset.
+using AppendListener = std::function<void(int64_t end)>;
+
 // Called by the dispatcher after a message becomes readable through its consume queue.
 using ArrivalListener =
     std::function<void(std::string_view topic, int32_t queue_id, QueueOffset queue_offset,
@@ -181,6 +190,19 @@ class MessageStore {
   virtual Status DeleteTopic(std::string_view topic) = 0;
 
   virtual void SetArrivalListener(ArrivalListener listener) = 0;
+
+  // Replication (RocketMQ's HA). The end of the CommitLog: the offset the next append gets.
+  virtual PhysicalOffset MaxPhysicalOffset() = 0;
+  // Master: raw CommitLog bytes from `from`, at most max_bytes, within one segment and below the
+  // end (empty data when from is the end). NotFound below the first segment or past the end.
+  virtual Result<CommitLogRange> ReadCommitLog(PhysicalOffset from, int32_t max_bytes) = 0;
+  // Slave: appends raw CommitLog bytes, unchanged, at `at`, which must be MaxPhysicalOffset()
+  // (on an empty store: the start of a segment). The bytes must lie within one segment. The
+  // dispatcher then builds consume queues and index from them as from any append. Errors:
+  // kInvalidArgument (wrong offset, crosses a segment), kIOError/kNoSpace, kUnavailable.
+  virtual Status AppendCommitLog(PhysicalOffset at, std::string_view data) = 0;
+  // REQUIRES: called before the first append (the listener is read without a lock).
+  virtual void SetAppendListener(AppendListener listener) = 0;
   // Blocks until everything written so far is dispatched, or timeout. Mostly for tests/tools.
   virtual bool WaitDispatched(int timeout_ms) = 0;
   // Runs one retention round now; returns the number of CommitLog segments deleted.
