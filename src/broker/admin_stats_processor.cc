@@ -64,6 +64,7 @@ void AdminStatsProcessor::RegisterOn(remoting::Endpoint* server, remoting::Threa
       {req::kGetBrokerRuntimeInfo, &AdminStatsProcessor::RuntimeInfo},
       {req::kGetAllConsumerOffset, &AdminStatsProcessor::AllConsumerOffset},
       {req::kGetAllSubscriptionGroupConfig, &AdminStatsProcessor::AllSubscriptionGroups},
+      {req::kGetAllDelayOffset, &AdminStatsProcessor::AllDelayOffset},
       {req::kGetTopicStatsInfo, &AdminStatsProcessor::TopicStats},
       {req::kGetConsumeStats, &AdminStatsProcessor::ConsumeStatsOf},
       {req::kQueryTopicConsumeByWho, &AdminStatsProcessor::TopicConsumeByWho},
@@ -185,6 +186,10 @@ void AdminStatsProcessor::AllConsumerOffset(const RequestContextPtr& ctx) {
 
 void AdminStatsProcessor::AllSubscriptionGroups(const RequestContextPtr& ctx) {
   Respond(ctx, d_.groups->ToJson());
+}
+
+void AdminStatsProcessor::AllDelayOffset(const RequestContextPtr& ctx) {
+  Respond(ctx, d_.delay_offsets ? d_.delay_offsets() : std::string(R"({"offsetTable":{}})"));
 }
 
 void AdminStatsProcessor::TopicStats(const RequestContextPtr& ctx) {

@@ -50,6 +50,8 @@ struct AdminStatsDeps {
   remoting::Endpoint* server = nullptr;
   // Adds what only the broker knows to the runtime table (executor queues, schedule progress).
   std::function<void(std::map<std::string, std::string>*)> add_runtime_info;
+  // delayOffset.json's text (GET_ALL_DELAY_OFFSET, which slaves copy).
+  std::function<std::string()> delay_offsets;
 };
 
 class AdminStatsProcessor {
@@ -63,6 +65,7 @@ class AdminStatsProcessor {
   void RuntimeInfo(const remoting::RequestContextPtr& ctx);
   void AllConsumerOffset(const remoting::RequestContextPtr& ctx);
   void AllSubscriptionGroups(const remoting::RequestContextPtr& ctx);
+  void AllDelayOffset(const remoting::RequestContextPtr& ctx);
   void TopicStats(const remoting::RequestContextPtr& ctx);
   void ConsumeStatsOf(const remoting::RequestContextPtr& ctx);
   void TopicConsumeByWho(const remoting::RequestContextPtr& ctx);

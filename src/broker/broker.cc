@@ -18,6 +18,7 @@
 #include "ramjet/message/record.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
+#include "replication.h"
 #include "reply_processor.h"
 #include "schedule_service.h"
 #include "send_processor.h"
@@ -60,6 +61,9 @@ class Broker : public BrokerController {
   explicit Broker(BrokerConfig config)
       : bc_(WithDeliveryTimeTags(std::move(config))), registrar_(&bc_), scheduler_("broker-sched") {
     bc_.set_on_topics_changed([this] { registrar_.Trigger(); });
+    registrar_.set_on_registered([this](const std::string& master, const std::string& ha) {
+      if (replication_) replication_->OnRegistered(master, ha);
+    });
   }
   ~Broker() override { Shutdown(); }
 
@@ -71,13 +75,17 @@ class Broker : public BrokerController {
     bc_.store = std::move(store).value();
     RJ_RETURN_IF_ERROR(AddSystemTopics());
     RJ_RETURN_IF_ERROR(StartServices());
+    replication_ = std::make_unique<Replication>(&bc_, schedule_.get());
+    RJ_RETURN_IF_ERROR(replication_->Start());
     MakePools();
     RJ_RETURN_IF_ERROR(StartServer());
     registrar_.Start();
     started_ = true;
-    schedule_->Start();
-    transactions_->Start();
-    timers_->Start();
+    if (!config().IsSlave()) {  // a slave's store takes only its master's bytes
+      schedule_->Start();
+      transactions_->Start();
+      timers_->Start();
+    }
     registrar_.RegisterNow();
     ScheduleTasks();
     return Status::OK();
@@ -85,6 +93,7 @@ class Broker : public BrokerController {
 
   void Shutdown() override {
     if (!started_) {
+      if (replication_) replication_->Stop();
       if (bc_.store) bc_.store->Shutdown().IgnoreError();
       bc_.store.reset();
       return;
@@ -97,6 +106,7 @@ class Broker : public BrokerController {
          {&send_pool_, &pull_pool_, &query_pool_, &admin_pool_, &client_pool_, &consumer_pool_}) {
       (*p)->Shutdown();
     }
+    replication_->Stop();
     schedule_->Stop();
     transactions_->Stop();
     timers_->Stop();
@@ -136,6 +146,7 @@ class Broker : public BrokerController {
   std::unique_ptr<ScheduleService> schedule_;
   std::unique_ptr<TransactionService> transactions_;
   std::unique_ptr<TimerService> timers_;
+  std::unique_ptr<Replication> replication_;
   std::unique_ptr<remoting::ThreadPool> send_pool_, pull_pool_, query_pool_, admin_pool_,
       client_pool_, consumer_pool_;
   std::unique_ptr<remoting::RemotingServer> server_;
@@ -258,6 +269,7 @@ Status Broker::StartServer() {
   deps.stats = &bc_.stats;
   deps.server = server_.get();
   deps.add_runtime_info = [this](std::map<std::string, std::string>* t) { AddRuntimeInfo(t); };
+  deps.delay_offsets = [this] { return schedule_->Encode(); };
   admin_stats_ = std::make_unique<AdminStatsProcessor>(std::move(deps));
   bc_.store->SetArrivalListener(
       [this](std::string_view topic, int32_t qid, QueueOffset off, int64_t tags_code, int64_t) {

@@ -51,16 +51,41 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->BindCustom(
       "brokerRole",
       [this](std::string_view v) {
-        if (v == "ASYNC_MASTER" || v == "SYNC_MASTER") {
+        if (v == "ASYNC_MASTER" || v == "SYNC_MASTER" || v == "SLAVE") {
           broker_role = std::string(v);
           return Status::OK();
         }
-        if (v == "SLAVE") {
-          return Status::InvalidArgument("SLAVE is not supported yet (replication is not built)");
-        }
         return Status::InvalidArgument("expected ASYNC_MASTER, SYNC_MASTER or SLAVE");
       },
-      [this] { return broker_role; }, "ASYNC_MASTER or SYNC_MASTER");
+      [this] { return broker_role; },
+      "ASYNC_MASTER, SYNC_MASTER (a send is answered once a slave has it) or SLAVE");
+  b->Bind("haMasterAddress", &ha_master_address,
+          "a slave's master HA address ip:port (empty: the one the name server answers)")
+      .Refused();
+  b->Bind("haSendHeartbeatInterval", &ha_send_heartbeat_interval,
+          "HA heartbeat period of both sides (ms)")
+      .Range(100, 3600000)
+      .Refused();
+  b->Bind("haHousekeepingInterval", &ha_housekeeping_interval,
+          "an HA connection silent this long (ms) is closed")
+      .Range(1000, 3600000)
+      .Refused();
+  b->Bind("haTransferBatchSize", &ha_transfer_batch_size,
+          "largest CommitLog chunk the master sends in one HA frame")
+      .Range(1024, 64 * 1024 * 1024)
+      .Refused();
+  b->Bind("haSlaveFallbehindMax", &ha_slave_fallbehind_max,
+          "a slave further behind (bytes) is not in sync: SYNC_MASTER sends get "
+          "SLAVE_NOT_AVAILABLE")
+      .Range(0, INT64_MAX)
+      .Refused();
+  b->Bind("slaveReadEnable", &slave_read_enable,
+          "a master sends consumers with a large backlog to a slave (suggestWhichBrokerId)")
+      .Runtime();
+  b->Bind("accessMessageInMemoryMaxRatio", &access_message_in_memory_max_ratio,
+          "with slaveReadEnable: a backlog beyond this % of memory is read from a slave")
+      .Range(0, 100)
+      .Runtime();
   b->Bind("brokerPermission", &broker_permission, "broker permission bits (READ 4 | WRITE 2)")
       .Runtime();
   b->Bind("autoCreateTopicEnable", &auto_create_topic_enable,
@@ -276,9 +301,11 @@ Status BrokerConfig::Finish() {
   if (broker_cluster_name.empty()) {
     return Status::InvalidArgument("brokerClusterName must not be empty");
   }
-  if (broker_id != 0) {
-    return Status::InvalidArgument("brokerId must be 0: slaves are not supported yet");
+  if (IsSlave() && broker_id <= 0) {
+    return Status::InvalidArgument("brokerId must be > 0 for a SLAVE (0 is the master's)");
   }
+  if (!IsSlave()) broker_id = 0;  // a master is always 0, as in RocketMQ
+  store.replica = IsSlave();
   if (broker_ip1.empty()) broker_ip1 = FirstNonLoopbackIPv4();
   if (broker_ip2.empty()) broker_ip2 = broker_ip1;
   if (ha_listen_port == 0) ha_listen_port = listen_port + 1;

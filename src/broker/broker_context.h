@@ -27,6 +27,7 @@
 #include "producer_manager.h"
 #include "ramjet/base/mutex.h"
 #include "ramjet/broker/broker.h"
+#include "ramjet/ha/ha_master.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
 #include "ramjet/store/message_store.h"
@@ -78,6 +79,8 @@ class BrokerContext {
   BrokerStats stats;
   std::unique_ptr<store::MessageStore> store;
   remoting::Endpoint* server = nullptr;  // the broker's remoting server; null in unit tests
+  // The HA service of a master (null on a slave and in unit tests).
+  ha::HaMaster* ha_master = nullptr;
 
  private:
   const BrokerConfig config_;

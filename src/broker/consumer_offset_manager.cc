@@ -18,6 +18,13 @@ Status ConsumerOffsetManager::Load() {
   return Status::OK();
 }
 
+void ConsumerOffsetManager::ReplaceAll(const protocol::ConsumerOffsetWrapper& master) {
+  MutexLock l(&mu_);
+  if (master.offset_table == table_) return;
+  table_ = master.offset_table;
+  dirty_ = true;
+}
+
 void ConsumerOffsetManager::Commit(const std::string& group, const std::string& topic,
                                    int32_t queue_id, int64_t offset) {
   MutexLock l(&mu_);

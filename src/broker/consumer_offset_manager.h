@@ -12,6 +12,7 @@
 #include "ramjet/base/mutex.h"
 #include "ramjet/base/result.h"
 #include "ramjet/protocol/bodies.h"
+#include "ramjet/protocol/config_files.h"
 #include "ramjet/store/file_system.h"
 
 namespace ramjet::broker {
@@ -34,6 +35,8 @@ class ConsumerOffsetManager {
   // Copies src_group's offsets on topic to dest_group (CLONE_GROUP_OFFSET); returns how many
   // queues were copied.
   int Clone(const std::string& src_group, const std::string& dest_group, const std::string& topic);
+  // A slave takes its master's offsets (SlaveSynchronize); written at the next Persist.
+  void ReplaceAll(const protocol::ConsumerOffsetWrapper& master);
   // Writes consumerOffset.json if anything changed since the last call.
   Status Persist();
   // ConsumerOffsetSerializeWrapper JSON: {"offsetTable":{"topic@group":{"queueId":offset}}}.

@@ -72,6 +72,9 @@ void NamesrvRegistrar::RegisterNow() {
     } else if (r->code != rc::kSuccess) {
       RJ_LOG(kWarn, "broker", "name server %s refused registration: code %d %s", ns.c_str(),
              r->code, r->remark.value_or("").c_str());
+    } else if (on_registered_) {
+      on_registered_(std::string(r->Find("masterAddr").value_or("")),
+                     std::string(r->Find("haServerAddr").value_or("")));
     }
   }
 }

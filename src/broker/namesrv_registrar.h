@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,11 @@ class NamesrvRegistrar {
   void RegisterNow() RJ_EXCLUDES(register_mu_);
   // Unregisters from every name server and stops the client and the executor.
   void Shutdown();
+  // Called after each accepted registration with the masterAddr and haServerAddr the name
+  // server answered (empty for a master). REQUIRES: set before Start.
+  void set_on_registered(std::function<void(const std::string&, const std::string&)> f) {
+    on_registered_ = std::move(f);
+  }
 
  private:
   std::vector<std::string> NameServers() const;
@@ -44,6 +50,7 @@ class NamesrvRegistrar {
   std::unique_ptr<remoting::RemotingClient> client_;
   remoting::ThreadPool pool_{"ns-register", 1, 2};
   std::atomic<bool> started_{false};
+  std::function<void(const std::string&, const std::string&)> on_registered_;
   Mutex register_mu_;
 };
 

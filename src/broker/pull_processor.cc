@@ -1,5 +1,7 @@
 #include "pull_processor.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "message_filter.h"
@@ -50,6 +52,40 @@ void PullProcessor::Reexecute(const RequestContextPtr& ctx) {
   }
 }
 
+std::optional<protocol::TopicConfig> PullProcessor::ReplicatedTopic(const std::string& topic) {
+  // A slave learns topics from its master every 10 s, but their messages arrive at once: a topic
+  // whose queues are in the replicated log is readable before its configuration is copied (so
+  // consumers that fail over right after a topic was created still find every message).
+  int32_t queues = 0;
+  for (const auto& [t, qid] : bc_.store->ListQueues()) {
+    if (t == topic) queues = std::max(queues, qid + 1);
+  }
+  if (queues == 0) return std::nullopt;
+  protocol::TopicConfig tc;
+  tc.topic_name = topic;
+  tc.read_queue_nums = tc.write_queue_nums = queues;
+  tc.perm = protocol::kPermRead;
+  return tc;
+}
+
+int64_t PullProcessor::SuggestBroker(const PullMessageRequestHeader& h, const store::GetResult& got,
+                                     const BrokerConfig& live) {
+  // RocketMQ: a slave always sends consumers back to the master; a master with slaveReadEnable
+  // sends a consumer whose backlog no longer fits in memory to the group's slow-consumer broker.
+  if (!live.slave_read_enable || bc_.config().IsSlave()) return 0;
+  auto g = bc_.groups.Find(h.consumer_group);
+  const int64_t fast = g ? g->broker_id : 0;
+  if (got.messages.empty()) return fast;
+  const int64_t behind =
+      bc_.store->MaxPhysicalOffset().value() - got.messages.back().physical_offset.value();
+  static const int64_t kMemory =
+      static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+  if (behind > kMemory / 100 * live.access_message_in_memory_max_ratio) {
+    return g ? g->which_broker_when_consume_slowly : 1;
+  }
+  return fast;
+}
+
 bool PullProcessor::Admit(const RequestContextPtr& ctx, const PullMessageRequestHeader& h,
                           const BrokerConfig& live) {
   const BrokerConfig& config = bc_.config();
@@ -74,6 +110,7 @@ bool PullProcessor::Admit(const RequestContextPtr& ctx, const PullMessageRequest
     return false;
   }
   auto tc = bc_.topics.Find(h.topic);
+  if (!tc && config.IsSlave()) tc = ReplicatedTopic(h.topic);
   if (!tc) {
     ctx->RespondCode(rc::kTopicNotExist, "topic[" + h.topic + "] not exist, apply first please! " +
                                              std::string(protocol::kFaqSuffix));
@@ -152,7 +189,9 @@ void PullProcessor::Process(const RequestContextPtr& ctx, bool allow_suspend) {
   }
   const int32_t code = PullCode(got.status, h.queue_offset);
   // Offset commit piggy-backed on the first pass of a pull.
-  if (allow_suspend && (h.sys_flag & PullMessageRequestHeader::kFlagCommitOffset)) {
+  // (Not on a slave: consumers commit to the master, and the slave copies the master's offsets.)
+  if (allow_suspend && (h.sys_flag & PullMessageRequestHeader::kFlagCommitOffset) &&
+      !bc_.config().IsSlave()) {
     bc_.offsets.Commit(h.consumer_group, h.topic, h.queue_id, h.commit_offset);
   }
   if (code == rc::kPullNotFound && allow_suspend &&
@@ -168,6 +207,7 @@ void PullProcessor::Process(const RequestContextPtr& ctx, bool allow_suspend) {
   out.next_begin_offset = got.next_begin_offset.value();
   out.min_offset = got.min_offset.value();
   out.max_offset = got.max_offset.value();
+  out.suggest_which_broker_id = SuggestBroker(h, got, *live);
   out.Encode(&resp);
   if (code == rc::kSuccess) {
     resp.body.reserve(static_cast<size_t>(got.total_bytes));

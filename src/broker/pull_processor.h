@@ -23,6 +23,11 @@ class PullProcessor {
   PullHoldService& hold_service() { return hold_; }
 
  private:
+  // On a slave: a topic it has messages of but no configuration for yet (read-only).
+  std::optional<protocol::TopicConfig> ReplicatedTopic(const std::string& topic);
+  // suggestWhichBrokerId of a pull response.
+  int64_t SuggestBroker(const protocol::PullMessageRequestHeader& h, const store::GetResult& got,
+                        const BrokerConfig& live);
   void Process(const remoting::RequestContextPtr& ctx, bool allow_suspend);
   // Group, topic and queue checks; false after answering.
   bool Admit(const remoting::RequestContextPtr& ctx, const protocol::PullMessageRequestHeader& h,

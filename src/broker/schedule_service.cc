@@ -71,6 +71,30 @@ Status ScheduleService::Load() {
   return Status::OK();
 }
 
+std::string ScheduleService::Encode() const {
+  protocol::DelayOffsetFile file;
+  MutexLock l(&mu_);
+  for (size_t i = 0; i < offsets_.size(); ++i) {
+    file.offset_table[static_cast<int>(i + 1)] = offsets_[i];
+  }
+  return file.Encode();
+}
+
+Status ScheduleService::ReplaceOffsets(const std::map<int, int64_t>& master) {
+  {
+    MutexLock l(&mu_);
+    for (const auto& [level, off] : master) {
+      if (level < 1 || level > max_level()) continue;
+      int64_t& slot = offsets_[static_cast<size_t>(level - 1)];
+      if (slot != off) {
+        slot = off;
+        dirty_ = true;
+      }
+    }
+  }
+  return Persist();
+}
+
 Status ScheduleService::Persist() {
   protocol::DelayOffsetFile file;
   {

@@ -38,6 +38,10 @@ class ScheduleService {
   void Stop();  // joins the thread and persists
   Status Persist();
   std::map<int, int64_t> Offsets() const;
+  // delayOffset.json's text of the current offsets (the GET_ALL_DELAY_OFFSET body).
+  std::string Encode() const;
+  // A slave takes its master's offsets (SlaveSynchronize); persists.
+  Status ReplaceOffsets(const std::map<int, int64_t>& master);
   int max_level() const { return static_cast<int>(level_ms_.size()); }
   int64_t delay_ms(int level) const { return level_ms_.at(static_cast<size_t>(level - 1)); }
   // Wakes the delivery thread (a new delayed message may be due earlier than it planned).

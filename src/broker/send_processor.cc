@@ -76,6 +76,12 @@ Result<std::optional<protocol::TopicConfig>> SendProcessor::TopicForSend(const S
 std::optional<SendProcessor::Target> SendProcessor::Admit(const RequestContextPtr& ctx,
                                                           SendHeader* h, const BrokerConfig& live) {
   const BrokerConfig& config = bc_.config();
+  if (config.IsSlave()) {
+    RefuseSend(ctx, rc::kServiceNotAvailable,
+               "service not available now: the broker[" + config.broker_name + ", " +
+                   config.BrokerAddr() + "] is a slave; messages are sent to its master");
+    return std::nullopt;
+  }
   if ((live.broker_permission & protocol::kPermWrite) == 0) {
     RefuseSend(ctx, rc::kNoPermission,
                "the broker[" + config.broker_name + ", " + config.BrokerAddr() +
@@ -201,10 +207,11 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
   msg.born_host = born_host;
   msg.reconsume_times = h.reconsume_times;
   bc_.store->PutMessageAsync(msg, wait_store_ok,
-                             [this, ctx, props, shared_topic, response_qid,
-                              start_ms](const Result<store::PutResult>& res) {
+                             [this, ctx, props, shared_topic, response_qid, start_ms,
+                              wait_store_ok](const Result<store::PutResult>& res) {
                                (void)props;  // kept alive until the store is done with the views
-                               RespondPut(ctx, res, response_qid, {}, *shared_topic, start_ms);
+                               RespondPut(ctx, res, response_qid, {}, *shared_topic, start_ms,
+                                          wait_store_ok);
                              });
 }
 
@@ -306,26 +313,52 @@ void SendProcessor::SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
   }
   bc_.store->PutMessagesAsync(msgs, wait_store_ok,
                               [this, ctx, props, topic, batch_topic, response_qid = original_qid,
-                               sizes, start_ms](const Result<store::PutResult>& r) {
+                               sizes, start_ms, wait_store_ok](const Result<store::PutResult>& r) {
                                 (void)props;
                                 (void)batch_topic;
-                                RespondPut(ctx, r, response_qid, sizes, *topic, start_ms);
+                                RespondPut(ctx, r, response_qid, sizes, *topic, start_ms,
+                                           wait_store_ok);
                               });
 }
 
 void SendProcessor::RespondPut(const RequestContextPtr& ctx, const Result<store::PutResult>& res,
                                int32_t queue_id, const std::vector<int32_t>& batch_sizes,
-                               const std::string& topic, int64_t start_ms) {
+                               const std::string& topic, int64_t start_ms, bool wait_store_ok) {
   if (!res.ok()) {
     bc_.stats.OnPutFailed();
     auto [code, remark] = PutStatusToResponse(res.status());
     return RefuseSend(ctx, code, std::move(remark));
   }
-  // FLUSH_DISK_TIMEOUT is a stored message: clients need msgId/queueId/queueOffset as for
-  // SUCCESS (the Java client builds a SendResult from them).
+  if (!wait_store_ok || !bc_.ha_master || !bc_.config().IsSyncMaster()) {
+    return RespondStored(ctx, *res, queue_id, batch_sizes, topic, start_ms, 0);
+  }
+  // SYNC_MASTER: one acknowledgement of the slave completes every send stored below it.
+  const int64_t end = res->physical_offset.value() + res->wrote_bytes;
+  bc_.ha_master->WaitReplicated(
+      end, bc_.config().store.sync_flush_timeout_ms,
+      [this, ctx, stored = *res, queue_id, batch_sizes, topic, start_ms](const Status& s) {
+        const int32_t replica = s.ok()                             ? 0
+                                : s.code() == StatusCode::kTimeout ? rc::kFlushSlaveTimeout
+                                                                   : rc::kSlaveNotAvailable;
+        RespondStored(ctx, stored, queue_id, batch_sizes, topic, start_ms, replica);
+      });
+}
+
+void SendProcessor::RespondStored(const RequestContextPtr& ctx, const store::PutResult& stored,
+                                  int32_t queue_id, const std::vector<int32_t>& batch_sizes,
+                                  const std::string& topic, int64_t start_ms,
+                                  int32_t replica_code) {
+  const store::PutResult* res = &stored;
+  // FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT and SLAVE_NOT_AVAILABLE are stored messages: clients
+  // need msgId/queueId/queueOffset as for SUCCESS (the Java client builds a SendResult from
+  // them). The slave's outcome wins over the disk's, as in RocketMQ.
   int32_t code = res->flush_timeout ? rc::kFlushDiskTimeout : rc::kSuccess;
-  RemotingCommand resp = RemotingCommand::ResponseTo(
-      ctx->request(), code, res->flush_timeout ? "FLUSH_DISK_TIMEOUT" : "");
+  std::string remark = res->flush_timeout ? "FLUSH_DISK_TIMEOUT" : "";
+  if (replica_code != 0) {
+    code = replica_code;
+    remark.clear();
+  }
+  RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), code, std::move(remark));
   protocol::SendMessageResponseHeader out;
   if (batch_sizes.empty()) {
     out.msg_id = res->msg_id;

@@ -63,9 +63,15 @@ class SendProcessor {
                   std::vector<std::pair<size_t, size_t>>* bodies, std::vector<int32_t>* flags,
                   std::vector<std::string>* props);
   // Answers a send once the store is done with it, and counts it (statsAll, runtime info).
+  // Answers a put: refused, or stored. A stored put of a SYNC_MASTER that waits for the store
+  // (WAIT) is answered once a slave has it (FLUSH_SLAVE_TIMEOUT / SLAVE_NOT_AVAILABLE if not).
   void RespondPut(const remoting::RequestContextPtr& ctx, const Result<store::PutResult>& res,
                   int32_t queue_id, const std::vector<int32_t>& batch_sizes,
-                  const std::string& topic, int64_t start_ms);
+                  const std::string& topic, int64_t start_ms, bool wait_store_ok);
+  // replica_code: 0, or the slave's failure (kFlushSlaveTimeout, kSlaveNotAvailable).
+  void RespondStored(const remoting::RequestContextPtr& ctx, const store::PutResult& res,
+                     int32_t queue_id, const std::vector<int32_t>& batch_sizes,
+                     const std::string& topic, int64_t start_ms, int32_t replica_code);
   // A send refused before it reaches the store.
   void RefuseSend(const remoting::RequestContextPtr& ctx, int32_t code, std::string remark);
   void RefuseSend(const remoting::RequestContextPtr& ctx, const Status& s);

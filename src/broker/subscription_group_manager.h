@@ -13,6 +13,7 @@
 #include "ramjet/base/result.h"
 #include "ramjet/protocol/admin_bodies.h"
 #include "ramjet/protocol/bodies.h"
+#include "ramjet/protocol/config_files.h"
 #include "ramjet/store/file_system.h"
 
 namespace ramjet::broker {
@@ -38,6 +39,8 @@ class SubscriptionGroupManager {
   Status Update(const SubscriptionGroupConfig& config);
   Result<bool> Delete(const std::string& group);
   std::vector<SubscriptionGroupConfig> List() const;
+  // A slave takes its master's table and data version (SlaveSynchronize); persists.
+  Status ReplaceAll(const protocol::SubscriptionGroupWrapper& master);
   // SubscriptionGroupWrapper JSON: {"dataVersion":{..},"subscriptionGroupTable":{group:{..}}}.
   std::string ToJson() const;
 

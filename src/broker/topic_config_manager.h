@@ -37,6 +37,9 @@ class TopicConfigManager {
                                                              int32_t queue_nums, bool* created);
   Result<bool> Delete(const std::string& topic);
   protocol::TopicConfigSerializeWrapper Snapshot() const;
+  // A slave takes its master's table and data version (SlaveSynchronize); persists. Returns
+  // true if anything changed (a different data version).
+  Result<bool> ReplaceAll(const protocol::TopicConfigSerializeWrapper& master);
   protocol::DataVersion data_version() const;
   // A new data version without a table change (the broker's permission changed, so the name
   // servers must take the next registration's topic perms).

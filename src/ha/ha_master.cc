@@ -38,7 +38,7 @@ class HaMaster::Connection {
     if (wake_fd_ >= 0) close(wake_fd_);
   }
   void Start() {
-    thread_ = std::jthread([this](std::stop_token st) { Run(st); });
+    thread_ = std::jthread([this](const std::stop_token& st) { Run(st); });
   }
   void Stop() {
     if (!thread_.joinable()) return;

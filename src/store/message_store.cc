@@ -236,6 +236,9 @@ class StoreImpl final : public MessageStore {
 
 Status StoreImpl::CheckWritable() {
   if (!running_.load()) return Status::Unavailable("message store is not running");
+  if (config_.replica) {
+    return Status::Unavailable("the store is a replica: messages are written to the master");
+  }
   if (disk_full_.load())
     return Status::NoSpace("disk usage above diskSpaceWarningLevelRatio: store is full");
   return Status::OK();

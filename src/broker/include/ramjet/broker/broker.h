@@ -37,47 +37,54 @@ struct BrokerConfig {
   std::string broker_name = "broker-a";                // brokerName
   int64_t broker_id = 0;                               // brokerId (0 = master)
   std::string namesrv_addr;                            // namesrvAddr, ';'-separated
-  std::string broker_ip1;                              // brokerIP1 (empty = first non-loopback IPv4)
-  std::string broker_ip2;                              // brokerIP2 (HA address; default brokerIP1)
+  std::string broker_ip1;  // brokerIP1 (empty = first non-loopback IPv4)
+  std::string broker_ip2;  // brokerIP2 (HA address; default brokerIP1)
   std::string listen_address = "0.0.0.0";
-  int32_t listen_port = 10911;   // listenPort; the VIP port is listenPort - 2
+  int32_t listen_port = 10911;  // listenPort; the VIP port is listenPort - 2
   bool vip_channel_enable = true;
-  int32_t ha_listen_port = 0;    // haListenPort (0 = listenPort + 1)
-  std::string broker_role = "ASYNC_MASTER";  // brokerRole
-  int32_t broker_permission = 6;             // brokerPermission
-  bool auto_create_topic_enable = true;      // autoCreateTopicEnable
-  bool auto_create_subscription_group = true;  // autoCreateSubscriptionGroup
-  int32_t default_topic_queue_nums = 8;      // defaultTopicQueueNums
-  bool cluster_topic_enable = true;          // clusterTopicEnable
-  bool broker_topic_enable = true;           // brokerTopicEnable
-  bool trace_topic_enable = false;           // traceTopicEnable
-  bool store_reply_message_enable = true;    // storeReplyMessageEnable
-  int32_t register_name_server_period = 30000;  // registerNameServerPeriod (ms, 10000..60000)
-  int32_t register_broker_timeout_mills = 6000;  // registerBrokerTimeoutMills
-  bool long_polling_enable = true;              // longPollingEnable
-  int64_t short_polling_time_mills = 1000;      // shortPollingTimeMills
+  int32_t ha_listen_port = 0;                  // haListenPort (0 = listenPort + 1)
+  std::string broker_role = "ASYNC_MASTER";    // brokerRole
+  std::string ha_master_address;               // haMasterAddress (a slave's; empty = namesrv's)
+  int64_t ha_send_heartbeat_interval = 5000;   // haSendHeartbeatInterval (ms)
+  int64_t ha_housekeeping_interval = 20000;    // haHousekeepingInterval (ms)
+  int32_t ha_transfer_batch_size = 32 * 1024;  // haTransferBatchSize
+  int64_t ha_slave_fallbehind_max = 256LL * 1024 * 1024;  // haSlaveFallbehindMax
+  bool slave_read_enable = false;                         // slaveReadEnable
+  int32_t access_message_in_memory_max_ratio = 40;        // accessMessageInMemoryMaxRatio (%)
+  int32_t broker_permission = 6;                          // brokerPermission
+  bool auto_create_topic_enable = true;                   // autoCreateTopicEnable
+  bool auto_create_subscription_group = true;             // autoCreateSubscriptionGroup
+  int32_t default_topic_queue_nums = 8;                   // defaultTopicQueueNums
+  bool cluster_topic_enable = true;                       // clusterTopicEnable
+  bool broker_topic_enable = true;                        // brokerTopicEnable
+  bool trace_topic_enable = false;                        // traceTopicEnable
+  bool store_reply_message_enable = true;                 // storeReplyMessageEnable
+  int32_t register_name_server_period = 30000;    // registerNameServerPeriod (ms, 10000..60000)
+  int32_t register_broker_timeout_mills = 6000;   // registerBrokerTimeoutMills
+  bool long_polling_enable = true;                // longPollingEnable
+  int64_t short_polling_time_mills = 1000;        // shortPollingTimeMills
   int32_t flush_consumer_offset_interval = 5000;  // flushConsumerOffsetInterval
-  int64_t channel_expired_timeout = 120000;     // channelExpiredTimeout (ms)
-  bool enable_property_filter = false;          // enablePropertyFilter
-  std::string region_id = "DefaultRegion";      // regionId
-  bool trace_on = true;                         // traceOn
+  int64_t channel_expired_timeout = 120000;       // channelExpiredTimeout (ms)
+  bool enable_property_filter = false;            // enablePropertyFilter
+  std::string region_id = "DefaultRegion";        // regionId
+  bool trace_on = true;                           // traceOn
   // Executors.
   // sendMessageThreadPoolNums: 0 (default) stores and answers sends on the I/O thread that read
   // them; N > 0 hands them to an executor of N threads (bounded: full → SYSTEM_BUSY).
   int32_t send_message_thread_pool_nums = 0;
-  int32_t pull_message_thread_pool_nums = 8;        // pullMessageThreadPoolNums
-  int32_t query_message_thread_pool_nums = 4;       // queryMessageThreadPoolNums
-  int32_t admin_broker_thread_pool_nums = 4;        // adminBrokerThreadPoolNums
-  int32_t client_manage_thread_pool_nums = 4;       // clientManageThreadPoolNums
-  int32_t consumer_manage_thread_pool_nums = 4;     // consumerManageThreadPoolNums
-  int32_t send_thread_pool_queue_capacity = 10000;  // sendThreadPoolQueueCapacity
+  int32_t pull_message_thread_pool_nums = 8;         // pullMessageThreadPoolNums
+  int32_t query_message_thread_pool_nums = 4;        // queryMessageThreadPoolNums
+  int32_t admin_broker_thread_pool_nums = 4;         // adminBrokerThreadPoolNums
+  int32_t client_manage_thread_pool_nums = 4;        // clientManageThreadPoolNums
+  int32_t consumer_manage_thread_pool_nums = 4;      // consumerManageThreadPoolNums
+  int32_t send_thread_pool_queue_capacity = 10000;   // sendThreadPoolQueueCapacity
   int32_t pull_thread_pool_queue_capacity = 100000;  // pullThreadPoolQueueCapacity
   int32_t query_thread_pool_queue_capacity = 20000;  // queryThreadPoolQueueCapacity
   int32_t client_manager_thread_pool_queue_capacity = 1000000;
   int32_t consumer_manager_thread_pool_queue_capacity = 1000000;
-  int32_t server_worker_threads = 2;                 // serverWorkerThreads (I/O loops)
-  int64_t max_frame_bytes = 16 * 1024 * 1024;        // com.rocketmq.remoting.frameMaxLength
-  remoting::ConnectionLimits limits;                 // serverChannelMaxIdleTimeSeconds, ...
+  int32_t server_worker_threads = 2;                   // serverWorkerThreads (I/O loops)
+  int64_t max_frame_bytes = 16 * 1024 * 1024;          // com.rocketmq.remoting.frameMaxLength
+  remoting::ConnectionLimits limits;                   // serverChannelMaxIdleTimeSeconds, ...
   int32_t max_transfer_bytes_on_message = 256 * 1024;  // maxTransferBytesOnMessageInMemory
   int32_t max_transfer_count_on_message = 32;          // maxTransferCountOnMessageInMemory
   // messageDelayLevel: delay of each level, level 1 first.
@@ -91,7 +98,7 @@ struct BrokerConfig {
   bool reject_transaction_message = false;     // rejectTransactionMessage
   bool timer_wheel_enable = true;              // timerWheelEnable
   int64_t timer_max_delay_sec = 259200;        // timerMaxDelaySec (3 days)
-  std::vector<int64_t> delay_level_ms;           // derived by Finish()
+  std::vector<int64_t> delay_level_ms;         // derived by Finish()
   store::StoreConfig store;
   // Not a key: the file given with -c. UPDATE_BROKER_CONFIG writes accepted changes back to it,
   // so they survive a restart; empty = changes live in memory only.
@@ -101,6 +108,8 @@ struct BrokerConfig {
   void Bind(ConfigBinder* binder);
   // Cross-field checks and derived values, after all keys are applied.
   Status Finish();
+  bool IsSlave() const { return broker_role == "SLAVE"; }
+  bool IsSyncMaster() const { return broker_role == "SYNC_MASTER"; }
   std::string BrokerAddr() const { return broker_ip1 + ":" + std::to_string(listen_port); }
 };
 
@@ -113,8 +122,7 @@ KeyUpdatePolicy UpdatePolicyOf(std::string_view key);
 // retention keys are bounded so that one request cannot expire most of the log at once
 // (fileReservedTime and diskMaxUsedSpaceRatio may at most be halved per request; the ratio stays
 // in 10..95; deleteWhen must be hours 0..23 separated by ';').
-Status CheckRemoteUpdate(const BrokerConfig& current, std::string_view key,
-                         std::string_view value);
+Status CheckRemoteUpdate(const BrokerConfig& current, std::string_view key, std::string_view value);
 
 class BrokerController {
  public:

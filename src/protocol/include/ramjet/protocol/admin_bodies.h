@@ -173,6 +173,7 @@ struct SubscriptionGroupConfigBody {
   int64_t broker_id = 0;
   int64_t which_broker_when_consume_slowly = 1;
   bool notify_consumer_ids_changed_enable = true;
+  bool operator==(const SubscriptionGroupConfigBody&) const = default;
   static Result<SubscriptionGroupConfigBody> Decode(std::string_view body);
 };
 

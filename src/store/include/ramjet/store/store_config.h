@@ -24,9 +24,12 @@ struct StoreConfig {
   int flush_commit_log_least_pages = 4;                        // flushCommitLogLeastPages
   int flush_commit_log_thorough_interval_ms = 10000;           // flushCommitLogThoroughInterval
   int sync_flush_timeout_ms = 5000;                            // syncFlushTimeout
-  int flush_interval_consume_queue_ms = 1000;                  // flushIntervalConsumeQueue
-  int64_t max_message_size = 4 * 1024 * 1024;                  // maxMessageSize (body)
-  bool check_crc_on_recover = true;                            // checkCRCOnRecover
+  // A slave's store (brokerRole SLAVE): puts are refused (kUnavailable); only replicated bytes
+  // (AppendCommitLog) are written.
+  bool replica = false;
+  int flush_interval_consume_queue_ms = 1000;  // flushIntervalConsumeQueue
+  int64_t max_message_size = 4 * 1024 * 1024;  // maxMessageSize (body)
+  bool check_crc_on_recover = true;            // checkCRCOnRecover
   // Index (IndexFile).
   int max_hash_slot_num = 5000000;   // maxHashSlotNum
   int max_index_num = 20000000;      // maxIndexNum

@@ -1,0 +1,60 @@
+#include "replication.h"
+
+#include "ramjet/base/logging.h"
+
+namespace ramjet::broker {
+
+Status Replication::Start() {
+  const BrokerConfig& config = bc_.config();
+  if (config.IsSlave()) {
+    ha::HaClientOptions o;
+    o.master_address = config.ha_master_address;
+    o.heartbeat_interval_ms = config.ha_send_heartbeat_interval;
+    o.housekeeping_interval_ms = config.ha_housekeeping_interval;
+    o.max_frame_body = config.store.commit_log_segment_size;
+    client_ = std::make_unique<ha::HaClient>(o, bc_.store.get());
+    client_->Start();
+    sync_ = std::make_unique<SlaveSynchronizer>(&bc_, schedule_);
+    sync_->Start();
+    return Status::OK();
+  }
+  ha::HaMasterOptions o;
+  o.listen_ip = config.listen_address;
+  o.port = config.ha_listen_port;
+  o.transfer_batch_size = config.ha_transfer_batch_size;
+  o.heartbeat_interval_ms = config.ha_send_heartbeat_interval;
+  o.housekeeping_interval_ms = config.ha_housekeeping_interval;
+  o.slave_fallbehind_max = config.ha_slave_fallbehind_max;
+  o.segment_size = config.store.commit_log_segment_size;
+  master_ = std::make_unique<ha::HaMaster>(o, bc_.store.get());
+  bc_.store->SetAppendListener([m = master_.get()](int64_t end) { m->NotifyData(end); });
+  RJ_RETURN_IF_ERROR(master_->Start());
+  bc_.ha_master = master_.get();
+  return Status::OK();
+}
+
+void Replication::Stop() {
+  if (sync_) sync_->Stop();
+  if (client_) client_->Stop();
+  if (master_) master_->Stop();
+}
+
+void Replication::OnRegistered(const std::string& master_addr, const std::string& ha_server_addr) {
+  if (!client_) return;
+  {
+    MutexLock l(&mu_);
+    master_addr_ = master_addr;
+  }
+  sync_->SetMasterAddr(master_addr);
+  // haMasterAddress, when set, wins over what the name servers say (as in RocketMQ).
+  if (bc_.config().ha_master_address.empty() && !ha_server_addr.empty()) {
+    client_->SetMasterAddress(ha_server_addr);
+  }
+}
+
+std::string Replication::master_addr() const {
+  MutexLock l(&mu_);
+  return master_addr_;
+}
+
+}  // namespace ramjet::broker

@@ -1,0 +1,335 @@
+// Master/slave replication with the real programs on loopback: a SYNC_MASTER answers a send only
+// once its slave has it, a SYNC_MASTER without a slave says SLAVE_NOT_AVAILABLE instead of
+// acknowledging, a slave refuses sends, and every acknowledged message is readable on the slave
+// after the master is killed (SIGKILL), at the same CommitLog offsets.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "process_util.h"
+#include "ramjet/base/clock.h"
+#include "ramjet/client/message.h"
+#include "ramjet/client/producer.h"
+#include "ramjet/protocol/bodies.h"
+#include "ramjet/protocol/codes.h"
+#include "ramjet/remoting/remoting.h"
+
+namespace ramjet {
+namespace {
+
+using protocol::RemotingCommand;
+namespace rc = protocol::response_code;
+namespace req = protocol::request_code;
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class ReplicationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("ramjet-ha-" + std::to_string(::getpid()) + "-" + std::to_string(NowMillis()));
+    std::filesystem::create_directories(dir_);
+    ns_port_ = testing::PickPort();
+    ns_ = testing::Process::Start({RAMJET_NAMESRV_BIN, "--listenPort=" + std::to_string(ns_port_),
+                                   "--kvConfigPath=" + (dir_ / "kv.json").string()},
+                                  (dir_ / "ns.log").string());
+    ASSERT_TRUE(testing::WaitForPort(ns_port_, 10000));
+    raw_ = std::make_unique<remoting::RemotingClient>(remoting::EndpointOptions{});
+  }
+  void TearDown() override {
+    raw_->Shutdown();
+    for (auto& [id, b] : brokers_) b.process.Kill();
+    ns_.Kill();
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  struct Member {
+    testing::Process process;
+    int port = 0;
+    std::string Addr() const { return "127.0.0.1:" + std::to_string(port); }
+  };
+  std::string NsAddr() const { return "127.0.0.1:" + std::to_string(ns_port_); }
+  std::string Log(int id) const {
+    return (dir_ / ("broker-" + std::to_string(id) + ".log")).string();
+  }
+
+  // Starts member `id` of group "broker-ha" (0 = master with role `role`, > 0 = slave).
+  void StartMember(int id, const std::string& role, std::vector<std::string> extra = {}) {
+    Member& m = brokers_[id];
+    m.port = testing::PickPort();
+    const int ha_port = testing::PickPort();
+    std::vector<std::string> argv = {
+        RAMJET_BROKER_BIN,
+        "--namesrvAddr=" + NsAddr(),
+        "--listenPort=" + std::to_string(m.port),
+        "--haListenPort=" + std::to_string(ha_port),
+        "--brokerIP1=127.0.0.1",
+        "--storePathRootDir=" + (dir_ / ("store-" + std::to_string(id))).string(),
+        "--brokerName=broker-ha",
+        "--brokerRole=" + role,
+        "--brokerId=" + std::to_string(id),
+        "--syncFlushTimeout=3000"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    m.process = testing::Process::Start(argv, Log(id));
+    ASSERT_TRUE(testing::WaitForPort(m.port, 20000)) << ReadFile(Log(id));
+  }
+
+  Result<RemotingCommand> Call(const std::string& addr, int32_t code,
+                               std::vector<std::pair<std::string, std::string>> fields,
+                               std::string body = {}) {
+    RemotingCommand c = RemotingCommand::Request(code);
+    for (auto& [k, v] : fields) c.Set(k, v);
+    c.body = std::move(body);
+    return raw_->InvokeSync(addr, std::move(c), 8000);
+  }
+  Result<RemotingCommand> Send(const std::string& addr, const std::string& topic,
+                               const std::string& body) {
+    return Call(addr, req::kSendMessageV2,
+                {{"a", "PG"},
+                 {"b", topic},
+                 {"c", "TBW102"},
+                 {"d", "4"},
+                 {"e", "0"},
+                 {"f", "0"},
+                 {"g", std::to_string(NowMillis())},
+                 {"h", "0"},
+                 {"i", ""},
+                 {"j", "0"},
+                 {"k", "false"}},
+                body);
+  }
+  // The route's members of broker-ha once the name server lists `members` of them.
+  std::map<int64_t, std::string> WaitMembers(const std::string& topic, size_t members) {
+    std::map<int64_t, std::string> out;
+    const int64_t end = NowMillis() + 15000;
+    while (NowMillis() < end) {
+      auto r = Call(NsAddr(), req::kGetRouteinfoByTopic, {{"topic", topic}});
+      if (r.ok() && r->code == rc::kSuccess) {
+        auto route = protocol::TopicRouteData::Parse(r->body);
+        if (route.ok() && !route->broker_datas.empty()) {
+          out = route->broker_datas[0].broker_addrs;
+          if (out.size() >= members) return out;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return out;
+  }
+  // Every message of a queue read from addr: offset message id -> body.
+  std::map<std::string, std::string> ReadQueue(const std::string& addr, const std::string& topic,
+                                               int qid) {
+    std::map<std::string, std::string> out;
+    int64_t off = 0;
+    for (int rounds = 0; rounds < 1000; ++rounds) {
+      auto r = Call(addr, req::kPullMessage,
+                    {{"consumerGroup", "HA_CG"},
+                     {"topic", topic},
+                     {"queueId", std::to_string(qid)},
+                     {"queueOffset", std::to_string(off)},
+                     {"maxMsgNums", "32"},
+                     {"sysFlag", "4"},
+                     {"commitOffset", "0"},
+                     {"suspendTimeoutMillis", "0"},
+                     {"subscription", "*"},
+                     {"subVersion", "0"}});
+      if (!r.ok()) break;
+      if (r->code != rc::kSuccess) {
+        if (r->code != rc::kPullNotFound) {
+          ADD_FAILURE() << "pull from " << addr << ": " << r->code << " " << r->remark.value_or("");
+        }
+        break;
+      }
+      auto msgs = client::DecodeMessages(r->body);
+      EXPECT_TRUE(msgs.ok());
+      if (!msgs.ok()) break;
+      for (auto& m : *msgs) out[m.offset_msg_id] = m.body;
+      off = r->GetInt64Or("nextBeginOffset", off);
+    }
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  int ns_port_ = 0;
+  testing::Process ns_;
+  std::map<int, Member> brokers_;
+  std::unique_ptr<remoting::RemotingClient> raw_;
+};
+
+TEST_F(ReplicationTest, SyncMasterWithoutSlaveSaysSlaveNotAvailable) {
+  StartMember(0, "SYNC_MASTER");
+  ASSERT_EQ(WaitMembers("TBW102", 1).size(), 1u);
+  auto r = Send(brokers_[0].Addr(), "HaLonely", "no slave to hold me");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // Stored on the master, but not acknowledged as replicated.
+  EXPECT_EQ(r->code, rc::kSlaveNotAvailable);
+  EXPECT_FALSE(r->GetString("msgId").value_or("").empty());
+  // An ASYNC_MASTER acknowledges as before.
+  StartMember(1, "SLAVE");  // a slave without a reachable master changes nothing here
+  auto s = Send(brokers_[1].Addr(), "HaLonely", "to a slave");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->code, rc::kServiceNotAvailable) << s->remark.value_or("");
+  EXPECT_NE(s->remark.value_or("").find("slave"), std::string::npos) << s->remark.value_or("");
+}
+
+TEST_F(ReplicationTest, SyncMasterAcknowledgedMessagesSurviveMasterKill) {
+  StartMember(0, "SYNC_MASTER");
+  StartMember(1, "SLAVE");
+  auto members = WaitMembers("TBW102", 2);
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(members[0], brokers_[0].Addr());
+  EXPECT_EQ(members[1], brokers_[1].Addr());
+
+  client::ClientConfig cc;
+  cc.namesrv_addr = NsAddr();
+  cc.instance_name = "ha-producer";
+  client::Producer producer("HA_PG", cc);
+  ASSERT_TRUE(producer.Start().ok());
+  // The slave learns the master's HA address from its registration (every 30 s at most, and
+  // at once at start): wait until a send is replicated.
+  std::map<std::string, std::string> acked;  // offset msg id -> body
+  client::Message first;
+  first.topic = "HaTopic";
+  first.body = "first";
+  const int64_t deadline = NowMillis() + 20000;
+  while (NowMillis() < deadline) {
+    auto r = producer.Send(first);
+    if (r.ok() && r->status == client::SendStatus::kSendOk) {
+      acked[r->offset_msg_id] = first.body;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(acked.size(), 1u) << ReadFile(Log(1));
+  int refused = 0;
+  for (int i = 0; i < 400; ++i) {
+    client::Message m;
+    m.topic = "HaTopic";
+    m.body = "message-" + std::to_string(i) + std::string(static_cast<size_t>(i % 7) * 100, 'x');
+    auto r = producer.Send(m);
+    if (r.ok() && r->status == client::SendStatus::kSendOk) {
+      acked[r->offset_msg_id] = m.body;
+    } else {
+      ++refused;
+    }
+  }
+  EXPECT_EQ(refused, 0);
+  producer.Shutdown();
+  brokers_[0].process.Kill();  // SIGKILL: no shutdown, nothing flushed after the last send
+
+  // Everything acknowledged is on the slave, at the master's offsets (same offset message ids).
+  std::map<std::string, std::string> on_slave;
+  for (int q = 0; q < 4; ++q) {
+    auto part = ReadQueue(brokers_[1].Addr(), "HaTopic", q);
+    on_slave.insert(part.begin(), part.end());
+  }
+  size_t missing = 0;
+  for (const auto& [id, body] : acked) {
+    auto it = on_slave.find(id);
+    if (it == on_slave.end() || it->second != body) ++missing;
+  }
+  EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged";
+  std::printf("replication: %zu acknowledged sends, %zu on the slave after SIGKILL of the master\n",
+              acked.size(), on_slave.size());
+}
+
+TEST_F(ReplicationTest, SlaveCopiesTopicsOffsetsAndGroupsFromItsMaster) {
+  StartMember(0, "ASYNC_MASTER");
+  const std::string master = brokers_[0].Addr();
+  auto t =
+      Call(master, req::kUpdateAndCreateTopic,
+           {{"topic", "HaMeta"}, {"readQueueNums", "3"}, {"writeQueueNums", "3"}, {"perm", "6"}});
+  ASSERT_TRUE(t.ok() && t->code == rc::kSuccess);
+  auto o = Call(master, req::kUpdateConsumerOffset,
+                {{"consumerGroup", "HA_META_CG"},
+                 {"topic", "HaMeta"},
+                 {"queueId", "2"},
+                 {"commitOffset", "42"}});
+  ASSERT_TRUE(o.ok() && o->code == rc::kSuccess);
+  auto g = Call(master, req::kUpdateAndCreateSubscriptionGroup, {},
+                R"({"groupName":"HA_META_CG","retryMaxTimes":7,"consumeEnable":true})");
+  ASSERT_TRUE(g.ok() && g->code == rc::kSuccess) << (g.ok() ? g->remark.value_or("") : "");
+  auto d = Call(master, req::kGetAllDelayOffset, {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->code, rc::kSuccess);
+  EXPECT_NE(d->body.find("offsetTable"), std::string::npos) << d->body;
+
+  // The slave copies them as soon as it knows its master (and every 10 s after).
+  StartMember(1, "SLAVE");
+  const std::string slave = brokers_[1].Addr();
+  bool topic = false, offset = false, group = false;
+  const int64_t end = NowMillis() + 20000;
+  while (NowMillis() < end && !(topic && offset && group)) {
+    auto tc = Call(slave, req::kGetAllTopicConfig, {});
+    topic = tc.ok() && tc->body.find("\"HaMeta\"") != std::string::npos;
+    auto q = Call(slave, req::kQueryConsumerOffset,
+                  {{"consumerGroup", "HA_META_CG"}, {"topic", "HaMeta"}, {"queueId", "2"}});
+    offset = q.ok() && q->code == rc::kSuccess && q->GetInt64Or("offset", -1) == 42;
+    auto sg = Call(slave, req::kGetAllSubscriptionGroupConfig, {});
+    group = sg.ok() && sg->body.find("\"retryMaxTimes\":7") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(topic);
+  EXPECT_TRUE(offset);
+  EXPECT_TRUE(group);
+  // The name server's route of the topic lists both members once the slave registered it.
+  EXPECT_EQ(WaitMembers("HaMeta", 2).size(), 2u);
+  // A commit carried by a pull to the slave is not taken there (consumers commit to the master).
+  auto p = Call(slave, req::kPullMessage,
+                {{"consumerGroup", "HA_META_CG"},
+                 {"topic", "HaMeta"},
+                 {"queueId", "2"},
+                 {"queueOffset", "0"},
+                 {"maxMsgNums", "1"},
+                 {"sysFlag", "5"},
+                 {"commitOffset", "7"},
+                 {"suspendTimeoutMillis", "0"},
+                 {"subscription", "*"},
+                 {"subVersion", "0"}});
+  ASSERT_TRUE(p.ok());
+  auto q = Call(slave, req::kQueryConsumerOffset,
+                {{"consumerGroup", "HA_META_CG"}, {"topic", "HaMeta"}, {"queueId", "2"}});
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->GetInt64Or("offset", -1), 42);
+}
+
+TEST_F(ReplicationTest, MasterSuggestsTheSlaveForABacklogWhenSlaveReadIsOn) {
+  StartMember(0, "ASYNC_MASTER", {"--slaveReadEnable=true", "--accessMessageInMemoryMaxRatio=0"});
+  const std::string master = brokers_[0].Addr();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Send(master, "HaSuggest", "m")->code, rc::kSuccess);
+  auto pull = [&](const std::string& addr) {
+    return Call(addr, req::kPullMessage,
+                {{"consumerGroup", "HA_S_CG"},
+                 {"topic", "HaSuggest"},
+                 {"queueId", "0"},
+                 {"queueOffset", "0"},
+                 {"maxMsgNums", "1"},
+                 {"sysFlag", "4"},
+                 {"commitOffset", "0"},
+                 {"suspendTimeoutMillis", "0"},
+                 {"subscription", "*"},
+                 {"subVersion", "0"}});
+  };
+  auto r = pull(master);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->code, rc::kSuccess);
+  // Behind by more than 0 % of memory: read from brokerId 1 (whichBrokerWhenConsumeSlowly).
+  EXPECT_EQ(r->GetInt64Or("suggestWhichBrokerId", -1), 1);
+  // Turned off at runtime: back to the master.
+  auto u = Call(master, req::kUpdateBrokerConfig, {}, "slaveReadEnable=false\n");
+  ASSERT_TRUE(u.ok() && u->code == rc::kSuccess);
+  r = pull(master);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->GetInt64Or("suggestWhichBrokerId", -1), 0);
+}
+
+}  // namespace
+}  // namespace ramjet
