@@ -82,22 +82,38 @@ bool Parse(int argc, char** argv, Options* o) {
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "-n") o->namesrv = next();
-    else if (a == "-t") o->topic = next();
-    else if (a == "-g") o->group = next();
-    else if (a == "--size") o->size = std::atoi(next().c_str());
-    else if (a == "--threads") o->threads = std::atoi(next().c_str());
-    else if (a == "--async") o->async = true;
-    else if (a == "--inflight") o->inflight = std::atoi(next().c_str());
-    else if (a == "--batch") o->batch = std::atoi(next().c_str());
-    else if (a == "--rate") o->rate = std::atof(next().c_str());
-    else if (a == "--tags") o->tags = next();
-    else if (a == "--keys") o->keys = true;
-    else if (a == "--delay") o->delay = std::atoi(next().c_str());
-    else if (a == "--messages") o->messages = std::atoll(next().c_str());
-    else if (a == "--duration") o->duration = std::atof(next().c_str());
-    else if (a == "--interval") o->interval = std::atof(next().c_str());
-    else if (a == "--json") o->json = next();
+    if (a == "-n")
+      o->namesrv = next();
+    else if (a == "-t")
+      o->topic = next();
+    else if (a == "-g")
+      o->group = next();
+    else if (a == "--size")
+      o->size = std::atoi(next().c_str());
+    else if (a == "--threads")
+      o->threads = std::atoi(next().c_str());
+    else if (a == "--async")
+      o->async = true;
+    else if (a == "--inflight")
+      o->inflight = std::atoi(next().c_str());
+    else if (a == "--batch")
+      o->batch = std::atoi(next().c_str());
+    else if (a == "--rate")
+      o->rate = std::atof(next().c_str());
+    else if (a == "--tags")
+      o->tags = next();
+    else if (a == "--keys")
+      o->keys = true;
+    else if (a == "--delay")
+      o->delay = std::atoi(next().c_str());
+    else if (a == "--messages")
+      o->messages = std::atoll(next().c_str());
+    else if (a == "--duration")
+      o->duration = std::atof(next().c_str());
+    else if (a == "--interval")
+      o->interval = std::atof(next().c_str());
+    else if (a == "--json")
+      o->json = next();
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return false;
@@ -161,11 +177,12 @@ void Reporter(Stats* s, const Options& o, std::atomic<bool>* stop, const char* w
 
 void Summary(Stats* s, const Options& o, double secs, const char* what, const char* latency_kind) {
   std::lock_guard<std::mutex> l(s->mu);
-  std::printf("SUMMARY %s | messages %lld in %.1fs, errors %lld (size %d, threads %d, inflight %d, "
-              "batch %d)\n",
-              Line(what, secs, s->ok, s->bytes, s->total).c_str(), static_cast<long long>(s->ok),
-              secs, static_cast<long long>(s->errors), o.size, o.threads,
-              o.async ? o.inflight : o.threads, o.batch);
+  std::printf(
+      "SUMMARY %s | messages %lld in %.1fs, errors %lld (size %d, threads %d, inflight %d, "
+      "batch %d)\n",
+      Line(what, secs, s->ok, s->bytes, s->total).c_str(), static_cast<long long>(s->ok), secs,
+      static_cast<long long>(s->errors), o.size, o.threads, o.async ? o.inflight : o.threads,
+      o.batch);
   if (o.json.empty()) return;
   FILE* f = std::fopen(o.json.c_str(), "w");
   if (!f) return;
@@ -178,10 +195,9 @@ void Summary(Stats* s, const Options& o, double secs, const char* what, const ch
                "\"p99.99\":%.3f,\"max\":%.3f}}\n",
                o.mode.c_str(), o.topic.c_str(), o.size, o.threads, o.async ? "true" : "false",
                o.inflight, o.batch, o.rate, secs, static_cast<long long>(s->ok),
-               static_cast<long long>(s->errors), s->ok / secs, s->bytes / secs / 1e6,
-               latency_kind, h.Percentile(0.5) / 1000.0, h.Percentile(0.9) / 1000.0,
-               h.Percentile(0.99) / 1000.0, h.Percentile(0.999) / 1000.0,
-               h.Percentile(0.9999) / 1000.0, h.max() / 1000.0);
+               static_cast<long long>(s->errors), s->ok / secs, s->bytes / secs / 1e6, latency_kind,
+               h.Percentile(0.5) / 1000.0, h.Percentile(0.9) / 1000.0, h.Percentile(0.99) / 1000.0,
+               h.Percentile(0.999) / 1000.0, h.Percentile(0.9999) / 1000.0, h.max() / 1000.0);
   std::fclose(f);
 }
 
@@ -194,6 +210,12 @@ client::Message MakeMessage(const Options& o, int64_t seq, int64_t stamp_us) {
   if (o.keys) m.keys = {"k" + std::to_string(seq)};
   m.delay_level = o.delay;
   return m;
+}
+
+// A send counts only when the broker stored it as asked: SEND_OK. FLUSH_DISK_TIMEOUT,
+// FLUSH_SLAVE_TIMEOUT and SLAVE_NOT_AVAILABLE (a SYNC_MASTER without a slave in sync) are errors.
+bool Stored(const Result<client::SendResult>& r) {
+  return r.ok() && r->status == client::SendStatus::kSendOk;
 }
 
 int RunProducer(const Options& o) {
@@ -251,7 +273,7 @@ int RunProducer(const Options& o) {
       int64_t idx = req_counter.fetch_add(1);
       int64_t t0 = pace(idx);
       auto on_done = [&, t0](Result<client::SendResult> r) {
-        if (r.ok()) {
+        if (Stored(r)) {
           stats.Record(NowMicros() - t0, per_req, static_cast<int64_t>(per_req) * o.size);
         } else {
           stats.Error();
@@ -287,14 +309,14 @@ int RunProducer(const Options& o) {
               msgs.back().delay_level = 0;
             }
             auto r = producer.SendBatch(msgs);
-            if (r.ok()) {
+            if (Stored(r)) {
               stats.Record(NowMicros() - t0, o.batch, static_cast<int64_t>(o.batch) * o.size);
             } else {
               stats.Error();
             }
           } else {
             auto r = producer.Send(MakeMessage(o, issued.fetch_add(1), NowMicros()));
-            if (r.ok()) {
+            if (Stored(r)) {
               stats.Record(NowMicros() - t0, 1, o.size);
             } else {
               stats.Error();

@@ -346,6 +346,13 @@ void Broker::ScheduleTasks() {
   const BrokerConfig& c = bc_.config();
   scheduler_.RunEvery(c.register_name_server_period, c.register_name_server_period,
                       [this] { registrar_.Trigger(); });
+  if (c.IsSlave() && c.ha_master_address.empty()) {
+    // A slave that registered before its master learns the master's addresses only from a later
+    // registration: until it knows them, register every 2 s instead of every 30 s.
+    scheduler_.RunEvery(2000, 2000, [this] {
+      if (replication_->master_addr().empty()) registrar_.Trigger();
+    });
+  }
   scheduler_.RunEvery(c.flush_consumer_offset_interval, c.flush_consumer_offset_interval,
                       [this] { PersistOffsets(); });
   scheduler_.RunEvery(10000, 10000, [this] { client_->ScanExpiredChannels(); });
