@@ -1,0 +1,97 @@
+// Hosts for multi-process fault tests: each test host is a network namespace of its own, joined
+// to a bridge in the test's namespace by a veth pair (so a link can be cut), created and removed
+// by the test. Where namespaces cannot be created (not root, no `ip`), the hosts are distinct
+// loopback addresses 127.0.0.x in one namespace, and Cut() is not available; mode() says which.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ramjet::testing {
+
+class TestHosts {
+ public:
+  // count hosts (at most 20).
+  explicit TestHosts(int count) : count_(count) {
+    const int pid = static_cast<int>(::getpid());
+    prefix_ = "rj" + std::to_string(pid % 100000);
+    subnet_ = "10.123." + std::to_string(pid % 250) + ".";
+    ip_bin_ = ::access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip"
+              : ::access("/sbin/ip", X_OK) == 0   ? "/sbin/ip"
+                                                  : "";
+    if (::geteuid() == 0 && !ip_bin_.empty() && !std::getenv("RAMJET_NO_NETNS")) {
+      namespaces_ = SetUpNamespaces();
+      if (!namespaces_) TearDownNamespaces();
+    }
+  }
+  ~TestHosts() {
+    if (namespaces_) TearDownNamespaces();
+  }
+  TestHosts(const TestHosts&) = delete;
+  TestHosts& operator=(const TestHosts&) = delete;
+
+  bool namespaces() const { return namespaces_; }
+  std::string mode() const {
+    return namespaces_ ? "network namespaces (" + std::to_string(count_) + " hosts, veth + bridge)"
+                       : "loopback addresses 127.0.0.x (network namespaces unavailable)";
+  }
+  // The address of host i, as the other hosts and the test reach it.
+  std::string ip(int i) const {
+    return namespaces_ ? NsIp(i) : "127.0.0." + std::to_string(10 + i);
+  }
+  // argv to run a program on host i.
+  std::vector<std::string> On(int i, std::vector<std::string> argv) const {
+    if (!namespaces_) return argv;
+    std::vector<std::string> out = {ip_bin_, "netns", "exec", Ns(i)};
+    out.insert(out.end(), argv.begin(), argv.end());
+    return out;
+  }
+  // Cuts host i off the network (its link down) / restores it. Namespaces only.
+  bool Cut(int i) { return namespaces_ && Run("link set " + Veth(i) + " down"); }
+  bool Heal(int i) { return namespaces_ && Run("link set " + Veth(i) + " up"); }
+
+ private:
+  std::string NsIp(int i) const { return subnet_ + std::to_string(10 + i); }
+  std::string Ns(int i) const { return prefix_ + "h" + std::to_string(i); }
+  std::string Veth(int i) const { return prefix_ + "v" + std::to_string(i); }
+  std::string Bridge() const { return prefix_ + "br"; }
+  bool Run(const std::string& args) const {
+    const std::string cmd = ip_bin_ + " " + args + " >/dev/null 2>&1";
+    return std::system(cmd.c_str()) == 0;
+  }
+  bool SetUpNamespaces() {
+    if (!Run("link add " + Bridge() + " type bridge") ||
+        !Run("addr add " + subnet_ + "1/24 dev " + Bridge()) ||
+        !Run("link set " + Bridge() + " up")) {
+      return false;
+    }
+    for (int i = 0; i < count_; ++i) {
+      const std::string ns = Ns(i), peer = prefix_ + "p" + std::to_string(i);
+      if (!Run("netns add " + ns) || !Run("link add " + Veth(i) + " type veth peer name " + peer) ||
+          !Run("link set " + peer + " netns " + ns) ||
+          !Run("link set " + Veth(i) + " master " + Bridge()) ||
+          !Run("link set " + Veth(i) + " up") ||
+          !Run("netns exec " + ns + " ip addr add " + NsIp(i) + "/24 dev " + peer) ||
+          !Run("netns exec " + ns + " ip link set " + peer + " up") ||
+          !Run("netns exec " + ns + " ip link set lo up")) {
+        return false;
+      }
+    }
+    return true;
+  }
+  void TearDownNamespaces() {
+    for (int i = 0; i < count_; ++i) Run("netns del " + Ns(i));
+    Run("link del " + Bridge());
+  }
+
+  const int count_;
+  std::string prefix_, subnet_, ip_bin_;
+  bool namespaces_ = false;
+};
+
+}  // namespace ramjet::testing
