@@ -147,10 +147,11 @@ bool HaMaster::Connection::Fill(int64_t now_us) {
   if (out_pos_ < out_.size() || next_offset_ < 0) return true;
   out_.clear();
   out_pos_ = 0;
-  // Set idle before looking, so that an append after the look wakes the thread.
+  // Set idle before looking, so that an append after the look wakes the thread: both this and
+  // NotifyData read-modify-write some_idle_, so either NotifyData sees it set, or this exchange
+  // comes after NotifyData's and sees the append that preceded it.
   idle_.store(true);
-  master_->some_idle_.store(true);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  master_->some_idle_.exchange(true);
   const int64_t max = master_->store_->MaxPhysicalOffset().value();
   if (next_offset_ < max) {
     auto range = master_->store_->ReadCommitLog(PhysicalOffset(next_offset_),
@@ -263,8 +264,8 @@ void HaMaster::ReapClosed() {
 }
 
 void HaMaster::NotifyData(int64_t /*end*/) {
-  // On every append: one load unless a connection waits for data.
-  if (!some_idle_.load() || !some_idle_.exchange(false)) return;
+  // On every append: one exchange; the lock only when a connection waits for data.
+  if (!some_idle_.exchange(false)) return;
   MutexLock l(&mu_);
   for (auto& c : connections_) c->Wake();
 }
