@@ -185,6 +185,55 @@ int CmdClusterList(admin::Admin& adm, const Args& a) {
   return 0;
 }
 
+// Each member of each broker group with its role and replication state (from
+// GET_BROKER_RUNTIME_INFO): a master lists its slaves with acknowledged offset and lag in bytes
+// and time; a slave says which master it follows and whether it is connected.
+int CmdHaStatus(admin::Admin& adm, const Args& a) {
+  auto info = adm.ClusterInfo();
+  if (!info.ok()) return Fail(info.status());
+  std::printf("%-22s  %-4s  %-22s  %-12s  %s\n", "#Broker Name", "#BID", "#Addr", "#Role",
+              "#Replication");
+  for (const auto& [name, data] : info->broker_addr_table) {
+    if (a.Has('c') && data.cluster != a.Get('c')) continue;
+    for (const auto& [id, addr] : data.broker_addrs) {
+      if (a.Has('b') && addr != a.Get('b')) continue;
+      auto rt = adm.BrokerRuntimeInfo(addr);
+      if (!rt.ok()) {
+        std::printf("%-22s  %-4lld  %-22s  %-12s  unreachable: %s\n", name.c_str(),
+                    static_cast<long long>(id), addr.c_str(), "?",
+                    std::string(rt.status().message()).c_str());
+        continue;
+      }
+      auto& t = *rt;
+      std::string ha;
+      if (t.count("haMasterAddress")) {
+        ha = "follows " + t["haMasterAddress"] +
+             (t["haConnected"] == "true" ? " (connected)" : " (not connected)");
+      } else {
+        ha = t["haSlaveCount"] + " slave(s)";
+        for (int i = 0; t.count("haSlave." + std::to_string(i)); ++i) {
+          ha += "\n" + std::string(68, ' ') + t["haSlave." + std::to_string(i)];
+        }
+      }
+      std::printf("%-22s  %-4lld  %-22s  %-12s  %s\n", name.c_str(), static_cast<long long>(id),
+                  addr.c_str(), t["brokerRole"].c_str(), ha.c_str());
+    }
+  }
+  return 0;
+}
+
+int CmdSetWritePerm(admin::Admin& adm, const Args& a, bool wipe) {
+  auto r = adm.SetBrokerWritePerm(a.Get('b'), wipe);
+  if (!r.ok()) return Fail(r.status());
+  for (const auto& [ns, count] : *r) {
+    std::printf("%s write perm of broker[%s] in name server[%s] OK, %lld\n", wipe ? "wipe" : "add",
+                a.Get('b').c_str(), ns.c_str(), static_cast<long long>(count));
+  }
+  return 0;
+}
+int CmdWipeWritePerm(admin::Admin& adm, const Args& a) { return CmdSetWritePerm(adm, a, true); }
+int CmdAddWritePerm(admin::Admin& adm, const Args& a) { return CmdSetWritePerm(adm, a, false); }
+
 int CmdBrokerStatus(admin::Admin& adm, const Args& a) {
   auto r = adm.BrokerRuntimeInfo(a.Get('b'));
   if (!r.ok()) return Fail(r.status());
@@ -419,6 +468,9 @@ const Command kCommands[] = {
     {"topicStatus", "-t topic", "t", &CmdTopicStatus},
     {"clusterList", "[-c cluster]", "", &CmdClusterList},
     {"brokerStatus", "-b brokerAddr", "b", &CmdBrokerStatus},
+    {"haStatus", "[-c cluster] [-b brokerAddr]", "", &CmdHaStatus},
+    {"wipeWritePerm", "-b brokerName", "b", &CmdWipeWritePerm},
+    {"addWritePerm", "-b brokerName", "b", &CmdAddWritePerm},
     {"getBrokerConfig", "(-b brokerAddr | -c cluster)", "", &CmdGetBrokerConfig},
     {"updateBrokerConfig", "(-b brokerAddr | -c cluster) -k key -v value", "kv",
      &CmdUpdateBrokerConfig},

@@ -91,6 +91,20 @@ Status Admin::PutKvConfig(const std::string& ns, const std::string& key, const s
   return Status::OK();
 }
 
+Result<std::map<std::string, int64_t>> Admin::SetBrokerWritePerm(const std::string& broker_name,
+                                                                 bool wipe) {
+  std::map<std::string, int64_t> out;
+  for (const auto& n : impl_->namesrvs_) {
+    RJ_ASSIGN_OR_RETURN(
+        auto r, impl_->Call(n, wipe ? req::kWipeWritePermOfBroker : req::kAddWritePermOfBroker,
+                            {{"brokerName", broker_name}}));
+    RJ_RETURN_IF_ERROR(Impl::Expect(
+        r, (wipe ? "WIPE_WRITE_PERM_OF_BROKER to " : "ADD_WRITE_PERM_OF_BROKER to ") + n));
+    out[n] = r.GetInt64Or(wipe ? "wipeTopicCount" : "addTopicCount", 0);
+  }
+  return out;
+}
+
 Status Admin::DeleteKvConfig(const std::string& ns, const std::string& key) {
   for (const auto& n : impl_->namesrvs_) {
     RJ_ASSIGN_OR_RETURN(auto r,

@@ -383,6 +383,7 @@ void Broker::AddRuntimeInfo(std::map<std::string, std::string>* t) const {
         std::to_string(delivered) + "," + std::to_string(stored);
   }
   (*t)["timerPendingCount"] = std::to_string(timers_->Pending());
+  replication_->AddRuntimeInfo(t);
 }
 
 }  // namespace

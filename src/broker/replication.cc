@@ -1,5 +1,6 @@
 #include "replication.h"
 
+#include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
 
 namespace ramjet::broker {
@@ -49,6 +50,29 @@ void Replication::OnRegistered(const std::string& master_addr, const std::string
   // haMasterAddress, when set, wins over what the name servers say (as in RocketMQ).
   if (bc_.config().ha_master_address.empty() && !ha_server_addr.empty()) {
     client_->SetMasterAddress(ha_server_addr);
+  }
+}
+
+void Replication::AddRuntimeInfo(std::map<std::string, std::string>* t) const {
+  (*t)["brokerRole"] = bc_.config().broker_role;
+  const int64_t max = bc_.store->MaxPhysicalOffset().value();
+  if (master_) {
+    const auto slaves = master_->Slaves();
+    (*t)["haSlaveCount"] = std::to_string(slaves.size());
+    const int64_t now = NowMillis();
+    for (size_t i = 0; i < slaves.size(); ++i) {
+      const auto& s = slaves[i];
+      const int64_t behind = s.acked_offset < 0 ? max : std::max<int64_t>(0, max - s.acked_offset);
+      const int64_t behind_ms = behind == 0 ? 0 : (s.caught_up_ms > 0 ? now - s.caught_up_ms : -1);
+      (*t)["haSlave." + std::to_string(i)] =
+          s.address + " ackOffset=" + std::to_string(s.acked_offset) +
+          " behindBytes=" + std::to_string(behind) + " behindMs=" + std::to_string(behind_ms) +
+          " lastReportMs=" + std::to_string(s.last_report_ms > 0 ? now - s.last_report_ms : -1);
+    }
+  }
+  if (client_) {
+    (*t)["haMasterAddress"] = client_->master_address();
+    (*t)["haConnected"] = client_->connected() ? "true" : "false";
   }
 }
 

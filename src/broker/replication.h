@@ -9,6 +9,7 @@
 // fixed after Start.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,10 @@ class Replication {
   // The master's remoting address as the name servers last said (slaves; may be empty).
   std::string master_addr() const;
   ha::HaClient* client() { return client_.get(); }
+  // GET_BROKER_RUNTIME_INFO entries: brokerRole and, on a master, haSlaveCount and per slave
+  // haSlave.<n> = "<addr> ackOffset=<o> behindBytes=<b> behindMs=<t> lastReportMs=<ms ago>";
+  // on a slave, haMasterAddress and haConnected (the master knows the lag; a slave does not).
+  void AddRuntimeInfo(std::map<std::string, std::string>* t) const;
 
  private:
   BrokerContext& bc_;

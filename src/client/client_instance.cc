@@ -138,10 +138,15 @@ Result<protocol::TopicRouteData> ClientInstance::UpdateRoute(const std::string& 
     MutexLock l(&mu_);
     routes_[topic] = route;
     for (const auto& b : route.broker_datas) {
+      for (const auto& [id, addr] : b.broker_addrs) {
+        new_broker |= (id == 0 ? brokers_ : slaves_).insert(addr).second;
+      }
       auto m = b.broker_addrs.find(0);
-      if (m == b.broker_addrs.end()) continue;
+      if (m == b.broker_addrs.end()) {
+        masters_.erase(b.broker_name);
+        continue;
+      }
       masters_[b.broker_name] = m->second;
-      new_broker |= brokers_.insert(m->second).second;
     }
   }
   for (const auto& m : Members()) {
@@ -181,7 +186,14 @@ void ClientInstance::HeartbeatAll() {
     hb.producer_groups.push_back("CLIENT_INNER_PRODUCER");
   }
   const std::string body = hb.ToJson();
-  for (const auto& addr : Brokers()) {
+  std::vector<std::string> to = Brokers();
+  if (!hb.consumer_data_set.empty()) {
+    // Consumers also tell slaves (RocketMQ's sendHeartbeatToAllBroker): a slave serves them when
+    // their master is down, and answers their consumer list.
+    MutexLock l(&mu_);
+    to.insert(to.end(), slaves_.begin(), slaves_.end());
+  }
+  for (const auto& addr : to) {
     RemotingCommand r = RemotingCommand::Request(req::kHeartBeat);
     r.body = body;
     auto resp = remoting_->InvokeSync(addr, r, 3000);

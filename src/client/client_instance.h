@@ -117,7 +117,8 @@ class ClientInstance {
       RJ_GUARDED_BY(mu_);
   std::map<std::string, protocol::TopicRouteData> routes_ RJ_GUARDED_BY(mu_);
   std::map<std::string, std::string> masters_ RJ_GUARDED_BY(mu_);  // broker name -> address
-  std::set<std::string> brokers_ RJ_GUARDED_BY(mu_);
+  std::set<std::string> brokers_ RJ_GUARDED_BY(mu_);               // masters
+  std::set<std::string> slaves_ RJ_GUARDED_BY(mu_);
 };
 
 }  // namespace ramjet::client::detail

@@ -17,6 +17,18 @@ void PushConsumer::Impl::SubmitPull(const PqPtr& pq, int delay_ms) {
   pull_pool_->TrySubmit([self, pq] { self->Pull(pq); });
 }
 
+std::string PushConsumer::Impl::PullAddr(const MessageQueue& mq, bool* from_master) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto g = members_.find(mq.broker_name);
+  if (g == members_.end() || g->second.empty()) return {};
+  auto s = suggested_.find(mq);
+  const int64_t want = s == suggested_.end() ? 0 : s->second;
+  auto a = g->second.find(want);
+  if (a == g->second.end()) a = g->second.begin();  // the master (id 0) first, else a slave
+  *from_master = a->first == 0;
+  return a->second;
+}
+
 void PushConsumer::Impl::Pull(const PqPtr& pq) {
   if (!started_ || pq->dropped) return;
   {
@@ -38,8 +50,15 @@ void PushConsumer::Impl::Pull(const PqPtr& pq) {
     if (it == subs_.end()) return;
     sub = it->second;
   }
+  bool from_master = false;
+  const std::string addr = PullAddr(pq->mq, &from_master);
+  if (addr.empty()) {
+    SubmitPull(pq, 3000);
+    return;
+  }
   int64_t commit = -1;
-  if (config_.model == MessageModel::kClustering) {
+  // Offsets are committed to the master only (a slave copies them from its master).
+  if (config_.model == MessageModel::kClustering && from_master) {
     std::lock_guard<std::mutex> l(mu_);
     auto it = offsets_.find(pq->mq);
     if (it != offsets_.end()) commit = it->second;
@@ -62,7 +81,7 @@ void PushConsumer::Impl::Pull(const PqPtr& pq) {
   h.Encode(&r);
   auto self = shared_from_this();
   client_->InvokeAsync(
-      pq->broker_addr, std::move(r), config_.broker_suspend_max_ms + 5000,
+      addr, std::move(r), config_.broker_suspend_max_ms + 5000,
       [self, pq, sub](Result<RemotingCommand> resp) { self->OnPulled(pq, sub, std::move(resp)); });
 }
 
@@ -73,6 +92,11 @@ void PushConsumer::Impl::OnPulled(const PqPtr& pq, const Sub& sub, Result<Remoti
     return;
   }
   int64_t next = resp->GetInt64Or("nextBeginOffset", pq->next_pull_offset);
+  if (resp->code == rc::kSuccess || resp->code == rc::kPullNotFound ||
+      resp->code == rc::kPullRetryImmediately || resp->code == rc::kPullOffsetMoved) {
+    std::lock_guard<std::mutex> l(mu_);
+    suggested_[pq->mq] = resp->GetInt64Or("suggestWhichBrokerId", 0);
+  }
   switch (resp->code) {
     case rc::kSuccess: {
       auto msgs = DecodeMessages(resp->body);

@@ -107,8 +107,13 @@ void PushConsumer::Impl::OnRoute(const std::string& topic, const protocol::Topic
   std::lock_guard<std::mutex> l(mu_);
   routes_[topic] = route;
   for (const auto& b : route.broker_datas) {
+    members_[b.broker_name] = b.broker_addrs;
     auto m = b.broker_addrs.find(0);
-    if (m != b.broker_addrs.end()) master_[b.broker_name] = m->second;
+    if (m != b.broker_addrs.end()) {
+      master_[b.broker_name] = m->second;
+    } else {
+      master_.erase(b.broker_name);  // the master is gone: offsets wait, pulls go to a slave
+    }
   }
 }
 

@@ -121,6 +121,10 @@ class PushConsumer::Impl : public detail::ClientMember,
   // pull_service.cc
   void SubmitPull(const PqPtr& pq, int delay_ms);
   void Pull(const PqPtr& pq);
+  // Where the next pull of mq goes (RocketMQ's findBrokerAddressInSubscribe): the suggested
+  // member, else the master, else any slave (a group whose master is down is read from its
+  // slave). Empty when the group is unknown.
+  std::string PullAddr(const MessageQueue& mq, bool* from_master);
   void OnPulled(const PqPtr& pq, const Sub& sub, Result<protocol::RemotingCommand> resp);
 
   // consume_concurrently.cc
@@ -155,6 +159,10 @@ class PushConsumer::Impl : public detail::ClientMember,
   std::map<std::string, Sub> subs_;
   std::map<std::string, protocol::TopicRouteData> routes_;
   std::map<std::string, std::string> master_;
+  // Every member of each broker group (brokerId -> address) and, per queue, the member the
+  // broker suggested for the next pull (suggestWhichBrokerId).
+  std::map<std::string, std::map<int64_t, std::string>> members_;
+  std::map<MessageQueue, int64_t> suggested_;
   std::map<MessageQueue, PqPtr> pqs_;
   std::map<MessageQueue, int64_t> offsets_;
   std::map<std::string, int64_t> local_offsets_;

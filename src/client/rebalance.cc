@@ -13,15 +13,19 @@ void PushConsumer::Impl::TriggerRebalance() {
 }
 
 std::vector<std::string> PushConsumer::Impl::ConsumerIds(const protocol::TopicRouteData& route) {
-  for (const auto& b : route.broker_datas) {
-    auto m = b.broker_addrs.find(0);
-    if (m == b.broker_addrs.end()) continue;
-    RemotingCommand r = RemotingCommand::Request(req::kGetConsumerListByGroup);
-    r.Set("consumerGroup", group_);
-    auto resp = client_->InvokeSync(m->second, r, 3000);
-    if (!resp.ok() || resp->code != rc::kSuccess) continue;
-    auto body = protocol::ConsumerListBody::Parse(resp->body);
-    if (body.ok()) return body->consumer_id_list;
+  // Any member of any group knows the consumers (they heartbeat to slaves too): masters first.
+  for (bool masters : {true, false}) {
+    for (const auto& b : route.broker_datas) {
+      for (const auto& [id, addr] : b.broker_addrs) {
+        if ((id == 0) != masters) continue;
+        RemotingCommand r = RemotingCommand::Request(req::kGetConsumerListByGroup);
+        r.Set("consumerGroup", group_);
+        auto resp = client_->InvokeSync(addr, r, 3000);
+        if (!resp.ok() || resp->code != rc::kSuccess) continue;
+        auto body = protocol::ConsumerListBody::Parse(resp->body);
+        if (body.ok() && !body->consumer_id_list.empty()) return body->consumer_id_list;
+      }
+    }
   }
   return {};
 }
@@ -48,10 +52,10 @@ void PushConsumer::Impl::RebalanceNow() {
       topics_done.insert(topic);
       continue;
     }
+    const auto ids = ConsumerIds(route);
+    if (ids.empty()) continue;  // no broker answered: keep what we have (RocketMQ does)
     topics_done.insert(topic);
-    for (const auto& mq : AllocateAveragely(all, ConsumerIds(route), client_id_)) {
-      wanted.insert(mq);
-    }
+    for (const auto& mq : AllocateAveragely(all, ids, client_id_)) wanted.insert(mq);
   }
   // Drop queues no longer ours (only for topics whose assignment we could compute).
   std::vector<PqPtr> dropped;

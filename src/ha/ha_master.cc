@@ -51,7 +51,9 @@ class HaMaster::Connection {
     if (idle_.load() && idle_.exchange(false)) Signal();
   }
   bool closed() const { return closed_.load(); }
-  SlaveState state() const { return SlaveState{address_, acked_.load(), last_report_ms_.load()}; }
+  SlaveState state() const {
+    return SlaveState{address_, acked_.load(), last_report_ms_.load(), caught_up_ms_.load()};
+  }
   const std::string& address() const { return address_; }
 
  private:
@@ -74,6 +76,7 @@ class HaMaster::Connection {
   std::atomic<bool> closed_{false};
   std::atomic<int64_t> acked_{-1};
   std::atomic<int64_t> last_report_ms_{0};
+  std::atomic<int64_t> caught_up_ms_{0};
   // Owned by the connection thread.
   ReportDecoder reports_;
   int64_t next_offset_ = -1;  // the next byte to send; -1 until the slave's first report
@@ -138,7 +141,9 @@ bool HaMaster::Connection::ReadReports() {
              static_cast<long long>(offset), static_cast<long long>(next_offset_));
     }
     acked_.store(offset);
-    last_report_ms_.store(NowMillis());
+    const int64_t now_ms = NowMillis();
+    last_report_ms_.store(now_ms);
+    if (offset >= master_->store_->MaxPhysicalOffset().value()) caught_up_ms_.store(now_ms);
     master_->OnAck(offset);
   }
 }

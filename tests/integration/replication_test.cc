@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "ramjet/base/clock.h"
 #include "ramjet/client/message.h"
 #include "ramjet/client/producer.h"
+#include "ramjet/client/push_consumer.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
@@ -334,6 +336,139 @@ TEST_F(ReplicationTest, MasterSuggestsTheSlaveForABacklogWhenSlaveReadIsOn) {
   r = pull(master);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->GetInt64Or("suggestWhichBrokerId", -1), 0);
+}
+
+// A consumer of a group whose master dies keeps consuming from the slave (the C++ push consumer
+// follows suggestWhichBrokerId and falls back to a slave when the route has no master).
+TEST_F(ReplicationTest, ConsumersReadFromTheSlaveWhenTheMasterIsDown) {
+  StartMember(0, "SYNC_MASTER");
+  StartMember(1, "SLAVE");
+  ASSERT_EQ(WaitMembers("TBW102", 2).size(), 2u);
+  client::ClientConfig pc;
+  pc.namesrv_addr = NsAddr();
+  pc.instance_name = "ha-consume-p";
+  client::Producer producer("HA_CONSUME_PG", pc);
+  ASSERT_TRUE(producer.Start().ok());
+  std::set<std::string> sent;
+  const int64_t deadline = NowMillis() + 20000;
+  for (int i = 0; sent.size() < 400 && NowMillis() < deadline; ++i) {
+    client::Message m;
+    m.topic = "HaConsume";
+    m.body = "c-" + std::to_string(i);
+    auto r = producer.Send(m);
+    if (r.ok() && r->status == client::SendStatus::kSendOk) {
+      sent.insert(m.body);  // on the slave too (SYNC_MASTER)
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  producer.Shutdown();
+  ASSERT_EQ(sent.size(), 400u);
+
+  client::ConsumerConfig cc;
+  cc.namesrv_addr = NsAddr();
+  cc.instance_name = "ha-consume-c";
+  cc.consume_from_where = client::ConsumeFromWhere::kFirstOffset;
+  cc.rebalance_interval_ms = 500;
+  cc.poll_name_server_interval_ms = 300;
+  cc.heartbeat_interval_ms = 500;
+  cc.persist_offset_interval_ms = 300;
+  cc.broker_suspend_max_ms = 500;
+  cc.pull_batch_size = 4;
+  cc.pull_threshold_for_queue = 4;  // most messages are pulled after the master is gone
+  std::mutex mu;
+  std::set<std::string> got;
+  std::atomic<bool> master_dead{false};
+  std::atomic<int> after_kill{0};
+  client::PushConsumer consumer("HA_CONSUME_CG", cc);
+  ASSERT_TRUE(consumer.Subscribe("HaConsume", "*").ok());
+  consumer.RegisterListener([&](const client::MessageExt& m) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::lock_guard<std::mutex> l(mu);
+    if (got.insert(m.body).second && master_dead.load()) ++after_kill;
+    return client::ConsumeStatus::kSuccess;
+  });
+  ASSERT_TRUE(consumer.Start().ok());
+  auto count = [&] {
+    std::lock_guard<std::mutex> l(mu);
+    return got.size();
+  };
+  const int64_t first = NowMillis() + 15000;
+  while (count() < 20 && NowMillis() < first) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GE(count(), 20u);
+  brokers_[0].process.Kill();
+  master_dead.store(true);
+  const int64_t killed_at = NowMillis();
+  const int64_t end = NowMillis() + 30000;
+  while (count() < sent.size() && NowMillis() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  consumer.Shutdown();
+  EXPECT_EQ(count(), sent.size());
+  EXPECT_GT(after_kill.load(), 0);
+  std::printf(
+      "consume from slave: %zu of %zu messages consumed, %d of them after the master was "
+      "killed, the last %lld ms after\n",
+      count(), sent.size(), after_kill.load(), static_cast<long long>(NowMillis() - killed_at));
+}
+
+// ramjet-admin's view of a broker group: haStatus, and draining the group with wipeWritePerm.
+TEST_F(ReplicationTest, AdminShowsReplicationAndDrainsAGroup) {
+  StartMember(0, "SYNC_MASTER");
+  StartMember(1, "SLAVE");
+  ASSERT_EQ(WaitMembers("TBW102", 2).size(), 2u);
+  auto admin = [&](const std::string& args) {
+    std::string cmd = std::string(RAMJET_ADMIN_BIN) + " " + args + " -n " + NsAddr() + " 2>&1";
+    std::string out;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    ::pclose(p);
+    return out;
+  };
+  // Replicated sends, then the master reports its slave caught up.
+  int64_t deadline = NowMillis() + 20000;
+  bool replicated = false;
+  while (!replicated && NowMillis() < deadline) {
+    auto r = Send(brokers_[0].Addr(), "HaAdmin", "x");
+    replicated = r.ok() && r->code == rc::kSuccess;
+    if (!replicated) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(replicated);
+  std::string status;
+  deadline = NowMillis() + 10000;
+  while (NowMillis() < deadline) {
+    status = admin("haStatus");
+    if (status.find("behindBytes=0 ") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(status.find("SYNC_MASTER"), std::string::npos) << status;
+  EXPECT_NE(status.find("1 slave(s)"), std::string::npos) << status;
+  EXPECT_NE(status.find("behindBytes=0 behindMs=0"), std::string::npos) << status;
+  EXPECT_NE(status.find("SLAVE"), std::string::npos) << status;
+  EXPECT_NE(status.find("(connected)"), std::string::npos) << status;
+
+  auto perm = [&] {
+    auto r = Call(NsAddr(), req::kGetRouteinfoByTopic, {{"topic", "HaAdmin"}});
+    if (!r.ok() || r->code != rc::kSuccess) return -1;
+    auto route = protocol::TopicRouteData::Parse(r->body);
+    return route.ok() && !route->queue_datas.empty() ? route->queue_datas[0].perm : -1;
+  };
+  deadline = NowMillis() + 10000;
+  while (perm() != 6 && NowMillis() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(perm(), 6);
+  std::string wiped = admin("wipeWritePerm -b broker-ha");
+  EXPECT_NE(wiped.find("wipe write perm of broker[broker-ha] in name server["), std::string::npos)
+      << wiped;
+  EXPECT_EQ(perm(), 4);  // readable, no longer writable: producers go to other groups
+  std::string added = admin("addWritePerm -b broker-ha");
+  EXPECT_NE(added.find("add write perm of broker[broker-ha]"), std::string::npos) << added;
+  EXPECT_EQ(perm(), 6);
 }
 
 // Fault test 1 of issue 13, each process on a host of its own: a real client sends to a

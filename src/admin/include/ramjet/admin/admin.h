@@ -49,6 +49,11 @@ class Admin {
   Result<protocol::TopicRouteData> TopicRoute(const std::string& topic);
   Status PutKvConfig(const std::string& ns, const std::string& key, const std::string& value);
   Status DeleteKvConfig(const std::string& ns, const std::string& key);
+  // WIPE_WRITE_PERM_OF_BROKER (wipe) / ADD_WRITE_PERM_OF_BROKER on every name server: the
+  // broker group's topics lose / regain write permission in the routes (drain a group). Returns
+  // the topic count each name server changed.
+  Result<std::map<std::string, int64_t>> SetBrokerWritePerm(const std::string& broker_name,
+                                                            bool wipe);
   // name server address -> properties text.
   Result<std::map<std::string, std::string>> NamesrvConfig();
 

@@ -40,6 +40,9 @@ struct SlaveState {
   std::string address;        // ip:port of the slave's HA socket
   int64_t acked_offset = -1;  // its last report (-1: none yet)
   int64_t last_report_ms = 0;
+  // When a report last covered everything the master had then (0: never): the slave's lag in
+  // time is now minus this while it is behind.
+  int64_t caught_up_ms = 0;
 };
 
 class HaMaster {
