@@ -53,9 +53,13 @@ free_port() { # a port p with p-2 .. p+1 free (VIP and HA ports)
   done
   return 1
 }
-wait_port() { # <pid> <port> <log>: 60 s at most
+wait_port() { # <pid> <port> <log>: 60 s at most; 3 when the port was taken meanwhile
   for _ in $(seq 1 600); do
-    kill -0 "$1" 2>/dev/null || { echo "interop.sh: process exited; log:" >&2; tail -n 30 "$3" >&2; return 1; }
+    if ! kill -0 "$1" 2>/dev/null; then
+      # Another test may take a port between free_port and the bind: the caller picks again.
+      if grep -qi "already in use" "$3"; then return 3; fi
+      echo "interop.sh: process exited; log:" >&2; tail -n 30 "$3" >&2; return 1
+    fi
     (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
     sleep 0.1
   done
@@ -97,21 +101,34 @@ start_ramjet() { # <dir> <conf>
 run_case() { # <name> <master kind> <slave kind>
   local name="$1" mkind="$2" skind="$3" dir="$work/$1"
   mkdir -p "$dir/m" "$dir/s" "$dir/ns"
-  local np mp sp
-  np="$(free_port)"
-  "$bin/ramjet-namesrv" --listenPort="$np" --kvConfigPath="$dir/ns/kv.json" >"$dir/ns/out" 2>&1 &
-  local ns_pid=$!; pids+=("$ns_pid")
-  wait_port "$ns_pid" "$np" "$dir/ns/out"
-  mp="$(free_port)"
-  broker_conf "$dir/m.conf" "$np" "$mp" "$dir/m/store" SYNC_MASTER 0
-  "start_$mkind" "$dir/m" "$dir/m.conf"
+  local np mp sp rc attempt
+  for attempt in 1 2 3 4 5; do
+    np="$(free_port)"
+    "$bin/ramjet-namesrv" --listenPort="$np" --kvConfigPath="$dir/ns/kv.json" >"$dir/ns/out" 2>&1 &
+    last_pid=$!; pids+=("$last_pid")
+    rc=0; wait_port "$last_pid" "$np" "$dir/ns/out" || rc=$?
+    [[ $rc -eq 3 ]] || break
+  done
+  [[ $rc -eq 0 ]] || return 1
+  local ns_pid=$last_pid
+  for attempt in 1 2 3 4 5; do
+    mp="$(free_port)"
+    broker_conf "$dir/m.conf" "$np" "$mp" "$dir/m/store" SYNC_MASTER 0
+    "start_$mkind" "$dir/m" "$dir/m.conf"
+    rc=0; wait_port "$last_pid" "$mp" "$dir/m/broker.out" || rc=$?
+    [[ $rc -eq 3 ]] || break
+  done
+  [[ $rc -eq 0 ]] || return 1
   local m_pid=$last_pid
-  wait_port "$m_pid" "$mp" "$dir/m/broker.out"
-  sp="$(free_port)"
-  broker_conf "$dir/s.conf" "$np" "$sp" "$dir/s/store" SLAVE 1
-  "start_$skind" "$dir/s" "$dir/s.conf"
+  for attempt in 1 2 3 4 5; do
+    sp="$(free_port)"
+    broker_conf "$dir/s.conf" "$np" "$sp" "$dir/s/store" SLAVE 1
+    "start_$skind" "$dir/s" "$dir/s.conf"
+    rc=0; wait_port "$last_pid" "$sp" "$dir/s/broker.out" || rc=$?
+    [[ $rc -eq 3 ]] || break
+  done
+  [[ $rc -eq 0 ]] || return 1
   local s_pid=$last_pid
-  wait_port "$s_pid" "$sp" "$dir/s/broker.out"
   # The slave follows once it knows the master's HA address: wait (30 s at most) for a send
   # that the SYNC_MASTER acknowledges.
   local t0=$SECONDS ready=0
