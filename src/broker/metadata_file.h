@@ -40,4 +40,22 @@ Status ChangeAndPersist(Table* table, protocol::DataVersion* version, Change cha
   return s;
 }
 
+// A slave takes its master's table and data version (SlaveSynchronize) and persists them; a
+// failed write leaves the old ones. Returns whether anything changed.
+template <typename Table, typename Persist>
+Result<bool> ReplaceAndPersist(Table* table, protocol::DataVersion* version, const Table& next,
+                               const protocol::DataVersion& next_version, Persist persist) {
+  if (next_version == *version && next == *table) return false;
+  Table before = std::move(*table);
+  const protocol::DataVersion version_before = *version;
+  *table = next;
+  *version = next_version;
+  if (Status s = persist(); !s.ok()) {
+    *table = std::move(before);
+    *version = version_before;
+    return s;
+  }
+  return true;
+}
+
 }  // namespace ramjet::broker

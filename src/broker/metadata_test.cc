@@ -73,5 +73,51 @@ TEST(MetadataTest, InjectedWriteAndSyncFailuresLeaveNothingLive) {
   (void)rc;
 }
 
+// A slave takes its master's tables and data versions as they are (SlaveSynchronize); a copy
+// that cannot be persisted leaves the slave's own.
+TEST(MetadataTest, ASlaveTakesItsMastersTablesOrKeepsItsOwn) {
+  std::string dir =
+      std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/ramjet-meta-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  protocol::TopicConfigSerializeWrapper master;
+  protocol::TopicConfig t;
+  t.topic_name = "FromMaster";
+  t.read_queue_nums = t.write_queue_nums = 3;
+  master.topic_config_table[t.topic_name] = t;
+  master.data_version.counter = 77;
+  master.data_version.timestamp = 1700000000000;
+
+  TopicConfigManager slave(dir + "/topics.json");
+  auto changed = slave.ReplaceAll(master);
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_TRUE(*changed);
+  EXPECT_TRUE(slave.Find("FromMaster"));
+  EXPECT_EQ(slave.data_version(), master.data_version);
+  changed = slave.ReplaceAll(master);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_FALSE(*changed) << "the same version and table: nothing to write";
+  TopicConfigManager reloaded(dir + "/topics.json");
+  ASSERT_TRUE(reloaded.Load().ok());
+  EXPECT_TRUE(reloaded.Find("FromMaster"));
+
+  TopicConfigManager unwritable(std::string(kUnwritable) + "/topics.json");
+  EXPECT_FALSE(unwritable.ReplaceAll(master).ok());
+  EXPECT_FALSE(unwritable.Find("FromMaster"));
+  EXPECT_NE(unwritable.data_version(), master.data_version);
+
+  protocol::SubscriptionGroupWrapper groups;
+  groups.subscription_group_table["G"].group_name = "G";
+  groups.subscription_group_table["G"].retry_max_times = 5;
+  groups.data_version.counter = 9;
+  SubscriptionGroupManager gs(dir + "/subscriptionGroup.json");
+  ASSERT_TRUE(gs.ReplaceAll(groups).ok());
+  ASSERT_TRUE(gs.Find("G"));
+  EXPECT_EQ(gs.Find("G")->retry_max_times, 5);
+  SubscriptionGroupManager gu(std::string(kUnwritable) + "/subscriptionGroup.json");
+  EXPECT_FALSE(gu.ReplaceAll(groups).ok());
+  EXPECT_TRUE(gu.List().empty());
+  std::system(("rm -rf '" + dir + "'").c_str());
+}
+
 }  // namespace
 }  // namespace ramjet::broker

@@ -126,19 +126,12 @@ std::vector<SubscriptionGroupConfig> SubscriptionGroupManager::List() const {
 
 Status SubscriptionGroupManager::ReplaceAll(const protocol::SubscriptionGroupWrapper& master) {
   MutexLock l(&mu_);
-  if (master.data_version == version_ && master.subscription_group_table == table_) {
-    return Status::OK();
-  }
-  auto before = std::move(table_);
-  const auto version_before = version_;
-  table_ = master.subscription_group_table;
-  version_ = master.data_version;
-  Status s = PersistLocked();
-  if (!s.ok()) {
-    table_ = std::move(before);
-    version_ = version_before;
-  }
-  return s;
+  auto r = ReplaceAndPersist(&table_, &version_, master.subscription_group_table,
+                             master.data_version, [this] {
+                               mu_.AssertHeld();  // called under the caller's lock
+                               return PersistLocked();
+                             });
+  return r.ok() ? Status::OK() : r.status();
 }
 
 }  // namespace ramjet::broker

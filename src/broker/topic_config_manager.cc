@@ -128,17 +128,11 @@ Status TopicConfigManager::BumpVersion() {
 
 Result<bool> TopicConfigManager::ReplaceAll(const protocol::TopicConfigSerializeWrapper& master) {
   MutexLock l(&mu_);
-  if (master.data_version == version_ && master.topic_config_table == table_) return false;
-  auto before = std::move(table_);
-  const auto version_before = version_;
-  table_ = master.topic_config_table;
-  version_ = master.data_version;
-  if (Status s = PersistLocked(); !s.ok()) {
-    table_ = std::move(before);
-    version_ = version_before;
-    return s;
-  }
-  return true;
+  return ReplaceAndPersist(&table_, &version_, master.topic_config_table, master.data_version,
+                           [this] {
+                             mu_.AssertHeld();  // called under the caller's lock
+                             return PersistLocked();
+                           });
 }
 
 protocol::TopicConfigSerializeWrapper TopicConfigManager::Snapshot() const {
