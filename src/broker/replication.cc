@@ -42,10 +42,6 @@ void Replication::Stop() {
 
 void Replication::OnRegistered(const std::string& master_addr, const std::string& ha_server_addr) {
   if (!client_) return;
-  {
-    MutexLock l(&mu_);
-    master_addr_ = master_addr;
-  }
   sync_->SetMasterAddr(master_addr);
   // haMasterAddress, when set, wins over what the name servers say (as in RocketMQ).
   if (bc_.config().ha_master_address.empty() && !ha_server_addr.empty()) {
@@ -74,11 +70,6 @@ void Replication::AddRuntimeInfo(std::map<std::string, std::string>* t) const {
     (*t)["haMasterAddress"] = client_->master_address();
     (*t)["haConnected"] = client_->connected() ? "true" : "false";
   }
-}
-
-std::string Replication::master_addr() const {
-  MutexLock l(&mu_);
-  return master_addr_;
 }
 
 }  // namespace ramjet::broker

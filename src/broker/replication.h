@@ -35,7 +35,7 @@ class Replication {
   // A name server answered REGISTER_BROKER with its master's addresses (slaves only).
   void OnRegistered(const std::string& master_addr, const std::string& ha_server_addr);
   // The master's remoting address as the name servers last said (slaves; may be empty).
-  std::string master_addr() const;
+  std::string master_addr() const { return sync_ ? sync_->master_addr() : std::string(); }
   ha::HaClient* client() { return client_.get(); }
   // GET_BROKER_RUNTIME_INFO entries: brokerRole and, on a master, haSlaveCount and per slave
   // haSlave.<n> = "<addr> ackOffset=<o> behindBytes=<b> behindMs=<t> lastReportMs=<ms ago>";
@@ -48,8 +48,6 @@ class Replication {
   std::unique_ptr<ha::HaMaster> master_;
   std::unique_ptr<SlaveSynchronizer> sync_;
   std::unique_ptr<ha::HaClient> client_;
-  mutable Mutex mu_;
-  std::string master_addr_ RJ_GUARDED_BY(mu_);
 };
 
 }  // namespace ramjet::broker

@@ -344,16 +344,15 @@ void SendProcessor::RespondPut(const RequestContextPtr& ctx, const Result<store:
       });
 }
 
-void SendProcessor::RespondStored(const RequestContextPtr& ctx, const store::PutResult& stored,
+void SendProcessor::RespondStored(const RequestContextPtr& ctx, const store::PutResult& res,
                                   int32_t queue_id, const std::vector<int32_t>& batch_sizes,
                                   const std::string& topic, int64_t start_ms,
                                   int32_t replica_code) {
-  const store::PutResult* res = &stored;
   // FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT and SLAVE_NOT_AVAILABLE are stored messages: clients
   // need msgId/queueId/queueOffset as for SUCCESS (the Java client builds a SendResult from
   // them). The slave's outcome wins over the disk's, as in RocketMQ.
-  int32_t code = res->flush_timeout ? rc::kFlushDiskTimeout : rc::kSuccess;
-  std::string remark = res->flush_timeout ? "FLUSH_DISK_TIMEOUT" : "";
+  int32_t code = res.flush_timeout ? rc::kFlushDiskTimeout : rc::kSuccess;
+  std::string remark = res.flush_timeout ? "FLUSH_DISK_TIMEOUT" : "";
   if (replica_code != 0) {
     code = replica_code;
     remark.clear();
@@ -361,22 +360,22 @@ void SendProcessor::RespondStored(const RequestContextPtr& ctx, const store::Put
   RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), code, std::move(remark));
   protocol::SendMessageResponseHeader out;
   if (batch_sizes.empty()) {
-    out.msg_id = res->msg_id;
+    out.msg_id = res.msg_id;
   } else {
-    int64_t off = res->physical_offset.value();
+    int64_t off = res.physical_offset.value();
     for (size_t i = 0; i < batch_sizes.size(); ++i) {
       if (i) out.msg_id.push_back(',');
       out.msg_id += message::CreateOffsetMessageId(bc_.config().store.store_host, off);
       off += batch_sizes[i];
     }
   }
-  out.queue_offset = res->queue_offset.value();
+  out.queue_offset = res.queue_offset.value();
   out.queue_id = queue_id;
   out.Encode(&resp);
   auto live = bc_.Live();
   resp.Set("MSG_REGION", live->region_id);
   resp.Set("TRACE_ON", std::string(live->trace_on ? "true" : "false"));
-  bc_.stats.OnPut(topic, res->msg_num, static_cast<int64_t>(ctx->request().body.size()),
+  bc_.stats.OnPut(topic, res.msg_num, static_cast<int64_t>(ctx->request().body.size()),
                   NowMillis() - start_ms);
   ctx->Respond(std::move(resp));
 }

@@ -29,6 +29,10 @@ class SlaveSynchronizer {
   void Stop();
   // The master's remoting address (REGISTER_BROKER's masterAddr); a new one syncs at once.
   void SetMasterAddr(const std::string& addr) RJ_EXCLUDES(mu_);
+  std::string master_addr() const RJ_EXCLUDES(mu_) {
+    MutexLock l(&mu_);
+    return master_addr_;
+  }
   // One round now (also what the timer runs). Errors are logged; the next round retries.
   void SyncAll();
 
@@ -43,7 +47,7 @@ class SlaveSynchronizer {
   ScheduleService* const schedule_;
   std::unique_ptr<remoting::RemotingClient> client_;
   Scheduler scheduler_{"slave-sync"};
-  Mutex mu_;
+  mutable Mutex mu_;
   std::string master_addr_ RJ_GUARDED_BY(mu_);
   Mutex sync_mu_;  // one round at a time
 };

@@ -97,7 +97,6 @@ void HaClient::Session(ServiceThread& self, int fd, const std::string& address) 
       }
       if (!*frame) break;
       const int64_t mine = store_->MaxPhysicalOffset().value();
-      master_offset_.store((*frame)->master_offset + static_cast<int64_t>((*frame)->body.size()));
       if (mine != 0 && (*frame)->master_offset != mine) {
         RJ_LOG(kError, kLog, "master %s sends offset %lld but this slave ends at %lld: closing",
                address.c_str(), static_cast<long long>((*frame)->master_offset),

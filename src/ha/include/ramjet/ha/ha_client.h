@@ -40,8 +40,6 @@ class HaClient {
   void SetMasterAddress(const std::string& address);
   std::string master_address() const;
   bool connected() const { return connected_.load(); }
-  // The master offset of the last frame received (its heartbeat says how far it is).
-  int64_t master_offset() const { return master_offset_.load(); }
 
  private:
   void Run(ServiceThread& self);
@@ -54,7 +52,6 @@ class HaClient {
   std::string address_ RJ_GUARDED_BY(mu_);
   std::atomic<uint64_t> address_version_{0};
   std::atomic<bool> connected_{false};
-  std::atomic<int64_t> master_offset_{-1};
   ServiceThread thread_{"ha-client"};
 };
 
