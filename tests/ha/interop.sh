@@ -17,6 +17,7 @@ load="${RAMJET_LOAD_BIN:-$root/build/bench/ramjet-load}"
 work="$(mktemp -d -t ramjet-ha-interop.XXXXXX)"
 pids=()
 last_pid=
+last_port=
 ok=0
 cleanup() {
   local rc=$?
@@ -98,36 +99,36 @@ start_ramjet() { # <dir> <conf>
   last_pid=$!; pids+=("$last_pid")
 }
 
+start_namesrv() { # <port> <case dir>
+  "$bin/ramjet-namesrv" --listenPort="$1" --kvConfigPath="$2/ns/kv.json" >"$2/ns/out" 2>&1 &
+  last_pid=$!; pids+=("$last_pid")
+}
+start_member() { # <port> <kind> <dir> <namesrv port> <role> <id>
+  broker_conf "$3.conf" "$4" "$1" "$3/store" "$5" "$6"
+  "start_$2" "$3" "$3.conf"
+}
+# start_listening <log> <start function> <args...>: runs <start function> <port> <args...> on a
+# free port until it listens (another test may take the port first; 5 tries). Sets last_pid and
+# last_port.
+start_listening() {
+  local log="$1" rc=0; shift
+  for _ in 1 2 3 4 5; do
+    last_port="$(free_port)"
+    "$1" "$last_port" "${@:2}"
+    rc=0; wait_port "$last_pid" "$last_port" "$log" || rc=$?
+    [[ $rc -eq 3 ]] || break
+  done
+  [[ $rc -eq 0 ]]
+}
+
 run_case() { # <name> <master kind> <slave kind>
   local name="$1" mkind="$2" skind="$3" dir="$work/$1"
   mkdir -p "$dir/m" "$dir/s" "$dir/ns"
-  local np mp sp rc attempt
-  for attempt in 1 2 3 4 5; do
-    np="$(free_port)"
-    "$bin/ramjet-namesrv" --listenPort="$np" --kvConfigPath="$dir/ns/kv.json" >"$dir/ns/out" 2>&1 &
-    last_pid=$!; pids+=("$last_pid")
-    rc=0; wait_port "$last_pid" "$np" "$dir/ns/out" || rc=$?
-    [[ $rc -eq 3 ]] || break
-  done
-  [[ $rc -eq 0 ]] || return 1
-  local ns_pid=$last_pid
-  for attempt in 1 2 3 4 5; do
-    mp="$(free_port)"
-    broker_conf "$dir/m.conf" "$np" "$mp" "$dir/m/store" SYNC_MASTER 0
-    "start_$mkind" "$dir/m" "$dir/m.conf"
-    rc=0; wait_port "$last_pid" "$mp" "$dir/m/broker.out" || rc=$?
-    [[ $rc -eq 3 ]] || break
-  done
-  [[ $rc -eq 0 ]] || return 1
+  start_listening "$dir/ns/out" start_namesrv "$dir" || return 1
+  local ns_pid=$last_pid np=$last_port
+  start_listening "$dir/m/broker.out" start_member "$mkind" "$dir/m" "$np" SYNC_MASTER 0 || return 1
   local m_pid=$last_pid
-  for attempt in 1 2 3 4 5; do
-    sp="$(free_port)"
-    broker_conf "$dir/s.conf" "$np" "$sp" "$dir/s/store" SLAVE 1
-    "start_$skind" "$dir/s" "$dir/s.conf"
-    rc=0; wait_port "$last_pid" "$sp" "$dir/s/broker.out" || rc=$?
-    [[ $rc -eq 3 ]] || break
-  done
-  [[ $rc -eq 0 ]] || return 1
+  start_listening "$dir/s/broker.out" start_member "$skind" "$dir/s" "$np" SLAVE 1 || return 1
   local s_pid=$last_pid
   # The slave follows once it knows the master's HA address: wait (30 s at most) for a send
   # that the SYNC_MASTER acknowledges.

@@ -164,6 +164,30 @@ class ReplicationTest : public ::testing::Test {
     return out;
   }
 
+  // Reads every queue of topic from addr into on_slave until each acknowledged message is there
+  // with its body, or 10 s pass (a slave dispatches replicated records a moment after it appends
+  // them); returns how many are missing.
+  size_t MissingOn(const std::string& addr, const std::string& topic,
+                   const std::map<std::string, std::string>& acked,
+                   std::map<std::string, std::string>* on_slave) {
+    size_t missing = acked.size();
+    for (const int64_t end = NowMillis() + 10000; missing > 0 && NowMillis() < end;) {
+      on_slave->clear();
+      int queues = 0;
+      for (bool exists = true; exists && queues < 64; ++queues) {
+        auto part = ReadQueue(addr, topic, queues, &exists);
+        on_slave->insert(part.begin(), part.end());
+      }
+      missing = 0;
+      for (const auto& [id, body] : acked) {
+        auto it = on_slave->find(id);
+        if (it == on_slave->end() || it->second != body) ++missing;
+      }
+      if (missing > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return missing;
+  }
+
   std::filesystem::path dir_;
   int ns_port_ = 0;
   testing::Process ns_;
@@ -234,15 +258,7 @@ TEST_F(ReplicationTest, SyncMasterAcknowledgedMessagesSurviveMasterKill) {
 
   // Everything acknowledged is on the slave, at the master's offsets (same offset message ids).
   std::map<std::string, std::string> on_slave;
-  for (int q = 0; q < 4; ++q) {
-    auto part = ReadQueue(brokers_[1].Addr(), "HaTopic", q);
-    on_slave.insert(part.begin(), part.end());
-  }
-  size_t missing = 0;
-  for (const auto& [id, body] : acked) {
-    auto it = on_slave.find(id);
-    if (it == on_slave.end() || it->second != body) ++missing;
-  }
+  const size_t missing = MissingOn(brokers_[1].Addr(), "HaTopic", acked, &on_slave);
   EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged";
   std::printf("replication: %zu acknowledged sends, %zu on the slave after SIGKILL of the master\n",
               acked.size(), on_slave.size());
@@ -325,7 +341,13 @@ TEST_F(ReplicationTest, MasterSuggestsTheSlaveForABacklogWhenSlaveReadIsOn) {
                  {"subscription", "*"},
                  {"subVersion", "0"}});
   };
+  // A send is answered before the dispatcher has put it in the consume queue: wait for it.
   auto r = pull(master);
+  for (const int64_t end = NowMillis() + 5000;
+       r.ok() && r->code == rc::kPullNotFound && NowMillis() < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    r = pull(master);
+  }
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->code, rc::kSuccess);
   // Behind by more than 0 % of memory: read from brokerId 1 (whichBrokerWhenConsumeSlowly).
@@ -541,16 +563,7 @@ TEST_F(ReplicationTest, MasterKilledMidLoadLosesNoAcknowledgedMessage) {
   producer.Shutdown();
 
   std::map<std::string, std::string> on_slave;
-  int queues = 0;
-  for (bool exists = true; exists && queues < 64; ++queues) {
-    auto part = ReadQueue(slave_addr, "HaFault", queues, &exists);
-    on_slave.insert(part.begin(), part.end());
-  }
-  size_t missing = 0;
-  for (const auto& [id, body] : acked) {
-    auto it = on_slave.find(id);
-    if (it == on_slave.end() || it->second != body) ++missing;
-  }
+  const size_t missing = MissingOn(slave_addr, "HaFault", acked, &on_slave);
   EXPECT_EQ(missing, 0u);
   std::printf(
       "fault test 1: %zu sends acknowledged before and during the SIGKILL of the master, "
