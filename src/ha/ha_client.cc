@@ -8,7 +8,7 @@
 #include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/ha/ha_codec.h"
-#include "socket_util.h"
+#include "ramjet/ha/socket_util.h"
 
 namespace ramjet::ha {
 namespace {

@@ -13,7 +13,7 @@
 #include "ramjet/base/logging.h"
 #include "ramjet/base/thread_util.h"
 #include "ramjet/ha/ha_codec.h"
-#include "socket_util.h"
+#include "ramjet/ha/socket_util.h"
 
 namespace ramjet::ha {
 namespace {

@@ -16,7 +16,7 @@
 #include "ramjet/ha/ha_client.h"
 #include "ramjet/ha/ha_codec.h"
 #include "ramjet/ha/ha_master.h"
-#include "socket_util.h"
+#include "ramjet/ha/socket_util.h"
 
 namespace ramjet::ha {
 namespace {

@@ -1,4 +1,4 @@
-#include "socket_util.h"
+#include "ramjet/ha/socket_util.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
