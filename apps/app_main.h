@@ -3,7 +3,9 @@
 // (0 clean exit, 2 configuration error, 1 start-up failure).
 #pragma once
 
+#include <linux/close_range.h>
 #include <malloc.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -15,13 +17,18 @@
 
 namespace ramjet::apps {
 
-// Blocks SIGINT/SIGTERM in this thread (and every thread it starts later), so sigwait can take
-// them. Call first thing in main.
+// Sent by a broker to itself when its role must change (controller mode): the main thread
+// shuts it down and re-executes the program (RestartSelf).
+inline constexpr int kRestartSignal = SIGUSR2;
+
+// Blocks SIGINT/SIGTERM (and kRestartSignal) in this thread (and every thread it starts later), so
+// sigwait can take them. Call first thing in main.
 inline void BlockShutdownSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, kRestartSignal);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }
@@ -34,15 +41,28 @@ inline void TuneMalloc() {
   mallopt(M_TRIM_THRESHOLD, 128 << 20);
 }
 
-// Waits for SIGINT or SIGTERM and returns its name.
-inline const char* WaitForShutdownSignal() {
+// Waits for SIGINT, SIGTERM or (with restart) kRestartSignal and returns its name.
+inline const char* WaitForShutdownSignal(bool restart = false) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  if (restart) sigaddset(&set, kRestartSignal);
   int sig = 0;
   sigwait(&set, &sig);
+  if (sig == kRestartSignal) return "restart";
   return sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+// Replaces this process with a fresh run of the same program and arguments (same pid, same
+// stdout/stderr). Every other descriptor is closed on exec. Returns only on failure.
+inline void RestartSelf(char** argv) {
+  close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  sigset_t none;
+  sigemptyset(&none);
+  pthread_sigmask(SIG_SETMASK, &none, nullptr);
+  execv("/proc/self/exe", argv);
+  std::perror("exec /proc/self/exe");
 }
 
 // Parses the command line into binder. Returns -1 to continue, or an exit code.

@@ -1,5 +1,10 @@
 // ramjet-broker: a broker (default port 10911, VIP port 10909).
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <string>
+#include <string_view>
 
 #include "app_main.h"
 #include "ramjet/base/logging.h"
@@ -23,18 +28,30 @@ int main(int argc, char** argv) {
                  std::string(s.message()).c_str());
     return 2;
   }
-  auto b = broker::BrokerController::Start(config);
+  // Controller mode: a role change restarts this process (same pid), handing over the lease.
+  auto restart = [](int64_t lease, const std::string& reason) {
+    setenv(broker::kInheritedLeaseEnvName, std::to_string(lease).c_str(), 1);
+    RJ_LOG(kWarn, "broker", "restarting: %s", reason.c_str());
+    kill(getpid(), apps::kRestartSignal);
+  };
+  auto b = broker::BrokerController::Start(config, restart);
   if (!b.ok()) {
     std::fprintf(stderr, "ramjet-broker: cannot start: %s\n", b.status().ToString().c_str());
     return 1;
   }
   std::printf("The broker[%s, %s] boot success. serializeType=JSON and name server is %s\n",
-              config.broker_name.c_str(), config.BrokerAddr().c_str(),
-              config.namesrv_addr.c_str());
+              config.broker_name.c_str(), config.BrokerAddr().c_str(), config.namesrv_addr.c_str());
   std::fflush(stdout);
-  const char* sig = apps::WaitForShutdownSignal();
+  const char* sig = apps::WaitForShutdownSignal(/*restart=*/true);
   RJ_LOG(kInfo, "broker", "%s received, shutting down", sig);
   (*b)->Shutdown();
+  if (std::string_view(sig) == "restart") {
+    b->reset();
+    std::printf("The broker[%s] restarts in its new role.\n", config.broker_name.c_str());
+    std::fflush(stdout);
+    apps::RestartSelf(argv);
+    return 1;
+  }
   std::printf("The broker[%s] shut down cleanly.\n", config.broker_name.c_str());
   return 0;
 }

@@ -48,10 +48,11 @@ int main(int argc, char** argv) {
     (*ns)->Shutdown();
     return 1;
   }
-  std::printf("Ramjet standalone is up: name server 127.0.0.1:%d, broker[%s, %s], data in %s\n"
-              "Press Ctrl-C to stop.\n",
-              (*ns)->port(), config.broker_name.c_str(), config.BrokerAddr().c_str(),
-              config.store.root_dir.c_str());
+  std::printf(
+      "Ramjet standalone is up: name server 127.0.0.1:%d, broker[%s, %s], data in %s\n"
+      "Press Ctrl-C to stop.\n",
+      (*ns)->port(), config.broker_name.c_str(), config.BrokerAddr().c_str(),
+      config.store.root_dir.c_str());
   std::fflush(stdout);
   const char* sig = apps::WaitForShutdownSignal();
   RJ_LOG(kInfo, "standalone", "%s received, shutting down", sig);

@@ -10,6 +10,7 @@
 #include "broker_context.h"
 #include "client_processor.h"
 #include "consumer_offset_processor.h"
+#include "controller_mode.h"
 #include "namesrv_registrar.h"
 #include "pull_processor.h"
 #include "query_processor.h"
@@ -58,8 +59,12 @@ std::unique_ptr<remoting::ThreadPool> Pool(const char* name, int threads, int ca
 
 class Broker : public BrokerController {
  public:
-  explicit Broker(BrokerConfig config)
+  Broker(BrokerConfig config, std::unique_ptr<controller::FailoverController> controller,
+         RestartHook on_restart)
       : bc_(WithDeliveryTimeTags(std::move(config))), registrar_(&bc_), scheduler_("broker-sched") {
+    controller_ = std::move(controller);
+    on_restart_ = std::move(on_restart);
+    bc_.controller = controller_.get();
     bc_.set_on_topics_changed([this] { registrar_.Trigger(); });
     registrar_.set_on_registered([this](const std::string& master, const std::string& ha) {
       if (replication_) replication_->OnRegistered(master, ha);
@@ -74,6 +79,7 @@ class Broker : public BrokerController {
     if (!store.ok()) return store.status();
     bc_.store = std::move(store).value();
     RJ_RETURN_IF_ERROR(AddSystemTopics());
+    if (controller_ && !config().IsSlave()) RJ_RETURN_IF_ERROR(AdoptReplicatedTopics(&bc_));
     RJ_RETURN_IF_ERROR(StartServices());
     replication_ = std::make_unique<Replication>(&bc_, schedule_.get());
     RJ_RETURN_IF_ERROR(replication_->Start());
@@ -88,10 +94,15 @@ class Broker : public BrokerController {
     }
     registrar_.RegisterNow();
     ScheduleTasks();
+    if (controller_) {
+      RJ_RETURN_IF_ERROR(
+          controller_->Start(ControllerHooks(&bc_, replication_.get(), on_restart_)));
+    }
     return Status::OK();
   }
 
   void Shutdown() override {
+    if (controller_) controller_->Stop();
     if (!started_) {
       if (replication_) replication_->Stop();
       if (bc_.store) bc_.store->Shutdown().IgnoreError();
@@ -147,6 +158,8 @@ class Broker : public BrokerController {
   std::unique_ptr<TransactionService> transactions_;
   std::unique_ptr<TimerService> timers_;
   std::unique_ptr<Replication> replication_;
+  std::unique_ptr<controller::FailoverController> controller_;
+  RestartHook on_restart_;
   std::unique_ptr<remoting::ThreadPool> send_pool_, pull_pool_, query_pool_, admin_pool_,
       client_pool_, consumer_pool_;
   std::unique_ptr<remoting::RemotingServer> server_;
@@ -384,12 +397,20 @@ void Broker::AddRuntimeInfo(std::map<std::string, std::string>* t) const {
   }
   (*t)["timerPendingCount"] = std::to_string(timers_->Pending());
   replication_->AddRuntimeInfo(t);
+  if (controller_) AddControllerRuntimeInfo(*controller_, t);
 }
 
 }  // namespace
 
-Result<std::unique_ptr<BrokerController>> BrokerController::Start(BrokerConfig config) {
-  auto b = std::make_unique<Broker>(std::move(config));
+Result<std::unique_ptr<BrokerController>> BrokerController::Start(BrokerConfig config,
+                                                                  RestartHook on_restart) {
+  std::unique_ptr<controller::FailoverController> controller;
+  if (config.enable_controller_mode) {
+    if (!on_restart) return Status::InvalidArgument("controller mode needs ramjet-broker");
+    RJ_ASSIGN_OR_RETURN(controller, JoinGroup(&config));
+  }
+  auto b =
+      std::make_unique<Broker>(std::move(config), std::move(controller), std::move(on_restart));
   Status s = b->Start();
   if (!s.ok()) {
     b->Shutdown();

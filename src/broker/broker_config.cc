@@ -79,6 +79,18 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "SLAVE_NOT_AVAILABLE")
       .Range(0, INT64_MAX)
       .Refused();
+  b->Bind("enableControllerMode", &enable_controller_mode,
+          "automatic failover: the group elects its master through etcd (controllerAddr); "
+          "brokerId is the member's id (>= 1)")
+      .Refused();
+  b->Bind("controllerAddr", &controller_addr,
+          "etcd v3 endpoints holding the controller's state, host:port separated by ';'")
+      .Refused();
+  b->Bind("controllerLeaseTtl", &controller_lease_ttl,
+          "seconds a master's etcd lease lives without renewal: a dead master is replaced after "
+          "about this long, and stops taking writes after 3/4 of it without etcd")
+      .Range(2, 60)
+      .Refused();
   b->Bind("slaveReadEnable", &slave_read_enable,
           "a master sends consumers with a large backlog to a slave (suggestWhichBrokerId)")
       .Runtime();
@@ -300,6 +312,18 @@ Status BrokerConfig::Finish() {
   if (broker_name.empty()) return Status::InvalidArgument("brokerName must not be empty");
   if (broker_cluster_name.empty()) {
     return Status::InvalidArgument("brokerClusterName must not be empty");
+  }
+  if (enable_controller_mode) {
+    if (controller_addr.empty())
+      return Status::InvalidArgument("enableControllerMode needs controllerAddr (etcd endpoints)");
+    if (broker_id < 1)
+      return Status::InvalidArgument("in controller mode brokerId is the member's id: >= 1");
+    if (IsSlave())
+      return Status::InvalidArgument(
+          "in controller mode the group elects its master: brokerRole is SYNC_MASTER or "
+          "ASYNC_MASTER (how the member acknowledges while it is master), not SLAVE");
+    controller_member_id = broker_id;
+    controller_master_role = broker_role;
   }
   if (IsSlave() && broker_id <= 0) {
     return Status::InvalidArgument("brokerId must be > 0 for a SLAVE (0 is the master's)");

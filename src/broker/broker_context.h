@@ -27,6 +27,7 @@
 #include "producer_manager.h"
 #include "ramjet/base/mutex.h"
 #include "ramjet/broker/broker.h"
+#include "ramjet/controller/failover_controller.h"
 #include "ramjet/ha/ha_master.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
@@ -81,6 +82,9 @@ class BrokerContext {
   remoting::Endpoint* server = nullptr;  // the broker's remoting server; null in unit tests
   // The HA service of a master (null on a slave and in unit tests).
   ha::HaMaster* ha_master = nullptr;
+  // Controller mode: the group's failover controller (null otherwise). A master takes writes
+  // and registers as master only while controller->Writable().
+  controller::FailoverController* controller = nullptr;
 
  private:
   const BrokerConfig config_;

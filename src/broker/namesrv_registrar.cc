@@ -49,6 +49,11 @@ void NamesrvRegistrar::RegisterNow() {
   MutexLock l(&register_mu_);
   if (!client_) return;
   const BrokerConfig& config = bc_.config();
+  if (bc_.controller != nullptr && !config.IsSlave() && !bc_.controller->Writable()) {
+    // A fenced master must not claim brokerId 0 back from the group's new master.
+    RJ_LOG(kWarn, "broker", "not registering: no longer the group's master");
+    return;
+  }
   protocol::RegisterBrokerBody body;
   body.topic_config_wrapper = bc_.topics.Snapshot();
   const int32_t perm = bc_.Live()->broker_permission;

@@ -44,7 +44,9 @@ void Replication::OnRegistered(const std::string& master_addr, const std::string
   if (!client_) return;
   sync_->SetMasterAddr(master_addr);
   // haMasterAddress, when set, wins over what the name servers say (as in RocketMQ).
-  if (bc_.config().ha_master_address.empty() && !ha_server_addr.empty()) {
+  // In controller mode the master's HA address comes from the controller only.
+  if (bc_.config().ha_master_address.empty() && !bc_.config().enable_controller_mode &&
+      !ha_server_addr.empty()) {
     client_->SetMasterAddress(ha_server_addr);
   }
 }

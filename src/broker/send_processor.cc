@@ -82,6 +82,14 @@ std::optional<SendProcessor::Target> SendProcessor::Admit(const RequestContextPt
                    config.BrokerAddr() + "] is a slave; messages are sent to its master");
     return std::nullopt;
   }
+  if (bc_.controller != nullptr && !bc_.controller->Writable()) {
+    RefuseSend(ctx, rc::kServiceNotAvailable,
+               "service not available now: the broker[" + config.broker_name + ", " +
+                   config.BrokerAddr() +
+                   "] is no longer its group's master (its controller lease lapsed, or it is "
+                   "handing over)");
+    return std::nullopt;
+  }
   if ((live.broker_permission & protocol::kPermWrite) == 0) {
     RefuseSend(ctx, rc::kNoPermission,
                "the broker[" + config.broker_name + ", " + config.BrokerAddr() +
@@ -329,7 +337,10 @@ void SendProcessor::RespondPut(const RequestContextPtr& ctx, const Result<store:
     auto [code, remark] = PutStatusToResponse(res.status());
     return RefuseSend(ctx, code, std::move(remark));
   }
-  if (!wait_store_ok || !bc_.ha_master || !bc_.config().IsSyncMaster()) {
+  // Controller mode: the sync-state set (confirmed in etcd) says whom to wait for; a master
+  // alone in it acknowledges on its own store (RocketMQ 5's minInSyncReplicas = 1).
+  const bool alone = bc_.controller != nullptr && bc_.controller->AloneInSyncStateSet();
+  if (!wait_store_ok || !bc_.ha_master || !bc_.config().IsSyncMaster() || alone) {
     return RespondStored(ctx, *res, queue_id, batch_sizes, topic, start_ms, 0);
   }
   // SYNC_MASTER: one acknowledgement of the slave completes every send stored below it.

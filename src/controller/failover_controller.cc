@@ -134,9 +134,10 @@ Status FailoverController::Start(Hooks hooks) {
   if (decision_.master) {
     int64_t rev = 0;
     auto set = ReadSyncStateSet(&rev);
-    if (set.ok()) {
+    if (set.ok() && *set) {
       MutexLock l(&mu_);
       set_ = *set;
+      alone_.store(set_->members.size() <= 1, std::memory_order_release);
     }
   }
   PublishMember();
@@ -262,10 +263,16 @@ void FailoverController::MaintainSyncStateSet(const std::vector<MemberRecord>& l
   std::vector<int64_t> members =
       InSyncMembers(options_.member_id, hooks_.max_offset(), hooks_.replicas(), live, NowMillis(),
                     options_.housekeeping_ms, options_.fallbehind_max);
+  bool grows = false;
   {
     MutexLock l(&mu_);
-    if (set_ && set_->members == members && set_->epoch == decision_.epoch) return;
+    if (set_ && set_->members == members && set_->epoch == decision_.epoch) {
+      expand_mark_ = -1;
+      return;
+    }
+    for (int64_t id : members) grows = grows || !set_ || !set_->Contains(id);
   }
+  if (grows && !ReadyToGrow()) return;
   SyncStateSet next{decision_.epoch, options_.member_id, members};
   LeaderRecord me{options_.member_id, options_.addr, options_.ha_addr, decision_.epoch};
   auto r = etcd_.Txn({Compare{Key("leader"), Compare::kValue, 0, EncodeLeader(me)}},
@@ -276,6 +283,22 @@ void FailoverController::MaintainSyncStateSet(const std::vector<MemberRecord>& l
   RJ_LOG(kInfo, kLog, "sync-state set of term %" PRId64 ": {%s}", decision_.epoch, list.c_str());
   MutexLock l(&mu_);
   set_ = next;
+  alone_.store(members.size() <= 1, std::memory_order_release);
+}
+
+// A member joins the set only once it holds every message acknowledged without it: sends stop
+// being acknowledged alone first (they wait for a replica from then on), and the set grows once
+// every replica has acknowledged the log end of that moment.
+bool FailoverController::ReadyToGrow() {
+  if (expand_mark_ < 0) {
+    alone_.store(false, std::memory_order_release);
+    expand_mark_ = hooks_.max_offset();
+    return false;
+  }
+  for (const auto& r : hooks_.replicas())
+    if (r.acked_offset < expand_mark_) return false;
+  expand_mark_ = -1;
+  return true;
 }
 
 // Writes have stopped; once the target has acknowledged everything (or the wait is over), the

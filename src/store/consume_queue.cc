@@ -47,10 +47,14 @@ Status ConsumeQueue::Recover(int64_t cl_min, int64_t cl_end, RecoverReport* repo
   // scan from the first short one.
   size_t start_idx = segs.size() - 1;
   // A crash can lose the unsynced tail of the previous file too: step back over files whose
-  // first entry was never (durably) written.
+  // first entry was never (durably) written, or points past the CommitLog's end (a log cut at a
+  // new term's start: CutCommitLog).
   while (start_idx > 0) {
     CqEntry e = DecodeEntry(segs[start_idx]->data());
-    if (e.physical_offset != 0 || e.size != 0 || e.tags_code != 0) break;
+    const bool never_written = e.physical_offset == 0 && e.size == 0 && e.tags_code == 0;
+    const bool beyond_log =
+        e.size > 0 && e.size != kCqBlankSize && e.physical_offset + e.size > cl_end;
+    if (!never_written && !beyond_log) break;
     --start_idx;
   }
   for (int64_t b : load.short_segments)

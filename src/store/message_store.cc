@@ -154,6 +154,7 @@ class StoreImpl final : public MessageStore {
   // clean_end >= 0: the store was shut down cleanly with its data ending there, so nothing is
   // searched past it (a clean start reads nothing beyond the checkpoint).
   Result<int64_t> RecoverCommitLog(int64_t start, int64_t clean_end, bool* corrupted);
+  Result<bool> CutCommitLog();
 
   // Dispatch.
   // Snapshot of every consume queue (taken under the map lock).
@@ -274,6 +275,7 @@ Status StoreImpl::Open() {
   RJ_RETURN_IF_ERROR(commit_log_.segments().Load(&report));
   for (const auto& p : report.problems) RJ_LOG(kError, kLog, "CommitLog: %s", p.c_str());
 
+  RJ_ASSIGN_OR_RETURN(const bool cut, CutCommitLog());
   const int64_t cl_min = commit_log_.min_offset();
   auto last = commit_log_.segments().Last();
   const int64_t cl_limit = last ? last->end() : 0;
@@ -283,13 +285,14 @@ Status StoreImpl::Open() {
   int64_t start = cl_min;
   if (cp.ok()) start = std::min(cp->physic_flushed_offset, cp->logics_flushed_offset);
   for (int64_t b : report.short_segments) start = std::min(start, b);
+  if (cut) start = std::min(start, config_.truncate_commit_log_at);
   start = std::clamp(start, cl_min, cl_limit);
   if (!cp.ok() && !commit_log_.segments().empty() && cp.status().code() == StatusCode::kNotFound)
     RJ_LOG(kWarn, kLog, "no checkpoint: verifying the whole CommitLog");
 
   bool corrupted = false;
   const int64_t clean_end =
-      !crashed && cp.ok() && cp->physic_flushed_offset == cp->logics_flushed_offset
+      !crashed && !cut && cp.ok() && cp->physic_flushed_offset == cp->logics_flushed_offset
           ? cp->physic_flushed_offset
           : -1;
   auto end_or = RecoverCommitLog(start, clean_end, &corrupted);
@@ -454,6 +457,18 @@ int64_t StoreImpl::Resync(int64_t pos, int64_t window) {
     }
   }
   return -1;
+}
+
+// truncate_commit_log_at: the tail of another term is cut (zeroed, later segments deleted)
+// before recovery, which then finds the log's end there. True when something was cut.
+Result<bool> StoreImpl::CutCommitLog() {
+  const int64_t at = config_.truncate_commit_log_at;
+  auto last = commit_log_.segments().Last();
+  if (at < 0 || !last || at >= last->end()) return false;
+  RJ_LOG(kWarn, kLog, "cutting the CommitLog at %lld: a new master's term began there",
+         static_cast<long long>(at));
+  RJ_RETURN_IF_ERROR(commit_log_.segments().TruncateFrom(std::max(at, commit_log_.min_offset())));
+  return true;
 }
 
 Result<int64_t> StoreImpl::RecoverCommitLog(int64_t start, int64_t clean_end, bool* corrupted) {

@@ -463,3 +463,49 @@ TEST(RecoveryTest, GarbageFilesDoNotStopTheStore) {
 
 }  // namespace
 }  // namespace ramjet::store
+
+namespace ramjet::store {
+namespace {
+
+// A member rejoining under a new master cuts its log at the new term's start: everything from
+// there (in this segment and later ones) is gone, queues and index forget it, and new records
+// take its place.
+TEST(RecoveryTest, CutAtATermStartDropsTheTailEverywhere) {
+  TempDir dir;
+  auto cfg = SmallConfig(dir.path());
+  int64_t cut = 0;
+  int64_t end = 0;
+  {
+    auto store = OpenStore(cfg);
+    for (int i = 0; i < 300; ++i) {  // about 5 segments of 64 KiB
+      auto r = store->PutMessage(
+          Msg("T", 0, std::string(1000, 'a' + i % 26), "", "key" + std::to_string(i)).Input());
+      ASSERT_TRUE(r.ok());
+      if (i == 120) cut = r->physical_offset.value();
+    }
+    ASSERT_TRUE(store->WaitDispatched(5000));
+    end = store->Stats().written.value();
+    ASSERT_TRUE(store->Shutdown().ok());  // a clean shutdown: the checkpoint says "all of it"
+  }
+  cfg.truncate_commit_log_at = cut;
+  auto store = OpenStore(cfg);
+  EXPECT_LT(cut, end);
+  EXPECT_EQ(store->Stats().written.value(), cut);
+  EXPECT_LE(store->Stats().commit_log_segments, cut / cfg.commit_log_segment_size + 1);
+  EXPECT_EQ(store->GetMaxOffsetInQueue("T", 0).value(), 120);
+  EXPECT_TRUE(store->QueryMessages("T", "key200", 4, 0, INT64_MAX)->empty());
+  auto r = store->PutMessage(Msg("T", 0, "new term", "", "key200").Input());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->physical_offset.value(), cut);
+  EXPECT_EQ(r->queue_offset.value(), 120);
+  ASSERT_TRUE(store->WaitDispatched(5000));
+  auto all = ReadQueue(store.get(), "T", 0);
+  ASSERT_EQ(all.size(), 121u);
+  EXPECT_EQ(all.back(), "new term");
+  auto q = store->QueryMessages("T", "key200", 4, 0, INT64_MAX);
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_EQ((*q)[0].view.body, "new term");
+}
+
+}  // namespace
+}  // namespace ramjet::store

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "broker_calls.h"
 #include "process_util.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/client/message.h"
@@ -48,10 +49,8 @@ class ReplicationTest : public ::testing::Test {
                                    "--kvConfigPath=" + (dir_ / "kv.json").string()},
                                   (dir_ / "ns.log").string());
     ASSERT_TRUE(testing::WaitForPort(ns_port_, 10000));
-    raw_ = std::make_unique<remoting::RemotingClient>(remoting::EndpointOptions{});
   }
   void TearDown() override {
-    raw_->Shutdown();
     for (auto& [id, b] : brokers_) b.process.Kill();
     ns_.Kill();
     if (!HasFailure()) std::filesystem::remove_all(dir_);
@@ -91,108 +90,30 @@ class ReplicationTest : public ::testing::Test {
   Result<RemotingCommand> Call(const std::string& addr, int32_t code,
                                std::vector<std::pair<std::string, std::string>> fields,
                                std::string body = {}) {
-    RemotingCommand c = RemotingCommand::Request(code);
-    for (auto& [k, v] : fields) c.Set(k, v);
-    c.body = std::move(body);
-    return raw_->InvokeSync(addr, std::move(c), 8000);
+    return calls_.Call(addr, code, std::move(fields), std::move(body));
   }
   Result<RemotingCommand> Send(const std::string& addr, const std::string& topic,
                                const std::string& body) {
-    return Call(addr, req::kSendMessageV2,
-                {{"a", "PG"},
-                 {"b", topic},
-                 {"c", "TBW102"},
-                 {"d", "4"},
-                 {"e", "0"},
-                 {"f", "0"},
-                 {"g", std::to_string(NowMillis())},
-                 {"h", "0"},
-                 {"i", ""},
-                 {"j", "0"},
-                 {"k", "false"}},
-                body);
+    return calls_.Send(addr, topic, body);
   }
-  // The route's members of broker-ha once the name server lists `members` of them.
   std::map<int64_t, std::string> WaitMembers(const std::string& topic, size_t members) {
-    std::map<int64_t, std::string> out;
-    const int64_t end = NowMillis() + 15000;
-    while (NowMillis() < end) {
-      auto r = Call(NsAddr(), req::kGetRouteinfoByTopic, {{"topic", topic}});
-      if (r.ok() && r->code == rc::kSuccess) {
-        auto route = protocol::TopicRouteData::Parse(r->body);
-        if (route.ok() && !route->broker_datas.empty()) {
-          out = route->broker_datas[0].broker_addrs;
-          if (out.size() >= members) return out;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return out;
+    return calls_.WaitMembers(NsAddr(), topic, members);
   }
-  // Every message of a queue read from addr: offset message id -> body.
   std::map<std::string, std::string> ReadQueue(const std::string& addr, const std::string& topic,
                                                int qid, bool* exists = nullptr) {
-    std::map<std::string, std::string> out;
-    int64_t off = 0;
-    for (int rounds = 0; rounds < 1000; ++rounds) {
-      auto r = Call(addr, req::kPullMessage,
-                    {{"consumerGroup", "HA_CG"},
-                     {"topic", topic},
-                     {"queueId", std::to_string(qid)},
-                     {"queueOffset", std::to_string(off)},
-                     {"maxMsgNums", "32"},
-                     {"sysFlag", "4"},
-                     {"commitOffset", "0"},
-                     {"suspendTimeoutMillis", "0"},
-                     {"subscription", "*"},
-                     {"subVersion", "0"}});
-      if (!r.ok()) break;
-      if (r->code != rc::kSuccess) {
-        if (exists && r->code != rc::kPullNotFound && r->code != rc::kPullOffsetMoved) {
-          *exists = false;
-        } else if (r->code != rc::kPullNotFound) {
-          ADD_FAILURE() << "pull from " << addr << ": " << r->code << " " << r->remark.value_or("");
-        }
-        break;
-      }
-      auto msgs = client::DecodeMessages(r->body);
-      EXPECT_TRUE(msgs.ok());
-      if (!msgs.ok()) break;
-      for (auto& m : *msgs) out[m.offset_msg_id] = m.body;
-      off = r->GetInt64Or("nextBeginOffset", off);
-    }
-    return out;
+    return calls_.ReadQueue(addr, topic, qid, exists);
   }
-
-  // Reads every queue of topic from addr into on_slave until each acknowledged message is there
-  // with its body, or 10 s pass (a slave dispatches replicated records a moment after it appends
-  // them); returns how many are missing.
   size_t MissingOn(const std::string& addr, const std::string& topic,
                    const std::map<std::string, std::string>& acked,
                    std::map<std::string, std::string>* on_slave) {
-    size_t missing = acked.size();
-    for (const int64_t end = NowMillis() + 10000; missing > 0 && NowMillis() < end;) {
-      on_slave->clear();
-      int queues = 0;
-      for (bool exists = true; exists && queues < 64; ++queues) {
-        auto part = ReadQueue(addr, topic, queues, &exists);
-        on_slave->insert(part.begin(), part.end());
-      }
-      missing = 0;
-      for (const auto& [id, body] : acked) {
-        auto it = on_slave->find(id);
-        if (it == on_slave->end() || it->second != body) ++missing;
-      }
-      if (missing > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return missing;
+    return calls_.MissingOn(addr, topic, acked, on_slave);
   }
 
   std::filesystem::path dir_;
   int ns_port_ = 0;
   testing::Process ns_;
   std::map<int, Member> brokers_;
-  std::unique_ptr<remoting::RemotingClient> raw_;
+  testing::BrokerCalls calls_;
 };
 
 TEST_F(ReplicationTest, SyncMasterWithoutSlaveSaysSlaveNotAvailable) {

@@ -54,12 +54,23 @@ class TestHosts {
   // Cuts host i off the network (its link down) / restores it. Namespaces only.
   bool Cut(int i) { return namespaces_ && Run("link set " + Veth(i) + " down"); }
   bool Heal(int i) { return namespaces_ && Run("link set " + Veth(i) + " up"); }
+  // Drops all traffic between hosts i and j (blackhole routes in both namespaces) while both
+  // stay reachable from the test's own namespace / restores it. Namespaces only.
+  bool Partition(int i, int j) { return namespaces_ && Route("add", i, j) && Route("add", j, i); }
+  bool Unpartition(int i, int j) {
+    const bool a = Route("del", i, j);
+    const bool b = Route("del", j, i);
+    return namespaces_ && a && b;
+  }
 
  private:
   std::string NsIp(int i) const { return subnet_ + std::to_string(10 + i); }
   std::string Ns(int i) const { return prefix_ + "h" + std::to_string(i); }
   std::string Veth(int i) const { return prefix_ + "v" + std::to_string(i); }
   std::string Bridge() const { return prefix_ + "br"; }
+  bool Route(const std::string& verb, int from, int to) const {
+    return Run("netns exec " + Ns(from) + " ip route " + verb + " blackhole " + NsIp(to) + "/32");
+  }
   bool Run(const std::string& args) const {
     const std::string cmd = ip_bin_ + " " + args + " >/dev/null 2>&1";
     return std::system(cmd.c_str()) == 0;

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,13 @@ struct BrokerConfig {
   int64_t ha_housekeeping_interval = 20000;    // haHousekeepingInterval (ms)
   int32_t ha_transfer_batch_size = 32 * 1024;  // haTransferBatchSize
   int64_t ha_slave_fallbehind_max = 256LL * 1024 * 1024;  // haSlaveFallbehindMax
+  // Automatic failover (RocketMQ 5 controller mode, the decisions kept in etcd): brokerId is
+  // then the member's id (>= 1) and brokerRole says how it acknowledges while it is master.
+  bool enable_controller_mode = false;  // enableControllerMode
+  std::string controller_addr;          // controllerAddr: etcd endpoints host:port;host:port
+  int64_t controller_lease_ttl = 5;     // controllerLeaseTtl (s)
+  int64_t controller_member_id = 0;     // derived by Finish(): the configured brokerId
+  std::string controller_master_role;   // derived by Finish(): the configured brokerRole
   bool slave_read_enable = false;                         // slaveReadEnable
   int32_t access_message_in_memory_max_ratio = 40;        // accessMessageInMemoryMaxRatio (%)
   int32_t broker_permission = 6;                          // brokerPermission
@@ -124,10 +132,19 @@ KeyUpdatePolicy UpdatePolicyOf(std::string_view key);
 // in 10..95; deleteWhen must be hours 0..23 separated by ';').
 Status CheckRemoteUpdate(const BrokerConfig& current, std::string_view key, std::string_view value);
 
+// Controller mode changes a broker's role by restarting it: the hook must shut the broker down
+// and start it again with RAMJET_CONTROLLER_LEASE=<lease> in its environment (ramjet-broker
+// re-executes itself). Called once, from the controller's thread: it must only signal.
+using RestartHook = std::function<void(int64_t lease, const std::string& reason)>;
+inline constexpr char kInheritedLeaseEnvName[] = "RAMJET_CONTROLLER_LEASE";
+
 class BrokerController {
  public:
   // Opens the store (recovering it), starts the servers and registers with the name servers.
-  static Result<std::unique_ptr<BrokerController>> Start(BrokerConfig config);
+  // In controller mode it first joins its group (which decides the role); on_restart is then
+  // required.
+  static Result<std::unique_ptr<BrokerController>> Start(BrokerConfig config,
+                                                         RestartHook on_restart = {});
   virtual ~BrokerController() = default;
   // Unregisters, stops serving, persists offsets, shuts the store down cleanly (no abort file).
   virtual void Shutdown() = 0;

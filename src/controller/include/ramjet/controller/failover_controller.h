@@ -88,6 +88,9 @@ class FailoverController {
   // Master with an unexpired lease that is not handing over.
   bool Writable() const;
   ControllerInfo Info() const;
+  // A master whose sync-state set, as last confirmed in etcd, holds no other member: nobody
+  // else could be elected, so its sends need no replica's acknowledgement.
+  bool AloneInSyncStateSet() const { return alone_.load(std::memory_order_acquire); }
   // ramjet-admin electMaster: asks the group to switch to member broker_id (a member of the
   // sync-state set). The master hands over once that member has all its data.
   Status RequestElect(int64_t broker_id);
@@ -102,6 +105,7 @@ class FailoverController {
   bool RenewLease();
   void MasterRound();
   void MaintainSyncStateSet(const std::vector<MemberRecord>& live);
+  bool ReadyToGrow();
   void HandOver(int64_t target, int64_t now);
   void SlaveRound();
   void Campaign(int64_t latest_epoch, int64_t set_revision);
@@ -120,9 +124,11 @@ class FailoverController {
   int64_t next_renew_ms_ = 0;
   int64_t handover_deadline_ms_ = 0;
   int64_t handover_target_ = 0;
+  int64_t expand_mark_ = -1;  // log end when the set was about to grow (-1: not growing)
   std::atomic<int64_t> writable_until_ms_{0};
   std::atomic<bool> handing_over_{false};
   std::atomic<bool> restarting_{false};
+  std::atomic<bool> alone_{false};
   mutable Mutex mu_;
   std::optional<SyncStateSet> set_ RJ_GUARDED_BY(mu_);
   ServiceThread thread_{"controller"};

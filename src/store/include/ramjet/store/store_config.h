@@ -27,6 +27,10 @@ struct StoreConfig {
   // A slave's store (brokerRole SLAVE): puts are refused (kUnavailable); only replicated bytes
   // (AppendCommitLog) are written.
   bool replica = false;
+  // A member rejoining its group under a new master (controller mode): the CommitLog is cut
+  // here when the store opens, before recovery (which then drops the consume-queue and index
+  // entries past the cut). -1: no cut. Bytes past it were never acknowledged by the group.
+  int64_t truncate_commit_log_at = -1;
   int flush_interval_consume_queue_ms = 1000;  // flushIntervalConsumeQueue
   int64_t max_message_size = 4 * 1024 * 1024;  // maxMessageSize (body)
   bool check_crc_on_recover = true;            // checkCRCOnRecover
