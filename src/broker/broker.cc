@@ -102,7 +102,14 @@ class Broker : public BrokerController {
   }
 
   void Shutdown() override {
-    if (controller_) controller_->Stop();
+    // The controller keeps the lease while the broker shuts down, and stops last.
+    if (controller_) controller_->Quiesce();
+    struct StopController {
+      controller::FailoverController* c;
+      ~StopController() {
+        if (c) c->Stop();
+      }
+    } stop_controller{controller_.get()};
     if (!started_) {
       if (replication_) replication_->Stop();
       if (bc_.store) bc_.store->Shutdown().IgnoreError();

@@ -166,7 +166,7 @@ TEST_F(ControllerLiveTest, ElectsFailsOverAndCutsTheOldMastersTail) {
   // The master dies with an unreplicated tail (offset 340): b is elected after the lease ends.
   a.offset = 340;
   auto* dead = a.c.release();  // no clean stop: the lease is left to expire
-  dead->Stop();
+  dead->Stop(/*leave=*/false);
   const int64_t killed = MonoMillis();
   EXPECT_TRUE(dead->Writable());
   auto [lease_b2, why_b2] = AwaitRestart(&b, 10);

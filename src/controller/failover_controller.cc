@@ -142,15 +142,34 @@ Status FailoverController::Start(Hooks hooks) {
   }
   PublishMember();
   thread_.Start([this](ServiceThread& self) {
-    while (!self.stopping() && !restarting_.load()) {
-      Round();
+    while (!self.stopping()) {
+      // Once quiet (a restart is under way, or the broker shuts down) only the lease is kept:
+      // a restart hands it to the next incarnation however long the shutdown takes.
+      if (quiet_.load()) {
+        RenewLease();
+      } else {
+        Round();
+      }
       self.WaitFor(options_.round_ms);
     }
   });
   return Status::OK();
 }
 
-void FailoverController::Stop() { thread_.Stop(); }
+void FailoverController::Quiesce() { quiet_.store(true); }
+
+void FailoverController::Stop(bool leave) {
+  const bool was_running = thread_.running();
+  thread_.Stop();
+  if (!leave) return;
+  // A clean stop (not a restart) leaves the group at once: the lease and with it the leader
+  // and member keys go, so a slave is elected without waiting for the lease to run out.
+  if (was_running && !restarting_.load() && lease_ != 0) {
+    Status s = etcd_.Revoke(lease_);
+    if (!s.ok()) RJ_LOG(kWarn, kLog, "revoking the lease: %s", s.ToString().c_str());
+    lease_ = 0;
+  }
+}
 
 bool FailoverController::Writable() const {
   return decision_.master && !handing_over_.load() && !restarting_.load() &&
@@ -180,6 +199,7 @@ Status FailoverController::RequestElect(int64_t broker_id) {
 
 void FailoverController::Restart(const std::string& reason) {
   if (restarting_.exchange(true)) return;
+  quiet_.store(true);
   RJ_LOG(kWarn, kLog, "%s member %" PRId64 ": restarting: %s", options_.broker_name.c_str(),
          options_.member_id, reason.c_str());
   if (hooks_.restart) hooks_.restart(lease_, reason);
@@ -367,6 +387,11 @@ void FailoverController::Campaign(int64_t latest_epoch, int64_t set_revision) {
                  Op::Put(Key("syncStateSet"), EncodeSyncStateSet(set)), Op::Delete(Key("elect"))},
                 {});
   if (r.ok() && r->succeeded) {
+    // The log agrees with the new term from here: if the lease runs out during the restart,
+    // this member may campaign again (its term is the latest).
+    Status w = WriteLocalEpoch(epoch);
+    if (!w.ok())
+      RJ_LOG(kError, kLog, "recording term %" PRId64 ": %s", epoch, w.ToString().c_str());
     RJ_LOG(kWarn, kLog, "member %" PRId64 " elected master of term %" PRId64 " at offset %" PRId64,
            options_.member_id, epoch, start);
     Restart("elected master of term " + std::to_string(epoch));

@@ -84,7 +84,12 @@ class FailoverController {
   // After the store opened (and was cut): records the term the log now agrees with, publishes
   // this member and starts the rounds.
   Status Start(Hooks hooks);
-  void Stop();
+  // The broker is shutting down: only the lease is renewed from now on (until Stop).
+  void Quiesce();
+  // Stops the rounds. With leave, unless a restart was requested, revokes the lease: the member
+  // leaves its group at once (a master's slave is elected without waiting out the lease).
+  // Without, etcd sees what it would see of a crash.
+  void Stop(bool leave = true);
   // Master with an unexpired lease that is not handing over.
   bool Writable() const;
   ControllerInfo Info() const;
@@ -128,6 +133,7 @@ class FailoverController {
   std::atomic<int64_t> writable_until_ms_{0};
   std::atomic<bool> handing_over_{false};
   std::atomic<bool> restarting_{false};
+  std::atomic<bool> quiet_{false};
   std::atomic<bool> alone_{false};
   mutable Mutex mu_;
   std::optional<SyncStateSet> set_ RJ_GUARDED_BY(mu_);
