@@ -164,21 +164,25 @@ int CmdTopicStatus(admin::Admin& adm, const Args& a) {
 int CmdClusterList(admin::Admin& adm, const Args& a) {
   auto info = adm.ClusterInfo();
   if (!info.ok()) return Fail(info.status());
-  std::printf("%-22s  %-22s  %-4s  %-22s  %-14s  %-16s  %-16s  %s\n", "#Cluster Name",
+  std::printf("%-22s  %-22s  %-4s  %-22s  %-14s  %-16s  %-16s  %-8s  %s\n", "#Cluster Name",
               "#Broker Name", "#BID", "#Addr", "#Version", "#InTotalToday", "#OutTotalToday",
-              "#Timers");
+              "#Timers", "#Behind(bytes/ms)");
   for (const auto& [cluster, names] : info->cluster_addr_table) {
     if (a.Has('c') && cluster != a.Get('c')) continue;
     for (const auto& name : names) {
       auto b = info->broker_addr_table.find(name);
       if (b == info->broker_addr_table.end()) continue;
+      std::map<std::string, std::string> master;
       for (const auto& [id, addr] : b->second.broker_addrs) {
         auto rt = adm.BrokerRuntimeInfo(addr);
         std::map<std::string, std::string> t = rt.ok() ? *rt : std::map<std::string, std::string>{};
-        std::printf("%-22s  %-22s  %-4lld  %-22s  %-14s  %-16s  %-16s  %s\n", cluster.c_str(),
+        if (id == 0) master = t;
+        const auto [bytes, ms] = admin::SlaveLag(master, addr);  // a slave: lag behind the master
+        std::printf("%-22s  %-22s  %-4lld  %-22s  %-14s  %-16s  %-16s  %-8s  %s\n", cluster.c_str(),
                     name.c_str(), static_cast<long long>(id), addr.c_str(),
                     t["brokerVersionDesc"].c_str(), t["msgPutTotalTodayNow"].c_str(),
-                    t["msgGetTotalTodayNow"].c_str(), t["timerPendingCount"].c_str());
+                    t["msgGetTotalTodayNow"].c_str(), t["timerPendingCount"].c_str(),
+                    id == 0 ? "-" : (std::to_string(bytes) + "/" + std::to_string(ms)).c_str());
       }
     }
   }
@@ -219,6 +223,32 @@ int CmdHaStatus(admin::Admin& adm, const Args& a) {
                   addr.c_str(), t["brokerRole"].c_str(), ha.c_str());
     }
   }
+  return 0;
+}
+
+// The group's members with role, term, sync-state set (the master's) and each slave's lag.
+int CmdGetSyncStateSet(admin::Admin& adm, const Args& a) {
+  auto members = adm.GroupMembers(a.Get('b'));
+  if (!members.ok()) return Fail(members.status());
+  std::printf("%-4s  %-22s  %-12s  %-10s  %-6s  %-14s  %s\n", "#BID", "#Addr", "#Role", "#Elected",
+              "#Term", "#SyncStateSet", "#Behind(bytes/ms)");
+  for (const auto& m : *members) {
+    std::printf(
+        "%-4lld  %-22s  %-12s  %-10s  %-6lld  %-14s  %s\n", static_cast<long long>(m.route_id),
+        m.addr.c_str(), m.role.c_str(), m.controller_role.empty() ? "-" : m.controller_role.c_str(),
+        static_cast<long long>(m.epoch), m.sync_state_set.empty() ? "-" : m.sync_state_set.c_str(),
+        m.route_id == 0
+            ? "-"
+            : (std::to_string(m.behind_bytes) + "/" + std::to_string(m.behind_ms)).c_str());
+  }
+  return 0;
+}
+
+int CmdElectMaster(admin::Admin& adm, const Args& a) {
+  Status s = adm.ElectMaster(a.Get('b'), std::atoll(a.Get('i').c_str()));
+  if (!s.ok()) return Fail(s);
+  std::printf("master switch of %s to member %s requested\n", a.Get('b').c_str(),
+              a.Get('i').c_str());
   return 0;
 }
 
@@ -469,6 +499,8 @@ const Command kCommands[] = {
     {"clusterList", "[-c cluster]", "", &CmdClusterList},
     {"brokerStatus", "-b brokerAddr", "b", &CmdBrokerStatus},
     {"haStatus", "[-c cluster] [-b brokerAddr]", "", &CmdHaStatus},
+    {"getSyncStateSet", "-b brokerName", "b", &CmdGetSyncStateSet},
+    {"electMaster", "-b brokerName -i brokerId", "bi", &CmdElectMaster},
     {"wipeWritePerm", "-b brokerName", "b", &CmdWipeWritePerm},
     {"addWritePerm", "-b brokerName", "b", &CmdAddWritePerm},
     {"getBrokerConfig", "(-b brokerAddr | -c cluster)", "", &CmdGetBrokerConfig},

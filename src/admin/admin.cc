@@ -105,6 +105,26 @@ Result<std::map<std::string, int64_t>> Admin::SetBrokerWritePerm(const std::stri
   return out;
 }
 
+Status Admin::ElectMaster(const std::string& broker_name, int64_t broker_id) {
+  RJ_ASSIGN_OR_RETURN(auto info, ClusterInfo());
+  auto group = info.broker_addr_table.find(broker_name);
+  if (group == info.broker_addr_table.end())
+    return Status::NotFound("no broker group " + broker_name);
+  Status last = Status::Unavailable("no member of " + broker_name + " answered");
+  for (const auto& [id, addr] : group->second.broker_addrs) {
+    auto r = impl_->Call(addr, req::kControllerElectMaster,
+                         {{"clusterName", group->second.cluster},
+                          {"brokerName", broker_name},
+                          {"brokerId", std::to_string(broker_id)}});
+    if (!r.ok()) {
+      last = r.status();
+      continue;
+    }
+    return Impl::Expect(*r, "CONTROLLER_ELECT_MASTER to " + addr);
+  }
+  return last;
+}
+
 Status Admin::DeleteKvConfig(const std::string& ns, const std::string& key) {
   for (const auto& n : impl_->namesrvs_) {
     RJ_ASSIGN_OR_RETURN(auto r,

@@ -224,6 +224,23 @@ void AdminProcessor::DeleteSubscriptionGroup(const RequestContextPtr& ctx) {
   ctx->RespondCode(rc::kSuccess);
 }
 
+// CONTROLLER_ELECT_MASTER (ramjet-admin electMaster): the group's master hands over to member
+// brokerId once that member holds all its data (FailoverController::RequestElect).
+void AdminProcessor::ElectMaster(const RequestContextPtr& ctx) {
+  const RemotingCommand& r = ctx->request();
+  if (bc_.controller == nullptr)
+    return ctx->RespondCode(rc::kSystemError, "the broker is not in controller mode");
+  if (r.Find("brokerName").value_or("") != bc_.config().broker_name)
+    return ctx->RespondCode(rc::kSystemError, "brokerName is not this broker's group");
+  auto id = r.GetInt64("brokerId");
+  if (!id.ok()) return RespondError(ctx, id.status());
+  Status s = bc_.controller->RequestElect(*id);
+  if (!s.ok()) return ctx->RespondCode(rc::kSystemError, std::string(s.message()));
+  RJ_LOG(kWarn, "broker", "master switch to member %lld requested by %s",
+         static_cast<long long>(*id), ctx->remote_address().c_str());
+  ctx->RespondCode(rc::kSuccess);
+}
+
 void AdminProcessor::GetProducerConnectionList(const RequestContextPtr& ctx) {
   auto group = ctx->request().GetGroup("producerGroup");
   if (!group.ok()) return RespondError(ctx, group.status());

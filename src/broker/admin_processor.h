@@ -31,6 +31,7 @@ class AdminProcessor {
   void GetBrokerConfig(const remoting::RequestContextPtr& ctx);
   void UpdateSubscriptionGroup(const remoting::RequestContextPtr& ctx);
   void DeleteSubscriptionGroup(const remoting::RequestContextPtr& ctx);
+  void ElectMaster(const remoting::RequestContextPtr& ctx);
   void GetProducerConnectionList(const remoting::RequestContextPtr& ctx);
   void GetConsumerConnectionList(const remoting::RequestContextPtr& ctx);
   void InvokeBrokerToResetOffset(const remoting::RequestContextPtr& ctx);

@@ -353,6 +353,7 @@ void Broker::RegisterProcessors() {
   On(req::kUpdateAndCreateSubscriptionGroup, admin, &AdminProcessor::UpdateSubscriptionGroup,
      admin_exec);
   On(req::kDeleteSubscriptionGroup, admin, &AdminProcessor::DeleteSubscriptionGroup, admin_exec);
+  On(req::kControllerElectMaster, admin, &AdminProcessor::ElectMaster, admin_exec);
   On(req::kGetProducerConnectionList, admin, &AdminProcessor::GetProducerConnectionList,
      admin_exec);
   On(req::kGetConsumerConnectionList, admin, &AdminProcessor::GetConsumerConnectionList,

@@ -139,6 +139,18 @@ class FailoverTest : public ::testing::Test {
     }
     return false;
   }
+  std::string Admin(const std::string& args) {
+    const std::string cmd =
+        std::string(RAMJET_ADMIN_BIN) + " " + args + " -n " + ns_addr_ + " 2>&1";
+    std::string out;
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+      char buf[4096];
+      size_t n;
+      while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+      pclose(p);
+    }
+    return out;
+  }
   std::string Logs() { return ReadFile(Log(1)) + "\n-----\n" + ReadFile(Log(2)); }
 
   std::unique_ptr<testing::TestHosts> hosts_;
@@ -232,6 +244,21 @@ TEST_F(FailoverTest, KilledMasterIsReplacedAndRejoinsAsSlave) {
   sender.join();
   producer.Shutdown();
 
+  // The admin's view, then a manual switch back (electMaster): the master hands over once the
+  // chosen member has everything, and steps down to a slave.
+  const std::string view = Admin("getSyncStateSet -b broker-fo");
+  EXPECT_NE(view.find(Addr(master)), std::string::npos) << view;
+  EXPECT_NE(view.find("1,2"), std::string::npos) << view;
+  EXPECT_NE(view.find("slave"), std::string::npos) << view;
+  const std::string elect = Admin("electMaster -b broker-fo -i " + std::to_string(3 - master));
+  EXPECT_NE(elect.find("requested"), std::string::npos) << elect;
+  const int64_t asked = NowMillis();
+  ASSERT_TRUE(WaitMaster(3 - master, "1,2")) << Logs();
+  std::printf("electMaster: member %d master (and member %d in sync) %lld ms after the request\n",
+              3 - master, master, static_cast<long long>(NowMillis() - asked));
+  master = 3 - master;
+  EXPECT_EQ(Role(3 - master), "slave");
+
   std::map<std::string, std::string> found;
   const size_t missing = calls_.MissingOn(Addr(master), "FoTopic", acked, &found);
   EXPECT_EQ(missing, 0u);
@@ -255,8 +282,9 @@ TEST_F(FailoverTest, KilledMasterIsReplacedAndRejoinsAsSlave) {
                    ReadFile(Log(2)).find("cutting the CommitLog") != std::string::npos;
   std::printf(
       "fault test 2: %zu sends acknowledged, %d failed, %zu missing on the master; "
-      "CommitLogs identical over %zu bytes; a returning master cut its tail: %s\n",
-      acked.size(), failures.load(), missing, common, cut ? "yes" : "no");
+      "CommitLogs identical over %zu bytes (data up to offset %zu); a returning master cut its "
+      "tail: %s\n",
+      acked.size(), failures.load(), missing, common, data_end, cut ? "yes" : "no");
 }
 
 TEST_F(FailoverTest, PartitionedMasterIsFencedBeforeTheSlaveTakesOver) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ramjet/base/result.h"
@@ -23,6 +24,23 @@ struct QueueStatus {
   int64_t max_offset = 0;
   int64_t last_update_ms = 0;  // store time of the newest message (0 if empty)
 };
+
+// One member of a broker group as ramjet-admin getSyncStateSet shows it.
+struct GroupMember {
+  int64_t route_id = 0;  // its brokerId in the routes (0: master)
+  std::string addr;
+  std::string role;             // brokerRole
+  std::string controller_role;  // master / slave / candidate ("" outside controller mode)
+  int64_t epoch = 0;
+  std::string sync_state_set;  // the master's view: member ids, ','-separated
+  int64_t behind_bytes = -1;   // a slave's lag as its master sees it (-1: unknown)
+  int64_t behind_ms = -1;
+};
+
+// A slave's lag from its master's runtime info (the haSlave.<n> entry from the slave's IP):
+// bytes and ms, -1 when the master does not list it.
+std::pair<int64_t, int64_t> SlaveLag(const std::map<std::string, std::string>& master_info,
+                                     const std::string& slave_addr);
 
 struct ConsumerProgressRow {
   client::MessageQueue queue;
@@ -54,6 +72,10 @@ class Admin {
   // the topic count each name server changed.
   Result<std::map<std::string, int64_t>> SetBrokerWritePerm(const std::string& broker_name,
                                                             bool wipe);
+  // Every member of a broker group with its role, term and lag (GET_BROKER_RUNTIME_INFO).
+  Result<std::vector<GroupMember>> GroupMembers(const std::string& broker_name);
+  // CONTROLLER_ELECT_MASTER to a member of the group: switch the master to member broker_id.
+  Status ElectMaster(const std::string& broker_name, int64_t broker_id);
   // name server address -> properties text.
   Result<std::map<std::string, std::string>> NamesrvConfig();
 

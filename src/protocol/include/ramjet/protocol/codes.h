@@ -47,6 +47,9 @@ inline constexpr int32_t kGetTopicStatsInfo = 202;
 inline constexpr int32_t kGetConsumerConnectionList = 203;
 inline constexpr int32_t kGetProducerConnectionList = 204;
 inline constexpr int32_t kWipeWritePermOfBroker = 205;
+// RocketMQ 5 sends it to its controller; here every member of a group in controller mode takes
+// it (clusterName, brokerName, brokerId: the member to switch to).
+inline constexpr int32_t kControllerElectMaster = 1002;
 inline constexpr int32_t kGetAllTopicListFromNameserver = 206;
 inline constexpr int32_t kDeleteSubscriptionGroup = 207;
 inline constexpr int32_t kGetConsumeStats = 208;
