@@ -50,12 +50,14 @@ TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 echo "== libFuzzer targets (${FUZZ_SECONDS}s each)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRAMJET_FUZZ=ON -DRAMJET_SANITIZE=ON -DRAMJET_BUILD_TESTS=OFF -DRAMJET_BUILD_BENCH=OFF >/dev/null
-ninja -C build-fuzz -j"$JOBS" record_fuzz recovery_fuzz frame_fuzz names_fuzz
-for f in record_fuzz recovery_fuzz frame_fuzz names_fuzz; do
+ninja -C build-fuzz -j"$JOBS" record_fuzz recovery_fuzz frame_fuzz names_fuzz ha_fuzz etcd_fuzz
+for f in record_fuzz recovery_fuzz frame_fuzz names_fuzz ha_fuzz etcd_fuzz; do
   work=$(mktemp -d)
   corpus=record
   [ "$f" = frame_fuzz ] && corpus=frame
   [ "$f" = names_fuzz ] && corpus=names
+  [ "$f" = ha_fuzz ] && corpus=ha
+  [ "$f" = etcd_fuzz ] && corpus=etcd
   cp "$ROOT"/fuzz/corpus/$corpus/* "$work"/
   RAMJET_LOG_LEVEL=error "build-fuzz/fuzz/$f" -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
     -print_final_stats=1 "$work" 2>"$work.log" || { tail -50 "$work.log"; exit 1; }

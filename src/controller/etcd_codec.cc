@@ -208,6 +208,9 @@ Result<std::string> Base64Decode(std::string_view in) {
       }
       if (pad > 0 || (v[k] = B64Value(c)) < 0) return Status::Corruption("base64: bad character");
     }
+    // Canonical only: the bits a padded group leaves over must be zero.
+    if ((pad == 1 && (v[2] & 3) != 0) || (pad == 2 && (v[1] & 15) != 0))
+      return Status::Corruption("base64: non-canonical padding");
     const uint32_t w = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
     out += static_cast<char>(w >> 16);
     if (pad < 2) out += static_cast<char>((w >> 8) & 0xff);

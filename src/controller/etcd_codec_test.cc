@@ -22,6 +22,8 @@ TEST(Base64Test, RoundTripsEveryLengthAndRefusesGarbage) {
   EXPECT_FALSE(Base64Decode("ab!d").ok());
   EXPECT_FALSE(Base64Decode("a=bc").ok());
   EXPECT_FALSE(Base64Decode("ab==cdef").ok());
+  EXPECT_FALSE(Base64Decode("vkq=").ok());  // leftover bits set: not what any encoder writes
+  EXPECT_FALSE(Base64Decode("eB==").ok());
 }
 
 TEST(HttpResponseTest, ParsesChunkedContentLengthAndClose) {
