@@ -43,7 +43,7 @@ struct MemberRecord {
   int64_t broker_id = 0;
   std::string addr;
   std::string ha_addr;
-  int64_t max_offset = 0;  // CommitLog end, refreshed every second
+  int64_t max_offset = 0;  // CommitLog end, republished every round (500 ms)
   int64_t epoch = 0;       // the term its log agrees with
   bool master = false;
 };
