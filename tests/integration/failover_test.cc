@@ -98,17 +98,18 @@ class FailoverTest : public ::testing::Test {
     return (dir_ / ("broker-" + std::to_string(id) + ".log")).string();
   }
 
-  void StartMember(int id, const std::string& role = "SYNC_MASTER") {
+  void StartMember(int id, const std::string& role = "SYNC_MASTER",
+                   const std::string& extra = "--syncFlushTimeout=2000") {
     const int port = ports_.at(id);
     members_[id] = testing::Process::Start(
-        hosts_->On(id, {RAMJET_BROKER_BIN, "--namesrvAddr=" + ns_addr_,
-                        "--listenPort=" + std::to_string(port),
-                        "--haListenPort=" + std::to_string(port + 1),
-                        "--brokerIP1=" + hosts_->ip(id), "--storePathRootDir=" + Store(id).string(),
-                        "--brokerName=broker-fo", "--brokerRole=" + role,
-                        "--brokerId=" + std::to_string(id), "--enableControllerMode=true",
-                        "--controllerAddr=" + etcd_addr_, "--controllerLeaseTtl=3",
-                        "--syncFlushTimeout=2000", "--mappedFileSizeCommitLog=8388608"}),
+        hosts_->On(
+            id,
+            {RAMJET_BROKER_BIN, "--namesrvAddr=" + ns_addr_, "--listenPort=" + std::to_string(port),
+             "--haListenPort=" + std::to_string(port + 1), "--brokerIP1=" + hosts_->ip(id),
+             "--storePathRootDir=" + Store(id).string(), "--brokerName=broker-fo",
+             "--brokerRole=" + role, "--brokerId=" + std::to_string(id),
+             "--enableControllerMode=true", "--controllerAddr=" + etcd_addr_,
+             "--controllerLeaseTtl=3", extra, "--mappedFileSizeCommitLog=8388608"}),
         Log(id));
   }
   std::string Role(int id) { return calls_.RuntimeInfo(Addr(id))["controllerRole"]; }
@@ -289,8 +290,10 @@ TEST_F(FailoverTest, KilledMasterIsReplacedAndRejoinsAsSlave) {
 
 TEST_F(FailoverTest, PartitionedMasterIsFencedBeforeTheSlaveTakesOver) {
   if (!hosts_->namespaces()) GTEST_SKIP() << "needs network namespaces to partition a host";
-  StartMember(1);
-  StartMember(2);
+  // Sends that wait for the unreachable slave give up after 300 ms, so the probes see the old
+  // master's state at least every ~0.4 s (the fence comes >= 0.75 s before anyone can win).
+  StartMember(1, "SYNC_MASTER", "--syncFlushTimeout=300");
+  StartMember(2, "SYNC_MASTER", "--syncFlushTimeout=300");
   const int master = WaitAnyMaster();
   ASSERT_NE(master, 0) << Logs();
   ASSERT_TRUE(WaitMaster(master, "1,2")) << Logs();
@@ -305,9 +308,10 @@ TEST_F(FailoverTest, PartitionedMasterIsFencedBeforeTheSlaveTakesOver) {
   std::map<int, std::vector<Probe>> probes;
   std::map<std::string, std::string> acked;
   std::atomic<bool> stop{false};
+  std::atomic<int> seq{0};
   auto prober = [&](int id) {
     for (int n = 0; n < 2000 && !stop.load(); ++n) {
-      const std::string body = "p" + std::to_string(id) + "-" + std::to_string(n);
+      const std::string body = "p" + std::to_string(id) + "-" + std::to_string(seq++);
       const int64_t t0 = NowMillis();
       auto r = calls_.Send(Addr(id), "FoPart", body, 4000);
       std::lock_guard<std::mutex> l(mu);
@@ -315,10 +319,10 @@ TEST_F(FailoverTest, PartitionedMasterIsFencedBeforeTheSlaveTakesOver) {
                             r.ok() ? r->remark.value_or("") : r.status().ToString()});
       if (r.ok() && r->code == rc::kSuccess)
         acked[std::string(r->Find("msgId").value_or(""))] = body;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
     }
   };
-  std::thread p1(prober, master), p2(prober, slave);
+  std::thread p1(prober, master), p1b(prober, master), p2(prober, slave);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   ASSERT_TRUE(hosts_->Partition(master, 0));
   ASSERT_TRUE(hosts_->Partition(master, slave));
@@ -331,6 +335,7 @@ TEST_F(FailoverTest, PartitionedMasterIsFencedBeforeTheSlaveTakesOver) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2000));
   stop.store(true);
   p1.join();
+  p1b.join();
   p2.join();
   ASSERT_GT(elected, 0) << Logs();
 
