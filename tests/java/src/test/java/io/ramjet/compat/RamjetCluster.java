@@ -455,7 +455,7 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
 
     // ---------------------------------------------------------------- processes
 
-    private static Process start(Path log, String... cmd) throws IOException {
+    static Process start(Path log, String... cmd) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.redirectErrorStream(true);
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -464,7 +464,7 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
         return pb.start();
     }
 
-    private void awaitPort(String name, Process p, Path log, int port) throws InterruptedException {
+    static void awaitPort(String name, Process p, Path log, int port) throws InterruptedException {
         long deadline = System.currentTimeMillis() + PORT_WAIT_MS;
         for (int attempt = 0; attempt < 400; attempt++) {
             if (!p.isAlive()) {
@@ -525,7 +525,7 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
      * A random port in 20000..39999 such that {@code port - below .. port + 1} are all free
      * (below = 2 for the broker: VIP port bp-2, bp-1 is not needed but harmless to check).
      */
-    private static int pickFreePort(int below) {
+    static int pickFreePort(int below) {
         for (int attempt = 0; attempt < 500; attempt++) {
             int port = ThreadLocalRandom.current().nextInt(20_000, 40_000);
             boolean free = true;
