@@ -59,6 +59,9 @@ controller::FailoverController::Hooks ControllerHooks(BrokerContext* bc, Replica
       out.push_back({s.address, s.acked_offset, s.last_report_ms, s.caught_up_ms});
     return out;
   };
+  h.set_ackers = [bc](std::vector<std::string> ips) {
+    if (bc->ha_master != nullptr) bc->ha_master->SetAckers(std::move(ips));
+  };
   h.restart = std::move(on_restart);
   return h;
 }

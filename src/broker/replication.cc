@@ -13,6 +13,7 @@ Status Replication::Start() {
     o.heartbeat_interval_ms = config.ha_send_heartbeat_interval;
     o.housekeeping_interval_ms = config.ha_housekeeping_interval;
     o.max_frame_body = config.store.commit_log_segment_size;
+    o.bind_ip = config.broker_ip1;
     client_ = std::make_unique<ha::HaClient>(o, bc_.store.get());
     client_->Start();
     sync_ = std::make_unique<SlaveSynchronizer>(&bc_, schedule_);

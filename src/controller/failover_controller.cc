@@ -135,6 +135,8 @@ Status FailoverController::Start(Hooks hooks) {
     int64_t rev = 0;
     auto set = ReadSyncStateSet(&rev);
     if (set.ok() && *set) {
+      auto live = LiveMembers();
+      PushAckers(**set, live.ok() ? *live : std::vector<MemberRecord>{});
       MutexLock l(&mu_);
       set_ = *set;
       alone_.store(set_->members.size() <= 1, std::memory_order_release);
@@ -301,9 +303,24 @@ void FailoverController::MaintainSyncStateSet(const std::vector<MemberRecord>& l
   std::string list;
   for (int64_t id : members) list += (list.empty() ? "" : ",") + std::to_string(id);
   RJ_LOG(kInfo, kLog, "sync-state set of term %" PRId64 ": {%s}", decision_.epoch, list.c_str());
+  PushAckers(next, live);
   MutexLock l(&mu_);
   set_ = next;
   alone_.store(members.size() <= 1, std::memory_order_release);
+}
+
+void FailoverController::PushAckers(const SyncStateSet& set,
+                                    const std::vector<MemberRecord>& live) {
+  if (!hooks_.set_ackers) return;
+  std::vector<std::string> ips;
+  for (int64_t id : set.members) {
+    if (id == options_.member_id) continue;
+    std::string ip = "?";
+    for (const auto& m : live)
+      if (m.broker_id == id) ip = m.addr.substr(0, m.addr.rfind(':'));
+    ips.push_back(ip);
+  }
+  hooks_.set_ackers(std::move(ips));
 }
 
 // A member joins the set only once it holds every message acknowledged without it: sends stop

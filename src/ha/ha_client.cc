@@ -47,7 +47,7 @@ void HaClient::Run(ServiceThread& self) {
       self.WaitFor(options_.reconnect_interval_ms);
       continue;
     }
-    auto fd = Connect(address, 3000);
+    auto fd = Connect(address, 3000, options_.bind_ip);
     if (!fd.ok()) {
       RJ_LOG(kWarn, kLog, "cannot reach the master's HA port: %s", fd.status().ToString().c_str());
       self.WaitFor(options_.reconnect_interval_ms);

@@ -275,10 +275,39 @@ void HaMaster::NotifyData(int64_t /*end*/) {
   for (auto& c : connections_) c->Wake();
 }
 
+void HaMaster::SetAckers(std::vector<std::string> ips) {
+  {
+    MutexLock l(&mu_);
+    ackers_ = std::move(ips);
+    any_acker_.store(ackers_.empty());
+  }
+  OnAck(-1);  // a smaller set may have acknowledged more already
+}
+
+int64_t HaMaster::AckedByAll() const {
+  MutexLock l(&mu_);
+  int64_t all = INT64_MAX;
+  for (const auto& ip : ackers_) {
+    int64_t best = -1;
+    for (const auto& c : connections_) {
+      if (c->closed()) continue;
+      const SlaveState s = c->state();
+      if (s.address.substr(0, s.address.rfind(':')) == ip) best = std::max(best, s.acked_offset);
+    }
+    all = std::min(all, best);
+  }
+  return all == INT64_MAX ? -1 : all;
+}
+
 void HaMaster::OnAck(int64_t offset) {
+  if (!any_acker_.load()) offset = AckedByAll();
   int64_t cur = acked_.load();
   while (offset > cur && !acked_.compare_exchange_weak(cur, offset)) {
   }
+  CompleteWaiters();
+}
+
+void HaMaster::CompleteWaiters() {
   std::vector<std::function<void(Status)>> done;
   {
     MutexLock l(&waiters_mu_);

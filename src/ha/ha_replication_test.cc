@@ -176,6 +176,47 @@ TEST(HaReplicationTest, SyncWaitCompletesOnAcknowledgementAndFailsWithoutSlave) 
   EXPECT_FALSE(ha.IsSlaveOk(master->MaxPhysicalOffset().value()));
 }
 
+// Controller mode: with ackers (the sync-state set's slaves, by address) a send is replicated
+// once every one of them has it; a slave outside the set does not count.
+TEST(HaReplicationTest, OnlyTheSyncStateSetsSlavesAcknowledge) {
+  TempDir md, d2, d3;
+  auto master = OpenStore(SmallConfig(md.path()));
+  auto s2 = OpenStore(SmallConfig(d2.path()));
+  auto s3 = OpenStore(SmallConfig(d3.path()));
+  ASSERT_TRUE(master && s2 && s3);
+  HaMaster ha(LocalMaster(64 * 1024), master.get());
+  master->SetAppendListener([&ha](int64_t end) { ha.NotifyData(end); });
+  ASSERT_TRUE(ha.Start().ok());
+  auto wait = [&](int64_t timeout_ms) {
+    std::promise<Status> p;
+    ha.WaitReplicated(master->MaxPhysicalOffset().value(), timeout_ms,
+                      [&](Status s) { p.set_value(s); });
+    return p.get_future().get();
+  };
+  ha.SetAckers({"127.0.0.3"});
+  HaClientOptions o2 = SlaveOf(ha), o3 = SlaveOf(ha);
+  o2.bind_ip = "127.0.0.2";
+  o3.bind_ip = "127.0.0.3";
+  auto c2 = std::make_unique<HaClient>(o2, s2.get());
+  c2->Start();
+  Put(master.get(), 1);
+  ASSERT_TRUE(WaitFor(
+      [&] { return s2->MaxPhysicalOffset().value() == master->MaxPhysicalOffset().value(); }));
+  EXPECT_EQ(wait(300).code(), StatusCode::kTimeout);  // 127.0.0.2 has it, but is not an acker
+  auto c3 = std::make_unique<HaClient>(o3, s3.get());
+  c3->Start();
+  Put(master.get(), 1, 1);
+  EXPECT_TRUE(wait(5000).ok());
+  // Both must have it once both are ackers; then the set shrinks to 127.0.0.2 alone.
+  ha.SetAckers({"127.0.0.2", "127.0.0.3"});
+  c3.reset();
+  Put(master.get(), 1, 2);
+  EXPECT_EQ(wait(300).code(), StatusCode::kTimeout);
+  ha.SetAckers({"127.0.0.2"});
+  Put(master.get(), 1, 3);
+  EXPECT_TRUE(wait(5000).ok());
+}
+
 // A raw "slave" that reports once and never acknowledges: the send times out, and the bytes it
 // receives are RocketMQ frames of the master's log.
 TEST(HaReplicationTest, UnacknowledgedSendTimesOutAndFramesAreRaw) {

@@ -56,13 +56,19 @@ Result<int> Listen(const std::string& ip, int port, int* bound_port) {
   return fd;
 }
 
-Result<int> Connect(const std::string& address, int timeout_ms) {
+Result<int> Connect(const std::string& address, int timeout_ms, const std::string& bind_ip) {
   sockaddr_in sa{};
   if (!ParseAddress(address, &sa)) {
     return Status::InvalidArgument("bad HA master address '" + address + "'");
   }
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Errno("socket");
+  sockaddr_in local{};
+  if (!bind_ip.empty() && bind_ip != "0.0.0.0" && ParseAddress(bind_ip + ":1", &local)) {
+    local.sin_port = 0;
+    // Not this host's address (e.g. behind NAT): connect from the default one instead.
+    (void)bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local));
+  }
   if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 && errno != EINPROGRESS) {
     Status s = Errno("connect " + address);
     close(fd);

@@ -72,6 +72,9 @@ class FailoverController {
     std::function<int64_t()> max_offset;  // the CommitLog end
     std::function<void()> stop_replica;   // a candidate stops taking its master's bytes
     std::function<std::vector<ReplicaView>()> replicas;  // master: its HA connections
+    // Master: the IP addresses of the slaves in the sync-state set, after every change of it
+    // (their acknowledgements complete SYNC sends); "?" for a member whose address is unknown.
+    std::function<void(std::vector<std::string>)> set_ackers;
     // The role must change: restart the broker, handing it the lease. Called once.
     std::function<void(int64_t lease, const std::string& reason)> restart;
   };
@@ -111,6 +114,7 @@ class FailoverController {
   void MasterRound();
   void MaintainSyncStateSet(const std::vector<MemberRecord>& live);
   bool ReadyToGrow();
+  void PushAckers(const SyncStateSet& set, const std::vector<MemberRecord>& live);
   void HandOver(int64_t target, int64_t now);
   void SlaveRound();
   void Campaign(int64_t latest_epoch, int64_t set_revision);

@@ -23,6 +23,9 @@ struct HaClientOptions {
   int64_t housekeeping_interval_ms = 20000;  // haHousekeepingInterval
   int64_t reconnect_interval_ms = 5000;      // after a failed connect, as RocketMQ
   int64_t max_frame_body = 1LL << 30;        // at most one segment per frame
+  // The local address to connect from (brokerIP1), so that the master can tell the members of
+  // a group apart by address even when they share a host; empty: the default.
+  std::string bind_ip;
 };
 
 class HaClient {

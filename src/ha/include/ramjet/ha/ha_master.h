@@ -65,6 +65,10 @@ class HaMaster {
   // is in sync (none connected, or the best one more than slave_fallbehind_max behind);
   // kTimeout after timeout_ms.
   void WaitReplicated(int64_t end, int64_t timeout_ms, std::function<void(Status)> done);
+  // Controller mode: the sync-state set's slaves, by IP address. From now on a send is
+  // replicated once every one of them has acknowledged it (each address counts once: the best
+  // connection from it); empty (the default, and 4.x): once any slave has.
+  void SetAckers(std::vector<std::string> ips);
   // RocketMQ's isSlaveOK: a connected slave within slave_fallbehind_max of master_max.
   bool IsSlaveOk(int64_t master_max) const;
   // The highest offset any slave has acknowledged (push2SlaveMaxOffset).
@@ -81,6 +85,9 @@ class HaMaster {
   void AcceptLoop(ServiceThread& self);
   void TransferLoop(ServiceThread& self);
   void OnAck(int64_t offset);
+  // What the ackers have all acknowledged (-1: not all connected).
+  int64_t AckedByAll() const RJ_EXCLUDES(mu_);
+  void CompleteWaiters();
   void ReapClosed() RJ_REQUIRES(mu_);
 
   const HaMasterOptions options_;
@@ -93,6 +100,8 @@ class HaMaster {
   mutable Mutex mu_;
   std::list<std::unique_ptr<Connection>> connections_ RJ_GUARDED_BY(mu_);
   bool stopped_ RJ_GUARDED_BY(mu_) = false;
+  std::vector<std::string> ackers_ RJ_GUARDED_BY(mu_);
+  std::atomic<bool> any_acker_{true};  // ackers_ is empty
 
   Mutex waiters_mu_;
   std::multimap<int64_t, Waiter> waiters_ RJ_GUARDED_BY(waiters_mu_);  // by end offset

@@ -13,7 +13,8 @@ namespace ramjet::ha {
 // Listens on ip:port (port 0 picks one); returns the descriptor (non-blocking, close-on-exec).
 Result<int> Listen(const std::string& ip, int port, int* bound_port);
 // Connects to "host:port" within timeout_ms; returns a blocking descriptor with TCP_NODELAY.
-Result<int> Connect(const std::string& address, int timeout_ms);
+// bind_ip (when not empty) is the local address to connect from, if this host has it.
+Result<int> Connect(const std::string& address, int timeout_ms, const std::string& bind_ip = "");
 // "ip:port" of the peer of fd.
 std::string PeerAddress(int fd);
 // Writes all of data (blocking socket; retries on EINTR). Fails on error or a closed peer.
