@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "ramjet/base/clock.h"
@@ -82,7 +83,12 @@ struct Member {
   std::unique_ptr<FailoverController> c;
   std::atomic<int64_t> offset{0};
   std::promise<std::pair<int64_t, std::string>> restarted;
+  std::mutex mu;  // replicas: set by the test, read by the controller's thread
   std::vector<ReplicaView> replicas;
+  void SetReplicas(std::vector<ReplicaView> r) {
+    std::lock_guard<std::mutex> l(mu);
+    replicas = std::move(r);
+  }
 };
 
 class ControllerLiveTest : public ::testing::Test {
@@ -115,7 +121,10 @@ class ControllerLiveTest : public ::testing::Test {
     m->restarted = {};
     FailoverController::Hooks h;
     h.max_offset = [m] { return m->offset.load(); };
-    h.replicas = [m] { return m->replicas; };
+    h.replicas = [m] {
+      std::lock_guard<std::mutex> l(m->mu);
+      return m->replicas;
+    };
     h.restart = [m](int64_t l, const std::string& why) { m->restarted.set_value({l, why}); };
     EXPECT_TRUE(m->c->Start(h).ok());
     return d.ok() ? *d : JoinDecision{};
@@ -158,7 +167,7 @@ TEST_F(ControllerLiveTest, ElectsFailsOverAndCutsTheOldMastersTail) {
   a.offset = 300;
   b.offset = 300;
   const int64_t now = NowMillis();
-  a.replicas = {{"127.0.0.1:40000", 300, now + 60000, now}};
+  a.SetReplicas({{"127.0.0.1:40000", 300, now + 60000, now}});
   for (int i = 0; i < 50 && a.c->Info().sync_state_set->members.size() < 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_EQ(a.c->Info().sync_state_set->members, (std::vector<int64_t>{1, 2}));
@@ -201,7 +210,7 @@ TEST_F(ControllerLiveTest, ElectMasterHandsOverToTheChosenMember) {
   b.offset = 10;
   ASSERT_FALSE(Boot(&b, 2, lb).master);
   const int64_t now = NowMillis();
-  a.replicas = {{"127.0.0.1:40000", 10, now + 60000, now}};
+  a.SetReplicas({{"127.0.0.1:40000", 10, now + 60000, now}});
   for (int i = 0; i < 50 && a.c->Info().sync_state_set->members.size() < 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(b.c->RequestElect(3).ok());  // not in the set
