@@ -51,7 +51,7 @@ lat = r.get("latency_ms", {})
 print(f"{mode} run {run}: {r['msg_per_s']:.0f} msg/s, p50 {lat.get('p50')} ms, p99 {lat.get('p99')} ms, "
       f"{r['messages']} sent, {r['errors']} errors")
 PY
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; pids=()
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; pids=()
   sleep 1
 }
 
