@@ -62,11 +62,20 @@ TEST(ClusterFailoverTest, ANameServerAndAGroupDieProducersAndConsumersGoOn) {
   // the route of each name server.
   testing::BrokerCalls calls;
   bool ready = false;
-  for (const int64_t end = NowMillis() + 30000; !ready && NowMillis() < end;) {
+  std::string admin_out;
+  for (const int64_t end = NowMillis() + 60000; !ready && NowMillis() < end;) {
     const std::string cmd = std::string(RAMJET_ADMIN_BIN) +
                             " updateTopic -t Fo4 -c DefaultCluster -r 4 -w 4 -n '" + ns_list +
-                            "' >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) == 0) {
+                            "' 2>&1";
+    admin_out.clear();
+    int rc = -1;
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+      char buf[4096];
+      size_t n;
+      while ((n = fread(buf, 1, sizeof(buf), p)) > 0) admin_out.append(buf, n);
+      rc = pclose(p);
+    }
+    if (rc == 0) {
       ready = true;
       for (int h = 0; h < 2 && ready; ++h) {
         auto r =
@@ -80,7 +89,7 @@ TEST(ClusterFailoverTest, ANameServerAndAGroupDieProducersAndConsumersGoOn) {
     }
     if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  ASSERT_TRUE(ready) << "the cluster did not come up";
+  ASSERT_TRUE(ready) << "the cluster did not come up; the admin said: " << admin_out;
 
   client::ClientConfig pc;
   pc.namesrv_addr = ns_list;
