@@ -5,6 +5,7 @@
 # run's line and the median of RUNS runs per mode.
 #   bash bench/ha_bench.sh [build-dir] [runs] [seconds]
 set -euo pipefail
+export RAMJET_LOG_LEVEL=info  # the readiness check reads the sync-state set line
 BUILD="${1:-build}"; RUNS="${2:-3}"; SECS="${3:-10}"
 APPS="$BUILD/apps"; LOAD="$BUILD/bench/ramjet-load"
 work=$(mktemp -d -t ramjet-ha-bench.XXXXXX)

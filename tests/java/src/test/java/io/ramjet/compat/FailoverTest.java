@@ -54,6 +54,17 @@ class FailoverTest {
         }
     }
 
+    /** A broker whose log has INFO lines (the sync-state set changes), whatever RAMJET_LOG_LEVEL says. */
+    private static Process startInfo(Path log, String... cmd) throws java.io.IOException {
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("RAMJET_LOG_LEVEL", "info");
+        pb.redirectErrorStream(true);
+        pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        Files.writeString(log, "$ " + String.join(" ", cmd) + "\n", StandardCharsets.UTF_8);
+        return pb.start();
+    }
+
     @Test
     void producerAndConsumerGoOnAcrossAnAutomaticFailover() throws Exception {
         boolean etcd = new ProcessBuilder("sh", "-c", "command -v etcd").start().waitFor() == 0;
@@ -88,7 +99,7 @@ class FailoverTest {
         for (int id = 1; id <= 2; id++) {
             int port = RamjetCluster.pickFreePort(2);
             logs[id] = dir.resolve("broker-" + id + ".log");
-            members[id] = RamjetCluster.start(logs[id], bin.resolve("ramjet-broker").toString(),
+            members[id] = startInfo(logs[id], bin.resolve("ramjet-broker").toString(),
                     "--namesrvAddr=" + nsAddr, "--listenPort=" + port, "--brokerIP1=127.0.0.1",
                     "--storePathRootDir=" + dir.resolve("store-" + id), "--brokerName=broker-java-fo",
                     "--brokerRole=SYNC_MASTER", "--brokerId=" + id, "--enableControllerMode=true",
