@@ -168,18 +168,26 @@ run_ramjet() {
   local bin; bin="$(cd "$bin_dir" && pwd)"
   local dir="$work/ramjet"
   mkdir -p "$dir/store"
-  local np bp
-  np="$(free_port)"
-  "$bin/ramjet-namesrv" --listenPort="$np" --kvConfigPath="$dir/namesrv/kvConfig.json" >"$dir/namesrv.log" 2>&1 &
-  local ns_pid=$!; pids+=("$ns_pid")
-  wait_port "ramjet-namesrv" "$ns_pid" "$np" "$dir/namesrv.log"
-  bp="$(free_port)"
-  # The same settings as broker.conf.in gives Apache's broker.
-  sed -e "s|@NAMESRV@|127.0.0.1:$np|" -e "s|@PORT@|$bp|" -e "s|@STORE@|$dir/store|g" \
-    "$here/broker.conf.in" >"$dir/broker.conf"
-  "$bin/ramjet-broker" -c "$dir/broker.conf" >"$dir/broker.log" 2>&1 &
-  local br_pid=$!; pids+=("$br_pid")
-  wait_port "ramjet-broker" "$br_pid" "$bp" "$dir/broker.log"
+  local np bp ns_pid br_pid attempt
+  # A test running in parallel can take a port between free_port and the bind: then the server
+  # says "Address already in use" and starts again on another port (at most three tries).
+  for attempt in 1 2 3; do
+    np="$(free_port)"
+    "$bin/ramjet-namesrv" --listenPort="$np" --kvConfigPath="$dir/namesrv/kvConfig.json" >"$dir/namesrv.log" 2>&1 &
+    ns_pid=$!; pids+=("$ns_pid")
+    if wait_port "ramjet-namesrv" "$ns_pid" "$np" "$dir/namesrv.log"; then break; fi
+    grep -q "Address already in use" "$dir/namesrv.log" && [[ $attempt -lt 3 ]] || return 1
+  done
+  for attempt in 1 2 3; do
+    bp="$(free_port)"
+    # The same settings as broker.conf.in gives Apache's broker.
+    sed -e "s|@NAMESRV@|127.0.0.1:$np|" -e "s|@PORT@|$bp|" -e "s|@STORE@|$dir/store|g" \
+      "$here/broker.conf.in" >"$dir/broker.conf"
+    "$bin/ramjet-broker" -c "$dir/broker.conf" >"$dir/broker.log" 2>&1 &
+    br_pid=$!; pids+=("$br_pid")
+    if wait_port "ramjet-broker" "$br_pid" "$bp" "$dir/broker.log"; then break; fi
+    grep -q "Address already in use" "$dir/broker.log" && [[ $attempt -lt 3 ]] || return 1
+  done
   local rc=0
   run_scenarios ramjet "127.0.0.1:$np" "127.0.0.1:$bp" || rc=$?
   if ! kill -0 "$br_pid" 2>/dev/null; then
