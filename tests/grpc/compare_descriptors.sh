@@ -14,17 +14,23 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 protoc -I "$root/proto" --descriptor_set_out=ours.desc apache/rocketmq/v2/definition.proto \
   apache/rocketmq/v2/service.proto apache/rocketmq/v2/admin.proto
+# The npm tarball, checked against the integrity the registry published for 1.0.8 (the lock).
 npm pack rocketmq-client-nodejs@1.0.8 --silent >/dev/null
+# (the registry's sha512-qSzgN9/oFy+iqGIbXoAdY4L/hcAGDq1PqOk4/zXs3Jz6bxsGRL3GA5QSOFS1nVUtFzGTiPyHEz4f/ITloCWEJg==, in hex)
+want="a92ce037dfe8172fa2a8621b5e801d6382ff85c0060ead4fa8e938ff35ecdc9cfa6f1b0644bdc60394123854b59d552d17319388fc87133e1ffc84e5a0258426"
+got="$(sha512sum rocketmq-client-nodejs-1.0.8.tgz | cut -d' ' -f1)"
+if [[ "$got" != "$want" ]]; then
+  echo "compare_descriptors.sh: rocketmq-client-nodejs-1.0.8.tgz has sha512 $got, want $want" >&2
+  exit 1
+fi
 tar xzf rocketmq-client-nodejs-1.0.8.tgz
 protoc -I package/proto --descriptor_set_out=node.desc apache/rocketmq/v2/definition.proto \
   apache/rocketmq/v2/service.proto apache/rocketmq/v2/admin.proto
-cat > pom.xml <<'POM'
-<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
-<groupId>io.ramjet</groupId><artifactId>desc</artifactId><version>1</version>
-<dependencies><dependency><groupId>org.apache.rocketmq</groupId><artifactId>rocketmq-proto</artifactId>
-<version>2.1.2</version></dependency></dependencies></project>
-POM
-mvn -q -B dependency:build-classpath -Dmdep.outputFile=cp.txt >/dev/null
+# Offline first (the local repository usually has it), then Maven Central.
+mvn -o -q -B -f "$root/tests/grpc/pom.xml" dependency:build-classpath -Dmdep.outputFile="$work/cp.txt" \
+  >/dev/null 2>&1 ||
+  mvn -q -B -ntp -f "$root/tests/grpc/pom.xml" dependency:build-classpath \
+    -Dmdep.outputFile="$work/cp.txt" >/dev/null
 cp="$(cat cp.txt)"
 javac -d . -cp "$cp" "$root/tests/grpc/DescDump.java"
 java -cp "$cp:." DescDump ours.desc | sort >ours.txt
@@ -32,6 +38,7 @@ java -cp "$cp:." DescDump node.desc | sort >node.txt
 java -cp "$cp:." DescDump jar | sort >java.txt
 rc=0
 for c in node java; do
+  if [[ $(wc -l <"$c.txt") -lt 100 ]]; then echo "$c: descriptors not read" >&2; rc=1; continue; fi
   missing=$(comm -23 "$c.txt" ours.txt | wc -l)
   echo "$c: $(wc -l <"$c.txt") elements, $missing not in ours identically"
   if [[ $missing -gt 0 ]]; then comm -23 "$c.txt" ours.txt | head -50; rc=1; fi
