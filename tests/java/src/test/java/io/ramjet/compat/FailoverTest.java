@@ -39,10 +39,20 @@ class FailoverTest {
     private final List<Process> processes = new ArrayList<>();
     private Path dir;
 
+    private boolean passed;
+
     @AfterEach
     void tearDown() throws Exception {
         for (Process p : processes) {
             p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+        // Kept when the test failed (logs and stores), removed otherwise.
+        if (passed && dir != null) {
+            try (var paths = Files.walk(dir)) {
+                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        } else if (dir != null) {
+            System.out.println("[ramjet] kept " + dir);
         }
     }
 
@@ -103,7 +113,8 @@ class FailoverTest {
                     "--namesrvAddr=" + nsAddr, "--listenPort=" + port, "--brokerIP1=127.0.0.1",
                     "--storePathRootDir=" + dir.resolve("store-" + id), "--brokerName=broker-java-fo",
                     "--brokerRole=SYNC_MASTER", "--brokerId=" + id, "--enableControllerMode=true",
-                    "--controllerAddr=127.0.0.1:" + etcdPort, "--controllerLeaseTtl=3");
+                    "--controllerAddr=127.0.0.1:" + etcdPort, "--controllerLeaseTtl=3",
+                    "--mappedFileSizeCommitLog=8388608");
             processes.add(members[id]);
         }
         // The group is ready when its master has the other member in its sync-state set.
@@ -181,5 +192,6 @@ class FailoverTest {
                 + "first SEND_OK %d ms later; a consumer got all but %d from the new master in %d ms%n",
                 acked.size(), failures.get(), master, recoveredMs, missing, drained);
         assertEquals(0, missing, "acknowledged messages missing after the failover");
+        passed = true;
     }
 }
