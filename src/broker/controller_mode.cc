@@ -20,9 +20,9 @@ Result<std::unique_ptr<controller::FailoverController>> JoinGroup(BrokerConfig* 
   o.housekeeping_ms = config->ha_housekeeping_interval;
   o.fallbehind_max = config->ha_slave_fallbehind_max;
   o.epoch_file = config->store.root_dir + "/config/controllerEpoch";
-  if (const char* lease = std::getenv(kInheritedLeaseEnv)) {
+  if (const char* lease = std::getenv(kInheritedLeaseEnvName)) {
     o.inherited_lease = std::strtoll(lease, nullptr, 10);
-    unsetenv(kInheritedLeaseEnv);
+    unsetenv(kInheritedLeaseEnvName);
   }
   auto c = std::make_unique<controller::FailoverController>(o);
   RJ_ASSIGN_OR_RETURN(controller::JoinDecision d, c->Join());

@@ -17,9 +17,6 @@
 
 namespace ramjet::broker {
 
-// The environment variable that hands a master's etcd lease to its next incarnation.
-inline constexpr const char* kInheritedLeaseEnv = kInheritedLeaseEnvName;
-
 // Joins the group and rewrites config into the role it got (brokerId, brokerRole,
 // haMasterAddress, the store's replica flag and cut point).
 Result<std::unique_ptr<controller::FailoverController>> JoinGroup(BrokerConfig* config);

@@ -6,6 +6,7 @@
 
 #include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
+#include "ramjet/ha/socket_util.h"
 
 namespace ramjet::controller {
 namespace {
@@ -296,7 +297,7 @@ void FailoverController::MaintainSyncStateSet(const std::vector<MemberRecord>& l
   }
   if (grows && !ReadyToGrow()) return;
   SyncStateSet next{decision_.epoch, options_.member_id, members};
-  LeaderRecord me{options_.member_id, options_.addr, options_.ha_addr, decision_.epoch};
+  const LeaderRecord me = Leader(decision_.epoch);
   auto r = etcd_.Txn({Compare{Key("leader"), Compare::kValue, 0, EncodeLeader(me)}},
                      {Op::Put(Key("syncStateSet"), EncodeSyncStateSet(next))}, {});
   if (!r.ok() || !r->succeeded) return;
@@ -317,7 +318,7 @@ void FailoverController::PushAckers(const SyncStateSet& set,
     if (id == options_.member_id) continue;
     std::string ip = "?";
     for (const auto& m : live)
-      if (m.broker_id == id) ip = m.addr.substr(0, m.addr.rfind(':'));
+      if (m.broker_id == id) ip = ha::HostOf(m.addr);
     ips.push_back(ip);
   }
   hooks_.set_ackers(std::move(ips));
@@ -350,7 +351,7 @@ void FailoverController::HandOver(int64_t target, int64_t now) {
   }
   if (!caught_up && now < handover_deadline_ms_) return;
   if (!caught_up) RJ_LOG(kWarn, kLog, "member %" PRId64 " did not catch up: handing over", target);
-  LeaderRecord me{options_.member_id, options_.addr, options_.ha_addr, decision_.epoch};
+  const LeaderRecord me = Leader(decision_.epoch);
   auto r = etcd_.Txn({Compare{Key("leader"), Compare::kValue, 0, EncodeLeader(me)}},
                      {Op::Delete(Key("leader"))}, {});
   (void)r;
@@ -390,7 +391,7 @@ void FailoverController::Campaign(int64_t latest_epoch, int64_t set_revision) {
   if (hooks_.stop_replica) hooks_.stop_replica();
   const int64_t start = hooks_.max_offset();
   const int64_t epoch = latest_epoch + 1;
-  LeaderRecord me{options_.member_id, options_.addr, options_.ha_addr, epoch};
+  const LeaderRecord me = Leader(epoch);
   SyncStateSet set{epoch, options_.member_id, {options_.member_id}};
   std::vector<Compare> cmp{Compare{Key("leader"), Compare::kCreateRevision, 0, {}}};
   cmp.push_back(set_revision == 0

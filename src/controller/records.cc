@@ -4,6 +4,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "ramjet/ha/socket_util.h"
+
 namespace ramjet::controller {
 namespace {
 
@@ -26,11 +28,6 @@ Result<int64_t> Int(const json& j, const char* name, const char* what) {
 std::string Str(const json& j, const char* name) {
   auto it = j.find(name);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::string IpOf(const std::string& addr) {
-  const size_t colon = addr.rfind(':');
-  return colon == std::string::npos ? addr : addr.substr(0, colon);
 }
 
 }  // namespace
@@ -155,10 +152,12 @@ std::vector<int64_t> InSyncMembers(int64_t master_id, int64_t master_max,
                                    int64_t housekeeping_ms, int64_t fallbehind_max) {
   std::map<std::string, std::vector<int64_t>> members_by_ip;
   for (const auto& m : live)
-    if (m.broker_id != master_id) members_by_ip[IpOf(m.addr)].push_back(m.broker_id);
+    if (m.broker_id != master_id)
+      members_by_ip[std::string(ha::HostOf(m.addr))].push_back(m.broker_id);
   std::map<std::string, std::pair<int, bool>> conns_by_ip;  // count, all in sync
   for (const auto& r : replicas) {
-    auto& [count, ok] = conns_by_ip.try_emplace(IpOf(r.ha_peer), 0, true).first->second;
+    auto& [count, ok] =
+        conns_by_ip.try_emplace(std::string(ha::HostOf(r.ha_peer)), 0, true).first->second;
     ++count;
     ok = ok && r.acked_offset >= 0 && r.caught_up_ms > 0 &&
          now_ms - r.last_report_ms <= housekeeping_ms &&

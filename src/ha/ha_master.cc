@@ -29,7 +29,8 @@ class HaMaster::Connection {
       : master_(master),
         fd_(fd),
         wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
-        address_(PeerAddress(fd)) {
+        address_(PeerAddress(fd)),
+        host_(HostOf(address_)) {
     SetNonBlocking(fd_);
   }
   ~Connection() {
@@ -55,6 +56,8 @@ class HaMaster::Connection {
     return SlaveState{address_, acked_.load(), last_report_ms_.load(), caught_up_ms_.load()};
   }
   const std::string& address() const { return address_; }
+  const std::string& host() const { return host_; }
+  int64_t acked() const { return acked_.load(); }
 
  private:
   void Signal() {
@@ -72,6 +75,7 @@ class HaMaster::Connection {
   const int fd_;
   const int wake_fd_;
   const std::string address_;
+  const std::string host_;  // the IP address of address_ (SetAckers matches it)
   std::atomic<bool> idle_{false};
   std::atomic<bool> closed_{false};
   std::atomic<int64_t> acked_{-1};
@@ -290,9 +294,7 @@ int64_t HaMaster::AckedByAll() const {
   for (const auto& ip : ackers_) {
     int64_t best = -1;
     for (const auto& c : connections_) {
-      if (c->closed()) continue;
-      const SlaveState s = c->state();
-      if (s.address.substr(0, s.address.rfind(':')) == ip) best = std::max(best, s.acked_offset);
+      if (!c->closed() && c->host() == ip) best = std::max(best, c->acked());
     }
     all = std::min(all, best);
   }

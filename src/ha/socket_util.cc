@@ -33,6 +33,8 @@ bool ParseAddress(const std::string& address, sockaddr_in* sa) {
 
 }  // namespace
 
+std::string_view HostOf(std::string_view address) { return address.substr(0, address.rfind(':')); }
+
 void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK); }
 
 Result<int> Listen(const std::string& ip, int port, int* bound_port) {

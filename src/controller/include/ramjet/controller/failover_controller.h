@@ -105,6 +105,10 @@ class FailoverController {
 
  private:
   std::string Key(const std::string& suffix) const { return prefix_ + suffix; }
+  // This member as the leader key holds it in term epoch.
+  LeaderRecord Leader(int64_t epoch) const {
+    return LeaderRecord{options_.member_id, options_.addr, options_.ha_addr, epoch};
+  }
   Result<std::vector<EpochEntry>> Epochs();
   Result<std::optional<SyncStateSet>> ReadSyncStateSet(int64_t* mod_revision);
   Result<std::vector<MemberRecord>> LiveMembers();

@@ -15,6 +15,8 @@ Result<int> Listen(const std::string& ip, int port, int* bound_port);
 // Connects to "host:port" within timeout_ms; returns a blocking descriptor with TCP_NODELAY.
 // bind_ip (when not empty) is the local address to connect from, if this host has it.
 Result<int> Connect(const std::string& address, int timeout_ms, const std::string& bind_ip = "");
+// The host part of "host:port" (the whole text when there is no ':').
+std::string_view HostOf(std::string_view address);
 // "ip:port" of the peer of fd.
 std::string PeerAddress(int fd);
 // Writes all of data (blocking socket; retries on EINTR). Fails on error or a closed peer.
