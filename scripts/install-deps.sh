@@ -6,7 +6,8 @@ set -euo pipefail
 PKGS=(cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
       zlib1g-dev libdeflate-dev ccache nlohmann-json3-dev clang-tidy clang-format
       etcd-server  # etcd: the failover tests start their own (automatic failover keeps its state there)
-      protobuf-compiler)  # protoc: the apache.rocketmq.v2 definitions are checked against the clients
+      protobuf-compiler  # protoc: the apache.rocketmq.v2 definitions (proto/)
+      protobuf-compiler-grpc libgrpc++-dev libssl-dev)  # the broker's gRPC service for 5.x clients
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 # The Java reference-client tests (tests/java): a JDK (17 on Debian 12) and Maven.

@@ -14,6 +14,8 @@ bash scripts/install-deps.sh
 
 echo "== npm packages for the compatibility tests (pinned by tests/compat/package-lock.json)"
 (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error)
+echo "== npm packages for the 5.x gRPC client tests (pinned by tests/grpc/node/package-lock.json)"
+(cd tests/grpc/node && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== release build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -26,7 +28,7 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRAMJET_SANITIZE=ON 
   -DRAMJET_BUILD_BENCH=OFF >/dev/null
 ninja -C build-asan -j"$JOBS"
 echo "== ASan + UBSan tests"
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp \
   ctest --test-dir build-asan --output-on-failure -j"$JOBS"
 
 echo "== clang build with -Wthread-safety (RJ_GUARDED_BY / RJ_REQUIRES checked as errors)"

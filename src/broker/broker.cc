@@ -11,7 +11,9 @@
 #include "client_processor.h"
 #include "consumer_offset_processor.h"
 #include "controller_mode.h"
+#include "grpc_service.h"
 #include "namesrv_registrar.h"
+#include "pop_service.h"
 #include "pull_processor.h"
 #include "query_processor.h"
 #include "ramjet/base/logging.h"
@@ -92,6 +94,7 @@ class Broker : public BrokerController {
       transactions_->Start();
       timers_->Start();
     }
+    RJ_RETURN_IF_ERROR(StartGrpc());
     registrar_.RegisterNow();
     ScheduleTasks();
     if (controller_) {
@@ -119,7 +122,9 @@ class Broker : public BrokerController {
     started_ = false;
     scheduler_.Stop();
     registrar_.Shutdown();
+    if (grpc_) grpc_->Stop();
     server_->Shutdown();
+    if (pop_) pop_->Stop();
     for (auto* p :
          {&send_pool_, &pull_pool_, &query_pool_, &admin_pool_, &client_pool_, &consumer_pool_}) {
       (*p)->Shutdown();
@@ -142,6 +147,7 @@ class Broker : public BrokerController {
   Status StartServices();
   void MakePools();
   Status StartServer();
+  Status StartGrpc();
   void RegisterProcessors();
   void ScheduleTasks();
   void AddRuntimeInfo(std::map<std::string, std::string>* t) const;
@@ -179,6 +185,8 @@ class Broker : public BrokerController {
   std::unique_ptr<AdminProcessor> admin_;
   std::unique_ptr<AdminStatsProcessor> admin_stats_;
   std::unique_ptr<ReplyProcessor> reply_;
+  std::unique_ptr<PopService> pop_;
+  std::unique_ptr<GrpcService> grpc_;
   Scheduler scheduler_;
   std::atomic<bool> started_{false};
 };
@@ -294,6 +302,7 @@ Status Broker::StartServer() {
   bc_.store->SetArrivalListener(
       [this](std::string_view topic, int32_t qid, QueueOffset off, int64_t tags_code, int64_t) {
         pull_->hold_service().OnArrival(topic, qid, off.value(), tags_code);
+        if (grpc_) grpc_->OnArrival(topic);
       });
   RegisterProcessors();
   server_->AddCloseListener(
@@ -303,6 +312,25 @@ Status Broker::StartServer() {
     listeners.push_back({config.listen_address, config.listen_port - 2});
   }
   return server_->Start(listeners);
+}
+
+// POP consumption and the 5.x gRPC service (masters; a slave's store takes no check points).
+Status Broker::StartGrpc() {
+  const BrokerConfig& c = bc_.config();
+  if (c.IsSlave()) return Status::OK();
+  pop_ = std::make_unique<PopService>(&bc_);
+  RJ_RETURN_IF_ERROR(pop_->Start());
+  if (c.grpc_server_port < 0) return Status::OK();
+  auto grpc = std::make_unique<GrpcService>(
+      GrpcService::Deps{&bc_, send_.get(), transaction_.get(), pop_.get()});
+  if (Status s = grpc->Start(c.listen_address, c.grpc_server_port); !s.ok()) {
+    // Several brokers on one host: only one has the default port unless each is given one.
+    RJ_LOG(kError, "broker", "%s: 5.x gRPC clients cannot connect (set grpcServerPort)",
+           s.ToString().c_str());
+    return Status::OK();
+  }
+  grpc_ = std::move(grpc);
+  return Status::OK();
 }
 
 void Broker::RegisterProcessors() {

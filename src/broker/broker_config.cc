@@ -48,6 +48,12 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("vipChannelEnable", &vip_channel_enable, "also listen on the VIP port listenPort - 2")
       .Refused();
   b->Bind("haListenPort", &ha_listen_port, "HA port (0 = listenPort + 1)").Refused();
+  b->Bind("grpcServerPort", &grpc_server_port,
+          "port of the apache.rocketmq.v2 gRPC service for 5.x clients (-1 = off, 0 = any free "
+          "port); when the default port is taken the broker logs an error and serves remoting "
+          "only")
+      .Range(-1, 65535)
+      .Refused();
   b->BindCustom(
       "brokerRole",
       [this](std::string_view v) {

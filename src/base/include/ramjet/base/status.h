@@ -21,6 +21,7 @@ enum class StatusCode : int {
   kOutOfRange = 9,
   kAlreadyExists = 10,
   kInternal = 11,
+  kPermissionDenied = 12,  // refused by a permission (topic, group, broker)
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -42,6 +43,7 @@ class [[nodiscard]] Status {
   static Status OutOfRange(std::string_view m) { return {StatusCode::kOutOfRange, m}; }
   static Status AlreadyExists(std::string_view m) { return {StatusCode::kAlreadyExists, m}; }
   static Status Internal(std::string_view m) { return {StatusCode::kInternal, m}; }
+  static Status PermissionDenied(std::string_view m) { return {StatusCode::kPermissionDenied, m}; }
   // An I/O failure described by errno: ENOSPC/EDQUOT become kNoSpace.
   static Status FromErrno(int err, std::string_view context);
 

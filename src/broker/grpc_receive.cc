@@ -1,0 +1,239 @@
+// ReceiveMessage: a POP of the group's messages answered as a server stream (a status, then one
+// response per message), and the waiter list of long-polling receives. See grpc_service.h.
+#include <atomic>
+
+#include "grpc_service_impl.h"
+#include "ramjet/base/clock.h"
+#include "ramjet/message/record.h"
+
+namespace ramjet::broker {
+
+constexpr int64_t kDefaultInvisibleMs = 30000;
+constexpr int64_t kDefaultLongPollingMs = 20000;
+constexpr int64_t kMaxLongPollingMs = 60000;
+constexpr int64_t kRetryEveryMs = 500;  // parked receives also try again this often
+
+class ReceiveCall final : public ::grpc::ServerWriteReactor<v2::ReceiveMessageResponse> {
+ public:
+  ReceiveCall(GrpcService::Impl* svc, ::grpc::CallbackServerContext* ctx,
+              const v2::ReceiveMessageRequest* req)
+      : svc_(*svc), caller_(CallerOf(ctx)) {
+    Prepare(ctx, *req);
+  }
+
+  // False when the request was refused (and answered).
+  bool ok() const { return ok_; }
+  // Pops; answers and returns true when there were messages, when the pop failed, or when
+  // last_chance; false: nothing yet, keep waiting.
+  bool Attempt(bool last_chance);
+  bool Matches(std::string_view topic) const { return topic == pop_.topic || topic == retry_; }
+  int64_t deadline_ms() const { return deadline_ms_; }
+  bool cancelled() const { return cancelled_.load(); }
+  void AnswerCancelled() { Finish(::grpc::Status::CANCELLED); }
+
+  bool woken = false;       // guarded by the waiter list's mutex
+  int64_t next_try_ms = 0;  // guarded by the waiter list's mutex
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(::grpc::Status::OK);
+    WriteNext();
+  }
+  void OnCancel() override {
+    cancelled_.store(true);
+    svc_.WakeCancelled();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Prepare(::grpc::CallbackServerContext* ctx, const v2::ReceiveMessageRequest& req);
+  void Answer(v2::Code code, std::string_view message) {
+    out_.clear();
+    grpc_api::SetStatus(out_.emplace_back().mutable_status(), code, message);
+    WriteNext();
+  }
+  void WriteNext() {
+    if (next_ < out_.size()) return StartWrite(&out_[next_++]);
+    Finish(::grpc::Status::OK);
+  }
+
+  GrpcService::Impl& svc_;
+  const GrpcCaller caller_;
+  bool ok_ = false;
+  PopRequest pop_;
+  std::string retry_;
+  std::string ns_;
+  std::string subscribed_topic_;  // as the client named it (with its namespace)
+  int64_t deadline_ms_ = 0;
+  std::atomic<bool> cancelled_{false};
+  std::vector<v2::ReceiveMessageResponse> out_;
+  size_t next_ = 0;
+};
+
+void ReceiveCall::Prepare(::grpc::CallbackServerContext* ctx,
+                          const v2::ReceiveMessageRequest& req) {
+  BrokerContext& bc = svc_.bc();
+  pop_.topic = grpc_api::WithNamespace(req.message_queue().topic());
+  pop_.group = grpc_api::WithNamespace(req.group());
+  ns_ = req.message_queue().topic().resource_namespace();
+  subscribed_topic_ = pop_.topic;
+  if (auto r = grpc_api::CheckTopicName(pop_.topic)) return Answer(r->code, r->message);
+  if (auto r = grpc_api::CheckGroupName(pop_.group)) return Answer(r->code, r->message);
+  auto tc = bc.topics.Find(pop_.topic);
+  if (!tc) return Answer(v2::TOPIC_NOT_FOUND, "topic not found: " + pop_.topic);
+  if (!bc.groups.Find(pop_.group) && !bc.Live()->auto_create_subscription_group) {
+    return Answer(v2::CONSUMER_GROUP_NOT_FOUND, "consumer group not found: " + pop_.group);
+  }
+  pop_.queue_id = req.message_queue().id() >= 0 ? req.message_queue().id() : -1;
+  pop_.max_messages = req.batch_size() > 0 ? std::min(req.batch_size(), 32) : 32;
+  pop_.invisible_ms = kDefaultInvisibleMs;
+  if (req.has_invisible_duration()) {
+    pop_.invisible_ms =
+        req.invisible_duration().seconds() * 1000 + req.invisible_duration().nanos() / 1000000;
+    if (pop_.invisible_ms < kMinInvisibleMs || pop_.invisible_ms > kMaxInvisibleMs) {
+      return Answer(v2::ILLEGAL_INVISIBLE_TIME, "invisible duration out of range: " +
+                                                    std::to_string(pop_.invisible_ms) + " ms");
+    }
+  }
+  const auto& f = req.filter_expression();
+  const std::string expr = f.expression().empty() ? "*" : f.expression();
+  if (f.type() == v2::SQL) {
+    pop_.subscription.topic = pop_.topic;
+    pop_.subscription.expression_type = "SQL92";
+    pop_.subscription.sub_string = expr;
+  } else {
+    pop_.subscription = protocol::SubscriptionData::ForTags(pop_.topic, expr, NowMillis());
+  }
+  int64_t poll = kDefaultLongPollingMs;
+  if (req.has_long_polling_timeout()) {
+    poll =
+        req.long_polling_timeout().seconds() * 1000 + req.long_polling_timeout().nanos() / 1000000;
+    if (poll < 0 || poll > kMaxLongPollingMs) {
+      return Answer(v2::ILLEGAL_POLLING_TIME,
+                    "long polling timeout out of range: " + std::to_string(poll) + " ms");
+    }
+  }
+  // Answer before the client gives up (its deadline is its timeout plus the polling time).
+  const int64_t now = NowMillis();
+  const int64_t client_deadline =
+      std::chrono::duration_cast<std::chrono::milliseconds>(ctx->deadline().time_since_epoch())
+          .count();
+  deadline_ms_ = std::min(now + poll, client_deadline - 500);
+  retry_ = PopRetryTopic(pop_.group, pop_.topic);
+  ok_ = true;
+}
+
+bool ReceiveCall::Attempt(bool last_chance) {
+  if (cancelled()) {
+    AnswerCancelled();
+    return true;
+  }
+  auto popped = svc_.deps().pop->Pop(pop_);
+  if (!popped.ok()) {
+    const Status& s = popped.status();
+    v2::Code code = s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kUnavailable
+                        ? v2::ILLEGAL_FILTER_EXPRESSION
+                    : s.code() == StatusCode::kNotFound ? v2::CONSUMER_GROUP_NOT_FOUND
+                                                        : grpc_api::CodeOfStatus(s);
+    Answer(code, s.message());
+    return true;
+  }
+  if (popped->empty()) {
+    if (!last_chance) return false;
+    Answer(v2::MESSAGE_NOT_FOUND, "no new message");
+    return true;
+  }
+  out_.clear();
+  grpc_api::SetStatus(out_.emplace_back().mutable_status(), v2::OK, "");
+  for (const PoppedMessage& p : *popped) {
+    auto r = message::DecodeRecord(p.record, false);
+    if (!r.ok()) continue;  // cannot happen for a record the store served; comes back later
+    grpc_api::DeliveryInfo d;
+    d.topic = subscribed_topic_;
+    d.ns = ns_;
+    d.receipt_handle = p.receipt_handle;
+    d.queue_id = p.queue_id;
+    d.queue_offset = p.queue_offset;
+    d.invisible_ms = p.invisible_ms;
+    d.delivery_attempt = p.delivery_attempt;
+    grpc_api::ToMessage(*r, d, out_.emplace_back().mutable_message());
+  }
+  WriteNext();
+  return true;
+}
+
+::grpc::ServerWriteReactor<v2::ReceiveMessageResponse>* GrpcService::Impl::ReceiveMessage(
+    ::grpc::CallbackServerContext* ctx, const v2::ReceiveMessageRequest* req) {
+  auto* call = new ReceiveCall(this, ctx, req);
+  if (call->ok() && !call->Attempt(false)) Park(call);
+  return call;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiters
+
+void GrpcService::Impl::StartWaiters() {
+  waiter_thread_.Start([this](ServiceThread& self) { RunWaiters(self); });
+}
+
+void GrpcService::Impl::StopWaiters() {
+  std::list<ReceiveCall*> left;
+  {
+    MutexLock l(&waiters_mu_);
+    stopping_ = true;
+  }
+  waiter_thread_.Stop();
+  {
+    MutexLock l(&waiters_mu_);
+    left.swap(waiters_);
+  }
+  for (ReceiveCall* c : left) c->Attempt(true);
+}
+
+void GrpcService::Impl::Park(ReceiveCall* call) {
+  {
+    MutexLock l(&waiters_mu_);
+    if (!stopping_) {
+      call->next_try_ms = NowMillis() + kRetryEveryMs;
+      waiters_.push_back(call);
+      return;
+    }
+  }
+  call->Attempt(true);
+}
+
+void GrpcService::Impl::Wake(std::string_view topic) {
+  bool any = false;
+  {
+    MutexLock l(&waiters_mu_);
+    for (ReceiveCall* c : waiters_) {
+      if (c->Matches(topic)) c->woken = any = true;
+    }
+  }
+  if (any) waiter_thread_.Wake();
+}
+
+void GrpcService::Impl::RunWaiters(ServiceThread& self) {
+  while (!self.stopping()) {
+    std::vector<ReceiveCall*> due;
+    const int64_t now = NowMillis();
+    {
+      MutexLock l(&waiters_mu_);
+      for (auto it = waiters_.begin(); it != waiters_.end();) {
+        ReceiveCall* c = *it;
+        if (c->woken || c->cancelled() || now >= c->deadline_ms() || now >= c->next_try_ms) {
+          c->woken = false;
+          due.push_back(c);
+          it = waiters_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (ReceiveCall* c : due) {
+      if (!c->Attempt(now >= c->deadline_ms())) Park(c);
+    }
+    self.WaitFor(50);
+  }
+}
+
+}  // namespace ramjet::broker

@@ -1,0 +1,54 @@
+// The apache.rocketmq.v2 MessagingService (the RocketMQ 5.x gRPC API) served by the broker
+// itself, with no proxy, on grpcServerPort (RocketMQ's proxy in "local" mode, folded into the
+// broker). Each RPC is translated into what the broker already does: a send becomes the
+// SEND_MESSAGE_V2 request the send processor runs (so permissions, topic creation, delays,
+// transactions and replication behave exactly as for 4.x clients), EndTransaction the
+// END_TRANSACTION request, ReceiveMessage / AckMessage / ChangeInvisibleDuration the PopService.
+// Topics, groups, offsets and messages are the ones 4.x remoting clients see.
+//
+// Threading: gRPC's callback API; handlers run on gRPC's threads and never block on I/O except
+// the store appends the processors do. Long-polling receives wait in a waiter list woken by
+// message arrival (OnArrival) or their deadline, on the service's own thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "broker_context.h"
+#include "pop_service.h"
+#include "ramjet/base/status.h"
+#include "send_processor.h"
+#include "transaction_processor.h"
+
+namespace ramjet::broker {
+
+class GrpcService {
+ public:
+  struct Deps {
+    BrokerContext* bc = nullptr;
+    SendProcessor* send = nullptr;
+    TransactionProcessor* transactions = nullptr;
+    PopService* pop = nullptr;
+  };
+  // REQUIRES: every dependency outlives the service.
+  explicit GrpcService(Deps deps);
+  ~GrpcService();
+  GrpcService(const GrpcService&) = delete;
+  GrpcService& operator=(const GrpcService&) = delete;
+
+  // Listens on address:port (port 0: any free port).
+  [[nodiscard]] Status Start(const std::string& address, int port);
+  // Ends every call (waiting receives answer MESSAGE_NOT_FOUND) and stops the server.
+  void Stop();
+  int port() const;
+  // A message arrived on topic: long-polling receives of it try again.
+  void OnArrival(std::string_view topic);
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ramjet::broker

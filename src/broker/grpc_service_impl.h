@@ -1,0 +1,92 @@
+// GrpcService::Impl: the MessagingService callback service and what its RPC files share
+// (grpc_service.cc: route, heartbeat, send, transactions, acks; grpc_receive.cc: the receive
+// stream and its waiters; grpc_telemetry.cc: the telemetry stream). Private to the broker module.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "apache/rocketmq/v2/service.grpc.pb.h"
+#include "grpc_convert.h"
+#include "grpc_service.h"
+#include "ramjet/base/mutex.h"
+#include "ramjet/base/service_thread.h"
+
+namespace ramjet::broker {
+
+namespace v2 = apache::rocketmq::v2;
+
+// What the request metadata says about the caller.
+struct GrpcCaller {
+  std::string client_id;  // x-mq-client-id
+  std::string ns;         // x-mq-namespace
+  std::string peer;       // host:port
+};
+GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx);
+
+class ReceiveCall;
+
+class GrpcService::Impl final : public v2::MessagingService::CallbackService {
+ public:
+  explicit Impl(Deps deps) : d_(deps) {}
+
+  ::grpc::ServerUnaryReactor* QueryRoute(::grpc::CallbackServerContext* ctx,
+                                         const v2::QueryRouteRequest* req,
+                                         v2::QueryRouteResponse* resp) override;
+  ::grpc::ServerUnaryReactor* Heartbeat(::grpc::CallbackServerContext* ctx,
+                                        const v2::HeartbeatRequest* req,
+                                        v2::HeartbeatResponse* resp) override;
+  ::grpc::ServerUnaryReactor* SendMessage(::grpc::CallbackServerContext* ctx,
+                                          const v2::SendMessageRequest* req,
+                                          v2::SendMessageResponse* resp) override;
+  ::grpc::ServerUnaryReactor* QueryAssignment(::grpc::CallbackServerContext* ctx,
+                                              const v2::QueryAssignmentRequest* req,
+                                              v2::QueryAssignmentResponse* resp) override;
+  ::grpc::ServerWriteReactor<v2::ReceiveMessageResponse>* ReceiveMessage(
+      ::grpc::CallbackServerContext* ctx, const v2::ReceiveMessageRequest* req) override;
+  ::grpc::ServerUnaryReactor* AckMessage(::grpc::CallbackServerContext* ctx,
+                                         const v2::AckMessageRequest* req,
+                                         v2::AckMessageResponse* resp) override;
+  ::grpc::ServerUnaryReactor* ForwardMessageToDeadLetterQueue(
+      ::grpc::CallbackServerContext* ctx, const v2::ForwardMessageToDeadLetterQueueRequest* req,
+      v2::ForwardMessageToDeadLetterQueueResponse* resp) override;
+  ::grpc::ServerUnaryReactor* EndTransaction(::grpc::CallbackServerContext* ctx,
+                                             const v2::EndTransactionRequest* req,
+                                             v2::EndTransactionResponse* resp) override;
+  ::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand>* Telemetry(
+      ::grpc::CallbackServerContext* ctx) override;
+  ::grpc::ServerUnaryReactor* NotifyClientTermination(
+      ::grpc::CallbackServerContext* ctx, const v2::NotifyClientTerminationRequest* req,
+      v2::NotifyClientTerminationResponse* resp) override;
+  ::grpc::ServerUnaryReactor* ChangeInvisibleDuration(
+      ::grpc::CallbackServerContext* ctx, const v2::ChangeInvisibleDurationRequest* req,
+      v2::ChangeInvisibleDurationResponse* resp) override;
+
+  const Deps& deps() const { return d_; }
+  BrokerContext& bc() const { return *d_.bc; }
+
+  // Long-polling receives (grpc_receive.cc).
+  void StartWaiters();
+  void StopWaiters();
+  void Park(ReceiveCall* call) RJ_EXCLUDES(waiters_mu_);
+  void Wake(std::string_view topic) RJ_EXCLUDES(waiters_mu_);
+  void WakeCancelled() { waiter_thread_.Wake(); }
+
+  std::unique_ptr<::grpc::Server> server;
+  int port = 0;
+
+ private:
+  void RunWaiters(ServiceThread& self) RJ_EXCLUDES(waiters_mu_);
+
+  const Deps d_;
+  Mutex waiters_mu_;
+  std::list<ReceiveCall*> waiters_ RJ_GUARDED_BY(waiters_mu_);
+  bool stopping_ RJ_GUARDED_BY(waiters_mu_) = false;
+  ServiceThread waiter_thread_{"grpc-poll"};
+};
+
+}  // namespace ramjet::broker

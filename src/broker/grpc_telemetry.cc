@@ -1,0 +1,119 @@
+// Telemetry: the bidirectional settings stream of every 5.x client. The client sends its
+// Settings; the broker answers with the settings it is to use (RocketMQ's proxy does the same):
+// its retry policy, the broker's largest message body for a producer, batch size and polling
+// time for a consumer. A VerifyMessage / PrintThreadStackTrace result from the client is read
+// and dropped. See grpc_service.h.
+#include <deque>
+
+#include "grpc_service_impl.h"
+#include "ramjet/base/logging.h"
+
+namespace ramjet::broker {
+namespace {
+
+// RocketMQ's message delay levels from 1 s: a 5.x consumer's retry backoff by default.
+constexpr int kConsumerBackoffSeconds[] = {1,   5,   10,  30,  60,  120,  180,  240,  300,
+                                           360, 420, 480, 540, 600, 1200, 1800, 3600, 7200};
+
+class TelemetryCall final
+    : public ::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand> {
+ public:
+  TelemetryCall(GrpcService::Impl* svc, ::grpc::CallbackServerContext* ctx)
+      : svc_(*svc), caller_(CallerOf(ctx)) {
+    StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      MutexLock l(&mu_);
+      reading_done_ = true;
+      MaybeFinish();
+      return;
+    }
+    if (in_.has_settings()) Send(Answer(in_.settings()));
+    in_.Clear();
+    StartRead(&in_);
+  }
+  void OnWriteDone(bool ok) override {
+    MutexLock l(&mu_);
+    writing_ = false;
+    if (!ok) out_.clear();
+    if (!out_.empty()) return WriteFront();
+    MaybeFinish();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  v2::TelemetryCommand Answer(const v2::Settings& in) const;
+  void Send(v2::TelemetryCommand cmd) {
+    MutexLock l(&mu_);
+    out_.push_back(std::move(cmd));
+    if (!writing_) WriteFront();
+  }
+  void WriteFront() RJ_REQUIRES(mu_) {
+    writing_ = true;
+    current_ = std::move(out_.front());
+    out_.pop_front();
+    StartWrite(&current_);
+  }
+  void MaybeFinish() RJ_REQUIRES(mu_) {
+    if (reading_done_ && !writing_ && !finished_) {
+      finished_ = true;
+      Finish(::grpc::Status::OK);
+    }
+  }
+
+  GrpcService::Impl& svc_;
+  const GrpcCaller caller_;
+  v2::TelemetryCommand in_;
+  Mutex mu_;
+  std::deque<v2::TelemetryCommand> out_ RJ_GUARDED_BY(mu_);
+  v2::TelemetryCommand current_;  // being written
+  bool writing_ RJ_GUARDED_BY(mu_) = false;
+  bool reading_done_ RJ_GUARDED_BY(mu_) = false;
+  bool finished_ RJ_GUARDED_BY(mu_) = false;
+};
+
+v2::TelemetryCommand TelemetryCall::Answer(const v2::Settings& in) const {
+  v2::TelemetryCommand cmd;
+  grpc_api::SetStatus(cmd.mutable_status(), v2::OK, "");
+  v2::Settings* s = cmd.mutable_settings();
+  *s = in;
+  if (in.has_publishing()) {
+    auto* b = s->mutable_backoff_policy();
+    if (b->max_attempts() <= 0) b->set_max_attempts(3);
+    if (!b->has_exponential_backoff() && !b->has_customized_backoff()) {
+      auto* e = b->mutable_exponential_backoff();
+      e->mutable_initial()->set_nanos(10 * 1000000);
+      e->mutable_max()->set_seconds(1);
+      e->set_multiplier(2);
+    }
+    s->mutable_publishing()->set_max_body_size(
+        static_cast<int32_t>(svc_.bc().config().store.max_message_size));
+    s->mutable_publishing()->set_validate_message_type(false);
+  } else if (in.has_subscription()) {
+    auto* sub = s->mutable_subscription();
+    const std::string group =
+        sub->has_group() ? grpc_api::WithNamespace(sub->group()) : std::string();
+    auto g = svc_.bc().groups.Find(group);
+    const int32_t retries = g ? g->retry_max_times : 16;
+    auto* b = s->mutable_backoff_policy();
+    b->Clear();
+    b->set_max_attempts(retries + 1);
+    auto* c = b->mutable_customized_backoff();
+    for (int sec : kConsumerBackoffSeconds) c->add_next()->set_seconds(sec);
+    if (!sub->has_fifo()) sub->set_fifo(false);
+    if (!sub->has_receive_batch_size()) sub->set_receive_batch_size(32);
+    if (!sub->has_long_polling_timeout()) sub->mutable_long_polling_timeout()->set_seconds(20);
+  }
+  return cmd;
+}
+
+}  // namespace
+
+::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand>* GrpcService::Impl::Telemetry(
+    ::grpc::CallbackServerContext* ctx) {
+  return new TelemetryCall(this, ctx);
+}
+
+}  // namespace ramjet::broker
