@@ -198,7 +198,7 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
     entry->set_message_id(conv->message_id);
     const bool tx = conv->transactional;
     auto rctx = std::make_shared<remoting::RequestContext>(
-        [entry, finish_one, tx](protocol::RemotingCommand r) {
+        [entry, finish_one, tx](const protocol::RemotingCommand& r) {
           if (r.code == rc::kSuccess) {
             auto h = protocol::SendMessageResponseHeader::Decode(r);
             if (h.ok()) {
@@ -250,7 +250,7 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
   h.Encode(&cmd);
   auto* reactor = ctx->DefaultReactor();
   auto rctx = std::make_shared<remoting::RequestContext>(
-      [reactor, resp](protocol::RemotingCommand r) {
+      [reactor, resp](const protocol::RemotingCommand& r) {
         grpc_api::SetStatus(resp->mutable_status(), grpc_api::CodeOfResponse(r.code),
                             r.remark.value_or(""));
         reactor->Finish(::grpc::Status::OK);
