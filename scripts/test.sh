@@ -45,7 +45,7 @@ ninja -C build-tsan -j"$JOBS"
 echo "== ThreadSanitizer tests (unit, processor and process-level; not the third-party clients)"
 # The third-party client suites test compatibility, not our threads, and run above; the
 # million-message accumulation test is a memory bound that TSan's shadow memory distorts.
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
   ctest --test-dir build-tsan --output-on-failure -j"$JOBS" \
   -LE 'compat|java|go|diff|mqadmin' -E 'AccumulationTest'
 

@@ -3,6 +3,7 @@
 // tasks. It handles no request itself (the processors do; see docs/architecture.md).
 #include "ramjet/broker/broker.h"
 
+#include <atomic>
 #include <charconv>
 
 #include "admin_processor.h"
@@ -122,6 +123,7 @@ class Broker : public BrokerController {
     started_ = false;
     scheduler_.Stop();
     registrar_.Shutdown();
+    grpc_arrivals_.store(nullptr, std::memory_order_release);
     if (grpc_) grpc_->Stop();
     server_->Shutdown();
     if (pop_) pop_->Stop();
@@ -187,6 +189,7 @@ class Broker : public BrokerController {
   std::unique_ptr<ReplyProcessor> reply_;
   std::unique_ptr<PopService> pop_;
   std::unique_ptr<GrpcService> grpc_;
+  std::atomic<GrpcService*> grpc_arrivals_{nullptr};  // grpc_ once started, for the dispatcher
   Scheduler scheduler_;
   std::atomic<bool> started_{false};
 };
@@ -302,7 +305,8 @@ Status Broker::StartServer() {
   bc_.store->SetArrivalListener(
       [this](std::string_view topic, int32_t qid, QueueOffset off, int64_t tags_code, int64_t) {
         pull_->hold_service().OnArrival(topic, qid, off.value(), tags_code);
-        if (grpc_) grpc_->OnArrival(topic);
+        // The dispatcher thread: the gRPC service is published once it runs (StartGrpc).
+        if (GrpcService* g = grpc_arrivals_.load(std::memory_order_acquire)) g->OnArrival(topic);
       });
   RegisterProcessors();
   server_->AddCloseListener(
@@ -330,6 +334,7 @@ Status Broker::StartGrpc() {
     return Status::OK();
   }
   grpc_ = std::move(grpc);
+  grpc_arrivals_.store(grpc_.get(), std::memory_order_release);
   return Status::OK();
 }
 
