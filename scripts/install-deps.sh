@@ -7,7 +7,8 @@ PKGS=(cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev l
       zlib1g-dev libdeflate-dev ccache nlohmann-json3-dev clang-tidy clang-format
       etcd-server  # etcd: the failover tests start their own (automatic failover keeps its state there)
       protobuf-compiler  # protoc: the apache.rocketmq.v2 definitions (proto/)
-      protobuf-compiler-grpc libgrpc++-dev libssl-dev)  # the broker's gRPC service for 5.x clients
+      protobuf-compiler-grpc libgrpc++-dev libssl-dev  # the broker's gRPC service for 5.x clients
+      python3 python3-venv)  # the Python 5.x client test (tests/grpc/python, its own venv)
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 # The Java reference-client tests (tests/java): a JDK (17 on Debian 12) and Maven.

@@ -247,6 +247,7 @@ Status Broker::StartServices() {
   transactions_ = std::make_unique<TransactionService>(
       store, &bc_.offsets, tc, config.store.store_host,
       [this](const std::string& group, protocol::RemotingCommand cmd) {
+        if (grpc_ && grpc_->CheckTransaction(group, cmd)) return true;
         return bc_.SendToProducer(group, std::move(cmd));
       },
       [this](std::string* topic, int32_t* qid, std::string* props) {

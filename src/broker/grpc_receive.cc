@@ -83,7 +83,10 @@ void ReceiveCall::Prepare(::grpc::CallbackServerContext* ctx,
   if (!bc.groups.Find(pop_.group) && !bc.Live()->auto_create_subscription_group) {
     return Answer(v2::CONSUMER_GROUP_NOT_FOUND, "consumer group not found: " + pop_.group);
   }
-  pop_.queue_id = req.message_queue().id() >= 0 ? req.message_queue().id() : -1;
+  // Any queue of the topic on this broker, whatever queue the client names (RocketMQ's proxy
+  // selects the broker and pops with queue -1 too; clients that pick a queue of the route,
+  // as the Python client does, would otherwise wait on an empty queue while others are full).
+  pop_.queue_id = -1;
   pop_.max_messages = req.batch_size() > 0 ? std::min(req.batch_size(), 32) : 32;
   pop_.invisible_ms = kDefaultInvisibleMs;
   if (req.has_invisible_duration()) {
@@ -144,6 +147,12 @@ bool ReceiveCall::Attempt(bool last_chance) {
   }
   out_.clear();
   grpc_api::SetStatus(out_.emplace_back().mutable_status(), v2::OK, "");
+  // When the batch left the broker: clients measure their delivery latency from it (the Python
+  // client's push consumer needs it).
+  const int64_t now = NowMillis();
+  auto* at = out_.emplace_back().mutable_delivery_timestamp();
+  at->set_seconds(now / 1000);
+  at->set_nanos(static_cast<int32_t>(now % 1000) * 1000000);
   for (const PoppedMessage& p : *popped) {
     auto r = message::DecodeRecord(p.record, false);
     if (!r.ok()) continue;  // cannot happen for a record the store served; comes back later

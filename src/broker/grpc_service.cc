@@ -15,8 +15,6 @@ namespace {
 
 namespace rc = protocol::response_code;
 
-constexpr const char* kGrpcProducerGroup = "CID_RMQ_GRPC_PRODUCER";
-
 std::string Metadata(const ::grpc::CallbackServerContext* ctx, const char* key) {
   auto it = ctx->client_metadata().find(key);
   if (it == ctx->client_metadata().end()) return {};
@@ -186,10 +184,14 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
     reactor->Finish(::grpc::Status::OK);
   };
   const auto max_body = static_cast<int32_t>(bc().config().store.max_message_size);
-  for (int i = 0; i < req->messages_size(); ++i) {
+  // The last completion finishes the call and frees req and resp: the loop reads neither after
+  // handing its last message to the send processor.
+  const int n = req->messages_size();
+  for (int i = 0; i < n; ++i) {
     v2::SendResultEntry* entry = resp->mutable_entries(i);
     grpc_api::Refusal refusal;
-    auto conv = grpc_api::ToSendRequest(req->messages(i), kGrpcProducerGroup, max_body, &refusal);
+    auto conv =
+        grpc_api::ToSendRequest(req->messages(i), GrpcService::kProducerGroup, max_body, &refusal);
     if (!conv.ok()) {
       grpc_api::SetStatus(entry->mutable_status(), refusal.code, refusal.message);
       finish_one();
@@ -365,5 +367,25 @@ void GrpcService::Stop() {
 int GrpcService::port() const { return impl_->port; }
 
 void GrpcService::OnArrival(std::string_view topic) { impl_->Wake(topic); }
+
+bool GrpcService::CheckTransaction(const std::string& group,
+                                   const protocol::RemotingCommand& check) {
+  if (group != kProducerGroup || !impl_->server) return false;
+  auto r = message::DecodeRecord(check.body, false);
+  if (!r.ok()) return false;
+  // The transaction id a check answers with: the offset id of the half as re-appended for
+  // this check, which END_TRANSACTION reads back (EndTransaction above).
+  auto offset_id = check.Find("offsetMsgId");
+  if (!offset_id) return false;
+  v2::TelemetryCommand cmd;
+  auto* recover = cmd.mutable_recover_orphaned_transaction_command();
+  recover->set_transaction_id(std::string(*offset_id));
+  grpc_api::DeliveryInfo d;
+  d.topic = r->topic;
+  d.queue_id = r->queue_id;
+  d.queue_offset = r->queue_offset;
+  grpc_api::ToMessage(*r, d, recover->mutable_message());
+  return impl_->SendToPublisher(std::string(r->topic), cmd);
+}
 
 }  // namespace ramjet::broker

@@ -44,6 +44,13 @@ class GrpcService {
   int port() const;
   // A message arrived on topic: long-polling receives of it try again.
   void OnArrival(std::string_view topic);
+  // The transaction service's check of a half message (CHECK_TRANSACTION_STATE, its body the
+  // half re-encoded with its real topic) of producer group `group`: for the group of gRPC
+  // producers it goes as RecoverOrphanedTransactionCommand to a producer publishing the topic.
+  // False when the group is not the gRPC one or no such producer is connected.
+  bool CheckTransaction(const std::string& group, const protocol::RemotingCommand& check);
+  // The producer group of every half message sent over gRPC (the 5.x API has none).
+  static constexpr const char* kProducerGroup = "CID_RMQ_GRPC_PRODUCER";
 
   class Impl;
 

@@ -8,6 +8,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "apache/rocketmq/v2/service.grpc.pb.h"
@@ -29,6 +30,7 @@ struct GrpcCaller {
 GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx);
 
 class ReceiveCall;
+class TelemetryCall;
 
 class GrpcService::Impl final : public v2::MessagingService::CallbackService {
  public:
@@ -66,6 +68,19 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
       ::grpc::CallbackServerContext* ctx, const v2::ChangeInvisibleDurationRequest* req,
       v2::ChangeInvisibleDurationResponse* resp) override;
 
+  // The offset RPCs of 5.x pull consumers (grpc_offsets.cc).
+  ::grpc::ServerUnaryReactor* UpdateOffset(::grpc::CallbackServerContext* ctx,
+                                           const v2::UpdateOffsetRequest* req,
+                                           v2::UpdateOffsetResponse* resp) override;
+  ::grpc::ServerUnaryReactor* GetOffset(::grpc::CallbackServerContext* ctx,
+                                        const v2::GetOffsetRequest* req,
+                                        v2::GetOffsetResponse* resp) override;
+  ::grpc::ServerUnaryReactor* QueryOffset(::grpc::CallbackServerContext* ctx,
+                                          const v2::QueryOffsetRequest* req,
+                                          v2::QueryOffsetResponse* resp) override;
+  ::grpc::ServerWriteReactor<v2::PullMessageResponse>* PullMessage(
+      ::grpc::CallbackServerContext* ctx, const v2::PullMessageRequest* req) override;
+
   const Deps& deps() const { return d_; }
   BrokerContext& bc() const { return *d_.bc; }
 
@@ -75,6 +90,14 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
   void Park(ReceiveCall* call) RJ_EXCLUDES(waiters_mu_);
   void Wake(std::string_view topic) RJ_EXCLUDES(waiters_mu_);
   void WakeCancelled() { waiter_thread_.Wake(); }
+
+  // Telemetry sessions (grpc_telemetry.cc): a producer's session names the topics it publishes;
+  // transaction check-backs go to one of them.
+  void AddSession(TelemetryCall* call, std::set<std::string> topics) RJ_EXCLUDES(sessions_mu_);
+  void RemoveSession(TelemetryCall* call) RJ_EXCLUDES(sessions_mu_);
+  // Sends cmd to a live producer session publishing topic; false if there is none.
+  bool SendToPublisher(const std::string& topic, const v2::TelemetryCommand& cmd)
+      RJ_EXCLUDES(sessions_mu_);
 
   std::unique_ptr<::grpc::Server> server;
   int port = 0;
@@ -87,6 +110,8 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
   std::list<ReceiveCall*> waiters_ RJ_GUARDED_BY(waiters_mu_);
   bool stopping_ RJ_GUARDED_BY(waiters_mu_) = false;
   ServiceThread waiter_thread_{"grpc-poll"};
+  Mutex sessions_mu_;
+  std::map<TelemetryCall*, std::set<std::string>> sessions_ RJ_GUARDED_BY(sessions_mu_);
 };
 
 }  // namespace ramjet::broker

@@ -4,6 +4,8 @@
 // time for a consumer. A VerifyMessage / PrintThreadStackTrace result from the client is read
 // and dropped. See grpc_service.h.
 #include <deque>
+#include <set>
+#include <vector>
 
 #include "grpc_service_impl.h"
 #include "ramjet/base/logging.h"
@@ -14,6 +16,8 @@ namespace {
 // RocketMQ's message delay levels from 1 s: a 5.x consumer's retry backoff by default.
 constexpr int kConsumerBackoffSeconds[] = {1,   5,   10,  30,  60,  120,  180,  240,  300,
                                            360, 420, 480, 540, 600, 1200, 1800, 3600, 7200};
+
+}  // namespace
 
 class TelemetryCall final
     : public ::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand> {
@@ -30,7 +34,16 @@ class TelemetryCall final
       MaybeFinish();
       return;
     }
-    if (in_.has_settings()) Send(Answer(in_.settings()));
+    if (in_.has_settings()) {
+      if (in_.settings().has_publishing()) {
+        std::set<std::string> topics;
+        for (const auto& t : in_.settings().publishing().topics()) {
+          topics.insert(grpc_api::WithNamespace(t));
+        }
+        svc_.AddSession(this, std::move(topics));
+      }
+      Send(Answer(in_.settings()));
+    }
     in_.Clear();
     StartRead(&in_);
   }
@@ -41,15 +54,21 @@ class TelemetryCall final
     if (!out_.empty()) return WriteFront();
     MaybeFinish();
   }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    svc_.RemoveSession(this);
+    delete this;
+  }
 
- private:
-  v2::TelemetryCommand Answer(const v2::Settings& in) const;
+  // Queues a command to the client (dropped once the stream is finishing).
   void Send(v2::TelemetryCommand cmd) {
     MutexLock l(&mu_);
+    if (finished_ || reading_done_) return;
     out_.push_back(std::move(cmd));
     if (!writing_) WriteFront();
   }
+
+ private:
+  v2::TelemetryCommand Answer(const v2::Settings& in) const;
   void WriteFront() RJ_REQUIRES(mu_) {
     writing_ = true;
     current_ = std::move(out_.front());
@@ -105,11 +124,38 @@ v2::TelemetryCommand TelemetryCall::Answer(const v2::Settings& in) const {
     if (!sub->has_fifo()) sub->set_fifo(false);
     if (!sub->has_receive_batch_size()) sub->set_receive_batch_size(32);
     if (!sub->has_long_polling_timeout()) sub->mutable_long_polling_timeout()->set_seconds(20);
+    if (in.user_agent().language() == v2::PYTHON) {
+      // rocketmq-python-client 5.1.2's PushConsumer registers metric gauges whenever settings
+      // arrive and fails on every message when metrics are off (no meter provider). Metrics
+      // on, pointing at the access point: the client's periodic OTLP export there is answered
+      // UNIMPLEMENTED and dropped by the client; its consumption works.
+      s->mutable_metric()->set_on(true);
+      *s->mutable_metric()->mutable_endpoints() = in.access_point();
+    }
   }
   return cmd;
 }
 
-}  // namespace
+void GrpcService::Impl::AddSession(TelemetryCall* call, std::set<std::string> topics) {
+  MutexLock l(&sessions_mu_);
+  sessions_[call] = std::move(topics);
+}
+
+void GrpcService::Impl::RemoveSession(TelemetryCall* call) {
+  MutexLock l(&sessions_mu_);
+  sessions_.erase(call);
+}
+
+bool GrpcService::Impl::SendToPublisher(const std::string& topic, const v2::TelemetryCommand& cmd) {
+  MutexLock l(&sessions_mu_);  // held while sending: a session leaves only under it
+  std::vector<TelemetryCall*> candidates;
+  for (const auto& [call, topics] : sessions_) {
+    if (topics.count(topic)) candidates.push_back(call);
+  }
+  if (candidates.empty()) return false;
+  candidates[bc().Random() % candidates.size()]->Send(cmd);
+  return true;
+}
 
 ::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand>* GrpcService::Impl::Telemetry(
     ::grpc::CallbackServerContext* ctx) {

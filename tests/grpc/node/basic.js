@@ -48,7 +48,9 @@ async function step(name, fn) {
 }
 
 async function main() {
-  const cluster = endpoints ? null : await harness.start();
+  // Transaction checks every second for halves older than a second (the check-back step).
+  const cluster = endpoints ? null
+    : await harness.start(['--transactionTimeOut=1000', '--transactionCheckInterval=1000']);
   if (cluster) endpoints = cluster.grpc;
   common = { endpoints, namespace: '', logger: quiet, requestTimeout: 5000 };
   const topic = `GrpcT${run}`;
@@ -165,6 +167,25 @@ async function main() {
     const c = await simpleConsumer(`GrpcG6${run}`, t);
     const got = await receiveAll(c, 2, { limitMs: 5000 });
     assert.deepStrictEqual(got.map(m => m.body.toString()), ['committed']);
+    await c.shutdown();
+    await txp.shutdown();
+  });
+
+  await step('transaction check-back over Telemetry: the checker commits', async () => {
+    const t = `${topic}K`;
+    const checked = [];
+    const txp = new Producer({
+      ...common, topic: [t],
+      checker: { async check(m) { checked.push(m.body.toString()); return 1; } },  // COMMIT
+    });
+    await txp.startup();
+    const tx = txp.beginTransaction();
+    await txp.send({ topic: t, body: Buffer.from('decided-by-check') }, tx);
+    // Neither commit nor rollback: the broker asks the producer.
+    const c = await simpleConsumer(`GrpcG8${run}`, t);
+    const got = await receiveAll(c, 1, { limitMs: 30000 });
+    assert.deepStrictEqual(got.map(m => m.body.toString()), ['decided-by-check']);
+    assert.ok(checked.includes('decided-by-check'), 'the checker was asked');
     await c.shutdown();
     await txp.shutdown();
   });
