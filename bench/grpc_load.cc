@@ -2,12 +2,14 @@
 // SendMessage), the counterpart of `ramjet-load producer --async` for the remoting protocol.
 //
 //   ramjet-grpc-load -e 127.0.0.1:8081 -t BenchTopic [--size 1024] [--inflight 64]
-//        [--duration 12 | --messages N] [--queues 8]
+//        [--duration 12 | --messages N]
 //
 // Keeps --inflight SendMessage calls outstanding on one channel (gRPC's callback API), one
-// message per call as the 5.x clients send, round-robin over the topic's queues; counts only
+// message per call as the 5.x clients send, round-robin over the topic's writable queues (from
+// QueryRoute, which creates an unknown topic as a 5.x producer's start does); counts only
 // OK answers as sent. Prints msg/s, MB/s and send latency p50/p99/p99.9/max. Bounded by
 // --duration (default 12 s) or --messages.
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -169,12 +171,34 @@ class Load {
 int main(int argc, char** argv) {
   Options o;
   if (!Parse(argc, argv, &o)) return Usage();
+  // As the broker does (grpc_service.cc): no abseil lock-graph bookkeeping on every gRPC lock.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(64 << 20);
   auto ch = grpc::CreateCustomChannel(o.endpoint, grpc::InsecureChannelCredentials(), args);
   if (!ch->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5))) {
     std::fprintf(stderr, "ramjet-grpc-load: cannot connect to %s\n", o.endpoint.c_str());
     return 1;
+  }
+  {
+    // As a 5.x producer starts: the route (which also creates an unknown topic) gives the queues.
+    auto stub = v2::MessagingService::NewStub(ch);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v2::QueryRouteRequest req;
+    req.mutable_topic()->set_name(o.topic);
+    v2::QueryRouteResponse resp;
+    grpc::Status s = stub->QueryRoute(&ctx, req, &resp);
+    if (!s.ok() || resp.status().code() != v2::OK) {
+      std::fprintf(stderr, "ramjet-grpc-load: route of %s: %s\n", o.topic.c_str(),
+                   s.ok() ? resp.status().message().c_str() : s.error_message().c_str());
+      return 1;
+    }
+    int writable = 0;
+    for (const auto& q : resp.message_queues()) {
+      if (q.permission() == v2::WRITE || q.permission() == v2::READ_WRITE) ++writable;
+    }
+    if (writable > 0) o.queues = writable;
   }
   Load load(o, ch);
   load.Run();
