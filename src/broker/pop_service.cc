@@ -227,25 +227,29 @@ Status PopService::PopQueue(const PopRequest& req, const std::string& topic, int
 // ---------------------------------------------------------------------------------------------
 // Revive-topic records (docs/formats/pop-revive.md)
 
-Result<int64_t> PopService::WriteCheckPoint(const CkKey& key, const CheckPoint& ck) {
+namespace {
+
+// The fields that name a check point, in every revive record.
+json KeyFields(const std::tuple<std::string, std::string, int32_t, int64_t, int64_t>& key,
+               const std::string& broker_name) {
   json j;
   j["c"] = std::get<0>(key);
   j["t"] = std::get<1>(key);
   j["q"] = std::get<2>(key);
   j["so"] = std::get<3>(key);
   j["pt"] = std::get<4>(key);
-  j["it"] = ck.invisible_ms;
-  j["n"] = ck.offsets.size();
-  json d = json::array();
-  for (int64_t o : ck.offsets) d.push_back(o - std::get<3>(key));
-  j["d"] = std::move(d);
-  j["bn"] = bc_.config().broker_name;
-  if (ck.fifo) j["f"] = true;
-  std::string body = j.dump();
-  std::string props = message::BuildProperties({{"TAGS", "ck"}});
+  j["bn"] = broker_name;
+  return j;
+}
+
+}  // namespace
+
+Result<int64_t> PopService::PutReviveRecord(const char* tag, const nlohmann::json& body) {
+  const std::string text = body.dump();
+  const std::string props = message::BuildProperties({{"TAGS", tag}});
   message::MessageInput in;
   in.topic = revive_topic_;
-  in.body = body;
+  in.body = text;
   in.properties = props;
   in.born_timestamp = NowMillis();
   in.born_host = bc_.config().store.store_host;
@@ -254,24 +258,21 @@ Result<int64_t> PopService::WriteCheckPoint(const CkKey& key, const CheckPoint& 
   return put->queue_offset.value();
 }
 
+Result<int64_t> PopService::WriteCheckPoint(const CkKey& key, const CheckPoint& ck) {
+  json j = KeyFields(key, bc_.config().broker_name);
+  j["it"] = ck.invisible_ms;
+  j["n"] = ck.offsets.size();
+  json d = json::array();
+  for (int64_t o : ck.offsets) d.push_back(o - std::get<3>(key));
+  j["d"] = std::move(d);
+  if (ck.fifo) j["f"] = true;
+  return PutReviveRecord("ck", j);
+}
+
 Status PopService::WriteAck(const CkKey& key, int64_t offset) {
-  json j;
-  j["c"] = std::get<0>(key);
-  j["t"] = std::get<1>(key);
-  j["q"] = std::get<2>(key);
-  j["so"] = std::get<3>(key);
-  j["pt"] = std::get<4>(key);
+  json j = KeyFields(key, bc_.config().broker_name);
   j["ao"] = offset;
-  j["bn"] = bc_.config().broker_name;
-  std::string body = j.dump();
-  std::string props = message::BuildProperties({{"TAGS", "ack"}});
-  message::MessageInput in;
-  in.topic = revive_topic_;
-  in.body = body;
-  in.properties = props;
-  in.born_timestamp = NowMillis();
-  in.born_host = bc_.config().store.store_host;
-  auto put = bc_.store->PutMessage(in, false);
+  auto put = PutReviveRecord("ack", j);
   return put.ok() ? Status::OK() : put.status();
 }
 

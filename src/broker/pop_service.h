@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -139,6 +140,8 @@ class PopService {
   // Appends a check point / ack record to the revive queue; its queue offset.
   Result<int64_t> WriteCheckPoint(const CkKey& key, const CheckPoint& ck);
   Status WriteAck(const CkKey& key, int64_t offset);
+  // One revive record: a message of the revive topic with tag `tag` and body `body`.
+  Result<int64_t> PutReviveRecord(const char* tag, const nlohmann::json& body);
   // Finds the check point and index of a handle's message; kNotFound if settled or unknown.
   Result<std::pair<CkKey, size_t>> Locate(const std::string& group, const std::string& topic,
                                           const ReceiptHandle& h) RJ_REQUIRES(mu_);

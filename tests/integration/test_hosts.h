@@ -4,11 +4,15 @@
 // loopback addresses 127.0.0.x in one namespace, and Cut() is not available; mode() says which.
 #pragma once
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -20,11 +24,12 @@ class TestHosts {
   explicit TestHosts(int count) : count_(count) {
     const int pid = static_cast<int>(::getpid());
     prefix_ = "rj" + std::to_string(pid % 100000);
-    subnet_ = "10.123." + std::to_string(pid % 250) + ".";
     ip_bin_ = ::access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip"
               : ::access("/sbin/ip", X_OK) == 0   ? "/sbin/ip"
                                                   : "";
     if (::geteuid() == 0 && !ip_bin_.empty() && !std::getenv("RAMJET_NO_NETNS")) {
+      RemoveLeftovers();
+      subnet_ = FreeSubnet(pid % 250);
       namespaces_ = SetUpNamespaces();
       if (!namespaces_) TearDownNamespaces();
     }
@@ -75,6 +80,50 @@ class TestHosts {
     const std::string cmd = ip_bin_ + " " + args + " >/dev/null 2>&1";
     return std::system(cmd.c_str()) == 0;
   }
+  // What a command prints (empty if it fails).
+  static std::string Output(const std::string& cmd) {
+    std::string out;
+    if (FILE* f = ::popen(cmd.c_str(), "r")) {
+      char buf[4096];
+      for (size_t n; (n = std::fread(buf, 1, sizeof(buf), f)) > 0;) out.append(buf, n);
+      ::pclose(f);
+    }
+    return out;
+  }
+  // The pid in a name "rj<pid>..." of this harness, or 0.
+  static int OwnerPid(const std::string& name) {
+    if (name.rfind("rj", 0) != 0) return 0;
+    int pid = 0;
+    for (size_t i = 2; i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])); ++i) {
+      pid = pid * 10 + (name[i] - '0');
+    }
+    return pid;
+  }
+  // Namespaces and bridges of tests that died before their destructor ran (a timeout, a
+  // crash): left alone they keep their subnet's route and swallow a later test's traffic.
+  void RemoveLeftovers() const {
+    auto dead = [](int pid) { return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH; };
+    std::istringstream ns(Output(ip_bin_ + " netns list 2>/dev/null"));
+    for (std::string line; std::getline(ns, line);) {
+      const std::string name = line.substr(0, line.find(' '));
+      if (dead(OwnerPid(name))) Run("netns del " + name);
+    }
+    std::istringstream links(Output(ip_bin_ + " -o link show type bridge 2>/dev/null"));
+    for (std::string line; std::getline(links, line);) {
+      const size_t a = line.find(": "), b = line.find(':', a + 2);
+      if (a == std::string::npos || b == std::string::npos) continue;
+      const std::string name = line.substr(a + 2, b - a - 2);
+      if (dead(OwnerPid(name))) Run("link del " + name);
+    }
+  }
+  // A 10.123.x.0/24 no other interface routes (starting at x = first).
+  std::string FreeSubnet(int first) const {
+    for (int k = 0; k < 250; ++k) {
+      const std::string subnet = "10.123." + std::to_string((first + k) % 250) + ".";
+      if (Output(ip_bin_ + " route show " + subnet + "0/24 2>/dev/null").empty()) return subnet;
+    }
+    return "10.123." + std::to_string(first) + ".";
+  }
   bool SetUpNamespaces() {
     if (!Run("link add " + Bridge() + " type bridge") ||
         !Run("addr add " + subnet_ + "1/24 dev " + Bridge()) ||
@@ -101,7 +150,7 @@ class TestHosts {
   }
 
   const int count_;
-  std::string prefix_, subnet_, ip_bin_;
+  std::string prefix_, subnet_ = "10.123.0.", ip_bin_;
   bool namespaces_ = false;
 };
 
