@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "ramjet/base/clock.h"
 #include "ramjet/base/compression.h"
 #include "ramjet/base/names.h"
 #include "ramjet/protocol/codes.h"
@@ -87,15 +88,6 @@ std::string Md5Hex(std::string_view data) {
   return out;
 }
 
-void SetTimestamp(google::protobuf::Timestamp* t, int64_t ms) {
-  t->set_seconds(ms / 1000);
-  t->set_nanos(static_cast<int32_t>((ms % 1000) * 1000000));
-}
-
-int64_t Millis(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1000 + t.nanos() / 1000000;
-}
-
 bool HasControlChars(std::string_view s) {
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7f) return true;
@@ -139,7 +131,7 @@ std::optional<Refusal> SystemProperties(const v2::SystemProperties& sp, const st
     props->emplace_back("__SHARDINGKEY", sp.message_group());
   }
   if (sp.has_delivery_timestamp()) {
-    int64_t at = Millis(sp.delivery_timestamp());
+    int64_t at = MillisOf(sp.delivery_timestamp());
     if (at <= 0) return Refuse(v2::ILLEGAL_DELIVERY_TIME, "illegal delivery time");
     props->emplace_back("TIMER_DELIVER_MS", std::to_string(at));
   }
@@ -227,6 +219,29 @@ v2::Code CodeOfStatus(const Status& s) {
   return v2::INTERNAL_ERROR;
 }
 
+int64_t MillisOf(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000 + t.nanos() / 1000000;
+}
+
+int64_t MillisOf(const google::protobuf::Duration& d) {
+  return d.seconds() * 1000 + d.nanos() / 1000000;
+}
+
+void SetTimestamp(google::protobuf::Timestamp* t, int64_t ms) {
+  t->set_seconds(ms / 1000);
+  t->set_nanos(static_cast<int32_t>((ms % 1000) * 1000000));
+}
+
+protocol::SubscriptionData SubscriptionOf(const std::string& topic, const v2::FilterExpression& f) {
+  const std::string expr = f.expression().empty() ? "*" : f.expression();
+  if (f.type() != v2::SQL) return protocol::SubscriptionData::ForTags(topic, expr, NowMillis());
+  protocol::SubscriptionData sub;
+  sub.topic = topic;
+  sub.expression_type = "SQL92";
+  sub.sub_string = expr;
+  return sub;
+}
+
 void SetStatus(v2::Status* out, v2::Code code, std::string_view message) {
   out->set_code(code);
   out->set_message(message.empty() && code == v2::OK ? "OK" : std::string(message));
@@ -300,7 +315,7 @@ Result<SendConversion> ToSendRequest(const v2::Message& m, const std::string& pr
   h.topic = topic;
   h.queue_id = sp.queue_id();
   h.sys_flag = sys_flag;
-  h.born_timestamp = sp.has_born_timestamp() ? Millis(sp.born_timestamp()) : 0;
+  h.born_timestamp = sp.has_born_timestamp() ? MillisOf(sp.born_timestamp()) : 0;
   h.properties = message::BuildProperties(props);
   out.request = protocol::RemotingCommand::Request(protocol::request_code::kSendMessageV2);
   h.Encode(&out.request);

@@ -13,6 +13,7 @@
 #include "apache/rocketmq/v2/service.pb.h"
 #include "ramjet/base/result.h"
 #include "ramjet/message/record.h"
+#include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/remoting_command.h"
 
 namespace ramjet::broker::grpc_api {
@@ -38,6 +39,13 @@ std::string WithoutNamespace(std::string_view name, std::string_view ns);
 // ILLEGAL_CONSUMER_GROUP.
 std::optional<Refusal> CheckTopicName(const std::string& topic);
 std::optional<Refusal> CheckGroupName(const std::string& group);
+
+// Milliseconds of a protobuf time or duration, and a time from milliseconds.
+int64_t MillisOf(const google::protobuf::Timestamp& t);
+int64_t MillisOf(const google::protobuf::Duration& d);
+void SetTimestamp(google::protobuf::Timestamp* t, int64_t ms);
+// The subscription of a filter expression on topic: SQL92, or TAG ("*" when empty).
+protocol::SubscriptionData SubscriptionOf(const std::string& topic, const v2::FilterExpression& f);
 
 // One gRPC message as the SEND_MESSAGE_V2 request of producer_group.
 struct SendConversion {

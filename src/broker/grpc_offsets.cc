@@ -5,22 +5,12 @@
 // offset. See grpc_service.h.
 #include "grpc_service_impl.h"
 #include "message_filter.h"
-#include "ramjet/base/clock.h"
 #include "ramjet/message/record.h"
 
 namespace ramjet::broker {
 namespace {
 
 constexpr int64_t kMaxPullBytes = 8 << 20;
-
-template <typename Resp>
-::grpc::ServerUnaryReactor* Answer(::grpc::CallbackServerContext* ctx, Resp* resp, v2::Code code,
-                                   std::string_view message = {}) {
-  grpc_api::SetStatus(resp->mutable_status(), code, message);
-  auto* r = ctx->DefaultReactor();
-  r->Finish(::grpc::Status::OK);
-  return r;
-}
 
 // The topic and queue of mq, checked; a refusal otherwise.
 std::optional<grpc_api::Refusal> CheckQueue(BrokerContext& bc, const v2::MessageQueue& mq,
@@ -42,29 +32,29 @@ std::optional<grpc_api::Refusal> CheckQueue(BrokerContext& bc, const v2::Message
                                                             const v2::UpdateOffsetRequest* req,
                                                             v2::UpdateOffsetResponse* resp) {
   const std::string group = grpc_api::WithNamespace(req->group());
-  if (auto r = grpc_api::CheckGroupName(group)) return Answer(ctx, resp, r->code, r->message);
+  if (auto r = grpc_api::CheckGroupName(group)) return FinishUnary(ctx, resp, r->code, r->message);
   std::string topic;
   if (auto r = CheckQueue(bc(), req->message_queue(), &topic)) {
-    return Answer(ctx, resp, r->code, r->message);
+    return FinishUnary(ctx, resp, r->code, r->message);
   }
-  if (req->offset() < 0) return Answer(ctx, resp, v2::ILLEGAL_OFFSET, "negative offset");
+  if (req->offset() < 0) return FinishUnary(ctx, resp, v2::ILLEGAL_OFFSET, "negative offset");
   bc().offsets.Commit(group, topic, req->message_queue().id(), req->offset());
-  return Answer(ctx, resp, v2::OK);
+  return FinishUnary(ctx, resp, v2::OK);
 }
 
 ::grpc::ServerUnaryReactor* GrpcService::Impl::GetOffset(::grpc::CallbackServerContext* ctx,
                                                          const v2::GetOffsetRequest* req,
                                                          v2::GetOffsetResponse* resp) {
   const std::string group = grpc_api::WithNamespace(req->group());
-  if (auto r = grpc_api::CheckGroupName(group)) return Answer(ctx, resp, r->code, r->message);
+  if (auto r = grpc_api::CheckGroupName(group)) return FinishUnary(ctx, resp, r->code, r->message);
   std::string topic;
   if (auto r = CheckQueue(bc(), req->message_queue(), &topic)) {
-    return Answer(ctx, resp, r->code, r->message);
+    return FinishUnary(ctx, resp, r->code, r->message);
   }
   const int64_t off = bc().offsets.Query(group, topic, req->message_queue().id());
-  if (off < 0) return Answer(ctx, resp, v2::OFFSET_NOT_FOUND, "no offset of " + group);
+  if (off < 0) return FinishUnary(ctx, resp, v2::OFFSET_NOT_FOUND, "no offset of " + group);
   resp->set_offset(off);
-  return Answer(ctx, resp, v2::OK);
+  return FinishUnary(ctx, resp, v2::OK);
 }
 
 ::grpc::ServerUnaryReactor* GrpcService::Impl::QueryOffset(::grpc::CallbackServerContext* ctx,
@@ -72,7 +62,7 @@ std::optional<grpc_api::Refusal> CheckQueue(BrokerContext& bc, const v2::Message
                                                            v2::QueryOffsetResponse* resp) {
   std::string topic;
   if (auto r = CheckQueue(bc(), req->message_queue(), &topic)) {
-    return Answer(ctx, resp, r->code, r->message);
+    return FinishUnary(ctx, resp, r->code, r->message);
   }
   const int32_t q = req->message_queue().id();
   switch (req->query_offset_policy()) {
@@ -84,16 +74,17 @@ std::optional<grpc_api::Refusal> CheckQueue(BrokerContext& bc, const v2::Message
       break;
     case v2::TIMESTAMP: {
       if (!req->has_timestamp()) {
-        return Answer(ctx, resp, v2::BAD_REQUEST, "TIMESTAMP without a timestamp");
+        return FinishUnary(ctx, resp, v2::BAD_REQUEST, "TIMESTAMP without a timestamp");
       }
-      const int64_t ms = req->timestamp().seconds() * 1000 + req->timestamp().nanos() / 1000000;
-      resp->set_offset(bc().store->GetOffsetInQueueByTime(topic, q, ms).value());
+      resp->set_offset(
+          bc().store->GetOffsetInQueueByTime(topic, q, grpc_api::MillisOf(req->timestamp()))
+              .value());
       break;
     }
     default:
-      return Answer(ctx, resp, v2::BAD_REQUEST, "unknown query offset policy");
+      return FinishUnary(ctx, resp, v2::BAD_REQUEST, "unknown query offset policy");
   }
-  return Answer(ctx, resp, v2::OK);
+  return FinishUnary(ctx, resp, v2::OK);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,17 +122,8 @@ void PullCall::Run(GrpcService::Impl& svc, const v2::PullMessageRequest& req) {
   std::string topic;
   if (auto r = CheckQueue(bc, req.message_queue(), &topic)) return Status(r->code, r->message);
   if (req.offset() < 0) return Status(v2::ILLEGAL_OFFSET, "negative offset");
-  const auto& f = req.filter_expression();
-  const std::string expr = f.expression().empty() ? "*" : f.expression();
-  protocol::SubscriptionData sub;
-  if (f.type() == v2::SQL) {
-    sub.topic = topic;
-    sub.expression_type = "SQL92";
-    sub.sub_string = expr;
-  } else {
-    sub = protocol::SubscriptionData::ForTags(topic, expr, NowMillis());
-  }
-  auto filter = MakeFilter(sub, bc.Live()->enable_property_filter);
+  auto filter = MakeFilter(grpc_api::SubscriptionOf(topic, req.filter_expression()),
+                           bc.Live()->enable_property_filter);
   if (!filter.ok()) return Status(v2::ILLEGAL_FILTER_EXPRESSION, filter.status().message());
   const int32_t q = req.message_queue().id();
   const int32_t batch = req.batch_size() > 0 ? std::min(req.batch_size(), 64) : 32;

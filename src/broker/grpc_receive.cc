@@ -17,7 +17,7 @@ class ReceiveCall final : public ::grpc::ServerWriteReactor<v2::ReceiveMessageRe
  public:
   ReceiveCall(GrpcService::Impl* svc, ::grpc::CallbackServerContext* ctx,
               const v2::ReceiveMessageRequest* req)
-      : svc_(*svc), caller_(CallerOf(ctx)) {
+      : svc_(*svc) {
     Prepare(ctx, *req);
   }
 
@@ -57,7 +57,6 @@ class ReceiveCall final : public ::grpc::ServerWriteReactor<v2::ReceiveMessageRe
   }
 
   GrpcService::Impl& svc_;
-  const GrpcCaller caller_;
   bool ok_ = false;
   PopRequest pop_;
   std::string retry_;
@@ -90,26 +89,16 @@ void ReceiveCall::Prepare(::grpc::CallbackServerContext* ctx,
   pop_.max_messages = req.batch_size() > 0 ? std::min(req.batch_size(), 32) : 32;
   pop_.invisible_ms = kDefaultInvisibleMs;
   if (req.has_invisible_duration()) {
-    pop_.invisible_ms =
-        req.invisible_duration().seconds() * 1000 + req.invisible_duration().nanos() / 1000000;
+    pop_.invisible_ms = grpc_api::MillisOf(req.invisible_duration());
     if (pop_.invisible_ms < kMinInvisibleMs || pop_.invisible_ms > kMaxInvisibleMs) {
       return Answer(v2::ILLEGAL_INVISIBLE_TIME, "invisible duration out of range: " +
                                                     std::to_string(pop_.invisible_ms) + " ms");
     }
   }
-  const auto& f = req.filter_expression();
-  const std::string expr = f.expression().empty() ? "*" : f.expression();
-  if (f.type() == v2::SQL) {
-    pop_.subscription.topic = pop_.topic;
-    pop_.subscription.expression_type = "SQL92";
-    pop_.subscription.sub_string = expr;
-  } else {
-    pop_.subscription = protocol::SubscriptionData::ForTags(pop_.topic, expr, NowMillis());
-  }
+  pop_.subscription = grpc_api::SubscriptionOf(pop_.topic, req.filter_expression());
   int64_t poll = kDefaultLongPollingMs;
   if (req.has_long_polling_timeout()) {
-    poll =
-        req.long_polling_timeout().seconds() * 1000 + req.long_polling_timeout().nanos() / 1000000;
+    poll = grpc_api::MillisOf(req.long_polling_timeout());
     if (poll < 0 || poll > kMaxLongPollingMs) {
       return Answer(v2::ILLEGAL_POLLING_TIME,
                     "long polling timeout out of range: " + std::to_string(poll) + " ms");
@@ -149,10 +138,7 @@ bool ReceiveCall::Attempt(bool last_chance) {
   grpc_api::SetStatus(out_.emplace_back().mutable_status(), v2::OK, "");
   // When the batch left the broker: clients measure their delivery latency from it (the Python
   // client's push consumer needs it).
-  const int64_t now = NowMillis();
-  auto* at = out_.emplace_back().mutable_delivery_timestamp();
-  at->set_seconds(now / 1000);
-  at->set_nanos(static_cast<int32_t>(now % 1000) * 1000000);
+  grpc_api::SetTimestamp(out_.emplace_back().mutable_delivery_timestamp(), NowMillis());
   for (const PoppedMessage& p : *popped) {
     auto r = message::DecodeRecord(p.record, false);
     if (!r.ok()) continue;  // cannot happen for a record the store served; comes back later

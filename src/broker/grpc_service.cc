@@ -35,15 +35,6 @@ std::string PeerAddress(const std::string& peer) {
   return rest;
 }
 
-template <typename Resp>
-::grpc::ServerUnaryReactor* Done(::grpc::CallbackServerContext* ctx, Resp* resp, v2::Code code,
-                                 std::string_view message = {}) {
-  grpc_api::SetStatus(resp->mutable_status(), code, message);
-  auto* r = ctx->DefaultReactor();
-  r->Finish(::grpc::Status::OK);
-  return r;
-}
-
 v2::Permission PermissionOf(int32_t perm) {
   const bool r = (perm & protocol::kPermRead) != 0;
   const bool w = (perm & protocol::kPermWrite) != 0;
@@ -73,7 +64,7 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
                                                           const v2::QueryRouteRequest* req,
                                                           v2::QueryRouteResponse* resp) {
   const std::string topic = grpc_api::WithNamespace(req->topic());
-  if (auto r = grpc_api::CheckTopicName(topic)) return Done(ctx, resp, r->code, r->message);
+  if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
   auto live = bc().Live();
   auto tc = bc().topics.Find(topic);
   if (!tc && live->auto_create_topic_enable &&
@@ -88,7 +79,7 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
       tc = bc().topics.Find(topic);
     }
   }
-  if (!tc) return Done(ctx, resp, v2::TOPIC_NOT_FOUND, "topic not found: " + topic);
+  if (!tc) return FinishUnary(ctx, resp, v2::TOPIC_NOT_FOUND, "topic not found: " + topic);
   const int32_t perm = tc->perm & live->broker_permission;
   const int32_t queues = std::max(tc->read_queue_nums, tc->write_queue_nums);
   for (int32_t q = 0; q < queues; ++q) {
@@ -104,7 +95,7 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
       mq->add_accept_message_types(t);
     }
   }
-  return Done(ctx, resp, v2::OK);
+  return FinishUnary(ctx, resp, v2::OK);
 }
 
 ::grpc::ServerUnaryReactor* GrpcService::Impl::QueryAssignment(
@@ -112,20 +103,20 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
     v2::QueryAssignmentResponse* resp) {
   const std::string topic = grpc_api::WithNamespace(req->topic());
   const std::string group = grpc_api::WithNamespace(req->group());
-  if (auto r = grpc_api::CheckTopicName(topic)) return Done(ctx, resp, r->code, r->message);
-  if (auto r = grpc_api::CheckGroupName(group)) return Done(ctx, resp, r->code, r->message);
+  if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
+  if (auto r = grpc_api::CheckGroupName(group)) return FinishUnary(ctx, resp, r->code, r->message);
   auto tc = bc().topics.Find(topic);
-  if (!tc) return Done(ctx, resp, v2::TOPIC_NOT_FOUND, "topic not found: " + topic);
+  if (!tc) return FinishUnary(ctx, resp, v2::TOPIC_NOT_FOUND, "topic not found: " + topic);
   auto live = bc().Live();
   const int32_t perm = tc->perm & live->broker_permission;
-  if ((perm & protocol::kPermRead) == 0) return Done(ctx, resp, v2::OK);  // nothing to read
+  if ((perm & protocol::kPermRead) == 0) return FinishUnary(ctx, resp, v2::OK);  // nothing to read
   // POP: the broker assigns messages, so the consumer is given the whole broker (queue -1).
   v2::MessageQueue* mq = resp->add_assignments()->mutable_message_queue();
   *mq->mutable_topic() = req->topic();
   mq->set_id(-1);
   mq->set_permission(PermissionOf(perm));
   FillBroker(bc().config(), req->endpoints(), mq->mutable_broker());
-  return Done(ctx, resp, v2::OK);
+  return FinishUnary(ctx, resp, v2::OK);
 }
 
 ::grpc::ServerUnaryReactor* GrpcService::Impl::Heartbeat(::grpc::CallbackServerContext* ctx,
@@ -133,18 +124,19 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
                                                          v2::HeartbeatResponse* resp) {
   if (req->has_group()) {
     const std::string group = grpc_api::WithNamespace(req->group());
-    if (auto r = grpc_api::CheckGroupName(group)) return Done(ctx, resp, r->code, r->message);
+    if (auto r = grpc_api::CheckGroupName(group))
+      return FinishUnary(ctx, resp, r->code, r->message);
   }
   if (CallerOf(ctx).client_id.empty()) {
-    return Done(ctx, resp, v2::CLIENT_ID_REQUIRED, "x-mq-client-id is required");
+    return FinishUnary(ctx, resp, v2::CLIENT_ID_REQUIRED, "x-mq-client-id is required");
   }
-  return Done(ctx, resp, v2::OK);
+  return FinishUnary(ctx, resp, v2::OK);
 }
 
 ::grpc::ServerUnaryReactor* GrpcService::Impl::NotifyClientTermination(
     ::grpc::CallbackServerContext* ctx, const v2::NotifyClientTerminationRequest*,
     v2::NotifyClientTerminationResponse* resp) {
-  return Done(ctx, resp, v2::OK);
+  return FinishUnary(ctx, resp, v2::OK);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,7 +145,8 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
 ::grpc::ServerUnaryReactor* GrpcService::Impl::SendMessage(::grpc::CallbackServerContext* ctx,
                                                            const v2::SendMessageRequest* req,
                                                            v2::SendMessageResponse* resp) {
-  if (req->messages_size() == 0) return Done(ctx, resp, v2::BAD_REQUEST, "no message to send");
+  if (req->messages_size() == 0)
+    return FinishUnary(ctx, resp, v2::BAD_REQUEST, "no message to send");
   // Each message is its own SEND_MESSAGE_V2 (a batch of the 5.x API may mix topics and
   // queues); the answer goes out when the last one is done.
   struct Pending {
@@ -232,13 +225,13 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
                                                               v2::EndTransactionResponse* resp) {
   auto id = message::DecodeOffsetMessageId(req->transaction_id());
   if (!id.ok()) {
-    return Done(ctx, resp, v2::INVALID_TRANSACTION_ID,
-                "invalid transaction id: " + EscapeForLog(req->transaction_id()));
+    return FinishUnary(ctx, resp, v2::INVALID_TRANSACTION_ID,
+                       "invalid transaction id: " + EscapeForLog(req->transaction_id()));
   }
   auto rec = bc().store->ReadRecord(PhysicalOffset(id->second));
   if (!rec.ok() || rec->view.topic != kTransHalfTopic) {
-    return Done(ctx, resp, v2::INVALID_TRANSACTION_ID,
-                "no half message with transaction id " + req->transaction_id());
+    return FinishUnary(ctx, resp, v2::INVALID_TRANSACTION_ID,
+                       "no half message with transaction id " + req->transaction_id());
   }
   protocol::EndTransactionRequestHeader h;
   h.producer_group = std::string(message::FindProperty(rec->view.properties, "PGROUP"));
@@ -272,9 +265,9 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
                                                           v2::AckMessageResponse* resp) {
   const std::string topic = grpc_api::WithNamespace(req->topic());
   const std::string group = grpc_api::WithNamespace(req->group());
-  if (auto r = grpc_api::CheckTopicName(topic)) return Done(ctx, resp, r->code, r->message);
-  if (auto r = grpc_api::CheckGroupName(group)) return Done(ctx, resp, r->code, r->message);
-  if (req->entries_size() == 0) return Done(ctx, resp, v2::BAD_REQUEST, "no entry to ack");
+  if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
+  if (auto r = grpc_api::CheckGroupName(group)) return FinishUnary(ctx, resp, r->code, r->message);
+  if (req->entries_size() == 0) return FinishUnary(ctx, resp, v2::BAD_REQUEST, "no entry to ack");
   v2::Code first = v2::OK;
   std::string first_message;
   for (const auto& e : req->entries()) {
@@ -292,7 +285,7 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
       first_message = std::string(s.message());
     }
   }
-  return Done(ctx, resp, first, first_message);
+  return FinishUnary(ctx, resp, first, first_message);
 }
 
 ::grpc::ServerUnaryReactor* GrpcService::Impl::ChangeInvisibleDuration(
@@ -300,18 +293,18 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
     v2::ChangeInvisibleDurationResponse* resp) {
   const std::string topic = grpc_api::WithNamespace(req->topic());
   const std::string group = grpc_api::WithNamespace(req->group());
-  if (auto r = grpc_api::CheckTopicName(topic)) return Done(ctx, resp, r->code, r->message);
-  if (auto r = grpc_api::CheckGroupName(group)) return Done(ctx, resp, r->code, r->message);
-  const int64_t ms =
-      req->invisible_duration().seconds() * 1000 + req->invisible_duration().nanos() / 1000000;
+  if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
+  if (auto r = grpc_api::CheckGroupName(group)) return FinishUnary(ctx, resp, r->code, r->message);
+  const int64_t ms = grpc_api::MillisOf(req->invisible_duration());
   if (ms < kMinInvisibleMs || ms > kMaxInvisibleMs) {
-    return Done(ctx, resp, v2::ILLEGAL_INVISIBLE_TIME,
-                "invisible duration out of range: " + std::to_string(ms) + " ms");
+    return FinishUnary(ctx, resp, v2::ILLEGAL_INVISIBLE_TIME,
+                       "invisible duration out of range: " + std::to_string(ms) + " ms");
   }
   auto next = d_.pop->ChangeInvisible(group, topic, req->receipt_handle(), ms);
-  if (!next.ok()) return Done(ctx, resp, v2::INVALID_RECEIPT_HANDLE, next.status().message());
+  if (!next.ok())
+    return FinishUnary(ctx, resp, v2::INVALID_RECEIPT_HANDLE, next.status().message());
   resp->set_receipt_handle(*next);
-  return Done(ctx, resp, v2::OK);
+  return FinishUnary(ctx, resp, v2::OK);
 }
 
 ::grpc::ServerUnaryReactor* GrpcService::Impl::ForwardMessageToDeadLetterQueue(
@@ -319,16 +312,16 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
     v2::ForwardMessageToDeadLetterQueueResponse* resp) {
   const std::string topic = grpc_api::WithNamespace(req->topic());
   const std::string group = grpc_api::WithNamespace(req->group());
-  if (auto r = grpc_api::CheckTopicName(topic)) return Done(ctx, resp, r->code, r->message);
-  if (auto r = grpc_api::CheckGroupName(group)) return Done(ctx, resp, r->code, r->message);
+  if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
+  if (auto r = grpc_api::CheckGroupName(group)) return FinishUnary(ctx, resp, r->code, r->message);
   Status s = d_.pop->ToDeadLetterQueue(group, topic, req->receipt_handle());
   if (!s.ok()) {
     v2::Code code = s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound
                         ? v2::INVALID_RECEIPT_HANDLE
                         : grpc_api::CodeOfStatus(s);
-    return Done(ctx, resp, code, s.message());
+    return FinishUnary(ctx, resp, code, s.message());
   }
-  return Done(ctx, resp, v2::OK);
+  return FinishUnary(ctx, resp, v2::OK);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,16 @@ struct GrpcCaller {
 };
 GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx);
 
+// Answers a unary call: the response's status set, the call finished.
+template <typename Resp>
+::grpc::ServerUnaryReactor* FinishUnary(::grpc::CallbackServerContext* ctx, Resp* resp,
+                                        v2::Code code, std::string_view message = {}) {
+  grpc_api::SetStatus(resp->mutable_status(), code, message);
+  auto* r = ctx->DefaultReactor();
+  r->Finish(::grpc::Status::OK);
+  return r;
+}
+
 class ReceiveCall;
 class TelemetryCall;
 

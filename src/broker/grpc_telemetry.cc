@@ -22,10 +22,7 @@ constexpr int kConsumerBackoffSeconds[] = {1,   5,   10,  30,  60,  120,  180,  
 class TelemetryCall final
     : public ::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand> {
  public:
-  TelemetryCall(GrpcService::Impl* svc, ::grpc::CallbackServerContext* ctx)
-      : svc_(*svc), caller_(CallerOf(ctx)) {
-    StartRead(&in_);
-  }
+  explicit TelemetryCall(GrpcService::Impl* svc) : svc_(*svc) { StartRead(&in_); }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
@@ -83,7 +80,6 @@ class TelemetryCall final
   }
 
   GrpcService::Impl& svc_;
-  const GrpcCaller caller_;
   v2::TelemetryCommand in_;
   Mutex mu_;
   std::deque<v2::TelemetryCommand> out_ RJ_GUARDED_BY(mu_);
@@ -158,8 +154,8 @@ bool GrpcService::Impl::SendToPublisher(const std::string& topic, const v2::Tele
 }
 
 ::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand>* GrpcService::Impl::Telemetry(
-    ::grpc::CallbackServerContext* ctx) {
-  return new TelemetryCall(this, ctx);
+    ::grpc::CallbackServerContext* /*ctx*/) {
+  return new TelemetryCall(this);
 }
 
 }  // namespace ramjet::broker

@@ -54,9 +54,9 @@ void PopService::ReviveNow(int64_t now_ms) {
 PopService::ReviveOutcome PopService::Revive(const CkKey& key, const CheckPoint& ck,
                                              int64_t offset) {
   const auto& [group, topic, queue_id, so, pt] = key;
-  auto g = bc_.groups.Find(group);
-  const int32_t max = g ? g->retry_max_times : 16;
   if (ck.fifo) {
+    auto g = bc_.groups.Find(group);
+    const int32_t max = g ? g->retry_max_times : 16;
     int32_t& attempts = fifo_attempts_[{group, topic, queue_id, offset}];
     if (attempts <= max) {
       // Delivered again from its queue: the group's offset goes back to it.
@@ -94,15 +94,7 @@ Status PopService::Requeue(const std::string& group, const std::string& topic, i
     RJ_LOG(kWarn, "pop", "cannot create %s: %s", target.c_str(), s.ToString().c_str());
     return s;
   }
-  std::vector<std::pair<std::string, std::string>> add;
-  if (message::FindProperty(r->properties, "RETRY_TOPIC").empty()) {
-    add.emplace_back("RETRY_TOPIC", std::string(r->topic));
-  }
-  if (message::FindProperty(r->properties, "ORIGIN_MESSAGE_ID").empty()) {
-    add.emplace_back("ORIGIN_MESSAGE_ID",
-                     message::CreateOffsetMessageId(r->store_host, r->physical_offset));
-  }
-  std::string props = EditProperties(r->properties, {"POP_CK"}, add);
+  std::string props = EditProperties(r->properties, {"POP_CK"}, RetryOriginProperties(*r, {}));
   message::MessageInput in = RequeueInput(*r, target, 0, props);
   in.reconsume_times = r->reconsume_times + 1;
   auto put = bc_.store->PutMessage(in, false);

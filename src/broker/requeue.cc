@@ -15,6 +15,21 @@ std::string EditProperties(std::string_view props, std::initializer_list<std::st
   return message::BuildProperties(kv);
 }
 
+std::vector<std::pair<std::string, std::string>> RetryOriginProperties(
+    const message::RecordView& r, std::string_view origin_msg_id) {
+  std::vector<std::pair<std::string, std::string>> add;
+  if (message::FindProperty(r.properties, "RETRY_TOPIC").empty()) {
+    add.emplace_back("RETRY_TOPIC", std::string(r.topic));
+  }
+  if (message::FindProperty(r.properties, "ORIGIN_MESSAGE_ID").empty()) {
+    add.emplace_back("ORIGIN_MESSAGE_ID",
+                     origin_msg_id.empty()
+                         ? message::CreateOffsetMessageId(r.store_host, r.physical_offset)
+                         : std::string(origin_msg_id));
+  }
+  return add;
+}
+
 message::MessageInput RequeueInput(const message::RecordView& r, std::string_view topic,
                                    int32_t queue_id, std::string_view props) {
   message::MessageInput in;

@@ -423,15 +423,7 @@ void SendProcessor::ConsumerSendMsgBack(const RequestContextPtr& ctx) {
                             "look message by offset failed, " + std::to_string(h.offset));
   }
   const message::RecordView& m = rec->view;
-  std::vector<std::pair<std::string, std::string>> add;
-  if (message::FindProperty(m.properties, "RETRY_TOPIC").empty()) {
-    add.emplace_back("RETRY_TOPIC", std::string(m.topic));
-  }
-  if (message::FindProperty(m.properties, "ORIGIN_MESSAGE_ID").empty()) {
-    std::string origin = h.origin_msg_id;
-    if (origin.empty()) origin = message::CreateOffsetMessageId(m.store_host, m.physical_offset);
-    add.emplace_back("ORIGIN_MESSAGE_ID", origin);
-  }
+  std::vector<std::pair<std::string, std::string>> add = RetryOriginProperties(m, h.origin_msg_id);
   const int32_t max = h.max_reconsume_times.value_or((*g)->retry_max_times);
   auto target = std::make_shared<std::string>(retry_topic);
   int32_t qid = static_cast<int32_t>(bc_.Random() % static_cast<uint32_t>((*g)->retry_queue_nums));
