@@ -88,6 +88,9 @@ class Broker : public BrokerController {
     RJ_RETURN_IF_ERROR(replication_->Start());
     MakePools();
     RJ_RETURN_IF_ERROR(StartServer());
+    // Before the service threads: the transaction checker reads grpc_ (a check-back may go to
+    // a gRPC producer), and starting the thread afterwards orders that read after the write.
+    RJ_RETURN_IF_ERROR(StartGrpc());
     registrar_.Start();
     started_ = true;
     if (!config().IsSlave()) {  // a slave's store takes only its master's bytes
@@ -95,7 +98,6 @@ class Broker : public BrokerController {
       transactions_->Start();
       timers_->Start();
     }
-    RJ_RETURN_IF_ERROR(StartGrpc());
     registrar_.RegisterNow();
     ScheduleTasks();
     if (controller_) {

@@ -1,5 +1,5 @@
 // ReceiveMessage: a POP of the group's messages answered as a server stream (a status, then one
-// response per message), and the waiter list of long-polling receives. See grpc_service.h.
+// response per message), parked in PopWaiters while it long-polls. See grpc_service.h.
 #include <atomic>
 
 #include "grpc_service_impl.h"
@@ -11,9 +11,9 @@ namespace ramjet::broker {
 constexpr int64_t kDefaultInvisibleMs = 30000;
 constexpr int64_t kDefaultLongPollingMs = 20000;
 constexpr int64_t kMaxLongPollingMs = 60000;
-constexpr int64_t kRetryEveryMs = 500;  // parked receives also try again this often
 
-class ReceiveCall final : public ::grpc::ServerWriteReactor<v2::ReceiveMessageResponse> {
+class ReceiveCall final : public ::grpc::ServerWriteReactor<v2::ReceiveMessageResponse>,
+                          public PopWaiter {
  public:
   ReceiveCall(GrpcService::Impl* svc, ::grpc::CallbackServerContext* ctx,
               const v2::ReceiveMessageRequest* req)
@@ -23,16 +23,13 @@ class ReceiveCall final : public ::grpc::ServerWriteReactor<v2::ReceiveMessageRe
 
   // False when the request was refused (and answered).
   bool ok() const { return ok_; }
-  // Pops; answers and returns true when there were messages, when the pop failed, or when
-  // last_chance; false: nothing yet, keep waiting.
-  bool Attempt(bool last_chance);
-  bool Matches(std::string_view topic) const { return topic == pop_.topic || topic == retry_; }
-  int64_t deadline_ms() const { return deadline_ms_; }
-  bool cancelled() const { return cancelled_.load(); }
+  bool Attempt(bool last_chance) override;
+  bool Matches(std::string_view topic) const override {
+    return topic == pop_.topic || topic == retry_;
+  }
+  int64_t deadline_ms() const override { return deadline_ms_; }
+  bool cancelled() const override { return cancelled_.load(); }
   void AnswerCancelled() { Finish(::grpc::Status::CANCELLED); }
-
-  bool woken = false;       // guarded by the waiter list's mutex
-  int64_t next_try_ms = 0;  // guarded by the waiter list's mutex
 
   void OnWriteDone(bool ok) override {
     if (!ok) return Finish(::grpc::Status::OK);
@@ -40,7 +37,7 @@ class ReceiveCall final : public ::grpc::ServerWriteReactor<v2::ReceiveMessageRe
   }
   void OnCancel() override {
     cancelled_.store(true);
-    svc_.WakeCancelled();
+    svc_.waiters.WakeThread();
   }
   void OnDone() override { delete this; }
 
@@ -79,7 +76,8 @@ void ReceiveCall::Prepare(::grpc::CallbackServerContext* ctx,
   if (auto r = grpc_api::CheckGroupName(pop_.group)) return Answer(r->code, r->message);
   auto tc = bc.topics.Find(pop_.topic);
   if (!tc) return Answer(v2::TOPIC_NOT_FOUND, "topic not found: " + pop_.topic);
-  if (!bc.groups.Find(pop_.group) && !bc.Live()->auto_create_subscription_group) {
+  auto group_config = bc.groups.Find(pop_.group);
+  if (!group_config && !bc.Live()->auto_create_subscription_group) {
     return Answer(v2::CONSUMER_GROUP_NOT_FOUND, "consumer group not found: " + pop_.group);
   }
   // Any queue of the topic on this broker, whatever queue the client names (RocketMQ's proxy
@@ -96,6 +94,9 @@ void ReceiveCall::Prepare(::grpc::CallbackServerContext* ctx,
     }
   }
   pop_.subscription = grpc_api::SubscriptionOf(pop_.topic, req.filter_expression());
+  // A FIFO group (consumeMessageOrderly): a queue is handed out only when nothing of it is in
+  // flight, so one message group's messages come one at a time, in order.
+  pop_.fifo = group_config && group_config->consume_message_orderly;
   int64_t poll = kDefaultLongPollingMs;
   if (req.has_long_polling_timeout()) {
     poll = grpc_api::MillisOf(req.long_polling_timeout());
@@ -159,76 +160,11 @@ bool ReceiveCall::Attempt(bool last_chance) {
 ::grpc::ServerWriteReactor<v2::ReceiveMessageResponse>* GrpcService::Impl::ReceiveMessage(
     ::grpc::CallbackServerContext* ctx, const v2::ReceiveMessageRequest* req) {
   auto* call = new ReceiveCall(this, ctx, req);
-  if (call->ok() && !call->Attempt(false)) Park(call);
+  if (call->ok() && !call->Attempt(false)) {
+    // gRPC owns the call (OnDone deletes it, after the Finish of the attempt that answers).
+    waiters.Park(std::shared_ptr<PopWaiter>(call, [](PopWaiter*) {}));
+  }
   return call;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Waiters
-
-void GrpcService::Impl::StartWaiters() {
-  waiter_thread_.Start([this](ServiceThread& self) { RunWaiters(self); });
-}
-
-void GrpcService::Impl::StopWaiters() {
-  std::list<ReceiveCall*> left;
-  {
-    MutexLock l(&waiters_mu_);
-    stopping_ = true;
-  }
-  waiter_thread_.Stop();
-  {
-    MutexLock l(&waiters_mu_);
-    left.swap(waiters_);
-  }
-  for (ReceiveCall* c : left) c->Attempt(true);
-}
-
-void GrpcService::Impl::Park(ReceiveCall* call) {
-  {
-    MutexLock l(&waiters_mu_);
-    if (!stopping_) {
-      call->next_try_ms = NowMillis() + kRetryEveryMs;
-      waiters_.push_back(call);
-      return;
-    }
-  }
-  call->Attempt(true);
-}
-
-void GrpcService::Impl::Wake(std::string_view topic) {
-  bool any = false;
-  {
-    MutexLock l(&waiters_mu_);
-    for (ReceiveCall* c : waiters_) {
-      if (c->Matches(topic)) c->woken = any = true;
-    }
-  }
-  if (any) waiter_thread_.Wake();
-}
-
-void GrpcService::Impl::RunWaiters(ServiceThread& self) {
-  while (!self.stopping()) {
-    std::vector<ReceiveCall*> due;
-    const int64_t now = NowMillis();
-    {
-      MutexLock l(&waiters_mu_);
-      for (auto it = waiters_.begin(); it != waiters_.end();) {
-        ReceiveCall* c = *it;
-        if (c->woken || c->cancelled() || now >= c->deadline_ms() || now >= c->next_try_ms) {
-          c->woken = false;
-          due.push_back(c);
-          it = waiters_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-    }
-    for (ReceiveCall* c : due) {
-      if (!c->Attempt(now >= c->deadline_ms())) Park(c);
-    }
-    self.WaitFor(50);
-  }
 }
 
 }  // namespace ramjet::broker

@@ -351,21 +351,21 @@ Status GrpcService::Start(const std::string& address, int port) {
     impl_->server.reset();
     return Status::IOError("gRPC server: cannot listen on " + address + ":" + std::to_string(port));
   }
-  impl_->StartWaiters();
+  impl_->waiters.Start();
   RJ_LOG(kInfo, "grpc", "apache.rocketmq.v2 gRPC service on %s:%d", address.c_str(), impl_->port);
   return Status::OK();
 }
 
 void GrpcService::Stop() {
   if (!impl_ || !impl_->server) return;
-  impl_->StopWaiters();
+  impl_->waiters.Stop();
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   impl_->server.reset();
 }
 
 int GrpcService::port() const { return impl_->port; }
 
-void GrpcService::OnArrival(std::string_view topic) { impl_->Wake(topic); }
+void GrpcService::OnArrival(std::string_view topic) { impl_->waiters.Wake(topic); }
 
 bool GrpcService::CheckTransaction(const std::string& group,
                                    const protocol::RemotingCommand& check) {

@@ -5,7 +5,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <list>
 #include <map>
 #include <memory>
 #include <set>
@@ -14,8 +13,8 @@
 #include "apache/rocketmq/v2/service.grpc.pb.h"
 #include "grpc_convert.h"
 #include "grpc_service.h"
+#include "pop_waiters.h"
 #include "ramjet/base/mutex.h"
-#include "ramjet/base/service_thread.h"
 
 namespace ramjet::broker {
 
@@ -95,11 +94,7 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
   BrokerContext& bc() const { return *d_.bc; }
 
   // Long-polling receives (grpc_receive.cc).
-  void StartWaiters();
-  void StopWaiters();
-  void Park(ReceiveCall* call) RJ_EXCLUDES(waiters_mu_);
-  void Wake(std::string_view topic) RJ_EXCLUDES(waiters_mu_);
-  void WakeCancelled() { waiter_thread_.Wake(); }
+  PopWaiters waiters{"grpc-poll"};
 
   // Telemetry sessions (grpc_telemetry.cc): a producer's session names the topics it publishes;
   // transaction check-backs go to one of them.
@@ -113,13 +108,7 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
   int port = 0;
 
  private:
-  void RunWaiters(ServiceThread& self) RJ_EXCLUDES(waiters_mu_);
-
   const Deps d_;
-  Mutex waiters_mu_;
-  std::list<ReceiveCall*> waiters_ RJ_GUARDED_BY(waiters_mu_);
-  bool stopping_ RJ_GUARDED_BY(waiters_mu_) = false;
-  ServiceThread waiter_thread_{"grpc-poll"};
   Mutex sessions_mu_;
   std::map<TelemetryCall*, std::set<std::string>> sessions_ RJ_GUARDED_BY(sessions_mu_);
 };

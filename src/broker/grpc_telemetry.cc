@@ -117,7 +117,7 @@ v2::TelemetryCommand TelemetryCall::Answer(const v2::Settings& in) const {
     b->set_max_attempts(retries + 1);
     auto* c = b->mutable_customized_backoff();
     for (int sec : kConsumerBackoffSeconds) c->add_next()->set_seconds(sec);
-    if (!sub->has_fifo()) sub->set_fifo(false);
+    sub->set_fifo(g && g->consume_message_orderly);
     if (!sub->has_receive_batch_size()) sub->set_receive_batch_size(32);
     if (!sub->has_long_polling_timeout()) sub->mutable_long_polling_timeout()->set_seconds(20);
     if (in.user_agent().language() == v2::PYTHON) {

@@ -7,6 +7,7 @@
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/protocol/codes.h"
+#include "ramjet/protocol/pop_headers.h"
 
 namespace ramjet::client {
 
@@ -62,17 +63,13 @@ void UnregisterFromBrokers(remoting::RemotingClient& client,
 std::vector<MessageQueue> AllocateAveragely(std::vector<MessageQueue> all,
                                             std::vector<std::string> cids,
                                             const std::string& client_id) {
-  std::sort(all.begin(), all.end());
-  std::sort(cids.begin(), cids.end());
-  auto me = std::find(cids.begin(), cids.end(), client_id);
+  std::vector<protocol::MessageQueue> mqs;
+  mqs.reserve(all.size());
+  for (const auto& mq : all) mqs.push_back(ToProtocol(mq));
   std::vector<MessageQueue> out;
-  if (me == cids.end() || all.empty()) return out;
-  size_t n = all.size(), m = cids.size(), idx = static_cast<size_t>(me - cids.begin());
-  size_t mod = n % m;
-  size_t avg = n <= m ? 1 : (mod > 0 && idx < mod ? n / m + 1 : n / m);
-  size_t start = (mod > 0 && idx < mod) ? idx * avg : idx * avg + mod;
-  size_t range = start < n ? std::min(avg, n - start) : 0;
-  for (size_t i = 0; i < range; ++i) out.push_back(all[(start + i) % n]);
+  for (const auto& mq : protocol::AllocateAveragely(std::move(mqs), std::move(cids), client_id)) {
+    out.push_back(FromProtocol(mq));
+  }
   return out;
 }
 

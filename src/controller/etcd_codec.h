@@ -8,13 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include "ramjet/base/base64.h"  // the gateway base64-encodes keys and values
 #include "ramjet/base/result.h"
 #include "ramjet/controller/etcd_client.h"
 
 namespace ramjet::controller {
-
-std::string Base64Encode(std::string_view in);
-Result<std::string> Base64Decode(std::string_view in);
 
 struct HttpResponse {
   int status = 0;

@@ -352,6 +352,7 @@ Result<SubscriptionGroupConfigBody> SubscriptionGroupConfigBody::Decode(std::str
   g.consume_enable = b("consumeEnable", true);
   g.consume_from_min_enable = b("consumeFromMinEnable", true);
   g.consume_broadcast_enable = b("consumeBroadcastEnable", true);
+  g.consume_message_orderly = b("consumeMessageOrderly", false);
   g.retry_queue_nums = static_cast<int32_t>(i("retryQueueNums", 1));
   g.retry_max_times = static_cast<int32_t>(i("retryMaxTimes", 16));
   g.broker_id = i("brokerId", 0);

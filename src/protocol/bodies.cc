@@ -1,6 +1,5 @@
 #include "ramjet/protocol/bodies.h"
 
-
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -130,8 +129,8 @@ int64_t EnumValue(const json& j, const char* key, const std::vector<std::string_
 }
 
 const std::vector<std::string_view> kConsumeFromWhereNames = {
-    "CONSUME_FROM_LAST_OFFSET", "CONSUME_FROM_LAST_OFFSET_AND_FROM_MIN_WHEN_BOOT_FIRST",
-    "CONSUME_FROM_MIN_OFFSET",  "CONSUME_FROM_MAX_OFFSET",
+    "CONSUME_FROM_LAST_OFFSET",  "CONSUME_FROM_LAST_OFFSET_AND_FROM_MIN_WHEN_BOOT_FIRST",
+    "CONSUME_FROM_MIN_OFFSET",   "CONSUME_FROM_MAX_OFFSET",
     "CONSUME_FROM_FIRST_OFFSET", "CONSUME_FROM_TIMESTAMP"};
 
 json TopicConfigJson(const TopicConfig& t) {
@@ -289,7 +288,8 @@ Result<RegisterBrokerBody> ParseCompressed(std::string_view body) {
       parts.emplace_back(line.substr(s, e - s));
       s = e + 1;
     }
-    if (parts.size() < 4) return Status::Corruption("bad compact topic config: " + std::string(line));
+    if (parts.size() < 4)
+      return Status::Corruption("bad compact topic config: " + std::string(line));
     TopicConfig t;
     t.topic_name = parts[0];
     t.read_queue_nums = std::atoi(parts[1].c_str());
@@ -509,8 +509,8 @@ std::string HeartbeatData::ToJson() const {
                              {"subscriptionDataSet", subs},
                              {"unitMode", c.unit_mode}});
   }
-  return Dump(
-      json{{"clientID", client_id}, {"consumerDataSet", consumers}, {"producerDataSet", producers}});
+  return Dump(json{
+      {"clientID", client_id}, {"consumerDataSet", consumers}, {"producerDataSet", producers}});
 }
 
 Result<HeartbeatData> HeartbeatData::Parse(std::string_view text) {
@@ -531,8 +531,7 @@ Result<HeartbeatData> HeartbeatData::Parse(std::string_view text) {
         d.group_name = Str(c, "groupName");
         if (d.group_name.empty()) return Status::Corruption("consumer data without groupName");
         d.consume_type = static_cast<ConsumeType>(
-            EnumValue(c, "consumeType", {"CONSUME_ACTIVELY", "CONSUME_PASSIVELY"}, 1) == 0 ? 0
-                                                                                           : 1);
+            EnumValue(c, "consumeType", {"CONSUME_ACTIVELY", "CONSUME_PASSIVELY"}, 1) == 0 ? 0 : 1);
         d.message_model = static_cast<MessageModel>(
             EnumValue(c, "messageModel", {"BROADCASTING", "CLUSTERING"}, 1) == 0 ? 0 : 1);
         d.consume_from_where =
@@ -558,7 +557,8 @@ Result<HeartbeatData> HeartbeatData::Parse(std::string_view text) {
                 if (v.is_number_integer()) {
                   sd.code_set.insert(static_cast<int32_t>(v.get<int64_t>()));
                 } else if (v.is_string()) {
-                  sd.code_set.insert(static_cast<int32_t>(std::atoll(v.get<std::string>().c_str())));
+                  sd.code_set.insert(
+                      static_cast<int32_t>(std::atoll(v.get<std::string>().c_str())));
                 }
               }
             }

@@ -93,6 +93,7 @@ SubscriptionGroupConfigBody GroupFrom(const json& v, const std::string& key) {
   g.consume_enable = BoolOr(v, "consumeEnable", true);
   g.consume_from_min_enable = BoolOr(v, "consumeFromMinEnable", true);
   g.consume_broadcast_enable = BoolOr(v, "consumeBroadcastEnable", true);
+  g.consume_message_orderly = BoolOr(v, "consumeMessageOrderly", false);
   g.retry_queue_nums = static_cast<int32_t>(IntOr(v, "retryQueueNums", 1));
   g.retry_max_times = static_cast<int32_t>(IntOr(v, "retryMaxTimes", 16));
   g.broker_id = IntOr(v, "brokerId", 0);
@@ -106,6 +107,7 @@ json GroupJson(const SubscriptionGroupConfigBody& g) {
               {"consumeBroadcastEnable", g.consume_broadcast_enable},
               {"consumeEnable", g.consume_enable},
               {"consumeFromMinEnable", g.consume_from_min_enable},
+              {"consumeMessageOrderly", g.consume_message_orderly},
               {"groupName", g.group_name},
               {"notifyConsumerIdsChangedEnable", g.notify_consumer_ids_changed_enable},
               {"retryMaxTimes", g.retry_max_times},

@@ -43,7 +43,8 @@ TEST(ConfigFiles, SubscriptionGroupsRoundTripAndReadLeniently) {
   EXPECT_EQ(w.Encode(),
             R"({"dataVersion":{"counter":3,"timestamp":1700000000000},"subscriptionGroupTable":)"
             R"({"G":{"brokerId":0,"consumeBroadcastEnable":false,"consumeEnable":true,)"
-            R"("consumeFromMinEnable":true,"groupName":"G","notifyConsumerIdsChangedEnable":true,)"
+            R"("consumeFromMinEnable":true,"consumeMessageOrderly":false,"groupName":"G",)"
+            R"("notifyConsumerIdsChangedEnable":true,)"
             R"("retryMaxTimes":5,"retryQueueNums":1,"whichBrokerWhenConsumeSlowly":1}}})");
   auto back = SubscriptionGroupWrapper::Decode(w.Encode());
   ASSERT_TRUE(back.ok()) << back.status().ToString();

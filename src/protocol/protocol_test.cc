@@ -37,7 +37,8 @@ TEST(FrameGolden, JavaRouteRequestEncodesExactly) {
 TEST(FrameGolden, ResponseWithRemarkAndBody) {
   RemotingCommand req = RemotingCommand::Request(30);
   req.opaque = 42;
-  RemotingCommand resp = RemotingCommand::ResponseTo(req, response_code::kSystemError, "boom \"x\"");
+  RemotingCommand resp =
+      RemotingCommand::ResponseTo(req, response_code::kSystemError, "boom \"x\"");
   resp.language = LanguageCode::kCpp;
   resp.body = "abc";
   std::string frame = EncodeFrame(resp);
@@ -115,8 +116,9 @@ TEST(Frame, ExtFieldsAcceptAnyScalar) {
 // The fast flat-header parser and the general JSON parser must agree.
 TEST(Frame, FastAndGeneralHeaderParsersAgree) {
   for (std::string header : {
-           std::string(R"({"code":310,"language":"JAVA","version":121,"opaque":3,"flag":2,)"
-                       R"("extFields":{"e":0,"d":-4,"g":"17","k":false,"m":true,"n":null},"remark":"r"})"),
+           std::string(
+               R"({"code":310,"language":"JAVA","version":121,"opaque":3,"flag":2,)"
+               R"("extFields":{"e":0,"d":-4,"g":"17","k":false,"m":true,"n":null},"remark":"r"})"),
            std::string(R"( { "code" : 11 , "extFields" : { "a\"b" : "x\\y\u0041\n" } } )"),
            std::string(R"({"code":1,"extFields":{"k":"caf\u00e9"},"language":"CPP"})"),  // general
            std::string(R"({"code":1,"extFields":{"k":"ü"}})"),                           // general
@@ -147,8 +149,8 @@ TEST(Frame, FastAndGeneralHeaderParsersAgree) {
   EXPECT_EQ(c->code, 2) << "last duplicate wins, as in the general parser";
   EXPECT_EQ(*c->GetString("a"), "2");
   EXPECT_EQ(c->flag, 3);
-  auto e = DecodeFrameBody(std::string_view(
-      std::string("\0\0\0\x0f") + R"({"code":"12"})").substr(0));
+  auto e =
+      DecodeFrameBody(std::string_view(std::string("\0\0\0\x0f") + R"({"code":"12"})").substr(0));
   (void)e;
 }
 
@@ -187,11 +189,10 @@ TEST(Frame, BadFramesAreErrors) {
   PutBE32(&f, (7u << 24) | 4);  // unknown serialize type
   f += "abcd";
   EXPECT_FALSE(DecodeOne(f).ok());
-  for (std::string bad : {std::string("{not json"), std::string("[1,2]"),
-                          std::string(R"({"opaque":1})"), std::string(R"({"code":"x"})"),
-                          std::string(R"({"code":1,"extFields":{"a":{"b":1}}})"),
-                          std::string(R"({"code":1,"extFields":[1]})"),
-                          std::string(R"({"code":99999999999})")}) {
+  for (std::string bad :
+       {std::string("{not json"), std::string("[1,2]"), std::string(R"({"opaque":1})"),
+        std::string(R"({"code":"x"})"), std::string(R"({"code":1,"extFields":{"a":{"b":1}}})"),
+        std::string(R"({"code":1,"extFields":[1]})"), std::string(R"({"code":99999999999})")}) {
     f.clear();
     PutBE32(&f, static_cast<uint32_t>(4 + bad.size()));
     PutBE32(&f, static_cast<uint32_t>(bad.size()));
@@ -225,10 +226,9 @@ TEST(Bodies, RouteDataStandardJsonAndFastjsonKeys) {
   r.queue_datas.push_back({"broker-a", 4, 4, 6, 0});
   r.broker_datas.push_back({"DefaultCluster", "broker-a", {{0, "127.0.0.1:10911"}}});
   std::string j = r.ToJson();
-  EXPECT_EQ(j,
-            R"({"brokerDatas":[{"brokerAddrs":{"0":"127.0.0.1:10911"},"brokerName":"broker-a",)"
-            R"("cluster":"DefaultCluster"}],"filterServerTable":{},"queueDatas":[{"brokerName":)"
-            R"("broker-a","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4}]})");
+  EXPECT_EQ(j, R"({"brokerDatas":[{"brokerAddrs":{"0":"127.0.0.1:10911"},"brokerName":"broker-a",)"
+               R"("cluster":"DefaultCluster"}],"filterServerTable":{},"queueDatas":[{"brokerName":)"
+               R"("broker-a","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4}]})");
   auto back = TopicRouteData::Parse(j);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->broker_datas, r.broker_datas);

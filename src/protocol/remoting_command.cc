@@ -1,19 +1,18 @@
 #include "ramjet/protocol/remoting_command.h"
 
-#include "ramjet/base/names.h"
-
 #include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "ramjet/base/coding.h"
+#include "ramjet/base/names.h"
 
 namespace ramjet::protocol {
 namespace {
 
-constexpr std::string_view kLanguageNames[] = {"JAVA",   "CPP", "DOTNET", "PYTHON", "DELPHI",
-                                               "ERLANG", "RUBY", "OTHER", "HTTP",   "GO",
-                                               "PHP",    "OMS", "RUST",   "NODE_JS"};
+constexpr std::string_view kLanguageNames[] = {"JAVA",   "CPP",  "DOTNET", "PYTHON", "DELPHI",
+                                               "ERLANG", "RUBY", "OTHER",  "HTTP",   "GO",
+                                               "PHP",    "OMS",  "RUST",   "NODE_JS"};
 
 // A JSON string. Bytes that are not well-formed UTF-8 (raw client bytes echoed into a remark or
 // field) become U+FFFD, so every header we write is valid UTF-8 JSON.
@@ -33,13 +32,27 @@ void AppendJsonString(std::string_view s, std::string* out) {
       continue;
     }
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
       default:
         if (c < 0x20) {
           out->append("\\u00");
@@ -58,13 +71,18 @@ Status Bad(const std::string& msg) { return Status::Corruption(msg); }
 // A JSON scalar as the string Java would see after fastjson's HashMap<String,String> parse.
 std::optional<std::string> ScalarToString(const nlohmann::json& v) {
   switch (v.type()) {
-    case nlohmann::json::value_t::string: return v.get<std::string>();
-    case nlohmann::json::value_t::boolean: return std::string(v.get<bool>() ? "true" : "false");
-    case nlohmann::json::value_t::number_integer: return std::to_string(v.get<int64_t>());
-    case nlohmann::json::value_t::number_unsigned: return std::to_string(v.get<uint64_t>());
+    case nlohmann::json::value_t::string:
+      return v.get<std::string>();
+    case nlohmann::json::value_t::boolean:
+      return std::string(v.get<bool>() ? "true" : "false");
+    case nlohmann::json::value_t::number_integer:
+      return std::to_string(v.get<int64_t>());
+    case nlohmann::json::value_t::number_unsigned:
+      return std::to_string(v.get<uint64_t>());
     case nlohmann::json::value_t::number_float:
       return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -130,8 +148,10 @@ class FastHeaderParser {
           if (v.kind != Scalar::kString) return std::nullopt;
           cmd.language = LanguageFromName(v.s);
         } else if (key == "remark") {
-          if (v.kind == Scalar::kString) cmd.remark = std::move(v.s);
-          else if (v.kind != Scalar::kNull) return std::nullopt;
+          if (v.kind == Scalar::kString)
+            cmd.remark = std::move(v.s);
+          else if (v.kind != Scalar::kNull)
+            return std::nullopt;
         }
       }
       if (Consume(',')) continue;
@@ -151,8 +171,8 @@ class FastHeaderParser {
     std::string s;
   };
   void SkipWs() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' ||
-                                s_[pos_] == '\r')) {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -180,30 +200,51 @@ class FastHeaderParser {
       if (pos_ >= s_.size()) return false;
       char e = s_[pos_++];
       switch (e) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
+        case '"':
+          out->push_back('"');
+          break;
+        case '\\':
+          out->push_back('\\');
+          break;
+        case '/':
+          out->push_back('/');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
         case 'u': {
           if (s_.size() - pos_ < 4) return false;
           unsigned v = 0;
           for (int k = 0; k < 4; ++k) {
             char h = s_[pos_++];
             v <<= 4;
-            if (h >= '0' && h <= '9') v |= static_cast<unsigned>(h - '0');
-            else if (h >= 'a' && h <= 'f') v |= static_cast<unsigned>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') v |= static_cast<unsigned>(h - 'A' + 10);
-            else return false;
+            if (h >= '0' && h <= '9')
+              v |= static_cast<unsigned>(h - '0');
+            else if (h >= 'a' && h <= 'f')
+              v |= static_cast<unsigned>(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F')
+              v |= static_cast<unsigned>(h - 'A' + 10);
+            else
+              return false;
           }
           if (v >= 0x80) return false;  // non-ASCII escapes: general parser
           out->push_back(static_cast<char>(v));
           break;
         }
-        default: return false;
+        default:
+          return false;
       }
     }
     return false;
@@ -258,12 +299,17 @@ class FastHeaderParser {
       Scalar v;
       if (!String(&k) || !Consume(':') || !Value(&v)) return false;
       switch (v.kind) {
-        case Scalar::kString: cmd->ext_fields.insert_or_assign(std::move(k), std::move(v.s)); break;
-        case Scalar::kInt: cmd->ext_fields.insert_or_assign(std::move(k), std::to_string(v.i)); break;
+        case Scalar::kString:
+          cmd->ext_fields.insert_or_assign(std::move(k), std::move(v.s));
+          break;
+        case Scalar::kInt:
+          cmd->ext_fields.insert_or_assign(std::move(k), std::to_string(v.i));
+          break;
         case Scalar::kBool:
           cmd->ext_fields.insert_or_assign(std::move(k), std::string(v.b ? "true" : "false"));
           break;
-        case Scalar::kNull: break;
+        case Scalar::kNull:
+          break;
       }
       if (Consume(',')) continue;
       return Consume('}');

@@ -168,6 +168,9 @@ struct SubscriptionGroupConfigBody {
   bool consume_enable = true;
   bool consume_from_min_enable = true;
   bool consume_broadcast_enable = true;
+  // RocketMQ 5: a FIFO group (5.x clients get settings fifo=true and pop one message group's
+  // messages at a time, in order).
+  bool consume_message_orderly = false;
   int32_t retry_queue_nums = 1;
   int32_t retry_max_times = 16;
   int64_t broker_id = 0;

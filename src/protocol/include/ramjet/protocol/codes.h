@@ -89,6 +89,21 @@ inline constexpr int32_t kAddWritePermOfBroker = 327;
 inline constexpr int32_t kDeleteExpiredCommitlog = 329;
 // 5.x: the lite pull consumer pulls with this code (same header and answer as PULL_MESSAGE).
 inline constexpr int32_t kLitePullMessage = 361;
+// 5.x: recall a timer message before it is delivered (header topic, producerGroup, recallHandle).
+inline constexpr int32_t kRecallMessage = 370;
+// 5.x server-side assignment (QueryAssignmentProcessor): the queues of a consumer, each with
+// its request mode (PULL or POP), and the admin call that sets the mode of a topic and group.
+inline constexpr int32_t kQueryAssignment = 400;
+inline constexpr int32_t kSetMessageRequestMode = 401;
+inline constexpr int32_t kGetAllMessageRequestMode = 402;
+// 5.x POP consumption (the codes do not fit the 16-bit binary header: JSON headers only).
+inline constexpr int32_t kPopMessage = 200050;
+inline constexpr int32_t kAckMessage = 200051;
+inline constexpr int32_t kPeekMessage = 200052;
+inline constexpr int32_t kChangeMessageInvisibleTime = 200053;
+inline constexpr int32_t kNotification = 200054;
+inline constexpr int32_t kPollingInfo = 200055;
+inline constexpr int32_t kBatchAckMessage = 200151;
 }  // namespace request_code
 
 namespace response_code {
@@ -113,8 +128,14 @@ inline constexpr int32_t kSubscriptionParseFailed = 23;
 inline constexpr int32_t kSubscriptionNotExist = 24;
 inline constexpr int32_t kSubscriptionNotLatest = 25;
 inline constexpr int32_t kSubscriptionGroupNotExist = 26;
+inline constexpr int32_t kInvalidParameter = 29;
 inline constexpr int32_t kConsumerNotOnline = 206;
 inline constexpr int32_t kConsumeMsgTimeout = 207;
+// POP (5.x): an ack or change of a message the queue no longer holds; too many parked pops; a
+// long-polling pop that found nothing.
+inline constexpr int32_t kNoMessage = 208;
+inline constexpr int32_t kPollingFull = 209;
+inline constexpr int32_t kPollingTimeout = 210;
 }  // namespace response_code
 
 // What Apache RocketMQ appends to the remarks of some refusals (FAQUrl.suggestTodo); clients

@@ -29,13 +29,16 @@ import org.apache.rocketmq.client.apis.producer.Producer;
 import org.apache.rocketmq.client.apis.producer.SendReceipt;
 import org.apache.rocketmq.client.apis.producer.Transaction;
 import org.apache.rocketmq.client.apis.producer.TransactionResolution;
+import org.apache.rocketmq.client.producer.DefaultMQProducer;
+import org.apache.rocketmq.remoting.protocol.RemotingCommand;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Apache's Java 5.x gRPC client (rocketmq-client-java) against the broker's own apache.rocketmq.v2
  * service: normal, FIFO, delay and transactional sends (commit, rollback, check-back), the
- * SimpleConsumer (receive, ack, redelivery, changeInvisibleDuration) and the PushConsumer.
+ * SimpleConsumer (receive, ack, redelivery, changeInvisibleDuration), the PushConsumer, and a FIFO
+ * consumer group (consumeMessageOrderly).
  */
 class GrpcClientTest {
 
@@ -230,5 +233,62 @@ class GrpcClientTest {
             }
         }
         assertEquals(want, seen);
+    }
+
+    /**
+     * A FIFO consumer group, made as RocketMQ 5's {@code mqadmin updateSubGroup -o true} does
+     * (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP with consumeMessageOrderly), sent here over the 4.x
+     * client's remoting connection.
+     */
+    static void createFifoGroup(String group) throws Exception {
+        DefaultMQProducer p = cluster.newProducer(RamjetCluster.unique("J5Admin"));
+        p.start();
+        RemotingCommand req = RemotingCommand.createRequestCommand(200, null);
+        req.setBody(("{\"groupName\":\"" + group + "\",\"consumeMessageOrderly\":true,\"retryMaxTimes\":16}")
+                .getBytes(StandardCharsets.UTF_8));
+        RemotingCommand r = p.getDefaultMQProducerImpl().getMqClientFactory().getMQClientAPIImpl()
+                .getRemotingClient().invokeSync(cluster.brokerAddr(), req, 5000);
+        assertEquals(0, r.getCode(), r.getRemark());
+        p.shutdown();
+    }
+
+    @Test
+    void fifoGroupPushConsumerKeepsOrderPerMessageGroupThroughARetry() throws Exception {
+        String topic = RamjetCluster.unique("J5FifoGroup");
+        String group = RamjetCluster.unique("J5GF");
+        createFifoGroup(group);
+        try (Producer p = provider.newProducerBuilder().setClientConfiguration(config()).setTopics(topic).build()) {
+            for (int i = 0; i < 6; i++) {
+                for (String g : List.of("a", "b")) {
+                    p.send(provider.newMessageBuilder().setTopic(topic).setMessageGroup(g)
+                            .setBody((g + "-" + i).getBytes(StandardCharsets.UTF_8)).build());
+                }
+            }
+        }
+        Map<String, List<String>> order = new ConcurrentHashMap<>();
+        Set<String> failedOnce = ConcurrentHashMap.newKeySet();
+        Set<String> done = ConcurrentHashMap.newKeySet();
+        try (PushConsumer c = provider.newPushConsumerBuilder()
+                .setClientConfiguration(config())
+                .setConsumerGroup(group)
+                .setSubscriptionExpressions(Map.of(topic, new FilterExpression("*", FilterExpressionType.TAG)))
+                .setMessageListener(m -> {
+                    String b = body(m);
+                    order.computeIfAbsent(m.getMessageGroup().orElse("?"),
+                            k -> java.util.Collections.synchronizedList(new ArrayList<>())).add(b);
+                    if (b.equals("a-2") && failedOnce.add(b)) {
+                        return ConsumeResult.FAILURE;  // redelivered before a-3: the group waits
+                    }
+                    done.add(b);
+                    return ConsumeResult.SUCCESS;
+                })
+                .build()) {
+            long end = System.currentTimeMillis() + 40_000;
+            while (done.size() < 12 && System.currentTimeMillis() < end) {
+                Thread.sleep(100);
+            }
+        }
+        assertEquals(List.of("a-0", "a-1", "a-2", "a-2", "a-3", "a-4", "a-5"), order.get("a"));
+        assertEquals(List.of("b-0", "b-1", "b-2", "b-3", "b-4", "b-5"), order.get("b"));
     }
 }
