@@ -8,12 +8,14 @@
 
 #include "admin_processor.h"
 #include "admin_stats_processor.h"
+#include "assignment_processor.h"
 #include "broker_context.h"
 #include "client_processor.h"
 #include "consumer_offset_processor.h"
 #include "controller_mode.h"
 #include "grpc_service.h"
 #include "namesrv_registrar.h"
+#include "pop_processor.h"
 #include "pop_service.h"
 #include "pull_processor.h"
 #include "query_processor.h"
@@ -128,6 +130,7 @@ class Broker : public BrokerController {
     grpc_arrivals_.store(nullptr, std::memory_order_release);
     if (grpc_) grpc_->Stop();
     server_->Shutdown();
+    if (pop_processor_) pop_processor_->Stop();
     if (pop_) pop_->Stop();
     for (auto* p :
          {&send_pool_, &pull_pool_, &query_pool_, &admin_pool_, &client_pool_, &consumer_pool_}) {
@@ -190,6 +193,8 @@ class Broker : public BrokerController {
   std::unique_ptr<AdminStatsProcessor> admin_stats_;
   std::unique_ptr<ReplyProcessor> reply_;
   std::unique_ptr<PopService> pop_;
+  std::unique_ptr<PopProcessor> pop_processor_;  // masters only, as pop_
+  std::unique_ptr<AssignmentProcessor> assignment_;
   std::unique_ptr<GrpcService> grpc_;
   std::atomic<GrpcService*> grpc_arrivals_{nullptr};  // grpc_ once started, for the dispatcher
   Scheduler scheduler_;
@@ -305,11 +310,20 @@ Status Broker::StartServer() {
   deps.add_runtime_info = [this](std::map<std::string, std::string>* t) { AddRuntimeInfo(t); };
   deps.delay_offsets = [this] { return schedule_->Encode(); };
   admin_stats_ = std::make_unique<AdminStatsProcessor>(std::move(deps));
+  assignment_ = std::make_unique<AssignmentProcessor>(&bc_, &registrar_);
+  RJ_RETURN_IF_ERROR(assignment_->Load());
+  if (!config.IsSlave()) {  // a slave's store takes no check points
+    pop_ = std::make_unique<PopService>(&bc_);
+    RJ_RETURN_IF_ERROR(pop_->Start());
+    pop_processor_ = std::make_unique<PopProcessor>(&bc_, pop_.get());
+    pop_processor_->Start();
+  }
   bc_.store->SetArrivalListener(
       [this](std::string_view topic, int32_t qid, QueueOffset off, int64_t tags_code, int64_t) {
         pull_->hold_service().OnArrival(topic, qid, off.value(), tags_code);
         // The dispatcher thread: the gRPC service is published once it runs (StartGrpc).
         if (GrpcService* g = grpc_arrivals_.load(std::memory_order_acquire)) g->OnArrival(topic);
+        if (pop_processor_) pop_processor_->OnArrival(topic);
       });
   RegisterProcessors();
   server_->AddCloseListener(
@@ -325,8 +339,6 @@ Status Broker::StartServer() {
 Status Broker::StartGrpc() {
   const BrokerConfig& c = bc_.config();
   if (c.IsSlave()) return Status::OK();
-  pop_ = std::make_unique<PopService>(&bc_);
-  RJ_RETURN_IF_ERROR(pop_->Start());
   if (c.grpc_server_port < 0) return Status::OK();
   auto grpc = std::make_unique<GrpcService>(
       GrpcService::Deps{&bc_, send_.get(), transaction_.get(), pop_.get()});
@@ -397,6 +409,21 @@ void Broker::RegisterProcessors() {
   On(req::kInvokeBrokerToResetOffset, admin, &AdminProcessor::InvokeBrokerToResetOffset,
      admin_exec);
   admin_stats_->RegisterOn(server_.get(), admin_exec);
+  AssignmentProcessor* assign = assignment_.get();
+  remoting::ThreadPool* consumer_exec = consumer_pool_.get();
+  On(req::kQueryAssignment, assign, &AssignmentProcessor::QueryAssignment, consumer_exec);
+  On(req::kSetMessageRequestMode, assign, &AssignmentProcessor::SetMessageRequestMode, admin_exec);
+  On(req::kGetAllMessageRequestMode, assign, &AssignmentProcessor::GetAllMessageRequestMode,
+     admin_exec);
+  if (PopProcessor* pop = pop_processor_.get()) {
+    remoting::ThreadPool* pull_exec = pull_pool_.get();
+    On(req::kPopMessage, pop, &PopProcessor::PopMessage, pull_exec);
+    On(req::kAckMessage, pop, &PopProcessor::AckMessage, pull_exec);
+    On(req::kBatchAckMessage, pop, &PopProcessor::BatchAckMessage, pull_exec);
+    On(req::kChangeMessageInvisibleTime, pop, &PopProcessor::ChangeInvisibleTime, pull_exec);
+    On(req::kNotification, pop, &PopProcessor::Notification, pull_exec);
+    On(req::kPollingInfo, pop, &PopProcessor::PollingInfo, pull_exec);
+  }
 }
 
 void Broker::ScheduleTasks() {

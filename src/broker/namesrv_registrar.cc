@@ -40,6 +40,25 @@ RemotingCommand NamesrvRegistrar::IdentifiedRequest(int32_t code) const {
   return cmd;
 }
 
+Result<protocol::TopicRouteData> NamesrvRegistrar::QueryRoute(const std::string& topic,
+                                                              int timeout_ms) {
+  if (!started_ || !client_) return Status::Unavailable("not connected to name servers");
+  Status last = Status::Unavailable("no name server configured");
+  for (const auto& ns : NameServers()) {
+    RemotingCommand cmd = RemotingCommand::Request(req::kGetRouteinfoByTopic);
+    cmd.Set("topic", topic);
+    auto r = client_->InvokeSync(ns, std::move(cmd), timeout_ms);
+    if (!r.ok()) {
+      last = r.status();
+    } else if (r->code != rc::kSuccess) {
+      last = Status::NotFound("no route of " + topic + " on " + ns);
+    } else {
+      return protocol::TopicRouteData::Parse(r->body);
+    }
+  }
+  return last;
+}
+
 void NamesrvRegistrar::Trigger() {
   if (!started_) return;
   pool_.TrySubmit([this] { RegisterNow(); });

@@ -41,6 +41,10 @@ class NamesrvRegistrar {
     on_registered_ = std::move(f);
   }
 
+  // The topic's route from the first name server that knows it (GET_ROUTEINFO_BY_TOPIC), on the
+  // calling thread; kNotFound when none does, kUnavailable before Start or without name servers.
+  Result<protocol::TopicRouteData> QueryRoute(const std::string& topic, int timeout_ms);
+
  private:
   std::vector<std::string> NameServers() const;
   // A request carrying the broker's identity (REGISTER_BROKER, UNREGISTER_BROKER headers).

@@ -26,10 +26,14 @@ bool ParseInt(std::string_view s, int64_t* v) {
 }  // namespace
 
 std::string ReceiptHandle::Encode() const {
+  return EncodeExtraInfo() + " " + std::to_string(commit_log_offset);
+}
+
+std::string ReceiptHandle::EncodeExtraInfo() const {
   return std::to_string(start_offset) + " " + std::to_string(pop_time) + " " +
          std::to_string(invisible_ms) + " " + std::to_string(revive_qid) + " " +
          std::to_string(topic_type) + " " + broker_name + " " + std::to_string(queue_id) + " " +
-         std::to_string(offset) + " " + std::to_string(commit_log_offset);
+         std::to_string(offset);
 }
 
 Result<ReceiptHandle> ReceiptHandle::Decode(std::string_view text) {
@@ -39,11 +43,13 @@ Result<ReceiptHandle> ReceiptHandle::Decode(std::string_view text) {
     parts.push_back(text.substr(0, sp));
     text = sp == std::string_view::npos ? std::string_view() : text.substr(sp + 1);
   }
-  if (parts.size() != 9 || !text.empty()) {
-    return Status::InvalidArgument("receipt handle: expected 9 space-separated fields");
+  // 9 fields (gRPC receipt handles) or 8 (the POP_CK / extraInfo of remoting pops).
+  if ((parts.size() != 9 && parts.size() != 8) || !text.empty()) {
+    return Status::InvalidArgument("receipt handle: expected 8 or 9 space-separated fields");
   }
   int64_t n[9] = {};
   for (size_t i : {0, 1, 2, 3, 4, 6, 7, 8}) {
+    if (i >= parts.size()) break;
     if (!ParseInt(parts[i], &n[i]) || n[i] < 0) {
       return Status::InvalidArgument("receipt handle: field " + std::to_string(i + 1) +
                                      " is not a non-negative number");
@@ -150,6 +156,23 @@ Result<std::vector<PoppedMessage>> PopService::Pop(const PopRequest& req) {
   return out;
 }
 
+bool PopService::HasMessages(const std::string& group, const std::string& topic, int32_t queue_id) {
+  auto tc = bc_.topics.Find(topic);
+  if (!tc) return false;
+  const std::string retry = PopRetryTopic(group, topic);
+  std::vector<std::pair<std::string, int32_t>> queues;
+  if (bc_.topics.Find(retry)) queues.emplace_back(retry, 0);
+  for (int32_t q = 0; q < tc->read_queue_nums; ++q) {
+    if (queue_id < 0 || q == queue_id) queues.emplace_back(topic, q);
+  }
+  for (const auto& [t, q] : queues) {
+    if (StartOffset(group, t, q, false) < bc_.store->GetMaxOffsetInQueue(t, q).value()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool PopService::FifoBusy(const std::string& group, const std::string& topic,
                           int32_t queue_id) const {
   auto it = inflight_.lower_bound(CkKey(group, topic, queue_id, std::numeric_limits<int64_t>::min(),
@@ -159,14 +182,14 @@ bool PopService::FifoBusy(const std::string& group, const std::string& topic,
 }
 
 int64_t PopService::StartOffset(const std::string& group, const std::string& topic,
-                                int32_t queue_id) {
+                                int32_t queue_id, bool from_min) {
   int64_t committed = bc_.offsets.Query(group, topic, queue_id);
   if (committed >= 0) return committed;
   // A new group: from the start while the queue still holds its first message, else from the
   // end (RocketMQ's ConsumeInitMode.MAX with initPopOffsetByCheckMsgInMem); a retry topic always
   // from its start.
   int64_t min = bc_.store->GetMinOffsetInQueue(topic, queue_id).value();
-  if (min == 0 || topic.starts_with(kRetryGroupTopicPrefix)) return min;
+  if (from_min || min == 0 || topic.starts_with(kRetryGroupTopicPrefix)) return min;
   return bc_.store->GetMaxOffsetInQueue(topic, queue_id).value();
 }
 
@@ -175,7 +198,7 @@ Status PopService::PopQueue(const PopRequest& req, const std::string& topic, int
                             std::vector<PoppedMessage>* out) {
   const int32_t want = std::clamp(req.max_messages, 1, 32) - static_cast<int32_t>(out->size());
   if (want <= 0) return Status::OK();
-  const int64_t offset = StartOffset(req.group, topic, queue_id);
+  const int64_t offset = StartOffset(req.group, topic, queue_id, req.from_min);
   store::GetResult got =
       bc_.store->GetMessages(topic, queue_id, QueueOffset(offset), want, kMaxPopBytes, filter);
   const int64_t next = got.next_begin_offset.value();
@@ -202,6 +225,9 @@ Status PopService::PopQueue(const PopRequest& req, const std::string& topic, int
     p.queue_id = queue_id;
     p.queue_offset = m.queue_offset.value();
     p.invisible_ms = req.invisible_ms;
+    p.ck_start_offset = std::get<3>(key);
+    p.pop_time = now;
+    p.from_retry = from_retry;
     if (req.fifo) {
       p.delivery_attempt = ++fifo_attempts_[{req.group, topic, queue_id, p.queue_offset}];
     } else {

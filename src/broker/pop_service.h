@@ -57,7 +57,10 @@ struct ReceiptHandle {
   int64_t offset = 0;
   int64_t commit_log_offset = 0;
   std::string Encode() const;
-  // kInvalidArgument for anything that is not a well-formed handle.
+  // The first eight fields: the POP_CK property / extraInfo header of remoting pops.
+  std::string EncodeExtraInfo() const;
+  // Either form (9 or 8 fields; commit_log_offset 0 when absent). kInvalidArgument for anything
+  // that is not a well-formed handle.
   static Result<ReceiptHandle> Decode(std::string_view text);
 };
 
@@ -72,6 +75,9 @@ struct PopRequest {
   int64_t invisible_ms = 30000;
   protocol::SubscriptionData subscription;  // TAG or SQL92 expression
   bool fifo = false;
+  // A group new to a queue starts at its first message (remoting initMode MIN) rather than at
+  // its end (unless the queue still holds its first message, as RocketMQ).
+  bool from_min = false;
 };
 
 struct PoppedMessage {
@@ -82,6 +88,9 @@ struct PoppedMessage {
   int64_t queue_offset = 0;  // in the queue it was popped from
   int32_t delivery_attempt = 1;
   int64_t invisible_ms = 0;
+  int64_t ck_start_offset = 0;  // the first offset of its check point (its queue's pop)
+  int64_t pop_time = 0;
+  bool from_retry = false;  // popped from the group's pop retry topic (queue 0)
 };
 
 class PopService {
@@ -111,6 +120,9 @@ class PopService {
   // delivery attempts). Errors as Ack.
   [[nodiscard]] Status ToDeadLetterQueue(const std::string& group, const std::string& topic,
                                          const std::string& handle);
+  // Whether the group has anything to pop in topic (queue_id -1: any queue) or in its pop retry
+  // topic; filters are not applied (NOTIFICATION).
+  bool HasMessages(const std::string& group, const std::string& topic, int32_t queue_id);
   // Runs one revive round now (tests; the service thread does this every 100 ms).
   void ReviveNow(int64_t now_ms);
   // Messages popped and not yet settled (acked or revived).
@@ -136,7 +148,8 @@ class PopService {
       RJ_REQUIRES(mu_);
   bool FifoBusy(const std::string& group, const std::string& topic, int32_t queue_id) const
       RJ_REQUIRES(mu_);
-  int64_t StartOffset(const std::string& group, const std::string& topic, int32_t queue_id);
+  int64_t StartOffset(const std::string& group, const std::string& topic, int32_t queue_id,
+                      bool from_min);
   // Appends a check point / ack record to the revive queue; its queue offset.
   Result<int64_t> WriteCheckPoint(const CkKey& key, const CheckPoint& ck);
   Status WriteAck(const CkKey& key, int64_t offset);

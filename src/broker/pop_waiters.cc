@@ -52,6 +52,13 @@ size_t PopWaiters::parked() const {
   return waiters_.size();
 }
 
+size_t PopWaiters::CountIf(const std::function<bool(const PopWaiter&)>& pred) const {
+  MutexLock l(&mu_);
+  size_t n = 0;
+  for (const auto& w : waiters_) n += pred(*w) ? 1 : 0;
+  return n;
+}
+
 void PopWaiters::Run(ServiceThread& self) {
   while (!self.stopping()) {
     std::vector<std::shared_ptr<PopWaiter>> due;

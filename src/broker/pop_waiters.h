@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -61,6 +62,8 @@ class PopWaiters {
   // Makes the thread look at its waiters now (a waiter was cancelled).
   void WakeThread() { thread_.Wake(); }
   size_t parked() const RJ_EXCLUDES(mu_);
+  // Parked waiters for which pred holds.
+  size_t CountIf(const std::function<bool(const PopWaiter&)>& pred) const RJ_EXCLUDES(mu_);
 
  private:
   void Run(ServiceThread& self) RJ_EXCLUDES(mu_);

@@ -37,10 +37,10 @@ int64_t IntOr(const json& j, const char* k, int64_t def) {
   return def;
 }
 
-void AddEntry(std::string* info, bool retry, int32_t queue_id, const std::string& value) {
+void AddEntry(std::string* info, bool retry, const std::string& key, const std::string& value) {
   if (!info->empty()) *info += ';';
   *info += retry ? "1 " : "0 ";
-  *info += std::to_string(queue_id);
+  *info += key;
   *info += ' ';
   *info += value;
 }
@@ -159,7 +159,7 @@ Result<NotificationRequestHeader> NotificationRequestHeader::Decode(const Remoti
 }
 
 void ExtraInfo::AddStartOffset(std::string* info, bool retry, int32_t queue_id, int64_t start) {
-  AddEntry(info, retry, queue_id, std::to_string(start));
+  AddEntry(info, retry, std::to_string(queue_id), std::to_string(start));
 }
 
 void ExtraInfo::AddMsgOffsets(std::string* info, bool retry, int32_t queue_id,
@@ -169,11 +169,13 @@ void ExtraInfo::AddMsgOffsets(std::string* info, bool retry, int32_t queue_id,
     if (!list.empty()) list += ',';
     list += std::to_string(o);
   }
-  AddEntry(info, retry, queue_id, list);
+  AddEntry(info, retry, std::to_string(queue_id), list);
 }
 
-void ExtraInfo::AddOrderCount(std::string* info, bool retry, int32_t queue_id, int32_t count) {
-  AddEntry(info, retry, queue_id, std::to_string(count));
+void ExtraInfo::AddOrderCount(std::string* info, bool retry, int32_t queue_id, int64_t offset,
+                              int32_t count) {
+  AddEntry(info, retry, "qo" + std::to_string(queue_id) + "%" + std::to_string(offset),
+           std::to_string(count));
 }
 
 Result<BatchAckMessageRequestBody> BatchAckMessageRequestBody::Decode(std::string_view body) {

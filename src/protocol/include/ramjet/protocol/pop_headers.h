@@ -89,7 +89,10 @@ struct ExtraInfo {
   static void AddStartOffset(std::string* info, bool retry, int32_t queue_id, int64_t start);
   static void AddMsgOffsets(std::string* info, bool retry, int32_t queue_id,
                             const std::vector<int64_t>& offsets);
-  static void AddOrderCount(std::string* info, bool retry, int32_t queue_id, int32_t count);
+  // FIFO pops: how often the message at offset was delivered before ("mark qo<queueId>%<offset>
+  // count", the form the client looks up first).
+  static void AddOrderCount(std::string* info, bool retry, int32_t queue_id, int64_t offset,
+                            int32_t count);
 };
 
 // BATCH_ACK_MESSAGE (200151) body: {"acks":[{"c","t","r","so","q","rq","pt","it","b"}]}, b the
