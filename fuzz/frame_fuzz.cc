@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "ramjet/protocol/bodies.h"
+#include "ramjet/protocol/pop_headers.h"
 #include "ramjet/protocol/remoting_command.h"
 
 using namespace ramjet::protocol;
@@ -33,6 +34,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       (void)(**r).GetInt64("queueOffset");
       (void)(**r).GetBool("m");
+      // The POP family's typed headers.
+      (void)PopMessageRequestHeader::Decode(**r);
+      (void)PopMessageResponseHeader::Decode(**r);
+      (void)AckMessageRequestHeader::Decode(**r, true);
+      (void)NotificationRequestHeader::Decode(**r, false);
     }
     if (round == 0) d.Append(in.data() + half, size - half);
   }
@@ -47,5 +53,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)KVTable::Parse(in);
   (void)ConsumerListBody::Parse(in);
   (void)QuoteNumericKeys(in);
+  (void)BatchAckMessageRequestBody::Decode(in);
+  (void)QueryAssignmentRequestBody::Decode(in);
+  (void)DecodeQueryAssignmentResponse(in);
+  (void)SetMessageRequestModeRequestBody::Decode(in);
   return 0;
 }
