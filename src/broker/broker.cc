@@ -24,6 +24,7 @@
 #include "ramjet/message/record.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
+#include "recall.h"
 #include "replication.h"
 #include "reply_processor.h"
 #include "schedule_service.h"
@@ -195,6 +196,7 @@ class Broker : public BrokerController {
   std::unique_ptr<PopService> pop_;
   std::unique_ptr<PopProcessor> pop_processor_;  // masters only, as pop_
   std::unique_ptr<AssignmentProcessor> assignment_;
+  std::unique_ptr<RecallProcessor> recall_;
   std::unique_ptr<GrpcService> grpc_;
   std::atomic<GrpcService*> grpc_arrivals_{nullptr};  // grpc_ once started, for the dispatcher
   Scheduler scheduler_;
@@ -311,6 +313,7 @@ Status Broker::StartServer() {
   deps.delay_offsets = [this] { return schedule_->Encode(); };
   admin_stats_ = std::make_unique<AdminStatsProcessor>(std::move(deps));
   assignment_ = std::make_unique<AssignmentProcessor>(&bc_, &registrar_);
+  recall_ = std::make_unique<RecallProcessor>(&bc_, timers_.get());
   RJ_RETURN_IF_ERROR(assignment_->Load());
   if (!config.IsSlave()) {  // a slave's store takes no check points
     pop_ = std::make_unique<PopService>(&bc_);
@@ -341,7 +344,7 @@ Status Broker::StartGrpc() {
   if (c.IsSlave()) return Status::OK();
   if (c.grpc_server_port < 0) return Status::OK();
   auto grpc = std::make_unique<GrpcService>(
-      GrpcService::Deps{&bc_, send_.get(), transaction_.get(), pop_.get()});
+      GrpcService::Deps{&bc_, send_.get(), transaction_.get(), pop_.get(), timers_.get()});
   if (Status s = grpc->Start(c.listen_address, c.grpc_server_port); !s.ok()) {
     // Several brokers on one host: only one has the default port unless each is given one.
     RJ_LOG(kError, "broker", "%s: 5.x gRPC clients cannot connect (set grpcServerPort)",
@@ -368,6 +371,7 @@ void Broker::RegisterProcessors() {
   }
   On(req::kEndTransaction, transaction_.get(), &TransactionProcessor::EndTransaction,
      send_pool_.get());
+  On(req::kRecallMessage, recall_.get(), &RecallProcessor::Recall, send_pool_.get());
   // Pulls only on the main port (the VIP port serves everything else), as RocketMQ.
   for (int32_t code : {req::kPullMessage, req::kLitePullMessage}) {
     On(code, pull_.get(), &PullProcessor::ProcessPull, pull_pool_.get(), 0);

@@ -10,6 +10,7 @@
 #include "ramjet/base/names.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/protocol/headers.h"
+#include "recall.h"
 #include "system_topics.h"
 
 namespace ramjet::broker {
@@ -203,6 +204,7 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
               // The transaction id is the half message's offset id: END_TRANSACTION finds the
               // record (and its queue offset) from it, across restarts.
               if (tx) entry->set_transaction_id(h->msg_id);
+              if (!h->recall_handle.empty()) entry->set_recall_handle(h->recall_handle);
             }
             grpc_api::SetStatus(entry->mutable_status(), v2::OK, "");
           } else {
@@ -286,6 +288,20 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
     }
   }
   return FinishUnary(ctx, resp, first, first_message);
+}
+
+::grpc::ServerUnaryReactor* GrpcService::Impl::RecallMessage(::grpc::CallbackServerContext* ctx,
+                                                             const v2::RecallMessageRequest* req,
+                                                             v2::RecallMessageResponse* resp) {
+  const std::string topic = grpc_api::WithNamespace(req->topic());
+  if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
+  if (!d_.timers) return FinishUnary(ctx, resp, v2::FORBIDDEN, "timer messages are off");
+  auto id = RecallTimer(bc(), d_.timers, topic, req->recall_handle());
+  if (!id.ok()) {
+    return FinishUnary(ctx, resp, grpc_api::CodeOfStatus(id.status()), id.status().message());
+  }
+  resp->set_message_id(*id);
+  return FinishUnary(ctx, resp, v2::OK);
 }
 
 ::grpc::ServerUnaryReactor* GrpcService::Impl::ChangeInvisibleDuration(

@@ -19,6 +19,7 @@
 #include "pop_service.h"
 #include "ramjet/base/status.h"
 #include "send_processor.h"
+#include "timer_service.h"
 #include "transaction_processor.h"
 
 namespace ramjet::broker {
@@ -30,6 +31,7 @@ class GrpcService {
     SendProcessor* send = nullptr;
     TransactionProcessor* transactions = nullptr;
     PopService* pop = nullptr;
+    TimerService* timers = nullptr;  // RecallMessage
   };
   // REQUIRES: every dependency outlives the service.
   explicit GrpcService(Deps deps);

@@ -76,6 +76,9 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
   ::grpc::ServerUnaryReactor* ChangeInvisibleDuration(
       ::grpc::CallbackServerContext* ctx, const v2::ChangeInvisibleDurationRequest* req,
       v2::ChangeInvisibleDurationResponse* resp) override;
+  ::grpc::ServerUnaryReactor* RecallMessage(::grpc::CallbackServerContext* ctx,
+                                            const v2::RecallMessageRequest* req,
+                                            v2::RecallMessageResponse* resp) override;
 
   // The offset RPCs of 5.x pull consumers (grpc_offsets.cc).
   ::grpc::ServerUnaryReactor* UpdateOffset(::grpc::CallbackServerContext* ctx,

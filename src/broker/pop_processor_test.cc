@@ -3,8 +3,9 @@
 // which a client rebuilds each POP_CK, acks and invisible-time changes by POP_CK, a retried
 // message keeps its topic and carries POP_CK, long polling ends in POLLING_TIMEOUT or on arrival,
 // bad headers and handles get clear codes; request modes persist and assignments follow them.
-#include "assignment_processor.h"
 #include "pop_processor.h"
+
+#include "assignment_processor.h"
 #include "processor_test_util.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/protocol/pop_headers.h"
@@ -12,9 +13,9 @@
 namespace ramjet::broker {
 namespace {
 
+using protocol::RemotingCommand;
 using testing::Answer;
 using testing::BrokerFixture;
-using protocol::RemotingCommand;
 namespace req = protocol::request_code;
 namespace rc = protocol::response_code;
 
@@ -57,7 +58,8 @@ class PopProcessorTest : public BrokerFixture {
     auto split = [](const std::string& s, char c) {
       std::vector<std::string> out;
       size_t b = 0;
-      for (size_t e; (e = s.find(c, b)) != std::string::npos; b = e + 1) out.push_back(s.substr(b, e - b));
+      for (size_t e; (e = s.find(c, b)) != std::string::npos; b = e + 1)
+        out.push_back(s.substr(b, e - b));
       out.push_back(s.substr(b));
       return out;
     };
@@ -123,8 +125,9 @@ TEST_F(PopProcessorTest, PopAnswersRecordsWhoseHandlesAckAndChangeInvisibleTime)
   EXPECT_EQ(ack(AckReq(req::kAckMessage, "T", got[0].first, got[0].second)), rc::kSuccess);
   EXPECT_EQ(ack(AckReq(req::kAckMessage, "T", got[0].first, got[0].second)), rc::kNoMessage)
       << "acked already";
-  auto change = Call([this](const remoting::RequestContextPtr& x) { proc_->ChangeInvisibleTime(x); },
-                     AckReq(req::kChangeMessageInvisibleTime, "T", got[1].first, got[1].second));
+  auto change =
+      Call([this](const remoting::RequestContextPtr& x) { proc_->ChangeInvisibleTime(x); },
+           AckReq(req::kChangeMessageInvisibleTime, "T", got[1].first, got[1].second));
   ASSERT_TRUE(change);
   ASSERT_EQ(change->code, rc::kSuccess);
   auto ch = protocol::ChangeInvisibleTimeResponseHeader::Decode(*change);
@@ -141,8 +144,9 @@ TEST_F(PopProcessorTest, PopAnswersRecordsWhoseHandlesAckAndChangeInvisibleTime)
   other.replace(other.find("broker-t"), 8, "broker-x");
   EXPECT_EQ(ack(AckReq(req::kAckMessage, "T", got[2].first, other)), rc::kInvalidParameter);
   std::string retry = got[2].second;
-  retry[retry.find(" 0 broker-t")+1] = '1';
-  EXPECT_EQ(ack(AckReq(req::kAckMessage, "%RETRY%H_T", got[2].first, retry)), rc::kInvalidParameter);
+  retry[retry.find(" 0 broker-t") + 1] = '1';
+  EXPECT_EQ(ack(AckReq(req::kAckMessage, "%RETRY%H_T", got[2].first, retry)),
+            rc::kInvalidParameter);
   RemotingCommand missing = RemotingCommand::Request(req::kAckMessage);
   missing.Set("consumerGroup", "G");
   EXPECT_EQ(ack(missing), rc::kSystemError) << "a header without topic is refused";
@@ -237,8 +241,7 @@ TEST_F(AssignmentTest, RequestModesPersistAndAssignmentsFollowThem) {
   auto set = [&](const std::string& body) {
     RemotingCommand c = RemotingCommand::Request(req::kSetMessageRequestMode);
     c.body = body;
-    return CodeOf([&](const remoting::RequestContextPtr& x) { proc->SetMessageRequestMode(x); },
-                  c);
+    return CodeOf([&](const remoting::RequestContextPtr& x) { proc->SetMessageRequestMode(x); }, c);
   };
   auto query = [&](const std::string& cid) {
     protocol::QueryAssignmentRequestBody b;
@@ -276,8 +279,8 @@ TEST_F(AssignmentTest, RequestModesPersistAndAssignmentsFollowThem) {
   ASSERT_TRUE(proc->Load().ok());
   EXPECT_EQ(query("c1").at(0).mode, "POP");
   RemotingCommand all = RemotingCommand::Request(req::kGetAllMessageRequestMode);
-  auto r = Call([&](const remoting::RequestContextPtr& x) { proc->GetAllMessageRequestMode(x); },
-                all);
+  auto r =
+      Call([&](const remoting::RequestContextPtr& x) { proc->GetAllMessageRequestMode(x); }, all);
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("\"POP\""), std::string::npos) << r->body;
 }

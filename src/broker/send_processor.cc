@@ -9,6 +9,7 @@
 #include "ramjet/base/names.h"
 #include "ramjet/message/record.h"
 #include "ramjet/protocol/codes.h"
+#include "recall.h"
 #include "requeue.h"
 #include "system_topics.h"
 #include "timer_service.h"
@@ -191,6 +192,7 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
                : StoredSendProperties(h.properties, config.broker_cluster_name));
   const int32_t response_qid = queue_id;
   const int32_t tt = h.sys_flag & message::kTransactionTypeMask;
+  std::string recall_handle;  // a timer message's (RecallMessage)
   if (prepared) {
     // A half message: invisible until END_TRANSACTION commits it.
     TransactionService::ToHalf(shared_topic.get(), &queue_id, props.get(), &h.sys_flag);
@@ -203,6 +205,12 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
       timer = *t;
     }
     if (!timer) ApplyDelay(shared_topic.get(), &queue_id, props.get());
+    if (timer) {
+      recall_handle =
+          RecallHandle{std::string(message::FindProperty(*props, "REAL_TOPIC")), config.broker_name,
+                       *timer, std::string(message::FindProperty(*props, "UNIQ_KEY"))}
+              .Encode();
+    }
   }
   message::MessageInput msg;
   msg.topic = *shared_topic;
@@ -215,11 +223,11 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
   msg.born_host = born_host;
   msg.reconsume_times = h.reconsume_times;
   bc_.store->PutMessageAsync(msg, wait_store_ok,
-                             [this, ctx, props, shared_topic, response_qid, start_ms,
-                              wait_store_ok](const Result<store::PutResult>& res) {
+                             [this, ctx, props, shared_topic, response_qid, start_ms, wait_store_ok,
+                              recall_handle](const Result<store::PutResult>& res) {
                                (void)props;  // kept alive until the store is done with the views
                                RespondPut(ctx, res, response_qid, {}, *shared_topic, start_ms,
-                                          wait_store_ok);
+                                          wait_store_ok, recall_handle);
                              });
 }
 
@@ -331,7 +339,8 @@ void SendProcessor::SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
 
 void SendProcessor::RespondPut(const RequestContextPtr& ctx, const Result<store::PutResult>& res,
                                int32_t queue_id, const std::vector<int32_t>& batch_sizes,
-                               const std::string& topic, int64_t start_ms, bool wait_store_ok) {
+                               const std::string& topic, int64_t start_ms, bool wait_store_ok,
+                               const std::string& recall_handle) {
   if (!res.ok()) {
     bc_.stats.OnPutFailed();
     auto [code, remark] = PutStatusToResponse(res.status());
@@ -341,24 +350,25 @@ void SendProcessor::RespondPut(const RequestContextPtr& ctx, const Result<store:
   // alone in it acknowledges on its own store (RocketMQ 5's minInSyncReplicas = 1).
   const bool alone = bc_.controller != nullptr && bc_.controller->AloneInSyncStateSet();
   if (!wait_store_ok || !bc_.ha_master || !bc_.config().IsSyncMaster() || alone) {
-    return RespondStored(ctx, *res, queue_id, batch_sizes, topic, start_ms, 0);
+    return RespondStored(ctx, *res, queue_id, batch_sizes, topic, start_ms, 0, recall_handle);
   }
   // SYNC_MASTER: one acknowledgement of the slave completes every send stored below it.
   const int64_t end = res->physical_offset.value() + res->wrote_bytes;
   bc_.ha_master->WaitReplicated(
       end, bc_.config().store.sync_flush_timeout_ms,
-      [this, ctx, stored = *res, queue_id, batch_sizes, topic, start_ms](const Status& s) {
+      [this, ctx, stored = *res, queue_id, batch_sizes, topic, start_ms,
+       recall_handle](const Status& s) {
         const int32_t replica = s.ok()                             ? 0
                                 : s.code() == StatusCode::kTimeout ? rc::kFlushSlaveTimeout
                                                                    : rc::kSlaveNotAvailable;
-        RespondStored(ctx, stored, queue_id, batch_sizes, topic, start_ms, replica);
+        RespondStored(ctx, stored, queue_id, batch_sizes, topic, start_ms, replica, recall_handle);
       });
 }
 
 void SendProcessor::RespondStored(const RequestContextPtr& ctx, const store::PutResult& res,
                                   int32_t queue_id, const std::vector<int32_t>& batch_sizes,
-                                  const std::string& topic, int64_t start_ms,
-                                  int32_t replica_code) {
+                                  const std::string& topic, int64_t start_ms, int32_t replica_code,
+                                  const std::string& recall_handle) {
   // FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT and SLAVE_NOT_AVAILABLE are stored messages: clients
   // need msgId/queueId/queueOffset as for SUCCESS (the Java client builds a SendResult from
   // them). The slave's outcome wins over the disk's, as in RocketMQ.
@@ -382,6 +392,7 @@ void SendProcessor::RespondStored(const RequestContextPtr& ctx, const store::Put
   }
   out.queue_offset = res.queue_offset.value();
   out.queue_id = queue_id;
+  out.recall_handle = recall_handle;
   out.Encode(&resp);
   auto live = bc_.Live();
   resp.Set("MSG_REGION", live->region_id);

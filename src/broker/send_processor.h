@@ -67,11 +67,13 @@ class SendProcessor {
   // (WAIT) is answered once a slave has it (FLUSH_SLAVE_TIMEOUT / SLAVE_NOT_AVAILABLE if not).
   void RespondPut(const remoting::RequestContextPtr& ctx, const Result<store::PutResult>& res,
                   int32_t queue_id, const std::vector<int32_t>& batch_sizes,
-                  const std::string& topic, int64_t start_ms, bool wait_store_ok);
+                  const std::string& topic, int64_t start_ms, bool wait_store_ok,
+                  const std::string& recall_handle = {});
   // replica_code: 0, or the slave's failure (kFlushSlaveTimeout, kSlaveNotAvailable).
   void RespondStored(const remoting::RequestContextPtr& ctx, const store::PutResult& res,
                      int32_t queue_id, const std::vector<int32_t>& batch_sizes,
-                     const std::string& topic, int64_t start_ms, int32_t replica_code);
+                     const std::string& topic, int64_t start_ms, int32_t replica_code,
+                     const std::string& recall_handle = {});
   // A send refused before it reaches the store.
   void RefuseSend(const remoting::RequestContextPtr& ctx, int32_t code, std::string remark);
   void RefuseSend(const remoting::RequestContextPtr& ctx, const Status& s);

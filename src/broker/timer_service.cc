@@ -163,7 +163,11 @@ void TimerService::LoadNew() {
     MutexLock l(&mu_);
     for (const auto& m : got.messages) {
       int64_t off = m.queue_offset.value();
-      if (!delivered_.count(off)) heap_.push(Entry{m.tags_code, off});
+      if (!delivered_.count(off)) {
+        heap_.push(Entry{m.tags_code, off});
+      } else {
+        cancelled_.erase(off);  // recalled before it was loaded
+      }
     }
     scan_offset_ = got.next_begin_offset.value();
     if (got.messages.size() < 4096) return;
@@ -185,6 +189,8 @@ int64_t TimerService::DeliverDue() {
         break;
       }
       heap_.pop();
+      if (cancelled_.erase(e.offset)) continue;  // recalled (its op record is Cancel's)
+      popped_.insert(e.offset);
     }
     auto phy = store_->GetCommitLogOffsetInQueue(kTimerTopic, 0, QueueOffset(e.offset));
     auto rec = phy.ok() ? store_->ReadRecord(*phy) : Result<store::RecordRef>(phy.status());
@@ -216,27 +222,63 @@ int64_t TimerService::DeliverDue() {
     done.push_back(e.offset);
   }
   if (!done.empty()) {
-    std::string body;
-    for (int64_t d : done) PutBE64(&body, static_cast<uint64_t>(d));
-    message::MessageInput op;
-    op.topic = kTimerOpTopic;
-    op.queue_id = 0;
-    op.body = body;
-    op.born_timestamp = now;
-    op.born_host = store_host_;
-    auto put = store_->PutMessage(op, false);
-    if (!put.ok()) {
-      RJ_LOG(kError, "timer", "writing a timer op record failed: %s",
-             put.status().ToString().c_str());
-    }
-    MutexLock l(&mu_);
-    for (int64_t d : done) {
-      if (d >= watermark_) delivered_.insert(d);
-    }
+    Status s = PutOp(done, now);
+    if (!s.ok())
+      RJ_LOG(kError, "timer", "writing a timer op record failed: %s", s.ToString().c_str());
+  }
+  MutexLock l(&mu_);
+  for (int64_t d : done) {
+    if (d >= watermark_) delivered_.insert(d);
+  }
+  popped_.clear();
+  if (!done.empty()) {
     AdvanceWatermarkLocked();
     if (next == INT64_MAX && !heap_.empty()) next = now;  // the 10000-per-round cap was hit
   }
   return next;
+}
+
+Status TimerService::PutOp(const std::vector<int64_t>& offsets, int64_t now) {
+  std::string body;
+  for (int64_t d : offsets) PutBE64(&body, static_cast<uint64_t>(d));
+  message::MessageInput op;
+  op.topic = kTimerOpTopic;
+  op.queue_id = 0;
+  op.body = body;
+  op.born_timestamp = now;
+  op.born_host = store_host_;
+  auto put = store_->PutMessage(op, false);
+  return put.ok() ? Status::OK() : put.status();
+}
+
+Status TimerService::Cancel(int64_t offset) {
+  {
+    MutexLock l(&mu_);
+    if (offset < watermark_ || delivered_.count(offset) || popped_.count(offset) ||
+        cancelled_.count(offset)) {
+      return Status::NotFound("the timer message was delivered or recalled already");
+    }
+    cancelled_.insert(offset);  // the timer thread skips it from now on
+  }
+  Status s = PutOp({offset}, NowMillis());
+  MutexLock l(&mu_);
+  if (s.ok()) {
+    if (offset >= watermark_) delivered_.insert(offset);
+    AdvanceWatermarkLocked();
+    return s;
+  }
+  // Not persisted: undo. If the timer thread skipped it meanwhile, it goes back into the heap.
+  if (!cancelled_.erase(offset)) {
+    auto phy = store_->GetCommitLogOffsetInQueue(kTimerTopic, 0, QueueOffset(offset));
+    auto rec = phy.ok() ? store_->ReadRecord(*phy) : Result<store::RecordRef>(phy.status());
+    int64_t at = NowMillis();
+    if (rec.ok()) {
+      std::string_view out = message::FindProperty(rec->view.properties, "TIMER_OUT_MS");
+      std::from_chars(out.data(), out.data() + out.size(), at);
+    }
+    heap_.push(Entry{at, offset});
+  }
+  return s;
 }
 
 void TimerService::Run(ServiceThread& self) {

@@ -44,6 +44,10 @@ class TimerService {
   void Stop();
   Status Persist();
   size_t Pending() const;
+  // Recalls the pending timer at timer-queue offset: it is never delivered, in this run or after
+  // a restart (an op record names it). kNotFound when it was delivered, is being delivered or
+  // was recalled already.
+  [[nodiscard]] Status Cancel(int64_t offset) RJ_EXCLUDES(mu_);
 
   // Send path: if props carry a timer due after now, reroutes the message to the timer queue
   // and returns its delivery time. kInvalidArgument for a malformed or too distant timer.
@@ -63,6 +67,8 @@ class TimerService {
   void LoadNew();        // timer-queue entries from scan_offset_ into the heap
   int64_t DeliverDue();  // returns the next due time (INT64_MAX if none)
   void AdvanceWatermarkLocked() RJ_REQUIRES(mu_);
+  // Appends an op record naming offsets (delivered or recalled).
+  Status PutOp(const std::vector<int64_t>& offsets, int64_t now);
 
   store::MessageStore* store_;
   std::string path_;
@@ -72,6 +78,10 @@ class TimerService {
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_ RJ_GUARDED_BY(mu_);
   // Delivered offsets >= watermark_.
   std::unordered_set<int64_t> delivered_ RJ_GUARDED_BY(mu_);
+  // Recalled offsets still in the heap (skipped when they come up), and the offsets the current
+  // delivery round took out of the heap (a recall of one of those is too late).
+  std::unordered_set<int64_t> cancelled_ RJ_GUARDED_BY(mu_);
+  std::unordered_set<int64_t> popped_ RJ_GUARDED_BY(mu_);
   int64_t watermark_ RJ_GUARDED_BY(mu_) = 0;
   int64_t scan_offset_ RJ_GUARDED_BY(mu_) = 0;
   bool dirty_ RJ_GUARDED_BY(mu_) = false;

@@ -69,6 +69,7 @@ Result<SendMessageResponseHeader> SendMessageResponseHeader::Decode(const Remoti
   RJ_ASSIGN_OR_RETURN(h.queue_id, r.GetInt32("queueId"));
   RJ_ASSIGN_OR_RETURN(h.queue_offset, r.GetInt64("queueOffset"));
   h.transaction_id = std::string(r.Find("transactionId").value_or(""));
+  h.recall_handle = std::string(r.Find("recallHandle").value_or(""));
   return h;
 }
 
@@ -77,6 +78,7 @@ void SendMessageResponseHeader::Encode(RemotingCommand* r) const {
   r->Set("queueOffset", queue_offset);
   r->Set("queueId", int64_t{queue_id});
   if (!transaction_id.empty()) r->Set("transactionId", transaction_id);
+  if (!recall_handle.empty()) r->Set("recallHandle", recall_handle);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ struct SendMessageResponseHeader {
   int32_t queue_id = 0;
   int64_t queue_offset = 0;
   std::string transaction_id;  // empty: not sent
+  std::string recall_handle;   // 5.x, timer messages (RecallMessage); empty: not sent
   static Result<SendMessageResponseHeader> Decode(const RemotingCommand& r);
   void Encode(RemotingCommand* r) const;
 };
