@@ -257,16 +257,21 @@ void AdminProcessor::GetConsumerConnectionList(const RequestContextPtr& ctx) {
   auto group = ctx->request().GetGroup("consumerGroup");
   if (!group.ok()) return RespondError(ctx, group.status());
   auto g = bc_.consumers.Find(*group);
-  if (!g || g->channels.empty()) {
+  protocol::ConsumerConnectionBody body;
+  const bool remoting = g && !g->channels.empty();
+  if (remoting) {
+    body.connection_set = Connections(g->channels);
+    body.subscription_table = g->subscriptions;
+    body.consume_from_where = g->consume_from_where;
+    body.consume_type = g->consume_type;
+    body.message_model = g->message_model;
+  }
+  // 5.x gRPC consumers of the group (they pop: the broker assigns their messages).
+  const bool grpc = grpc_consumers_ && grpc_consumers_(*group, &body);
+  if (!remoting && !grpc) {
     return ctx->RespondCode(rc::kConsumerNotOnline,
                             "the consumer group[" + *group + "] not online");
   }
-  protocol::ConsumerConnectionBody body;
-  body.connection_set = Connections(g->channels);
-  body.subscription_table = g->subscriptions;
-  body.consume_from_where = g->consume_from_where;
-  body.consume_type = g->consume_type;
-  body.message_model = g->message_model;
   RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
   resp.body = body.Encode();
   ctx->Respond(std::move(resp));

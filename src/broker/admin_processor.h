@@ -11,6 +11,7 @@
 // update_mu_ (check all keys, persist, then publish the new live configuration).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -23,6 +24,11 @@ class AdminProcessor {
  public:
   // REQUIRES: bc outlives the processor.
   explicit AdminProcessor(BrokerContext* bc) : bc_(*bc) {}
+  // Adds a group's 5.x gRPC clients to its consumer connection list (true when there were
+  // any). REQUIRES: set before requests arrive; called on admin threads.
+  using GrpcConsumers =
+      std::function<bool(const std::string& group, protocol::ConsumerConnectionBody* body)>;
+  void set_grpc_consumers(GrpcConsumers f) { grpc_consumers_ = std::move(f); }
 
   void UpdateAndCreateTopic(const remoting::RequestContextPtr& ctx);
   void DeleteTopicInBroker(const remoting::RequestContextPtr& ctx);
@@ -50,6 +56,7 @@ class AdminProcessor {
   std::map<int32_t, int64_t> ResetOffsets(const std::string& group, const std::string& topic,
                                           int32_t queues, int64_t timestamp, bool force);
 
+  GrpcConsumers grpc_consumers_;
   BrokerContext& bc_;
   Mutex update_mu_;  // one UPDATE_BROKER_CONFIG at a time
 };

@@ -298,6 +298,10 @@ Status Broker::StartServer() {
   query_ = std::make_unique<QueryProcessor>(&bc_);
   transaction_ = std::make_unique<TransactionProcessor>(transactions_.get());
   admin_ = std::make_unique<AdminProcessor>(&bc_);
+  admin_->set_grpc_consumers([this](const std::string& group, protocol::ConsumerConnectionBody* b) {
+    GrpcService* g = grpc_arrivals_.load(std::memory_order_acquire);
+    return g != nullptr && g->AddConsumerConnections(group, b);
+  });
   reply_ = std::make_unique<ReplyProcessor>(bc_.store.get(), &bc_.topics, &bc_.producers,
                                             server_.get(), [this] { return bc_.Live(); });
   AdminStatsDeps deps;

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <charconv>
 #include <set>
 #include <vector>
 
@@ -230,6 +231,48 @@ int64_t MillisOf(const google::protobuf::Duration& d) {
 void SetTimestamp(google::protobuf::Timestamp* t, int64_t ms) {
   t->set_seconds(ms / 1000);
   t->set_nanos(static_cast<int32_t>((ms % 1000) * 1000000));
+}
+
+protocol::LanguageCode LanguageOf(v2::Language language) {
+  using L = protocol::LanguageCode;
+  switch (language) {
+    case v2::JAVA:
+    case v2::KOTLIN:
+      return L::kJava;
+    case v2::CPP:
+      return L::kCpp;
+    case v2::DOT_NET:
+      return L::kDotnet;
+    case v2::GOLANG:
+      return L::kGo;
+    case v2::RUST:
+      return L::kRust;
+    case v2::PYTHON:
+      return L::kPython;
+    case v2::PHP:
+      return L::kPhp;
+    case v2::NODE_JS:
+      return L::kNodeJs;
+    case v2::RUBY:
+      return L::kRuby;
+    default:
+      return L::kOther;
+  }
+}
+
+int32_t MqVersionOf(std::string_view version) {
+  int v[3] = {0, 0, 0};
+  for (int i = 0; i < 3; ++i) {
+    auto [p, ec] = std::from_chars(version.data(), version.data() + version.size(), v[i]);
+    if (ec != std::errc()) return 0;
+    version.remove_prefix(static_cast<size_t>(p - version.data()));
+    if (i < 2) {
+      if (version.empty() || version.front() != '.') return 0;
+      version.remove_prefix(1);
+    }
+  }
+  if (v[0] != 5 || v[1] < 0 || v[1] > 9 || v[2] < 0 || v[2] > 9) return 0;
+  return 413 + 2 * (10 * v[1] + v[2]);
 }
 
 protocol::SubscriptionData SubscriptionOf(const std::string& topic, const v2::FilterExpression& f) {

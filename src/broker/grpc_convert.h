@@ -45,6 +45,12 @@ int64_t MillisOf(const google::protobuf::Timestamp& t);
 int64_t MillisOf(const google::protobuf::Duration& d);
 void SetTimestamp(google::protobuf::Timestamp* t, int64_t ms);
 // The subscription of a filter expression on topic: SQL92, or TAG ("*" when empty).
+// The remoting LanguageCode of a 5.x client's language (OTHER when remoting has none).
+protocol::LanguageCode LanguageOf(v2::Language language);
+// RocketMQ's MQVersion ordinal of a 5.x client version "5.m.p" (V5_0_0 = 413, two ordinals per
+// release); 0 for anything else.
+int32_t MqVersionOf(std::string_view version);
+
 protocol::SubscriptionData SubscriptionOf(const std::string& topic, const v2::FilterExpression& f);
 
 // One gRPC message as the SEND_MESSAGE_V2 request of producer_group.

@@ -383,6 +383,16 @@ int GrpcService::port() const { return impl_->port; }
 
 void GrpcService::OnArrival(std::string_view topic) { impl_->waiters.Wake(topic); }
 
+bool GrpcService::AddConsumerConnections(const std::string& group,
+                                         protocol::ConsumerConnectionBody* body) const {
+  auto sessions = impl_->ConsumerSessions(group);
+  for (const auto& s : sessions) {
+    body->connection_set.push_back(s.connection);
+    for (const auto& [topic, sub] : s.subscriptions) body->subscription_table.emplace(topic, sub);
+  }
+  return !sessions.empty();
+}
+
 bool GrpcService::CheckTransaction(const std::string& group,
                                    const protocol::RemotingCommand& check) {
   if (group != kProducerGroup || !impl_->server) return false;

@@ -51,6 +51,10 @@ class GrpcService {
   // producers it goes as RecoverOrphanedTransactionCommand to a producer publishing the topic.
   // False when the group is not the gRPC one or no such producer is connected.
   bool CheckTransaction(const std::string& group, const protocol::RemotingCommand& check);
+  // The group's 5.x clients (their telemetry sessions), added to the admin's consumer
+  // connection list; false when none is connected.
+  bool AddConsumerConnections(const std::string& group,
+                              protocol::ConsumerConnectionBody* body) const;
   // The producer group of every half message sent over gRPC (the 5.x API has none).
   static constexpr const char* kProducerGroup = "CID_RMQ_GRPC_PRODUCER";
 

@@ -101,7 +101,16 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
 
   // Telemetry sessions (grpc_telemetry.cc): a producer's session names the topics it publishes;
   // transaction check-backs go to one of them.
-  void AddSession(TelemetryCall* call, std::set<std::string> topics) RJ_EXCLUDES(sessions_mu_);
+  // What a client's settings said: the topics it publishes, or the group it consumes.
+  struct Session {
+    std::set<std::string> topics;
+    std::string group;
+    std::map<std::string, protocol::SubscriptionData> subscriptions;  // by topic
+    protocol::ConnectionInfo connection;
+  };
+  void AddSession(TelemetryCall* call, Session session) RJ_EXCLUDES(sessions_mu_);
+  // The live consumer sessions of group (the admin's consumer connection list).
+  std::vector<Session> ConsumerSessions(const std::string& group) const RJ_EXCLUDES(sessions_mu_);
   void RemoveSession(TelemetryCall* call) RJ_EXCLUDES(sessions_mu_);
   // Sends cmd to a live producer session publishing topic; false if there is none.
   bool SendToPublisher(const std::string& topic, const v2::TelemetryCommand& cmd)
@@ -112,8 +121,8 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
 
  private:
   const Deps d_;
-  Mutex sessions_mu_;
-  std::map<TelemetryCall*, std::set<std::string>> sessions_ RJ_GUARDED_BY(sessions_mu_);
+  mutable Mutex sessions_mu_;
+  std::map<TelemetryCall*, Session> sessions_ RJ_GUARDED_BY(sessions_mu_);
 };
 
 }  // namespace ramjet::broker

@@ -22,7 +22,10 @@ constexpr int kConsumerBackoffSeconds[] = {1,   5,   10,  30,  60,  120,  180,  
 class TelemetryCall final
     : public ::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand> {
  public:
-  explicit TelemetryCall(GrpcService::Impl* svc) : svc_(*svc) { StartRead(&in_); }
+  TelemetryCall(GrpcService::Impl* svc, GrpcCaller caller)
+      : svc_(*svc), caller_(std::move(caller)) {
+    StartRead(&in_);
+  }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
@@ -32,13 +35,7 @@ class TelemetryCall final
       return;
     }
     if (in_.has_settings()) {
-      if (in_.settings().has_publishing()) {
-        std::set<std::string> topics;
-        for (const auto& t : in_.settings().publishing().topics()) {
-          topics.insert(grpc_api::WithNamespace(t));
-        }
-        svc_.AddSession(this, std::move(topics));
-      }
+      svc_.AddSession(this, SessionOf(in_.settings()));
       Send(Answer(in_.settings()));
     }
     in_.Clear();
@@ -66,6 +63,7 @@ class TelemetryCall final
 
  private:
   v2::TelemetryCommand Answer(const v2::Settings& in) const;
+  GrpcService::Impl::Session SessionOf(const v2::Settings& in) const;
   void WriteFront() RJ_REQUIRES(mu_) {
     writing_ = true;
     current_ = std::move(out_.front());
@@ -80,6 +78,7 @@ class TelemetryCall final
   }
 
   GrpcService::Impl& svc_;
+  const GrpcCaller caller_;
   v2::TelemetryCommand in_;
   Mutex mu_;
   std::deque<v2::TelemetryCommand> out_ RJ_GUARDED_BY(mu_);
@@ -88,6 +87,26 @@ class TelemetryCall final
   bool reading_done_ RJ_GUARDED_BY(mu_) = false;
   bool finished_ RJ_GUARDED_BY(mu_) = false;
 };
+
+GrpcService::Impl::Session TelemetryCall::SessionOf(const v2::Settings& in) const {
+  GrpcService::Impl::Session s;
+  if (in.has_publishing()) {
+    for (const auto& t : in.publishing().topics()) s.topics.insert(grpc_api::WithNamespace(t));
+  }
+  if (in.has_subscription()) {
+    const auto& sub = in.subscription();
+    if (sub.has_group()) s.group = grpc_api::WithNamespace(sub.group());
+    for (const auto& e : sub.subscriptions()) {
+      const std::string topic = grpc_api::WithNamespace(e.topic());
+      s.subscriptions[topic] = grpc_api::SubscriptionOf(topic, e.expression());
+    }
+  }
+  s.connection.client_addr = caller_.peer;
+  s.connection.client_id = caller_.client_id;
+  s.connection.language = grpc_api::LanguageOf(in.user_agent().language());
+  s.connection.version = grpc_api::MqVersionOf(in.user_agent().version());
+  return s;
+}
 
 v2::TelemetryCommand TelemetryCall::Answer(const v2::Settings& in) const {
   v2::TelemetryCommand cmd;
@@ -132,9 +151,9 @@ v2::TelemetryCommand TelemetryCall::Answer(const v2::Settings& in) const {
   return cmd;
 }
 
-void GrpcService::Impl::AddSession(TelemetryCall* call, std::set<std::string> topics) {
+void GrpcService::Impl::AddSession(TelemetryCall* call, Session session) {
   MutexLock l(&sessions_mu_);
-  sessions_[call] = std::move(topics);
+  sessions_[call] = std::move(session);
 }
 
 void GrpcService::Impl::RemoveSession(TelemetryCall* call) {
@@ -145,17 +164,27 @@ void GrpcService::Impl::RemoveSession(TelemetryCall* call) {
 bool GrpcService::Impl::SendToPublisher(const std::string& topic, const v2::TelemetryCommand& cmd) {
   MutexLock l(&sessions_mu_);  // held while sending: a session leaves only under it
   std::vector<TelemetryCall*> candidates;
-  for (const auto& [call, topics] : sessions_) {
-    if (topics.count(topic)) candidates.push_back(call);
+  for (const auto& [call, session] : sessions_) {
+    if (session.topics.count(topic)) candidates.push_back(call);
   }
   if (candidates.empty()) return false;
   candidates[bc().Random() % candidates.size()]->Send(cmd);
   return true;
 }
 
+std::vector<GrpcService::Impl::Session> GrpcService::Impl::ConsumerSessions(
+    const std::string& group) const {
+  MutexLock l(&sessions_mu_);
+  std::vector<Session> out;
+  for (const auto& [call, session] : sessions_) {
+    if (!group.empty() && session.group == group) out.push_back(session);
+  }
+  return out;
+}
+
 ::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand>* GrpcService::Impl::Telemetry(
-    ::grpc::CallbackServerContext* /*ctx*/) {
-  return new TelemetryCall(this);
+    ::grpc::CallbackServerContext* ctx) {
+  return new TelemetryCall(this, CallerOf(ctx));
 }
 
 }  // namespace ramjet::broker

@@ -218,9 +218,10 @@ class GrpcClientTest {
             }
         }
         Set<String> seen = ConcurrentHashMap.newKeySet();
+        String group = RamjetCluster.unique("J5G4");
         try (PushConsumer c = provider.newPushConsumerBuilder()
                 .setClientConfiguration(config())
-                .setConsumerGroup(RamjetCluster.unique("J5G4"))
+                .setConsumerGroup(group)
                 .setSubscriptionExpressions(Map.of(topic, new FilterExpression("*", FilterExpressionType.TAG)))
                 .setMessageListener(m -> {
                     seen.add(m.getMessageId().toString());
@@ -231,6 +232,18 @@ class GrpcClientTest {
             while (!seen.containsAll(want) && System.currentTimeMillis() < end) {
                 Thread.sleep(100);
             }
+            // The admin's consumer connection list (mqadmin consumerConnection) shows it.
+            DefaultMQProducer admin = cluster.newProducer(RamjetCluster.unique("J5Admin"));
+            admin.start();
+            org.apache.rocketmq.common.protocol.body.ConsumerConnection cc = admin.getDefaultMQProducerImpl()
+                    .getMqClientFactory().getMQClientAPIImpl()
+                    .getConsumerConnectionList(cluster.brokerAddr(), group, 5000);
+            admin.shutdown();
+            assertEquals(1, cc.getConnectionSet().size());
+            org.apache.rocketmq.common.protocol.body.Connection conn = cc.getConnectionSet().iterator().next();
+            assertEquals("JAVA", conn.getLanguage().name());
+            assertTrue(conn.getVersion() >= 413, "a 5.x MQVersion ordinal: " + conn.getVersion());
+            assertTrue(cc.getSubscriptionTable().containsKey(topic), cc.getSubscriptionTable().toString());
         }
         assertEquals(want, seen);
     }
