@@ -160,7 +160,13 @@ TEST(ReceiptHandleTest, RoundTrips) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->Encode(), h.Encode());
   EXPECT_EQ(h.Encode(), "10 1700000000000 30000 0 1 broker-a 3 12 4096");
-  EXPECT_FALSE(ReceiptHandle::Decode("10 1 2 0 0 b 3 12").ok()) << "8 fields";
+  // The remoting extra info (POP_CK) is the first eight fields.
+  EXPECT_EQ(h.EncodeExtraInfo(), "10 1700000000000 30000 0 1 broker-a 3 12");
+  auto ck = ReceiptHandle::Decode(h.EncodeExtraInfo());
+  ASSERT_TRUE(ck.ok());
+  EXPECT_EQ(ck->offset, 12);
+  EXPECT_EQ(ck->commit_log_offset, 0);
+  EXPECT_FALSE(ReceiptHandle::Decode("10 1 2 0 0 b 3").ok()) << "7 fields";
   EXPECT_FALSE(ReceiptHandle::Decode("10 1 2 0 0 b 3 12 9 9").ok()) << "10 fields";
   EXPECT_FALSE(ReceiptHandle::Decode("10 1 -2 0 0 b 3 12 9").ok()) << "negative";
 }
