@@ -10,6 +10,7 @@
 #include "admin_stats_processor.h"
 #include "assignment_processor.h"
 #include "broker_context.h"
+#include "broker_metrics.h"
 #include "client_processor.h"
 #include "consumer_offset_processor.h"
 #include "controller_mode.h"
@@ -22,6 +23,7 @@
 #include "ramjet/base/logging.h"
 #include "ramjet/base/scheduler.h"
 #include "ramjet/message/record.h"
+#include "ramjet/metrics/http_server.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/remoting/remoting.h"
 #include "recall.h"
@@ -94,6 +96,7 @@ class Broker : public BrokerController {
     // Before the service threads: the transaction checker reads grpc_ (a check-back may go to
     // a gRPC producer), and starting the thread afterwards orders that read after the write.
     RJ_RETURN_IF_ERROR(StartGrpc());
+    StartMetricsServer();
     registrar_.Start();
     started_ = true;
     if (!config().IsSlave()) {  // a slave's store takes only its master's bytes
@@ -128,6 +131,7 @@ class Broker : public BrokerController {
     started_ = false;
     scheduler_.Stop();
     registrar_.Shutdown();
+    if (http_) http_->Stop();
     grpc_arrivals_.store(nullptr, std::memory_order_release);
     if (grpc_) grpc_->Stop();
     server_->Shutdown();
@@ -156,6 +160,7 @@ class Broker : public BrokerController {
   void MakePools();
   Status StartServer();
   Status StartGrpc();
+  void StartMetricsServer();
   void RegisterProcessors();
   void ScheduleTasks();
   void AddRuntimeInfo(std::map<std::string, std::string>* t) const;
@@ -197,6 +202,8 @@ class Broker : public BrokerController {
   std::unique_ptr<PopProcessor> pop_processor_;  // masters only, as pop_
   std::unique_ptr<AssignmentProcessor> assignment_;
   std::unique_ptr<RecallProcessor> recall_;
+  std::unique_ptr<BrokerMetrics> metrics_;
+  std::unique_ptr<metrics::HttpServer> http_;  // /metrics
   std::unique_ptr<GrpcService> grpc_;
   std::atomic<GrpcService*> grpc_arrivals_{nullptr};  // grpc_ once started, for the dispatcher
   Scheduler scheduler_;
@@ -290,6 +297,12 @@ Status Broker::StartServer() {
   so.io_threads = std::max(1, config.server_worker_threads);
   so.max_frame_bytes = static_cast<size_t>(config.max_frame_bytes);
   so.version = protocol::kVersionV4_9_8;
+  metrics_ = std::make_unique<BrokerMetrics>(&bc_);
+  if (config.metrics_prom_exporter_port >= 0) {  // metrics off: no per-request observer
+    so.on_response = [m = metrics_.get()](int32_t code, int32_t response_code, int64_t us) {
+      m->OnResponse(code, response_code, us);
+    };
+  }
   server_ = std::make_unique<remoting::RemotingServer>(so);
   bc_.server = server_.get();
   pull_ = std::make_unique<PullProcessor>(&bc_, pull_pool_.get());
@@ -323,6 +336,7 @@ Status Broker::StartServer() {
     pop_ = std::make_unique<PopService>(&bc_);
     RJ_RETURN_IF_ERROR(pop_->Start());
     pop_processor_ = std::make_unique<PopProcessor>(&bc_, pop_.get());
+    metrics_->set_pop(pop_.get());
     pop_processor_->Start();
   }
   bc_.store->SetArrivalListener(
@@ -358,6 +372,24 @@ Status Broker::StartGrpc() {
   grpc_ = std::move(grpc);
   grpc_arrivals_.store(grpc_.get(), std::memory_order_release);
   return Status::OK();
+}
+
+// The Prometheus endpoint (a taken port is logged; the broker runs without it).
+void Broker::StartMetricsServer() {
+  const BrokerConfig& c = bc_.config();
+  if (c.metrics_prom_exporter_port < 0) return;
+  auto http = std::make_unique<metrics::HttpServer>();
+  BrokerMetrics* m = metrics_.get();
+  http->Get("/metrics", [m] { return metrics::HttpServer::Reply{m->Render()}; });
+  const std::string& host =
+      c.metrics_prom_exporter_host.empty() ? c.listen_address : c.metrics_prom_exporter_host;
+  if (Status s = http->Start(host, c.metrics_prom_exporter_port); !s.ok()) {
+    RJ_LOG(kError, "broker", "%s: no Prometheus endpoint (set metricsPromExporterPort)",
+           s.ToString().c_str());
+    return;
+  }
+  RJ_LOG(kInfo, "broker", "Prometheus metrics on http://%s:%d/metrics", host.c_str(), http->port());
+  http_ = std::move(http);
 }
 
 void Broker::RegisterProcessors() {

@@ -54,6 +54,14 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "only")
       .Range(-1, 65535)
       .Refused();
+  b->Bind("metricsPromExporterPort", &metrics_prom_exporter_port,
+          "HTTP port of the Prometheus endpoint /metrics (-1 = off, 0 = any free port); when the "
+          "port is taken the broker logs an error and runs without it")
+      .Range(-1, 65535)
+      .Refused();
+  b->Bind("metricsPromExporterHost", &metrics_prom_exporter_host,
+          "address the Prometheus endpoint binds (empty: listenAddress)")
+      .Refused();
   b->BindCustom(
       "brokerRole",
       [this](std::string_view v) {

@@ -63,14 +63,14 @@ BrokerStats::BrokerStats(std::string broker_key, Clock clock)
 
 int64_t BrokerStats::Now() const { return clock_ ? clock_() : NowMillis(); }
 
-void BrokerStats::Add(Kind kind, std::string_view key, int64_t value) {
+BrokerStats::Item* BrokerStats::Add(Kind kind, std::string_view key, int64_t value) {
   {
     std::shared_lock<std::shared_mutex> l(mu_);
     auto it = tables_[kind].find(key);
     if (it != tables_[kind].end()) {
       it->second->value.fetch_add(value, std::memory_order_relaxed);
       it->second->times.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return it->second.get();
     }
   }
   std::shared_ptr<Item> item;
@@ -83,10 +83,12 @@ void BrokerStats::Add(Kind kind, std::string_view key, int64_t value) {
   }
   item->value.fetch_add(value, std::memory_order_relaxed);
   item->times.fetch_add(1, std::memory_order_relaxed);
+  return item.get();
 }
 
 void BrokerStats::OnPut(std::string_view topic, int64_t msgs, int64_t bytes, int64_t latency_ms) {
-  Add(kTopicPutNums, topic, msgs);
+  Item* nums = Add(kTopicPutNums, topic, msgs);
+  if (msgs > 0) nums->sizes.Observe(bytes / msgs, msgs);  // a batch: its mean size, msgs times
   Add(kTopicPutSize, topic, bytes);
   broker_put_.value.fetch_add(msgs, std::memory_order_relaxed);
   broker_put_.times.fetch_add(1, std::memory_order_relaxed);
@@ -276,6 +278,38 @@ RuntimeCounters BrokerStats::Runtime() const {
            rate(&Second::found, 600) + rate(&Second::miss, 600));
   c.get_total_tps = buf;
   return c;
+}
+
+void BrokerStats::ForEachTotal(
+    std::string_view name,
+    const std::function<void(const std::string& key, int64_t total)>& f) const {
+  Kind kind = kKinds;
+  if (name == kStatsTopicPutNums) kind = kTopicPutNums;
+  if (name == kStatsTopicPutSize) kind = kTopicPutSize;
+  if (name == kStatsGroupGetNums) kind = kGroupGetNums;
+  if (name == kStatsGroupGetSize) kind = kGroupGetSize;
+  if (kind == kKinds) return;
+  std::vector<std::pair<std::string, int64_t>> totals;
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    for (const auto& [key, item] : tables_[kind]) {
+      totals.emplace_back(key, item->value.load(std::memory_order_relaxed));
+    }
+  }
+  for (const auto& [key, total] : totals) f(key, total);
+}
+
+void BrokerStats::ForEachSizes(
+    const std::function<void(const std::string& topic, const metrics::Histogram::Snapshot&)>& f)
+    const {
+  std::vector<std::pair<std::string, metrics::Histogram::Snapshot>> sizes;
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    for (const auto& [key, item] : tables_[kTopicPutNums]) {
+      sizes.emplace_back(key, item->sizes.Read());
+    }
+  }
+  for (const auto& [topic, s] : sizes) f(topic, s);
 }
 
 }  // namespace ramjet::broker

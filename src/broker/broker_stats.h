@@ -28,6 +28,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "ramjet/metrics/metrics.h"
+
 namespace ramjet::broker {
 
 // The stats names of Apache RocketMQ's BrokerStatsManager that Ramjet keeps.
@@ -89,6 +91,13 @@ class BrokerStats {
   // Keys: topic for TOPIC_*, "topic@group" for GROUP_*, the broker key for BROKER_*.
   std::optional<StatsWindows> Find(std::string_view name, std::string_view key) const;
   RuntimeCounters Runtime() const;
+  // The running totals since start of every key of name (Prometheus counters).
+  void ForEachTotal(std::string_view name,
+                    const std::function<void(const std::string& key, int64_t total)>& f) const;
+  // The message-size distribution of every topic stored to (RocketMQ's rocketmq_message_size
+  // buckets: 1 KiB, 4 KiB, 512 KiB, 1 MiB, 2 MiB, 4 MiB).
+  void ForEachSizes(const std::function<void(const std::string& topic,
+                                             const metrics::Histogram::Snapshot&)>& f) const;
 
  private:
   struct Point {
@@ -97,6 +106,7 @@ class BrokerStats {
   struct Item {
     std::atomic<int64_t> value{0};
     std::atomic<int64_t> times{0};
+    metrics::Histogram sizes{{1024, 4096, 512 * 1024, 1 << 20, 2 << 20, 4 << 20}};  // puts only
     mutable std::mutex mu;
     std::deque<Point> minute, hour, day;  // guarded by mu
   };
@@ -109,7 +119,8 @@ class BrokerStats {
   enum Kind { kTopicPutNums, kTopicPutSize, kGroupGetNums, kGroupGetSize, kKinds };
 
   int64_t Now() const;
-  void Add(Kind kind, std::string_view key, int64_t value);
+  // The item counted (alive as long as the stats).
+  Item* Add(Kind kind, std::string_view key, int64_t value);
   static StatsWindow Window(const std::deque<Point>& points, const Point& now);
   static StatsWindows Windows(const Item& item, int64_t now_ms);
   void SampleItem(Item* item, int64_t now, bool minute, bool hour, bool day);

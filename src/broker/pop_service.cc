@@ -103,6 +103,19 @@ int64_t PopService::InFlight() const {
   return n;
 }
 
+std::map<std::pair<std::string, std::string>, int64_t> PopService::InFlightByGroup() const {
+  MutexLock l(&mu_);
+  std::map<std::pair<std::string, std::string>, int64_t> out;
+  for (const auto& [k, ck] : inflight_) {
+    const std::string& group = std::get<0>(k);
+    std::string topic = std::get<1>(k);
+    const std::string prefix = std::string(kRetryGroupTopicPrefix) + group + "_";
+    if (topic.starts_with(prefix)) topic = topic.substr(prefix.size());
+    out[{group, topic}] += ck.open;
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pop
 

@@ -127,6 +127,8 @@ class PopService {
   void ReviveNow(int64_t now_ms);
   // Messages popped and not yet settled (acked or revived).
   int64_t InFlight() const RJ_EXCLUDES(mu_);
+  // The same per (group, subscribed topic): a retried message counts under its topic.
+  std::map<std::pair<std::string, std::string>, int64_t> InFlightByGroup() const RJ_EXCLUDES(mu_);
   const std::string& revive_topic() const { return revive_topic_; }
 
  private:

@@ -59,6 +59,15 @@ std::vector<ClientChannel> ProducerManager::Channels(const std::string& group) c
   return out;
 }
 
+std::vector<ClientChannel> ProducerManager::AllChannels() const {
+  MutexLock l(&mu_);
+  std::vector<ClientChannel> out;
+  for (const auto& [group, channels] : groups_) {
+    for (const auto& [id, c] : channels) out.push_back(c);
+  }
+  return out;
+}
+
 std::optional<ClientChannel> ProducerManager::FindByClientId(const std::string& client_id) const {
   MutexLock l(&mu_);
   std::optional<ClientChannel> best;

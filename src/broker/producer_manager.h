@@ -23,6 +23,8 @@ class ProducerManager {
   std::vector<std::pair<std::string, remoting::ConnectionPtr>> ScanExpired(int64_t now_ms,
                                                                            int64_t expire_ms);
   std::vector<ClientChannel> Channels(const std::string& group) const;
+  // Every producer channel of every group (metrics).
+  std::vector<ClientChannel> AllChannels() const;
   // The open channel of a client id in any group (the freshest heartbeat wins): where a reply
   // to a request sent by that client goes (REPLY_TO_CLIENT).
   std::optional<ClientChannel> FindByClientId(const std::string& client_id) const;

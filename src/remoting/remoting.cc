@@ -310,6 +310,7 @@ void Connection::HandleWritable() {
 
 void RequestContext::Respond(RemotingCommand response) {
   if (responded_.exchange(true)) return;
+  if (observer_) (*observer_)(request_.code, response.code, MonoMicros() - start_us_);
   if (request_.IsOneway()) return;
   response.opaque = request_.opaque;
   response.flag |= protocol::kFlagResponse;
@@ -440,7 +441,8 @@ void Endpoint::OnFrame(const ConnectionPtr& conn, RemotingCommand cmd) {
     }
     return;
   }
-  auto ctx = std::make_shared<RequestContext>(conn, std::move(cmd), options_.version);
+  auto ctx = std::make_shared<RequestContext>(conn, std::move(cmd), options_.version,
+                                              &options_.on_response);
   const Processor& proc = it->second;
   auto run = [handler = &proc.handler, ctx, name = &options_.name] {
     try {

@@ -45,6 +45,8 @@ struct BrokerConfig {
   bool vip_channel_enable = true;
   int32_t ha_listen_port = 0;                  // haListenPort (0 = listenPort + 1)
   int32_t grpc_server_port = 8081;             // grpcServerPort (apache.rocketmq.v2; -1 = off)
+  int32_t metrics_prom_exporter_port = 5557;   // metricsPromExporterPort (/metrics; -1 = off)
+  std::string metrics_prom_exporter_host;      // metricsPromExporterHost (empty: listenAddress)
   std::string broker_role = "ASYNC_MASTER";    // brokerRole
   std::string ha_master_address;               // haMasterAddress (a slave's; empty = namesrv's)
   int64_t ha_send_heartbeat_interval = 5000;   // haSendHeartbeatInterval (ms)

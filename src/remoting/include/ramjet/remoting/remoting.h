@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ramjet/base/clock.h"
 #include "ramjet/base/result.h"
 #include "ramjet/protocol/remoting_command.h"
 #include "ramjet/remoting/limits.h"
@@ -99,8 +100,18 @@ class RequestContext {
   // Receives the finished response (opaque, flag, serialize type and version filled in).
   using Responder = std::function<void(protocol::RemotingCommand)>;
 
-  RequestContext(ConnectionPtr conn, protocol::RemotingCommand request, int32_t version)
-      : conn_(std::move(conn)), request_(std::move(request)), version_(version) {}
+  // Called once per answered request: its code, the response code and the microseconds from
+  // arrival to the answer (metrics).
+  using ResponseObserver =
+      std::function<void(int32_t request_code, int32_t response_code, int64_t micros)>;
+
+  RequestContext(ConnectionPtr conn, protocol::RemotingCommand request, int32_t version,
+                 const ResponseObserver* observer = nullptr)
+      : conn_(std::move(conn)),
+        request_(std::move(request)),
+        version_(version),
+        observer_(observer && *observer ? observer : nullptr),
+        start_us_(observer_ ? MonoMicros() : 0) {}
   // For tests: no connection; responses go to responder; remote_address() is peer.
   RequestContext(Responder responder, protocol::RemotingCommand request, int32_t version,
                  std::string peer = "127.0.0.1:1")
@@ -129,6 +140,8 @@ class RequestContext {
   int32_t version_;
   Responder responder_;
   std::string peer_;
+  const ResponseObserver* observer_ = nullptr;  // the endpoint's (outlives its requests)
+  int64_t start_us_ = 0;
   std::atomic<bool> responded_{false};
 };
 using RequestContextPtr = std::shared_ptr<RequestContext>;
@@ -152,6 +165,9 @@ struct EndpointOptions {
   // Partial frames buffered by all connections together; past it, a connection that holds one
   // is closed (slowloris peers cannot exhaust memory).
   size_t max_buffered_in_bytes = 512u << 20;
+  // Servers: told of every answered request (RequestContext::ResponseObserver); may be empty.
+  // Runs on the answering thread: must be cheap and must not block.
+  std::function<void(int32_t, int32_t, int64_t)> on_response;
 };
 
 // What servers and clients share: loops, processors, outstanding calls.

@@ -1,0 +1,52 @@
+// The broker's Prometheus metrics (RocketMQ 5's names and labels, RIP-46, so its Grafana
+// dashboards work): rendered on each scrape of /metrics from what the broker keeps anyway
+// (BrokerStats' running totals, the metadata tables, consumer offsets, the store's watermarks,
+// the POP in-flight table), plus the RPC latency distribution this class records per request
+// and response code (the remoting server's response observer) and the process figures.
+//
+// Every sample carries cluster, node_type="broker", node_id=<brokerName>.
+//
+// Threading: OnResponse from any thread (a shared lock and atomic adds; an exclusive lock the
+// first time a code pair is seen). Render from the HTTP server's workers, concurrently.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+
+#include "broker_context.h"
+#include "pop_service.h"
+#include "ramjet/metrics/metrics.h"
+
+namespace ramjet::broker {
+
+class BrokerMetrics {
+ public:
+  // REQUIRES: bc (and the PopService, when set) outlive the metrics.
+  explicit BrokerMetrics(BrokerContext* bc) : bc_(*bc) {}
+  // REQUIRES: before the first Render (masters have a PopService).
+  void set_pop(PopService* pop) { pop_ = pop; }
+
+  // A remoting request answered (RequestContext::ResponseObserver).
+  void OnResponse(int32_t request_code, int32_t response_code, int64_t micros);
+  // The whole exposition text.
+  std::string Render() const;
+
+ private:
+  metrics::Labels Base() const;
+  void WriteTraffic(metrics::Writer* w) const;
+  void WriteClients(metrics::Writer* w) const;
+  void WriteLag(metrics::Writer* w) const;
+  void WriteStore(metrics::Writer* w) const;
+  void WriteRpc(metrics::Writer* w) const;
+
+  BrokerContext& bc_;
+  PopService* pop_ = nullptr;
+  mutable std::shared_mutex rpc_mu_;
+  std::map<std::pair<int32_t, int32_t>, std::unique_ptr<metrics::Histogram>> rpc_;  // rpc_mu_
+};
+
+}  // namespace ramjet::broker

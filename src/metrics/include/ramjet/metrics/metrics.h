@@ -1,0 +1,65 @@
+// Prometheus metrics: histograms that the hot paths observe with a few relaxed atomic adds, and
+// the text exposition format (version 0.0.4) that a scrape renders. Most of the broker's figures
+// are read when a scrape comes (counters it keeps anyway, table sizes, offsets), so recording
+// costs nothing on the send path; only distributions (message sizes, RPC latencies) are
+// observed as they happen.
+//
+// Threading: Histogram::Observe and Read from any thread (no lock). Writer is one scrape's
+// buffer, used by one thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ramjet::metrics {
+
+// Label pairs, in the order they are written.
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+class Histogram {
+ public:
+  // Upper bounds of the buckets, ascending (a +Inf bucket is implied).
+  explicit Histogram(std::vector<int64_t> bounds);
+  void Observe(int64_t value, int64_t times = 1);
+
+  struct Snapshot {
+    std::vector<int64_t> bounds;
+    std::vector<uint64_t> cumulative;  // one per bound, then +Inf (= count)
+    int64_t sum = 0;
+    uint64_t count = 0;
+  };
+  Snapshot Read() const;
+
+ private:
+  const std::vector<int64_t> bounds_;
+  std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // bounds_.size() + 1
+  std::atomic<int64_t> sum_{0};
+};
+
+// One scrape's text: # HELP and # TYPE once per family, then its samples.
+class Writer {
+ public:
+  // type: "counter", "gauge" or "histogram".
+  void Family(std::string_view name, std::string_view type, std::string_view help);
+  void Sample(std::string_view name, const Labels& labels, double value);
+  // name_bucket{...,le=".."}, name_sum, name_count.
+  void WriteHistogram(std::string_view name, const Labels& labels, const Histogram::Snapshot& s);
+  const std::string& text() const { return out_; }
+
+ private:
+  void WriteLabels(const Labels& labels, std::string_view extra_key = {},
+                   std::string_view extra_value = {});
+  std::string out_;
+};
+
+// process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
+// process_open_fds, process_max_fds, process_start_time_seconds (Prometheus' standard process
+// collector names), read from /proc/self.
+void WriteProcessMetrics(Writer* w);
+
+}  // namespace ramjet::metrics
