@@ -121,6 +121,7 @@ void AssignmentProcessor::QueryAssignment(const remoting::RequestContextPtr& ctx
     mine = protocol::AllocateAveragely(all, cids, req->client_id);
   }
   std::vector<protocol::MessageQueueAssignment> out;
+  out.reserve(mine.size());
   for (auto& mq : mine) out.push_back({std::move(mq), mode.mode});
   auto resp = protocol::RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
   resp.body = protocol::EncodeQueryAssignmentResponse(out);

@@ -51,7 +51,10 @@ Result<protocol::TopicRouteData> NamesrvRegistrar::QueryRoute(const std::string&
     if (!r.ok()) {
       last = r.status();
     } else if (r->code != rc::kSuccess) {
-      last = Status::NotFound("no route of " + topic + " on " + ns);
+      std::string what = "no route of " + topic;
+      what += " on ";
+      what += ns;
+      last = Status::NotFound(what);
     } else {
       return protocol::TopicRouteData::Parse(r->body);
     }

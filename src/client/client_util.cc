@@ -60,7 +60,7 @@ void UnregisterFromBrokers(remoting::RemotingClient& client,
   }
 }
 
-std::vector<MessageQueue> AllocateAveragely(std::vector<MessageQueue> all,
+std::vector<MessageQueue> AllocateAveragely(const std::vector<MessageQueue>& all,
                                             std::vector<std::string> cids,
                                             const std::string& client_id) {
   std::vector<protocol::MessageQueue> mqs;

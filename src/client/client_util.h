@@ -35,7 +35,7 @@ void UnregisterFromBrokers(remoting::RemotingClient& client,
 
 // AllocateMessageQueueAveragely: this client's share of `all` (both lists sorted by the caller or
 // not; they are sorted here), empty if client_id is not among consumer_ids.
-std::vector<MessageQueue> AllocateAveragely(std::vector<MessageQueue> all,
+std::vector<MessageQueue> AllocateAveragely(const std::vector<MessageQueue>& all,
                                             std::vector<std::string> consumer_ids,
                                             const std::string& client_id);
 

@@ -26,7 +26,7 @@ Status HttpServer::Start(const std::string& host, int port) {
   for (const auto& [path, handler] : handlers_) {
     server_->Get(path, [h = handler](const httplib::Request&, httplib::Response& res) {
       Reply r = h();
-      res.set_content(std::move(r.body), r.content_type.c_str());
+      res.set_content(r.body, r.content_type);
     });
   }
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {

@@ -18,9 +18,9 @@ Result<json> ParseObject(std::string_view body, const char* what) {
   return j;
 }
 
-std::string StringOr(const json& j, const char* k, std::string def = {}) {
+std::string StringOr(const json& j, const char* k, const char* def = "") {
   auto it = j.find(k);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : def;
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string(def);
 }
 
 int64_t IntOr(const json& j, const char* k, int64_t def) {
