@@ -1,6 +1,7 @@
 // ramjet-admin: RocketMQ mqadmin-compatible command line (same subcommand names and options).
 //   ramjet-admin <subcommand> -n 127.0.0.1:9876 [options]      ramjet-admin help
 // Errors go to stderr as one clear line and the exit code is non-zero.
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <ctime>
@@ -12,6 +13,7 @@
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/client/producer.h"
+#include "ramjet/protocol/trace.h"
 
 using namespace ramjet;
 
@@ -357,6 +359,52 @@ int CmdQueryMsgByKey(admin::Admin& adm, const Args& a) {
   return 0;
 }
 
+// mqadmin queryMsgTraceById: the trace records of a message (its Pub, SubBefore and SubAfter,
+// EndTransaction, Recall records), found in the trace topic by the message id.
+int CmdQueryMsgTraceById(admin::Admin& adm, const Args& a) {
+  const std::string id = a.Get('i');
+  const std::string topic = a.Has('t') ? a.Get('t') : "RMQ_SYS_TRACE_TOPIC";
+  auto r = adm.QueryByKey(topic, id, false, 64);
+  if (!r.ok()) return Fail(r.status());
+  std::vector<protocol::TraceRecord> records;
+  for (const auto& m : *r) {
+    for (auto& t : protocol::DecodeTraceData(m.body)) {
+      if (t.msg_id == id) records.push_back(std::move(t));
+    }
+  }
+  if (records.empty()) {
+    std::fprintf(stderr, "no trace of message %s in %s\n", id.c_str(), topic.c_str());
+    return 1;
+  }
+  // Old clients' SubAfter records carry no time: they sort right after their SubBefore.
+  std::map<std::string, int64_t> before;
+  for (const auto& t : records) {
+    if (t.type == "SubBefore") before[t.request_id] = t.timestamp;
+  }
+  auto order = [&](const protocol::TraceRecord& t) {
+    return t.timestamp > 0 ? t.timestamp : before[t.request_id];
+  };
+  std::stable_sort(records.begin(), records.end(),
+                   [&](const auto& x, const auto& y) { return order(x) < order(y); });
+  std::printf("%-15s %-40s %-22s %-24s %8s %-8s\n", "#Type", "#Group", "#Host", "#Time", "#CostMs",
+              "#Status");
+  for (const auto& t : records) {
+    const std::string host = !t.client_host.empty() ? t.client_host : t.store_host;
+    std::string when = "-";
+    if (t.timestamp > 0) {
+      std::time_t secs = static_cast<std::time_t>(t.timestamp / 1000);
+      char buf[32];
+      std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", std::localtime(&secs));
+      when = std::string(buf) + "." + std::to_string(1000 + t.timestamp % 1000).substr(1);
+    }
+    const char* status = t.type == "SubBefore" ? "-" : t.success ? "success" : "failed";
+    std::printf("%-15s %-40s %-22s %-24s %8d %-8s\n", t.type.c_str(),
+                t.group.empty() ? "-" : t.group.c_str(), host.empty() ? "-" : host.c_str(),
+                when.c_str(), t.cost_ms, status);
+  }
+  return 0;
+}
+
 int CmdQueryMsgByOffset(admin::Admin& adm, const Args& a) {
   client::MessageQueue mq{a.Get('t'), a.Get('b'), std::atoi(a.Get('i').c_str())};
   auto r = adm.MessageAtOffset(mq, std::atoll(a.Get('o').c_str()));
@@ -511,6 +559,7 @@ const Command kCommands[] = {
     {"queryMsgById", "-i offsetMsgId", "i", &CmdQueryMsgById},
     {"queryMsgByKey", "-t topic -k key", "tk", &CmdQueryMsgByKey},
     {"queryMsgByUniqueKey", "-t topic -i uniqueKey", "ti", &CmdQueryMsgByKey},
+    {"queryMsgTraceById", "-i msgId [-t traceTopic]", "i", &CmdQueryMsgTraceById},
     {"queryMsgByOffset", "-t topic -b brokerName -i queueId -o offset", "tbio",
      &CmdQueryMsgByOffset},
     {"printMsg", "-t topic [-s tagExpression]", "t", &CmdPrintMsg},

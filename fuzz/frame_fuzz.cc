@@ -9,6 +9,7 @@
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/pop_headers.h"
 #include "ramjet/protocol/remoting_command.h"
+#include "ramjet/protocol/trace.h"
 
 using namespace ramjet::protocol;
 
@@ -57,5 +58,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)QueryAssignmentRequestBody::Decode(in);
   (void)DecodeQueryAssignmentResponse(in);
   (void)SetMessageRequestModeRequestBody::Decode(in);
+  (void)DecodeTraceData(in);
   return 0;
 }

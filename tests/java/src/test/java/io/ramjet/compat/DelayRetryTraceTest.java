@@ -357,6 +357,28 @@ class DelayRetryTraceTest {
             problems.add("trace records missing within 20 s: " + missing.subList(0, Math.min(10, missing.size()))
                     + "; read " + records.size() + " records from " + TRACE_TOPIC + ", e.g. " + sample);
         }
+        // ramjet-admin queryMsgTraceById (mqadmin's) shows one message's trace: its Pub record
+        // with the producer group and, from the 4.9.8 consumer, its SubBefore / SubAfter records
+        // with the consumer group and the consume cost.
+        if (complete) {
+            String id = msgIdByKey.get("tr-3");
+            Process p = new ProcessBuilder(cluster.binDir().resolve("ramjet-admin").toString(),
+                    "queryMsgTraceById", "-n", cluster.namesrvAddr(), "-i", id)
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+                problems.add("queryMsgTraceById " + id + " failed: " + out);
+            } else {
+                String producerGroup = producer.getProducerGroup();
+                boolean pub = out.lines().anyMatch(l -> l.startsWith("Pub ") && l.contains(producerGroup)
+                        && l.contains("success"));
+                boolean sub = out.lines().anyMatch(l -> l.startsWith("SubBefore ") && l.contains(group));
+                boolean after = out.lines().anyMatch(l -> l.startsWith("SubAfter ") && l.contains("success"));
+                if (!pub || (!client5 && (!sub || !after))) {
+                    problems.add("queryMsgTraceById " + id + " shows no produce/consume records: " + out);
+                }
+            }
+        }
         // As Apache's broker: the stored message keeps the client's properties (plus CLUSTER).
         if (firstProps.containsKey("MSG_REGION") || firstProps.containsKey("TRACE_ON")
                 || !"DefaultCluster".equals(firstProps.get("CLUSTER"))) {

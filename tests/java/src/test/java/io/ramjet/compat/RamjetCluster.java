@@ -194,6 +194,11 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
 
     // ---------------------------------------------------------------- accessors
 
+    /** The directory of the ramjet binaries (ramjet-admin, ...). */
+    public Path binDir() {
+        return binDir;
+    }
+
     public String namesrvAddr() {
         return "127.0.0.1:" + namesrvPort;
     }
