@@ -439,22 +439,36 @@ void AdminStatsProcessor::CallConsumer(const RequestContextPtr& ctx) {
       if (ch.client_id == *client_id) target = ch;
     }
   }
-  if (!target) {
-    return ctx->RespondCode(rc::kSystemError,
-                            "The Consumer <" + *group + "> <" + *client_id + "> not online");
-  }
-  RemotingCommand fwd = RemotingCommand::Request(r.code);
-  fwd.ext_fields = r.ext_fields;
-  fwd.body = r.body;
+  std::string record;
   if (r.code == req::kConsumeMessageDirectly) {
-    fwd.Set("brokerName", d_.config->broker_name);
     auto msg_id = r.GetString("msgId");
     if (!msg_id.ok()) return Fail(ctx, msg_id.status());
     auto decoded = message::DecodeOffsetMessageId(*msg_id);
     if (!decoded.ok()) return Fail(ctx, decoded.status());
     auto rec = d_.store->ReadRecord(PhysicalOffset(decoded->second));
     if (!rec.ok()) return Fail(ctx, rec.status());
-    fwd.body.assign(rec->data);
+    record.assign(rec->data);
+  }
+  const std::string not_online = "The Consumer <" + *group + "> <" + *client_id + "> not online";
+  if (!target) {
+    if (!d_.call_grpc_consumer) return ctx->RespondCode(rc::kSystemError, not_online);
+    auto answer = d_.call_grpc_consumer(r.code, *group, *client_id, record);
+    if (!answer.ok()) {
+      const StatusCode c = answer.status().code();
+      if (c == StatusCode::kNotFound) return ctx->RespondCode(rc::kSystemError, not_online);
+      return ctx->RespondCode(c == StatusCode::kTimeout ? rc::kConsumeMsgTimeout : rc::kSystemError,
+                              std::string(answer.status().message()));
+    }
+    RemotingCommand resp = RemotingCommand::ResponseTo(r, answer->first);
+    resp.body = std::move(answer->second);
+    return ctx->Respond(std::move(resp));
+  }
+  RemotingCommand fwd = RemotingCommand::Request(r.code);
+  fwd.ext_fields = r.ext_fields;
+  fwd.body = r.body;
+  if (r.code == req::kConsumeMessageDirectly) {
+    fwd.Set("brokerName", d_.config->broker_name);
+    fwd.body = std::move(record);
   }
   const std::string who = "<" + *group + "> <" + *client_id + ">";
   d_.server->InvokeAsync(

@@ -52,6 +52,14 @@ struct AdminStatsDeps {
   std::function<void(std::map<std::string, std::string>*)> add_runtime_info;
   // delayOffset.json's text (GET_ALL_DELAY_OFFSET, which slaves copy).
   std::function<std::string()> delay_offsets;
+  // GET_CONSUMER_RUNNING_INFO / CONSUME_MESSAGE_DIRECTLY for a client that is not a remoting
+  // consumer of the group: a 5.x gRPC client, asked over its telemetry stream (blocks up to the
+  // call timeout). record: the stored message (CONSUME_MESSAGE_DIRECTLY). The answer's code and
+  // body; kNotFound when there is no such client.
+  std::function<Result<std::pair<int32_t, std::string>>(int32_t code, const std::string& group,
+                                                        const std::string& client_id,
+                                                        const std::string& record)>
+      call_grpc_consumer;
 };
 
 class AdminStatsProcessor {

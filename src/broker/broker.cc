@@ -328,6 +328,13 @@ Status Broker::StartServer() {
   deps.server = server_.get();
   deps.add_runtime_info = [this](std::map<std::string, std::string>* t) { AddRuntimeInfo(t); };
   deps.delay_offsets = [this] { return schedule_->Encode(); };
+  deps.call_grpc_consumer =
+      [this](int32_t code, const std::string& group, const std::string& client_id,
+             const std::string& record) -> Result<std::pair<int32_t, std::string>> {
+    GrpcService* g = grpc_arrivals_.load(std::memory_order_acquire);
+    if (g == nullptr) return Status::NotFound("no gRPC service");
+    return g->CallConsumer(code, group, client_id, record);
+  };
   admin_stats_ = std::make_unique<AdminStatsProcessor>(std::move(deps));
   assignment_ = std::make_unique<AssignmentProcessor>(&bc_, &registrar_);
   recall_ = std::make_unique<RecallProcessor>(&bc_, timers_.get());

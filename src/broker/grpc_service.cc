@@ -4,6 +4,9 @@
 
 #include <absl/synchronization/mutex.h>
 
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
 #include "grpc_service_impl.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
@@ -391,6 +394,47 @@ bool GrpcService::AddConsumerConnections(const std::string& group,
     for (const auto& [topic, sub] : s.subscriptions) body->subscription_table.emplace(topic, sub);
   }
   return !sessions.empty();
+}
+
+Result<std::pair<int32_t, std::string>> GrpcService::CallConsumer(int32_t code,
+                                                                  const std::string& group,
+                                                                  const std::string& client_id,
+                                                                  const std::string& record) {
+  constexpr int kTimeoutMs = 10000;  // as the remoting relay
+  char nonce[32];
+  std::snprintf(nonce, sizeof(nonce), "%08x%08x", impl_->bc().Random(), impl_->bc().Random());
+  v2::TelemetryCommand cmd;
+  const int64_t start = NowMillis();
+  if (code == protocol::request_code::kGetConsumerRunningInfo) {
+    cmd.mutable_print_thread_stack_trace_command()->set_nonce(nonce);
+    RJ_ASSIGN_OR_RETURN(v2::TelemetryCommand answer,
+                        impl_->CallClient(client_id, cmd, nonce, kTimeoutMs));
+    nlohmann::json info = {
+        {"jstack", answer.thread_stack_trace().thread_stack_trace()},
+        {"mqTable", nlohmann::json::object()},
+        {"properties", {{"PROP_CONSUME_TYPE", "CONSUME_POP"}, {"PROP_CONSUMER_GROUP", group}}},
+        {"statusTable", nlohmann::json::object()},
+        {"subscriptionSet", nlohmann::json::array()}};
+    return std::make_pair(int32_t{protocol::response_code::kSuccess}, info.dump());
+  }
+  auto r = message::DecodeRecord(record, false);
+  if (!r.ok()) return r.status();
+  auto* verify = cmd.mutable_verify_message_command();
+  verify->set_nonce(nonce);
+  grpc_api::DeliveryInfo d;
+  d.topic = r->topic;
+  d.queue_id = r->queue_id;
+  d.queue_offset = r->queue_offset;
+  grpc_api::ToMessage(*r, d, verify->mutable_message());
+  RJ_ASSIGN_OR_RETURN(v2::TelemetryCommand answer,
+                      impl_->CallClient(client_id, cmd, nonce, kTimeoutMs));
+  const bool ok = answer.status().code() == v2::OK;
+  nlohmann::json result = {{"autoCommit", true},
+                           {"consumeResult", ok ? "CR_SUCCESS" : "CR_THROW_EXCEPTION"},
+                           {"order", false},
+                           {"remark", answer.status().message()},
+                           {"spentTimeMills", NowMillis() - start}};
+  return std::make_pair(int32_t{protocol::response_code::kSuccess}, result.dump());
 }
 
 bool GrpcService::CheckTransaction(const std::string& group,

@@ -55,6 +55,13 @@ class GrpcService {
   // connection list; false when none is connected.
   bool AddConsumerConnections(const std::string& group,
                               protocol::ConsumerConnectionBody* body) const;
+  // GET_CONSUMER_RUNNING_INFO (a PrintThreadStackTraceCommand) or CONSUME_MESSAGE_DIRECTLY (a
+  // VerifyMessageCommand with record) for the 5.x client client_id of group, over its telemetry
+  // stream: the answer's code and body (ConsumerRunningInfo / ConsumeMessageDirectlyResult
+  // JSON). Blocks up to 10 s. kNotFound when the client has no session, kTimeout.
+  Result<std::pair<int32_t, std::string>> CallConsumer(int32_t code, const std::string& group,
+                                                       const std::string& client_id,
+                                                       const std::string& record);
   // The producer group of every half message sent over gRPC (the 5.x API has none).
   static constexpr const char* kProducerGroup = "CID_RMQ_GRPC_PRODUCER";
 

@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
@@ -116,11 +117,24 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
   bool SendToPublisher(const std::string& topic, const v2::TelemetryCommand& cmd)
       RJ_EXCLUDES(sessions_mu_);
 
+  // Sends cmd (PrintThreadStackTraceCommand, VerifyMessageCommand with nonce) to the live
+  // telemetry session of client_id and waits up to timeout_ms for the client's answer with the
+  // same nonce. kNotFound (no session), kTimeout.
+  Result<v2::TelemetryCommand> CallClient(const std::string& client_id,
+                                          const v2::TelemetryCommand& cmd, const std::string& nonce,
+                                          int timeout_ms) RJ_EXCLUDES(sessions_mu_, calls_mu_);
+  // A client's answer (ThreadStackTrace, VerifyMessageResult) to a CallClient.
+  void OnClientAnswer(const std::string& nonce, const v2::TelemetryCommand& answer)
+      RJ_EXCLUDES(calls_mu_);
+
   std::unique_ptr<::grpc::Server> server;
   int port = 0;
 
  private:
   const Deps d_;
+  Mutex calls_mu_;
+  std::map<std::string, std::shared_ptr<std::promise<v2::TelemetryCommand>>> calls_
+      RJ_GUARDED_BY(calls_mu_);
   mutable Mutex sessions_mu_;
   std::map<TelemetryCall*, Session> sessions_ RJ_GUARDED_BY(sessions_mu_);
 };

@@ -37,6 +37,10 @@ class TelemetryCall final
     if (in_.has_settings()) {
       svc_.AddSession(this, SessionOf(in_.settings()));
       Send(Answer(in_.settings()));
+    } else if (in_.has_thread_stack_trace()) {
+      svc_.OnClientAnswer(in_.thread_stack_trace().nonce(), in_);
+    } else if (in_.has_verify_message_result()) {
+      svc_.OnClientAnswer(in_.verify_message_result().nonce(), in_);
     }
     in_.Clear();
     StartRead(&in_);
@@ -170,6 +174,47 @@ bool GrpcService::Impl::SendToPublisher(const std::string& topic, const v2::Tele
   if (candidates.empty()) return false;
   candidates[bc().Random() % candidates.size()]->Send(cmd);
   return true;
+}
+
+Result<v2::TelemetryCommand> GrpcService::Impl::CallClient(const std::string& client_id,
+                                                           const v2::TelemetryCommand& cmd,
+                                                           const std::string& nonce,
+                                                           int timeout_ms) {
+  auto promise = std::make_shared<std::promise<v2::TelemetryCommand>>();
+  auto answer = promise->get_future();
+  {
+    MutexLock l(&calls_mu_);
+    calls_[nonce] = promise;
+  }
+  bool sent = false;
+  {
+    MutexLock l(&sessions_mu_);  // held while sending: a session leaves only under it
+    for (const auto& [call, session] : sessions_) {
+      if (session.connection.client_id == client_id) {
+        call->Send(cmd);
+        sent = true;
+        break;
+      }
+    }
+  }
+  const bool answered =
+      sent && answer.wait_for(std::chrono::milliseconds(timeout_ms)) == std::future_status::ready;
+  {
+    MutexLock l(&calls_mu_);
+    calls_.erase(nonce);
+  }
+  if (!sent) return Status::NotFound("no live 5.x client " + client_id);
+  if (!answered) return Status::Timeout("client " + client_id + " did not answer in time");
+  return answer.get();
+}
+
+void GrpcService::Impl::OnClientAnswer(const std::string& nonce,
+                                       const v2::TelemetryCommand& answer) {
+  MutexLock l(&calls_mu_);
+  auto it = calls_.find(nonce);
+  if (it == calls_.end()) return;  // late, or not ours
+  it->second->set_value(answer);
+  calls_.erase(it);
 }
 
 std::vector<GrpcService::Impl::Session> GrpcService::Impl::ConsumerSessions(
