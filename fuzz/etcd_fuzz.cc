@@ -20,8 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)DecodeLeaseGrantResponse(in);
   (void)DecodeKeepAliveResponse(in);
   (void)DecodeEmptyResponse(in);
-  auto b64 = Base64Decode(in);
-  if (b64.ok() && Base64Encode(*b64) != in) __builtin_trap();
+  for (auto alphabet : {ramjet::Base64Alphabet::kStandard, ramjet::Base64Alphabet::kUrlSafe}) {
+    auto b64 = ramjet::Base64Decode(in, alphabet);
+    if (b64.ok() && ramjet::Base64Encode(*b64, alphabet) != in) __builtin_trap();
+  }
   (void)DecodeLeader(in);
   (void)DecodeEpoch(in);
   auto set = DecodeSyncStateSet(in);
