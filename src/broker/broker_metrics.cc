@@ -28,6 +28,13 @@ std::string Bool(bool b) { return b ? "true" : "false"; }
 void BrokerMetrics::OnResponse(int32_t request_code, int32_t response_code, int64_t micros) {
   const auto key = std::make_pair(request_code, response_code);
   const int64_t ms = micros / 1000;
+  const bool fast = response_code == 0 && request_code >= 0 && request_code < kFastCodes;
+  if (fast) {
+    if (metrics::Histogram* h = ok_[request_code].load(std::memory_order_acquire)) {
+      h->Observe(ms);
+      return;
+    }
+  }
   {
     std::shared_lock<std::shared_mutex> l(rpc_mu_);
     auto it = rpc_.find(key);
@@ -40,6 +47,8 @@ void BrokerMetrics::OnResponse(int32_t request_code, int32_t response_code, int6
   auto& h = rpc_[key];
   if (!h) h = std::make_unique<metrics::Histogram>(kRpcBucketsMs);
   h->Observe(ms);
+  // Published once, under the lock; the map keeps it alive as long as the metrics.
+  if (fast) ok_[request_code].store(h.get(), std::memory_order_release);
 }
 
 metrics::Labels BrokerMetrics::Base() const {
