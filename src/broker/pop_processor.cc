@@ -170,43 +170,52 @@ void PopProcessor::PopMessage(const remoting::RequestContextPtr& ctx) {
   if (!call->Attempt(h->poll_time <= 0 || stale)) waiters_.Park(std::move(call));
 }
 
-void PopProcessor::AckMessage(const remoting::RequestContextPtr& ctx) {
-  auto h = protocol::AckMessageRequestHeader::Decode(ctx->request(), false);
-  if (!h.ok()) return RespondError(ctx, h.status());
+std::optional<PopProcessor::Target> PopProcessor::TargetOf(const remoting::RequestContextPtr& ctx,
+                                                           bool change_invisible) {
+  auto h = protocol::AckMessageRequestHeader::Decode(ctx->request(), change_invisible);
+  if (!h.ok()) {
+    RespondError(ctx, h.status());
+    return std::nullopt;
+  }
   auto handle = ReceiptHandle::Decode(h->extra_info);
-  if (!handle.ok()) return ctx->RespondCode(rc::kInvalidParameter, handle.status().ToString());
+  if (!handle.ok()) {
+    ctx->RespondCode(rc::kInvalidParameter, handle.status().ToString());
+    return std::nullopt;
+  }
   auto topic = SubscribedTopic(*h, *handle);
-  if (!topic.ok()) return ctx->RespondCode(rc::kInvalidParameter, topic.status().ToString());
+  if (!topic.ok()) {
+    ctx->RespondCode(rc::kInvalidParameter, topic.status().ToString());
+    return std::nullopt;
+  }
   if (!bc_.topics.Find(*topic)) {
-    return ctx->RespondCode(rc::kTopicNotExist, "topic[" + *topic + "] not exist");
+    ctx->RespondCode(rc::kTopicNotExist, "topic[" + *topic + "] not exist");
+    return std::nullopt;
   }
   // The handle names the message; the header's queue and offset must agree with it.
   handle->queue_id = h->queue_id;
   handle->offset = h->offset;
-  Status s = pop_->Ack(h->consumer_group, *topic, handle->Encode());
+  return Target{std::move(*h), std::move(*topic), std::move(*handle)};
+}
+
+void PopProcessor::AckMessage(const remoting::RequestContextPtr& ctx) {
+  auto t = TargetOf(ctx, false);
+  if (!t) return;
+  Status s = pop_->Ack(t->header.consumer_group, t->topic, t->handle.Encode());
   if (!s.ok()) return ctx->RespondCode(PopCodeOf(s), std::string(s.message()));
   ctx->RespondCode(rc::kSuccess);
 }
 
 void PopProcessor::ChangeInvisibleTime(const remoting::RequestContextPtr& ctx) {
-  auto h = protocol::AckMessageRequestHeader::Decode(ctx->request(), true);
-  if (!h.ok()) return RespondError(ctx, h.status());
-  auto handle = ReceiptHandle::Decode(h->extra_info);
-  if (!handle.ok()) return ctx->RespondCode(rc::kInvalidParameter, handle.status().ToString());
-  auto topic = SubscribedTopic(*h, *handle);
-  if (!topic.ok()) return ctx->RespondCode(rc::kInvalidParameter, topic.status().ToString());
-  if (!bc_.topics.Find(*topic)) {
-    return ctx->RespondCode(rc::kTopicNotExist, "topic[" + *topic + "] not exist");
-  }
-  handle->queue_id = h->queue_id;
-  handle->offset = h->offset;
+  auto t = TargetOf(ctx, true);
+  if (!t) return;
+  const int64_t invisible = *t->header.invisible_time;
   auto next =
-      pop_->ChangeInvisible(h->consumer_group, *topic, handle->Encode(), *h->invisible_time);
+      pop_->ChangeInvisible(t->header.consumer_group, t->topic, t->handle.Encode(), invisible);
   if (!next.ok()) return ctx->RespondCode(PopCodeOf(next.status()), next.status().ToString());
   auto n = ReceiptHandle::Decode(*next);
   protocol::ChangeInvisibleTimeResponseHeader rh;
   rh.pop_time = n.ok() ? n->pop_time : NowMillis();
-  rh.invisible_time = *h->invisible_time;
+  rh.invisible_time = invisible;
   rh.revive_qid = n.ok() ? n->revive_qid : 0;
   auto resp = protocol::RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
   rh.Encode(&resp);

@@ -17,11 +17,14 @@
 // thread. No lock of its own.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "broker_context.h"
 #include "pop_service.h"
 #include "pop_waiters.h"
+#include "ramjet/protocol/pop_headers.h"
 
 namespace ramjet::broker {
 
@@ -48,6 +51,16 @@ class PopProcessor {
   size_t parked() const { return waiters_.parked(); }
 
  private:
+  // An ACK_MESSAGE / CHANGE_MESSAGE_INVISIBLETIME resolved: its header, the subscribed topic and
+  // the handle (queue and offset as the header says).
+  struct Target {
+    protocol::AckMessageRequestHeader header;
+    std::string topic;
+    ReceiptHandle handle;
+  };
+  // Decodes and checks the request; nullopt after answering a refusal.
+  std::optional<Target> TargetOf(const remoting::RequestContextPtr& ctx, bool change_invisible);
+
   BrokerContext& bc_;
   PopService* const pop_;
   PopWaiters waiters_{"pop-poll"};
