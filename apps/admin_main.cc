@@ -13,7 +13,6 @@
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/client/producer.h"
-#include "ramjet/protocol/trace.h"
 
 using namespace ramjet;
 
@@ -364,28 +363,13 @@ int CmdQueryMsgByKey(admin::Admin& adm, const Args& a) {
 int CmdQueryMsgTraceById(admin::Admin& adm, const Args& a) {
   const std::string id = a.Get('i');
   const std::string topic = a.Has('t') ? a.Get('t') : "RMQ_SYS_TRACE_TOPIC";
-  auto r = adm.QueryByKey(topic, id, false, 64);
+  auto r = adm.QueryMsgTrace(id, topic);
   if (!r.ok()) return Fail(r.status());
-  std::vector<protocol::TraceRecord> records;
-  for (const auto& m : *r) {
-    for (auto& t : protocol::DecodeTraceData(m.body)) {
-      if (t.msg_id == id) records.push_back(std::move(t));
-    }
-  }
+  const auto& records = *r;
   if (records.empty()) {
     std::fprintf(stderr, "no trace of message %s in %s\n", id.c_str(), topic.c_str());
     return 1;
   }
-  // Old clients' SubAfter records carry no time: they sort right after their SubBefore.
-  std::map<std::string, int64_t> before;
-  for (const auto& t : records) {
-    if (t.type == "SubBefore") before[t.request_id] = t.timestamp;
-  }
-  auto order = [&](const protocol::TraceRecord& t) {
-    return t.timestamp > 0 ? t.timestamp : before[t.request_id];
-  };
-  std::stable_sort(records.begin(), records.end(),
-                   [&](const auto& x, const auto& y) { return order(x) < order(y); });
   std::printf("%-15s %-40s %-22s %-24s %8s %-8s\n", "#Type", "#Group", "#Host", "#Time", "#CostMs",
               "#Status");
   for (const auto& t : records) {

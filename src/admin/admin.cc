@@ -1,5 +1,7 @@
 #include "ramjet/admin/admin.h"
 
+#include <algorithm>
+
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/message/record.h"
@@ -361,6 +363,27 @@ Result<client::MessageExt> Admin::ViewMessageByOffsetId(const std::string& id) {
   RJ_ASSIGN_OR_RETURN(auto msgs, client::DecodeMessages(r.body));
   if (msgs.empty()) return Status::NotFound("no message with id " + id);
   return msgs[0];
+}
+
+Result<std::vector<protocol::TraceRecord>> Admin::QueryMsgTrace(const std::string& msg_id,
+                                                                const std::string& trace_topic) {
+  RJ_ASSIGN_OR_RETURN(auto messages, QueryByKey(trace_topic, msg_id, false, 64));
+  std::vector<protocol::TraceRecord> records;
+  for (const auto& m : messages) {
+    for (auto& t : protocol::DecodeTraceData(m.body)) {
+      if (t.msg_id == msg_id) records.push_back(std::move(t));
+    }
+  }
+  std::map<std::string, int64_t> before;  // request id -> SubBefore time
+  for (const auto& t : records) {
+    if (t.type == "SubBefore") before[t.request_id] = t.timestamp;
+  }
+  auto order = [&](const protocol::TraceRecord& t) {
+    return t.timestamp > 0 ? t.timestamp : before[t.request_id];
+  };
+  std::stable_sort(records.begin(), records.end(),
+                   [&](const auto& x, const auto& y) { return order(x) < order(y); });
+  return records;
 }
 
 Result<std::vector<client::MessageExt>> Admin::QueryByKey(const std::string& topic,

@@ -15,6 +15,7 @@
 #include "ramjet/base/result.h"
 #include "ramjet/client/message.h"
 #include "ramjet/protocol/bodies.h"
+#include "ramjet/protocol/trace.h"
 
 namespace ramjet::admin {
 
@@ -109,6 +110,11 @@ class Admin {
                                                      const std::string& key, bool unique,
                                                      int max_num);
   Result<client::MessageExt> MessageAtOffset(const client::MessageQueue& mq, int64_t offset);
+  // mqadmin queryMsgTraceById: the trace records of msg_id found in trace_topic (by the message
+  // id, which trace messages carry as a key), in time order; a SubAfter without a time (old
+  // clients) right after its SubBefore. Empty when there is none.
+  Result<std::vector<protocol::TraceRecord>> QueryMsgTrace(const std::string& msg_id,
+                                                           const std::string& trace_topic);
   // Moves a group's offsets on a topic to `timestamp_ms` (-1: the end); returns queue -> offset.
   Result<std::map<int32_t, int64_t>> ResetOffsetByTime(const std::string& group,
                                                        const std::string& topic,
