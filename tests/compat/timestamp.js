@@ -75,7 +75,13 @@ runTest('timestamp', async t => {
   t.check(postQueues.size === QUEUES, `test premise: every queue got messages after T (${JSON.stringify(Object.fromEntries(perQueue))} in all)`, [ ...postQueues ]);
 
   step('read the stored records back (raw PULL_MESSAGE): store timestamps on the right side of T');
-  const maxOffsets = await common.maxOffsets(c.brokerAddr, TOPIC, QUEUES);
+  // Consume queues are built asynchronously after the send is acknowledged (slow under ASan):
+  // wait (bounded) until every sent message is in its queue before taking the max offsets.
+  let maxOffsets = await common.maxOffsets(c.brokerAddr, TOPIC, QUEUES);
+  for (let i = 0; i < 200 && maxOffsets.reduce((a, b) => a + b, 0) < N; i++) {
+    await new Promise(resolve => setTimeout(resolve, 50));
+    maxOffsets = await common.maxOffsets(c.brokerAddr, TOPIC, QUEUES);
+  }
   const stored = await readAll(c.brokerAddr, maxOffsets);
   t.check(stored.size === N, `the topic holds the ${N} messages (max offsets ${JSON.stringify(maxOffsets)})`, { stored: stored.size });
   const wrongSide = [];
