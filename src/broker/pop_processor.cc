@@ -7,7 +7,6 @@
 #include "ramjet/protocol/codes.h"
 #include "ramjet/protocol/pop_headers.h"
 #include "requeue.h"
-#include "system_topics.h"
 
 namespace ramjet::broker {
 
@@ -35,12 +34,9 @@ int32_t PopCodeOf(const Status& s) {
 Result<std::string> SubscribedTopic(const protocol::AckMessageRequestHeader& h,
                                     const ReceiptHandle& handle) {
   if (handle.topic_type == 0) return h.topic;
-  const std::string prefix = std::string(kRetryGroupTopicPrefix) + h.consumer_group + "_";
-  if (!h.topic.starts_with(prefix) || h.topic.size() == prefix.size()) {
-    return Status::InvalidArgument("topic " + h.topic + " is not the pop retry topic of group " +
-                                   h.consumer_group);
-  }
-  return h.topic.substr(prefix.size());
+  if (auto topic = TopicOfPopRetry(h.consumer_group, h.topic)) return *topic;
+  return Status::InvalidArgument("topic " + h.topic + " is not the pop retry topic of group " +
+                                 h.consumer_group);
 }
 
 // A parked POP_MESSAGE.

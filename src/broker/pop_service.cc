@@ -75,6 +75,12 @@ std::string PopRetryTopic(const std::string& group, const std::string& topic) {
   return kRetryGroupTopicPrefix + group + "_" + topic;
 }
 
+std::optional<std::string> TopicOfPopRetry(const std::string& group, const std::string& topic) {
+  const std::string prefix = PopRetryTopic(group, "");
+  if (!topic.starts_with(prefix) || topic.size() == prefix.size()) return std::nullopt;
+  return topic.substr(prefix.size());
+}
+
 PopService::PopService(BrokerContext* bc)
     : bc_(*bc), revive_topic_("rmq_sys_REVIVE_LOG_" + bc->config().broker_cluster_name) {}
 
@@ -108,10 +114,8 @@ std::map<std::pair<std::string, std::string>, int64_t> PopService::InFlightByGro
   std::map<std::pair<std::string, std::string>, int64_t> out;
   for (const auto& [k, ck] : inflight_) {
     const std::string& group = std::get<0>(k);
-    std::string topic = std::get<1>(k);
-    const std::string prefix = std::string(kRetryGroupTopicPrefix) + group + "_";
-    if (topic.starts_with(prefix)) topic = topic.substr(prefix.size());
-    out[{group, topic}] += ck.open;
+    const std::string& popped = std::get<1>(k);
+    out[{group, TopicOfPopRetry(group, popped).value_or(popped)}] += ck.open;
   }
   return out;
 }

@@ -66,6 +66,8 @@ struct ReceiptHandle {
 
 // `%RETRY%<group>_<topic>`: where a group's unacked POP messages come back.
 std::string PopRetryTopic(const std::string& group, const std::string& topic);
+// The inverse: the subscribed topic when topic is group's pop retry topic, else nullopt.
+std::optional<std::string> TopicOfPopRetry(const std::string& group, const std::string& topic);
 
 struct PopRequest {
   std::string group;
