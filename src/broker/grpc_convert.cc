@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 
+#include "pop_service.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/compression.h"
 #include "ramjet/base/names.h"
@@ -277,12 +278,7 @@ int32_t MqVersionOf(std::string_view version) {
 
 protocol::SubscriptionData SubscriptionOf(const std::string& topic, const v2::FilterExpression& f) {
   const std::string expr = f.expression().empty() ? "*" : f.expression();
-  if (f.type() != v2::SQL) return protocol::SubscriptionData::ForTags(topic, expr, NowMillis());
-  protocol::SubscriptionData sub;
-  sub.topic = topic;
-  sub.expression_type = "SQL92";
-  sub.sub_string = expr;
-  return sub;
+  return PopSubscription(topic, f.type() == v2::SQL, expr);
 }
 
 void SetStatus(v2::Status* out, v2::Code code, std::string_view message) {

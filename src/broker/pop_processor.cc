@@ -152,13 +152,7 @@ void PopProcessor::PopMessage(const remoting::RequestContextPtr& ctx) {
   req.invisible_ms = h->invisible_time;
   req.fifo = h->order;
   req.from_min = h->init_mode == 0;
-  if (h->exp_type == "SQL92") {
-    req.subscription.topic = h->topic;
-    req.subscription.sub_string = h->exp;
-    req.subscription.expression_type = h->exp_type;
-  } else {
-    req.subscription = protocol::SubscriptionData::ForTags(h->topic, h->exp, NowMillis());
-  }
+  req.subscription = PopSubscription(h->topic, h->exp_type == "SQL92", h->exp);
   const int64_t now = NowMillis();
   // As RocketMQ: a pop that waited too long on its way here is answered at once.
   const bool stale = h->born_time > 0 && now - h->born_time - h->poll_time > 500;

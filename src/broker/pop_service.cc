@@ -75,6 +75,16 @@ std::string PopRetryTopic(const std::string& group, const std::string& topic) {
   return kRetryGroupTopicPrefix + group + "_" + topic;
 }
 
+protocol::SubscriptionData PopSubscription(const std::string& topic, bool sql92,
+                                           const std::string& expression) {
+  if (!sql92) return protocol::SubscriptionData::ForTags(topic, expression, NowMillis());
+  protocol::SubscriptionData sub;
+  sub.topic = topic;
+  sub.expression_type = "SQL92";
+  sub.sub_string = expression;
+  return sub;
+}
+
 std::optional<std::string> TopicOfPopRetry(const std::string& group, const std::string& topic) {
   const std::string prefix = PopRetryTopic(group, "");
   if (!topic.starts_with(prefix) || topic.size() == prefix.size()) return std::nullopt;

@@ -69,6 +69,10 @@ std::string PopRetryTopic(const std::string& group, const std::string& topic);
 // The inverse: the subscribed topic when topic is group's pop retry topic, else nullopt.
 std::optional<std::string> TopicOfPopRetry(const std::string& group, const std::string& topic);
 
+// A pop's filter: a SQL92 expression as it is, anything else as a TAG expression.
+protocol::SubscriptionData PopSubscription(const std::string& topic, bool sql92,
+                                           const std::string& expression);
+
 struct PopRequest {
   std::string group;
   std::string topic;
