@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "app_main.h"
+#include "dashboard_launch.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/broker/broker.h"
 
@@ -39,11 +40,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ramjet-broker: cannot start: %s\n", b.status().ToString().c_str());
     return 1;
   }
+  auto dashboard = apps::StartDashboard(config);
   std::printf("The broker[%s, %s] boot success. serializeType=JSON and name server is %s\n",
               config.broker_name.c_str(), config.BrokerAddr().c_str(), config.namesrv_addr.c_str());
   std::fflush(stdout);
   const char* sig = apps::WaitForShutdownSignal(/*restart=*/true);
   RJ_LOG(kInfo, "broker", "%s received, shutting down", sig);
+  dashboard.reset();
   (*b)->Shutdown();
   if (std::string_view(sig) == "restart") {
     b->reset();

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "app_main.h"
+#include "dashboard_launch.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/broker/broker.h"
 #include "ramjet/namesrv/namesrv.h"
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
     (*ns)->Shutdown();
     return 1;
   }
+  auto dashboard = apps::StartDashboard(config);
   std::printf(
       "Ramjet standalone is up: name server 127.0.0.1:%d, broker[%s, %s], data in %s\n"
       "Press Ctrl-C to stop.\n",
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   const char* sig = apps::WaitForShutdownSignal();
   RJ_LOG(kInfo, "standalone", "%s received, shutting down", sig);
+  dashboard.reset();
   (*b)->Shutdown();
   (*ns)->Shutdown();
   std::printf("Ramjet stopped cleanly.\n");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "admin_impl.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/message/record.h"
@@ -15,51 +16,14 @@ using protocol::RemotingCommand;
 namespace rc = protocol::response_code;
 namespace req = protocol::request_code;
 
-class Admin::Impl {
- public:
-  Impl(const std::string& ns, int timeout_ms) : namesrvs_(SplitList(ns)), timeout_ms_(timeout_ms) {
-    remoting::EndpointOptions o;
-    o.name = "admin";
-    o.language = protocol::LanguageCode::kCpp;
-    client_ = std::make_unique<remoting::RemotingClient>(o, 3000);
+std::map<std::string, std::string> Masters(const protocol::TopicRouteData& route) {
+  std::map<std::string, std::string> m;
+  for (const auto& b : route.broker_datas) {
+    auto a = b.broker_addrs.find(0);
+    if (a != b.broker_addrs.end()) m[b.broker_name] = a->second;
   }
-  ~Impl() { client_->Shutdown(); }
-
-  Result<RemotingCommand> Call(const std::string& addr, int32_t code,
-                               const std::vector<std::pair<std::string, std::string>>& fields,
-                               std::string body = {}) {
-    RemotingCommand r = RemotingCommand::Request(code);
-    for (auto& [k, v] : fields) r.Set(k, v);
-    r.body = std::move(body);
-    return client_->InvokeSync(addr, std::move(r), timeout_ms_);
-  }
-  // First name server that answers with SUCCESS.
-  Result<RemotingCommand> CallNamesrv(
-      int32_t code, const std::vector<std::pair<std::string, std::string>>& fields) {
-    if (namesrvs_.empty()) return Status::InvalidArgument("no name server address (-n)");
-    Status last = Status::Unavailable("no name server answered");
-    for (const auto& ns : namesrvs_) {
-      auto r = Call(ns, code, fields);
-      if (!r.ok()) {
-        last = r.status();
-        continue;
-      }
-      return r;
-    }
-    return last;
-  }
-  static Status Expect(const RemotingCommand& r, const std::string& what) {
-    if (r.code == rc::kSuccess) return Status::OK();
-    return Status(
-        r.code == rc::kTopicNotExist || r.code == rc::kQueryNotFound ? StatusCode::kNotFound
-                                                                     : StatusCode::kUnavailable,
-        what + " failed: CODE " + std::to_string(r.code) + " DESC: " + r.remark.value_or(""));
-  }
-
-  std::vector<std::string> namesrvs_;
-  int timeout_ms_;
-  std::unique_ptr<remoting::RemotingClient> client_;
-};
+  return m;
+}
 
 Admin::Admin(const std::string& namesrv_addr, int timeout_ms)
     : impl_(std::make_unique<Impl>(namesrv_addr, timeout_ms)) {}
@@ -190,14 +154,6 @@ Status Admin::DeleteTopic(const std::string& cluster, const std::string& topic) 
 }
 
 namespace {
-std::map<std::string, std::string> Masters(const protocol::TopicRouteData& route) {
-  std::map<std::string, std::string> m;
-  for (const auto& b : route.broker_datas) {
-    auto a = b.broker_addrs.find(0);
-    if (a != b.broker_addrs.end()) m[b.broker_name] = a->second;
-  }
-  return m;
-}
 
 // The "connectionSet" of a ProducerConnection or ConsumerConnection body: the fields of each
 // client as text, named as in the body (clientAddr, clientId, language, version).

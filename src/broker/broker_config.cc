@@ -62,6 +62,15 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("metricsPromExporterHost", &metrics_prom_exporter_host,
           "address the Prometheus endpoint binds (empty: listenAddress)")
       .Refused();
+  b->Bind("dashboardPort", &dashboard_port,
+          "HTTP port of the web dashboard and its JSON API /api (-1 = off, 0 = any free port); "
+          "when the port is taken the broker logs an error and runs without it")
+      .Range(-1, 65535)
+      .Refused();
+  b->Bind("dashboardHost", &dashboard_host,
+          "address the dashboard binds (empty: listenAddress); the dashboard has no login yet, so "
+          "bind it to a trusted interface")
+      .Refused();
   b->BindCustom(
       "brokerRole",
       [this](std::string_view v) {

@@ -1,29 +1,24 @@
-// The topics the broker owns (RocketMQ's TopicValidator): their names, the ones producers may not
-// send to, and the ones clients may not create, reconfigure or delete. Thread-safe (pure).
+// The broker's names for the system topics, which live in the protocol layer (the admin tools
+// and the dashboard classify topics and groups the same way).
 #pragma once
 
-#include <string_view>
+#include "ramjet/protocol/system_topics.h"
 
 namespace ramjet::broker {
 
-inline constexpr const char* kAutoCreateTopicKey = "TBW102";
-inline constexpr const char* kScheduleTopic = "SCHEDULE_TOPIC_XXXX";
-inline constexpr const char* kSelfTestTopic = "SELF_TEST_TOPIC";
-inline constexpr const char* kOffsetMovedEvent = "OFFSET_MOVED_EVENT";
-inline constexpr const char* kTransHalfTopic = "RMQ_SYS_TRANS_HALF_TOPIC";
-inline constexpr const char* kTransOpHalfTopic = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
-inline constexpr const char* kTransCheckMaxTimeTopic = "TRANS_CHECK_MAX_TIME_TOPIC";
-inline constexpr const char* kTraceTopic = "RMQ_SYS_TRACE_TOPIC";
-inline constexpr const char* kRetryGroupTopicPrefix = "%RETRY%";
-inline constexpr const char* kDlqGroupTopicPrefix = "%DLQ%";
-
-// Topics producers may not send to.
-bool IsSendForbiddenTopic(std::string_view topic);
-inline constexpr const char* kBenchmarkTopic = "BenchmarkTest";
-// Topics the broker owns (RocketMQ's TopicValidator.isSystemTopic plus the topics named like the
-// cluster and the broker, and the cluster's reply topic): they cannot be created, reconfigured or
-// deleted by a client.
-bool IsSystemTopic(std::string_view topic, std::string_view cluster_name,
-                   std::string_view broker_name);
+using protocol::IsSendForbiddenTopic;
+using protocol::IsSystemGroup;
+using protocol::IsSystemTopic;
+using protocol::kAutoCreateTopicKey;
+using protocol::kBenchmarkTopic;
+using protocol::kDlqGroupTopicPrefix;
+using protocol::kOffsetMovedEvent;
+using protocol::kRetryGroupTopicPrefix;
+using protocol::kScheduleTopic;
+using protocol::kSelfTestTopic;
+using protocol::kTraceTopic;
+using protocol::kTransCheckMaxTimeTopic;
+using protocol::kTransHalfTopic;
+using protocol::kTransOpHalfTopic;
 
 }  // namespace ramjet::broker

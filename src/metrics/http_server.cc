@@ -3,14 +3,77 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace ramjet::metrics {
 
 HttpServer::HttpServer() : server_(std::make_unique<httplib::Server>()) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
+std::string HttpServer::Request::Header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+std::string HttpServer::Request::Param(const std::string& name) const {
+  auto it = query.find(name);
+  return it == query.end() ? std::string() : it->second;
+}
+
 void HttpServer::Get(const std::string& path, Handler handler) {
   handlers_[path] = std::move(handler);
+}
+
+void HttpServer::Route(const std::string& prefix, RouteHandler handler) {
+  routes_.emplace_back(prefix, std::move(handler));
+}
+
+namespace {
+
+// A route prefix as an httplib pattern (a regex over the whole path): "/api" takes "/api" and
+// "/api/...", "/" every path. Prefixes are the server's own literals; regex characters in them
+// are escaped anyway.
+std::string PatternOf(const std::string& prefix) {
+  if (prefix == "/") return "/.*";
+  std::string out;
+  for (char c : prefix) {
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '/' && c != '_' && c != '-') {
+      out += '\\';
+    }
+    out += c;
+  }
+  return out + "(/.*)?";
+}
+
+void Send(const HttpServer::Reply& r, httplib::Response* res) {
+  res->status = r.status;
+  for (const auto& [k, v] : r.headers) res->set_header(k, v);
+  res->set_content(r.body, r.content_type);
+}
+
+}  // namespace
+
+void HttpServer::InstallRoute(const std::string& prefix, const RouteHandler& handler) {
+  auto serve = [h = handler](const httplib::Request& req, httplib::Response& res) {
+    Request r;
+    r.method = req.method;
+    r.path = req.path;
+    for (const auto& [k, v] : req.params) r.query[k] = v;
+    for (const auto& [k, v] : req.headers) {
+      std::string name = k;
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[name] = v;
+    }
+    r.body = req.body;
+    Send(h(r), &res);
+  };
+  const std::string pattern = PatternOf(prefix);
+  server_->Get(pattern, serve);
+  server_->Post(pattern, serve);
+  server_->Put(pattern, serve);
+  server_->Delete(pattern, serve);
 }
 
 Status HttpServer::Start(const std::string& host, int port) {
@@ -22,13 +85,17 @@ Status HttpServer::Start(const std::string& host, int port) {
   });
   server_->set_read_timeout(5, 0);
   server_->set_write_timeout(5, 0);
-  server_->set_payload_max_length(64 * 1024);
+  server_->set_payload_max_length(max_body_);
+  // httplib tries patterns in registration order: exact GET paths first, then the routes,
+  // longest prefix first.
   for (const auto& [path, handler] : handlers_) {
-    server_->Get(path, [h = handler](const httplib::Request&, httplib::Response& res) {
-      Reply r = h();
-      res.set_content(r.body, r.content_type);
-    });
+    server_->Get(
+        path, [h = handler](const httplib::Request&, httplib::Response& res) { Send(h(), &res); });
   }
+  std::vector<std::pair<std::string, RouteHandler>> routes = routes_;
+  std::stable_sort(routes.begin(), routes.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  for (const auto& [prefix, handler] : routes) InstallRoute(prefix, handler);
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.status == 404) res.set_content("not found\n", "text/plain");
   });

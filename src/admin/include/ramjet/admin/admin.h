@@ -14,6 +14,7 @@
 
 #include "ramjet/base/result.h"
 #include "ramjet/client/message.h"
+#include "ramjet/protocol/admin_bodies.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/trace.h"
 
@@ -55,6 +56,19 @@ struct ConsumerConnectionInfo {
   std::vector<std::map<std::string, std::string>> connections;
   std::map<std::string, std::string> subscriptions;  // topic → subscription expression
   std::string consume_type, message_model, consume_from_where;
+};
+
+// The messages of a topic stored in a time range (QueryByTime).
+struct TimeRangeMessages {
+  std::vector<client::MessageExt> messages;  // store-time order
+  bool truncated = false;                    // more matched than max_num
+};
+
+// A consumer's answer to CONSUME_MESSAGE_DIRECTLY (ConsumeMessageDirectlyResult).
+struct DirectConsumeResult {
+  std::string consume_result;  // CR_SUCCESS, CR_LATER, CR_ROLLBACK, CR_COMMIT, CR_THROW_EXCEPTION..
+  std::string remark;
+  int64_t spent_ms = 0;
 };
 
 class Admin {
@@ -99,6 +113,17 @@ class Admin {
   // clientId, clientAddr, language, version per live producer connection.
   Result<std::vector<std::map<std::string, std::string>>> ProducerConnections(
       const std::string& broker_addr, const std::string& group);
+  // GET_ALL_TOPIC_CONFIG: the broker's topics with their configuration.
+  Result<std::map<std::string, protocol::TopicConfig>> TopicConfigs(const std::string& broker_addr);
+  // GET_ALL_SUBSCRIPTIONGROUP_CONFIG: the broker's subscription groups.
+  Result<std::map<std::string, protocol::SubscriptionGroupConfigBody>> SubscriptionGroups(
+      const std::string& broker_addr);
+  // GET_ALL_CONSUMER_OFFSET: the broker's committed offsets, "topic@group" -> queue -> offset.
+  Result<std::map<std::string, std::map<int32_t, int64_t>>> ConsumerOffsets(
+      const std::string& broker_addr);
+  // GET_MAX_OFFSET of one queue on a broker.
+  Result<int64_t> MaxOffset(const std::string& broker_addr, const std::string& topic,
+                            int32_t queue_id);
   // Subscription groups (SubscriptionGroupConfig as JSON fields).
   Status UpdateSubGroup(const std::string& broker_addr, const std::string& config_json);
   Status DeleteSubGroup(const std::string& broker_addr, const std::string& group,
@@ -110,6 +135,25 @@ class Admin {
                                                      const std::string& key, bool unique,
                                                      int max_num);
   Result<client::MessageExt> MessageAtOffset(const client::MessageQueue& mq, int64_t offset);
+  // Up to max_num (1..32) messages of a queue from `offset` on (fewer at its end).
+  Result<std::vector<client::MessageExt>> PullMessages(const client::MessageQueue& mq,
+                                                       int64_t offset, int max_num);
+  // SEARCH_OFFSET_BY_TIMESTAMP: the first offset of the queue stored at or after timestamp_ms.
+  Result<int64_t> SearchOffset(const client::MessageQueue& mq, int64_t timestamp_ms);
+  // mqadmin queryMsgByTopic / the dashboard's time search: messages of a topic stored in
+  // [begin_ms, end_ms], the newest max_num of them (1..1000).
+  Result<TimeRangeMessages> QueryByTime(const std::string& topic, int64_t begin_ms, int64_t end_ms,
+                                        int max_num);
+  // CONSUME_MESSAGE_DIRECTLY through the broker storing the message (offset id) to a live
+  // client of the group (client_id empty: the first one online).
+  Result<DirectConsumeResult> ConsumeMessageDirectly(const std::string& group,
+                                                     const std::string& client_id,
+                                                     const std::string& offset_msg_id);
+  // Sends a stored message (typically from %DLQ%<group>) back to %RETRY%<group>, as the broker's
+  // CONSUMER_SEND_MSG_BACK does: body, tags, keys, user properties and message id are kept,
+  // RETRY_TOPIC names the topic it was first sent to, reconsume times start at 0. Returns the
+  // new copy's offset message id.
+  Result<std::string> ResendToRetry(const std::string& group, const client::MessageExt& m);
   // mqadmin queryMsgTraceById: the trace records of msg_id found in trace_topic (by the message
   // id, which trace messages carry as a key), in time order; a SubAfter without a time (old
   // clients) right after its SubBefore. Empty when there is none.

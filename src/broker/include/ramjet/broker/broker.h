@@ -47,6 +47,10 @@ struct BrokerConfig {
   int32_t grpc_server_port = 8081;             // grpcServerPort (apache.rocketmq.v2; -1 = off)
   int32_t metrics_prom_exporter_port = 5557;   // metricsPromExporterPort (/metrics; -1 = off)
   std::string metrics_prom_exporter_host;      // metricsPromExporterHost (empty: listenAddress)
+  // The web dashboard and its JSON API, started by the broker programs (apps/) next to the
+  // broker; it reaches the cluster through namesrvAddr.
+  int32_t dashboard_port = 8080;  // dashboardPort (-1 = off)
+  std::string dashboard_host;     // dashboardHost (empty: listenAddress)
   std::string broker_role = "ASYNC_MASTER";    // brokerRole
   std::string ha_master_address;               // haMasterAddress (a slave's; empty = namesrv's)
   int64_t ha_send_heartbeat_interval = 5000;   // haSendHeartbeatInterval (ms)

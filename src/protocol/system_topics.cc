@@ -1,6 +1,6 @@
-#include "system_topics.h"
+#include "ramjet/protocol/system_topics.h"
 
-namespace ramjet::broker {
+namespace ramjet::protocol {
 
 bool IsSendForbiddenTopic(std::string_view topic) {
   return topic == kScheduleTopic || topic == kTransHalfTopic || topic == kTransOpHalfTopic ||
@@ -25,4 +25,15 @@ bool IsSystemTopic(std::string_view topic, std::string_view cluster_name,
          topic.ends_with("_REPLY_TOPIC");
 }
 
-}  // namespace ramjet::broker
+bool IsSystemGroup(std::string_view group) {
+  static constexpr std::string_view kSystem[] = {
+      "TOOLS_CONSUMER",     "FILTERSRV_CONSUMER",    "__MONITOR_CONSUMER", "SELF_TEST_C_GROUP",
+      "CID_ONS-HTTP-PROXY", "CID_ONSAPI_PERMISSION", "CID_ONSAPI_OWNER",   "CID_ONSAPI_PULL",
+      "CID_SYS_RMQ_TRANS",  "RAMJET_DASHBOARD"};
+  for (std::string_view g : kSystem) {
+    if (group == g) return true;
+  }
+  return group.starts_with("CID_RMQ_SYS_");
+}
+
+}  // namespace ramjet::protocol

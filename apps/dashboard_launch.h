@@ -1,0 +1,28 @@
+// Starts the web dashboard next to a broker (ramjet-broker, ramjet-standalone) when
+// dashboardPort is not -1. A taken port is logged and the broker runs without it.
+#pragma once
+
+#include <memory>
+
+#include "ramjet/base/logging.h"
+#include "ramjet/broker/broker.h"
+#include "ramjet/dashboard/dashboard.h"
+
+namespace ramjet::apps {
+
+inline std::unique_ptr<dashboard::Dashboard> StartDashboard(const broker::BrokerConfig& c) {
+  if (c.dashboard_port < 0) return nullptr;
+  dashboard::DashboardOptions o;
+  o.host = c.dashboard_host.empty() ? c.listen_address : c.dashboard_host;
+  o.port = c.dashboard_port;
+  o.namesrv_addr = c.namesrv_addr;
+  auto d = dashboard::Dashboard::Start(o);
+  if (!d.ok()) {
+    RJ_LOG(kError, "dashboard", "%s: no dashboard (set dashboardPort)",
+           d.status().ToString().c_str());
+    return nullptr;
+  }
+  return std::move(*d);
+}
+
+}  // namespace ramjet::apps

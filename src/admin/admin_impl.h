@@ -1,0 +1,71 @@
+// Private to the admin library: the remoting client and name-server fallback every call uses.
+// Threading: as Admin (the remoting client is thread-safe; the members are set once).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ramjet/admin/admin.h"
+#include "ramjet/base/config.h"
+#include "ramjet/protocol/codes.h"
+#include "ramjet/remoting/remoting.h"
+
+namespace ramjet::admin {
+
+// broker name -> master address, from a topic route.
+std::map<std::string, std::string> Masters(const protocol::TopicRouteData& route);
+
+class Admin::Impl {
+  using RemotingCommand = protocol::RemotingCommand;
+
+ public:
+  Impl(const std::string& ns, int timeout_ms) : namesrvs_(SplitList(ns)), timeout_ms_(timeout_ms) {
+    remoting::EndpointOptions o;
+    o.name = "admin";
+    o.language = protocol::LanguageCode::kCpp;
+    client_ = std::make_unique<remoting::RemotingClient>(o, 3000);
+  }
+  ~Impl() { client_->Shutdown(); }
+
+  Result<RemotingCommand> Call(const std::string& addr, int32_t code,
+                               const std::vector<std::pair<std::string, std::string>>& fields,
+                               std::string body = {}) {
+    RemotingCommand r = RemotingCommand::Request(code);
+    for (auto& [k, v] : fields) r.Set(k, v);
+    r.body = std::move(body);
+    return client_->InvokeSync(addr, std::move(r), timeout_ms_);
+  }
+  // First name server that answers with SUCCESS.
+  Result<RemotingCommand> CallNamesrv(
+      int32_t code, const std::vector<std::pair<std::string, std::string>>& fields) {
+    if (namesrvs_.empty()) return Status::InvalidArgument("no name server address (-n)");
+    Status last = Status::Unavailable("no name server answered");
+    for (const auto& ns : namesrvs_) {
+      auto r = Call(ns, code, fields);
+      if (!r.ok()) {
+        last = r.status();
+        continue;
+      }
+      return r;
+    }
+    return last;
+  }
+  static Status Expect(const RemotingCommand& r, const std::string& what) {
+    if (r.code == protocol::response_code::kSuccess) return Status::OK();
+    return Status(
+        r.code == protocol::response_code::kTopicNotExist ||
+                r.code == protocol::response_code::kQueryNotFound
+            ? StatusCode::kNotFound
+            : StatusCode::kUnavailable,
+        what + " failed: CODE " + std::to_string(r.code) + " DESC: " + r.remark.value_or(""));
+  }
+
+  std::vector<std::string> namesrvs_;
+  int timeout_ms_;
+  std::unique_ptr<remoting::RemotingClient> client_;
+};
+
+}  // namespace ramjet::admin

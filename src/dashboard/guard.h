@@ -1,0 +1,19 @@
+// Same-origin protection of the dashboard's writes (POST / PUT / DELETE under /api): a write
+// must carry Content-Type: application/json and X-Ramjet-Dashboard: 1 (a cross-site form or a
+// "simple" fetch cannot; anything else needs a CORS preflight, which this server never grants),
+// an Origin, when present, whose host:port is the request's Host, and a Sec-Fetch-Site, when
+// present, of same-origin or none. Reads need nothing: no CORS header is ever sent, so another
+// site cannot read the answers.
+// Threading: pure functions.
+#pragma once
+
+#include "ramjet/base/status.h"
+#include "ramjet/metrics/http_server.h"
+
+namespace ramjet::dashboard {
+
+bool IsWrite(const metrics::HttpServer::Request& r);
+// OK, or kPermissionDenied saying which rule the write broke.
+[[nodiscard]] Status CheckWrite(const metrics::HttpServer::Request& r);
+
+}  // namespace ramjet::dashboard
