@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   ConfigBinder binder;
   config.Bind(&binder);
   binder.Bind("namesrvPort", &ns_config.listen_port, "port of the embedded name server");
+  binder.Bind("namesrvMetricsPort", &ns_config.metrics_prom_exporter_port,
+              "Prometheus port of the embedded name server (-1 = off)");
   if (int rc = apps::ParseArgs("ramjet-standalone", &binder, argc, argv,
                                "[-c broker.conf] [--namesrvPort=9876] [--key=value ...]");
       rc >= 0) {
@@ -50,11 +52,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto dashboard = apps::StartDashboard(config);
-  std::printf(
-      "Ramjet standalone is up: name server 127.0.0.1:%d, broker[%s, %s], data in %s\n"
-      "Press Ctrl-C to stop.\n",
-      (*ns)->port(), config.broker_name.c_str(), config.BrokerAddr().c_str(),
-      config.store.root_dir.c_str());
+  std::printf("Ramjet standalone is up: name server 127.0.0.1:%d, broker[%s, %s], data in %s\n",
+              (*ns)->port(), config.broker_name.c_str(), config.BrokerAddr().c_str(),
+              config.store.root_dir.c_str());
+  if (dashboard) std::printf("Dashboard: http://127.0.0.1:%d/\n", dashboard->port());
+  std::printf("Press Ctrl-C to stop.\n");
   std::fflush(stdout);
   const char* sig = apps::WaitForShutdownSignal();
   RJ_LOG(kInfo, "standalone", "%s received, shutting down", sig);

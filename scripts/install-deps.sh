@@ -10,7 +10,8 @@ PKGS=(cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev l
       protobuf-compiler-grpc libgrpc++-dev libssl-dev  # the broker's gRPC service for 5.x clients
       libcpp-httplib-dev  # the broker's HTTP endpoint (Prometheus /metrics)
       prometheus  # promtool and a Prometheus server for the metrics test
-      python3 python3-venv)  # the Python 5.x client test (tests/grpc/python, its own venv)
+      python3 python3-venv  # the Python 5.x client test (tests/grpc/python, its own venv)
+      chromium)  # the dashboard test drives real headless Chromium (tests/compat/dashboard.js)
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 # The Java reference-client tests (tests/java): a JDK (17 on Debian 12) and Maven.

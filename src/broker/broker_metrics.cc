@@ -12,9 +12,6 @@ namespace ramjet::broker {
 
 namespace {
 
-// RocketMQ's rocketmq_rpc_latency buckets (ms).
-const std::vector<int64_t> kRpcBucketsMs = {1, 3, 5, 7, 10, 100, 1000, 2000, 3000};
-
 metrics::Labels With(metrics::Labels base,
                      std::initializer_list<std::pair<std::string, std::string>> more) {
   for (const auto& kv : more) base.push_back(kv);
@@ -24,32 +21,6 @@ metrics::Labels With(metrics::Labels base,
 std::string Bool(bool b) { return b ? "true" : "false"; }
 
 }  // namespace
-
-void BrokerMetrics::OnResponse(int32_t request_code, int32_t response_code, int64_t micros) {
-  const auto key = std::make_pair(request_code, response_code);
-  const int64_t ms = micros / 1000;
-  const bool fast = response_code == 0 && request_code >= 0 && request_code < kFastCodes;
-  if (fast) {
-    if (metrics::Histogram* h = ok_[request_code].load(std::memory_order_acquire)) {
-      h->Observe(ms);
-      return;
-    }
-  }
-  {
-    std::shared_lock<std::shared_mutex> l(rpc_mu_);
-    auto it = rpc_.find(key);
-    if (it != rpc_.end()) {
-      it->second->Observe(ms);
-      return;
-    }
-  }
-  std::unique_lock<std::shared_mutex> l(rpc_mu_);
-  auto& h = rpc_[key];
-  if (!h) h = std::make_unique<metrics::Histogram>(kRpcBucketsMs);
-  h->Observe(ms);
-  // Published once, under the lock; the map keeps it alive as long as the metrics.
-  if (fast) ok_[request_code].store(h.get(), std::memory_order_release);
-}
 
 metrics::Labels BrokerMetrics::Base() const {
   return {{"cluster", bc_.config().broker_cluster_name},
@@ -69,7 +40,7 @@ std::string BrokerMetrics::Render() const {
   WriteClients(&w);
   WriteLag(&w);
   WriteStore(&w);
-  WriteRpc(&w);
+  rpc_.Write(&w, base);
   metrics::WriteProcessMetrics(&w);
   return w.text();
 }
@@ -239,24 +210,18 @@ void BrokerMetrics::WriteStore(metrics::Writer* w) const {
             "Corrupt records the last start's recovery found.");
   w->Sample("ramjet_store_recovery_corrupt_records", base,
             static_cast<double>(s.recovery_corrupt_records));
-}
-
-void BrokerMetrics::WriteRpc(metrics::Writer* w) const {
-  const metrics::Labels base = Base();
-  std::vector<std::pair<std::pair<int32_t, int32_t>, metrics::Histogram::Snapshot>> snaps;
-  {
-    std::shared_lock<std::shared_mutex> l(rpc_mu_);
-    for (const auto& [k, h] : rpc_) snaps.emplace_back(k, h->Read());
-  }
-  w->Family("rocketmq_rpc_latency", "histogram",
-            "Milliseconds from a remoting request's arrival to its answer.");
-  for (const auto& [k, s] : snaps) {
-    w->WriteHistogram("rocketmq_rpc_latency",
-                      With(base, {{"protocol_type", "remoting"},
-                                  {"request_code", std::to_string(k.first)},
-                                  {"response_code", std::to_string(k.second)}}),
-                      s);
-  }
+  w->Family("ramjet_store_recovery_seconds", "gauge",
+            "How long the last start took to open and recover the store.");
+  w->Sample("ramjet_store_recovery_seconds", base, static_cast<double>(s.recovery_ms) / 1000.0);
+  w->Family("ramjet_store_fsync_latency_seconds", "histogram",
+            "Duration of each CommitLog fsync round.");
+  w->WriteHistogram("ramjet_store_fsync_latency_seconds", base, s.fsync_micros, 1e-6);
+  w->Family("ramjet_store_fsync_bytes", "histogram",
+            "Bytes each CommitLog fsync round made durable.");
+  w->WriteHistogram("ramjet_store_fsync_bytes", base, s.fsync_bytes);
+  w->Family("ramjet_store_group_commit_requests", "histogram",
+            "SYNC_FLUSH sends answered by each fsync round (the group-commit size).");
+  w->WriteHistogram("ramjet_store_group_commit_requests", base, s.group_commit_requests);
 }
 
 }  // namespace ramjet::broker

@@ -6,8 +6,8 @@
 //
 // Every sample carries cluster, node_type="broker", node_id=<brokerName>.
 //
-// Threading: OnResponse from any thread (a shared lock and atomic adds; an exclusive lock the
-// first time a code pair is seen). Render from the HTTP server's workers, concurrently.
+// Threading: OnResponse from any thread (metrics::RpcLatency). Render from the HTTP server's
+// workers, concurrently.
 #pragma once
 
 #include <array>
@@ -22,6 +22,7 @@
 #include "broker_context.h"
 #include "pop_service.h"
 #include "ramjet/metrics/metrics.h"
+#include "ramjet/metrics/rpc_latency.h"
 
 namespace ramjet::broker {
 
@@ -33,7 +34,9 @@ class BrokerMetrics {
   void set_pop(PopService* pop) { pop_ = pop; }
 
   // A remoting request answered (RequestContext::ResponseObserver).
-  void OnResponse(int32_t request_code, int32_t response_code, int64_t micros);
+  void OnResponse(int32_t request_code, int32_t response_code, int64_t micros) {
+    rpc_.OnResponse(request_code, response_code, micros);
+  }
   // The whole exposition text.
   std::string Render() const;
 
@@ -43,16 +46,10 @@ class BrokerMetrics {
   void WriteClients(metrics::Writer* w) const;
   void WriteLag(metrics::Writer* w) const;
   void WriteStore(metrics::Writer* w) const;
-  void WriteRpc(metrics::Writer* w) const;
 
   BrokerContext& bc_;
   PopService* pop_ = nullptr;
-  // Successful answers of codes below kFastCodes (the hot path: sends, pulls, heartbeats) find
-  // their histogram with one atomic load; other pairs go through the map.
-  static constexpr int32_t kFastCodes = 1024;
-  std::array<std::atomic<metrics::Histogram*>, kFastCodes> ok_{};
-  mutable std::shared_mutex rpc_mu_;
-  std::map<std::pair<int32_t, int32_t>, std::unique_ptr<metrics::Histogram>> rpc_;  // rpc_mu_
+  metrics::RpcLatency rpc_;
 };
 
 }  // namespace ramjet::broker

@@ -14,6 +14,7 @@
 
 #include "history.h"
 #include "ramjet/admin/admin.h"
+#include "ramjet/base/mutex.h"
 #include "ramjet/base/result.h"
 #include "ramjet/client/producer.h"
 #include "ramjet/metrics/http_server.h"
@@ -104,8 +105,14 @@ class Api {
   Result<ApiReply> DlqResend(const ApiCall& c) const;
   Result<std::vector<client::MessageExt>> DlqMessages(const ApiCall& c) const;
 
+  // The producer of test messages, started on first use (a dashboard nobody sends from has no
+  // client registered with the brokers).
+  Result<client::Producer*> StartedProducer() const RJ_EXCLUDES(producer_mu_);
+
   admin::Admin* admin_;
-  client::Producer* producer_;  // test messages of the topics page
+  client::Producer* producer_;
+  mutable Mutex producer_mu_;
+  mutable bool producer_started_ RJ_GUARDED_BY(producer_mu_) = false;
   History* history_;
   std::string trace_topic_;
   std::vector<Route> routes_;

@@ -29,6 +29,15 @@ Result<std::vector<std::string>> Api::AllMasters() const {
   return out;
 }
 
+Result<client::Producer*> Api::StartedProducer() const {
+  MutexLock l(&producer_mu_);
+  if (!producer_started_) {
+    RJ_RETURN_IF_ERROR(producer_->Start());
+    producer_started_ = true;
+  }
+  return producer_;
+}
+
 Result<ApiReply> Api::Topics(const ApiCall&) const {
   RJ_ASSIGN_OR_RETURN(auto info, admin_->ClusterInfo());
   std::map<std::string, Json> topics;
@@ -141,7 +150,8 @@ Result<ApiReply> Api::SendMessage(const ApiCall& c) const {
   RJ_ASSIGN_OR_RETURN(std::string keys, StringField(c.body, "keys", false));
   client::Message m(topic, tags, body);
   if (!keys.empty()) m.keys = SplitList(keys, ' ');
-  RJ_ASSIGN_OR_RETURN(auto r, producer_->Send(m));
+  RJ_ASSIGN_OR_RETURN(client::Producer * producer, StartedProducer());
+  RJ_ASSIGN_OR_RETURN(auto r, producer->Send(m));
   return ApiReply(Json{{"msgId", r.msg_id},
                        {"offsetMsgId", r.offset_msg_id},
                        {"brokerName", r.queue.broker_name},

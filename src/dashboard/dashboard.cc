@@ -58,7 +58,6 @@ class Dashboard::Impl {
     http_.Route("/api", [this](const metrics::HttpServer::Request& r) { return api_.Handle(r); });
     http_.Route("/", &ServeAsset);
     RJ_RETURN_IF_ERROR(http_.Start(o.host, o.port));  // a taken port fails before anything runs
-    RJ_RETURN_IF_ERROR(producer_.Start());
     history_.Start();
     return Status::OK();
   }

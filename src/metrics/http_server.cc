@@ -97,7 +97,8 @@ Status HttpServer::Start(const std::string& host, int port) {
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
   for (const auto& [prefix, handler] : routes) InstallRoute(prefix, handler);
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 404) res.set_content("not found\n", "text/plain");
+    // httplib calls this for every answer >= 400: keep a handler's own body (the API's JSON).
+    if (res.status == 404 && res.body.empty()) res.set_content("not found\n", "text/plain");
   });
   const std::string bind_host = host.empty() ? "0.0.0.0" : host;
   if (port == 0) {

@@ -109,16 +109,22 @@ void Writer::Sample(std::string_view name, const Labels& labels, double value) {
 }
 
 void Writer::WriteHistogram(std::string_view name, const Labels& labels,
-                            const Histogram::Snapshot& s) {
+                            const Histogram::Snapshot& s, double scale) {
   const std::string bucket = std::string(name) + "_bucket";
+  auto bound = [scale](int64_t b) {
+    if (scale == 1.0) return std::to_string(b);
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.9g", static_cast<double>(b) * scale);
+    return std::string(buf);
+  };
   for (size_t i = 0; i < s.cumulative.size(); ++i) {
     out_ += bucket;
-    WriteLabels(labels, "le", i < s.bounds.size() ? std::to_string(s.bounds[i]) : "+Inf");
+    WriteLabels(labels, "le", i < s.bounds.size() ? bound(s.bounds[i]) : "+Inf");
     out_ += ' ';
     out_ += std::to_string(s.cumulative[i]);
     out_ += '\n';
   }
-  Sample(std::string(name) + "_sum", labels, static_cast<double>(s.sum));
+  Sample(std::string(name) + "_sum", labels, static_cast<double>(s.sum) * scale);
   Sample(std::string(name) + "_count", labels, static_cast<double>(s.count));
 }
 

@@ -3,11 +3,14 @@
 #include <atomic>
 #include <mutex>
 
+#include "namesrv_metrics.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/hash.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/base/names.h"
 #include "ramjet/base/scheduler.h"
+#include "ramjet/metrics/http_server.h"
+#include "ramjet/metrics/rpc_latency.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/protocol/config_files.h"
 #include "ramjet/remoting/remoting.h"
@@ -36,6 +39,11 @@ void NamesrvConfig::Bind(ConfigBinder* b) {
   b->Bind("maxFrameBytes", &max_frame_bytes,
           "largest accepted frame; a longer length field closes the connection");
   limits.Bind(b);
+  b->Bind("metricsPromExporterPort", &metrics_prom_exporter_port,
+          "HTTP port of the Prometheus endpoint /metrics (-1 = off, 0 = any free port); when the "
+          "port is taken the name server logs an error and runs without it")
+      .Range(-1, 65535)
+      .Refused();
   b->Ignore("rocketmqHome", "no ROCKETMQ_HOME layout is needed");
   b->Ignore("clusterTest", "test-cluster routing is not supported");
 }
@@ -110,6 +118,11 @@ class Controller : public NamesrvController {
     o.io_threads = std::max(1, config_.server_worker_threads);
     o.max_frame_bytes = static_cast<size_t>(config_.max_frame_bytes);
     o.version = protocol::kVersionV4_9_8;
+    if (config_.metrics_prom_exporter_port >= 0) {
+      o.on_response = [this](int32_t request, int32_t response, int64_t micros) {
+        rpc_.OnResponse(request, response, micros);
+      };
+    }
     server_ = std::make_unique<remoting::RemotingServer>(o);
     pool_ = std::make_unique<remoting::ThreadPool>(
         "namesrv-proc", std::max(1, config_.default_thread_pool_nums), 10000);
@@ -122,14 +135,33 @@ class Controller : public NamesrvController {
                           routes_.ScanNotActiveBrokers(NowMillis(),
                                                        broker_channel_expired_millis_.load());
                         });
+    StartMetricsServer();
     started_ = true;
     return Status::OK();
+  }
+
+  // The Prometheus endpoint (a taken port is logged; the name server runs without it).
+  void StartMetricsServer() {
+    if (config_.metrics_prom_exporter_port < 0) return;
+    auto http = std::make_unique<metrics::HttpServer>();
+    const std::string node = config_.listen_address + ":" + std::to_string(server_->port());
+    http->Get("/metrics", [this, node] {
+      return metrics::HttpServer::Reply(RenderMetrics(routes_, rpc_, node));
+    });
+    if (Status s = http->Start(config_.listen_address, config_.metrics_prom_exporter_port);
+        !s.ok()) {
+      RJ_LOG(kError, "namesrv", "%s: no Prometheus endpoint (set metricsPromExporterPort)",
+             s.ToString().c_str());
+      return;
+    }
+    http_ = std::move(http);
   }
 
   void Shutdown() override {
     if (!started_) return;
     started_ = false;
     scheduler_.Stop();
+    if (http_) http_->Stop();
     server_->Shutdown();
     pool_->Shutdown();
   }
@@ -403,6 +435,8 @@ class Controller : public NamesrvController {
   Scheduler scheduler_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<remoting::ThreadPool> pool_;
+  metrics::RpcLatency rpc_;                    // fed by server_'s response observer
+  std::unique_ptr<metrics::HttpServer> http_;  // /metrics (null: off or its port taken)
   bool started_ = false;
 };
 

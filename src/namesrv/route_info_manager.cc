@@ -1,9 +1,8 @@
-#include "ramjet/namesrv/namesrv.h"
-
 #include <mutex>
 #include <shared_mutex>
 
 #include "ramjet/base/logging.h"
+#include "ramjet/namesrv/namesrv.h"
 
 namespace ramjet::namesrv {
 
@@ -32,8 +31,8 @@ RouteInfoManager::RegisterResult RouteInfoManager::RegisterBroker(
   bd.broker_addrs[broker_id] = broker_addr;
 
   auto live = broker_live_table_.find(broker_addr);
-  bool changed = live == broker_live_table_.end() ||
-                 !(live->second.data_version == topics.data_version);
+  bool changed =
+      live == broker_live_table_.end() || !(live->second.data_version == topics.data_version);
   if (broker_id == 0 && (changed || first)) {
     // Rebuild this broker's queue data from its topic table.
     for (auto& [topic, by_broker] : topic_queue_table_) by_broker.erase(broker_name);
@@ -56,9 +55,8 @@ RouteInfoManager::RegisterResult RouteInfoManager::RegisterBroker(
   }
   auto& info = broker_live_table_[broker_addr];
   if (live == broker_live_table_.end()) {
-    RJ_LOG(kInfo, "namesrv", "new broker registered: %s %s id=%lld cluster=%s",
-           broker_name.c_str(), broker_addr.c_str(), static_cast<long long>(broker_id),
-           cluster.c_str());
+    RJ_LOG(kInfo, "namesrv", "new broker registered: %s %s id=%lld cluster=%s", broker_name.c_str(),
+           broker_addr.c_str(), static_cast<long long>(broker_id), cluster.c_str());
   }
   info.last_update_ms = now_ms;
   info.data_version = topics.data_version;

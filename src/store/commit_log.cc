@@ -165,11 +165,14 @@ Status CommitLog::FlushAll() {
   const int64_t from = flushed();
   if (target <= from) return Status::OK();
   Status s;
+  const int64_t started_us = MonoMicros();
   for (auto& seg : segments_.Snapshot()) {
     if (seg->end() <= from || seg->base() >= target) continue;
     s = seg->Flush();
     if (!s.ok()) break;
   }
+  fsync_micros_.Observe(MonoMicros() - started_us);
+  fsync_bytes_.Observe(target - from);
   if (!s.ok()) {
     // After a failed fsync the page cache state is unknown (pages may be marked clean and lost):
     // stop accepting writes rather than acknowledge data that may not be durable.
@@ -284,6 +287,7 @@ void CommitLog::FlushLoop(ServiceThread& self) {
     }
     const int64_t done_upto = flushed();
     const int64_t now = MonoMicros();
+    if (sync && !batch.empty()) group_commit_requests_.Observe(static_cast<int64_t>(batch.size()));
     std::deque<FlushRequest> pending;
     for (auto& r : batch) {
       if (!s.ok()) {

@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include "ramjet/base/service_thread.h"
+#include "ramjet/metrics/metrics.h"
 #include "ramjet/store/store_config.h"
 #include "segment.h"
 
@@ -72,6 +73,10 @@ class CommitLog {
   Status FlushAll();
   Status flush_error() const;
   int64_t put_count() const { return put_count_.load(); }
+  // Each fsync round: latency (µs), bytes made durable, SYNC_FLUSH requests answered.
+  const metrics::Histogram& fsync_micros() const { return fsync_micros_; }
+  const metrics::Histogram& fsync_bytes() const { return fsync_bytes_; }
+  const metrics::Histogram& group_commit_requests() const { return group_commit_requests_; }
 
  private:
   void FlushLoop(ServiceThread& self);
@@ -87,6 +92,11 @@ class CommitLog {
   std::atomic<int64_t> written_{0};
   std::atomic<int64_t> flushed_{0};
   std::atomic<int64_t> put_count_{0};
+  metrics::Histogram fsync_micros_{
+      {100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000}};
+  metrics::Histogram fsync_bytes_{
+      {4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}};
+  metrics::Histogram group_commit_requests_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}};
 
   // Flush service state.
   struct FlushRequest {

@@ -97,6 +97,7 @@ class StoreImpl final : public MessageStore {
   ~StoreImpl() override { Shutdown().IgnoreError(); }
 
   Status Open();
+  Status OpenAndRecover();  // Open without the timing
   Status Shutdown() override;
   void PutMessageAsync(const message::MessageInput& msg, bool wait, PutCallback cb) override;
   void PutMessagesAsync(const std::vector<message::MessageInput>& msgs, bool wait,
@@ -249,6 +250,13 @@ Status StoreImpl::CheckWritable() {
 // Open and recovery
 
 Status StoreImpl::Open() {
+  const int64_t started_ms = MonoMillis();
+  Status s = OpenAndRecover();
+  recovery_stats_.recovery_ms = MonoMillis() - started_ms;
+  return s;
+}
+
+Status StoreImpl::OpenAndRecover() {
   if (config_.commit_log_segment_size < 4096)
     return Status::InvalidArgument("commit_log_segment_size must be at least 4096");
   if (config_.consume_queue_entries_per_file < 1)
@@ -1228,6 +1236,9 @@ Status StoreImpl::DeleteTopic(std::string_view topic) {
 
 StoreStats StoreImpl::Stats() {
   StoreStats s = recovery_stats_;
+  s.fsync_micros = commit_log_.fsync_micros().Read();
+  s.fsync_bytes = commit_log_.fsync_bytes().Read();
+  s.group_commit_requests = commit_log_.group_commit_requests().Read();
   s.min_physical_offset = PhysicalOffset(commit_log_.min_offset());
   s.written = PhysicalOffset(commit_log_.written());
   s.flushed = PhysicalOffset(commit_log_.flushed());

@@ -47,8 +47,10 @@ class Writer {
   // type: "counter", "gauge" or "histogram".
   void Family(std::string_view name, std::string_view type, std::string_view help);
   void Sample(std::string_view name, const Labels& labels, double value);
-  // name_bucket{...,le=".."}, name_sum, name_count.
-  void WriteHistogram(std::string_view name, const Labels& labels, const Histogram::Snapshot& s);
+  // name_bucket{...,le=".."}, name_sum, name_count. Bounds and sum are multiplied by `scale`
+  // (a histogram observed in µs written in seconds: 1e-6).
+  void WriteHistogram(std::string_view name, const Labels& labels, const Histogram::Snapshot& s,
+                      double scale = 1.0);
   const std::string& text() const { return out_; }
 
  private:

@@ -17,22 +17,25 @@
 
 #include "ramjet/base/config.h"
 #include "ramjet/base/result.h"
-#include "ramjet/remoting/limits.h"
 #include "ramjet/protocol/bodies.h"
+#include "ramjet/remoting/limits.h"
 
 namespace ramjet::namesrv {
 
 struct NamesrvConfig {
   std::string listen_address = "0.0.0.0";
-  int32_t listen_port = 9876;                   // listenPort
+  int32_t listen_port = 9876;                            // listenPort
   std::string kv_config_path = "namesrv/kvConfig.json";  // kvConfigPath
-  int64_t broker_channel_expired_millis = 120000;       // brokerChannelExpiredMillis
-  int64_t scan_not_active_broker_interval = 10000;      // scanNotActiveBrokerInterval (ms)
-  bool order_message_enable = false;                    // orderMessageEnable
-  int32_t default_thread_pool_nums = 8;                 // defaultThreadPoolNums
-  int32_t server_worker_threads = 2;                    // serverWorkerThreads (I/O loops)
-  int64_t max_frame_bytes = 16 * 1024 * 1024;           // com.rocketmq.remoting.frameMaxLength
-  remoting::ConnectionLimits limits;                    // serverChannelMaxIdleTimeSeconds, ...
+  int64_t broker_channel_expired_millis = 120000;        // brokerChannelExpiredMillis
+  int64_t scan_not_active_broker_interval = 10000;       // scanNotActiveBrokerInterval (ms)
+  bool order_message_enable = false;                     // orderMessageEnable
+  int32_t default_thread_pool_nums = 8;                  // defaultThreadPoolNums
+  int32_t server_worker_threads = 2;                     // serverWorkerThreads (I/O loops)
+  int64_t max_frame_bytes = 16 * 1024 * 1024;            // com.rocketmq.remoting.frameMaxLength
+  remoting::ConnectionLimits limits;                     // serverChannelMaxIdleTimeSeconds, ...
+  // The Prometheus endpoint /metrics (-1 = off). Not the broker's 5557: a name server and a
+  // broker often share a host.
+  int32_t metrics_prom_exporter_port = 5556;  // metricsPromExporterPort
 
   void Bind(ConfigBinder* binder);
 };

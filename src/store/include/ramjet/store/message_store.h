@@ -23,6 +23,7 @@
 #include "ramjet/base/result.h"
 #include "ramjet/base/strong_types.h"
 #include "ramjet/message/record.h"
+#include "ramjet/metrics/metrics.h"
 #include "ramjet/store/store_config.h"
 
 namespace ramjet::store {
@@ -126,6 +127,12 @@ struct StoreStats {
   int64_t recovery_scanned_records = 0;
   int64_t recovery_corrupt_records = 0;
   bool recovery_truncated_tail = false;  // a torn record after the last intact one
+  int64_t recovery_ms = 0;               // how long the last Open took (recovery included)
+  // Since start: each CommitLog fsync round's latency (µs) and size (bytes), and how many
+  // waiting SYNC_FLUSH sends each round answered (the group-commit size).
+  metrics::Histogram::Snapshot fsync_micros;
+  metrics::Histogram::Snapshot fsync_bytes;
+  metrics::Histogram::Snapshot group_commit_requests;
 };
 
 class MessageStore {
