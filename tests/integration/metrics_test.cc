@@ -46,9 +46,11 @@ class MetricsTest : public Cluster {};
 
 TEST_F(MetricsTest, ScrapeShowsTheLoadAndPrometheusReadsIt) {
   const int metrics_port = PickPort();
-  StartNamesrv();
+  const int ns_metrics_port = PickPort();
+  StartNamesrv({"--metricsPromExporterPort=" + std::to_string(ns_metrics_port)});
   StartBroker({"--metricsPromExporterPort=" + std::to_string(metrics_port)});
   ASSERT_TRUE(WaitForPort(metrics_port, 10000));
+  ASSERT_TRUE(WaitForPort(ns_metrics_port, 10000));
   CreateTopic("MetricsTopic", 2);
   // 30 sends of 100-byte bodies, 15 per queue.
   for (int i = 0; i < 30; ++i) {
@@ -111,6 +113,31 @@ TEST_F(MetricsTest, ScrapeShowsTheLoadAndPrometheusReadsIt) {
   EXPECT_GT(Value(text, "rocketmq_storage_size", {}), 3000);
   EXPECT_GT(Value(text, "process_resident_memory_bytes", {}), 0);
   EXPECT_GT(Value(text, "process_open_fds", {}), 0);
+  // The store's own figures: recovery time of this start, fsync rounds (at least the one a
+  // consume-queue flush or the group's offsets need is not guaranteed: the family is).
+  EXPECT_GE(Value(text, "ramjet_store_recovery_seconds", {}), 0);
+  EXPECT_GE(Value(text, "ramjet_store_fsync_latency_seconds_count", {}), 0);
+  EXPECT_GE(Value(text, "ramjet_store_group_commit_requests_count", {}), 0);
+
+  // The name server's own endpoint: its RPCs (the broker's registration, REGISTER_BROKER 103),
+  // the broker it routes, the topic.
+  httplib::Client ns_http("127.0.0.1", ns_metrics_port);
+  auto ns_scrape = ns_http.Get("/metrics");
+  ASSERT_TRUE(ns_scrape);
+  ASSERT_EQ(ns_scrape->status, 200);
+  const std::string ns_text = ns_scrape->body;
+  EXPECT_GE(Value(ns_text, "rocketmq_rpc_latency_count",
+                  {{"node_type", "namesrv"}, {"request_code", "103"}, {"response_code", "0"}}),
+            1)
+      << ns_text;
+  EXPECT_EQ(Value(ns_text, "ramjet_namesrv_brokers", {{"cluster", "DefaultCluster"}}), 1);
+  EXPECT_GE(Value(ns_text, "ramjet_namesrv_topics", {}), 1);
+  EXPECT_GT(Value(ns_text, "process_resident_memory_bytes", {}), 0);
+  const std::string ns_file = (dir_ / "namesrv-metrics.txt").string();
+  std::ofstream(ns_file) << ns_text;
+  int ns_status = -1;
+  std::string ns_out = RunCommand("promtool check metrics < '" + ns_file + "' 2>&1", &ns_status);
+  EXPECT_EQ(ns_status, 0) << ns_out;
 
   // promtool accepts the exposition.
   const std::string file = (dir_ / "metrics.txt").string();
