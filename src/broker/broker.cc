@@ -369,7 +369,8 @@ Status Broker::StartGrpc() {
   if (c.IsSlave()) return Status::OK();
   if (c.grpc_server_port < 0) return Status::OK();
   auto grpc = std::make_unique<GrpcService>(
-      GrpcService::Deps{&bc_, send_.get(), transaction_.get(), pop_.get(), timers_.get()});
+      GrpcService::Deps{&bc_, send_.get(), transaction_.get(), pop_.get(), timers_.get(),
+                        c.metrics_prom_exporter_port >= 0 ? metrics_->rpc() : nullptr});
   if (Status s = grpc->Start(c.listen_address, c.grpc_server_port); !s.ok()) {
     // Several brokers on one host: only one has the default port unless each is given one.
     RJ_LOG(kError, "broker", "%s: 5.x gRPC clients cannot connect (set grpcServerPort)",

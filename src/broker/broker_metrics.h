@@ -37,6 +37,8 @@ class BrokerMetrics {
   void OnResponse(int32_t request_code, int32_t response_code, int64_t micros) {
     rpc_.OnResponse(request_code, response_code, micros);
   }
+  // The recorder of rocketmq_rpc_latency (the gRPC service's interceptor feeds it too).
+  metrics::RpcLatency* rpc() { return &rpc_; }
   // The whole exposition text.
   std::string Render() const;
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "grpc_metrics.h"
 #include "grpc_service_impl.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
@@ -358,6 +359,11 @@ Status GrpcService::Start(const std::string& address, int port) {
   b.AddListeningPort(address + ":" + std::to_string(port), ::grpc::InsecureServerCredentials(),
                      &impl_->port);
   b.RegisterService(impl_.get());
+  if (impl_->deps().rpc_latency != nullptr) {
+    std::vector<std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>> f;
+    f.push_back(MakeGrpcLatencyInterceptor(impl_->deps().rpc_latency));
+    b.experimental().SetInterceptorCreators(std::move(f));
+  }
   // One broker per port: gRPC would otherwise share a taken port with SO_REUSEPORT.
   b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // A message of maxMessageSize with its properties and framing.

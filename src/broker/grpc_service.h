@@ -18,6 +18,7 @@
 #include "broker_context.h"
 #include "pop_service.h"
 #include "ramjet/base/status.h"
+#include "ramjet/metrics/rpc_latency.h"
 #include "send_processor.h"
 #include "timer_service.h"
 #include "transaction_processor.h"
@@ -31,7 +32,8 @@ class GrpcService {
     SendProcessor* send = nullptr;
     TransactionProcessor* transactions = nullptr;
     PopService* pop = nullptr;
-    TimerService* timers = nullptr;  // RecallMessage
+    TimerService* timers = nullptr;              // RecallMessage
+    metrics::RpcLatency* rpc_latency = nullptr;  // rocketmq_rpc_latency (null: not recorded)
   };
   // REQUIRES: every dependency outlives the service.
   explicit GrpcService(Deps deps);

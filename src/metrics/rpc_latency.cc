@@ -39,19 +39,40 @@ void RpcLatency::OnResponse(int32_t request_code, int32_t response_code, int64_t
   if (fast) ok_[request_code].store(h.get(), std::memory_order_release);
 }
 
-void RpcLatency::Write(Writer* w, const Labels& base) const {
-  std::vector<std::pair<std::pair<int32_t, int32_t>, Histogram::Snapshot>> snaps;
+void RpcLatency::OnGrpc(const std::string& method, const std::string& status, int64_t micros) {
+  const int64_t ms = micros / 1000;
+  auto key = std::make_pair(method, status);
   {
     std::shared_lock<std::shared_mutex> l(mu_);
-    for (const auto& [k, h] : by_code_) snaps.emplace_back(k, h->Read());
+    auto it = grpc_.find(key);
+    if (it != grpc_.end()) {
+      it->second->Observe(ms);
+      return;
+    }
+  }
+  std::unique_lock<std::shared_mutex> l(mu_);
+  auto& h = grpc_[key];
+  if (!h) h = std::make_unique<Histogram>(kRpcBucketsMs);
+  h->Observe(ms);
+}
+
+void RpcLatency::Write(Writer* w, const Labels& base) const {
+  // (protocol, request, response) -> snapshot, read under the lock, written after it.
+  std::vector<std::pair<std::array<std::string, 3>, Histogram::Snapshot>> snaps;
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    for (const auto& [k, h] : by_code_) {
+      snaps.push_back({{"remoting", std::to_string(k.first), std::to_string(k.second)}, h->Read()});
+    }
+    for (const auto& [k, h] : grpc_) snaps.push_back({{"grpc", k.first, k.second}, h->Read()});
   }
   w->Family("rocketmq_rpc_latency", "histogram",
-            "Milliseconds from a remoting request's arrival to its answer.");
+            "Milliseconds from a request's arrival to its answer (remoting and gRPC).");
   for (const auto& [k, s] : snaps) {
     Labels labels = base;
-    labels.emplace_back("protocol_type", "remoting");
-    labels.emplace_back("request_code", std::to_string(k.first));
-    labels.emplace_back("response_code", std::to_string(k.second));
+    labels.emplace_back("protocol_type", k[0]);
+    labels.emplace_back("request_code", k[1]);
+    labels.emplace_back("response_code", k[2]);
     w->WriteHistogram("rocketmq_rpc_latency", labels, s);
   }
 }

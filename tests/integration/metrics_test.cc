@@ -48,9 +48,12 @@ TEST_F(MetricsTest, ScrapeShowsTheLoadAndPrometheusReadsIt) {
   const int metrics_port = PickPort();
   const int ns_metrics_port = PickPort();
   StartNamesrv({"--metricsPromExporterPort=" + std::to_string(ns_metrics_port)});
-  StartBroker({"--metricsPromExporterPort=" + std::to_string(metrics_port)});
+  const int grpc_port = PickPort();
+  StartBroker({"--metricsPromExporterPort=" + std::to_string(metrics_port),
+               "--grpcServerPort=" + std::to_string(grpc_port)});
   ASSERT_TRUE(WaitForPort(metrics_port, 10000));
   ASSERT_TRUE(WaitForPort(ns_metrics_port, 10000));
+  ASSERT_TRUE(WaitForPort(grpc_port, 10000));
   CreateTopic("MetricsTopic", 2);
   // 30 sends of 100-byte bodies, 15 per queue.
   for (int i = 0; i < 30; ++i) {
@@ -88,6 +91,14 @@ TEST_F(MetricsTest, ScrapeShowsTheLoadAndPrometheusReadsIt) {
     ASSERT_TRUE(u.ok());
     ASSERT_EQ(u->code, rc::kSuccess);
   }
+  // 20 sends over the 5.x gRPC API (a real gRPC client: the load tool) to another topic.
+  CreateTopic("MetricsGrpcTopic", 1);
+  int grpc_status = -1;
+  const std::string grpc_out =
+      RunCommand(std::string(RAMJET_GRPC_LOAD_BIN) + " -e 127.0.0.1:" + std::to_string(grpc_port) +
+                     " -t MetricsGrpcTopic --messages 20 2>&1",
+                 &grpc_status);
+  ASSERT_EQ(grpc_status, 0) << grpc_out;
   httplib::Client http("127.0.0.1", metrics_port);
   auto scrape = http.Get("/metrics");
   ASSERT_TRUE(scrape);
@@ -109,6 +120,11 @@ TEST_F(MetricsTest, ScrapeShowsTheLoadAndPrometheusReadsIt) {
       Value(text, "rocketmq_rpc_latency_count", {{"request_code", "310"}, {"response_code", "0"}}),
       30)
       << "the sends, by request and response code";
+  EXPECT_EQ(
+      Value(text, "rocketmq_rpc_latency_count",
+            {{"protocol_type", "grpc"}, {"request_code", "SendMessage"}, {"response_code", "OK"}}),
+      20)
+      << "gRPC calls, by method and status";
   EXPECT_GE(Value(text, "rocketmq_topic_number", {}), 1);
   EXPECT_GT(Value(text, "rocketmq_storage_size", {}), 3000);
   EXPECT_GT(Value(text, "process_resident_memory_bytes", {}), 0);

@@ -38,10 +38,13 @@ class DelayRetryTraceTest {
         1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000};
     static final String TRACE_TOPIC = "RMQ_SYS_TRACE_TOPIC";
 
+    /** The broker's web dashboard, whose /api/trace shows the same records. */
+    static final int DASHBOARD_PORT = RamjetCluster.pickFreePort(0);
+
     @RegisterExtension
     static final RamjetCluster cluster = new RamjetCluster(
             "--messageDelayLevel=1s 2s 3s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s",
-            "--traceTopicEnable=true");
+            "--traceTopicEnable=true", "--dashboardPort=" + DASHBOARD_PORT, "--dashboardHost=127.0.0.1");
 
     @AfterEach
     void closeClients() {
@@ -379,6 +382,26 @@ class DelayRetryTraceTest {
                 }
             }
         }
+        // The dashboard's JSON API shows the same trace: a Pub record with the producer group and,
+        // from the 4.9.8 consumer, SubBefore / SubAfter records with the consumer group and cost.
+        if (complete) {
+            String id = msgIdByKey.get("tr-3");
+            String json = dashboardGet("/api/trace/" + id);
+            List<String> recs = new ArrayList<>();
+            for (String r : json.split("\\},\\{")) {
+                recs.add(r);
+            }
+            String producerGroup = producer.getProducerGroup();
+            boolean pub = recs.stream().anyMatch(r -> r.contains("\"type\":\"Pub\"")
+                    && r.contains("\"group\":\"" + producerGroup + "\"") && r.contains("\"success\":true"));
+            boolean before = recs.stream().anyMatch(r -> r.contains("\"type\":\"SubBefore\"")
+                    && r.contains("\"group\":\"" + group + "\""));
+            boolean after = recs.stream().anyMatch(r -> r.contains("\"type\":\"SubAfter\"")
+                    && r.contains("\"costTime\":") && r.contains("\"success\":true"));
+            if (!pub || (!client5 && (!before || !after))) {
+                problems.add("dashboard /api/trace/" + id + " shows no produce/consume records: " + json);
+            }
+        }
         // As Apache's broker: the stored message keeps the client's properties (plus CLUSTER).
         if (firstProps.containsKey("MSG_REGION") || firstProps.containsKey("TRACE_ON")
                 || !"DefaultCluster".equals(firstProps.get("CLUSTER"))) {
@@ -388,6 +411,15 @@ class DelayRetryTraceTest {
         if (!problems.isEmpty()) {
             fail(String.join("\n  ", problems));
         }
+    }
+
+    private static String dashboardGet(String path) throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpRequest req = java.net.http.HttpRequest
+                .newBuilder(java.net.URI.create("http://127.0.0.1:" + DASHBOARD_PORT + path))
+                .timeout(java.time.Duration.ofSeconds(20)).build();
+        java.net.http.HttpResponse<String> resp = http.send(req, java.net.http.HttpResponse.BodyHandlers.ofString());
+        return resp.statusCode() + " " + resp.body();
     }
 
     private static List<String> missingTraces(List<String[]> records, String topic, String group,
