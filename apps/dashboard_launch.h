@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "ramjet/base/config.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/broker/broker.h"
 #include "ramjet/dashboard/dashboard.h"
@@ -16,6 +17,7 @@ inline std::unique_ptr<dashboard::Dashboard> StartDashboard(const broker::Broker
   o.host = c.dashboard_host.empty() ? c.listen_address : c.dashboard_host;
   o.port = c.dashboard_port;
   o.namesrv_addr = c.namesrv_addr;
+  o.allowed_hosts = SplitList(c.dashboard_allowed_hosts, ',');
   auto d = dashboard::Dashboard::Start(o);
   if (!d.ok()) {
     RJ_LOG(kError, "dashboard", "%s: no dashboard (set dashboardPort)",

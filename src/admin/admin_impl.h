@@ -32,12 +32,22 @@ class Admin::Impl {
 
   Result<RemotingCommand> Call(const std::string& addr, int32_t code,
                                const std::vector<std::pair<std::string, std::string>>& fields,
-                               std::string body = {}) {
+                               std::string body = {}, int timeout_ms = 0) {
     RemotingCommand r = RemotingCommand::Request(code);
     for (auto& [k, v] : fields) r.Set(k, v);
     r.body = std::move(body);
-    return client_->InvokeSync(addr, std::move(r), timeout_ms_);
+    return client_->InvokeSync(addr, std::move(r), timeout_ms > 0 ? timeout_ms : timeout_ms_);
   }
+  // PULL_MESSAGE of up to max_num (1..32) records of a queue from `offset`, as the tools do
+  // (TOOLS_CONSUMER, no commit, no suspension). Not SUCCESS: no records, and `next` says where
+  // the queue goes on (nextBeginOffset: past a hole, or the queue's first offset after
+  // retention), or `offset` when the answer has none.
+  struct PullBatch {
+    std::vector<client::MessageExt> messages;
+    int64_t next = 0;
+  };
+  Result<PullBatch> Pull(const std::string& addr, const std::string& topic, int32_t queue_id,
+                         int64_t offset, int max_num);
   // First name server that answers with SUCCESS.
   Result<RemotingCommand> CallNamesrv(
       int32_t code, const std::vector<std::pair<std::string, std::string>>& fields) {

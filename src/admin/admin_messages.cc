@@ -20,6 +20,7 @@ namespace {
 
 constexpr int kMaxPull = 32;
 constexpr int kMaxTimeRange = 1000;
+constexpr int kDirectConsumeTimeoutMs = 15000;
 
 // Properties a message gets anew when it is sent back (the store, the retry path and the
 // dead-letter path set them; a copy must not carry the old values).
@@ -75,26 +76,36 @@ Result<int64_t> Admin::MaxOffset(const std::string& addr, const std::string& top
   return r.GetInt64Or("offset", 0);
 }
 
+Result<Admin::Impl::PullBatch> Admin::Impl::Pull(const std::string& addr, const std::string& topic,
+                                                 int32_t queue_id, int64_t offset, int max_num) {
+  RJ_ASSIGN_OR_RETURN(auto r,
+                      Call(addr, req::kPullMessage,
+                           {{"consumerGroup", "TOOLS_CONSUMER"},
+                            {"topic", topic},
+                            {"queueId", std::to_string(queue_id)},
+                            {"queueOffset", std::to_string(offset)},
+                            {"maxMsgNums", std::to_string(std::clamp(max_num, 1, kMaxPull))},
+                            {"sysFlag", "4"},
+                            {"commitOffset", "0"},
+                            {"suspendTimeoutMillis", "0"},
+                            {"subscription", "*"},
+                            {"subVersion", "0"}}));
+  PullBatch out;
+  out.next = r.GetInt64Or("nextBeginOffset", offset);
+  if (r.code != rc::kSuccess) return out;
+  RJ_ASSIGN_OR_RETURN(out.messages, client::DecodeMessages(r.body));
+  return out;
+}
+
 Result<std::vector<client::MessageExt>> Admin::PullMessages(const client::MessageQueue& mq,
                                                             int64_t offset, int max_num) {
-  max_num = std::clamp(max_num, 1, kMaxPull);
   RJ_ASSIGN_OR_RETURN(auto route, TopicRoute(mq.topic));
   auto masters = Masters(route);
   auto addr = masters.find(mq.broker_name);
   if (addr == masters.end()) return Status::NotFound("no master for broker " + mq.broker_name);
-  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr->second, req::kPullMessage,
-                                          {{"consumerGroup", "TOOLS_CONSUMER"},
-                                           {"topic", mq.topic},
-                                           {"queueId", std::to_string(mq.queue_id)},
-                                           {"queueOffset", std::to_string(offset)},
-                                           {"maxMsgNums", std::to_string(max_num)},
-                                           {"sysFlag", "4"},
-                                           {"commitOffset", "0"},
-                                           {"suspendTimeoutMillis", "0"},
-                                           {"subscription", "*"},
-                                           {"subVersion", "0"}}));
-  if (r.code != rc::kSuccess) return std::vector<client::MessageExt>{};
-  return client::DecodeMessages(r.body);
+  RJ_ASSIGN_OR_RETURN(auto batch,
+                      impl_->Pull(addr->second, mq.topic, mq.queue_id, offset, max_num));
+  return std::move(batch.messages);
 }
 
 Result<int64_t> Admin::SearchOffset(const client::MessageQueue& mq, int64_t timestamp_ms) {
@@ -114,28 +125,41 @@ Result<TimeRangeMessages> Admin::QueryByTime(const std::string& topic, int64_t b
                                              int64_t end_ms, int max_num) {
   if (end_ms < begin_ms) return Status::InvalidArgument("the end of the range is before its begin");
   max_num = std::clamp(max_num, 1, kMaxTimeRange);
+  RJ_ASSIGN_OR_RETURN(auto route, TopicRoute(topic));
+  const auto masters = Masters(route);
   RJ_ASSIGN_OR_RETURN(auto queues, TopicStatus(topic));
   TimeRangeMessages out;
   for (const auto& q : queues) {
     if (q.max_offset <= q.min_offset) continue;
+    auto master = masters.find(q.queue.broker_name);
+    if (master == masters.end()) continue;  // the route changed between the two reads
+    const std::string& addr = master->second;
     RJ_ASSIGN_OR_RETURN(int64_t from, SearchOffset(q.queue, begin_ms));
     from = std::max(from, q.min_offset);
-    // Only the newest max_num of a queue can be among the newest max_num of the topic.
+    // Offsets at and after the search for end_ms + 1 were stored later (one more is read in
+    // case the search answered the last message before the time instead).
     int64_t to = q.max_offset;
-    if (auto end = SearchOffset(q.queue, end_ms + 1); end.ok()) to = std::min(to, *end + 1);
-    if (to - from > max_num) {
+    if (end_ms < INT64_MAX) {
+      if (auto end = SearchOffset(q.queue, end_ms + 1); end.ok()) to = std::min(to, *end + 1);
+    }
+    // Only the newest max_num of a queue can be among the newest max_num of the topic; what is
+    // skipped below `to - window` lies in the range.
+    const int64_t window = max_num + 1;
+    if (to - from > window) {
       out.truncated = true;
-      from = to - max_num;
+      from = to - window;
     }
     for (int64_t at = from; at < to;) {
-      RJ_ASSIGN_OR_RETURN(auto batch, PullMessages(q.queue, at, kMaxPull));
-      if (batch.empty()) break;
-      for (auto& m : batch) {
-        at = std::max(at, m.queue_offset + 1);
+      RJ_ASSIGN_OR_RETURN(auto batch, impl_->Pull(addr, topic, q.queue.queue_id, at, kMaxPull));
+      int64_t next = batch.next;
+      for (auto& m : batch.messages) {
+        next = std::max(next, m.queue_offset + 1);
         if (m.store_timestamp >= begin_ms && m.store_timestamp <= end_ms) {
           out.messages.push_back(std::move(m));
         }
       }
+      if (next <= at) break;  // the queue does not go on: never loop
+      at = next;
     }
   }
   std::stable_sort(out.messages.begin(), out.messages.end(), [](const auto& a, const auto& b) {
@@ -161,11 +185,13 @@ Result<DirectConsumeResult> Admin::ConsumeMessageDirectly(const std::string& gro
     }
     target = conn.connections.front().at("clientId");
   }
+  // The broker waits up to 10 s for the client: wait longer than that.
   RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(id.first.ToString(), req::kConsumeMessageDirectly,
                                           {{"consumerGroup", group},
                                            {"clientId", target},
                                            {"msgId", offset_msg_id},
-                                           {"topic", msg.topic}}));
+                                           {"topic", msg.topic}},
+                                          {}, kDirectConsumeTimeoutMs));
   RJ_RETURN_IF_ERROR(Impl::Expect(r, "CONSUME_MESSAGE_DIRECTLY to " + target));
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (!j.is_object()) return Status::Corruption("CONSUME_MESSAGE_DIRECTLY: the answer is not JSON");
@@ -193,9 +219,11 @@ Result<std::string> Admin::ResendToRetry(const std::string& group, const client:
       props.emplace_back(k, v);
     }
   }
-  std::string origin = m.Property("RETRY_TOPIC");
-  if (origin.empty()) origin = m.topic;
-  props.emplace_back("RETRY_TOPIC", origin);
+  // RETRY_TOPIC names the topic the consumer sees the message under; a message without one
+  // (never sent back by a consumer) goes without, as the broker's send-back would not invent it.
+  if (std::string origin = m.Property("RETRY_TOPIC"); !origin.empty()) {
+    props.emplace_back("RETRY_TOPIC", origin);
+  }
   protocol::SendMessageRequestHeader h;
   h.producer_group = "RAMJET_DASHBOARD";
   h.topic = retry_topic;

@@ -71,6 +71,10 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "address the dashboard binds (empty: listenAddress); the dashboard has no login yet, so "
           "bind it to a trusted interface")
       .Refused();
+  b->Bind("dashboardAllowedHosts", &dashboard_allowed_hosts,
+          "comma-separated host names the dashboard may be reached by (IP addresses and localhost "
+          "always are); a request naming any other host is refused (DNS rebinding)")
+      .Refused();
   b->BindCustom(
       "brokerRole",
       [this](std::string_view v) {

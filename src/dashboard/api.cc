@@ -49,8 +49,13 @@ HttpReply ErrorReply(const Status& s) {
 
 }  // namespace
 
-Api::Api(admin::Admin* admin, client::Producer* producer, History* history, std::string trace_topic)
-    : admin_(admin), producer_(producer), history_(history), trace_topic_(std::move(trace_topic)) {
+Api::Api(admin::Admin* admin, client::Producer* producer, History* history, std::string trace_topic,
+         std::vector<std::string> allowed_hosts)
+    : admin_(admin),
+      producer_(producer),
+      history_(history),
+      trace_topic_(std::move(trace_topic)),
+      allowed_hosts_(std::move(allowed_hosts)) {
   Add("GET", "/api/overview", &Api::Overview);
   Add("GET", "/api/cluster", &Api::Cluster);
   Add("GET", "/api/brokers/config", &Api::BrokerConfig);
@@ -81,6 +86,11 @@ void Api::Add(std::string method, const std::string& pattern, Handler handler) {
 }
 
 HttpReply Api::Handle(const HttpRequest& request) const {
+  if (Status s = CheckHost(request, allowed_hosts_); !s.ok()) {
+    RJ_LOG(kWarn, "dashboard", "%s %s: %s", request.method.c_str(), request.path.c_str(),
+           std::string(s.message()).c_str());
+    return ErrorReply(s);
+  }
   if (IsWrite(request)) {
     if (Status s = CheckWrite(request); !s.ok()) {
       RJ_LOG(kWarn, "dashboard", "%s %s: %s", request.method.c_str(), request.path.c_str(),
@@ -103,7 +113,8 @@ HttpReply Api::Handle(const HttpRequest& request) const {
     }
     if (!match) continue;
     path_known = true;
-    if (route.method != request.method) continue;
+    const std::string& method = request.method == "HEAD" ? "GET" : request.method;
+    if (route.method != method) continue;
     ApiCall call{request, std::move(args)};
     if (IsWrite(request) && !request.body.empty()) {
       call.body = Json::parse(request.body, nullptr, false);
@@ -116,6 +127,10 @@ HttpReply Api::Handle(const HttpRequest& request) const {
       answer = (this->*route.handler)(call);
     } catch (const Json::exception& e) {  // a field of the wrong JSON type
       answer = Status::InvalidArgument(std::string("bad request body: ") + e.what());
+    } catch (const std::exception& e) {  // a defect: still a JSON answer, and logged
+      RJ_LOG(kError, "dashboard", "%s %s: %s", request.method.c_str(), request.path.c_str(),
+             e.what());
+      return JsonReply(500, Json{{"error", "internal error (logged by the broker)"}});
     }
     if (!answer.ok()) return ErrorReply(answer.status());
     HttpReply reply = JsonReply(200, answer->json);

@@ -59,7 +59,8 @@ struct GroupLag {
 
 class Api {
  public:
-  Api(admin::Admin* admin, client::Producer* producer, History* history, std::string trace_topic);
+  Api(admin::Admin* admin, client::Producer* producer, History* history, std::string trace_topic,
+      std::vector<std::string> allowed_hosts);
   // Answers a request under /api.
   HttpReply Handle(const HttpRequest& request) const;
 
@@ -103,7 +104,11 @@ class Api {
   Result<ApiReply> Dlq(const ApiCall& c) const;
   Result<ApiReply> DlqExport(const ApiCall& c) const;
   Result<ApiReply> DlqResend(const ApiCall& c) const;
-  Result<std::vector<client::MessageExt>> DlqMessages(const ApiCall& c) const;
+  // The newest `max` (query parameter, else default_max) dead letters of the group.
+  Result<admin::TimeRangeMessages> DlqMessages(const ApiCall& c, int64_t default_max) const;
+  // OK when the offset message id names a broker of the cluster (kInvalidArgument: not an offset
+  // id; kNotFound: another host), so that an id cannot make the dashboard connect elsewhere.
+  Status CheckStoredInCluster(const std::string& offset_msg_id) const;
 
   // The producer of test messages, started on first use (a dashboard nobody sends from has no
   // client registered with the brokers).
@@ -115,6 +120,7 @@ class Api {
   mutable bool producer_started_ RJ_GUARDED_BY(producer_mu_) = false;
   History* history_;
   std::string trace_topic_;
+  std::vector<std::string> allowed_hosts_;  // Host names accepted besides IP literals, localhost
   std::vector<Route> routes_;
 };
 

@@ -122,17 +122,23 @@ Result<ApiReply> Api::Consumer(const ApiCall& c) const {
 Result<ApiReply> Api::UpdateConsumer(const ApiCall& c) const {
   RJ_ASSIGN_OR_RETURN(std::string group, StringField(c.body, "group", true));
   RJ_RETURN_IF_ERROR(ValidateGroupName(group));
-  protocol::SubscriptionGroupConfigBody g;
-  g.group_name = group;
-  RJ_ASSIGN_OR_RETURN(int64_t retry, IntField(c.body, "retryMaxTimes", 16, -1, 64));
-  g.retry_max_times = static_cast<int32_t>(retry);
-  RJ_ASSIGN_OR_RETURN(g.consume_broadcast_enable,
-                      BoolField(c.body, "consumeBroadcastEnable", true));
-  RJ_ASSIGN_OR_RETURN(g.consume_message_orderly, BoolField(c.body, "consumeMessageOrderly", false));
-  RJ_ASSIGN_OR_RETURN(g.consume_enable, BoolField(c.body, "consumeEnable", true));
   RJ_ASSIGN_OR_RETURN(auto masters, AllMasters());
   if (masters.empty()) return Status::NotFound("no master broker");
   for (const auto& addr : masters) {
+    // An update changes the fields sent; the others keep what the broker has (RocketMQ's
+    // defaults for a new group).
+    RJ_ASSIGN_OR_RETURN(auto groups, admin_->SubscriptionGroups(addr));
+    protocol::SubscriptionGroupConfigBody g;
+    if (auto it = groups.find(group); it != groups.end()) g = it->second;
+    g.group_name = group;
+    RJ_ASSIGN_OR_RETURN(int64_t retry,
+                        IntField(c.body, "retryMaxTimes", g.retry_max_times, -1, 64));
+    g.retry_max_times = static_cast<int32_t>(retry);
+    RJ_ASSIGN_OR_RETURN(g.consume_broadcast_enable,
+                        BoolField(c.body, "consumeBroadcastEnable", g.consume_broadcast_enable));
+    RJ_ASSIGN_OR_RETURN(g.consume_message_orderly,
+                        BoolField(c.body, "consumeMessageOrderly", g.consume_message_orderly));
+    RJ_ASSIGN_OR_RETURN(g.consume_enable, BoolField(c.body, "consumeEnable", g.consume_enable));
     RJ_RETURN_IF_ERROR(admin_->UpdateSubGroup(addr, ConfigJson(g).dump()));
   }
   return ApiReply(Json{{"group", group}});

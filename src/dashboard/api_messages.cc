@@ -12,6 +12,7 @@ namespace ramjet::dashboard {
 namespace {
 
 constexpr int64_t kMaxResults = 1000;
+constexpr size_t kMaxResend = 100;  // one request's sends stay well within a worker's time
 
 // store host "ip:port" -> broker name, from the cluster table ("" when not found).
 std::string BrokerNameOf(const protocol::ClusterInfo& info, const std::string& store_host) {
@@ -28,6 +29,21 @@ bool IsOffsetMessageId(const std::string& id) {
 }
 
 }  // namespace
+
+Status Api::CheckStoredInCluster(const std::string& offset_msg_id) const {
+  if (!IsOffsetMessageId(offset_msg_id)) {
+    return Status::InvalidArgument("not an offset message id: " + offset_msg_id);
+  }
+  // The id names the broker to ask: only brokers of this cluster, so that an id cannot make the
+  // dashboard connect to any other host.
+  const std::string addr = message::DecodeOffsetMessageId(offset_msg_id)->first.ToString();
+  RJ_ASSIGN_OR_RETURN(auto info, admin_->ClusterInfo());
+  if (BrokerNameOf(info, addr).empty()) {
+    return Status::NotFound("message " + offset_msg_id + " names " + addr +
+                            ", which is not a broker of this cluster");
+  }
+  return Status::OK();
+}
 
 Result<ApiReply> Api::Messages(const ApiCall& c) const {
   const std::string topic = c.Param("topic");
@@ -60,6 +76,7 @@ Result<ApiReply> Api::MessageDetail(const ApiCall& c) const {
   const std::string& id = c.args[0];
   client::MessageExt m;
   if (IsOffsetMessageId(id)) {
+    RJ_RETURN_IF_ERROR(CheckStoredInCluster(id));
     RJ_ASSIGN_OR_RETURN(m, admin_->ViewMessageByOffsetId(id));
   } else {
     const std::string topic = c.Param("topic");
@@ -91,7 +108,7 @@ Result<ApiReply> Api::Trace(const ApiCall& c) const {
 
 Result<ApiReply> Api::ResendMessage(const ApiCall& c) const {
   const std::string& id = c.args[0];
-  if (!IsOffsetMessageId(id)) return Status::InvalidArgument("not an offset message id: " + id);
+  RJ_RETURN_IF_ERROR(CheckStoredInCluster(id));
   RJ_ASSIGN_OR_RETURN(std::string group, StringField(c.body, "group", true));
   RJ_RETURN_IF_ERROR(ValidateGroupName(group));
   RJ_ASSIGN_OR_RETURN(std::string client_id, StringField(c.body, "clientId", false));
@@ -100,56 +117,65 @@ Result<ApiReply> Api::ResendMessage(const ApiCall& c) const {
       Json{{"result", r.consume_result}, {"remark", r.remark}, {"spentTimeMillis", r.spent_ms}});
 }
 
-Result<std::vector<client::MessageExt>> Api::DlqMessages(const ApiCall& c) const {
+Result<admin::TimeRangeMessages> Api::DlqMessages(const ApiCall& c, int64_t default_max) const {
   const std::string group = c.Param("group");
   RJ_RETURN_IF_ERROR(ValidateGroupName(group));
   RJ_ASSIGN_OR_RETURN(int64_t begin, IntParam(c.Param("begin"), "begin", 0, 0, INT64_MAX));
   RJ_ASSIGN_OR_RETURN(int64_t end, IntParam(c.Param("end"), "end", NowMillis(), 0, INT64_MAX));
-  RJ_ASSIGN_OR_RETURN(int64_t max, IntParam(c.Param("max"), "max", 200, 1, kMaxResults));
+  RJ_ASSIGN_OR_RETURN(int64_t max, IntParam(c.Param("max"), "max", default_max, 1, kMaxResults));
   auto found = admin_->QueryByTime(std::string(protocol::kDlqGroupTopicPrefix) + group, begin, end,
                                    static_cast<int>(max));
   if (!found.ok()) {
     // No route: the group never had a dead letter.
-    if (found.status().code() == StatusCode::kNotFound) return std::vector<client::MessageExt>{};
+    if (found.status().code() == StatusCode::kNotFound) return admin::TimeRangeMessages{};
     return found.status();
   }
-  return std::move(found->messages);
+  return found;
 }
 
 Result<ApiReply> Api::Dlq(const ApiCall& c) const {
-  RJ_ASSIGN_OR_RETURN(auto messages, DlqMessages(c));
+  RJ_ASSIGN_OR_RETURN(auto found, DlqMessages(c, 200));
   RJ_ASSIGN_OR_RETURN(auto info, admin_->ClusterInfo());
   Json rows = Json::array();
-  for (const auto& m : messages) rows.push_back(SummaryOf(m, BrokerNameOf(info, m.store_host)));
+  for (const auto& m : found.messages) {
+    rows.push_back(SummaryOf(m, BrokerNameOf(info, m.store_host)));
+  }
   const std::string group = c.Param("group");
   return ApiReply(Json{{"group", group},
                        {"topic", std::string(protocol::kDlqGroupTopicPrefix) + group},
-                       {"messages", rows}});
+                       {"messages", rows},
+                       {"truncated", found.truncated}});
 }
 
 Result<ApiReply> Api::DlqExport(const ApiCall& c) const {
-  RJ_ASSIGN_OR_RETURN(auto messages, DlqMessages(c));
+  RJ_ASSIGN_OR_RETURN(auto found, DlqMessages(c, kMaxResults));
   RJ_ASSIGN_OR_RETURN(auto info, admin_->ClusterInfo());
   Json rows = Json::array();
-  for (const auto& m : messages) rows.push_back(DetailOf(m, BrokerNameOf(info, m.store_host)));
-  return ApiReply(rows, std::string(protocol::kDlqGroupTopicPrefix) + c.Param("group") + ".json");
+  for (const auto& m : found.messages) {
+    rows.push_back(DetailOf(m, BrokerNameOf(info, m.store_host)));
+  }
+  const std::string topic = std::string(protocol::kDlqGroupTopicPrefix) + c.Param("group");
+  return ApiReply(Json{{"group", c.Param("group")},
+                       {"topic", topic},
+                       {"truncated", found.truncated},
+                       {"messages", rows}},
+                  topic + ".json");
 }
 
 Result<ApiReply> Api::DlqResend(const ApiCall& c) const {
   RJ_ASSIGN_OR_RETURN(std::string group, StringField(c.body, "group", true));
   RJ_RETURN_IF_ERROR(ValidateGroupName(group));
   auto ids = c.body.find("msgIds");
-  if (ids == c.body.end() || !ids->is_array() || ids->empty() || ids->size() > kMaxResults) {
-    return Status::InvalidArgument("msgIds must be a list of 1 to 1000 offset message ids");
+  if (ids == c.body.end() || !ids->is_array() || ids->empty() || ids->size() > kMaxResend) {
+    return Status::InvalidArgument("msgIds must be a list of 1 to 100 offset message ids");
   }
   const std::string dlq = std::string(protocol::kDlqGroupTopicPrefix) + group;
   Json results = Json::array();
   for (const auto& v : *ids) {
     const std::string id = v.is_string() ? v.get<std::string>() : "";
     Json row = {{"msgId", id}, {"ok", false}};
-    auto m = IsOffsetMessageId(id)
-                 ? admin_->ViewMessageByOffsetId(id)
-                 : Result<client::MessageExt>(Status::InvalidArgument("not an offset message id"));
+    Status stored = CheckStoredInCluster(id);
+    auto m = stored.ok() ? admin_->ViewMessageByOffsetId(id) : Result<client::MessageExt>(stored);
     if (m.ok() && m->topic != dlq) m = Status::InvalidArgument("not a message of " + dlq);
     if (!m.ok()) {
       row["error"] = std::string(m.status().message());

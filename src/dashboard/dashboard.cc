@@ -44,7 +44,7 @@ class Dashboard::Impl {
       : admin_(o.namesrv_addr, o.admin_timeout_ms),
         producer_("RAMJET_DASHBOARD", ProducerConfig(o)),
         history_(&admin_, o.sample_interval_ms),
-        api_(&admin_, &producer_, &history_, o.trace_topic) {}
+        api_(&admin_, &producer_, &history_, o.trace_topic, o.allowed_hosts) {}
 
   static client::ClientConfig ProducerConfig(const DashboardOptions& o) {
     client::ClientConfig c;

@@ -46,6 +46,28 @@ TEST(Guard, WritesNeedJsonTheHeaderAndTheSameOrigin) {
   EXPECT_FALSE(IsWrite(get));
 }
 
+TEST(Guard, HostMustBeAnAddressLocalhostOrAllowed) {
+  auto host = [](const std::string& h, std::vector<std::string> allowed = {}) {
+    metrics::HttpServer::Request r;
+    r.method = "GET";
+    if (!h.empty()) r.headers["host"] = h;
+    return CheckHost(r, allowed).ok();
+  };
+  EXPECT_TRUE(host("127.0.0.1:8080"));
+  EXPECT_TRUE(host("10.1.2.3"));
+  EXPECT_TRUE(host("localhost:8080"));
+  EXPECT_TRUE(host("[::1]:8080"));
+  EXPECT_TRUE(host("dash.example.com:8080", {"dash.example.com"}));
+  EXPECT_TRUE(host("DASH.example.com", {"dash.example.com"}));
+  // A DNS-rebinding page names its own host.
+  EXPECT_FALSE(host("evil.example:8080"));
+  EXPECT_FALSE(host("evil.example:8080", {"dash.example.com"}));
+  EXPECT_FALSE(host("1.2.3.4.evil.example"));
+  EXPECT_FALSE(host("256.1.1.1"));
+  EXPECT_FALSE(host("[::1]evil:80"));
+  EXPECT_FALSE(host(""));
+}
+
 TEST(Views, StatusCodesTpsAndFields) {
   EXPECT_EQ(HttpStatusOf(Status::InvalidArgument("x")), 400);
   EXPECT_EQ(HttpStatusOf(Status::PermissionDenied("x")), 403);
@@ -60,6 +82,7 @@ TEST(Views, StatusCodesTpsAndFields) {
   EXPECT_EQ(*IntField(body, "absent", 3, 0, 10), 3);
   EXPECT_FALSE(IntField(body, "n", 1, 6, 10).ok());
   EXPECT_FALSE(IntField(body, "bad", 1, 0, 10).ok());
+  EXPECT_FALSE(IntField(Json::parse(R"({"n":18446744073709551615})"), "n", 1, -1, INT64_MAX).ok());
   EXPECT_FALSE(StringField(body, "absent", true).ok());
   EXPECT_EQ(*StringField(body, "s", true), "x");
   EXPECT_TRUE(*BoolField(body, "b", false));
@@ -113,6 +136,11 @@ TEST(DashboardServer, ServesPagesRoutesAndGuards) {
   auto bad_type =
       http.Post("/api/topics", ok, R"({"topic":"T","readQueueNums":"8"})", "application/json");
   EXPECT_EQ(bad_type->status, 400);
+  httplib::Client rebound("127.0.0.1", (*d)->port());
+  auto named = rebound.Get("/api/cluster", {{"Host", "evil.example"}});
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->status, 403) << "a DNS-rebinding page's Host";
+  EXPECT_EQ(http.Head("/api/cluster")->status, 502) << "HEAD is answered as GET";
   httplib::Headers cross = {{"X-Ramjet-Dashboard", "1"}, {"Origin", "http://evil.example"}};
   auto refused = http.Post("/api/topics", cross, R"({"topic":"T"})", "application/json");
   EXPECT_EQ(refused->status, 403);

@@ -73,8 +73,10 @@ Json TraceOf(const protocol::TraceRecord& t) {
 Result<int64_t> IntField(const Json& body, const char* name, int64_t def, int64_t lo, int64_t hi) {
   auto it = body.find(name);
   if (it == body.end() || it->is_null()) return def;
-  if (!it->is_number_integer())
+  if (!it->is_number_integer() ||
+      (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))) {
     return Status::InvalidArgument(std::string(name) + " must be an integer");
+  }
   const int64_t v = it->get<int64_t>();
   if (v < lo || v > hi) {
     return Status::InvalidArgument(std::string(name) + " must be in [" + std::to_string(lo) + ", " +

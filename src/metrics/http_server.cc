@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 
 namespace ramjet::metrics {
 
@@ -111,6 +112,11 @@ Status HttpServer::Start(const std::string& host, int port) {
     port_ = port;
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() does nothing until the listener runs: a Stop right after Start would
+  // otherwise wait forever in join. Bounded: a listener that cannot start ends its thread.
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return Status::OK();
 }
 

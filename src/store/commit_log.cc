@@ -287,19 +287,21 @@ void CommitLog::FlushLoop(ServiceThread& self) {
     }
     const int64_t done_upto = flushed();
     const int64_t now = MonoMicros();
-    if (sync && !batch.empty()) group_commit_requests_.Observe(static_cast<int64_t>(batch.size()));
     std::deque<FlushRequest> pending;
+    int64_t completed = 0;
     for (auto& r : batch) {
       if (!s.ok()) {
         r.done(s);
       } else if (r.end <= done_upto) {
         r.done(Status::OK());
+        ++completed;
       } else if (now >= r.deadline_us) {
         r.done(Status::Timeout("sync flush timed out"));
       } else {
         pending.push_back(std::move(r));
       }
     }
+    if (completed > 0) group_commit_requests_.Observe(completed);
     if (!pending.empty()) {
       std::lock_guard<std::mutex> l(flush_mu_);
       requests_.insert(requests_.begin(), std::make_move_iterator(pending.begin()),

@@ -658,6 +658,16 @@ runTest('dashboard', async t => {
     `the refused writes changed nothing: ${evil} does not exist, ${TOPIC} still does`, { evil: evilRoute.code, topic: stillThere.code });
   const cors = await httpRequest(base, 'GET', '/api/topics', { headers: { Origin: 'http://evil.example' } });
   t.check(!('access-control-allow-origin' in cors.headers), 'no Access-Control-Allow-Origin header on an answer to another origin', cors.headers);
+  // DNS rebinding: a page whose own name resolves to the dashboard sends its own Host.
+  const rebound = await httpRequest(base, 'GET', '/api/cluster', { headers: { Host: 'evil.example:8080' } });
+  t.check(rebound.status === 403 && rebound.json && /Host/.test(rebound.json.error || ''),
+    'a request naming another host (DNS rebinding) is refused with 403', { status: rebound.status, text: rebound.text.slice(0, 200) });
+  // An offset message id carries the address of the broker to ask: one naming a host outside the
+  // cluster (10.255.255.1:1) is refused without connecting there.
+  const foreignId = '0AFFFF01' + '00000001' + '0000000000000000';
+  const relay = await httpRequest(base, 'GET', `/api/messages/${foreignId}`);
+  t.check(relay.status === 404 && /not a broker of this cluster/.test((relay.json && relay.json.error) || ''),
+    'a message id naming a host outside the cluster is refused (the dashboard is no relay)', { status: relay.status, text: relay.text.slice(0, 200) });
 
   t.check(pageErrors.length === 0, 'no uncaught error in the page', pageErrors);
 

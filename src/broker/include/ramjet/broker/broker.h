@@ -43,14 +43,15 @@ struct BrokerConfig {
   std::string listen_address = "0.0.0.0";
   int32_t listen_port = 10911;  // listenPort; the VIP port is listenPort - 2
   bool vip_channel_enable = true;
-  int32_t ha_listen_port = 0;                  // haListenPort (0 = listenPort + 1)
-  int32_t grpc_server_port = 8081;             // grpcServerPort (apache.rocketmq.v2; -1 = off)
-  int32_t metrics_prom_exporter_port = 5557;   // metricsPromExporterPort (/metrics; -1 = off)
-  std::string metrics_prom_exporter_host;      // metricsPromExporterHost (empty: listenAddress)
+  int32_t ha_listen_port = 0;                 // haListenPort (0 = listenPort + 1)
+  int32_t grpc_server_port = 8081;            // grpcServerPort (apache.rocketmq.v2; -1 = off)
+  int32_t metrics_prom_exporter_port = 5557;  // metricsPromExporterPort (/metrics; -1 = off)
+  std::string metrics_prom_exporter_host;     // metricsPromExporterHost (empty: listenAddress)
   // The web dashboard and its JSON API, started by the broker programs (apps/) next to the
   // broker; it reaches the cluster through namesrvAddr.
-  int32_t dashboard_port = 8080;  // dashboardPort (-1 = off)
-  std::string dashboard_host;     // dashboardHost (empty: listenAddress)
+  int32_t dashboard_port = 8080;               // dashboardPort (-1 = off)
+  std::string dashboard_host;                  // dashboardHost (empty: listenAddress)
+  std::string dashboard_allowed_hosts;         // dashboardAllowedHosts (comma-separated host names)
   std::string broker_role = "ASYNC_MASTER";    // brokerRole
   std::string ha_master_address;               // haMasterAddress (a slave's; empty = namesrv's)
   int64_t ha_send_heartbeat_interval = 5000;   // haSendHeartbeatInterval (ms)
@@ -64,25 +65,25 @@ struct BrokerConfig {
   int64_t controller_lease_ttl = 5;     // controllerLeaseTtl (s)
   int64_t controller_member_id = 0;     // derived by Finish(): the configured brokerId
   std::string controller_master_role;   // derived by Finish(): the configured brokerRole
-  bool slave_read_enable = false;                         // slaveReadEnable
-  int32_t access_message_in_memory_max_ratio = 40;        // accessMessageInMemoryMaxRatio (%)
-  int32_t broker_permission = 6;                          // brokerPermission
-  bool auto_create_topic_enable = true;                   // autoCreateTopicEnable
-  bool auto_create_subscription_group = true;             // autoCreateSubscriptionGroup
-  int32_t default_topic_queue_nums = 8;                   // defaultTopicQueueNums
-  bool cluster_topic_enable = true;                       // clusterTopicEnable
-  bool broker_topic_enable = true;                        // brokerTopicEnable
-  bool trace_topic_enable = false;                        // traceTopicEnable
-  bool store_reply_message_enable = true;                 // storeReplyMessageEnable
-  int32_t register_name_server_period = 30000;    // registerNameServerPeriod (ms, 10000..60000)
-  int32_t register_broker_timeout_mills = 6000;   // registerBrokerTimeoutMills
-  bool long_polling_enable = true;                // longPollingEnable
-  int64_t short_polling_time_mills = 1000;        // shortPollingTimeMills
-  int32_t flush_consumer_offset_interval = 5000;  // flushConsumerOffsetInterval
-  int64_t channel_expired_timeout = 120000;       // channelExpiredTimeout (ms)
-  bool enable_property_filter = false;            // enablePropertyFilter
-  std::string region_id = "DefaultRegion";        // regionId
-  bool trace_on = true;                           // traceOn
+  bool slave_read_enable = false;       // slaveReadEnable
+  int32_t access_message_in_memory_max_ratio = 40;  // accessMessageInMemoryMaxRatio (%)
+  int32_t broker_permission = 6;                    // brokerPermission
+  bool auto_create_topic_enable = true;             // autoCreateTopicEnable
+  bool auto_create_subscription_group = true;       // autoCreateSubscriptionGroup
+  int32_t default_topic_queue_nums = 8;             // defaultTopicQueueNums
+  bool cluster_topic_enable = true;                 // clusterTopicEnable
+  bool broker_topic_enable = true;                  // brokerTopicEnable
+  bool trace_topic_enable = false;                  // traceTopicEnable
+  bool store_reply_message_enable = true;           // storeReplyMessageEnable
+  int32_t register_name_server_period = 30000;      // registerNameServerPeriod (ms, 10000..60000)
+  int32_t register_broker_timeout_mills = 6000;     // registerBrokerTimeoutMills
+  bool long_polling_enable = true;                  // longPollingEnable
+  int64_t short_polling_time_mills = 1000;          // shortPollingTimeMills
+  int32_t flush_consumer_offset_interval = 5000;    // flushConsumerOffsetInterval
+  int64_t channel_expired_timeout = 120000;         // channelExpiredTimeout (ms)
+  bool enable_property_filter = false;              // enablePropertyFilter
+  std::string region_id = "DefaultRegion";          // regionId
+  bool trace_on = true;                             // traceOn
   // Executors.
   // sendMessageThreadPoolNums: 0 (default) stores and answers sends on the I/O thread that read
   // them; N > 0 hands them to an executor of N threads (bounded: full → SYSTEM_BUSY).

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ramjet/base/result.h"
 
@@ -19,6 +20,9 @@ struct DashboardOptions {
   int port = 8080;           // 0: any free port
   std::string namesrv_addr;  // ';'-separated name servers the admin calls go to
   std::string trace_topic = "RMQ_SYS_TRACE_TOPIC";
+  // Host names (besides IP literals and localhost) requests may name the dashboard by; any other
+  // Host is refused, which stops DNS-rebinding pages.
+  std::vector<std::string> allowed_hosts;
   int admin_timeout_ms = 5000;
   int sample_interval_ms = 5000;  // TPS history: one sample per interval, the last hour kept
 };
