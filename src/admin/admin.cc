@@ -12,7 +12,6 @@
 
 namespace ramjet::admin {
 
-using protocol::RemotingCommand;
 namespace rc = protocol::response_code;
 namespace req = protocol::request_code;
 

@@ -40,6 +40,8 @@ Result<std::map<std::string, GroupLag>> Api::GroupLags(bool with_system) const {
     if (master == data.broker_addrs.end()) continue;
     const std::string& addr = master->second;
     RJ_ASSIGN_OR_RETURN(auto offsets, admin_->ConsumerOffsets(addr));
+    // Groups consuming one topic share its queues' max offsets: one GET_MAX_OFFSET per queue.
+    std::map<std::pair<std::string, int32_t>, int64_t> max_offsets;
     for (const auto& [key, queues] : offsets) {
       const size_t at = key.find('@');
       if (at == std::string::npos) continue;
@@ -49,8 +51,12 @@ Result<std::map<std::string, GroupLag>> Api::GroupLags(bool with_system) const {
       GroupLag& g = out[group];
       g.topics.insert(topic);
       for (const auto& [queue_id, committed] : queues) {
-        auto max = admin_->MaxOffset(addr, topic, queue_id);
-        const int64_t broker_offset = max.ok() ? *max : committed;
+        auto cached = max_offsets.find({topic, queue_id});
+        if (cached == max_offsets.end()) {
+          auto max = admin_->MaxOffset(addr, topic, queue_id);
+          cached = max_offsets.emplace(std::make_pair(topic, queue_id), max.ok() ? *max : -1).first;
+        }
+        const int64_t broker_offset = cached->second >= 0 ? cached->second : committed;
         const int64_t lag = std::max<int64_t>(0, broker_offset - committed);
         g.lag += lag;
         g.queues.push_back({{"topic", topic},
