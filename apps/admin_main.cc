@@ -4,31 +4,26 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "admin_cli.h"
 #include "ramjet/admin/admin.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/config.h"
 #include "ramjet/client/producer.h"
 
 using namespace ramjet;
+using apps::Args;
+using apps::CredentialsFromEnv;
+using apps::Fail;
+using apps::TargetBrokers;
 
 namespace {
 
-struct Args {
-  std::string sub;
-  std::map<char, std::string> opt;
-  bool Has(char c) const { return opt.count(c) > 0; }
-  std::string Get(char c, std::string def = {}) const {
-    auto it = opt.find(c);
-    return it == opt.end() ? def : it->second;
-  }
-};
-
-struct Args;
 // One row per subcommand: its name, usage, required options and the function that runs it.
 struct Command {
   const char* name;
@@ -48,12 +43,6 @@ bool Accepts(const Command& cmd, char letter) {
   }
   return false;
 }
-
-int Fail(const std::string& msg) {
-  std::fprintf(stderr, "ERROR: %s\n", msg.c_str());
-  return 1;
-}
-int Fail(const Status& s) { return Fail(std::string(s.message())); }
 
 std::string FormatTime(int64_t ms) {
   if (ms <= 0) return "1970-01-01 08:00:00,000";
@@ -85,13 +74,6 @@ void PrintMessage(const client::MessageExt& m) {
   for (const auto& [k, v] : m.properties) props += (props.empty() ? "" : ", ") + k + "=" + v;
   std::printf("%-20s {%s}\n", "Properties:", props.c_str());
   std::printf("%-20s %s\n\n", "Message Body:", m.body.c_str());
-}
-
-// -b brokerAddr, or every master of -c cluster.
-Result<std::vector<std::string>> TargetBrokers(admin::Admin& adm, const Args& a) {
-  if (a.Has('b')) return std::vector<std::string>{a.Get('b')};
-  if (a.Has('c')) return adm.MasterAddrs(a.Get('c'));
-  return Status::InvalidArgument(a.sub + " needs -b brokerAddr or -c clusterName");
 }
 
 // Properties text as mqadmin prints configs: a banner, then "key  =  value" lines.
@@ -439,6 +421,7 @@ int CmdResetOffsetByTime(admin::Admin& adm, const Args& a) {
 int CmdSendMessage(admin::Admin& /*adm*/, const Args& a) {
   client::ClientConfig cc;
   cc.namesrv_addr = a.Get('n', "127.0.0.1:9876");
+  cc.credentials = CredentialsFromEnv();
   client::Producer p("TOOLS_PRODUCER", cc);
   if (Status st = p.Start(); !st.ok()) return Fail(st);
   client::Message m(a.Get('t'), a.Get('c'), a.Get('p'));
@@ -564,6 +547,16 @@ const Command kCommands[] = {
     {"deleteSubGroup", "-g group (-b brokerAddr | -c cluster) [-r removeOffset]", "g",
      &CmdUpdateSubGroup},
     {"producerConnection", "-g producerGroup -t topic", "gt", &CmdProducerConnection},
+    {"updateAclConfig",
+     "-a accessKey (-b brokerAddr | -c cluster) [-s secretKey] [-w whiteRemoteAddress] "
+     "[-i defaultTopicPerm] [-u defaultGroupPerm] [-t topicPerms] [-g groupPerms] [-m admin]",
+     "a", &apps::CmdUpdateAclConfig},
+    {"deleteAclConfig", "-a accessKey (-b brokerAddr | -c cluster)", "a",
+     &apps::CmdDeleteAclConfig},
+    {"updateGlobalWhiteAddr", "-g globalWhiteRemoteAddresses (-b brokerAddr | -c cluster)", "g",
+     &apps::CmdUpdateGlobalWhiteAddr},
+    {"clusterAclConfigVersion", "(-b brokerAddr | -c cluster)", "",
+     &apps::CmdClusterAclConfigVersion},
 };
 
 void Help() {
@@ -618,6 +611,6 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  admin::Admin adm(a.Get('n', "127.0.0.1:9876"));
+  admin::Admin adm(a.Get('n', "127.0.0.1:9876"), 5000, CredentialsFromEnv());
   return cmd->run(adm, a);
 }

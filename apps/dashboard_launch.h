@@ -18,6 +18,8 @@ inline std::unique_ptr<dashboard::Dashboard> StartDashboard(const broker::Broker
   o.port = c.dashboard_port;
   o.namesrv_addr = c.namesrv_addr;
   o.allowed_hosts = SplitList(c.dashboard_allowed_hosts, ',');
+  o.credentials.access_key = c.inner_access_key;
+  o.credentials.secret_key = c.inner_secret_key;
   auto d = dashboard::Dashboard::Start(o);
   if (!d.ok()) {
     RJ_LOG(kError, "dashboard", "%s: no dashboard (set dashboardPort)",

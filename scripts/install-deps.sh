@@ -8,7 +8,8 @@ PKGS=(cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev l
       etcd-server  # etcd: the failover tests start their own (automatic failover keeps its state there)
       protobuf-compiler  # protoc: the apache.rocketmq.v2 definitions (proto/)
       protobuf-compiler-grpc libgrpc++-dev libssl-dev  # the broker's gRPC service for 5.x clients
-      libcpp-httplib-dev  # the broker's HTTP endpoint (Prometheus /metrics)
+      libcpp-httplib-dev  # the broker's HTTP endpoint (Prometheus /metrics, the dashboard)
+      libyaml-cpp-dev  # ACL accounts (plain_acl.yml)
       prometheus  # promtool and a Prometheus server for the metrics test
       python3 python3-venv  # the Python 5.x client test (tests/grpc/python, its own venv)
       chromium)  # the dashboard test drives real headless Chromium (tests/compat/dashboard.js)

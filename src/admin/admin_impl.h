@@ -22,8 +22,12 @@ class Admin::Impl {
   using RemotingCommand = protocol::RemotingCommand;
 
  public:
-  Impl(const std::string& ns, int timeout_ms) : namesrvs_(SplitList(ns)), timeout_ms_(timeout_ms) {
+  Impl(const std::string& ns, int timeout_ms, const acl::Credentials& credentials)
+      : namesrvs_(SplitList(ns)), timeout_ms_(timeout_ms) {
     remoting::EndpointOptions o;
+    if (!credentials.empty()) {
+      o.sign_request = [credentials](protocol::RemotingCommand* r) { acl::Sign(r, credentials); };
+    }
     o.name = "admin";
     o.language = protocol::LanguageCode::kCpp;
     client_ = std::make_unique<remoting::RemotingClient>(o, 3000);

@@ -210,6 +210,11 @@ ConfigBinder::Row& ConfigBinder::Row::Refused() {
   return *this;
 }
 
+ConfigBinder::Row& ConfigBinder::Row::Secret() {
+  e_->secret = true;
+  return *this;
+}
+
 ConfigBinder::Row& ConfigBinder::Row::Range(int64_t lo, int64_t hi) {
   e_->range = std::make_pair(lo, hi);
   return *this;
@@ -391,7 +396,8 @@ std::string ConfigBinder::Dump() const {
   std::string out;
   for (const auto& [k, e] : entries_) {
     if (e.ignored || !e.get) continue;
-    out += k + "=" + e.get() + "\n";
+    const std::string value = e.get();
+    out += k + "=" + (e.secret && !value.empty() ? std::string("******") : value) + "\n";
   }
   return out;
 }

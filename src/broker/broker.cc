@@ -6,6 +6,7 @@
 #include <atomic>
 #include <charconv>
 
+#include "acl_processor.h"
 #include "admin_processor.h"
 #include "admin_stats_processor.h"
 #include "assignment_processor.h"
@@ -20,6 +21,7 @@
 #include "pop_service.h"
 #include "pull_processor.h"
 #include "query_processor.h"
+#include "ramjet/acl/acl_validator.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/base/scheduler.h"
 #include "ramjet/message/record.h"
@@ -188,6 +190,8 @@ class Broker : public BrokerController {
   RestartHook on_restart_;
   std::unique_ptr<remoting::ThreadPool> send_pool_, pull_pool_, query_pool_, admin_pool_,
       client_pool_, consumer_pool_;
+  std::unique_ptr<acl::AclValidator>
+      acl_;  // aclEnable (null: off); declared first: outlives server_
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<SendProcessor> send_;
   std::unique_ptr<PullProcessor> pull_;
@@ -202,6 +206,7 @@ class Broker : public BrokerController {
   std::unique_ptr<PopProcessor> pop_processor_;  // masters only, as pop_
   std::unique_ptr<AssignmentProcessor> assignment_;
   std::unique_ptr<RecallProcessor> recall_;
+  std::unique_ptr<AclProcessor> acl_processor_;
   std::unique_ptr<BrokerMetrics> metrics_;
   std::unique_ptr<metrics::HttpServer> http_;  // /metrics
   std::unique_ptr<GrpcService> grpc_;
@@ -294,6 +299,12 @@ Status Broker::StartServer() {
   remoting::EndpointOptions so;
   config.limits.ApplyTo(&so);
   so.name = "broker";
+  if (config.acl_enable) {  // ACL 1.0: every request signed by an account of plain_acl.yml
+    RJ_ASSIGN_OR_RETURN(acl_, acl::AclValidator::Open(config.acl_file_path));
+    so.authorize = [v = acl_.get()](const protocol::RemotingCommand& r, const std::string& from) {
+      return v->Check(r, from);
+    };
+  }
   so.io_threads = std::max(1, config.server_worker_threads);
   so.max_frame_bytes = static_cast<size_t>(config.max_frame_bytes);
   so.version = protocol::kVersionV4_9_8;
@@ -338,6 +349,7 @@ Status Broker::StartServer() {
   admin_stats_ = std::make_unique<AdminStatsProcessor>(std::move(deps));
   assignment_ = std::make_unique<AssignmentProcessor>(&bc_, &registrar_);
   recall_ = std::make_unique<RecallProcessor>(&bc_, timers_.get());
+  acl_processor_ = std::make_unique<AclProcessor>(&bc_, acl_.get());
   RJ_RETURN_IF_ERROR(assignment_->Load());
   if (!config.IsSlave()) {  // a slave's store takes no check points
     pop_ = std::make_unique<PopService>(&bc_);
@@ -370,7 +382,7 @@ Status Broker::StartGrpc() {
   if (c.grpc_server_port < 0) return Status::OK();
   auto grpc = std::make_unique<GrpcService>(
       GrpcService::Deps{&bc_, send_.get(), transaction_.get(), pop_.get(), timers_.get(),
-                        c.metrics_prom_exporter_port >= 0 ? metrics_->rpc() : nullptr});
+                        c.metrics_prom_exporter_port >= 0 ? metrics_->rpc() : nullptr, acl_.get()});
   if (Status s = grpc->Start(c.listen_address, c.grpc_server_port); !s.ok()) {
     // Several brokers on one host: only one has the default port unless each is given one.
     RJ_LOG(kError, "broker", "%s: 5.x gRPC clients cannot connect (set grpcServerPort)",
@@ -416,6 +428,12 @@ void Broker::RegisterProcessors() {
   On(req::kEndTransaction, transaction_.get(), &TransactionProcessor::EndTransaction,
      send_pool_.get());
   On(req::kRecallMessage, recall_.get(), &RecallProcessor::Recall, send_pool_.get());
+  AclProcessor* aclp = acl_processor_.get();
+  On(req::kUpdateAndCreateAclConfig, aclp, &AclProcessor::UpdateAccount, admin_pool_.get());
+  On(req::kDeleteAclConfig, aclp, &AclProcessor::DeleteAccount, admin_pool_.get());
+  On(req::kGetBrokerClusterAclInfo, aclp, &AclProcessor::ClusterAclInfo, admin_pool_.get());
+  On(req::kUpdateGlobalWhiteAddrsConfig, aclp, &AclProcessor::UpdateGlobalWhiteAddresses,
+     admin_pool_.get());
   // Pulls only on the main port (the VIP port serves everything else), as RocketMQ.
   for (int32_t code : {req::kPullMessage, req::kLitePullMessage}) {
     On(code, pull_.get(), &PullProcessor::ProcessPull, pull_pool_.get(), 0);

@@ -137,6 +137,20 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("clusterTopicEnable", &cluster_topic_enable, "create the topic named like the cluster");
   b->Bind("brokerTopicEnable", &broker_topic_enable, "create the topic named like the broker");
   b->Bind("traceTopicEnable", &trace_topic_enable, "create RMQ_SYS_TRACE_TOPIC");
+  b->Bind("aclEnable", &acl_enable,
+          "check every remoting request against the accounts of aclFilePath (RocketMQ ACL 1.0: "
+          "AccessKey and HmacSHA1 Signature, topic and group permissions, admin accounts); a "
+          "refusal is answered NO_PERMISSION (16)")
+      .Refused();
+  b->Bind(
+       "aclFilePath", &acl_file_path,
+       "the plain_acl.yml of aclEnable (re-read within a second of a change; a broken file keeps "
+       "the previous accounts)")
+      .Refused();
+  b->Bind("innerAccessKey", &inner_access_key,
+          "ACL account (access key) the broker's own clients sign with: its dashboard")
+      .Refused();
+  b->Bind("innerSecretKey", &inner_secret_key, "secret key of innerAccessKey").Refused().Secret();
   b->Bind("storeReplyMessageEnable", &store_reply_message_enable,
           "store request-reply replies in <cluster>_REPLY_TOPIC besides pushing them");
   b->Bind("registerNameServerPeriod", &register_name_server_period,

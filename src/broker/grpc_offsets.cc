@@ -31,6 +31,9 @@ std::optional<grpc_api::Refusal> CheckQueue(BrokerContext& bc, const v2::Message
 ::grpc::ServerUnaryReactor* GrpcService::Impl::UpdateOffset(::grpc::CallbackServerContext* ctx,
                                                             const v2::UpdateOffsetRequest* req,
                                                             v2::UpdateOffsetResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   const std::string group = grpc_api::WithNamespace(req->group());
   if (auto r = grpc_api::CheckGroupName(group)) return FinishUnary(ctx, resp, r->code, r->message);
   std::string topic;
@@ -45,6 +48,9 @@ std::optional<grpc_api::Refusal> CheckQueue(BrokerContext& bc, const v2::Message
 ::grpc::ServerUnaryReactor* GrpcService::Impl::GetOffset(::grpc::CallbackServerContext* ctx,
                                                          const v2::GetOffsetRequest* req,
                                                          v2::GetOffsetResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   const std::string group = grpc_api::WithNamespace(req->group());
   if (auto r = grpc_api::CheckGroupName(group)) return FinishUnary(ctx, resp, r->code, r->message);
   std::string topic;
@@ -60,6 +66,9 @@ std::optional<grpc_api::Refusal> CheckQueue(BrokerContext& bc, const v2::Message
 ::grpc::ServerUnaryReactor* GrpcService::Impl::QueryOffset(::grpc::CallbackServerContext* ctx,
                                                            const v2::QueryOffsetRequest* req,
                                                            v2::QueryOffsetResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   std::string topic;
   if (auto r = CheckQueue(bc(), req->message_queue(), &topic)) {
     return FinishUnary(ctx, resp, r->code, r->message);
@@ -149,7 +158,11 @@ void PullCall::Run(GrpcService::Impl& svc, const v2::PullMessageRequest& req) {
 }
 
 ::grpc::ServerWriteReactor<v2::PullMessageResponse>* GrpcService::Impl::PullMessage(
-    ::grpc::CallbackServerContext*, const v2::PullMessageRequest* req) {
+    ::grpc::CallbackServerContext* ctx, const v2::PullMessageRequest* req) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return new RefusedStream<::grpc::ServerWriteReactor<v2::PullMessageResponse>>(
+        std::string(a.message()));
+  }
   return new PullCall(this, *req);
 }
 

@@ -159,6 +159,10 @@ bool ReceiveCall::Attempt(bool last_chance) {
 
 ::grpc::ServerWriteReactor<v2::ReceiveMessageResponse>* GrpcService::Impl::ReceiveMessage(
     ::grpc::CallbackServerContext* ctx, const v2::ReceiveMessageRequest* req) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return new RefusedStream<::grpc::ServerWriteReactor<v2::ReceiveMessageResponse>>(
+        std::string(a.message()));
+  }
   auto* call = new ReceiveCall(this, ctx, req);
   if (call->ok() && !call->Attempt(false)) {
     // gRPC owns the call (OnDone deletes it, after the Finish of the attempt that answers).

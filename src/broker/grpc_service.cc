@@ -62,12 +62,21 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
   return c;
 }
 
+Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx) const {
+  if (d_.acl == nullptr) return Status::OK();
+  return d_.acl->CheckGrpc(Metadata(ctx, "authorization"), Metadata(ctx, "x-mq-date-time"),
+                           PeerAddress(ctx->peer()));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Route and assignment
 
 ::grpc::ServerUnaryReactor* GrpcService::Impl::QueryRoute(::grpc::CallbackServerContext* ctx,
                                                           const v2::QueryRouteRequest* req,
                                                           v2::QueryRouteResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   const std::string topic = grpc_api::WithNamespace(req->topic());
   if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
   auto live = bc().Live();
@@ -106,6 +115,9 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
 ::grpc::ServerUnaryReactor* GrpcService::Impl::QueryAssignment(
     ::grpc::CallbackServerContext* ctx, const v2::QueryAssignmentRequest* req,
     v2::QueryAssignmentResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   const std::string topic = grpc_api::WithNamespace(req->topic());
   const std::string group = grpc_api::WithNamespace(req->group());
   if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
@@ -127,6 +139,9 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
 ::grpc::ServerUnaryReactor* GrpcService::Impl::Heartbeat(::grpc::CallbackServerContext* ctx,
                                                          const v2::HeartbeatRequest* req,
                                                          v2::HeartbeatResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   if (req->has_group()) {
     const std::string group = grpc_api::WithNamespace(req->group());
     if (auto r = grpc_api::CheckGroupName(group))
@@ -141,6 +156,9 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
 ::grpc::ServerUnaryReactor* GrpcService::Impl::NotifyClientTermination(
     ::grpc::CallbackServerContext* ctx, const v2::NotifyClientTerminationRequest*,
     v2::NotifyClientTerminationResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   return FinishUnary(ctx, resp, v2::OK);
 }
 
@@ -150,6 +168,9 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
 ::grpc::ServerUnaryReactor* GrpcService::Impl::SendMessage(::grpc::CallbackServerContext* ctx,
                                                            const v2::SendMessageRequest* req,
                                                            v2::SendMessageResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   if (req->messages_size() == 0)
     return FinishUnary(ctx, resp, v2::BAD_REQUEST, "no message to send");
   // Each message is its own SEND_MESSAGE_V2 (a batch of the 5.x API may mix topics and
@@ -229,6 +250,9 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
 ::grpc::ServerUnaryReactor* GrpcService::Impl::EndTransaction(::grpc::CallbackServerContext* ctx,
                                                               const v2::EndTransactionRequest* req,
                                                               v2::EndTransactionResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   auto id = message::DecodeOffsetMessageId(req->transaction_id());
   if (!id.ok()) {
     return FinishUnary(ctx, resp, v2::INVALID_TRANSACTION_ID,
@@ -269,6 +293,9 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
 ::grpc::ServerUnaryReactor* GrpcService::Impl::AckMessage(::grpc::CallbackServerContext* ctx,
                                                           const v2::AckMessageRequest* req,
                                                           v2::AckMessageResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   const std::string topic = grpc_api::WithNamespace(req->topic());
   const std::string group = grpc_api::WithNamespace(req->group());
   if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
@@ -297,6 +324,9 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
 ::grpc::ServerUnaryReactor* GrpcService::Impl::RecallMessage(::grpc::CallbackServerContext* ctx,
                                                              const v2::RecallMessageRequest* req,
                                                              v2::RecallMessageResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   const std::string topic = grpc_api::WithNamespace(req->topic());
   if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
   if (!d_.timers) return FinishUnary(ctx, resp, v2::FORBIDDEN, "timer messages are off");
@@ -311,6 +341,9 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
 ::grpc::ServerUnaryReactor* GrpcService::Impl::ChangeInvisibleDuration(
     ::grpc::CallbackServerContext* ctx, const v2::ChangeInvisibleDurationRequest* req,
     v2::ChangeInvisibleDurationResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   const std::string topic = grpc_api::WithNamespace(req->topic());
   const std::string group = grpc_api::WithNamespace(req->group());
   if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
@@ -330,6 +363,9 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
 ::grpc::ServerUnaryReactor* GrpcService::Impl::ForwardMessageToDeadLetterQueue(
     ::grpc::CallbackServerContext* ctx, const v2::ForwardMessageToDeadLetterQueueRequest* req,
     v2::ForwardMessageToDeadLetterQueueResponse* resp) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  }
   const std::string topic = grpc_api::WithNamespace(req->topic());
   const std::string group = grpc_api::WithNamespace(req->group());
   if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);

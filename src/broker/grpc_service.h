@@ -17,6 +17,7 @@
 
 #include "broker_context.h"
 #include "pop_service.h"
+#include "ramjet/acl/acl_validator.h"
 #include "ramjet/base/status.h"
 #include "ramjet/metrics/rpc_latency.h"
 #include "send_processor.h"
@@ -34,6 +35,7 @@ class GrpcService {
     PopService* pop = nullptr;
     TimerService* timers = nullptr;              // RecallMessage
     metrics::RpcLatency* rpc_latency = nullptr;  // rocketmq_rpc_latency (null: not recorded)
+    acl::AclValidator* acl = nullptr;            // aclEnable (null: calls are not authenticated)
   };
   // REQUIRES: every dependency outlives the service.
   explicit GrpcService(Deps deps);

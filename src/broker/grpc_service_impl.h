@@ -29,6 +29,16 @@ struct GrpcCaller {
 };
 GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx);
 
+// A streaming call refused before it starts (ACL): finished at once with UNAUTHENTICATED.
+template <typename Reactor>
+class RefusedStream final : public Reactor {
+ public:
+  explicit RefusedStream(const std::string& why) {
+    this->Finish(::grpc::Status(::grpc::StatusCode::UNAUTHENTICATED, why));
+  }
+  void OnDone() override { delete this; }
+};
+
 // Answers a unary call: the response's status set, the call finished.
 template <typename Resp>
 ::grpc::ServerUnaryReactor* FinishUnary(::grpc::CallbackServerContext* ctx, Resp* resp,
@@ -45,6 +55,10 @@ class TelemetryCall;
 class GrpcService::Impl final : public v2::MessagingService::CallbackService {
  public:
   explicit Impl(Deps deps) : d_(deps) {}
+  // aclEnable: the call is signed by an account of the ACL file (MQv2-HMAC-SHA1), or comes from
+  // a white address. Authentication only: the topic and group permissions of remoting requests
+  // are not checked for gRPC calls yet.
+  Status Authenticate(const ::grpc::CallbackServerContext* ctx) const;
 
   ::grpc::ServerUnaryReactor* QueryRoute(::grpc::CallbackServerContext* ctx,
                                          const v2::QueryRouteRequest* req,

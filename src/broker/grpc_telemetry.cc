@@ -229,6 +229,10 @@ std::vector<GrpcService::Impl::Session> GrpcService::Impl::ConsumerSessions(
 
 ::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand>* GrpcService::Impl::Telemetry(
     ::grpc::CallbackServerContext* ctx) {
+  if (Status a = Authenticate(ctx); !a.ok()) {
+    return new RefusedStream<::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand>>(
+        std::string(a.message()));
+  }
   return new TelemetryCall(this, CallerOf(ctx));
 }
 

@@ -85,6 +85,9 @@ void ClientInstance::Start() {
   o.name = "mq-client";
   o.language = protocol::LanguageCode::kCpp;
   o.version = 409;
+  if (!options_.credentials.empty()) {
+    o.sign_request = [c = options_.credentials](protocol::RemotingCommand* r) { acl::Sign(r, c); };
+  }
   remoting_ = std::make_unique<remoting::RemotingClient>(o, 3000);
   request_pool_ = std::make_unique<remoting::ThreadPool>("mq-client-req", 2, 10000);
   for (const auto& r : kBrokerRequests) {

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "ramjet/acl/signature.h"
 #include "ramjet/base/mutex.h"
 #include "ramjet/base/result.h"
 #include "ramjet/base/scheduler.h"
@@ -56,6 +57,7 @@ struct InstanceOptions {
   std::string namesrv_addr;  // "host:port;host:port"
   int heartbeat_interval_ms = 30000;
   int poll_name_server_interval_ms = 30000;
+  acl::Credentials credentials;  // empty: requests are not signed
 };
 
 enum class MemberRole { kProducer, kConsumer };

@@ -444,8 +444,17 @@ void Endpoint::OnFrame(const ConnectionPtr& conn, RemotingCommand cmd) {
   auto ctx = std::make_shared<RequestContext>(conn, std::move(cmd), options_.version,
                                               &options_.on_response);
   const Processor& proc = it->second;
-  auto run = [handler = &proc.handler, ctx, name = &options_.name] {
+  auto run = [handler = &proc.handler, ctx, name = &options_.name,
+              authorize = &options_.authorize] {
     try {
+      if (*authorize) {
+        if (Status s = (*authorize)(ctx->request(), ctx->connection()->remote_address()); !s.ok()) {
+          if (!ctx->request().IsOneway()) {
+            ctx->RespondCode(rc::kNoPermission, std::string(s.message()));
+          }
+          return;
+        }
+      }
       (*handler)(ctx);
     } catch (const std::exception& e) {
       RJ_LOG(kError, "remoting", "%s: handler of code %d threw: %s", name->c_str(),
@@ -513,6 +522,7 @@ void Endpoint::InvokeAsync(const ConnectionPtr& conn, RemotingCommand request, i
   request.flag &= ~(protocol::kFlagResponse | protocol::kFlagOneway);
   request.version = options_.version;
   request.language = options_.language;
+  if (options_.sign_request) options_.sign_request(&request);
   {
     std::lock_guard<std::mutex> l(pending_mu_);
     pending_[request.opaque] =
@@ -551,6 +561,7 @@ bool Endpoint::InvokeOneway(const ConnectionPtr& conn, RemotingCommand request) 
   request.flag = (request.flag & ~protocol::kFlagResponse) | protocol::kFlagOneway;
   request.version = options_.version;
   request.language = options_.language;
+  if (options_.sign_request) options_.sign_request(&request);
   return conn->Send(request);
 }
 

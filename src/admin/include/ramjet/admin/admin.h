@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "ramjet/acl/signature.h"
 #include "ramjet/base/result.h"
 #include "ramjet/client/message.h"
 #include "ramjet/protocol/admin_bodies.h"
@@ -73,7 +74,9 @@ struct DirectConsumeResult {
 
 class Admin {
  public:
-  explicit Admin(const std::string& namesrv_addr, int timeout_ms = 5000);
+  // credentials: ACL 1.0 account every request is signed with (empty: unsigned).
+  explicit Admin(const std::string& namesrv_addr, int timeout_ms = 5000,
+                 acl::Credentials credentials = {});
   ~Admin();
 
   // Name server.
@@ -124,6 +127,15 @@ class Admin {
   // GET_MAX_OFFSET of one queue on a broker.
   Result<int64_t> MaxOffset(const std::string& broker_addr, const std::string& topic,
                             int32_t queue_id);
+  // ACL 1.0 administration of a broker's plain_acl.yml (admin account needed).
+  // UPDATE_AND_CREATE_ACL_CONFIG: fields as its header (accessKey, secretKey, whiteRemoteAddress,
+  // admin, defaultTopicPerm, defaultGroupPerm, topicPerms / groupPerms comma-separated).
+  Status UpdateAclConfig(const std::string& broker_addr,
+                         const std::map<std::string, std::string>& fields);
+  Status DeleteAclConfig(const std::string& broker_addr, const std::string& access_key);
+  Status UpdateGlobalWhiteAddrs(const std::string& broker_addr, const std::string& addrs);
+  // GET_BROKER_CLUSTER_ACL_INFO: version, allAclFileVersion, brokerName, brokerAddr, clusterName.
+  Result<std::map<std::string, std::string>> AclConfigVersion(const std::string& broker_addr);
   // Subscription groups (SubscriptionGroupConfig as JSON fields).
   Status UpdateSubGroup(const std::string& broker_addr, const std::string& config_json);
   Status DeleteSubGroup(const std::string& broker_addr, const std::string& group,

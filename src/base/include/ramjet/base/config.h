@@ -8,8 +8,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +57,8 @@ class ConfigBinder {
    public:
     Row& Runtime();
     Row& Refused();
+    // Dump (GET_BROKER_CONFIG, getBrokerConfig) shows ****** instead of a set value.
+    Row& Secret();
     // Integer keys: values outside lo..hi are refused (nothing is written).
     Row& Range(int64_t lo, int64_t hi);
 
@@ -107,6 +109,7 @@ class ConfigBinder {
     bool ignored = false;
     UpdatePolicy policy = UpdatePolicy::kNextStart;
     std::optional<std::pair<int64_t, int64_t>> range;
+    bool secret = false;
   };
   static Entry MakeEntry(std::function<Status(std::string_view)> set,
                          std::function<std::string()> get, std::string doc);

@@ -66,24 +66,29 @@ struct BrokerConfig {
   int64_t controller_member_id = 0;     // derived by Finish(): the configured brokerId
   std::string controller_master_role;   // derived by Finish(): the configured brokerRole
   bool slave_read_enable = false;       // slaveReadEnable
-  int32_t access_message_in_memory_max_ratio = 40;  // accessMessageInMemoryMaxRatio (%)
-  int32_t broker_permission = 6;                    // brokerPermission
-  bool auto_create_topic_enable = true;             // autoCreateTopicEnable
-  bool auto_create_subscription_group = true;       // autoCreateSubscriptionGroup
-  int32_t default_topic_queue_nums = 8;             // defaultTopicQueueNums
-  bool cluster_topic_enable = true;                 // clusterTopicEnable
-  bool broker_topic_enable = true;                  // brokerTopicEnable
-  bool trace_topic_enable = false;                  // traceTopicEnable
-  bool store_reply_message_enable = true;           // storeReplyMessageEnable
-  int32_t register_name_server_period = 30000;      // registerNameServerPeriod (ms, 10000..60000)
-  int32_t register_broker_timeout_mills = 6000;     // registerBrokerTimeoutMills
-  bool long_polling_enable = true;                  // longPollingEnable
-  int64_t short_polling_time_mills = 1000;          // shortPollingTimeMills
-  int32_t flush_consumer_offset_interval = 5000;    // flushConsumerOffsetInterval
-  int64_t channel_expired_timeout = 120000;         // channelExpiredTimeout (ms)
-  bool enable_property_filter = false;              // enablePropertyFilter
-  std::string region_id = "DefaultRegion";          // regionId
-  bool trace_on = true;                             // traceOn
+  int32_t access_message_in_memory_max_ratio = 40;   // accessMessageInMemoryMaxRatio (%)
+  int32_t broker_permission = 6;                     // brokerPermission
+  bool auto_create_topic_enable = true;              // autoCreateTopicEnable
+  bool auto_create_subscription_group = true;        // autoCreateSubscriptionGroup
+  int32_t default_topic_queue_nums = 8;              // defaultTopicQueueNums
+  bool cluster_topic_enable = true;                  // clusterTopicEnable
+  bool broker_topic_enable = true;                   // brokerTopicEnable
+  bool trace_topic_enable = false;                   // traceTopicEnable
+  bool acl_enable = false;                           // aclEnable (ACL 1.0, plain_acl.yml)
+  std::string acl_file_path = "conf/plain_acl.yml";  // aclFilePath
+  // The account of the requests the broker's own parts send (its dashboard) when ACL is on.
+  std::string inner_access_key;                   // innerAccessKey
+  std::string inner_secret_key;                   // innerSecretKey
+  bool store_reply_message_enable = true;         // storeReplyMessageEnable
+  int32_t register_name_server_period = 30000;    // registerNameServerPeriod (ms, 10000..60000)
+  int32_t register_broker_timeout_mills = 6000;   // registerBrokerTimeoutMills
+  bool long_polling_enable = true;                // longPollingEnable
+  int64_t short_polling_time_mills = 1000;        // shortPollingTimeMills
+  int32_t flush_consumer_offset_interval = 5000;  // flushConsumerOffsetInterval
+  int64_t channel_expired_timeout = 120000;       // channelExpiredTimeout (ms)
+  bool enable_property_filter = false;            // enablePropertyFilter
+  std::string region_id = "DefaultRegion";        // regionId
+  bool trace_on = true;                           // traceOn
   // Executors.
   // sendMessageThreadPoolNums: 0 (default) stores and answers sends on the I/O thread that read
   // them; N > 0 hands them to an executor of N threads (bounded: full → SYSTEM_BUSY).

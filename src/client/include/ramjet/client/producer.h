@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "ramjet/acl/signature.h"
 #include "ramjet/base/result.h"
 #include "ramjet/client/message.h"
 
@@ -24,6 +25,9 @@ namespace ramjet::client {
 
 struct ClientConfig {
   std::string namesrv_addr;  // "host:port;host:port"
+  // ACL 1.0 (AclClientRPCHook): when set, every request is signed with these. Clients of one
+  // instance name share one connection set, and the first client's credentials.
+  acl::Credentials credentials;
   std::string instance_name = "DEFAULT";
   std::string client_ip = "127.0.0.1";
   int send_timeout_ms = 3000;  // sendMsgTimeout

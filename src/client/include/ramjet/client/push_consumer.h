@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "ramjet/acl/signature.h"
 #include "ramjet/base/result.h"
 #include "ramjet/client/message.h"
 
@@ -36,6 +37,7 @@ enum class OrderlyStatus { kSuccess, kSuspendCurrentQueueAMoment };
 
 struct ConsumerConfig {
   std::string namesrv_addr;
+  acl::Credentials credentials;  // ACL 1.0: as ClientConfig::credentials
   std::string instance_name = "DEFAULT";
   std::string client_ip = "127.0.0.1";
   MessageModel model = MessageModel::kClustering;

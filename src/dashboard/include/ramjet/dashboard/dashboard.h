@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ramjet/acl/signature.h"
 #include "ramjet/base/result.h"
 
 namespace ramjet::dashboard {
@@ -23,6 +24,9 @@ struct DashboardOptions {
   // Host names (besides IP literals and localhost) requests may name the dashboard by; any other
   // Host is refused, which stops DNS-rebinding pages.
   std::vector<std::string> allowed_hosts;
+  // The ACL account the dashboard's admin calls and test messages are signed with (needed when
+  // the brokers have aclEnable; an admin account for the pages that change things).
+  acl::Credentials credentials;
   int admin_timeout_ms = 5000;
   int sample_interval_ms = 5000;  // TPS history: one sample per interval, the last hour kept
 };

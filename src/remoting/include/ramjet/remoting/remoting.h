@@ -168,6 +168,14 @@ struct EndpointOptions {
   // Servers: told of every answered request (RequestContext::ResponseObserver); may be empty.
   // Runs on the answering thread: must be cheap and must not block.
   std::function<void(int32_t, int32_t, int64_t)> on_response;
+  // Servers: checks each request before its handler (ACL). A non-OK status is answered
+  // NO_PERMISSION (16) with its message and the handler does not run; oneway requests are
+  // dropped. Runs on the handler's thread (its executor, or the I/O thread); thread-safe.
+  std::function<Status(const protocol::RemotingCommand&, const std::string& remote_address)>
+      authorize;
+  // Every request this endpoint sends passes through it last (ACL signatures: AccessKey and
+  // Signature added over the final extFields and body). Runs on the sending thread.
+  std::function<void(protocol::RemotingCommand*)> sign_request;
 };
 
 // What servers and clients share: loops, processors, outstanding calls.

@@ -357,7 +357,7 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
      * 5.x replaced it by {@code createTopic(String, String, int, Map<String, String> attributes)}.
      * Reflection keeps one test source for both clients (both send UPDATE_AND_CREATE_TOPIC).
      */
-    private static void createTopicCall(DefaultMQProducer p, String topic, int queues) throws Exception {
+    static void createTopicCall(DefaultMQProducer p, String topic, int queues) throws Exception {
         java.lang.reflect.Method m;
         Object[] args;
         try {

@@ -1,0 +1,69 @@
+#include "ramjet/acl/signature.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/params.h>
+
+#include "ramjet/base/base64.h"
+
+namespace ramjet::acl {
+
+std::string HmacSha1(std::string_view data, std::string_view secret) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  return std::string(reinterpret_cast<const char*>(mac), len);
+}
+
+std::string CalSignature(std::string_view data, std::string_view secret) {
+  return Base64Encode(HmacSha1(data, secret));
+}
+
+std::string SignatureOf(const protocol::RemotingCommand& r, bool server_side,
+                        std::string_view secret) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC_CTX* ctx = mac != nullptr ? EVP_MAC_CTX_new(mac) : nullptr;
+  char digest[] = "SHA1";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                         OSSL_PARAM_construct_end()};
+  unsigned char out[EVP_MAX_MD_SIZE];
+  size_t len = 0;
+  bool ok =
+      ctx != nullptr && EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(secret.data()),
+                                     secret.size(), params) == 1;
+  for (const auto& [k, v] : r.ext_fields) {
+    if (!ok) break;
+    if (k == kSignatureField || (server_side && k == "_UNIQUE_KEY_QUERY")) continue;
+    ok = EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(v.data()), v.size()) == 1;
+  }
+  ok = ok &&
+       EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(r.body.data()), r.body.size()) ==
+           1 &&
+       EVP_MAC_final(ctx, out, &len, sizeof(out)) == 1;
+  EVP_MAC_CTX_free(ctx);
+  EVP_MAC_free(mac);
+  if (!ok) return CalSignature(SignedContent(r, server_side), secret);  // never expected
+  return Base64Encode(std::string_view(reinterpret_cast<const char*>(out), len));
+}
+
+std::string SignedContent(const protocol::RemotingCommand& r, bool server_side) {
+  std::string out;
+  for (const auto& [k, v] : r.ext_fields) {  // sorted by key, as Java's TreeMap of Strings
+    if (k == kSignatureField) continue;
+    if (server_side && k == "_UNIQUE_KEY_QUERY") continue;
+    out += v;
+  }
+  out += r.body;
+  return out;
+}
+
+void Sign(protocol::RemotingCommand* r, const Credentials& c) {
+  r->Set(kAccessKeyField, c.access_key);
+  if (!c.security_token.empty()) r->Set(kSecurityTokenField, c.security_token);
+  r->ext_fields.erase(kSignatureField);
+  r->Set(kSignatureField, SignatureOf(*r, false, c.secret_key));
+}
+
+}  // namespace ramjet::acl
