@@ -65,6 +65,7 @@ struct Options {
   double duration = 0;
   double interval = 5;
   std::string json;
+  std::string access_key, secret_key;  // ACL 1.0: sign every request (--access-key, --secret-key)
 };
 
 int Usage() {
@@ -72,7 +73,7 @@ int Usage() {
                "usage: ramjet-load producer|consumer|tcp-baseline [-n namesrv] [-t topic] "
                "[-g group] [--size B] [--threads N] [--async] [--inflight N] [--batch N] "
                "[--rate MSG_PER_S] [--tags T] [--keys] [--delay LEVEL] [--messages N] "
-               "[--duration S] [--interval S] [--json FILE]\n");
+               "[--duration S] [--interval S] [--json FILE] [--access-key AK --secret-key SK]\n");
   return 2;
 }
 
@@ -114,6 +115,10 @@ bool Parse(int argc, char** argv, Options* o) {
       o->interval = std::atof(next().c_str());
     else if (a == "--json")
       o->json = next();
+    else if (a == "--access-key")
+      o->access_key = next();
+    else if (a == "--secret-key")
+      o->secret_key = next();
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return false;
@@ -221,6 +226,7 @@ bool Stored(const Result<client::SendResult>& r) {
 int RunProducer(const Options& o) {
   client::ClientConfig cc;
   cc.namesrv_addr = o.namesrv;
+  cc.credentials = {o.access_key, o.secret_key, ""};
   client::Producer producer(o.group.empty() ? "BENCH_PRODUCER" : o.group, cc);
   if (Status s = producer.Start(); !s.ok()) {
     std::fprintf(stderr, "producer start: %s\n", s.ToString().c_str());
@@ -338,6 +344,7 @@ int RunProducer(const Options& o) {
 
 int RunConsumer(const Options& o) {
   client::ConsumerConfig cc;
+  cc.credentials = {o.access_key, o.secret_key, ""};
   cc.namesrv_addr = o.namesrv;
   cc.consume_from_where = client::ConsumeFromWhere::kLastOffset;
   cc.consume_threads = 4;
