@@ -24,7 +24,7 @@ std::map<std::string, std::string> Masters(const protocol::TopicRouteData& route
   return m;
 }
 
-Admin::Admin(const std::string& namesrv_addr, int timeout_ms, acl::Credentials credentials)
+Admin::Admin(const std::string& namesrv_addr, int timeout_ms, const acl::Credentials& credentials)
     : impl_(std::make_unique<Impl>(namesrv_addr, timeout_ms, credentials)) {}
 Admin::~Admin() = default;
 

@@ -76,7 +76,7 @@ class Admin {
  public:
   // credentials: ACL 1.0 account every request is signed with (empty: unsigned).
   explicit Admin(const std::string& namesrv_addr, int timeout_ms = 5000,
-                 acl::Credentials credentials = {});
+                 const acl::Credentials& credentials = {});
   ~Admin();
 
   // Name server.
