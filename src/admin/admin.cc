@@ -370,31 +370,6 @@ Result<std::vector<client::MessageExt>> Admin::QueryByKey(const std::string& top
   return out;
 }
 
-Result<client::MessageExt> Admin::MessageAtOffset(const client::MessageQueue& mq, int64_t offset) {
-  RJ_ASSIGN_OR_RETURN(auto route, TopicRoute(mq.topic));
-  auto masters = Masters(route);
-  auto addr = masters.find(mq.broker_name);
-  if (addr == masters.end()) return Status::NotFound("no master for broker " + mq.broker_name);
-  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr->second, req::kPullMessage,
-                                          {{"consumerGroup", "TOOLS_CONSUMER"},
-                                           {"topic", mq.topic},
-                                           {"queueId", std::to_string(mq.queue_id)},
-                                           {"queueOffset", std::to_string(offset)},
-                                           {"maxMsgNums", "1"},
-                                           {"sysFlag", "4"},
-                                           {"commitOffset", "0"},
-                                           {"suspendTimeoutMillis", "0"},
-                                           {"subscription", "*"},
-                                           {"subVersion", "0"}}));
-  if (r.code != rc::kSuccess) {
-    return Status::NotFound("no message at offset " + std::to_string(offset) + " of " +
-                            mq.ToString() + " (" + r.remark.value_or("") + ")");
-  }
-  RJ_ASSIGN_OR_RETURN(auto msgs, client::DecodeMessages(r.body));
-  if (msgs.empty()) return Status::NotFound("no message at offset " + std::to_string(offset));
-  return msgs[0];
-}
-
 Result<std::map<int32_t, int64_t>> Admin::ResetOffsetByTime(const std::string& group,
                                                             const std::string& topic,
                                                             int64_t timestamp_ms, bool force) {

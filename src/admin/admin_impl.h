@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +50,7 @@ class Admin::Impl {
   struct PullBatch {
     std::vector<client::MessageExt> messages;
     int64_t next = 0;
+    std::optional<std::string> refused;  // the remark of an answer that is not SUCCESS
   };
   Result<PullBatch> Pull(const std::string& addr, const std::string& topic, int32_t queue_id,
                          int64_t offset, int max_num);

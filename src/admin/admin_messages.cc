@@ -92,7 +92,10 @@ Result<Admin::Impl::PullBatch> Admin::Impl::Pull(const std::string& addr, const 
                             {"subVersion", "0"}}));
   PullBatch out;
   out.next = r.GetInt64Or("nextBeginOffset", offset);
-  if (r.code != rc::kSuccess) return out;
+  if (r.code != rc::kSuccess) {
+    out.refused = r.remark.value_or("");
+    return out;
+  }
   RJ_ASSIGN_OR_RETURN(out.messages, client::DecodeMessages(r.body));
   return out;
 }
@@ -106,6 +109,22 @@ Result<std::vector<client::MessageExt>> Admin::PullMessages(const client::Messag
   RJ_ASSIGN_OR_RETURN(auto batch,
                       impl_->Pull(addr->second, mq.topic, mq.queue_id, offset, max_num));
   return std::move(batch.messages);
+}
+
+Result<client::MessageExt> Admin::MessageAtOffset(const client::MessageQueue& mq, int64_t offset) {
+  RJ_ASSIGN_OR_RETURN(auto route, TopicRoute(mq.topic));
+  auto masters = Masters(route);
+  auto addr = masters.find(mq.broker_name);
+  if (addr == masters.end()) return Status::NotFound("no master for broker " + mq.broker_name);
+  RJ_ASSIGN_OR_RETURN(auto batch, impl_->Pull(addr->second, mq.topic, mq.queue_id, offset, 1));
+  if (batch.refused) {
+    return Status::NotFound("no message at offset " + std::to_string(offset) + " of " +
+                            mq.ToString() + " (" + *batch.refused + ")");
+  }
+  if (batch.messages.empty()) {
+    return Status::NotFound("no message at offset " + std::to_string(offset));
+  }
+  return std::move(batch.messages[0]);
 }
 
 Result<int64_t> Admin::SearchOffset(const client::MessageQueue& mq, int64_t timestamp_ms) {
