@@ -80,14 +80,15 @@ Result<std::pair<std::string, int>> SplitHostPort(std::string_view addr) {
 // Connection
 
 Connection::Connection(Endpoint* owner, EventLoop* loop, int fd, uint64_t id, std::string remote,
-                       int listener_index, size_t max_frame_bytes)
+                       int listener_index, size_t max_frame_bytes, Wire wire)
     : owner_(owner),
       loop_(loop),
       fd_(fd),
       id_(id),
       remote_address_(std::move(remote)),
       listener_index_(listener_index),
-      decoder_(max_frame_bytes) {}
+      decoder_(max_frame_bytes),
+      wire_(wire) {}
 
 Connection::~Connection() {
   if (!closed_.load() && fd_ >= 0) ::close(fd_);
@@ -150,12 +151,18 @@ bool Connection::SendRaw(std::string bytes) {
   if (t_corked == this) {
     bool flush = false;
     bool over = false;
+    bool sealed = true;
     {
       std::lock_guard<std::mutex> l(out_mu_);
       if (closed_.load(std::memory_order_acquire)) return false;
+      sealed = SealLocked(&bytes);
       out_.append(bytes);
       flush = !want_write_ && out_.size() >= kCorkFlushBytes;
       over = out_.size() > max_pending;
+    }
+    if (!sealed) {
+      Close("TLS write failed");
+      return false;
     }
     if (over) return ClosePendingOverflow();
     if (flush) FlushCorked();
@@ -164,10 +171,14 @@ bool Connection::SendRaw(std::string bytes) {
   bool post_enable = false;
   bool post_close = false;
   bool lock_overflow = false;
+  bool seal_failed = false;
   {
     std::lock_guard<std::mutex> l(out_mu_);
     if (closed_.load(std::memory_order_acquire)) return false;
-    if (out_.empty()) {
+    seal_failed = !SealLocked(&bytes);
+    if (seal_failed) {
+      bytes.clear();
+    } else if (out_.empty()) {
       size_t done = 0;
       while (done < bytes.size()) {
         ssize_t n =
@@ -198,7 +209,7 @@ bool Connection::SendRaw(std::string bytes) {
   }
   if (lock_overflow) return ClosePendingOverflow();
   auto self = shared_from_this();
-  if (post_close) {
+  if (post_close || seal_failed) {
     Close("write failed");
     return false;
   }
@@ -256,7 +267,12 @@ void Connection::ReadFrames() {
     if (n > 0) {
       last_io_us_.store(MonoMicros(), std::memory_order_relaxed);
       budget -= std::min(budget, static_cast<size_t>(n));
-      decoder_.Append(buf, static_cast<size_t>(n));
+      if (wire_ == Wire::kUndecided && !DecideWire(static_cast<unsigned char>(buf[0]))) return;
+      if (wire_ == Wire::kTls) {
+        if (!ReceiveTls(buf, static_cast<size_t>(n))) return;
+      } else {
+        decoder_.Append(buf, static_cast<size_t>(n));
+      }
       for (;;) {
         auto next = decoder_.Next();
         if (!next.ok()) {
@@ -285,6 +301,64 @@ void Connection::ReadFrames() {
     CloseNow(std::strerror(errno));
     return;
   }
+}
+
+bool Connection::SealLocked(std::string* bytes) {
+  if (!tls_) return true;
+  std::string wire;
+  if (Status s = tls_->Send(*bytes, &wire); !s.ok()) {
+    RJ_LOG(kWarn, "remoting", "%s: connection %s: %s", owner_->options().name.c_str(),
+           remote_address_.c_str(), std::string(s.message()).c_str());
+    return false;
+  }
+  *bytes = std::move(wire);
+  return true;
+}
+
+bool Connection::DecideWire(unsigned char first) {
+  const EndpointOptions& o = owner_->options();
+  constexpr unsigned char kTlsHandshakeRecord = 0x16;
+  if (first == kTlsHandshakeRecord) {
+    auto session = TlsSession::Create(o.tls);
+    if (!session.ok()) {
+      RJ_LOG(kWarn, "remoting", "%s: TLS for %s: %s", o.name.c_str(), remote_address_.c_str(),
+             std::string(session.status().message()).c_str());
+      CloseNow("TLS unavailable");
+      return false;
+    }
+    std::lock_guard<std::mutex> l(out_mu_);
+    tls_ = std::move(*session);
+    wire_ = Wire::kTls;
+    return true;
+  }
+  if (o.tls_mode == TlsMode::kEnforcing) {
+    RJ_LOG(kWarn, "remoting", "%s: plaintext connection from %s refused: tlsMode is enforcing",
+           o.name.c_str(), remote_address_.c_str());
+    CloseNow("plaintext refused");
+    return false;
+  }
+  wire_ = Wire::kPlain;
+  return true;
+}
+
+bool Connection::ReceiveTls(const char* data, size_t size) {
+  plain_in_.clear();
+  Status s;
+  {
+    std::lock_guard<std::mutex> l(out_mu_);
+    if (closed_.load(std::memory_order_acquire)) return false;
+    s = tls_->Receive(data, size, &plain_in_, &out_);
+    if (!s.ok() && !want_write_) WriteOutLocked();  // best effort: the alert saying why
+  }
+  if (!s.ok()) {
+    RJ_LOG(kWarn, "remoting", "%s: closing connection %s: %s", owner_->options().name.c_str(),
+           remote_address_.c_str(), std::string(s.message()).c_str());
+    CloseNow("TLS failed");
+    return false;
+  }
+  decoder_.Append(plain_in_.data(), plain_in_.size());
+  if (plain_in_.capacity() > (1u << 20)) plain_in_ = std::string();
+  return true;
 }
 
 void Connection::HandleWritable() {
@@ -375,18 +449,44 @@ void Endpoint::StopLoops() {
 
 EventLoop* Endpoint::NextLoop() { return loops_[next_loop_.fetch_add(1) % loops_.size()].get(); }
 
-ConnectionPtr Endpoint::Adopt(int fd, std::string remote, int listener_index) {
+Result<ConnectionPtr> Endpoint::Adopt(int fd, std::string remote, int listener_index, bool client) {
+  using Wire = Connection::Wire;
+  Wire wire = Wire::kPlain;
+  if (client && options_.tls) {
+    wire = Wire::kTls;
+  } else if (!client && options_.tls && options_.tls_mode != TlsMode::kDisabled) {
+    wire = Wire::kUndecided;
+  }
+  std::unique_ptr<TlsSession> session;
+  std::string hello;
+  if (wire == Wire::kTls) {
+    auto created = TlsSession::Create(options_.tls);
+    Status s = created.ok() ? (*created)->StartHandshake(&hello) : created.status();
+    if (!s.ok()) {
+      ::close(fd);
+      return Status::Unavailable("TLS to " + remote + ": " + std::string(s.message()));
+    }
+    session = std::move(*created);
+  }
   EventLoop* loop = NextLoop();
   ConnectionPtr conn(new Connection(this, loop, fd, next_conn_id_.fetch_add(1), std::move(remote),
-                                    listener_index, options_.max_frame_bytes));
+                                    listener_index, options_.max_frame_bytes, wire));
   conn->last_io_us_.store(MonoMicros(), std::memory_order_relaxed);
+  uint32_t events = EPOLLIN | EPOLLRDHUP;
+  if (session) {
+    std::lock_guard<std::mutex> l(conn->out_mu_);
+    conn->tls_ = std::move(session);
+    conn->out_ = std::move(hello);  // the ClientHello, written when the socket is writable
+    conn->want_write_ = true;
+    events |= EPOLLOUT;
+  }
   {
     std::lock_guard<std::mutex> l(conns_mu_);
     conns_[conn->id()] = conn;
   }
-  loop->Post([conn, loop] {
+  loop->Post([conn, loop, events] {
     if (conn->closed()) return;
-    loop->Add(conn->fd_, EPOLLIN | EPOLLRDHUP, [conn](uint32_t ev) { conn->HandleEvents(ev); });
+    loop->Add(conn->fd_, events, [conn](uint32_t ev) { conn->HandleEvents(ev); });
   });
   return conn;
 }
@@ -622,7 +722,10 @@ class RemotingServer::Acceptor {
       }
       SetNoDelay(fd);
       RJ_LOG(kDebug, "remoting", "%s: accepted %s", server_->options().name.c_str(), peer.c_str());
-      server_->Adopt(fd, peer, index_);
+      if (auto conn = server_->Adopt(fd, peer, index_, false); !conn.ok()) {
+        RJ_LOG(kWarn, "remoting", "%s: %s", server_->options().name.c_str(),
+               std::string(conn.status().message()).c_str());
+      }
     }
   }
   RemotingServer* server_;
@@ -778,7 +881,7 @@ Result<ConnectionPtr> RemotingClient::GetConnection(const std::string& addr) {
     ::close(fd);  // another thread connected meanwhile
     return it->second;
   }
-  ConnectionPtr conn = Adopt(fd, addr, 0);
+  RJ_ASSIGN_OR_RETURN(ConnectionPtr conn, Adopt(fd, addr, 0, true));
   by_addr_[addr] = conn;
   return conn;
 }

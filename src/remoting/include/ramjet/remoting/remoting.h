@@ -31,6 +31,7 @@
 #include "ramjet/protocol/remoting_command.h"
 #include "ramjet/remoting/limits.h"
 #include "ramjet/remoting/thread_pool.h"
+#include "ramjet/remoting/tls.h"
 
 namespace ramjet {
 class Scheduler;
@@ -59,8 +60,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   friend class Endpoint;
   friend class EventLoop;
+  // How the bytes on the socket are framed: decided at creation for clients and servers with
+  // TLS disabled, by the first byte a TLS-capable server reads.
+  enum class Wire : uint8_t { kUndecided, kPlain, kTls };
   Connection(Endpoint* owner, EventLoop* loop, int fd, uint64_t id, std::string remote,
-             int listener_index, size_t max_frame_bytes);
+             int listener_index, size_t max_frame_bytes, Wire wire);
   void HandleEvents(uint32_t events);  // on the loop thread
   void HandleReadable();
   void ReadFrames();
@@ -72,6 +76,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes a connection whose unsent bytes passed max_pending_out_bytes (logged); false.
   bool ClosePendingOverflow();
   void CloseNow(std::string_view reason);  // on the loop thread
+  // Server, first bytes: TLS (0x16) or plaintext, as tls_mode allows; false if closed.
+  bool DecideWire(unsigned char first);
+  // Ciphertext read from the socket: the plaintext goes to the decoder; false if closed.
+  bool ReceiveTls(const char* data, size_t size);
+  // Seals bytes for the wire when TLS is on (out_mu_ held); false if TLS failed.
+  bool SealLocked(std::string* bytes);
 
   Endpoint* owner_;
   EventLoop* loop_;
@@ -82,6 +92,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   protocol::FrameDecoder decoder_;
   std::mutex out_mu_;
   std::string out_;
+  std::unique_ptr<TlsSession> tls_;  // guarded by out_mu_ (orders sealed records)
+  Wire wire_;                        // written on the loop thread before tls_ is used
+  std::string plain_in_;             // loop thread: decrypted bytes of one read
   bool want_write_ = false;
   std::atomic<bool> closed_{false};
   std::atomic<bool> close_requested_{false};
@@ -176,6 +189,11 @@ struct EndpointOptions {
   // Every request this endpoint sends passes through it last (ACL signatures: AccessKey and
   // Signature added over the final extFields and body). Runs on the sending thread.
   std::function<void(protocol::RemotingCommand*)> sign_request;
+  // TLS (tls.h). Servers: tls_mode says what each accepted connection may speak, told by its
+  // first byte; tls (a server context) is required unless kDisabled. Clients: a non-null tls (a
+  // client context) makes every connection TLS.
+  TlsMode tls_mode = TlsMode::kDisabled;
+  std::shared_ptr<TlsContext> tls;
 };
 
 // What servers and clients share: loops, processors, outstanding calls.
@@ -206,7 +224,9 @@ class Endpoint {
  protected:
   void StartLoops();
   void StopLoops();  // closes every connection and joins the loops
-  ConnectionPtr Adopt(int fd, std::string remote, int listener_index);
+  // client: a connection we opened (TLS when options().tls is set).
+  // Fails (the fd closed) only when a client's TLS session cannot start.
+  Result<ConnectionPtr> Adopt(int fd, std::string remote, int listener_index, bool client);
   EventLoop* NextLoop();
   std::vector<std::unique_ptr<EventLoop>> loops_;
 
