@@ -37,6 +37,24 @@ inline Result<std::vector<std::string>> TargetBrokers(admin::Admin& adm, const A
 
 // ACL 1.0: the account every request is signed with, from RAMJET_ACCESS_KEY /
 // RAMJET_SECRET_KEY (mqadmin reads them from conf/tools.yml); unsigned when unset.
+// TLS (mqadmin's -Dtls.enable=true): RAMJET_TLS_ENABLE=true makes every connection TLS;
+// RAMJET_TLS_TRUST_CERT_PATH also verifies servers against those CAs. Null: plaintext.
+inline std::shared_ptr<remoting::TlsContext> TlsFromEnv() {
+  const char* on = std::getenv("RAMJET_TLS_ENABLE");
+  if (on == nullptr || std::string_view(on) != "true") return nullptr;
+  remoting::TlsOptions o;
+  if (const char* trust = std::getenv("RAMJET_TLS_TRUST_CERT_PATH"); trust && *trust) {
+    o.verify_server = true;
+    o.trust_cert_path = trust;
+  }
+  auto ctx = remoting::TlsContext::ForClient(o);
+  if (!ctx.ok()) {
+    std::fprintf(stderr, "RAMJET_TLS_ENABLE: %s\n", ctx.status().ToString().c_str());
+    std::exit(2);
+  }
+  return *ctx;
+}
+
 inline acl::Credentials CredentialsFromEnv() {
   const char* ak = std::getenv("RAMJET_ACCESS_KEY");
   const char* sk = std::getenv("RAMJET_SECRET_KEY");

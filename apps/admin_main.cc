@@ -21,6 +21,7 @@ using apps::Args;
 using apps::CredentialsFromEnv;
 using apps::Fail;
 using apps::TargetBrokers;
+using apps::TlsFromEnv;
 
 namespace {
 
@@ -393,7 +394,10 @@ int CmdPrintMsg(admin::Admin& adm, const Args& a) {
                 static_cast<long long>(from), static_cast<long long>(q.max_offset));
     for (int64_t off = from; off < q.max_offset && printed < limit; ++off) {
       auto m = adm.MessageAtOffset(q.queue, off);
-      if (!m.ok()) continue;
+      if (!m.ok()) {
+        if (m.status().code() == StatusCode::kNotFound) continue;  // a hole (cleaned or filtered)
+        return Fail(m.status());
+      }
       std::printf("MSGID: %s %s BODY: %s\n", m->msg_id.c_str(), m->topic.c_str(), m->body.c_str());
       ++printed;
     }
@@ -422,6 +426,7 @@ int CmdSendMessage(admin::Admin& /*adm*/, const Args& a) {
   client::ClientConfig cc;
   cc.namesrv_addr = a.Get('n', "127.0.0.1:9876");
   cc.credentials = CredentialsFromEnv();
+  cc.tls = TlsFromEnv();
   client::Producer p("TOOLS_PRODUCER", cc);
   if (Status st = p.Start(); !st.ok()) return Fail(st);
   client::Message m(a.Get('t'), a.Get('c'), a.Get('p'));
@@ -611,6 +616,6 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  admin::Admin adm(a.Get('n', "127.0.0.1:9876"), 5000, CredentialsFromEnv());
+  admin::Admin adm(a.Get('n', "127.0.0.1:9876"), 5000, CredentialsFromEnv(), TlsFromEnv());
   return cmd->run(adm, a);
 }

@@ -20,6 +20,15 @@ inline std::unique_ptr<dashboard::Dashboard> StartDashboard(const broker::Broker
   o.allowed_hosts = SplitList(c.dashboard_allowed_hosts, ',');
   o.credentials.access_key = c.inner_access_key;
   o.credentials.secret_key = c.inner_secret_key;
+  // The dashboard reaches this broker too: over TLS with tlsEnable or when it enforces TLS.
+  if (auto t = c.tls.ClientOptions(c.tls.mode == "enforcing")) {
+    auto ctx = remoting::TlsContext::ForClient(*t);
+    if (!ctx.ok()) {
+      RJ_LOG(kError, "dashboard", "tlsEnable: %s: no dashboard", ctx.status().ToString().c_str());
+      return nullptr;
+    }
+    o.tls = *ctx;
+  }
   auto d = dashboard::Dashboard::Start(o);
   if (!d.ok()) {
     RJ_LOG(kError, "dashboard", "%s: no dashboard (set dashboardPort)",

@@ -1,7 +1,9 @@
 // ramjet-standalone: a name server and a broker in one process, on local defaults: name server
 // 127.0.0.1:9876, broker 10911 (VIP 10909) advertising 127.0.0.1, data under ./ramjet-data.
 // Every broker key can be overridden (-c broker.conf, --key=value); --namesrvPort picks the
-// name server port. Ctrl-C shuts both down cleanly.
+// name server port. Every port binds 127.0.0.1 unless told otherwise (--listenAddress,
+// --namesrvListenAddress, and brokerIP1 for the address clients are given); the name server takes
+// the broker's TLS keys. Ctrl-C shuts both down cleanly.
 #include <cstdio>
 
 #include "app_main.h"
@@ -16,12 +18,16 @@ int main(int argc, char** argv) {
   apps::TuneMalloc();
   broker::BrokerConfig config;
   config.broker_ip1 = "127.0.0.1";
+  config.listen_address = "127.0.0.1";  // local defaults: nothing reachable from elsewhere
   config.store.root_dir = "ramjet-data/store";
   namesrv::NamesrvConfig ns_config;
   ns_config.kv_config_path = "ramjet-data/namesrv/kvConfig.json";
+  ns_config.listen_address = "127.0.0.1";
   ConfigBinder binder;
   config.Bind(&binder);
   binder.Bind("namesrvPort", &ns_config.listen_port, "port of the embedded name server");
+  binder.Bind("namesrvListenAddress", &ns_config.listen_address,
+              "address the embedded name server binds (0.0.0.0 = all)");
   binder.Bind("namesrvMetricsPort", &ns_config.metrics_prom_exporter_port,
               "Prometheus port of the embedded name server (-1 = off)");
   if (int rc = apps::ParseArgs("ramjet-standalone", &binder, argc, argv,
@@ -33,6 +39,7 @@ int main(int argc, char** argv) {
     config.namesrv_addr = "127.0.0.1:" + std::to_string(ns_config.listen_port);
   }
   config.config_file = binder.config_file();
+  ns_config.tls = config.tls;
   if (Status s = config.Finish(); !s.ok()) {
     std::fprintf(stderr, "ramjet-standalone: configuration error: %s\n",
                  std::string(s.message()).c_str());
@@ -52,9 +59,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto dashboard = apps::StartDashboard(config);
-  std::printf("Ramjet standalone is up: name server 127.0.0.1:%d, broker[%s, %s], data in %s\n",
-              (*ns)->port(), config.broker_name.c_str(), config.BrokerAddr().c_str(),
-              config.store.root_dir.c_str());
+  std::printf("Ramjet standalone is up: name server %s:%d, broker[%s, %s], data in %s\n",
+              ns_config.listen_address.c_str(), (*ns)->port(), config.broker_name.c_str(),
+              config.BrokerAddr().c_str(), config.store.root_dir.c_str());
   if (dashboard) std::printf("Dashboard: http://127.0.0.1:%d/\n", dashboard->port());
   std::printf("Press Ctrl-C to stop.\n");
   std::fflush(stdout);

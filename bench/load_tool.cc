@@ -66,14 +66,27 @@ struct Options {
   double interval = 5;
   std::string json;
   std::string access_key, secret_key;  // ACL 1.0: sign every request (--access-key, --secret-key)
+  bool tls = false;                    // --tls: TLS connections (servers not verified)
 };
 
+// The client TLS context of --tls (null without it); exits on failure.
+std::shared_ptr<remoting::TlsContext> ClientTls(const Options& o) {
+  if (!o.tls) return nullptr;
+  auto ctx = remoting::TlsContext::ForClient(remoting::TlsOptions{});
+  if (!ctx.ok()) {
+    std::fprintf(stderr, "--tls: %s\n", ctx.status().ToString().c_str());
+    std::exit(2);
+  }
+  return *ctx;
+}
+
 int Usage() {
-  std::fprintf(stderr,
-               "usage: ramjet-load producer|consumer|tcp-baseline [-n namesrv] [-t topic] "
-               "[-g group] [--size B] [--threads N] [--async] [--inflight N] [--batch N] "
-               "[--rate MSG_PER_S] [--tags T] [--keys] [--delay LEVEL] [--messages N] "
-               "[--duration S] [--interval S] [--json FILE] [--access-key AK --secret-key SK]\n");
+  std::fprintf(
+      stderr,
+      "usage: ramjet-load producer|consumer|tcp-baseline [-n namesrv] [-t topic] "
+      "[-g group] [--size B] [--threads N] [--async] [--inflight N] [--batch N] "
+      "[--rate MSG_PER_S] [--tags T] [--keys] [--delay LEVEL] [--messages N] "
+      "[--duration S] [--interval S] [--json FILE] [--access-key AK --secret-key SK] [--tls]\n");
   return 2;
 }
 
@@ -119,6 +132,8 @@ bool Parse(int argc, char** argv, Options* o) {
       o->access_key = next();
     else if (a == "--secret-key")
       o->secret_key = next();
+    else if (a == "--tls")
+      o->tls = true;
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return false;
@@ -227,6 +242,7 @@ int RunProducer(const Options& o) {
   client::ClientConfig cc;
   cc.namesrv_addr = o.namesrv;
   cc.credentials = {o.access_key, o.secret_key, ""};
+  cc.tls = ClientTls(o);
   client::Producer producer(o.group.empty() ? "BENCH_PRODUCER" : o.group, cc);
   if (Status s = producer.Start(); !s.ok()) {
     std::fprintf(stderr, "producer start: %s\n", s.ToString().c_str());
@@ -345,6 +361,7 @@ int RunProducer(const Options& o) {
 int RunConsumer(const Options& o) {
   client::ConsumerConfig cc;
   cc.credentials = {o.access_key, o.secret_key, ""};
+  cc.tls = ClientTls(o);
   cc.namesrv_addr = o.namesrv;
   cc.consume_from_where = client::ConsumeFromWhere::kLastOffset;
   cc.consume_threads = 4;

@@ -7,7 +7,8 @@ PKGS=(cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev l
       zlib1g-dev libdeflate-dev ccache nlohmann-json3-dev clang-tidy clang-format
       etcd-server  # etcd: the failover tests start their own (automatic failover keeps its state there)
       protobuf-compiler  # protoc: the apache.rocketmq.v2 definitions (proto/)
-      protobuf-compiler-grpc libgrpc++-dev libssl-dev  # the broker's gRPC service for 5.x clients
+      protobuf-compiler-grpc libgrpc++-dev libssl-dev  # the gRPC service for 5.x clients; TLS
+      openssl  # the TLS tests make their certificates with the openssl command (tests/tls)
       libcpp-httplib-dev  # the broker's HTTP endpoint (Prometheus /metrics, the dashboard)
       libyaml-cpp-dev  # ACL accounts (plain_acl.yml)
       prometheus  # promtool and a Prometheus server for the metrics test

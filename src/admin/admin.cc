@@ -24,8 +24,9 @@ std::map<std::string, std::string> Masters(const protocol::TopicRouteData& route
   return m;
 }
 
-Admin::Admin(const std::string& namesrv_addr, int timeout_ms, const acl::Credentials& credentials)
-    : impl_(std::make_unique<Impl>(namesrv_addr, timeout_ms, credentials)) {}
+Admin::Admin(const std::string& namesrv_addr, int timeout_ms, const acl::Credentials& credentials,
+             std::shared_ptr<remoting::TlsContext> tls)
+    : impl_(std::make_unique<Impl>(namesrv_addr, timeout_ms, credentials, std::move(tls))) {}
 Admin::~Admin() = default;
 
 Result<protocol::ClusterInfo> Admin::ClusterInfo() {
@@ -185,6 +186,8 @@ Result<std::vector<QueueStatus>> Admin::TopicStatus(const std::string& topic) {
                                                {{"topic", topic}, {"queueId", qi}}));
       RJ_ASSIGN_OR_RETURN(auto mx, impl_->Call(addr->second, req::kGetMaxOffset,
                                                {{"topic", topic}, {"queueId", qi}}));
+      RJ_RETURN_IF_ERROR(Impl::Expect(mn, "GET_MIN_OFFSET on " + addr->second));
+      RJ_RETURN_IF_ERROR(Impl::Expect(mx, "GET_MAX_OFFSET on " + addr->second));
       s.min_offset = mn.GetInt64Or("offset", 0);
       s.max_offset = mx.GetInt64Or("offset", 0);
       if (s.max_offset > s.min_offset) {
@@ -233,12 +236,16 @@ Result<std::vector<ConsumerProgressRow>> Admin::ConsumerProgress(const std::stri
       auto qi = std::to_string(i);
       RJ_ASSIGN_OR_RETURN(auto mx, impl_->Call(addr->second, req::kGetMaxOffset,
                                                {{"topic", topic}, {"queueId", qi}}));
+      RJ_RETURN_IF_ERROR(Impl::Expect(mx, "GET_MAX_OFFSET on " + addr->second));
       row.broker_offset = mx.GetInt64Or("offset", 0);
       RJ_ASSIGN_OR_RETURN(auto co, impl_->Call(addr->second, req::kQueryConsumerOffset,
                                                {{"consumerGroup", group},
                                                 {"topic", topic},
                                                 {"queueId", qi},
                                                 {"setZeroIfNotFound", "false"}}));
+      if (co.code != rc::kQueryNotFound) {  // not found: the group never committed here
+        RJ_RETURN_IF_ERROR(Impl::Expect(co, "QUERY_CONSUMER_OFFSET on " + addr->second));
+      }
       row.consumer_offset = co.code == rc::kSuccess ? co.GetInt64Or("offset", -1) : -1;
       out.push_back(row);
     }

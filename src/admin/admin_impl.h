@@ -23,9 +23,11 @@ class Admin::Impl {
   using RemotingCommand = protocol::RemotingCommand;
 
  public:
-  Impl(const std::string& ns, int timeout_ms, const acl::Credentials& credentials)
+  Impl(const std::string& ns, int timeout_ms, const acl::Credentials& credentials,
+       std::shared_ptr<remoting::TlsContext> tls)
       : namesrvs_(SplitList(ns)), timeout_ms_(timeout_ms) {
     remoting::EndpointOptions o;
+    o.tls = std::move(tls);
     if (!credentials.empty()) {
       o.sign_request = [credentials](protocol::RemotingCommand* r) { acl::Sign(r, credentials); };
     }
@@ -51,6 +53,7 @@ class Admin::Impl {
     std::vector<client::MessageExt> messages;
     int64_t next = 0;
     std::optional<std::string> refused;  // the remark of an answer that is not SUCCESS
+    int32_t code = 0;                    // the answer's code
   };
   Result<PullBatch> Pull(const std::string& addr, const std::string& topic, int32_t queue_id,
                          int64_t offset, int max_num);

@@ -92,6 +92,7 @@ Result<Admin::Impl::PullBatch> Admin::Impl::Pull(const std::string& addr, const 
                             {"subVersion", "0"}}));
   PullBatch out;
   out.next = r.GetInt64Or("nextBeginOffset", offset);
+  out.code = r.code;
   if (r.code != rc::kSuccess) {
     out.refused = r.remark.value_or("");
     return out;
@@ -117,6 +118,12 @@ Result<client::MessageExt> Admin::MessageAtOffset(const client::MessageQueue& mq
   auto addr = masters.find(mq.broker_name);
   if (addr == masters.end()) return Status::NotFound("no master for broker " + mq.broker_name);
   RJ_ASSIGN_OR_RETURN(auto batch, impl_->Pull(addr->second, mq.topic, mq.queue_id, offset, 1));
+  const bool no_message = batch.code == rc::kPullNotFound || batch.code == rc::kPullOffsetMoved ||
+                          batch.code == rc::kPullRetryImmediately;
+  if (batch.refused && !no_message) {  // e.g. NO_PERMISSION: an error, not an empty queue
+    return Status::PermissionDenied("PULL_MESSAGE on " + addr->second + " refused: code " +
+                                    std::to_string(batch.code) + " " + *batch.refused);
+  }
   if (batch.refused) {
     return Status::NotFound("no message at offset " + std::to_string(offset) + " of " +
                             mq.ToString() + " (" + *batch.refused + ")");

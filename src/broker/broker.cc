@@ -192,6 +192,7 @@ class Broker : public BrokerController {
       client_pool_, consumer_pool_;
   std::unique_ptr<acl::AclValidator>
       acl_;  // aclEnable (null: off); declared first: outlives server_
+  std::shared_ptr<remoting::TlsContext> server_tls_;  // tlsMode not disabled (null: off)
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<SendProcessor> send_;
   std::unique_ptr<PullProcessor> pull_;
@@ -308,6 +309,8 @@ Status Broker::StartServer() {
   so.io_threads = std::max(1, config.server_worker_threads);
   so.max_frame_bytes = static_cast<size_t>(config.max_frame_bytes);
   so.version = protocol::kVersionV4_9_8;
+  RJ_RETURN_IF_ERROR(config.tls.ApplyToServer(&so, "broker"));
+  server_tls_ = so.tls;  // the gRPC port serves the same certificate
   metrics_ = std::make_unique<BrokerMetrics>(&bc_);
   if (config.metrics_prom_exporter_port >= 0) {  // metrics off: no per-request observer
     so.on_response = [m = metrics_.get()](int32_t code, int32_t response_code, int64_t us) {
@@ -383,7 +386,9 @@ Status Broker::StartGrpc() {
   auto grpc = std::make_unique<GrpcService>(
       GrpcService::Deps{&bc_, send_.get(), transaction_.get(), pop_.get(), timers_.get(),
                         c.metrics_prom_exporter_port >= 0 ? metrics_->rpc() : nullptr, acl_.get()});
-  if (Status s = grpc->Start(c.listen_address, c.grpc_server_port); !s.ok()) {
+  auto tls_mode = server_tls_ ? *remoting::ParseTlsMode(c.tls.mode) : remoting::TlsMode::kDisabled;
+  if (Status s = grpc->Start(c.listen_address, c.grpc_server_port, tls_mode, server_tls_);
+      !s.ok()) {
     // Several brokers on one host: only one has the default port unless each is given one.
     RJ_LOG(kError, "broker", "%s: 5.x gRPC clients cannot connect (set grpcServerPort)",
            s.ToString().c_str());

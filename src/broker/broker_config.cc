@@ -194,6 +194,7 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "largest accepted frame; a longer length field closes the connection")
       .Refused();
   limits.Bind(b);
+  tls.Bind(b);
   b->Bind("maxTransferBytesOnMessageInMemory", &max_transfer_bytes_on_message,
           "bytes returned by one pull at most (the first message always fits)")
       .Runtime();
@@ -377,6 +378,7 @@ Status BrokerConfig::Finish() {
   if (register_name_server_period < 10000) register_name_server_period = 10000;
   if (register_name_server_period > 60000) register_name_server_period = 60000;
   RJ_RETURN_IF_ERROR(limits.Check());
+  RJ_RETURN_IF_ERROR(tls.Check());
   auto levels = ParseDelayLevels(message_delay_level);
   if (!levels.ok()) {
     return Status::InvalidArgument("messageDelayLevel: " + std::string(levels.status().message()));

@@ -386,14 +386,20 @@ Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx)
 GrpcService::GrpcService(Deps deps) : impl_(std::make_unique<Impl>(deps)) {}
 GrpcService::~GrpcService() { Stop(); }
 
-Status GrpcService::Start(const std::string& address, int port) {
+Status GrpcService::Start(const std::string& address, int port, remoting::TlsMode tls_mode,
+                          std::shared_ptr<remoting::TlsContext> tls) {
   // Debian's abseil keeps absl::Mutex's deadlock detection on: a debugging aid that builds a
   // lock graph on every gRPC lock (about 6 % of the broker's CPU under gRPC send load, and
   // races TSan reports inside the uninstrumented library). Off, as in release builds of abseil.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   ::grpc::ServerBuilder b;
-  b.AddListeningPort(address + ":" + std::to_string(port), ::grpc::InsecureServerCredentials(),
-                     &impl_->port);
+  const bool routed = tls_mode != remoting::TlsMode::kDisabled && tls != nullptr;
+  if (routed) {
+    impl_->router = std::make_unique<GrpcPortRouter>(&b, tls_mode, *tls);
+  } else {
+    b.AddListeningPort(address + ":" + std::to_string(port), ::grpc::InsecureServerCredentials(),
+                       &impl_->port);
+  }
   b.RegisterService(impl_.get());
   if (impl_->deps().rpc_latency != nullptr) {
     std::vector<std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>> f;
@@ -408,17 +414,29 @@ Status GrpcService::Start(const std::string& address, int port) {
   b.SetMaxReceiveMessageSize(max);
   b.SetMaxSendMessageSize(max);
   impl_->server = b.BuildAndStart();
+  if (routed && impl_->server) {
+    if (Status s = impl_->router->Start(address, port); !s.ok()) {
+      impl_->server->Shutdown();
+      impl_->server.reset();
+      return s;
+    }
+    impl_->port = impl_->router->port();
+  }
   if (!impl_->server || impl_->port == 0) {
     impl_->server.reset();
     return Status::IOError("gRPC server: cannot listen on " + address + ":" + std::to_string(port));
   }
   impl_->waiters.Start();
-  RJ_LOG(kInfo, "grpc", "apache.rocketmq.v2 gRPC service on %s:%d", address.c_str(), impl_->port);
+  RJ_LOG(
+      kInfo, "grpc", "apache.rocketmq.v2 gRPC service on %s:%d (tlsMode %s)", address.c_str(),
+      impl_->port,
+      std::string(remoting::TlsModeName(routed ? tls_mode : remoting::TlsMode::kDisabled)).c_str());
   return Status::OK();
 }
 
 void GrpcService::Stop() {
   if (!impl_ || !impl_->server) return;
+  if (impl_->router) impl_->router->Stop();
   impl_->waiters.Stop();
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   impl_->server.reset();

@@ -20,6 +20,7 @@
 #include "ramjet/acl/acl_validator.h"
 #include "ramjet/base/status.h"
 #include "ramjet/metrics/rpc_latency.h"
+#include "ramjet/remoting/tls.h"
 #include "send_processor.h"
 #include "timer_service.h"
 #include "transaction_processor.h"
@@ -43,8 +44,11 @@ class GrpcService {
   GrpcService(const GrpcService&) = delete;
   GrpcService& operator=(const GrpcService&) = delete;
 
-  // Listens on address:port (port 0: any free port).
-  [[nodiscard]] Status Start(const std::string& address, int port);
+  // Listens on address:port (port 0: any free port). With a TLS mode other than disabled, tls
+  // (a server context) serves TLS clients on the same port (grpc_port.h).
+  [[nodiscard]] Status Start(const std::string& address, int port,
+                             remoting::TlsMode tls_mode = remoting::TlsMode::kDisabled,
+                             std::shared_ptr<remoting::TlsContext> tls = nullptr);
   // Ends every call (waiting receives answer MESSAGE_NOT_FOUND) and stops the server.
   void Stop();
   int port() const;

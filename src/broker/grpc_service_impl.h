@@ -13,6 +13,7 @@
 
 #include "apache/rocketmq/v2/service.grpc.pb.h"
 #include "grpc_convert.h"
+#include "grpc_port.h"
 #include "grpc_service.h"
 #include "pop_waiters.h"
 #include "ramjet/base/mutex.h"
@@ -143,6 +144,7 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
 
   std::unique_ptr<::grpc::Server> server;
   int port = 0;
+  std::unique_ptr<GrpcPortRouter> router;  // TLS on: accepts for gRPC (grpc_port.h)
 
  private:
   const Deps d_;

@@ -22,6 +22,9 @@ void NamesrvRegistrar::Start() {
   remoting::EndpointOptions co;
   co.name = "broker-out";
   co.version = protocol::kVersionV4_9_8;
+  if (Status s = bc_.config().tls.ApplyToClient(&co); !s.ok()) {  // checked at start: unexpected
+    RJ_LOG(kError, "broker", "tlsEnable: %s", std::string(s.message()).c_str());
+  }
   client_ = std::make_unique<remoting::RemotingClient>(co, 3000);
   started_ = true;
 }

@@ -16,6 +16,9 @@ void SlaveSynchronizer::Start() {
   remoting::EndpointOptions o;
   o.name = "slave-sync";
   o.version = protocol::kVersionV4_9_8;
+  if (Status s = bc_.config().tls.ApplyToClient(&o); !s.ok()) {  // checked at start: unexpected
+    RJ_LOG(kError, "broker", "tlsEnable: %s", std::string(s.message()).c_str());
+  }
   client_ = std::make_unique<remoting::RemotingClient>(o, 3000);
   scheduler_.RunEvery(3000, 10000, [this] { SyncAll(); });
 }

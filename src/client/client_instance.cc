@@ -88,6 +88,7 @@ void ClientInstance::Start() {
   if (!options_.credentials.empty()) {
     o.sign_request = [c = options_.credentials](protocol::RemotingCommand* r) { acl::Sign(r, c); };
   }
+  o.tls = options_.tls;
   remoting_ = std::make_unique<remoting::RemotingClient>(o, 3000);
   request_pool_ = std::make_unique<remoting::ThreadPool>("mq-client-req", 2, 10000);
   for (const auto& r : kBrokerRequests) {

@@ -57,7 +57,8 @@ struct InstanceOptions {
   std::string namesrv_addr;  // "host:port;host:port"
   int heartbeat_interval_ms = 30000;
   int poll_name_server_interval_ms = 30000;
-  acl::Credentials credentials;  // empty: requests are not signed
+  acl::Credentials credentials;               // empty: requests are not signed
+  std::shared_ptr<remoting::TlsContext> tls;  // null: plaintext connections
 };
 
 enum class MemberRole { kProducer, kConsumer };

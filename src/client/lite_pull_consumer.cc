@@ -31,10 +31,11 @@ class LitePullConsumer::Impl : public detail::ClientMember,
   }
 
   Status Start() {
-    RJ_ASSIGN_OR_RETURN(instance_,
-                        detail::ClientInstance::Acquire(
-                            client_id_, {config_.namesrv_addr, config_.heartbeat_interval_ms,
-                                         config_.poll_name_server_interval_ms, config_.credentials}));
+    RJ_ASSIGN_OR_RETURN(
+        instance_,
+        detail::ClientInstance::Acquire(
+            client_id_, {config_.namesrv_addr, config_.heartbeat_interval_ms,
+                         config_.poll_name_server_interval_ms, config_.credentials, config_.tls}));
     client_ = &instance_->remoting();
     if (Status s = instance_->Register(detail::MemberRole::kConsumer, group_, shared_from_this());
         !s.ok()) {

@@ -53,10 +53,11 @@ class Producer::Impl : public detail::ClientMember,
 
   Status Start() {
     if (group_.empty()) return Status::InvalidArgument("producer group is empty");
-    RJ_ASSIGN_OR_RETURN(instance_,
-                        detail::ClientInstance::Acquire(
-                            client_id_, {config_.namesrv_addr, config_.heartbeat_interval_ms,
-                                         config_.poll_name_server_interval_ms, config_.credentials}));
+    RJ_ASSIGN_OR_RETURN(
+        instance_,
+        detail::ClientInstance::Acquire(
+            client_id_, {config_.namesrv_addr, config_.heartbeat_interval_ms,
+                         config_.poll_name_server_interval_ms, config_.credentials, config_.tls}));
     client_ = &instance_->remoting();
     check_pool_ = std::make_unique<remoting::ThreadPool>("tx-check", 1, 2000);
     Status s = instance_->Register(detail::MemberRole::kProducer, group_, shared_from_this());

@@ -37,10 +37,11 @@ Status PushConsumer::Impl::Start() {
   } else {
     LoadLocalOffsets();
   }
-  RJ_ASSIGN_OR_RETURN(instance_,
-                      detail::ClientInstance::Acquire(
-                          client_id_, {config_.namesrv_addr, config_.heartbeat_interval_ms,
-                                       config_.poll_name_server_interval_ms, config_.credentials}));
+  RJ_ASSIGN_OR_RETURN(
+      instance_,
+      detail::ClientInstance::Acquire(
+          client_id_, {config_.namesrv_addr, config_.heartbeat_interval_ms,
+                       config_.poll_name_server_interval_ms, config_.credentials, config_.tls}));
   client_ = &instance_->remoting();
   pull_pool_ = std::make_unique<remoting::ThreadPool>("c-pull", 2, 1000000);
   consume_pool_ = std::make_unique<remoting::ThreadPool>(

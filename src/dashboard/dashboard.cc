@@ -41,7 +41,7 @@ metrics::HttpServer::Reply ServeAsset(const metrics::HttpServer::Request& r) {
 class Dashboard::Impl {
  public:
   explicit Impl(const DashboardOptions& o)
-      : admin_(o.namesrv_addr, o.admin_timeout_ms, o.credentials),
+      : admin_(o.namesrv_addr, o.admin_timeout_ms, o.credentials, o.tls),
         producer_("RAMJET_DASHBOARD", ProducerConfig(o)),
         history_(&admin_, o.sample_interval_ms),
         api_(&admin_, &producer_, &history_, o.trace_topic, o.allowed_hosts) {}
@@ -51,6 +51,7 @@ class Dashboard::Impl {
     c.namesrv_addr = o.namesrv_addr;
     c.instance_name = "dashboard-" + std::to_string(::getpid());
     c.credentials = o.credentials;
+    c.tls = o.tls;
     return c;
   }
 

@@ -39,6 +39,7 @@ void NamesrvConfig::Bind(ConfigBinder* b) {
   b->Bind("maxFrameBytes", &max_frame_bytes,
           "largest accepted frame; a longer length field closes the connection");
   limits.Bind(b);
+  tls.Bind(b);
   b->Bind("metricsPromExporterPort", &metrics_prom_exporter_port,
           "HTTP port of the Prometheus endpoint /metrics (-1 = off, 0 = any free port); when the "
           "port is taken the name server logs an error and runs without it")
@@ -111,6 +112,7 @@ class Controller : public NamesrvController {
 
   Status Start() {
     RJ_RETURN_IF_ERROR(config_.limits.Check());
+    RJ_RETURN_IF_ERROR(config_.tls.Check());
     RJ_RETURN_IF_ERROR(kv_.Load());
     remoting::EndpointOptions o;
     config_.limits.ApplyTo(&o);
@@ -118,6 +120,7 @@ class Controller : public NamesrvController {
     o.io_threads = std::max(1, config_.server_worker_threads);
     o.max_frame_bytes = static_cast<size_t>(config_.max_frame_bytes);
     o.version = protocol::kVersionV4_9_8;
+    RJ_RETURN_IF_ERROR(config_.tls.ApplyToServer(&o, "namesrv"));
     if (config_.metrics_prom_exporter_port >= 0) {
       o.on_response = [this](int32_t request, int32_t response, int64_t micros) {
         rpc_.OnResponse(request, response, micros);

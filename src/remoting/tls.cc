@@ -3,10 +3,13 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 namespace ramjet::remoting {
@@ -115,6 +118,37 @@ Status UseSelfSigned(SSL_CTX* ctx) {
   return ok ? Status::OK() : SslError("self-signed certificate");
 }
 
+std::string BioText(BIO* bio) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);  // NOLINT(google-runtime-int): OpenSSL's type
+  std::string out(data != nullptr && n > 0 ? data : "", n > 0 ? static_cast<size_t>(n) : 0);
+  BIO_free(bio);
+  return out;
+}
+
+// The context's certificate chain and key as PEM (unencrypted).
+Status ExportPem(SSL_CTX* ctx, std::string* chain, std::string* key) {
+  BIO* c = BIO_new(BIO_s_mem());
+  BIO* k = BIO_new(BIO_s_mem());
+  X509* leaf = SSL_CTX_get0_certificate(ctx);
+  STACK_OF(X509)* extra = nullptr;
+  SSL_CTX_get0_chain_certs(ctx, &extra);
+  bool ok = c != nullptr && k != nullptr && leaf != nullptr && PEM_write_bio_X509(c, leaf) == 1 &&
+            PEM_write_bio_PrivateKey(k, SSL_CTX_get0_privatekey(ctx), nullptr, nullptr, 0, nullptr,
+                                     nullptr) == 1;
+  for (int i = 0; ok && extra != nullptr && i < sk_X509_num(extra); ++i) {
+    ok = PEM_write_bio_X509(c, sk_X509_value(extra, i)) == 1;
+  }
+  if (!ok) {
+    BIO_free(c);
+    BIO_free(k);
+    return SslError("exporting the server certificate");
+  }
+  *chain = BioText(c);
+  *key = BioText(k);
+  return Status::OK();
+}
+
 Result<SSL_CTX*> NewContext(bool server, const TlsOptions& o) {
   SSL_CTX* ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
   if (ctx == nullptr) return SslError("SSL_CTX_new");
@@ -189,7 +223,13 @@ Result<std::shared_ptr<TlsContext>> TlsContext::ForServer(const TlsOptions& o) {
     int mode = SSL_VERIFY_PEER;
     if (o.client_auth == TlsClientAuth::kRequire) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(ctx, mode, nullptr);
+    std::ifstream in(o.trust_cert_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    c->trust_pem_ = text.str();
   }
+  c->client_auth_ = o.client_auth;
+  RJ_RETURN_IF_ERROR(ExportPem(ctx, &c->cert_chain_pem_, &c->key_pem_));
   return c;
 }
 

@@ -18,6 +18,7 @@
 #include "ramjet/protocol/admin_bodies.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/trace.h"
+#include "ramjet/remoting/tls.h"
 
 namespace ramjet::admin {
 
@@ -74,9 +75,11 @@ struct DirectConsumeResult {
 
 class Admin {
  public:
-  // credentials: ACL 1.0 account every request is signed with (empty: unsigned).
+  // credentials: ACL 1.0 account every request is signed with (empty: unsigned). tls: a client
+  // context (remoting::TlsContext::ForClient) for TLS connections; null: plaintext.
   explicit Admin(const std::string& namesrv_addr, int timeout_ms = 5000,
-                 const acl::Credentials& credentials = {});
+                 const acl::Credentials& credentials = {},
+                 std::shared_ptr<remoting::TlsContext> tls = nullptr);
   ~Admin();
 
   // Name server.

@@ -29,6 +29,7 @@
 #include "ramjet/base/config.h"
 #include "ramjet/base/result.h"
 #include "ramjet/remoting/limits.h"
+#include "ramjet/remoting/tls_config.h"
 #include "ramjet/store/store_config.h"
 
 namespace ramjet::broker {
@@ -105,6 +106,7 @@ struct BrokerConfig {
   int32_t consumer_manager_thread_pool_queue_capacity = 1000000;
   int32_t server_worker_threads = 2;                   // serverWorkerThreads (I/O loops)
   int64_t max_frame_bytes = 16 * 1024 * 1024;          // com.rocketmq.remoting.frameMaxLength
+  remoting::TlsConfig tls;                             // tlsMode, tlsServerCertPath, ...
   remoting::ConnectionLimits limits;                   // serverChannelMaxIdleTimeSeconds, ...
   int32_t max_transfer_bytes_on_message = 256 * 1024;  // maxTransferBytesOnMessageInMemory
   int32_t max_transfer_count_on_message = 32;          // maxTransferCountOnMessageInMemory

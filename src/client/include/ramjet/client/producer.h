@@ -20,6 +20,7 @@
 #include "ramjet/acl/signature.h"
 #include "ramjet/base/result.h"
 #include "ramjet/client/message.h"
+#include "ramjet/remoting/tls.h"
 
 namespace ramjet::client {
 
@@ -28,6 +29,9 @@ struct ClientConfig {
   // ACL 1.0 (AclClientRPCHook): when set, every request is signed with these. Clients of one
   // instance name share one connection set, and the first client's credentials.
   acl::Credentials credentials;
+  // TLS (RocketMQ's tls.enable): a client context from remoting::TlsContext::ForClient makes
+  // every connection TLS; null: plaintext. Shared by the instance as credentials are.
+  std::shared_ptr<remoting::TlsContext> tls;
   std::string instance_name = "DEFAULT";
   std::string client_ip = "127.0.0.1";
   int send_timeout_ms = 3000;  // sendMsgTimeout

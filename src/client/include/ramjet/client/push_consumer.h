@@ -27,6 +27,7 @@
 #include "ramjet/acl/signature.h"
 #include "ramjet/base/result.h"
 #include "ramjet/client/message.h"
+#include "ramjet/remoting/tls.h"
 
 namespace ramjet::client {
 
@@ -37,7 +38,8 @@ enum class OrderlyStatus { kSuccess, kSuspendCurrentQueueAMoment };
 
 struct ConsumerConfig {
   std::string namesrv_addr;
-  acl::Credentials credentials;  // ACL 1.0: as ClientConfig::credentials
+  acl::Credentials credentials;               // ACL 1.0: as ClientConfig::credentials
+  std::shared_ptr<remoting::TlsContext> tls;  // as ClientConfig::tls
   std::string instance_name = "DEFAULT";
   std::string client_ip = "127.0.0.1";
   MessageModel model = MessageModel::kClustering;

@@ -13,6 +13,7 @@
 
 #include "ramjet/acl/signature.h"
 #include "ramjet/base/result.h"
+#include "ramjet/remoting/tls.h"
 
 namespace ramjet::dashboard {
 
@@ -27,6 +28,7 @@ struct DashboardOptions {
   // The ACL account the dashboard's admin calls and test messages are signed with (needed when
   // the brokers have aclEnable; an admin account for the pages that change things).
   acl::Credentials credentials;
+  std::shared_ptr<remoting::TlsContext> tls;  // the broker's tlsEnable (null: plaintext)
   int admin_timeout_ms = 5000;
   int sample_interval_ms = 5000;  // TPS history: one sample per interval, the last hour kept
 };

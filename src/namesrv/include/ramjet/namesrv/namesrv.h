@@ -19,6 +19,7 @@
 #include "ramjet/base/result.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/remoting/limits.h"
+#include "ramjet/remoting/tls_config.h"
 
 namespace ramjet::namesrv {
 
@@ -32,6 +33,7 @@ struct NamesrvConfig {
   int32_t default_thread_pool_nums = 8;                  // defaultThreadPoolNums
   int32_t server_worker_threads = 2;                     // serverWorkerThreads (I/O loops)
   int64_t max_frame_bytes = 16 * 1024 * 1024;            // com.rocketmq.remoting.frameMaxLength
+  remoting::TlsConfig tls;                               // tlsMode, tlsServerCertPath, ...
   remoting::ConnectionLimits limits;                     // serverChannelMaxIdleTimeSeconds, ...
   // The Prometheus endpoint /metrics (-1 = off). Not the broker's 5557: a name server and a
   // broker often share a host.

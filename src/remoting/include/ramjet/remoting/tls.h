@@ -63,6 +63,12 @@ class TlsContext {
   bool server() const { return server_; }
   // True when the server made its own certificate (no cert_path).
   bool self_signed() const { return self_signed_; }
+  // Servers, for other TLS stacks on the same settings (gRPC): the certificate chain and the
+  // (decrypted) private key as PEM, the PEM CAs of client certificates and the client_auth mode.
+  const std::string& cert_chain_pem() const { return cert_chain_pem_; }
+  const std::string& key_pem() const { return key_pem_; }
+  const std::string& trust_pem() const { return trust_pem_; }
+  TlsClientAuth client_auth() const { return client_auth_; }
 
  private:
   friend class TlsSession;
@@ -71,6 +77,10 @@ class TlsContext {
   bool server_;
   bool self_signed_ = false;
   std::string key_password_;
+  std::string cert_chain_pem_;
+  std::string key_pem_;
+  std::string trust_pem_;
+  TlsClientAuth client_auth_ = TlsClientAuth::kNone;
 };
 
 // One connection's TLS state. Ciphertext in, plaintext out and the reverse, all in memory; the

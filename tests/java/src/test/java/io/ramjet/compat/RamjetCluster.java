@@ -76,6 +76,7 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
     private boolean failed;
     private final List<AutoCloseable> clients = new ArrayList<>();
     private final List<String> extraBrokerArgs;
+    private List<String> extraNamesrvArgs = List.of();
 
     /** Servers with the default configuration. */
     public RamjetCluster() {
@@ -88,6 +89,12 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
      */
     public RamjetCluster(String... extraBrokerArgs) {
         this.extraBrokerArgs = List.of(extraBrokerArgs);
+    }
+
+    /** Also gives the name server {@code args} (e.g. {@code "--tlsMode=enforcing"}). */
+    public RamjetCluster withNamesrvArgs(String... args) {
+        this.extraNamesrvArgs = List.of(args);
+        return this;
     }
 
     // ---------------------------------------------------------------- lifecycle
@@ -113,9 +120,11 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
         Runtime.getRuntime().addShutdownHook(new Thread(this::killAll, "ramjet-cluster-kill"));
 
         namesrvPort = pickFreePort(0);
-        namesrv = start(namesrvLog, namesrvBin.toString(),
+        List<String> namesrvCmd = new ArrayList<>(List.of(namesrvBin.toString(),
                 "--listenPort=" + namesrvPort,
-                "--kvConfigPath=" + tmpDir.resolve("kv.json"));
+                "--kvConfigPath=" + tmpDir.resolve("kv.json")));
+        namesrvCmd.addAll(extraNamesrvArgs);
+        namesrv = start(namesrvLog, namesrvCmd.toArray(new String[0]));
         awaitPort("namesrv", namesrv, namesrvLog, namesrvPort);
 
         brokerPort = pickFreePort(2); // bp-2 (VIP), bp and bp+1 (HA) all free
@@ -219,6 +228,15 @@ public final class RamjetCluster implements BeforeAllCallback, AfterAllCallback,
     public String brokerLogText() {
         try {
             return Files.readString(brokerLog, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** The name server's output so far. */
+    public String namesrvLogText() {
+        try {
+            return Files.readString(namesrvLog, StandardCharsets.UTF_8);
         } catch (IOException e) {
             return "";
         }
