@@ -246,3 +246,29 @@ TEST(AclValidator, ReloadsTheFileWhenItChangesAndKeepsTheLastGoodOne) {
 
 }  // namespace
 }  // namespace ramjet::acl
+
+namespace ramjet::acl {
+namespace {
+
+TEST(SignedByTest, OnlyTheClusterCredentialPasses) {
+  const Credentials cluster{"clusterKey", "clusterSecret99", ""};
+  protocol::RemotingCommand r = protocol::RemotingCommand::Request(103);
+  r.Set("brokerName", "b1");
+  r.body = "{}";
+  EXPECT_FALSE(SignedBy(r, cluster)) << "unsigned";
+  Sign(&r, cluster);
+  EXPECT_TRUE(SignedBy(r, cluster));
+  EXPECT_FALSE(SignedBy(r, Credentials{"clusterKey", "otherSecret", ""}));
+  EXPECT_FALSE(SignedBy(r, Credentials{}));
+  protocol::RemotingCommand tampered = r;
+  tampered.Set("brokerName", "b2");
+  EXPECT_FALSE(SignedBy(tampered, cluster));
+  protocol::RemotingCommand other = protocol::RemotingCommand::Request(103);
+  other.Set("brokerName", "b1");
+  other.body = "{}";
+  Sign(&other, Credentials{"otherKey", "clusterSecret99", ""});
+  EXPECT_FALSE(SignedBy(other, cluster)) << "same secret, another key";
+}
+
+}  // namespace
+}  // namespace ramjet::acl

@@ -1,6 +1,7 @@
 #include "ramjet/acl/signature.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/params.h>
@@ -97,6 +98,13 @@ void Sign(protocol::RemotingCommand* r, const Credentials& c) {
   if (!c.security_token.empty()) r->Set(kSecurityTokenField, c.security_token);
   r->ext_fields.erase(kSignatureField);
   r->Set(kSignatureField, SignatureOf(*r, false, c.secret_key));
+}
+
+bool SignedBy(const protocol::RemotingCommand& r, const Credentials& c) {
+  if (c.empty() || r.Find(kAccessKeyField).value_or("") != c.access_key) return false;
+  const std::string_view got = r.Find(kSignatureField).value_or("");
+  const std::string want = SignatureOf(r, true, c.secret_key);
+  return got.size() == want.size() && CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
 }
 
 }  // namespace ramjet::acl

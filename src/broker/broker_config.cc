@@ -151,6 +151,14 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "ACL account (access key) the broker's own clients sign with: its dashboard")
       .Refused();
   b->Bind("innerSecretKey", &inner_secret_key, "secret key of innerAccessKey").Refused().Secret();
+  b->Bind("clusterAccessKey", &cluster_access_key,
+          "the cluster credential: requests to name servers (registration) and a slave's requests "
+          "to its master are signed with it; with aclEnable, requests signed with it pass as an "
+          "admin account's (the name servers' clusterAccessKey must match)")
+      .Refused();
+  b->Bind("clusterSecretKey", &cluster_secret_key, "secret key of clusterAccessKey")
+      .Refused()
+      .Secret();
   b->Bind("storeReplyMessageEnable", &store_reply_message_enable,
           "store request-reply replies in <cluster>_REPLY_TOPIC besides pushing them");
   b->Bind("registerNameServerPeriod", &register_name_server_period,
@@ -379,6 +387,9 @@ Status BrokerConfig::Finish() {
   if (register_name_server_period > 60000) register_name_server_period = 60000;
   RJ_RETURN_IF_ERROR(limits.Check());
   RJ_RETURN_IF_ERROR(tls.Check());
+  if (!cluster_access_key.empty() && cluster_secret_key.empty()) {
+    return Status::InvalidArgument("clusterAccessKey needs clusterSecretKey");
+  }
   auto levels = ParseDelayLevels(message_delay_level);
   if (!levels.ok()) {
     return Status::InvalidArgument("messageDelayLevel: " + std::string(levels.status().message()));

@@ -1,5 +1,6 @@
 #include "namesrv_registrar.h"
 
+#include "ramjet/acl/signature.h"
 #include "ramjet/base/config.h"
 #include "ramjet/base/hash.h"
 #include "ramjet/base/logging.h"
@@ -24,6 +25,10 @@ void NamesrvRegistrar::Start() {
   co.version = protocol::kVersionV4_9_8;
   if (Status s = bc_.config().tls.ApplyToClient(&co); !s.ok()) {  // checked at start: unexpected
     RJ_LOG(kError, "broker", "tlsEnable: %s", std::string(s.message()).c_str());
+  }
+  if (const BrokerConfig& c = bc_.config(); !c.cluster_access_key.empty()) {
+    co.sign_request = [cred = acl::Credentials{c.cluster_access_key, c.cluster_secret_key, ""}](
+                          protocol::RemotingCommand* r) { acl::Sign(r, cred); };
   }
   client_ = std::make_unique<remoting::RemotingClient>(co, 3000);
   started_ = true;

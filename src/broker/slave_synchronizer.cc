@@ -1,5 +1,6 @@
 #include "slave_synchronizer.h"
 
+#include "ramjet/acl/signature.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/protocol/config_files.h"
@@ -18,6 +19,10 @@ void SlaveSynchronizer::Start() {
   o.version = protocol::kVersionV4_9_8;
   if (Status s = bc_.config().tls.ApplyToClient(&o); !s.ok()) {  // checked at start: unexpected
     RJ_LOG(kError, "broker", "tlsEnable: %s", std::string(s.message()).c_str());
+  }
+  if (const BrokerConfig& c = bc_.config(); !c.cluster_access_key.empty()) {
+    o.sign_request = [cred = acl::Credentials{c.cluster_access_key, c.cluster_secret_key, ""}](
+                         protocol::RemotingCommand* r) { acl::Sign(r, cred); };
   }
   client_ = std::make_unique<remoting::RemotingClient>(o, 3000);
   scheduler_.RunEvery(3000, 10000, [this] { SyncAll(); });

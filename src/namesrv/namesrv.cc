@@ -3,6 +3,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "namesrv_auth.h"
 #include "namesrv_metrics.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/hash.h"
@@ -40,6 +41,14 @@ void NamesrvConfig::Bind(ConfigBinder* b) {
           "largest accepted frame; a longer length field closes the connection");
   limits.Bind(b);
   tls.Bind(b);
+  b->Bind("clusterAccessKey", &cluster_access_key,
+          "the cluster credential: when set (with clusterSecretKey), registering or unregistering "
+          "a broker and every other request that changes routes or KV config must be signed with "
+          "it (brokers sign with their own clusterAccessKey; ramjet-admin with RAMJET_ACCESS_KEY)")
+      .Refused();
+  b->Bind("clusterSecretKey", &cluster_secret_key, "secret key of clusterAccessKey")
+      .Refused()
+      .Secret();
   b->Bind("metricsPromExporterPort", &metrics_prom_exporter_port,
           "HTTP port of the Prometheus endpoint /metrics (-1 = off, 0 = any free port); when the "
           "port is taken the name server logs an error and runs without it")
@@ -121,6 +130,12 @@ class Controller : public NamesrvController {
     o.max_frame_bytes = static_cast<size_t>(config_.max_frame_bytes);
     o.version = protocol::kVersionV4_9_8;
     RJ_RETURN_IF_ERROR(config_.tls.ApplyToServer(&o, "namesrv"));
+    if (!config_.cluster_access_key.empty()) {
+      if (config_.cluster_secret_key.empty()) {
+        return Status::InvalidArgument("clusterAccessKey needs clusterSecretKey");
+      }
+      o.authorize = ClusterAuthorizer({config_.cluster_access_key, config_.cluster_secret_key, ""});
+    }
     if (config_.metrics_prom_exporter_port >= 0) {
       o.on_response = [this](int32_t request, int32_t response, int64_t micros) {
         rpc_.OnResponse(request, response, micros);

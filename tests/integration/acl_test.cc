@@ -1,7 +1,9 @@
 // ACL 1.0 on a real broker (aclEnable=true): an anonymous client and an ordinary account try
 // what an attacker would — delete a topic, reset a group's offsets, change the broker's
 // configuration, create topics, write into system topics and other groups' retry topics — and
-// are refused NO_PERMISSION (16) while the data stays as it was; the admin account can.
+// are refused NO_PERMISSION (16) while the data stays as it was; the admin account can. With a
+// cluster credential, the name server refuses fake broker registrations, unregistrations and
+// KV writes from strangers; the real broker registers, and a slave signs its sync requests.
 #include <fstream>
 
 #include "cluster_fixture.h"
@@ -190,6 +192,113 @@ TEST_F(AclAttackTest, AnonymousAndOrdinaryAccountsCannotHarmTheBroker) {
   EXPECT_EQ(log.find("userSecret"), std::string::npos) << "no secret in the log";
   EXPECT_EQ(log.find("adminSecret"), std::string::npos) << "no secret in the log";
   EXPECT_EQ(log.find("newSecret01"), std::string::npos) << "no secret in the log";
+}
+
+TEST_F(AclAttackTest, NameServerRefusesFakeBrokersWithoutTheClusterCredential) {
+  const std::vector<std::string> cred = {"--clusterAccessKey=clusterKey",
+                                         "--clusterSecretKey=clusterSecret99"};
+  StartNamesrv(cred);
+  std::vector<std::string> broker_args = cred;
+  broker_args.push_back("--dashboardPort=-1");
+  StartBroker(broker_args);
+  auto registered = [&](const std::string& addr) {
+    auto r = Call(NsAddr(), req::kGetBrokerClusterInfo, {});
+    if (!r.ok() || r->code != rc::kSuccess) return false;
+    auto info = protocol::ClusterInfo::Parse(r->body);
+    if (!info.ok()) return false;
+    for (const auto& [name, data] : info->broker_addr_table) {
+      for (const auto& [id, a] : data.broker_addrs) {
+        if (a == addr) return true;
+      }
+    }
+    return false;
+  };
+  bool real = false;
+  for (int i = 0; i < 100 && !real; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    real = registered(BrokerAddr());
+  }
+  ASSERT_TRUE(real) << "the broker signs its registration with the cluster credential\n"
+                    << ReadAll(Log("namesrv.log"));
+
+  // A stranger registers a fake broker for TBW102, unregisters the real one, rewrites KV config
+  // and wipes the real broker's write permission: anonymously and with a guessed secret.
+  protocol::RegisterBrokerBody body;
+  protocol::TopicConfig tc;
+  tc.topic_name = "TBW102";
+  tc.read_queue_nums = tc.write_queue_nums = 8;
+  tc.perm = 6;
+  body.topic_config_wrapper.topic_config_table["TBW102"] = tc;
+  const std::string fake = "10.66.66.66:10911";
+  struct Attack {
+    const char* what;
+    int32_t code;
+    std::vector<std::pair<std::string, std::string>> fields;
+    std::string body;
+  };
+  const std::vector<Attack> attacks = {
+      {"register a fake broker",
+       req::kRegisterBroker,
+       {{"brokerName", "broker-it"},
+        {"brokerAddr", fake},
+        {"clusterName", "DefaultCluster"},
+        {"haServerAddr", fake},
+        {"brokerId", "0"},
+        {"compressed", "false"}},
+       body.ToJson()},
+      {"unregister the real broker",
+       req::kUnregisterBroker,
+       {{"brokerName", "broker-it"},
+        {"brokerAddr", BrokerAddr()},
+        {"clusterName", "DefaultCluster"},
+        {"brokerId", "0"}},
+       ""},
+      {"put KV config",
+       req::kPutKvConfig,
+       {{"namespace", "ORDER_TOPIC_CONFIG"}, {"key", "T"}, {"value", "x"}},
+       ""},
+      {"wipe write permission", req::kWipeWritePermOfBroker, {{"brokerName", "broker-it"}}, ""},
+  };
+  for (const acl::Credentials& who :
+       {acl::Credentials{}, acl::Credentials{"clusterKey", "guessedSecret", ""},
+        acl::Credentials{"someoneElse", "clusterSecret99", ""}}) {
+    for (const Attack& a : attacks) {
+      RemotingCommand c = RemotingCommand::Request(a.code);
+      for (auto& [k, v] : a.fields) c.Set(k, v);
+      c.body = a.body;
+      if (!who.empty()) acl::Sign(&c, who);
+      auto r = client_->InvokeSync(NsAddr(), std::move(c), 5000);
+      ASSERT_TRUE(r.ok()) << a.what;
+      EXPECT_EQ(r->code, rc::kNoPermission)
+          << a.what << " by " << (who.empty() ? "anonymous" : who.access_key) << ": "
+          << r->remark.value_or("");
+    }
+  }
+  // Routes intact: the real broker, no fake one, writable; no KV entry.
+  EXPECT_TRUE(registered(BrokerAddr()));
+  EXPECT_FALSE(registered(fake));
+  auto route = WaitRoute("TBW102", 5000);
+  ASSERT_TRUE(route.has_value());
+  for (const auto& q : route->queue_datas) EXPECT_EQ(q.perm & 2, 2) << "still writable";
+  auto kv = Call(NsAddr(), req::kGetKvConfig, {{"namespace", "ORDER_TOPIC_CONFIG"}, {"key", "T"}});
+  ASSERT_TRUE(kv.ok());
+  EXPECT_NE(kv->code, rc::kSuccess);
+  // Reads stay open to clients without credentials.
+  auto read = Call(NsAddr(), req::kGetRouteinfoByTopic, {{"topic", "TBW102"}});
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->code, rc::kSuccess);
+  // The holder of the cluster credential may write (ramjet-admin with RAMJET_ACCESS_KEY).
+  RemotingCommand put = RemotingCommand::Request(req::kPutKvConfig);
+  put.Set("namespace", "ORDER_TOPIC_CONFIG");
+  put.Set("key", "T");
+  put.Set("value", "broker-it:4");
+  acl::Sign(&put, {"clusterKey", "clusterSecret99", ""});
+  auto ok = client_->InvokeSync(NsAddr(), std::move(put), 5000);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->code, rc::kSuccess) << ok->remark.value_or("");
+  const std::string log = ReadAll(Log("namesrv.log"));
+  EXPECT_NE(log.find("refused: not signed"), std::string::npos) << log;
+  EXPECT_EQ(log.find("clusterSecret99"), std::string::npos) << "no secret in the log";
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "broker_calls.h"
 #include "process_util.h"
+#include "ramjet/acl/signature.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/client/message.h"
 #include "ramjet/client/producer.h"
@@ -243,6 +244,63 @@ TEST_F(ReplicationTest, SlaveCopiesTopicsOffsetsAndGroupsFromItsMaster) {
                 {{"consumerGroup", "HA_META_CG"}, {"topic", "HaMeta"}, {"queueId", "2"}});
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(q->GetInt64Or("offset", -1), 42);
+}
+
+// A master with aclEnable: its slave signs its sync requests with the cluster credential and
+// copies the master's topics; a slave with a wrong cluster secret is refused (NO_PERMISSION) and
+// copies nothing.
+TEST_F(ReplicationTest, SlavesAuthenticateToAnAclMasterWithTheClusterCredential) {
+  const std::string acl_file = (dir_ / "plain_acl.yml").string();
+  std::ofstream(acl_file)
+      << "accounts:\n"
+         "  - accessKey: haAdmin\n    secretKey: haAdminSecret\n    admin: true\n";
+  StartMember(0, "ASYNC_MASTER",
+              {"--aclEnable=true", "--aclFilePath=" + acl_file, "--clusterAccessKey=haCluster",
+               "--clusterSecretKey=haClusterSecret", "--dashboardPort=-1"});
+  remoting::EndpointOptions o;
+  o.name = "it-admin";
+  const acl::Credentials admin{"haAdmin", "haAdminSecret", ""};
+  o.sign_request = [admin](RemotingCommand* r) { acl::Sign(r, admin); };
+  remoting::RemotingClient signed_client(o);
+  RemotingCommand create = RemotingCommand::Request(req::kUpdateAndCreateTopic);
+  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{{"topic", "HaAclMeta"},
+                                                                      {"readQueueNums", "2"},
+                                                                      {"writeQueueNums", "2"},
+                                                                      {"perm", "6"}}) {
+    create.Set(k, v);
+  }
+  auto t = signed_client.InvokeSync(brokers_[0].Addr(), std::move(create), 5000);
+  ASSERT_TRUE(t.ok() && t->code == rc::kSuccess) << (t.ok() ? t->remark.value_or("") : "");
+
+  StartMember(
+      1, "SLAVE",
+      {"--clusterAccessKey=haCluster", "--clusterSecretKey=haClusterSecret", "--dashboardPort=-1"});
+  StartMember(
+      2, "SLAVE",
+      {"--clusterAccessKey=haCluster", "--clusterSecretKey=guessedSecret", "--dashboardPort=-1"});
+  auto has_topic = [&](int id) {
+    auto tc = Call(brokers_[id].Addr(), req::kGetAllTopicConfig, {});
+    return tc.ok() && tc->body.find("\"HaAclMeta\"") != std::string::npos;
+  };
+  bool copied = false;
+  for (int64_t end = NowMillis() + 20000; NowMillis() < end && !copied;) {
+    copied = has_topic(1);
+    if (!copied) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(copied) << "the slave with the cluster credential copies the topic\n"
+                      << ReadFile(Log(1));
+  // The wrong secret's sync attempt is refused (it tries as soon as it knows its master).
+  std::string master_log;
+  for (int64_t end = NowMillis() + 20000; NowMillis() < end;) {
+    master_log = ReadFile(Log(0));
+    if (master_log.find("refused: No acl config for haCluster") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(master_log.find("refused: No acl config for haCluster"), std::string::npos)
+      << master_log;
+  EXPECT_NE(ReadFile(Log(2)).find("answered 16"), std::string::npos) << ReadFile(Log(2));
+  EXPECT_FALSE(has_topic(2)) << "the slave with a wrong cluster secret copies nothing";
+  EXPECT_EQ(master_log.find("haClusterSecret"), std::string::npos) << "no secret in the log";
 }
 
 TEST_F(ReplicationTest, MasterSuggestsTheSlaveForABacklogWhenSlaveReadIsOn) {

@@ -38,4 +38,8 @@ std::string SignatureOf(const protocol::RemotingCommand& r, bool server_side,
 // AclClientRPCHook.doBeforeRequest: adds AccessKey, SecurityToken (when set) and Signature.
 void Sign(protocol::RemotingCommand* r, const Credentials& c);
 
+// Whether r carries c's access key and a valid signature made with c's secret (constant-time
+// comparison). The cluster credential of name servers and brokers (clusterAccessKey).
+bool SignedBy(const protocol::RemotingCommand& r, const Credentials& c);
+
 }  // namespace ramjet::acl

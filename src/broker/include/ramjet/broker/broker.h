@@ -80,6 +80,8 @@ struct BrokerConfig {
   // The account of the requests the broker's own parts send (its dashboard) when ACL is on.
   std::string inner_access_key;                   // innerAccessKey
   std::string inner_secret_key;                   // innerSecretKey
+  std::string cluster_access_key;                 // clusterAccessKey (name servers, slaves)
+  std::string cluster_secret_key;                 // clusterSecretKey
   bool store_reply_message_enable = true;         // storeReplyMessageEnable
   int32_t register_name_server_period = 30000;    // registerNameServerPeriod (ms, 10000..60000)
   int32_t register_broker_timeout_mills = 6000;   // registerBrokerTimeoutMills

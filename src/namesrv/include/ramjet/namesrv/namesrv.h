@@ -33,6 +33,10 @@ struct NamesrvConfig {
   int32_t default_thread_pool_nums = 8;                  // defaultThreadPoolNums
   int32_t server_worker_threads = 2;                     // serverWorkerThreads (I/O loops)
   int64_t max_frame_bytes = 16 * 1024 * 1024;            // com.rocketmq.remoting.frameMaxLength
+  // clusterAccessKey / clusterSecretKey: when set, requests that change routes or KV config
+  // (REGISTER_BROKER, UNREGISTER_BROKER, PUT/DELETE_KV_CONFIG, ...) must be signed with them.
+  std::string cluster_access_key;
+  std::string cluster_secret_key;
   remoting::TlsConfig tls;                               // tlsMode, tlsServerCertPath, ...
   remoting::ConnectionLimits limits;                     // serverChannelMaxIdleTimeSeconds, ...
   // The Prometheus endpoint /metrics (-1 = off). Not the broker's 5557: a name server and a
