@@ -153,13 +153,30 @@ TEST(PlainAcl, GrpcCallsAreAuthenticatedByTheirDateTimeSignature) {
   auto auth = [](const std::string& ak, const std::string& s) {
     return "MQv2-HMAC-SHA1 Credential=" + ak + ", SignedHeaders=x-mq-date-time, Signature=" + s;
   };
-  EXPECT_TRUE(ValidateGrpc(c, auth("RocketMQ", sig), dt, "127.0.0.1").ok());
-  EXPECT_EQ(ValidateGrpc(c, auth("RocketMQ", sig), "20261206T070001Z", "127.0.0.1").message(),
+  bool forbidden = false;
+  auto v = [&](const std::string& a, const std::string& d, const std::string& ip,
+               std::map<std::string, uint8_t> resources = {}) {
+    return ValidateGrpc(c, a, d, ip, resources, &forbidden);
+  };
+  EXPECT_TRUE(v(auth("RocketMQ", sig), dt, "127.0.0.1").ok());
+  EXPECT_EQ(v(auth("RocketMQ", sig), "20261206T070001Z", "127.0.0.1").message(),
             "Check signature failed for accessKey=RocketMQ");
-  EXPECT_EQ(ValidateGrpc(c, auth("Nobody1", sig), dt, "127.0.0.1").message(),
-            "No acl config for Nobody1");
-  EXPECT_EQ(ValidateGrpc(c, "", dt, "127.0.0.1").message(), "No accessKey is configured");
-  EXPECT_TRUE(ValidateGrpc(c, "", dt, "10.10.103.7").ok()) << "a global white address";
+  EXPECT_FALSE(forbidden) << "an authentication failure";
+  EXPECT_EQ(v(auth("Nobody1", sig), dt, "127.0.0.1").message(), "No acl config for Nobody1");
+  EXPECT_EQ(v("", dt, "127.0.0.1").message(), "No accessKey is configured");
+  EXPECT_TRUE(v("", dt, "10.10.103.7").ok()) << "a global white address";
+  // The call's resources, as ACL 1.0 decides them for 4.x requests.
+  EXPECT_TRUE(v(auth("RocketMQ", sig), dt, "127.0.0.1", {{"topicB", kPub}}).ok());
+  EXPECT_EQ(v(auth("RocketMQ", sig), dt, "127.0.0.1", {{"topicC", kPub}}).message(),
+            "No default permission for topic:topicC");
+  EXPECT_TRUE(forbidden);
+  EXPECT_TRUE(
+      v(auth("RocketMQ", sig), dt, "127.0.0.1", {{"topicC", kSub}, {"%RETRY%groupX", kSub}}).ok());
+  EXPECT_EQ(v(auth("RocketMQ", sig), dt, "127.0.0.1", {{"topicC", kSub}, {"%RETRY%groupA", kSub}})
+                .message(),
+            "No default permission for group:groupA");
+  EXPECT_TRUE(v(auth("RocketMQ", sig), dt, "127.0.0.1", {{"topicC", kAny}}).ok()) << "QueryRoute";
+  EXPECT_FALSE(v(auth("RocketMQ", sig), dt, "127.0.0.1", {{"topicA", kAny}}).ok());
 }
 
 TEST(PlainAcl, HeartbeatsNeedSubOnEveryGroupAndTopic) {

@@ -328,17 +328,23 @@ Status Validate(const AclConfig& config, const AccessRequest& r) {
   if (r.command == nullptr || SignatureOf(*r.command, true, owned.secret_key) != r.signature) {
     return Status::PermissionDenied("Check signature failed for accessKey=" + r.access_key);
   }
+  return CheckResources(owned, r.code, r.needed);
+}
+
+Status CheckResources(const Account& owned, int32_t code,
+                      const std::map<std::string, uint8_t>& resources) {
   // Message trace: publishing to the trace topic needs no permission.
-  if (auto t = r.needed.find(std::string(kTraceTopic)); t != r.needed.end() && t->second == kPub) {
+  if (auto t = resources.find(std::string(kTraceTopic));
+      t != resources.end() && t->second == kPub) {
     return Status::OK();
   }
-  if (NeedsAdmin(r.code) && !owned.admin) {
+  if (code >= 0 && NeedsAdmin(code) && !owned.admin) {
     return Status::PermissionDenied(
-        "Need admin permission for request code=" + std::to_string(r.code) +
-        ", but accessKey=" + r.access_key + " is not");
+        "Need admin permission for request code=" + std::to_string(code) +
+        ", but accessKey=" + owned.access_key + " is not");
   }
   if (owned.admin && owned.resource_perms.empty()) return Status::OK();
-  for (const auto& [resource, needed] : r.needed) {
+  for (const auto& [resource, needed] : resources) {
     const bool group = resource.starts_with(kRetryPrefix);
     auto own = owned.resource_perms.find(resource);
     const uint8_t perm = own != owned.resource_perms.end()
@@ -365,7 +371,9 @@ std::string GrpcSignature(std::string_view date_time, std::string_view secret) {
 }
 
 Status ValidateGrpc(const AclConfig& config, std::string_view authorization,
-                    std::string_view date_time, std::string_view ip) {
+                    std::string_view date_time, std::string_view ip,
+                    const std::map<std::string, uint8_t>& resources, bool* forbidden) {
+  *forbidden = false;
   for (const auto& w : config.global_white) {
     if (w.Match(ip)) return Status::OK();
   }
@@ -388,7 +396,9 @@ Status ValidateGrpc(const AclConfig& config, std::string_view authorization,
       GrpcSignature(date_time, it->second.secret_key) != value_of("Signature=")) {
     return Status::PermissionDenied("Check signature failed for accessKey=" + access_key);
   }
-  return Status::OK();
+  Status s = CheckResources(it->second, -1, resources);
+  *forbidden = !s.ok();
+  return s;
 }
 
 }  // namespace ramjet::acl

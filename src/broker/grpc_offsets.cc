@@ -31,8 +31,9 @@ std::optional<grpc_api::Refusal> CheckQueue(BrokerContext& bc, const v2::Message
 ::grpc::ServerUnaryReactor* GrpcService::Impl::UpdateOffset(::grpc::CallbackServerContext* ctx,
                                                             const v2::UpdateOffsetRequest* req,
                                                             v2::UpdateOffsetResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(
+          ctx, {{T(req->message_queue().topic()), acl::kSub}, {G(req->group()), acl::kSub}})) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   const std::string group = grpc_api::WithNamespace(req->group());
   if (auto r = grpc_api::CheckGroupName(group)) return FinishUnary(ctx, resp, r->code, r->message);
@@ -48,8 +49,9 @@ std::optional<grpc_api::Refusal> CheckQueue(BrokerContext& bc, const v2::Message
 ::grpc::ServerUnaryReactor* GrpcService::Impl::GetOffset(::grpc::CallbackServerContext* ctx,
                                                          const v2::GetOffsetRequest* req,
                                                          v2::GetOffsetResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(
+          ctx, {{T(req->message_queue().topic()), acl::kSub}, {G(req->group()), acl::kSub}})) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   const std::string group = grpc_api::WithNamespace(req->group());
   if (auto r = grpc_api::CheckGroupName(group)) return FinishUnary(ctx, resp, r->code, r->message);
@@ -66,8 +68,8 @@ std::optional<grpc_api::Refusal> CheckQueue(BrokerContext& bc, const v2::Message
 ::grpc::ServerUnaryReactor* GrpcService::Impl::QueryOffset(::grpc::CallbackServerContext* ctx,
                                                            const v2::QueryOffsetRequest* req,
                                                            v2::QueryOffsetResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(ctx, {{T(req->message_queue().topic()), acl::kSub}})) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   std::string topic;
   if (auto r = CheckQueue(bc(), req->message_queue(), &topic)) {
@@ -159,9 +161,9 @@ void PullCall::Run(GrpcService::Impl& svc, const v2::PullMessageRequest& req) {
 
 ::grpc::ServerWriteReactor<v2::PullMessageResponse>* GrpcService::Impl::PullMessage(
     ::grpc::CallbackServerContext* ctx, const v2::PullMessageRequest* req) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return new RefusedStream<::grpc::ServerWriteReactor<v2::PullMessageResponse>>(
-        std::string(a.message()));
+  if (auto denied = Authorize(
+          ctx, {{T(req->message_queue().topic()), acl::kSub}, {G(req->group()), acl::kSub}})) {
+    return new RefusedStream<::grpc::ServerWriteReactor<v2::PullMessageResponse>>(denied->message);
   }
   return new PullCall(this, *req);
 }

@@ -159,9 +159,10 @@ bool ReceiveCall::Attempt(bool last_chance) {
 
 ::grpc::ServerWriteReactor<v2::ReceiveMessageResponse>* GrpcService::Impl::ReceiveMessage(
     ::grpc::CallbackServerContext* ctx, const v2::ReceiveMessageRequest* req) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
+  if (auto denied = Authorize(
+          ctx, {{T(req->message_queue().topic()), acl::kSub}, {G(req->group()), acl::kSub}})) {
     return new RefusedStream<::grpc::ServerWriteReactor<v2::ReceiveMessageResponse>>(
-        std::string(a.message()));
+        denied->message);
   }
   auto* call = new ReceiveCall(this, ctx, req);
   if (call->ok() && !call->Attempt(false)) {

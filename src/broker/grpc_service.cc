@@ -62,10 +62,27 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
   return c;
 }
 
-Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx) const {
-  if (d_.acl == nullptr) return Status::OK();
-  return d_.acl->CheckGrpc(Metadata(ctx, "authorization"), Metadata(ctx, "x-mq-date-time"),
-                           PeerAddress(ctx->peer()));
+std::optional<grpc_api::Refusal> GrpcService::Impl::Authorize(
+    const ::grpc::CallbackServerContext* ctx, const Resources& resources) const {
+  if (d_.acl == nullptr) return std::nullopt;
+  bool forbidden = false;
+  Status s = d_.acl->CheckGrpc(Metadata(ctx, "authorization"), Metadata(ctx, "x-mq-date-time"),
+                               PeerAddress(ctx->peer()), resources, &forbidden);
+  if (s.ok()) return std::nullopt;
+  return grpc_api::Refusal{forbidden ? v2::FORBIDDEN : v2::UNAUTHORIZED, std::string(s.message())};
+}
+
+GrpcService::Impl::Resources GrpcService::Impl::SendResources(const v2::SendMessageRequest& req) {
+  Resources r;
+  for (const auto& m : req.messages()) r[T(m.topic())] = acl::kPub;
+  return r;
+}
+
+GrpcService::Impl::Resources GrpcService::Impl::HeartbeatResources(
+    const v2::HeartbeatRequest& req) {
+  // Consumers heartbeat with their group; producers name none.
+  if (!req.has_group() || req.group().name().empty()) return {};
+  return {{G(req.group()), acl::kSub}};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -74,8 +91,8 @@ Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx)
 ::grpc::ServerUnaryReactor* GrpcService::Impl::QueryRoute(::grpc::CallbackServerContext* ctx,
                                                           const v2::QueryRouteRequest* req,
                                                           v2::QueryRouteResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(ctx, {{T(req->topic()), acl::kAny}})) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   const std::string topic = grpc_api::WithNamespace(req->topic());
   if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
@@ -115,8 +132,8 @@ Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx)
 ::grpc::ServerUnaryReactor* GrpcService::Impl::QueryAssignment(
     ::grpc::CallbackServerContext* ctx, const v2::QueryAssignmentRequest* req,
     v2::QueryAssignmentResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(ctx, {{T(req->topic()), acl::kSub}, {G(req->group()), acl::kSub}})) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   const std::string topic = grpc_api::WithNamespace(req->topic());
   const std::string group = grpc_api::WithNamespace(req->group());
@@ -139,8 +156,8 @@ Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx)
 ::grpc::ServerUnaryReactor* GrpcService::Impl::Heartbeat(::grpc::CallbackServerContext* ctx,
                                                          const v2::HeartbeatRequest* req,
                                                          v2::HeartbeatResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(ctx, HeartbeatResources(*req))) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   if (req->has_group()) {
     const std::string group = grpc_api::WithNamespace(req->group());
@@ -156,8 +173,8 @@ Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx)
 ::grpc::ServerUnaryReactor* GrpcService::Impl::NotifyClientTermination(
     ::grpc::CallbackServerContext* ctx, const v2::NotifyClientTerminationRequest*,
     v2::NotifyClientTerminationResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(ctx, {})) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   return FinishUnary(ctx, resp, v2::OK);
 }
@@ -168,8 +185,8 @@ Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx)
 ::grpc::ServerUnaryReactor* GrpcService::Impl::SendMessage(::grpc::CallbackServerContext* ctx,
                                                            const v2::SendMessageRequest* req,
                                                            v2::SendMessageResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(ctx, SendResources(*req))) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   if (req->messages_size() == 0)
     return FinishUnary(ctx, resp, v2::BAD_REQUEST, "no message to send");
@@ -250,8 +267,8 @@ Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx)
 ::grpc::ServerUnaryReactor* GrpcService::Impl::EndTransaction(::grpc::CallbackServerContext* ctx,
                                                               const v2::EndTransactionRequest* req,
                                                               v2::EndTransactionResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(ctx, {{T(req->topic()), acl::kPub}})) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   auto id = message::DecodeOffsetMessageId(req->transaction_id());
   if (!id.ok()) {
@@ -293,8 +310,8 @@ Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx)
 ::grpc::ServerUnaryReactor* GrpcService::Impl::AckMessage(::grpc::CallbackServerContext* ctx,
                                                           const v2::AckMessageRequest* req,
                                                           v2::AckMessageResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(ctx, {{T(req->topic()), acl::kSub}, {G(req->group()), acl::kSub}})) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   const std::string topic = grpc_api::WithNamespace(req->topic());
   const std::string group = grpc_api::WithNamespace(req->group());
@@ -324,8 +341,8 @@ Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx)
 ::grpc::ServerUnaryReactor* GrpcService::Impl::RecallMessage(::grpc::CallbackServerContext* ctx,
                                                              const v2::RecallMessageRequest* req,
                                                              v2::RecallMessageResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(ctx, {{T(req->topic()), acl::kPub}})) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   const std::string topic = grpc_api::WithNamespace(req->topic());
   if (auto r = grpc_api::CheckTopicName(topic)) return FinishUnary(ctx, resp, r->code, r->message);
@@ -341,8 +358,8 @@ Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx)
 ::grpc::ServerUnaryReactor* GrpcService::Impl::ChangeInvisibleDuration(
     ::grpc::CallbackServerContext* ctx, const v2::ChangeInvisibleDurationRequest* req,
     v2::ChangeInvisibleDurationResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(ctx, {{T(req->topic()), acl::kSub}, {G(req->group()), acl::kSub}})) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   const std::string topic = grpc_api::WithNamespace(req->topic());
   const std::string group = grpc_api::WithNamespace(req->group());
@@ -363,8 +380,8 @@ Status GrpcService::Impl::Authenticate(const ::grpc::CallbackServerContext* ctx)
 ::grpc::ServerUnaryReactor* GrpcService::Impl::ForwardMessageToDeadLetterQueue(
     ::grpc::CallbackServerContext* ctx, const v2::ForwardMessageToDeadLetterQueueRequest* req,
     v2::ForwardMessageToDeadLetterQueueResponse* resp) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
-    return FinishUnary(ctx, resp, v2::Code::UNAUTHORIZED, a.message());
+  if (auto denied = Authorize(ctx, {{T(req->topic()), acl::kSub}, {G(req->group()), acl::kSub}})) {
+    return FinishUnary(ctx, resp, denied->code, denied->message);
   }
   const std::string topic = grpc_api::WithNamespace(req->topic());
   const std::string group = grpc_api::WithNamespace(req->group());

@@ -8,6 +8,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -16,6 +17,7 @@
 #include "grpc_port.h"
 #include "grpc_service.h"
 #include "pop_waiters.h"
+#include "ramjet/acl/plain_acl.h"
 #include "ramjet/base/mutex.h"
 
 namespace ramjet::broker {
@@ -57,9 +59,19 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
  public:
   explicit Impl(Deps deps) : d_(deps) {}
   // aclEnable: the call is signed by an account of the ACL file (MQv2-HMAC-SHA1), or comes from
-  // a white address. Authentication only: the topic and group permissions of remoting requests
-  // are not checked for gRPC calls yet.
-  Status Authenticate(const ::grpc::CallbackServerContext* ctx) const;
+  // a white address (else UNAUTHORIZED), and the account holds the permissions the call needs on
+  // `resources` (topics by name, groups as %RETRY%<group>; else FORBIDDEN), as ACL 1.0 decides
+  // for remoting requests. Nothing when the call may go on.
+  using Resources = std::map<std::string, uint8_t>;
+  std::optional<grpc_api::Refusal> Authorize(const ::grpc::CallbackServerContext* ctx,
+                                             const Resources& resources) const;
+  // Resource names of a call: a topic, and a group's retry topic (ACL 1.0 group permissions).
+  static std::string T(const v2::Resource& topic) { return grpc_api::WithNamespace(topic); }
+  static std::string G(const v2::Resource& group) {
+    return "%RETRY%" + grpc_api::WithNamespace(group);
+  }
+  static Resources SendResources(const v2::SendMessageRequest& req);
+  static Resources HeartbeatResources(const v2::HeartbeatRequest& req);
 
   ::grpc::ServerUnaryReactor* QueryRoute(::grpc::CallbackServerContext* ctx,
                                          const v2::QueryRouteRequest* req,

@@ -229,9 +229,9 @@ std::vector<GrpcService::Impl::Session> GrpcService::Impl::ConsumerSessions(
 
 ::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand>* GrpcService::Impl::Telemetry(
     ::grpc::CallbackServerContext* ctx) {
-  if (Status a = Authenticate(ctx); !a.ok()) {
+  if (auto denied = Authorize(ctx, {})) {
     return new RefusedStream<::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand>>(
-        std::string(a.message()));
+        denied->message);
   }
   return new TelemetryCall(this, CallerOf(ctx));
 }

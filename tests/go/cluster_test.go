@@ -133,46 +133,57 @@ func startCluster() (*ramjetCluster, error) {
 		return c, err
 	}
 
-	rnd := rand.New(rand.NewSource(time.Now().UnixNano() ^ int64(os.Getpid())))
-	if c.namesrvPort, err = pickFreePort(rnd, 0); err != nil {
+	if err := c.launch(brokerName,
+		"--enablePropertyFilter=true",
+		"--traceTopicEnable=true",
+		fmt.Sprintf("--transactionCheckInterval=%d", txCheckIntervalMs),
+		fmt.Sprintf("--transactionTimeOut=%d", txTimeoutMs)); err != nil {
 		return c, err
 	}
-	c.namesrv, err = startServer("namesrv", filepath.Join(tmp, "namesrv.log"), namesrvBin,
+	fmt.Printf("[ramjet] namesrv %s, broker %s, dir %s\n", c.namesrvAddr(), c.brokerAddr(), tmp)
+	return c, nil
+}
+
+// launch starts a name server, then a broker named broker with the suite's small store files and
+// extraBrokerArgs, on random free ports, with their files and logs in c.tmpDir.
+func (c *ramjetCluster) launch(broker string, extraBrokerArgs ...string) error {
+	namesrvBin := filepath.Join(c.binDir, "ramjet-namesrv")
+	brokerBin := filepath.Join(c.binDir, "ramjet-broker")
+	rnd := rand.New(rand.NewSource(time.Now().UnixNano() ^ int64(os.Getpid())))
+	var err error
+	if c.namesrvPort, err = pickFreePort(rnd, 0); err != nil {
+		return err
+	}
+	c.namesrv, err = startServer("namesrv", filepath.Join(c.tmpDir, "namesrv.log"), namesrvBin,
 		fmt.Sprintf("--listenPort=%d", c.namesrvPort),
-		"--kvConfigPath="+filepath.Join(tmp, "kv.json"))
+		"--kvConfigPath="+filepath.Join(c.tmpDir, "kv.json"))
 	if err != nil {
-		return c, err
+		return err
 	}
 	if err := awaitPort(c.namesrv, c.namesrvPort); err != nil {
-		return c, err
+		return err
 	}
 	if c.brokerPort, err = pickFreePort(rnd, 2); err != nil { // bp-2 (VIP), bp, bp+1 (HA) free
-		return c, err
+		return err
 	}
-	c.broker, err = startServer("broker", filepath.Join(tmp, "broker.log"), brokerBin,
-		"--namesrvAddr="+c.namesrvAddr(),
+	args := append([]string{
+		"--namesrvAddr=" + c.namesrvAddr(),
 		fmt.Sprintf("--listenPort=%d", c.brokerPort),
 		"--brokerIP1=127.0.0.1",
-		"--storePathRootDir="+filepath.Join(tmp, "store"),
-		"--brokerName="+brokerName,
+		"--storePathRootDir=" + filepath.Join(c.tmpDir, "store"),
+		"--brokerName=" + broker,
 		// Small store files: the defaults (1 GiB CommitLog segment, 6 MB per consume queue file,
 		// a ~420 MB index file) would take about 1.7 GB of disk per run of this suite.
 		"--mappedFileSizeCommitLog=67108864",
 		"--mappedFileSizeConsumeQueue=60000",
 		"--maxHashSlotNum=50000",
 		"--maxIndexNum=200000",
-		"--enablePropertyFilter=true",
-		"--traceTopicEnable=true",
-		fmt.Sprintf("--transactionCheckInterval=%d", txCheckIntervalMs),
-		fmt.Sprintf("--transactionTimeOut=%d", txTimeoutMs))
+	}, extraBrokerArgs...)
+	c.broker, err = startServer("broker", filepath.Join(c.tmpDir, "broker.log"), brokerBin, args...)
 	if err != nil {
-		return c, err
+		return err
 	}
-	if err := awaitPort(c.broker, c.brokerPort); err != nil {
-		return c, err
-	}
-	fmt.Printf("[ramjet] namesrv %s, broker %s, dir %s\n", c.namesrvAddr(), c.brokerAddr(), tmp)
-	return c, nil
+	return awaitPort(c.broker, c.brokerPort)
 }
 
 func startServer(name, logPath, bin string, args ...string) (*server, error) {

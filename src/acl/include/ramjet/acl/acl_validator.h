@@ -27,8 +27,10 @@ class AclValidator {
   Status Check(const protocol::RemotingCommand& request, const std::string& remote_address)
       RJ_EXCLUDES(mu_);
   // A 5.x gRPC call's authorization and x-mq-date-time metadata (authentication only).
+  // resources and forbidden: as ValidateGrpc.
   Status CheckGrpc(std::string_view authorization, std::string_view date_time,
-                   const std::string& peer_address) RJ_EXCLUDES(mu_);
+                   const std::string& peer_address, const std::map<std::string, uint8_t>& resources,
+                   bool* forbidden) RJ_EXCLUDES(mu_);
   // The file now, whatever the time since the last look (tests; the admin codes that edit it).
   Status Reload() RJ_EXCLUDES(mu_);
 

@@ -89,9 +89,17 @@ Status Validate(const AclConfig& config, const AccessRequest& request);
 // 5.x gRPC clients sign each call: authorization = "MQv2-HMAC-SHA1 Credential=<accessKey>,
 // SignedHeaders=x-mq-date-time, Signature=<upper-case hex HmacSHA1(secretKey, x-mq-date-time)>".
 std::string GrpcSignature(std::string_view date_time, std::string_view secret);
-// The caller is an account of the file (or comes from a white address): authentication only,
-// with the texts of Validate; ip without port.
+// A gRPC call: its caller is an account of the file (or comes from a white address), then the
+// account holds the permissions the call needs on `resources` (topics by name, groups as
+// %RETRY%<group>), with the texts of Validate; ip without port. *forbidden tells a permission
+// refusal (FORBIDDEN) from an authentication one (UNAUTHORIZED).
 Status ValidateGrpc(const AclConfig& config, std::string_view authorization,
-                    std::string_view date_time, std::string_view ip);
+                    std::string_view date_time, std::string_view ip,
+                    const std::map<std::string, uint8_t>& resources, bool* forbidden);
+
+// Whether the account may send request `code` (-1: no code, gRPC) touching `resources`:
+// admin codes, default and per-resource permissions (the second half of Validate).
+Status CheckResources(const Account& owned, int32_t code,
+                      const std::map<std::string, uint8_t>& resources);
 
 }  // namespace ramjet::acl

@@ -2,6 +2,7 @@ package io.ramjet.grpc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ramjet.compat.RamjetCluster;
@@ -52,7 +53,12 @@ class GrpcAclTest {
         try {
             Path f = Files.createTempDirectory("ramjet-grpc-acl-").resolve("plain_acl.yml");
             Files.writeString(f, "accounts:\n"
-                    + "  - accessKey: grpcAdmin\n    secretKey: grpcSecret123\n    admin: true\n",
+                    + "  - accessKey: grpcAdmin\n    secretKey: grpcSecret123\n    admin: true\n"
+                    // Reads GrpcAclPermTopic through group GID_GRPC_OK; may publish nothing.
+                    + "  - accessKey: grpcReader\n    secretKey: readerSecret123\n    admin: false\n"
+                    + "    defaultTopicPerm: DENY\n    defaultGroupPerm: DENY\n"
+                    + "    topicPerms:\n      - GrpcAclPermTopic=SUB\n"
+                    + "    groupPerms:\n      - GID_GRPC_OK=SUB\n",
                     StandardCharsets.UTF_8);
             return f;
         } catch (IOException e) {
@@ -117,6 +123,64 @@ class GrpcAclTest {
             fail(String.join("; ", problems));
         }
         // Exactly the one signed message was stored.
+        assertEquals(1, storedCount(topic));
+    }
+
+    /** The bodies a simple consumer of {@code group} receives within 20 s, or the failure's text. */
+    static Object receiveAll(SessionCredentialsProvider credentials, String topic, String group, int want) {
+        java.util.Set<String> got = new java.util.HashSet<>();
+        try (org.apache.rocketmq.client.apis.consumer.SimpleConsumer c = provider.newSimpleConsumerBuilder()
+                .setClientConfiguration(config(credentials)).setConsumerGroup(group)
+                .setAwaitDuration(Duration.ofSeconds(2))
+                .setSubscriptionExpressions(java.util.Collections.singletonMap(topic,
+                        org.apache.rocketmq.client.apis.consumer.FilterExpression.SUB_ALL))
+                .build()) {
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (got.size() < want && System.currentTimeMillis() < deadline) {
+                for (org.apache.rocketmq.client.apis.message.MessageView v : c.receive(16, Duration.ofSeconds(30))) {
+                    got.add(StandardCharsets.UTF_8.decode(v.getBody()).toString());
+                    c.ack(v);
+                }
+            }
+            return got;
+        } catch (Exception e) {
+            return String.valueOf(e);
+        }
+    }
+
+    @Test
+    void topicAndGroupPermissionsApplyToGrpcCalls() throws Exception {
+        String topic = "GrpcAclPermTopic";
+        DefaultMQProducer admin = new DefaultMQProducer("PID_GRPC_ACL_ADMIN2",
+                new AclClientRPCHook(new SessionCredentials("grpcAdmin", "grpcSecret123")));
+        admin.setNamesrvAddr(cluster.namesrvAddr());
+        admin.setInstanceName(RamjetCluster.unique("grpc-acl2"));
+        admin.start();
+        try {
+            cluster.createTopic(admin, topic, 2);
+        } finally {
+            admin.shutdown();
+        }
+        SessionCredentialsProvider reader = new StaticSessionCredentialsProvider("grpcReader", "readerSecret123");
+        Object ok = sendOne(new StaticSessionCredentialsProvider("grpcAdmin", "grpcSecret123"), topic);
+        if (!(ok instanceof SendReceipt)) {
+            fail("the admin's send failed: " + ok);
+        }
+        // No PUB on the topic: refused (FORBIDDEN, with ACL 1.0's text).
+        Object denied = sendOne(reader, topic);
+        if (denied instanceof SendReceipt) {
+            fail("a send without PUB on the topic was accepted");
+        }
+        assertTrue(String.valueOf(denied).contains("No default permission for topic:" + topic),
+                "refusal names the topic: " + denied);
+        // SUB on the topic and on its group: receives the admin's message.
+        Object got = receiveAll(reader, topic, "GID_GRPC_OK", 1);
+        assertEquals(java.util.Set.of("acl"), got, "the reader receives through its group");
+        // A group it holds no SUB on: nothing.
+        Object other = receiveAll(reader, topic, "GID_GRPC_DENIED", 1);
+        if (other instanceof java.util.Set && !((java.util.Set<?>) other).isEmpty()) {
+            fail("received through a group without SUB: " + other);
+        }
         assertEquals(1, storedCount(topic));
     }
 
