@@ -72,7 +72,12 @@ void PrintMessage(const client::MessageExt& m) {
   std::printf("%-20s %s\n", "Store Host:", m.store_host.c_str());
   std::printf("%-20s %d\n", "System Flag:", m.sys_flag);
   std::string props;
-  for (const auto& [k, v] : m.properties) props += (props.empty() ? "" : ", ") + k + "=" + v;
+  for (const auto& [k, v] : m.properties) {
+    if (!props.empty()) props += ", ";
+    props += k;
+    props += '=';
+    props += v;
+  }
   std::printf("%-20s {%s}\n", "Properties:", props.c_str());
   std::printf("%-20s %s\n\n", "Message Body:", m.body.c_str());
 }

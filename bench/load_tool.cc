@@ -294,7 +294,7 @@ int RunProducer(const Options& o) {
       }
       int64_t idx = req_counter.fetch_add(1);
       int64_t t0 = pace(idx);
-      auto on_done = [&, t0](Result<client::SendResult> r) {
+      auto on_done = [&, t0](const Result<client::SendResult>& r) {
         if (Stored(r)) {
           stats.Record(NowMicros() - t0, per_req, static_cast<int64_t>(per_req) * o.size);
         } else {

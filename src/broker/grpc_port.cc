@@ -43,8 +43,7 @@ std::shared_ptr<::grpc::ServerCredentials> TlsCredentials(const remoting::TlsCon
 }  // namespace
 
 GrpcPortRouter::GrpcPortRouter(::grpc::ServerBuilder* b, remoting::TlsMode mode,
-                               const remoting::TlsContext& context)
-    : mode_(mode) {
+                               const remoting::TlsContext& context) {
   using Type = ::grpc::ServerBuilder::experimental_type::ExternalConnectionType;
   tls_ = b->experimental().AddExternalConnectionAcceptor(Type::FROM_FD, TlsCredentials(context));
   if (mode != remoting::TlsMode::kEnforcing) {

@@ -46,7 +46,6 @@ class GrpcPortRouter {
   };
   void Run();
   void Route(int fd);
-  remoting::TlsMode mode_;
   std::unique_ptr<Acceptor> tls_;
   std::unique_ptr<Acceptor> plain_;
   int listen_fd_ = -1;

@@ -404,7 +404,7 @@ GrpcService::GrpcService(Deps deps) : impl_(std::make_unique<Impl>(deps)) {}
 GrpcService::~GrpcService() { Stop(); }
 
 Status GrpcService::Start(const std::string& address, int port, remoting::TlsMode tls_mode,
-                          std::shared_ptr<remoting::TlsContext> tls) {
+                          const std::shared_ptr<remoting::TlsContext>& tls) {
   // Debian's abseil keeps absl::Mutex's deadlock detection on: a debugging aid that builds a
   // lock graph on every gRPC lock (about 6 % of the broker's CPU under gRPC send load, and
   // races TSan reports inside the uninstrumented library). Off, as in release builds of abseil.

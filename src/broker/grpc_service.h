@@ -48,7 +48,7 @@ class GrpcService {
   // (a server context) serves TLS clients on the same port (grpc_port.h).
   [[nodiscard]] Status Start(const std::string& address, int port,
                              remoting::TlsMode tls_mode = remoting::TlsMode::kDisabled,
-                             std::shared_ptr<remoting::TlsContext> tls = nullptr);
+                             const std::shared_ptr<remoting::TlsContext>& tls = nullptr);
   // Ends every call (waiting receives answer MESSAGE_NOT_FOUND) and stops the server.
   void Stop();
   int port() const;
