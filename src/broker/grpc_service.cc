@@ -69,7 +69,9 @@ std::optional<grpc_api::Refusal> GrpcService::Impl::Authorize(
   Status s = d_.acl->CheckGrpc(Metadata(ctx, "authorization"), Metadata(ctx, "x-mq-date-time"),
                                PeerAddress(ctx->peer()), resources, &forbidden);
   if (s.ok()) return std::nullopt;
-  return grpc_api::Refusal{forbidden ? v2::FORBIDDEN : v2::UNAUTHORIZED, std::string(s.message())};
+  // Apache's proxy answers UNAUTHORIZED for both (ResponseBuilder); the text tells which.
+  (void)forbidden;
+  return grpc_api::Refusal{v2::UNAUTHORIZED, std::string(s.message())};
 }
 
 GrpcService::Impl::Resources GrpcService::Impl::SendResources(const v2::SendMessageRequest& req) {

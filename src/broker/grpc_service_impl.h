@@ -60,7 +60,8 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
   explicit Impl(Deps deps) : d_(deps) {}
   // aclEnable: the call is signed by an account of the ACL file (MQv2-HMAC-SHA1), or comes from
   // a white address (else UNAUTHORIZED), and the account holds the permissions the call needs on
-  // `resources` (topics by name, groups as %RETRY%<group>; else FORBIDDEN), as ACL 1.0 decides
+  // `resources` (topics by name, groups as %RETRY%<group>; else UNAUTHORIZED too, as Apache's
+  // proxy answers), as ACL 1.0 decides
   // for remoting requests. Nothing when the call may go on.
   using Resources = std::map<std::string, uint8_t>;
   std::optional<grpc_api::Refusal> Authorize(const ::grpc::CallbackServerContext* ctx,

@@ -109,6 +109,17 @@ inline constexpr int32_t kChangeMessageInvisibleTime = 200053;
 inline constexpr int32_t kNotification = 200054;
 inline constexpr int32_t kPollingInfo = 200055;
 inline constexpr int32_t kBatchAckMessage = 200151;
+// ACL 2.0 (5.3+): users and their policies (AdminBrokerProcessor).
+inline constexpr int32_t kAuthCreateUser = 3001;
+inline constexpr int32_t kAuthUpdateUser = 3002;
+inline constexpr int32_t kAuthDeleteUser = 3003;
+inline constexpr int32_t kAuthGetUser = 3004;
+inline constexpr int32_t kAuthListUser = 3005;
+inline constexpr int32_t kAuthCreateAcl = 3006;
+inline constexpr int32_t kAuthUpdateAcl = 3007;
+inline constexpr int32_t kAuthDeleteAcl = 3008;
+inline constexpr int32_t kAuthGetAcl = 3009;
+inline constexpr int32_t kAuthListAcl = 3010;
 }  // namespace request_code
 
 namespace response_code {
