@@ -72,4 +72,16 @@ int CmdDeleteAclConfig(admin::Admin& adm, const Args& a);
 int CmdUpdateGlobalWhiteAddr(admin::Admin& adm, const Args& a);
 int CmdClusterAclConfigVersion(admin::Admin& adm, const Args& a);
 
+// The ACL 2.0 subcommands (admin_auth.cc).
+int CmdCreateUser(admin::Admin& adm, const Args& a);
+int CmdUpdateUser(admin::Admin& adm, const Args& a);
+int CmdDeleteUser(admin::Admin& adm, const Args& a);
+int CmdGetUser(admin::Admin& adm, const Args& a);
+int CmdListUser(admin::Admin& adm, const Args& a);
+int CmdCreateAcl(admin::Admin& adm, const Args& a);
+int CmdUpdateAcl(admin::Admin& adm, const Args& a);
+int CmdDeleteAcl(admin::Admin& adm, const Args& a);
+int CmdGetAcl(admin::Admin& adm, const Args& a);
+int CmdListAcl(admin::Admin& adm, const Args& a);
+
 }  // namespace ramjet::apps

@@ -567,6 +567,27 @@ const Command kCommands[] = {
      &apps::CmdUpdateGlobalWhiteAddr},
     {"clusterAclConfigVersion", "(-b brokerAddr | -c cluster)", "",
      &apps::CmdClusterAclConfigVersion},
+    {"createUser", "-u username -p password [-t Super|Normal] (-b brokerAddr | -c cluster)", "up",
+     &apps::CmdCreateUser},
+    {"updateUser",
+     "-u username [-p password] [-t userType] [-s enable|disable] (-b brokerAddr | -c cluster)",
+     "u", &apps::CmdUpdateUser},
+    {"deleteUser", "-u username (-b brokerAddr | -c cluster)", "u", &apps::CmdDeleteUser},
+    {"getUser", "-u username (-b brokerAddr | -c cluster)", "u", &apps::CmdGetUser},
+    {"listUser", "[-f filter] (-b brokerAddr | -c cluster)", "", &apps::CmdListUser},
+    {"createAcl",
+     "-s User:name -r resources -a actions -d Allow|Deny [-i sourceIps] (-b brokerAddr | -c "
+     "cluster)",
+     "srad", &apps::CmdCreateAcl},
+    {"updateAcl",
+     "-s User:name -r resources -a actions -d Allow|Deny [-i sourceIps] (-b brokerAddr | -c "
+     "cluster)",
+     "srad", &apps::CmdUpdateAcl},
+    {"deleteAcl", "-s User:name [-r resource] (-b brokerAddr | -c cluster)", "s",
+     &apps::CmdDeleteAcl},
+    {"getAcl", "-s User:name (-b brokerAddr | -c cluster)", "s", &apps::CmdGetAcl},
+    {"listAcl", "[-s subjectFilter] [-r resourceFilter] (-b brokerAddr | -c cluster)", "",
+     &apps::CmdListAcl},
 };
 
 void Help() {

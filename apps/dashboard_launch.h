@@ -20,6 +20,9 @@ inline std::unique_ptr<dashboard::Dashboard> StartDashboard(const broker::Broker
   o.allowed_hosts = SplitList(c.dashboard_allowed_hosts, ',');
   o.credentials.access_key = c.inner_access_key;
   o.credentials.secret_key = c.inner_secret_key;
+  if (o.credentials.empty()) {  // ACL 2.0: the broker's own user
+    std::tie(o.credentials.access_key, o.credentials.secret_key) = c.InnerClientCredentials();
+  }
   // The dashboard reaches this broker too: over TLS with tlsEnable or when it enforces TLS.
   if (auto t = c.tls.ClientOptions(c.tls.mode == "enforcing")) {
     auto ctx = remoting::TlsContext::ForClient(*t);

@@ -327,6 +327,30 @@ std::string UsersToJson(const std::vector<User>& users) {
 
 std::string AclToJson(const Acl& acl) { return AclJson(acl).dump(); }
 
+Result<std::vector<UserInfo>> ParseUserInfos(std::string_view json) {
+  std::vector<UserInfo> out;
+  if (json.empty()) return out;
+  Json j = Json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) return Status::InvalidArgument("not a JSON array");
+  for (const Json& u : j) {
+    RJ_ASSIGN_OR_RETURN(auto info, UserInfo::Parse(u.dump()));
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<std::vector<Acl>> ParseAclInfos(std::string_view json) {
+  std::vector<Acl> out;
+  if (json.empty()) return out;
+  Json j = Json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) return Status::InvalidArgument("not a JSON array");
+  for (const Json& a : j) {
+    RJ_ASSIGN_OR_RETURN(auto acl, ParseAclInfo(a.dump(), ""));
+    out.push_back(std::move(acl));
+  }
+  return out;
+}
+
 std::string AclsToJson(const std::vector<Acl>& acls) {
   Json a = Json::array();
   for (const Acl& acl : acls) a.push_back(AclJson(acl));

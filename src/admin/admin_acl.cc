@@ -13,6 +13,29 @@ Status Admin::UpdateAclConfig(const std::string& addr,
   return Impl::Expect(r, "UPDATE_AND_CREATE_ACL_CONFIG on " + addr);
 }
 
+Result<std::string> Admin::AuthCall(const std::string& addr, int32_t code,
+                                    const std::vector<std::pair<std::string, std::string>>& fields,
+                                    std::string body) {
+  RJ_ASSIGN_OR_RETURN(auto r, impl_->Call(addr, code, fields, std::move(body)));
+  RJ_RETURN_IF_ERROR(Impl::Expect(r, "request " + std::to_string(code) + " on " + addr));
+  return r.body;
+}
+
+Result<std::vector<std::string>> Admin::AllBrokerAddrs(const std::string& cluster) {
+  RJ_ASSIGN_OR_RETURN(auto info, ClusterInfo());
+  auto names = info.cluster_addr_table.find(cluster);
+  if (names == info.cluster_addr_table.end()) {
+    return Status::NotFound("no cluster " + cluster + " at the name server");
+  }
+  std::vector<std::string> out;
+  for (const auto& name : names->second) {
+    auto b = info.broker_addr_table.find(name);
+    if (b == info.broker_addr_table.end()) continue;
+    for (const auto& [id, addr] : b->second.broker_addrs) out.push_back(addr);
+  }
+  return out;
+}
+
 Status Admin::DeleteAclConfig(const std::string& addr, const std::string& access_key) {
   RJ_ASSIGN_OR_RETURN(auto r,
                       impl_->Call(addr, req::kDeleteAclConfig, {{"accessKey", access_key}}));

@@ -10,6 +10,8 @@
 #include "admin_processor.h"
 #include "admin_stats_processor.h"
 #include "assignment_processor.h"
+#include "auth_processor.h"
+#include "auth_setup.h"
 #include "broker_context.h"
 #include "broker_metrics.h"
 #include "client_processor.h"
@@ -194,6 +196,8 @@ class Broker : public BrokerController {
   std::unique_ptr<acl::AclValidator>
       acl_;  // aclEnable (null: off); declared first: outlives server_
   std::shared_ptr<remoting::TlsContext> server_tls_;  // tlsMode not disabled (null: off)
+  AuthSetup auth_;  // ACL 2.0 (null members: off); declared before server_: outlives it
+  std::unique_ptr<AuthProcessor> auth_processor_;
   std::unique_ptr<remoting::RemotingServer> server_;
   std::unique_ptr<SendProcessor> send_;
   std::unique_ptr<PullProcessor> pull_;
@@ -301,12 +305,24 @@ Status Broker::StartServer() {
   remoting::EndpointOptions so;
   config.limits.ApplyTo(&so);
   so.name = "broker";
-  if (config.acl_enable) {  // ACL 1.0: every request signed by an account of plain_acl.yml
+  const acl::Credentials cluster{config.cluster_access_key, config.cluster_secret_key, ""};
+  if (config.authentication_enabled || config.authorization_enabled) {  // ACL 2.0
+    RJ_ASSIGN_OR_RETURN(auth_, SetUpAuth(config));
+    so.authorize = [a = auth_.authorizer.get(), cluster](const protocol::RemotingCommand& r,
+                                                         const std::string& from) {
+      if (acl::SignedBy(r, cluster)) return Status::OK();
+      Status s = a->Check(r, from);
+      if (!s.ok()) {
+        RJ_LOG(kWarn, "auth", "request code %d from %s refused: %s", r.code, from.c_str(),
+               std::string(s.message()).c_str());
+      }
+      return s;
+    };
+  } else if (config.acl_enable) {  // ACL 1.0: every request signed by an account of plain_acl.yml
     RJ_ASSIGN_OR_RETURN(acl_, acl::AclValidator::Open(config.acl_file_path));
     // Requests signed with the cluster credential (a slave's, another broker's) pass as admin's.
-    so.authorize = [v = acl_.get(), cluster = acl::Credentials{config.cluster_access_key,
-                                                               config.cluster_secret_key, ""}](
-                       const protocol::RemotingCommand& r, const std::string& from) {
+    so.authorize = [v = acl_.get(), cluster](const protocol::RemotingCommand& r,
+                                             const std::string& from) {
       return acl::SignedBy(r, cluster) ? Status::OK() : v->Check(r, from);
     };
   }
@@ -357,6 +373,7 @@ Status Broker::StartServer() {
   assignment_ = std::make_unique<AssignmentProcessor>(&bc_, &registrar_);
   recall_ = std::make_unique<RecallProcessor>(&bc_, timers_.get());
   acl_processor_ = std::make_unique<AclProcessor>(&bc_, acl_.get());
+  auth_processor_ = std::make_unique<AuthProcessor>(auth_.store.get(), auth_.authorizer.get());
   RJ_RETURN_IF_ERROR(assignment_->Load());
   if (!config.IsSlave()) {  // a slave's store takes no check points
     pop_ = std::make_unique<PopService>(&bc_);
@@ -389,7 +406,8 @@ Status Broker::StartGrpc() {
   if (c.grpc_server_port < 0) return Status::OK();
   auto grpc = std::make_unique<GrpcService>(
       GrpcService::Deps{&bc_, send_.get(), transaction_.get(), pop_.get(), timers_.get(),
-                        c.metrics_prom_exporter_port >= 0 ? metrics_->rpc() : nullptr, acl_.get()});
+                        c.metrics_prom_exporter_port >= 0 ? metrics_->rpc() : nullptr, acl_.get(),
+                        auth_.authorizer.get()});
   auto tls_mode = server_tls_ ? *remoting::ParseTlsMode(c.tls.mode) : remoting::TlsMode::kDisabled;
   if (Status s = grpc->Start(c.listen_address, c.grpc_server_port, tls_mode, server_tls_);
       !s.ok()) {
@@ -437,6 +455,17 @@ void Broker::RegisterProcessors() {
   On(req::kEndTransaction, transaction_.get(), &TransactionProcessor::EndTransaction,
      send_pool_.get());
   On(req::kRecallMessage, recall_.get(), &RecallProcessor::Recall, send_pool_.get());
+  AuthProcessor* authp = auth_processor_.get();
+  On(req::kAuthCreateUser, authp, &AuthProcessor::CreateUser, admin_pool_.get());
+  On(req::kAuthUpdateUser, authp, &AuthProcessor::UpdateUser, admin_pool_.get());
+  On(req::kAuthDeleteUser, authp, &AuthProcessor::DeleteUser, admin_pool_.get());
+  On(req::kAuthGetUser, authp, &AuthProcessor::GetUser, admin_pool_.get());
+  On(req::kAuthListUser, authp, &AuthProcessor::ListUsers, admin_pool_.get());
+  On(req::kAuthCreateAcl, authp, &AuthProcessor::UpsertAcl, admin_pool_.get());
+  On(req::kAuthUpdateAcl, authp, &AuthProcessor::UpsertAcl, admin_pool_.get());
+  On(req::kAuthDeleteAcl, authp, &AuthProcessor::DeleteAcl, admin_pool_.get());
+  On(req::kAuthGetAcl, authp, &AuthProcessor::GetAcl, admin_pool_.get());
+  On(req::kAuthListAcl, authp, &AuthProcessor::ListAcls, admin_pool_.get());
   AclProcessor* aclp = acl_processor_.get();
   On(req::kUpdateAndCreateAclConfig, aclp, &AclProcessor::UpdateAccount, admin_pool_.get());
   On(req::kDeleteAclConfig, aclp, &AclProcessor::DeleteAccount, admin_pool_.get());

@@ -151,6 +151,41 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "ACL account (access key) the broker's own clients sign with: its dashboard")
       .Refused();
   b->Bind("innerSecretKey", &inner_secret_key, "secret key of innerAccessKey").Refused().Secret();
+  b->Bind("authenticationEnabled", &authentication_enabled,
+          "ACL 2.0: every request is signed by a user of <storePathRootDir>/config/auth.json "
+          "(AccessKey = user name, the signature made with its password); exclusive with "
+          "aclEnable")
+      .Refused();
+  b->Bind("authorizationEnabled", &authorization_enabled,
+          "ACL 2.0: every request's topics, groups and admin actions are decided by the user's "
+          "policies (Super users pass); implies authentication")
+      .Refused();
+  b->Bind("initAuthenticationUser", &init_authentication_user,
+          "ACL 2.0: a Super user created at start unless it exists, as JSON "
+          "{\"username\":\"rocketmq\",\"password\":\"12345678\"}")
+      .Refused()
+      .Secret();
+  b->Bind("innerClientAuthenticationCredentials", &inner_client_authentication_credentials,
+          "ACL 2.0: the broker's own Super user (the dashboard signs with it), as JSON "
+          "{\"accessKey\":\"...\",\"secretKey\":\"...\"}")
+      .Refused()
+      .Secret();
+  b->Bind("authenticationWhitelist", &authentication_whitelist,
+          "ACL 2.0: comma-separated request codes that need no authentication")
+      .Refused();
+  b->Bind("authorizationWhitelist", &authorization_whitelist,
+          "ACL 2.0: comma-separated request codes that need no authorization")
+      .Refused();
+  b->Bind("migrateAuthFromV1Enabled", &migrate_auth_from_v1_enabled,
+          "ACL 2.0: at start, import the accounts of aclFilePath (plain_acl.yml) that are not "
+          "users yet (admin: Super; topic and group permissions: policies)")
+      .Refused();
+  for (const char* key :
+       {"authenticationProvider", "authorizationProvider", "authenticationMetadataProvider",
+        "authorizationMetadataProvider", "authenticationStrategy", "authorizationStrategy"}) {
+    b->Ignore(key,
+              "ACL 2.0 is built in; users and ACLs live in <storePathRootDir>/config/auth.json");
+  }
   b->Bind("clusterAccessKey", &cluster_access_key,
           "the cluster credential: requests to name servers (registration) and a slave's requests "
           "to its master are signed with it; with aclEnable, requests signed with it pass as an "
@@ -387,6 +422,11 @@ Status BrokerConfig::Finish() {
   if (register_name_server_period > 60000) register_name_server_period = 60000;
   RJ_RETURN_IF_ERROR(limits.Check());
   RJ_RETURN_IF_ERROR(tls.Check());
+  if (acl_enable && (authentication_enabled || authorization_enabled)) {
+    return Status::InvalidArgument(
+        "aclEnable (ACL 1.0) and authenticationEnabled/authorizationEnabled (ACL 2.0) are "
+        "exclusive; migrateAuthFromV1Enabled imports plain_acl.yml into ACL 2.0");
+  }
   if (!cluster_access_key.empty() && cluster_secret_key.empty()) {
     return Status::InvalidArgument("clusterAccessKey needs clusterSecretKey");
   }

@@ -64,6 +64,12 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
 
 std::optional<grpc_api::Refusal> GrpcService::Impl::Authorize(
     const ::grpc::CallbackServerContext* ctx, const Resources& resources) const {
+  if (d_.auth2 != nullptr) {
+    Status s = d_.auth2->CheckGrpc(Metadata(ctx, "authorization"), Metadata(ctx, "x-mq-date-time"),
+                                   PeerAddress(ctx->peer()), resources);
+    if (s.ok()) return std::nullopt;
+    return grpc_api::Refusal{v2::UNAUTHORIZED, std::string(s.message())};
+  }
   if (d_.acl == nullptr) return std::nullopt;
   bool forbidden = false;
   Status s = d_.acl->CheckGrpc(Metadata(ctx, "authorization"), Metadata(ctx, "x-mq-date-time"),

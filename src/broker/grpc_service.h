@@ -18,6 +18,7 @@
 #include "broker_context.h"
 #include "pop_service.h"
 #include "ramjet/acl/acl_validator.h"
+#include "ramjet/acl/authorizer.h"
 #include "ramjet/base/status.h"
 #include "ramjet/metrics/rpc_latency.h"
 #include "ramjet/remoting/tls.h"
@@ -37,6 +38,7 @@ class GrpcService {
     TimerService* timers = nullptr;              // RecallMessage
     metrics::RpcLatency* rpc_latency = nullptr;  // rocketmq_rpc_latency (null: not recorded)
     acl::AclValidator* acl = nullptr;            // aclEnable (null: calls are not authenticated)
+    const acl::Authorizer* auth2 = nullptr;      // ACL 2.0 (null: off); takes precedence
   };
   // REQUIRES: every dependency outlives the service.
   explicit GrpcService(Deps deps);

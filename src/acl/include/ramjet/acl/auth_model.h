@@ -117,6 +117,9 @@ struct UserInfo {
   std::string ToJson() const;
 };
 std::string UsersToJson(const std::vector<User>& users);
+// A JSON array of UserInfo / AclInfo (an empty text: none).
+Result<std::vector<UserInfo>> ParseUserInfos(std::string_view json);
+Result<std::vector<Acl>> ParseAclInfos(std::string_view json);
 
 // AclInfo: {"subject":"User:x","policies":[{"policyType":"Custom","entries":[{"resource":
 // "Topic:t","actions":["Pub"],"sourceIps":["10.0.0.0/8"],"decision":"Allow"}]}]}. Parse checks

@@ -82,6 +82,14 @@ class Admin {
                  std::shared_ptr<remoting::TlsContext> tls = nullptr);
   ~Admin();
 
+  // ACL 2.0 (AUTH_* request codes 3001-3010) on one broker: the answer's body (JSON; empty when
+  // there is nothing), or an error carrying the broker's code and remark.
+  Result<std::string> AuthCall(const std::string& broker_addr, int32_t code,
+                               const std::vector<std::pair<std::string, std::string>>& fields,
+                               std::string body = {});
+  // Every broker (masters and slaves) of a cluster, for ACL 2.0 writes (as mqadmin's -c).
+  Result<std::vector<std::string>> AllBrokerAddrs(const std::string& cluster);
+
   // Name server.
   Result<protocol::ClusterInfo> ClusterInfo();
   Result<std::vector<std::string>> TopicList();

@@ -80,6 +80,16 @@ struct BrokerConfig {
   // The account of the requests the broker's own parts send (its dashboard) when ACL is on.
   std::string inner_access_key;                   // innerAccessKey
   std::string inner_secret_key;                   // innerSecretKey
+  // ACL 2.0 (users and policies, RocketMQ 5.3+): authenticationEnabled, authorizationEnabled,
+  // initAuthenticationUser / innerClientAuthenticationCredentials (JSON), the whitelists of
+  // request codes, migrateAuthFromV1Enabled (plain_acl.yml accounts imported at start).
+  bool authentication_enabled = false;
+  bool authorization_enabled = false;
+  std::string init_authentication_user;
+  std::string inner_client_authentication_credentials;
+  std::string authentication_whitelist;
+  std::string authorization_whitelist;
+  bool migrate_auth_from_v1_enabled = false;
   std::string cluster_access_key;                 // clusterAccessKey (name servers, slaves)
   std::string cluster_secret_key;                 // clusterSecretKey
   bool store_reply_message_enable = true;         // storeReplyMessageEnable
@@ -136,6 +146,8 @@ struct BrokerConfig {
   bool IsSlave() const { return broker_role == "SLAVE"; }
   bool IsSyncMaster() const { return broker_role == "SYNC_MASTER"; }
   std::string BrokerAddr() const { return broker_ip1 + ":" + std::to_string(listen_port); }
+  // innerClientAuthenticationCredentials as (accessKey, secretKey); empty when unset or malformed.
+  std::pair<std::string, std::string> InnerClientCredentials() const;
 };
 
 // How UPDATE_BROKER_CONFIG (mqadmin updateBrokerConfig) treats a key: the "update" column of
