@@ -107,6 +107,21 @@ TEST(PlainAcl, DecidesAsApachesValidator) {
   EXPECT_TRUE(Check(c, Pull("anyGroup", "topicB"), "RocketMQ", "12345678").ok());  // default SUB
   EXPECT_EQ(Check(c, Pull("groupA", "topicB"), "RocketMQ", "12345678").message(),
             "No default permission for group:groupA");
+  // Batches, replies and the lite pull consumer's code are checked like sends and pulls.
+  for (int32_t code : {req::kSendBatchMessage, req::kSendReplyMessageV2}) {
+    RemotingCommand batch = SendV2("P", "topicA");
+    batch.code = code;
+    EXPECT_EQ(Check(c, batch, "RocketMQ", "12345678").message(),
+              "No default permission for topic:topicA")
+        << code;
+  }
+  RemotingCommand lite = Pull("groupB", "topicA");
+  lite.code = req::kLitePullMessage;
+  EXPECT_EQ(Check(c, lite, "RocketMQ", "12345678").message(),
+            "No default permission for topic:topicA");
+  RemotingCommand direct = RemotingCommand::Request(req::kConsumeMessageDirectly);
+  direct.Set("consumerGroup", "groupB");
+  EXPECT_FALSE(Check(c, direct, "RocketMQ", "12345678").ok()) << "admin only";
   // Another group's retry and dead-letter topics: SUB on that group, whatever group is named.
   EXPECT_EQ(Check(c, SendV2("groupB", "%RETRY%groupA"), "RocketMQ", "12345678").message(),
             "No default permission for group:groupA");
@@ -176,6 +191,11 @@ TEST(PlainAcl, GrpcCallsAreAuthenticatedByTheirDateTimeSignature) {
                 .message(),
             "No default permission for group:groupA");
   EXPECT_TRUE(v(auth("RocketMQ", sig), dt, "127.0.0.1", {{"topicC", kAny}}).ok()) << "QueryRoute";
+  // The trace topic is exempt by itself only: it does not carry a batch's other topics.
+  EXPECT_TRUE(v(auth("RocketMQ", sig), dt, "127.0.0.1", {{"RMQ_SYS_TRACE_TOPIC", kPub}}).ok());
+  EXPECT_FALSE(
+      v(auth("RocketMQ", sig), dt, "127.0.0.1", {{"RMQ_SYS_TRACE_TOPIC", kPub}, {"topicA", kPub}})
+          .ok());
   EXPECT_FALSE(v(auth("RocketMQ", sig), dt, "127.0.0.1", {{"topicA", kAny}}).ok());
 }
 

@@ -220,6 +220,25 @@ TEST_F(AuthStoreTest, AuthorizerAuthenticatesThenDecides) {
             "User:bob has no permission to access Cluster:DefaultCluster from 127.0.0.1, no "
             "matched policies.");
   EXPECT_TRUE(auth.Check(as(config, "root", "rootPass99"), from).ok());
+  // Codes that read or write topics by other fields are decided too.
+  RemotingCommand lite = RemotingCommand::Request(req::kLitePullMessage);
+  lite.Set("topic", "payments");
+  lite.Set("consumerGroup", "g1");
+  EXPECT_FALSE(auth.Check(as(lite, "bob", "bobPass123"), from).ok());
+  RemotingCommand reply = send("payments");
+  reply.code = req::kSendReplyMessageV2;
+  EXPECT_FALSE(auth.Check(as(reply, "bob", "bobPass123"), from).ok());
+  RemotingCommand view = RemotingCommand::Request(req::kViewMessageById);
+  view.Set("offset", "0");
+  view.Set("topic", "orders");  // a named topic does not decide what offset 0 holds
+  EXPECT_FALSE(auth.Check(as(view, "bob", "bobPass123"), from).ok());
+  EXPECT_TRUE(auth.Check(as(view, "root", "rootPass99"), from).ok());
+  // A whitelisted (unauthenticated) code is not decided as the user its AccessKey names.
+  Authorizer lenient(store_.get(), {true, true, {req::kUpdateBrokerConfig}, {}, "DefaultCluster"});
+  RemotingCommand spoofed = config;
+  spoofed.Set(kAccessKeyField, "root");  // no signature
+  EXPECT_FALSE(lenient.Check(spoofed, from).ok());
+  EXPECT_FALSE(lenient.Caller(spoofed).has_value());
   // gRPC: the same users, the date-time signature.
   const std::string dt = "20261206T101010Z";
   const std::string header =

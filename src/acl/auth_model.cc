@@ -319,9 +319,13 @@ Json AclJson(const Acl& acl) {
 
 std::string UserInfo::ToJson() const { return UserJson(*this).dump(); }
 
-std::string UsersToJson(const std::vector<User>& users) {
+std::string UsersToJson(const std::vector<User>& users, bool with_passwords) {
   Json a = Json::array();
-  for (const User& u : users) a.push_back(UserJson(UserInfo::Of(u)));
+  for (const User& u : users) {
+    UserInfo info = UserInfo::Of(u);
+    if (!with_passwords) info.password.reset();
+    a.push_back(UserJson(info));
+  }
   return a.dump();
 }
 

@@ -67,8 +67,7 @@ std::shared_ptr<const AuthStore::State> AuthStore::Current() const {
 }
 
 Status AuthStore::Publish(std::shared_ptr<State> next) {
-  RJ_RETURN_IF_ERROR(WriteFileAtomic(path_, Encode(*next)));
-  ::chmod(path_.c_str(), 0600);
+  RJ_RETURN_IF_ERROR(WriteFileAtomic(path_, Encode(*next), 0600));
   MutexLock l(&mu_);
   state_ = std::move(next);
   return Status::OK();

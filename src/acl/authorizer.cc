@@ -8,6 +8,7 @@
 #include "ramjet/acl/plain_acl.h"
 #include "ramjet/acl/signature.h"
 #include "ramjet/protocol/codes.h"
+#include "ramjet/protocol/headers.h"
 
 namespace ramjet::acl {
 
@@ -28,9 +29,11 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+// A topic's context; a group's retry topic is the group's, with the same actions (creating or
+// deleting %RETRY%G needs Create or Delete on G, not Sub).
 AccessContext TopicCtx(const std::string& topic, uint16_t actions) {
   if (topic.starts_with(kRetry)) {
-    return {Resource::Literal(ResourceType::kGroup, topic.substr(kRetry.size())), action::kSub};
+    return {Resource::Literal(ResourceType::kGroup, topic.substr(kRetry.size())), actions};
   }
   return {Resource::Literal(ResourceType::kTopic, topic), actions};
 }
@@ -81,11 +84,30 @@ bool AddAdminContexts(const protocol::RemotingCommand& r, std::string_view clust
       group("consumerGroup", action::kSub);
       topic(action::kSub);
       return true;
+    case req::kViewMessageById:
+      // The record is read by its offset, whatever topic the header names: only a caller allowed
+      // to read the cluster's messages (Get on Cluster:<cluster>, or a Super user).
+      out->push_back(
+          {Resource::Literal(ResourceType::kCluster, std::string(cluster)), action::kGet});
+      return true;
+    case req::kPollingInfo:
+      group("consumerGroup", action::kGet);
+      topic(action::kGet);
+      return true;
+    case req::kLockBatchMq:
+    case req::kUnlockBatchMq: {
+      auto body = protocol::LockBatchRequestBody::Decode(r.body);
+      if (!body.ok()) return false;  // ContextsOf refuses what it cannot read
+      out->push_back(GroupCtx(body->consumer_group, action::kSub));
+      for (const auto& mq : body->mq_set) {
+        if (!mq.topic.starts_with(kRetry)) out->push_back(TopicCtx(mq.topic, action::kSub));
+      }
+      return true;
+    }
     case req::kSearchOffsetByTimestamp:
     case req::kGetMaxOffset:
     case req::kGetMinOffset:
     case req::kGetEarliestMsgStoretime:
-    case req::kViewMessageById:
     case req::kGetTopicStatsInfo:
     case req::kQueryTopicConsumeByWho:
       topic(action::kGet);
@@ -130,6 +152,7 @@ Result<std::set<int32_t>> ParseCodeList(std::string_view text) {
     std::string item(text.substr(at, comma - at));
     item.erase(0, item.find_first_not_of(' '));
     item.erase(item.find_last_not_of(' ') + 1);
+    if (item.starts_with("apache.rocketmq.")) item.clear();  // gRPC names: not applied (see README)
     if (!item.empty()) {
       if (item.find_first_not_of("0123456789") != std::string::npos || item.size() > 9) {
         return Status::InvalidArgument("'" + item + "' is not a request code");
@@ -160,6 +183,9 @@ Result<std::vector<AccessContext>> ContextsOf(const protocol::RemotingCommand& r
                                               std::string_view cluster_name) {
   std::vector<AccessContext> out;
   if (AddAdminContexts(r, cluster_name, &out)) return out;
+  if (r.code == req::kLockBatchMq || r.code == req::kUnlockBatchMq) {
+    return Status::PermissionDenied("parse authorization context error.");
+  }
   protocol::RemotingCommand as_v2;
   const protocol::RemotingCommand* parsed = &r;
   if (r.code == req::kSendBatchMessage) {  // a batch names its topic as SEND_MESSAGE_V2 does
@@ -216,11 +242,9 @@ Status Authorizer::Check(const protocol::RemotingCommand& r,
                          const std::string& remote_address) const {
   const bool authenticate = (options_.authentication || options_.authorization) &&
                             !options_.authentication_whitelist.count(r.code);
-  std::optional<User> user;
+  std::optional<User> user;  // not authenticated: anonymous (an unsigned AccessKey proves nothing)
   if (authenticate) {
     RJ_ASSIGN_OR_RETURN(user, Authenticate(r));
-  } else {
-    user = Caller(r);
   }
   if (!options_.authorization || options_.authorization_whitelist.count(r.code)) {
     return Status::OK();
@@ -275,12 +299,9 @@ Status Authorizer::CheckGrpc(std::string_view authorization, std::string_view da
 }
 
 std::optional<User> Authorizer::Caller(const protocol::RemotingCommand& r) const {
-  auto name = r.Find(kAccessKeyField);
-  if (!name || name->empty()) return std::nullopt;
-  auto state = store_->Current();
-  auto it = state->users.find(std::string(*name));
-  if (it == state->users.end()) return std::nullopt;
-  return it->second;
+  auto user = Authenticate(r);  // verified, even when a whitelist skipped authentication
+  if (!user.ok()) return std::nullopt;
+  return *user;
 }
 
 }  // namespace ramjet::acl

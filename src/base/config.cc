@@ -146,12 +146,13 @@ Status CreateDirectories(const std::string& path) {
   return Status::OK();
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view content) {
+Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode) {
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   if (slash != std::string::npos) RJ_RETURN_IF_ERROR(CreateDirectories(dir));
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ::unlink(tmp.c_str());  // a stale (or planted) one is never reused
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return Status::FromErrno(errno, "open " + tmp);
   size_t done = 0;
   while (done < content.size()) {

@@ -93,8 +93,12 @@ void AuthProcessor::GetUser(const remoting::RequestContextPtr& ctx) {
   if (name.empty()) return Answer(ctx, Status::InvalidArgument("The username is blank"));
   auto state = store_->Current();
   auto it = state->users.find(name);
-  // No such user: SUCCESS without a body, as Apache.
-  Answer(ctx, Status::OK(), it == state->users.end() ? "" : acl::UserInfo::Of(it->second).ToJson());
+  // No such user: SUCCESS without a body, as Apache. The password only to a Super caller (it is
+  // what signatures are made with: a Super user's would make the reader Super).
+  if (it == state->users.end()) return Answer(ctx, Status::OK());
+  acl::UserInfo info = acl::UserInfo::Of(it->second);
+  if (!CallerIsSuper(ctx)) info.password.reset();
+  Answer(ctx, Status::OK(), info.ToJson());
 }
 
 void AuthProcessor::ListUsers(const remoting::RequestContextPtr& ctx) {
@@ -104,7 +108,7 @@ void AuthProcessor::ListUsers(const remoting::RequestContextPtr& ctx) {
   for (const auto& [name, u] : store_->Current()->users) {
     if (filter.empty() || name.find(filter) != std::string::npos) users.push_back(u);
   }
-  Answer(ctx, Status::OK(), users.empty() ? "" : acl::UsersToJson(users));
+  Answer(ctx, Status::OK(), users.empty() ? "" : acl::UsersToJson(users, CallerIsSuper(ctx)));
 }
 
 void AuthProcessor::UpsertAcl(const remoting::RequestContextPtr& ctx) {

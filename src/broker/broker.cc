@@ -25,7 +25,9 @@
 #include "query_processor.h"
 #include "ramjet/acl/acl_validator.h"
 #include "ramjet/acl/signature.h"
+#include "ramjet/base/clock.h"
 #include "ramjet/base/logging.h"
+#include "ramjet/base/names.h"
 #include "ramjet/base/scheduler.h"
 #include "ramjet/message/record.h"
 #include "ramjet/metrics/http_server.h"
@@ -308,13 +310,17 @@ Status Broker::StartServer() {
   const acl::Credentials cluster{config.cluster_access_key, config.cluster_secret_key, ""};
   if (config.authentication_enabled || config.authorization_enabled) {  // ACL 2.0
     RJ_ASSIGN_OR_RETURN(auth_, SetUpAuth(config));
-    so.authorize = [a = auth_.authorizer.get(), cluster](const protocol::RemotingCommand& r,
-                                                         const std::string& from) {
+    auto last_log_us = std::make_shared<std::atomic<int64_t>>(0);
+    so.authorize = [a = auth_.authorizer.get(), cluster, last_log_us](
+                       const protocol::RemotingCommand& r, const std::string& from) {
       if (acl::SignedBy(r, cluster)) return Status::OK();
       Status s = a->Check(r, from);
-      if (!s.ok()) {
+      // At most one line a second; the text carries the client's AccessKey: escaped.
+      const int64_t now = MonoMicros();
+      int64_t last = last_log_us->load();
+      if (!s.ok() && now - last >= 1'000'000 && last_log_us->compare_exchange_strong(last, now)) {
         RJ_LOG(kWarn, "auth", "request code %d from %s refused: %s", r.code, from.c_str(),
-               std::string(s.message()).c_str());
+               EscapeForLog(s.message()).c_str());
       }
       return s;
     };

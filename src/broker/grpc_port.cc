@@ -132,9 +132,10 @@ void GrpcPortRouter::Run() {
     fds.push_back({listen_fd_, POLLIN, 0});
     for (const Undecided& u : undecided_) fds.push_back({u.fd, POLLIN, 0});
     int r = ::poll(fds.data(), fds.size(), 1000);
-    if (r < 0 && errno != EINTR) {
+    if (r < 0 && errno != EINTR) {  // ENOMEM and the like: try again rather than stop accepting
       RJ_LOG(kError, "grpc", "poll: %s", std::strerror(errno));
-      return;
+      ::poll(nullptr, 0, 100);
+      continue;
     }
     if (stop_.load()) return;
     const int64_t now = MonoMicros();

@@ -64,16 +64,25 @@ GrpcCaller CallerOf(const ::grpc::CallbackServerContext* ctx) {
 
 std::optional<grpc_api::Refusal> GrpcService::Impl::Authorize(
     const ::grpc::CallbackServerContext* ctx, const Resources& resources) const {
+  return Authorize(CredentialsOf(ctx), resources);
+}
+
+GrpcService::Impl::CallCredentials GrpcService::Impl::CredentialsOf(
+    const ::grpc::CallbackServerContext* ctx) {
+  return {Metadata(ctx, "authorization"), Metadata(ctx, "x-mq-date-time"),
+          PeerAddress(ctx->peer())};
+}
+
+std::optional<grpc_api::Refusal> GrpcService::Impl::Authorize(const CallCredentials& c,
+                                                              const Resources& resources) const {
   if (d_.auth2 != nullptr) {
-    Status s = d_.auth2->CheckGrpc(Metadata(ctx, "authorization"), Metadata(ctx, "x-mq-date-time"),
-                                   PeerAddress(ctx->peer()), resources);
+    Status s = d_.auth2->CheckGrpc(c.authorization, c.date_time, c.peer, resources);
     if (s.ok()) return std::nullopt;
     return grpc_api::Refusal{v2::UNAUTHORIZED, std::string(s.message())};
   }
   if (d_.acl == nullptr) return std::nullopt;
   bool forbidden = false;
-  Status s = d_.acl->CheckGrpc(Metadata(ctx, "authorization"), Metadata(ctx, "x-mq-date-time"),
-                               PeerAddress(ctx->peer()), resources, &forbidden);
+  Status s = d_.acl->CheckGrpc(c.authorization, c.date_time, c.peer, resources, &forbidden);
   if (s.ok()) return std::nullopt;
   // Apache's proxy answers UNAUTHORIZED for both (ResponseBuilder); the text tells which.
   (void)forbidden;
@@ -433,6 +442,8 @@ Status GrpcService::Start(const std::string& address, int port, remoting::TlsMod
   }
   // One broker per port: gRPC would otherwise share a taken port with SO_REUSEPORT.
   b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // A TLS handshake must end within 10 s, as on the remoting ports (gRPC's default is 120 s).
+  b.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10'000);
   // A message of maxMessageSize with its properties and framing.
   const auto max = static_cast<int>(
       std::min<int64_t>(impl_->bc().config().store.max_message_size * 2 + (1 << 20), 1 << 30));

@@ -66,6 +66,15 @@ class GrpcService::Impl final : public v2::MessagingService::CallbackService {
   using Resources = std::map<std::string, uint8_t>;
   std::optional<grpc_api::Refusal> Authorize(const ::grpc::CallbackServerContext* ctx,
                                              const Resources& resources) const;
+  // What a call presents (kept by streams that authorize later messages: telemetry settings).
+  struct CallCredentials {
+    std::string authorization;  // the authorization header
+    std::string date_time;      // x-mq-date-time
+    std::string peer;           // host:port
+  };
+  static CallCredentials CredentialsOf(const ::grpc::CallbackServerContext* ctx);
+  std::optional<grpc_api::Refusal> Authorize(const CallCredentials& credentials,
+                                             const Resources& resources) const;
   // Resource names of a call: a topic, and a group's retry topic (ACL 1.0 group permissions).
   static std::string T(const v2::Resource& topic) { return grpc_api::WithNamespace(topic); }
   static std::string G(const v2::Resource& group) {

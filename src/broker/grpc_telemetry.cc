@@ -22,8 +22,9 @@ constexpr int kConsumerBackoffSeconds[] = {1,   5,   10,  30,  60,  120,  180,  
 class TelemetryCall final
     : public ::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand> {
  public:
-  TelemetryCall(GrpcService::Impl* svc, GrpcCaller caller)
-      : svc_(*svc), caller_(std::move(caller)) {
+  TelemetryCall(GrpcService::Impl* svc, GrpcCaller caller,
+                GrpcService::Impl::CallCredentials credentials)
+      : svc_(*svc), caller_(std::move(caller)), credentials_(std::move(credentials)) {
     StartRead(&in_);
   }
 
@@ -35,8 +36,17 @@ class TelemetryCall final
       return;
     }
     if (in_.has_settings()) {
-      svc_.AddSession(this, SessionOf(in_.settings()));
-      Send(Answer(in_.settings()));
+      // Publishing topics need PUB, a subscription SUB on its group and topics (as Apache's
+      // proxy): a session receives transaction checks and messages of what it names.
+      if (auto denied = svc_.Authorize(credentials_, ResourcesOf(in_.settings()))) {
+        v2::TelemetryCommand refused;
+        refused.mutable_status()->set_code(denied->code);
+        refused.mutable_status()->set_message(denied->message);
+        Send(std::move(refused));
+      } else {
+        svc_.AddSession(this, SessionOf(in_.settings()));
+        Send(Answer(in_.settings()));
+      }
     } else if (in_.has_thread_stack_trace()) {
       svc_.OnClientAnswer(in_.thread_stack_trace().nonce(), in_);
     } else if (in_.has_verify_message_result()) {
@@ -68,6 +78,7 @@ class TelemetryCall final
  private:
   v2::TelemetryCommand Answer(const v2::Settings& in) const;
   GrpcService::Impl::Session SessionOf(const v2::Settings& in) const;
+  static GrpcService::Impl::Resources ResourcesOf(const v2::Settings& in);
   void WriteFront() RJ_REQUIRES(mu_) {
     writing_ = true;
     current_ = std::move(out_.front());
@@ -83,6 +94,7 @@ class TelemetryCall final
 
   GrpcService::Impl& svc_;
   const GrpcCaller caller_;
+  const GrpcService::Impl::CallCredentials credentials_;
   v2::TelemetryCommand in_;
   Mutex mu_;
   std::deque<v2::TelemetryCommand> out_ RJ_GUARDED_BY(mu_);
@@ -91,6 +103,19 @@ class TelemetryCall final
   bool reading_done_ RJ_GUARDED_BY(mu_) = false;
   bool finished_ RJ_GUARDED_BY(mu_) = false;
 };
+
+GrpcService::Impl::Resources TelemetryCall::ResourcesOf(const v2::Settings& in) {
+  GrpcService::Impl::Resources r;
+  if (in.has_publishing()) {
+    for (const auto& t : in.publishing().topics()) r[GrpcService::Impl::T(t)] |= acl::kPub;
+  }
+  if (in.has_subscription()) {
+    const auto& sub = in.subscription();
+    if (sub.has_group()) r[GrpcService::Impl::G(sub.group())] |= acl::kSub;
+    for (const auto& e : sub.subscriptions()) r[GrpcService::Impl::T(e.topic())] |= acl::kSub;
+  }
+  return r;
+}
 
 GrpcService::Impl::Session TelemetryCall::SessionOf(const v2::Settings& in) const {
   GrpcService::Impl::Session s;
@@ -233,7 +258,7 @@ std::vector<GrpcService::Impl::Session> GrpcService::Impl::ConsumerSessions(
     return new RefusedStream<::grpc::ServerBidiReactor<v2::TelemetryCommand, v2::TelemetryCommand>>(
         denied->message);
   }
-  return new TelemetryCall(this, CallerOf(ctx));
+  return new TelemetryCall(this, CallerOf(ctx), CredentialsOf(ctx));
 }
 
 }  // namespace ramjet::broker

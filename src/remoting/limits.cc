@@ -27,7 +27,8 @@ void ConnectionLimits::Bind(ConfigBinder* b) {
 }
 
 Status ConnectionLimits::Check() const {
-  if (idle_timeout_seconds < 0) return Status::InvalidArgument("serverChannelMaxIdleTimeSeconds must be >= 0");
+  if (idle_timeout_seconds < 0)
+    return Status::InvalidArgument("serverChannelMaxIdleTimeSeconds must be >= 0");
   if (max_connections < 0) return Status::InvalidArgument("serverMaxConnections must be >= 0");
   if (max_pending_write_bytes < (1 << 20)) {
     return Status::InvalidArgument("serverMaxPendingWriteBytes must be at least 1 MiB");
@@ -82,17 +83,29 @@ void Endpoint::ScanIdle() {
   const int64_t now = MonoMicros();
   const int64_t limit_us = options_.idle_timeout_ms * 1000;
   std::vector<ConnectionPtr> idle;
+  std::vector<ConnectionPtr> stalled;  // TLS handshakes past kTlsHandshakeTimeoutUs
   {
     std::lock_guard<std::mutex> l(conns_mu_);
     for (auto& [id, w] : conns_) {
       auto c = w.lock();
-      if (c && now - c->last_io_us_.load(std::memory_order_relaxed) > limit_us) {
+      if (!c) continue;
+      const int64_t since = c->handshake_since_us_.load(std::memory_order_relaxed);
+      if (since > 0 && now - since > kTlsHandshakeTimeoutUs) {
+        stalled.push_back(std::move(c));
+      } else if (limit_us > 0 && now - c->last_io_us_.load(std::memory_order_relaxed) > limit_us) {
         idle.push_back(std::move(c));
       }
     }
   }
+  for (auto& c : stalled) {
+    RJ_LOG(kWarn, "remoting", "%s: closing %s: TLS handshake not finished in %lld s",
+           options_.name.c_str(), c->remote_address().c_str(),
+           static_cast<long long>(kTlsHandshakeTimeoutUs / 1000000));
+    c->Close("TLS handshake timeout");
+  }
   for (auto& c : idle) {
-    RJ_LOG(kInfo, "remoting", "%s: closing %s: no traffic for %lld s (serverChannelMaxIdleTimeSeconds)",
+    RJ_LOG(kInfo, "remoting",
+           "%s: closing %s: no traffic for %lld s (serverChannelMaxIdleTimeSeconds)",
            options_.name.c_str(), c->remote_address().c_str(),
            static_cast<long long>(options_.idle_timeout_ms / 1000));
     c->Close("idle");

@@ -156,7 +156,7 @@ bool Connection::SendRaw(std::string bytes) {
       std::lock_guard<std::mutex> l(out_mu_);
       if (closed_.load(std::memory_order_acquire)) return false;
       sealed = SealLocked(&bytes);
-      out_.append(bytes);
+      if (sealed) out_.append(bytes);  // never the plaintext of a failed seal
       flush = !want_write_ && out_.size() >= kCorkFlushBytes;
       over = out_.size() > max_pending;
     }
@@ -329,6 +329,7 @@ bool Connection::DecideWire(unsigned char first) {
     std::lock_guard<std::mutex> l(out_mu_);
     tls_ = std::move(*session);
     wire_ = Wire::kTls;
+    handshake_since_us_.store(MonoMicros(), std::memory_order_relaxed);
     return true;
   }
   if (o.tls_mode == TlsMode::kEnforcing) {
@@ -349,6 +350,7 @@ bool Connection::ReceiveTls(const char* data, size_t size) {
     if (closed_.load(std::memory_order_acquire)) return false;
     s = tls_->Receive(data, size, &plain_in_, &out_);
     if (!s.ok() && !want_write_) WriteOutLocked();  // best effort: the alert saying why
+    if (tls_->established()) handshake_since_us_.store(0, std::memory_order_relaxed);
   }
   if (!s.ok()) {
     RJ_LOG(kWarn, "remoting", "%s: closing connection %s: %s", owner_->options().name.c_str(),
@@ -424,7 +426,9 @@ void Endpoint::StartLoops() {
   for (auto& l : loops_) l->Start();
   scanner_ = std::make_unique<Scheduler>(options_.name.substr(0, 10) + "-tmo");
   scanner_->RunEvery(20, 20, [this] { ScanTimeouts(); });
-  if (options_.idle_timeout_ms > 0) scanner_->RunEvery(1000, 1000, [this] { ScanIdle(); });
+  if (options_.idle_timeout_ms > 0 || options_.tls) {
+    scanner_->RunEvery(1000, 1000, [this] { ScanIdle(); });
+  }
 }
 
 void Endpoint::StopLoops() {
@@ -478,6 +482,7 @@ Result<ConnectionPtr> Endpoint::Adopt(int fd, std::string remote, int listener_i
     conn->tls_ = std::move(session);
     conn->out_ = std::move(hello);  // the ClientHello, written when the socket is writable
     conn->want_write_ = true;
+    conn->handshake_since_us_.store(MonoMicros(), std::memory_order_relaxed);
     events |= EPOLLOUT;
   }
   {

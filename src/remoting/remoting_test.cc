@@ -1,3 +1,5 @@
+#include "ramjet/remoting/remoting.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -12,7 +14,6 @@
 
 #include "ramjet/base/coding.h"
 #include "ramjet/protocol/codes.h"
-#include "ramjet/remoting/remoting.h"
 
 namespace ramjet::remoting {
 namespace {

@@ -159,6 +159,13 @@ Result<SSL_CTX*> NewContext(bool server, const TlsOptions& o) {
     return s;
   }
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+  if (server) {
+    // Without it OpenSSL aborts any resumed session once client certificates are verified
+    // (a Java client reconnecting after an idle close offers its ticket).
+    static constexpr unsigned char kSessionContext[] = "ramjet";
+    SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
+  }
   return ctx;
 }
 
@@ -250,10 +257,15 @@ Result<std::shared_ptr<TlsContext>> TlsContext::ForClient(const TlsOptions& o) {
     }
   }
   if (o.verify_server) {
-    int ok = o.trust_cert_path.empty()
-                 ? SSL_CTX_set_default_verify_paths(ctx)
-                 : SSL_CTX_load_verify_locations(ctx, o.trust_cert_path.c_str(), nullptr);
-    if (ok != 1) return SslError("tlsClientTrustCertPath " + o.trust_cert_path);
+    // Host names are not checked (brokers are addressed by IP), so the system's public CAs would
+    // let any certificate holder pass: the CAs must be named.
+    if (o.trust_cert_path.empty()) {
+      return Status::InvalidArgument(
+          "tlsClientAuthServer needs tlsClientTrustCertPath (the CAs of the servers)");
+    }
+    if (SSL_CTX_load_verify_locations(ctx, o.trust_cert_path.c_str(), nullptr) != 1) {
+      return SslError("tlsClientTrustCertPath " + o.trust_cert_path);
+    }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   }
   return c;
@@ -365,6 +377,10 @@ Status TlsSession::Receive(const char* data, size_t size, std::string* plain, st
 
 Status TlsSession::Send(std::string_view plain, std::string* wire) {
   if (!established_) {
+    if (pending_.size() + plain.size() > kMaxPendingBytes) {
+      return Status::Unavailable("TLS handshake not finished and " +
+                                 std::to_string(pending_.size()) + " bytes already waiting");
+    }
     pending_.append(plain);
     return Status::OK();
   }

@@ -274,6 +274,9 @@ TEST(TlsConfigTest, RejectsOldProtocolsAndBadFiles) {
   TlsOptions need;
   need.client_auth = TlsClientAuth::kRequire;
   EXPECT_FALSE(TlsContext::ForServer(need).ok());  // no trust store for client certificates
+  TlsOptions verify;
+  verify.verify_server = true;  // without named CAs any public certificate would pass
+  EXPECT_FALSE(TlsContext::ForClient(verify).ok());
   EXPECT_FALSE(ParseTlsMode("on").ok());
   EXPECT_EQ(*ParseTlsMode("enforcing"), TlsMode::kEnforcing);
   EXPECT_EQ(*ParseTlsClientAuth("optional"), TlsClientAuth::kOptional);

@@ -116,7 +116,8 @@ struct UserInfo {
   static UserInfo Of(const User& u);
   std::string ToJson() const;
 };
-std::string UsersToJson(const std::vector<User>& users);
+// with_passwords false: the password field is left out.
+std::string UsersToJson(const std::vector<User>& users, bool with_passwords = true);
 // A JSON array of UserInfo / AclInfo (an empty text: none).
 Result<std::vector<UserInfo>> ParseUserInfos(std::string_view json);
 Result<std::vector<Acl>> ParseAclInfos(std::string_view json);

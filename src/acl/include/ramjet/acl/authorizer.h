@@ -49,7 +49,7 @@ class Authorizer {
   Status CheckGrpc(std::string_view authorization, std::string_view date_time,
                    const std::string& peer_address,
                    const std::map<std::string, uint8_t>& resources) const;
-  // The user a request is signed by (AccessKey; the signature is not re-checked), if known.
+  // The user a request is validly signed by (AccessKey and signature checked), if any.
   std::optional<User> Caller(const protocol::RemotingCommand& r) const;
 
  private:

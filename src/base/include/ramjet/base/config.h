@@ -6,6 +6,8 @@
 // Thread-safety: a ConfigBinder is filled and applied by one thread during start-up.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -33,7 +35,8 @@ std::string UpdatePropertiesText(std::string_view text,
 Result<std::string> ReadFileToString(const std::string& path);
 // Writes a file safely: <path>.tmp is written and fsynced, then renamed over path, then the
 // directory is fsynced. Creates missing parent directories.
-Status WriteFileAtomic(const std::string& path, std::string_view content);
+// mode: of the new file from its creation (0600 for files holding secrets).
+Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode = 0644);
 // mkdir -p.
 Status CreateDirectories(const std::string& path);
 

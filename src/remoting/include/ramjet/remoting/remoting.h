@@ -99,7 +99,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::atomic<bool> closed_{false};
   std::atomic<bool> close_requested_{false};
   std::atomic<int64_t> last_io_us_{0};  // last byte read or written (idle timeout)
-  size_t accounted_in_ = 0;             // partial-frame bytes counted in the endpoint's budget
+  // A TLS handshake under way since this time (0: none); closed after kTlsHandshakeTimeoutUs.
+  std::atomic<int64_t> handshake_since_us_{0};
+  size_t accounted_in_ = 0;  // partial-frame bytes counted in the endpoint's budget
   // Updates the endpoint's partial-frame budget; false if this connection must be closed.
   bool AccountBuffered();
 };
@@ -160,6 +162,9 @@ class RequestContext {
 using RequestContextPtr = std::shared_ptr<RequestContext>;
 using Handler = std::function<void(const RequestContextPtr&)>;
 using ResponseCallback = std::function<void(Result<protocol::RemotingCommand>)>;
+
+// A TLS handshake not finished within this is closed (memory held by a trickling peer).
+inline constexpr int64_t kTlsHandshakeTimeoutUs = 10'000'000;
 
 struct EndpointOptions {
   std::string name = "remoting";

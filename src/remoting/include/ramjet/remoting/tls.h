@@ -108,6 +108,8 @@ class TlsSession {
   bool peer_closed() const { return peer_closed_; }
   // "TLSv1.3 TLS_AES_256_GCM_SHA384" once established.
   std::string Describe() const;
+  // Application bytes a client may queue before its handshake ends.
+  static constexpr size_t kMaxPendingBytes = 64u << 20;
 
  private:
   TlsSession(std::shared_ptr<TlsContext> context, ssl_st* ssl, bio_st* in, bio_st* out)
