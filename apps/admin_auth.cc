@@ -70,18 +70,55 @@ void PrintAcls(const std::vector<acl::Acl>& acls) {
 
 // mqadmin's AclInfo.of: one (Custom) policy, an entry per resource with the same actions,
 // source addresses and decision.
+// A JSON string literal of s.
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string QuotedList(const std::string& csv) {
+  std::string out = "[";
+  for (const auto& x : Split(csv)) {
+    if (out.size() > 1) out += ',';
+    out += Quote(x);
+  }
+  out += ']';
+  return out;
+}
+
 std::string AclBody(const Args& a) {
   std::string entries;
   for (const auto& r : Split(a.Get('r'))) {
-    std::string actions;
-    for (const auto& x : Split(a.Get('a'))) actions += (actions.empty() ? "\"" : ",\"") + x + "\"";
-    std::string ips;
-    for (const auto& x : Split(a.Get('i'))) ips += (ips.empty() ? "\"" : ",\"") + x + "\"";
-    if (!entries.empty()) entries += ",";
-    entries += "{\"resource\":\"" + r + "\",\"actions\":[" + actions + "],\"sourceIps\":[" + ips +
-               "],\"decision\":\"" + a.Get('d') + "\"}";
+    if (!entries.empty()) entries += ',';
+    entries += "{\"resource\":";
+    entries += Quote(r);
+    entries += ",\"actions\":";
+    entries += QuotedList(a.Get('a'));
+    entries += ",\"sourceIps\":";
+    entries += QuotedList(a.Get('i'));
+    entries += ",\"decision\":";
+    entries += Quote(a.Get('d'));
+    entries += '}';
   }
-  return "{\"subject\":\"" + a.Get('s') + "\",\"policies\":[{\"entries\":[" + entries + "]}]}";
+  std::string body = "{\"subject\":";
+  body += Quote(a.Get('s'));
+  body += ",\"policies\":[{\"entries\":[";
+  body += entries;
+  body += "]}]}";
+  return body;
 }
 
 }  // namespace

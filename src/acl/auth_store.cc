@@ -47,7 +47,7 @@ std::string SubjectOf(const std::string& user) { return "User:" + user; }
 
 }  // namespace
 
-Result<std::unique_ptr<AuthStore>> AuthStore::Open(std::string path) {
+Result<std::unique_ptr<AuthStore>> AuthStore::Open(const std::string& path) {
   std::unique_ptr<AuthStore> store(new AuthStore(path));
   auto text = ReadFileToString(path);
   State s;

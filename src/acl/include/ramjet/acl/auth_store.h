@@ -25,7 +25,7 @@ class AuthStore {
     std::map<std::string, Acl> acls;    // by subject "User:<name>"
   };
   // Loads path (absent: empty). A corrupt file is an error naming it.
-  static Result<std::unique_ptr<AuthStore>> Open(std::string path);
+  static Result<std::unique_ptr<AuthStore>> Open(const std::string& path);
 
   std::shared_ptr<const State> Current() const RJ_EXCLUDES(mu_);
 
