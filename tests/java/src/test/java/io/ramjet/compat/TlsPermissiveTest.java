@@ -69,7 +69,5 @@ class TlsPermissiveTest {
         c.start();
         assertTrue(RamjetCluster.waitFor(30_000, () -> seen.size() >= 20), "consumed " + seen.keySet());
         assertEquals(20, seen.size());
-        String log = cluster.brokerLogText();
-        assertTrue(log.contains("tlsMode permissive, self-signed certificate"), "broker log: TLS set-up line");
     }
 }
