@@ -147,6 +147,8 @@ class AclTest {
                 new org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely());
         consumer.setNamesrvAddr(cluster.namesrvAddr());
         consumer.setInstanceName(RamjetCluster.unique("acl-c"));
+        // From the first offset: the sends below may land before the consumer's first rebalance.
+        consumer.setConsumeFromWhere(org.apache.rocketmq.common.consumer.ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
         consumer.subscribe(TOPIC, "*");
         consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
             for (MessageExt m : msgs) {
