@@ -138,9 +138,8 @@ Status AclValidator::CheckGrpc(std::string_view authorization, std::string_view 
                                const std::string& peer_address,
                                const std::map<std::string, uint8_t>& resources, bool* forbidden) {
   MaybeReload();
-  std::string ip = peer_address.substr(0, peer_address.rfind(':'));
-  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
-  Status s = ValidateGrpc(*Current(), authorization, date_time, ip, resources, forbidden);
+  Status s = ValidateGrpc(*Current(), authorization, date_time, IpWithoutPort(peer_address),
+                          resources, forbidden);
   if (!s.ok()) {
     RJ_LOG(kWarn, "acl", "gRPC call from %s refused: %s", peer_address.c_str(),
            std::string(s.message()).c_str());

@@ -1,7 +1,5 @@
 #include "ramjet/acl/authorizer.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <cctype>
 
@@ -18,16 +16,6 @@ namespace {
 
 constexpr std::string_view kRetry = "%RETRY%";
 constexpr int32_t kVersionV4_9_3 = 399;  // older clients leave _UNIQUE_KEY_QUERY unsigned
-
-std::string IpOf(std::string_view remote) {
-  std::string ip(remote.substr(0, remote.rfind(':')));
-  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
-  return ip;
-}
-
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 // A topic's context; a group's retry topic is the group's, with the same actions (creating or
 // deleting %RETRY%G needs Create or Delete on G, not Sub).
@@ -251,7 +239,7 @@ Status Authorizer::Check(const protocol::RemotingCommand& r,
   }
   RJ_ASSIGN_OR_RETURN(auto contexts, ContextsOf(r, options_.cluster_name));
   return Authorize(user ? &*user : nullptr, user ? "User:" + user->name : "", contexts,
-                   IpOf(remote_address));
+                   IpWithoutPort(remote_address));
 }
 
 Status Authorizer::CheckGrpc(std::string_view authorization, std::string_view date_time,
@@ -295,7 +283,8 @@ Status Authorizer::CheckGrpc(std::string_view authorization, std::string_view da
     return Status::PermissionDenied("check signature failed.");
   }
   if (!options_.authorization) return Status::OK();
-  return Authorize(&it->second, "User:" + name, ContextsOfResources(resources), IpOf(peer_address));
+  return Authorize(&it->second, "User:" + name, ContextsOfResources(resources),
+                   IpWithoutPort(peer_address));
 }
 
 std::optional<User> Authorizer::Caller(const protocol::RemotingCommand& r) const {

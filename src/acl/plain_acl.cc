@@ -304,16 +304,18 @@ Status AddNeeded(const protocol::RemotingCommand& r, AccessRequest* a) {
 
 }  // namespace
 
+std::string IpWithoutPort(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  std::string ip(colon == std::string_view::npos ? address : address.substr(0, colon));
+  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  return ip;
+}
+
 Result<AccessRequest> ParseRequest(const protocol::RemotingCommand& r,
                                    std::string_view remote_address) {
   AccessRequest a;
   a.code = r.code;
-  const size_t colon = remote_address.rfind(':');
-  a.ip = std::string(colon == std::string_view::npos ? remote_address
-                                                     : remote_address.substr(0, colon));
-  if (a.ip.size() > 2 && a.ip.front() == '[' && a.ip.back() == ']') {
-    a.ip = a.ip.substr(1, a.ip.size() - 2);
-  }
+  a.ip = IpWithoutPort(remote_address);
   a.access_key = std::string(r.Find(kAccessKeyField).value_or(""));
   a.signature = std::string(r.Find(kSignatureField).value_or(""));
   if (Status s = AddNeeded(r, &a); !s.ok()) {

@@ -100,11 +100,15 @@ void Sign(protocol::RemotingCommand* r, const Credentials& c) {
   r->Set(kSignatureField, SignatureOf(*r, false, c.secret_key));
 }
 
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 bool SignedBy(const protocol::RemotingCommand& r, const Credentials& c) {
   if (c.empty() || r.Find(kAccessKeyField).value_or("") != c.access_key) return false;
   const std::string_view got = r.Find(kSignatureField).value_or("");
   const std::string want = SignatureOf(r, true, c.secret_key);
-  return got.size() == want.size() && CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
+  return ConstantTimeEquals(got, want);
 }
 
 }  // namespace ramjet::acl

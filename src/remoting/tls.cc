@@ -149,6 +149,22 @@ Status ExportPem(SSL_CTX* ctx, std::string* chain, std::string* key) {
   return Status::OK();
 }
 
+// The certificate chain and its key (key_path empty: in the chain's file); side names the keys
+// in errors ("tlsServer" / "tlsClient").
+Status UseCertificate(SSL_CTX* ctx, const TlsOptions& o, const std::string& side) {
+  if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_path.c_str()) != 1) {
+    return SslError(side + "CertPath " + o.cert_path);
+  }
+  const std::string& key = o.key_path.empty() ? o.cert_path : o.key_path;
+  if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return SslError(side + "KeyPath " + key);
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    return SslError(side + "KeyPath does not match " + side + "CertPath");
+  }
+  return Status::OK();
+}
+
 Result<SSL_CTX*> NewContext(bool server, const TlsOptions& o) {
   SSL_CTX* ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
   if (ctx == nullptr) return SslError("SSL_CTX_new");
@@ -208,16 +224,7 @@ Result<std::shared_ptr<TlsContext>> TlsContext::ForServer(const TlsOptions& o) {
     RJ_RETURN_IF_ERROR(UseSelfSigned(ctx));
     c->self_signed_ = true;
   } else {
-    if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_path.c_str()) != 1) {
-      return SslError("tlsServerCertPath " + o.cert_path);
-    }
-    const std::string& key = o.key_path.empty() ? o.cert_path : o.key_path;
-    if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return SslError("tlsServerKeyPath " + key);
-    }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
-      return SslError("tlsServerKeyPath does not match tlsServerCertPath");
-    }
+    RJ_RETURN_IF_ERROR(UseCertificate(ctx, o, "tlsServer"));
   }
   if (o.client_auth != TlsClientAuth::kNone) {
     if (o.trust_cert_path.empty()) {
@@ -247,15 +254,7 @@ Result<std::shared_ptr<TlsContext>> TlsContext::ForClient(const TlsOptions& o) {
   c->key_password_ = o.key_password;
   SSL_CTX_set_default_passwd_cb(ctx, PasswordCallback);
   SSL_CTX_set_default_passwd_cb_userdata(ctx, &c->key_password_);
-  if (!o.cert_path.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(ctx, o.cert_path.c_str()) != 1) {
-      return SslError("tlsClientCertPath " + o.cert_path);
-    }
-    const std::string& key = o.key_path.empty() ? o.cert_path : o.key_path;
-    if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return SslError("tlsClientKeyPath " + key);
-    }
-  }
+  if (!o.cert_path.empty()) RJ_RETURN_IF_ERROR(UseCertificate(ctx, o, "tlsClient"));
   if (o.verify_server) {
     // Host names are not checked (brokers are addressed by IP), so the system's public CAs would
     // let any certificate holder pass: the CAs must be named.

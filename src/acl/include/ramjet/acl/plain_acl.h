@@ -70,6 +70,9 @@ struct AclConfig {
 };
 
 // What one request presents and needs (PlainAccessValidator.parse).
+// "ip:port" / "[v6]:port" -> the address alone (what white addresses and source IPs match).
+std::string IpWithoutPort(std::string_view address);
+
 struct AccessRequest {
   int32_t code = 0;
   std::string ip;  // the client's address without its port

@@ -38,6 +38,9 @@ std::string SignatureOf(const protocol::RemotingCommand& r, bool server_side,
 // AclClientRPCHook.doBeforeRequest: adds AccessKey, SecurityToken (when set) and Signature.
 void Sign(protocol::RemotingCommand* r, const Credentials& c);
 
+// Equality of two signatures in time independent of where they differ.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
 // Whether r carries c's access key and a valid signature made with c's secret (constant-time
 // comparison). The cluster credential of name servers and brokers (clusterAccessKey).
 bool SignedBy(const protocol::RemotingCommand& r, const Credentials& c);
