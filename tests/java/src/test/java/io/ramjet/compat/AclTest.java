@@ -147,6 +147,11 @@ class AclTest {
                 new org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely());
         consumer.setNamesrvAddr(cluster.namesrvAddr());
         consumer.setInstanceName(RamjetCluster.unique("acl-c"));
+        // The 5.x client bumps the subscription version on its first rebalance and announces it by
+        // a heartbeat that it skips when another heartbeat holds the lock; pulls are then answered
+        // SUBSCRIPTION_NOT_LATEST (as Apache's broker does) until the next periodic heartbeat,
+        // 30 s by default: beat every 5 s as RamjetCluster's own clients do.
+        consumer.setHeartbeatBrokerInterval(5_000);
         // From the first offset: the sends below may land before the consumer's first rebalance.
         consumer.setConsumeFromWhere(org.apache.rocketmq.common.consumer.ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
         consumer.subscribe(TOPIC, "*");

@@ -174,6 +174,8 @@ class FailoverTest {
         DefaultMQPushConsumer consumer = new DefaultMQPushConsumer("JAVA_FO_CG");
         consumer.setNamesrvAddr(nsAddr);
         consumer.setInstanceName("java-fo-c-" + System.nanoTime());
+        // A skipped post-rebalance heartbeat stalls pulls until the next one (see AclTest).
+        consumer.setHeartbeatBrokerInterval(5_000);
         consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
         consumer.subscribe("JavaFo", "*");
         consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
