@@ -3,6 +3,7 @@
 //   ramjet-load producer -n 127.0.0.1:9876 -t BenchTopic [--size 1024] [--threads 4]
 //        [--async --inflight 64] [--batch 32] [--rate 30000] [--tags T] [--keys]
 //        [--delay LEVEL] [--messages N | --duration SECONDS] [--interval 5] [--json out.json]
+//        [--topics N]   spread the requests over N topics <topic>-0 .. <topic>-(N-1)
 //   ramjet-load consumer -n ... -t BenchTopic [-g group] [--duration S | --messages N]
 //        [--json out.json]
 //   ramjet-load tcp-baseline [--duration 3]     loopback TCP bandwidth on this machine
@@ -57,6 +58,7 @@ struct Options {
   bool async = false;
   int inflight = 64;
   int batch = 0;
+  int topics = 1;  // --topics N: request i goes to <topic>-(i mod N) (N > 1)
   double rate = 0;
   std::string tags;
   bool keys = false;
@@ -85,7 +87,7 @@ int Usage() {
       stderr,
       "usage: ramjet-load producer|consumer|tcp-baseline [-n namesrv] [-t topic] "
       "[-g group] [--size B] [--threads N] [--async] [--inflight N] [--batch N] "
-      "[--rate MSG_PER_S] [--tags T] [--keys] [--delay LEVEL] [--messages N] "
+      "[--topics N] [--rate MSG_PER_S] [--tags T] [--keys] [--delay LEVEL] [--messages N] "
       "[--duration S] [--interval S] [--json FILE] [--access-key AK --secret-key SK] [--tls]\n");
   return 2;
 }
@@ -112,6 +114,8 @@ bool Parse(int argc, char** argv, Options* o) {
       o->inflight = std::atoi(next().c_str());
     else if (a == "--batch")
       o->batch = std::atoi(next().c_str());
+    else if (a == "--topics")
+      o->topics = std::max(1, std::atoi(next().c_str()));
     else if (a == "--rate")
       o->rate = std::atof(next().c_str());
     else if (a == "--tags")
@@ -209,21 +213,28 @@ void Summary(Stats* s, const Options& o, double secs, const char* what, const ch
   const Histogram& h = s->total;
   std::fprintf(f,
                "{\"mode\":\"%s\",\"topic\":\"%s\",\"size\":%d,\"threads\":%d,\"async\":%s,"
-               "\"inflight\":%d,\"batch\":%d,\"rate\":%.0f,\"seconds\":%.3f,\"messages\":%lld,"
+               "\"inflight\":%d,\"batch\":%d,\"topics\":%d,\"rate\":%.0f,\"seconds\":%.3f,\"messages\":%lld,"
                "\"errors\":%lld,\"msg_per_s\":%.1f,\"mb_per_s\":%.3f,\"latency\":\"%s\","
                "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p99.9\":%.3f,"
                "\"p99.99\":%.3f,\"max\":%.3f}}\n",
                o.mode.c_str(), o.topic.c_str(), o.size, o.threads, o.async ? "true" : "false",
-               o.inflight, o.batch, o.rate, secs, static_cast<long long>(s->ok),
+               o.inflight, o.batch, o.topics, o.rate, secs, static_cast<long long>(s->ok),
                static_cast<long long>(s->errors), s->ok / secs, s->bytes / secs / 1e6, latency_kind,
                h.Percentile(0.5) / 1000.0, h.Percentile(0.9) / 1000.0, h.Percentile(0.99) / 1000.0,
                h.Percentile(0.999) / 1000.0, h.Percentile(0.9999) / 1000.0, h.max() / 1000.0);
   std::fclose(f);
 }
 
-client::Message MakeMessage(const Options& o, int64_t seq, int64_t stamp_us) {
+// The topic of request req_index: o.topic, or with --topics N one of N in turn.
+std::string TopicOf(const Options& o, int64_t req_index) {
+  if (o.topics <= 1) return o.topic;
+  return o.topic + "-" + std::to_string(req_index % o.topics);
+}
+
+client::Message MakeMessage(const Options& o, const std::string& topic, int64_t seq,
+                            int64_t stamp_us) {
   client::Message m;
-  m.topic = o.topic;
+  m.topic = topic;
   m.tags = o.tags;
   m.body.assign(static_cast<size_t>(o.size), 'x');
   EncodeBE64(m.body.data(), static_cast<uint64_t>(stamp_us));
@@ -248,10 +259,13 @@ int RunProducer(const Options& o) {
     std::fprintf(stderr, "producer start: %s\n", s.ToString().c_str());
     return 1;
   }
-  // Warm the route (and auto-create the topic if the broker allows it).
-  if (auto q = producer.FetchPublishQueues(o.topic); !q.ok()) {
-    std::fprintf(stderr, "no route for %s: %s\n", o.topic.c_str(), q.status().ToString().c_str());
-    return 1;
+  // Warm the routes (and auto-create the topics if the broker allows it).
+  for (int i = 0; i < o.topics; ++i) {
+    const std::string topic = TopicOf(o, i);
+    if (auto q = producer.FetchPublishQueues(topic); !q.ok()) {
+      std::fprintf(stderr, "no route for %s: %s\n", topic.c_str(), q.status().ToString().c_str());
+      return 1;
+    }
   }
   Stats stats;
   std::atomic<bool> stop{false};
@@ -294,6 +308,7 @@ int RunProducer(const Options& o) {
       }
       int64_t idx = req_counter.fetch_add(1);
       int64_t t0 = pace(idx);
+      const std::string topic = TopicOf(o, idx);
       auto on_done = [&, t0](const Result<client::SendResult>& r) {
         if (Stored(r)) {
           stats.Record(NowMicros() - t0, per_req, static_cast<int64_t>(per_req) * o.size);
@@ -307,12 +322,12 @@ int RunProducer(const Options& o) {
       if (o.batch > 0) {
         std::vector<client::Message> msgs;
         for (int i = 0; i < o.batch; ++i) {
-          msgs.push_back(MakeMessage(o, issued.fetch_add(1), NowMicros()));
+          msgs.push_back(MakeMessage(o, topic, issued.fetch_add(1), NowMicros()));
           msgs.back().delay_level = 0;
         }
         producer.SendBatchAsync(msgs, on_done);
       } else {
-        producer.SendAsync(MakeMessage(o, issued.fetch_add(1), NowMicros()), on_done);
+        producer.SendAsync(MakeMessage(o, topic, issued.fetch_add(1), NowMicros()), on_done);
       }
     }
     std::unique_lock<std::mutex> l(mu);
@@ -324,10 +339,11 @@ int RunProducer(const Options& o) {
         while (!done()) {
           int64_t idx = req_counter.fetch_add(1);
           int64_t t0 = pace(idx);
+          const std::string topic = TopicOf(o, idx);
           if (o.batch > 0) {
             std::vector<client::Message> msgs;
             for (int i = 0; i < o.batch; ++i) {
-              msgs.push_back(MakeMessage(o, issued.fetch_add(1), NowMicros()));
+              msgs.push_back(MakeMessage(o, topic, issued.fetch_add(1), NowMicros()));
               msgs.back().delay_level = 0;
             }
             auto r = producer.SendBatch(msgs);
@@ -337,7 +353,7 @@ int RunProducer(const Options& o) {
               stats.Error();
             }
           } else {
-            auto r = producer.Send(MakeMessage(o, issued.fetch_add(1), NowMicros()));
+            auto r = producer.Send(MakeMessage(o, topic, issued.fetch_add(1), NowMicros()));
             if (Stored(r)) {
               stats.Record(NowMicros() - t0, 1, o.size);
             } else {
