@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench/compare: Ramjet and Apache RocketMQ side by side on this machine, in one run.
 #
-#   bash bench/compare/run.sh [--runs 3] [--duration 15] [--systems "ramjet apache4 apache5"]
+#   bash bench/compare/run.sh [--runs 3] [--duration 10] [--systems "ramjet apache4 apache5"]
 #                             [--scenarios "u64 rate b32 b128 k64 pc sync t1000 atool"]
-#                             [--no-restart] [--out bench/results/<date>]
+#                             [--no-restart] [--append] [--out bench/results/<date>]
 #
 # Each broker runs in turn with the same broker.conf (broker.conf.in), from a fresh store, its
 # name server beside it; Apache's with the G1 flags of its runbroker.sh. Every scenario runs
@@ -21,10 +21,11 @@ root="$(cd "$here/../.." && pwd)"
 bin_dir="$(cd "${RAMJET_BIN_DIR:-$root/build/apps}" && pwd)"
 load="${RAMJET_LOAD:-$root/build/bench/ramjet-load}"
 runs=3
-duration=15
+duration=10
 systems="ramjet apache4 apache5"
 scenarios="u64 rate b32 b128 k64 pc sync t1000 atool"
 restart=1
+append=0
 out="$root/bench/results/$(date -u +%Y-%m-%d)"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -33,6 +34,7 @@ while [[ $# -gt 0 ]]; do
     --systems) systems="$2"; shift 2 ;;
     --scenarios) scenarios="$2"; shift 2 ;;
     --no-restart) restart=0; shift ;;
+    --append) append=1; shift ;;   # add runs to <out>/runs.jsonl instead of starting it anew
     --out) out="$2"; shift 2 ;;
     *) echo "usage: see the head of $0" >&2; exit 2 ;;
   esac
@@ -175,6 +177,12 @@ run_one() {
   esac
   start_system "$sys" "$flush" "$dir" || return 1
   local start_ms=$START_MS ready_ms=$READY_MS
+  if [[ $sc == t1000 ]]; then
+    # The 1,000 topics exist before the measurement: one send to each creates it (the broker
+    # then registers its topics with the name server); creating topics is not what is measured.
+    "$load" producer -n "$NS_ADDR" -t "$topic" --topics 1000 --messages 1000 --async --inflight 16 \
+      --interval 1000 >"$dir/create.out" 2>&1 || true
+  fi
   sleep 2
   local idle_kb; idle_kb=$(rss_anon_kb "$BR_PID")
   local cpu0; cpu0=$(cpu_s "$BR_PID")
@@ -236,16 +244,19 @@ EOF
 }
 
 # ------------------------------------------------------------------ the run
-: >"$out/runs.jsonl"
-{
+[[ $append == 1 ]] || : >"$out/runs.jsonl"
+[[ $append == 1 ]] && echo "appended $(date -u +%FT%TZ): runs $runs, duration $duration s, systems: $systems, scenarios: $scenarios" >>"$out/machine.txt"
+[[ $append == 1 ]] || {
   echo "date: $(date -u +%FT%TZ)"; echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
   echo "cpus: $(nproc)"; grep -m1 'model name' /proc/cpuinfo || true
   echo "memory: $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
   java -version 2>&1 | head -1 || true
   echo "runs: $runs, duration: $duration s, systems: $systems, scenarios: $scenarios"
 } >"$out/machine.txt"
-"$load" tcp-baseline --duration 3 --json "$work/tcp.json" >/dev/null
-cp "$work/tcp.json" "$out/tcp-baseline.json"
+if [[ $append == 0 || ! -f $out/tcp-baseline.json ]]; then
+  "$load" tcp-baseline --duration 3 --json "$work/tcp.json" >/dev/null
+  cp "$work/tcp.json" "$out/tcp-baseline.json"
+fi
 log "loopback TCP: $(cat "$out/tcp-baseline.json")"
 main_sc=""; for sc in $scenarios; do [[ $sc != rate ]] && main_sc+="$sc "; done
 for run in $(seq 1 "$runs"); do

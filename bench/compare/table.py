@@ -99,7 +99,7 @@ for sc, title in SCENARIOS:
 
 restarts = {s: [r for r in rows if r["scenario"] == "restart4g" and r["system"] == s] for s in systems}
 if any(restarts.values()):
-    print("\n| restart on a 4 GiB store (clean) | port accepting, ms | first acknowledged send, ms | store GiB |")
+    print("\n| restart on a 4 GiB store (clean) | port accepting, ms | first acknowledged send, ms | commit-log files, GiB |")
     print("|---|---:|---:|---:|")
     for s, rs in restarts.items():
         if rs:
