@@ -211,17 +211,18 @@ void Summary(Stats* s, const Options& o, double secs, const char* what, const ch
   FILE* f = std::fopen(o.json.c_str(), "w");
   if (!f) return;
   const Histogram& h = s->total;
-  std::fprintf(f,
-               "{\"mode\":\"%s\",\"topic\":\"%s\",\"size\":%d,\"threads\":%d,\"async\":%s,"
-               "\"inflight\":%d,\"batch\":%d,\"topics\":%d,\"rate\":%.0f,\"seconds\":%.3f,\"messages\":%lld,"
-               "\"errors\":%lld,\"msg_per_s\":%.1f,\"mb_per_s\":%.3f,\"latency\":\"%s\","
-               "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p99.9\":%.3f,"
-               "\"p99.99\":%.3f,\"max\":%.3f}}\n",
-               o.mode.c_str(), o.topic.c_str(), o.size, o.threads, o.async ? "true" : "false",
-               o.inflight, o.batch, o.topics, o.rate, secs, static_cast<long long>(s->ok),
-               static_cast<long long>(s->errors), s->ok / secs, s->bytes / secs / 1e6, latency_kind,
-               h.Percentile(0.5) / 1000.0, h.Percentile(0.9) / 1000.0, h.Percentile(0.99) / 1000.0,
-               h.Percentile(0.999) / 1000.0, h.Percentile(0.9999) / 1000.0, h.max() / 1000.0);
+  std::fprintf(
+      f,
+      "{\"mode\":\"%s\",\"topic\":\"%s\",\"size\":%d,\"threads\":%d,\"async\":%s,"
+      "\"inflight\":%d,\"batch\":%d,\"topics\":%d,\"rate\":%.0f,\"seconds\":%.3f,\"messages\":%lld,"
+      "\"errors\":%lld,\"msg_per_s\":%.1f,\"mb_per_s\":%.3f,\"latency\":\"%s\","
+      "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p99.9\":%.3f,"
+      "\"p99.99\":%.3f,\"max\":%.3f}}\n",
+      o.mode.c_str(), o.topic.c_str(), o.size, o.threads, o.async ? "true" : "false", o.inflight,
+      o.batch, o.topics, o.rate, secs, static_cast<long long>(s->ok),
+      static_cast<long long>(s->errors), s->ok / secs, s->bytes / secs / 1e6, latency_kind,
+      h.Percentile(0.5) / 1000.0, h.Percentile(0.9) / 1000.0, h.Percentile(0.99) / 1000.0,
+      h.Percentile(0.999) / 1000.0, h.Percentile(0.9999) / 1000.0, h.max() / 1000.0);
   std::fclose(f);
 }
 
