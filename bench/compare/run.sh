@@ -157,7 +157,6 @@ peak_rss() {
   echo "$peak"
 }
 
-json_field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 rate_for_half=""
 # run_one <run> <scenario> <system>: one measurement, one line of runs.jsonl

@@ -65,7 +65,6 @@ for sc, title in SCENARIOS:
             "p99": med([lat(r, "p99") for r in rs]),
             "p999": med([lat(r, "p99.9") for r in rs]),
             "max": med([lat(r, "max") for r in rs]),
-            "avg": med([lat(r, "avg") for r in rs]),
             "e2e": med([r["consumer"].get("latency_ms", {}).get("p99") for r in rs]),
             "cpu": med([r.get("cpu_s_per_million") for r in rs]),
             "idle": med([r["rss_anon_idle_kb"] / 1024 for r in rs]),
