@@ -23,6 +23,13 @@ inline std::unique_ptr<dashboard::Dashboard> StartDashboard(const broker::Broker
   if (o.credentials.empty()) {  // ACL 2.0: the broker's own user
     std::tie(o.credentials.access_key, o.credentials.secret_key) = c.InnerClientCredentials();
   }
+  if (o.credentials.empty() && (c.acl_enable || c.authentication_enabled)) {
+    // Every call would be refused (and logged by the broker every sample): say it once here.
+    RJ_LOG(kWarn, "dashboard",
+           "ACL is on but innerAccessKey/innerSecretKey (or innerClientAuthenticationCredentials) "
+           "are not set: the brokers refuse the dashboard's calls; no TPS history is sampled");
+    o.sample_interval_ms = 0;
+  }
   // The dashboard reaches this broker too: over TLS with tlsEnable or when it enforces TLS.
   if (auto t = c.tls.ClientOptions(c.tls.mode == "enforcing")) {
     auto ctx = remoting::TlsContext::ForClient(*t);

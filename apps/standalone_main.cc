@@ -3,7 +3,8 @@
 // Every broker key can be overridden (-c broker.conf, --key=value); --namesrvPort picks the
 // name server port. Every port binds 127.0.0.1 unless told otherwise (--listenAddress,
 // --namesrvListenAddress, and brokerIP1 for the address clients are given); the name server takes
-// the broker's TLS keys. Ctrl-C shuts both down cleanly.
+// the broker's TLS keys (with tlsMode=enforcing the broker also talks TLS to it). Ctrl-C shuts both
+// down cleanly.
 #include <cstdio>
 
 #include "app_main.h"
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
   }
   if (config.namesrv_addr.empty()) {
     config.namesrv_addr = "127.0.0.1:" + std::to_string(ns_config.listen_port);
+    // The broker registers with its own name server, which refuses plaintext when enforcing.
+    if (config.tls.mode == "enforcing") config.tls.enable = true;
   }
   config.config_file = binder.config_file();
   ns_config.tls = config.tls;

@@ -60,7 +60,7 @@ class Dashboard::Impl {
     http_.Route("/api", [this](const metrics::HttpServer::Request& r) { return api_.Handle(r); });
     http_.Route("/", &ServeAsset);
     RJ_RETURN_IF_ERROR(http_.Start(o.host, o.port));  // a taken port fails before anything runs
-    history_.Start();
+    if (o.sample_interval_ms > 0) history_.Start();
     return Status::OK();
   }
 

@@ -30,7 +30,8 @@ struct DashboardOptions {
   acl::Credentials credentials;
   std::shared_ptr<remoting::TlsContext> tls;  // the broker's tlsEnable (null: plaintext)
   int admin_timeout_ms = 5000;
-  int sample_interval_ms = 5000;  // TPS history: one sample per interval, the last hour kept
+  // TPS history: one sample per interval, the last hour kept (0: no sampler, no chart).
+  int sample_interval_ms = 5000;
 };
 
 class Dashboard {
