@@ -23,7 +23,7 @@ bool SendMessageRequestHeader::IsV2(int32_t code) {
 
 Result<SendMessageRequestHeader> SendMessageRequestHeader::Decode(const RemotingCommand& r) {
   const bool v2 = IsV2(r.code);
-  auto key = [v2](const char* shortk, const char* longk) { return v2 ? shortk : longk; };
+  auto key = [v2](std::string_view shortk, std::string_view longk) { return v2 ? shortk : longk; };
   SendMessageRequestHeader h;
   RJ_ASSIGN_OR_RETURN(h.producer_group, r.GetGroup(key("a", "producerGroup")));
   RJ_ASSIGN_OR_RETURN(h.topic, r.GetTopic(key("b", "topic")));

@@ -20,6 +20,16 @@ void AppendJsonString(std::string_view s, std::string* out) {
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');
   for (size_t i = 0; i < s.size(); ++i) {
+    size_t run = i;  // plain ASCII is appended a run at a time
+    while (run < s.size() && static_cast<unsigned char>(s[run]) >= 0x20 &&
+           static_cast<unsigned char>(s[run]) < 0x7f && s[run] != '"' && s[run] != '\\') {
+      ++run;
+    }
+    if (run > i) {
+      out->append(s.data() + i, run - i);
+      i = run - 1;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       const size_t n = Utf8SequenceLength(s.substr(i));
@@ -111,6 +121,8 @@ Result<int32_t> JsonInt(const nlohmann::json& obj, const char* key, bool require
 // A fast parser for the flat headers every client sends: an object of integers, strings,
 // booleans and null, plus `extFields` as an object of such scalars. Anything else (floats,
 // nested values, unusual escapes) returns nullopt and the general parser below decides.
+using namespace std::literals;
+
 class FastHeaderParser {
  public:
   explicit FastHeaderParser(std::string_view s) : s_(s) {}
@@ -125,29 +137,29 @@ class FastHeaderParser {
     for (;;) {
       std::string key;
       if (!String(&key) || !Consume(':')) return std::nullopt;
-      if (key == "extFields") {
+      if (key == "extFields"sv) {
         if (!ExtFields(&cmd)) return std::nullopt;
       } else {
         Scalar v;
         if (!Value(&v)) return std::nullopt;
-        if (key == "code" || key == "version" || key == "opaque" || key == "flag") {
+        if (key == "code"sv || key == "version"sv || key == "opaque"sv || key == "flag"sv) {
           if (v.kind != Scalar::kInt) return std::nullopt;
           if (v.i < INT32_MIN || v.i > INT32_MAX) return std::nullopt;
           int32_t x = static_cast<int32_t>(v.i);
-          if (key == "code") {
+          if (key == "code"sv) {
             cmd.code = x;
             have_code = true;
-          } else if (key == "version") {
+          } else if (key == "version"sv) {
             cmd.version = x;
-          } else if (key == "opaque") {
+          } else if (key == "opaque"sv) {
             cmd.opaque = x;
           } else {
             cmd.flag = x;
           }
-        } else if (key == "language") {
+        } else if (key == "language"sv) {
           if (v.kind != Scalar::kString) return std::nullopt;
           cmd.language = LanguageFromName(v.s);
-        } else if (key == "remark") {
+        } else if (key == "remark"sv) {
           if (v.kind == Scalar::kString)
             cmd.remark = std::move(v.s);
           else if (v.kind != Scalar::kNull)
@@ -170,6 +182,10 @@ class FastHeaderParser {
     bool b = false;
     std::string s;
   };
+  static bool IsPlain(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
+  }
   void SkipWs() {
     while (pos_ < s_.size() &&
            (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r')) {
@@ -189,14 +205,16 @@ class FastHeaderParser {
     if (Peek() != '"') return false;
     ++pos_;
     while (pos_ < s_.size()) {
+      // A run of plain ASCII is appended at once.
+      size_t run = pos_;
+      while (run < s_.size() && IsPlain(s_[run])) ++run;
+      out->append(s_.data() + pos_, run - pos_);
+      pos_ = run;
+      if (pos_ >= s_.size()) return false;
       char c = s_[pos_++];
       if (c == '"') return true;
-      if (static_cast<unsigned char>(c) < 0x20) return false;
-      if (static_cast<unsigned char>(c) >= 0x80) return false;  // UTF-8: general parser checks
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
+      if (c != '\\') return false;  // control or non-ASCII (UTF-8): the general parser checks
+
       if (pos_ >= s_.size()) return false;
       char e = s_[pos_++];
       switch (e) {
@@ -294,6 +312,7 @@ class FastHeaderParser {
     }
     if (!Consume('{')) return false;
     if (Consume('}')) return true;
+    cmd->ext_fields.reserve(16);
     for (;;) {
       std::string k;
       Scalar v;
@@ -403,7 +422,7 @@ Result<RemotingCommand> DecodeBinaryHeader(std::string_view h) {
     }
     std::string value(h.substr(pos, vlen));
     pos += vlen;
-    if (!key.empty()) cmd.ext_fields[std::move(key)] = std::move(value);
+    if (!key.empty()) cmd.ext_fields.insert_or_assign(std::move(key), std::move(value));
   }
   return cmd;
 }
@@ -500,10 +519,21 @@ bool RemotingCommand::GetBool(std::string_view key) const {
   return s == "true";
 }
 
+namespace {
+void AppendInt(int64_t v, std::string* out) {
+  char b[24];
+  auto [end, ec] = std::to_chars(b, b + sizeof(b), v);
+  out->append(b, static_cast<size_t>(end - b));
+}
+}  // namespace
+
 std::string EncodeJsonHeader(const RemotingCommand& cmd) {
   std::string out;
-  out.reserve(128 + cmd.ext_fields.size() * 32);
-  out.append("{\"code\":").append(std::to_string(cmd.code));
+  size_t fields = 0;
+  for (const auto& [k, v] : cmd.ext_fields) fields += k.size() + v.size() + 6;
+  out.reserve(128 + fields + (cmd.remark ? cmd.remark->size() + 12 : 0));
+  out.append("{\"code\":");
+  AppendInt(cmd.code, &out);
   if (!cmd.ext_fields.empty()) {
     out.append(",\"extFields\":{");
     bool first = true;
@@ -516,17 +546,19 @@ std::string EncodeJsonHeader(const RemotingCommand& cmd) {
     }
     out.push_back('}');
   }
-  out.append(",\"flag\":").append(std::to_string(cmd.flag));
+  out.append(",\"flag\":");
+  AppendInt(cmd.flag, &out);
   out.append(",\"language\":");
   AppendJsonString(LanguageName(cmd.language), &out);
-  out.append(",\"opaque\":").append(std::to_string(cmd.opaque));
+  out.append(",\"opaque\":");
+  AppendInt(cmd.opaque, &out);
   if (cmd.remark) {
     out.append(",\"remark\":");
     AppendJsonString(*cmd.remark, &out);
   }
-  out.append(",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":")
-      .append(std::to_string(cmd.version))
-      .push_back('}');
+  out.append(",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
+  AppendInt(cmd.version, &out);
+  out.push_back('}');
   return out;
 }
 

@@ -7,12 +7,12 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "ramjet/base/result.h"
+#include "ramjet/protocol/ext_fields.h"
 
 namespace ramjet::protocol {
 
@@ -30,9 +30,6 @@ LanguageCode LanguageFromName(std::string_view name);
 inline constexpr int32_t kFlagResponse = 1;
 inline constexpr int32_t kFlagOneway = 2;
 inline constexpr size_t kDefaultMaxFrameBytes = 16 * 1024 * 1024;
-
-// extFields, kept sorted by key (as fastjson writes them).
-using ExtFields = std::map<std::string, std::string, std::less<>>;
 
 struct RemotingCommand {
   int32_t code = 0;
@@ -67,8 +64,12 @@ struct RemotingCommand {
   std::optional<std::string_view> Find(std::string_view key) const;
   int32_t GetInt32Or(std::string_view key, int32_t def) const;
   int64_t GetInt64Or(std::string_view key, int64_t def) const;
-  void Set(std::string key, std::string value) { ext_fields[std::move(key)] = std::move(value); }
-  void Set(std::string key, int64_t value) { ext_fields[std::move(key)] = std::to_string(value); }
+  void Set(std::string key, std::string value) {
+    ext_fields.insert_or_assign(std::move(key), std::move(value));
+  }
+  void Set(std::string key, int64_t value) {
+    ext_fields.insert_or_assign(std::move(key), std::to_string(value));
+  }
 };
 
 // Encodes a whole frame (length field included) and appends it to *out.
