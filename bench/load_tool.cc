@@ -7,6 +7,9 @@
 //   ramjet-load consumer -n ... -t BenchTopic [-g group] [--duration S | --messages N]
 //        [--json out.json]
 //   ramjet-load tcp-baseline [--duration 3]     loopback TCP bandwidth on this machine
+//   ramjet-load tcp-echo --rate 10000 [--size 1024] [--duration 10]
+//        this machine's floor for request latency at a fixed rate: a loopback echo (a sleeping
+//        pacer, a blocking echo thread, a receiving thread; no broker), timed from intended send
 //
 // Every few seconds it prints throughput (msg/s, MB/s) and HDR latency percentiles (p50, p90,
 // p99, p99.9, p99.99, max) of the interval; at the end the same for the whole run, plus a JSON
@@ -18,6 +21,7 @@
 #include <arpa/inet.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -85,7 +89,7 @@ std::shared_ptr<remoting::TlsContext> ClientTls(const Options& o) {
 int Usage() {
   std::fprintf(
       stderr,
-      "usage: ramjet-load producer|consumer|tcp-baseline [-n namesrv] [-t topic] "
+      "usage: ramjet-load producer|consumer|tcp-baseline|tcp-echo [-n namesrv] [-t topic] "
       "[-g group] [--size B] [--threads N] [--async] [--inflight N] [--batch N] "
       "[--topics N] [--rate MSG_PER_S] [--tags T] [--keys] [--delay LEVEL] [--messages N] "
       "[--duration S] [--interval S] [--json FILE] [--access-key AK --secret-key SK] [--tls]\n");
@@ -466,6 +470,91 @@ int RunTcpBaseline(const Options& o) {
   return 0;
 }
 
+// Loopback echo of --size byte requests at --rate from one pacing thread (as the producer paces),
+// each timed from its intended send time. The threads sleep between requests as a broker's and a
+// client's I/O threads do, so the tail is what this machine's scheduler adds to any request.
+int RunTcpEcho(const Options& o) {
+  if (o.rate <= 0) {
+    std::fprintf(stderr, "tcp-echo needs --rate\n");
+    return 2;
+  }
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(lfd, 1) != 0) {
+    std::perror("bind");
+    return 1;
+  }
+  socklen_t len = sizeof(a);
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  const size_t size = static_cast<size_t>(std::max(o.size, 8));
+  auto read_full = [](int fd, char* p, size_t n) {
+    for (size_t got = 0; got < n;) {
+      ssize_t r = ::recv(fd, p + got, n - got, 0);
+      if (r <= 0) return false;
+      got += static_cast<size_t>(r);
+    }
+    return true;
+  };
+  std::thread server([&] {
+    int fd = ::accept(lfd, nullptr, nullptr);
+    std::vector<char> buf(size);
+    while (read_full(fd, buf.data(), size)) {
+      if (::send(fd, buf.data(), size, MSG_NOSIGNAL) != static_cast<ssize_t>(size)) break;
+    }
+    ::close(fd);
+  });
+  int cfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (::connect(cfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    std::perror("connect");
+    return 1;
+  }
+  const double secs = o.duration > 0 ? o.duration : 10;
+  const int64_t total = static_cast<int64_t>(secs * o.rate);
+  bench::Histogram hist;
+  std::thread receiver([&] {
+    std::vector<char> buf(size);
+    for (int64_t i = 0; i < total && read_full(cfd, buf.data(), size); ++i) {
+      int64_t due;
+      std::memcpy(&due, buf.data(), sizeof(due));
+      hist.Record(NowMicros() - due);
+    }
+  });
+  std::vector<char> req(size, 'x');
+  const int64_t start_us = NowMicros();
+  for (int64_t i = 0; i < total; ++i) {
+    const int64_t due = start_us + static_cast<int64_t>(static_cast<double>(i) * 1e6 / o.rate);
+    const int64_t now = NowMicros();
+    if (due > now) std::this_thread::sleep_for(std::chrono::microseconds(due - now));
+    std::memcpy(req.data(), &due, sizeof(due));
+    if (::send(cfd, req.data(), size, MSG_NOSIGNAL) != static_cast<ssize_t>(size)) break;
+  }
+  receiver.join();
+  ::shutdown(cfd, SHUT_RDWR);
+  ::close(cfd);
+  server.join();
+  ::close(lfd);
+  auto ms = [&](double q) { return static_cast<double>(hist.Percentile(q)) / 1000.0; };
+  std::printf(
+      "ECHO %lld requests of %zu B at %.0f/s | latency ms p50 %.3f p99 %.3f p99.9 %.3f max %.3f\n",
+      static_cast<long long>(hist.count()), size, o.rate, ms(0.5), ms(0.99), ms(0.999),
+      static_cast<double>(hist.max()) / 1000.0);
+  if (!o.json.empty()) {
+    if (FILE* f = std::fopen(o.json.c_str(), "w")) {
+      std::fprintf(f,
+                   "{\"mode\":\"tcp-echo\",\"rate\":%.0f,\"size\":%zu,\"requests\":%lld,"
+                   "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f}\n",
+                   o.rate, size, static_cast<long long>(hist.count()), ms(0.5), ms(0.99), ms(0.999),
+                   static_cast<double>(hist.max()) / 1000.0);
+      std::fclose(f);
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -478,5 +567,6 @@ int main(int argc, char** argv) {
   if (o.mode == "producer") return RunProducer(o);
   if (o.mode == "consumer") return RunConsumer(o);
   if (o.mode == "tcp-baseline") return RunTcpBaseline(o);
+  if (o.mode == "tcp-echo") return RunTcpEcho(o);
   return Usage();
 }

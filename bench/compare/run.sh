@@ -281,6 +281,9 @@ EOF
   echo "fixed rate: $rate_for_half msg/s (half of $ref's unbatched median)" >>"$out/machine.txt"
   for run in $(seq 1 "$runs"); do
     for sys in $systems; do run_one "$run" rate "$sys" || log "run $run rate $sys failed"; done
+    # The machine's own floor at that rate: a loopback echo through sleeping threads, no broker.
+    "$load" tcp-echo --rate "$rate_for_half" --size 1024 --duration "$duration" \
+      --json "$work/echo.json" >/dev/null && cat "$work/echo.json" >>"$out/tcp-echo.jsonl"
   done
 fi
 

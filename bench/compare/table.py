@@ -135,6 +135,12 @@ p99, p999 = get("rate", "ramjet", "p99"), get("rate", "ramjet", "p999")
 if p99 is not None:
     check("send p99 / p99.9 at half of Apache's maximum", f"{p99:.2f} / {p999:.2f} ms",
           "< 2 ms / < 5 ms", p99 < 2 and p999 < 5)
+echo_path = os.path.join(out, "tcp-echo.jsonl")
+if os.path.exists(echo_path):
+    echoes = [json.loads(l) for l in open(echo_path) if l.strip()]
+    e99, e999 = med([e["p99_ms"] for e in echoes]), med([e["p999_ms"] for e in echoes])
+    check("machine floor at that rate: loopback echo, no broker (tcp-echo p99 / p99.9)",
+          f"{e99:.2f} / {e999:.2f} ms", "(reference)", None)
 best_batch = max([v for v in (get("b32", "ramjet", "mb"), get("b128", "ramjet", "mb")) if v] or [0])
 if best_batch:
     share = best_batch / tcp["mb_per_s"]
