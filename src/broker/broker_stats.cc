@@ -89,7 +89,12 @@ BrokerStats::Item* BrokerStats::Add(Kind kind, std::string_view key, int64_t val
 void BrokerStats::OnPut(std::string_view topic, int64_t msgs, int64_t bytes, int64_t latency_ms) {
   Item* nums = Add(kTopicPutNums, topic, msgs);
   if (msgs > 0) nums->sizes.Observe(bytes / msgs, msgs);  // a batch: its mean size, msgs times
-  Add(kTopicPutSize, topic, bytes);
+  if (Item* size = nums->put_size.load(std::memory_order_acquire)) {
+    size->value.fetch_add(bytes, std::memory_order_relaxed);
+    size->times.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    nums->put_size.store(Add(kTopicPutSize, topic, bytes), std::memory_order_release);
+  }
   broker_put_.value.fetch_add(msgs, std::memory_order_relaxed);
   broker_put_.times.fetch_add(1, std::memory_order_relaxed);
   put_size_total_.fetch_add(bytes, std::memory_order_relaxed);
