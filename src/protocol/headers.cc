@@ -74,6 +74,7 @@ Result<SendMessageResponseHeader> SendMessageResponseHeader::Decode(const Remoti
 }
 
 void SendMessageResponseHeader::Encode(RemotingCommand* r) const {
+  r->ext_fields.reserve(r->ext_fields.size() + 5);
   r->Set("msgId", msg_id);
   r->Set("queueOffset", queue_offset);
   r->Set("queueId", int64_t{queue_id});
