@@ -343,6 +343,9 @@ Status Broker::StartServer() {
       m->OnResponse(code, response_code, us);
     };
   }
+  // Sends answered inline defer their appends to the end of the read round: one write(2) per
+  // round, before any of its acknowledgements leaves (store::DeferredAppends).
+  so.before_corked_flush = [store = bc_.store.get()] { return store->FinishDeferredAppends(); };
   server_ = std::make_unique<remoting::RemotingServer>(so);
   bc_.server = server_.get();
   pull_ = std::make_unique<PullProcessor>(&bc_, pull_pool_.get());

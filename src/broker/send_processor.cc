@@ -222,6 +222,7 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
   msg.born_timestamp = h.born_timestamp;
   msg.born_host = born_host;
   msg.reconsume_times = h.reconsume_times;
+  store::DeferredAppends defer(DeferAppends(*ctx));
   bc_.store->PutMessageAsync(msg, wait_store_ok,
                              [this, ctx, props, shared_topic, response_qid, start_ms, wait_store_ok,
                               recall_handle](const Result<store::PutResult>& res) {
@@ -327,6 +328,7 @@ void SendProcessor::SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
     if (!sz.ok()) return RefuseSend(ctx, rc::kMessageIllegal, std::string(sz.status().message()));
     sizes.push_back(static_cast<int32_t>(*sz));
   }
+  store::DeferredAppends defer(DeferAppends(*ctx));
   bc_.store->PutMessagesAsync(msgs, wait_store_ok,
                               [this, ctx, props, topic, batch_topic, response_qid = original_qid,
                                sizes, start_ms, wait_store_ok](const Result<store::PutResult>& r) {

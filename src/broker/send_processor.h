@@ -43,6 +43,12 @@ class SendProcessor {
     std::string topic;
     int32_t queue_id = 0;
   };
+  // Whether this send's append may wait for the end of its connection's read round (one write
+  // for the round; store::DeferredAppends): handled inline there, and not a SYNC_MASTER (whose
+  // acknowledgement waits for the slave anyway).
+  bool DeferAppends(const remoting::RequestContext& ctx) const {
+    return ctx.in_read_round() && !bc_.config().IsSyncMaster();
+  }
   // Finds the topic, creating it the way RocketMQ does (TBW102 inheritance, retry topics).
   Result<std::optional<protocol::TopicConfig>> TopicForSend(const SendHeader& h,
                                                             const BrokerConfig& live);

@@ -108,6 +108,20 @@ thread_local Connection* t_corked = nullptr;
 constexpr size_t kCorkFlushBytes = 64 * 1024;
 }  // namespace
 
+bool Connection::in_read_round() const {
+  return t_corked == this && static_cast<bool>(owner_->options().before_corked_flush);
+}
+
+bool RequestContext::in_read_round() const { return conn_ && conn_->in_read_round(); }
+
+// The round's deferred work (store appends) before anything of it is written: false closes.
+bool Connection::RunBeforeCorkedFlush() {
+  const auto& hook = owner_->options().before_corked_flush;
+  if (!hook || hook()) return true;
+  if (!closed()) CloseNow("responses withheld: a deferred store write failed");
+  return false;
+}
+
 bool Connection::WriteOutLocked() {
   size_t done = 0;
   bool failed = false;
@@ -165,7 +179,10 @@ bool Connection::SendRaw(std::string bytes) {
       return false;
     }
     if (over) return ClosePendingOverflow();
-    if (flush) FlushCorked();
+    if (flush) {
+      if (!RunBeforeCorkedFlush()) return false;
+      FlushCorked();
+    }
     return true;
   }
   bool post_enable = false;
@@ -255,7 +272,9 @@ void Connection::HandleReadable() {
   t_corked = this;
   ReadFrames();
   t_corked = nullptr;
-  if (!closed()) FlushCorked();
+  // Also after the peer closed: the round's deferred appends are written either way.
+  const bool ok = RunBeforeCorkedFlush();
+  if (ok && !closed()) FlushCorked();
 }
 
 void Connection::ReadFrames() {

@@ -285,3 +285,55 @@ TEST(RemotingServerTest, PortInUseIsAClearError) {
 
 }  // namespace
 }  // namespace ramjet::remoting
+
+namespace ramjet::remoting {
+namespace {
+
+// before_corked_flush: requests answered inline see in_read_round(); their responses leave only
+// after the hook said yes, and a no closes the connection without them.
+TEST(CorkedFlushTest, InlineResponsesWaitForTheHookAndAFailedHookWithholdsThem) {
+  std::atomic<bool> hook_ok{true};
+  std::atomic<int> hook_calls{0};
+  std::atomic<int> in_round{0};
+  std::atomic<int> pending{0};  // answered inline, hook not run yet
+  std::atomic<int> seen_pending_at_hook{0};
+  EndpointOptions so;
+  so.name = "cork-server";
+  so.io_threads = 1;
+  so.before_corked_flush = [&] {
+    hook_calls.fetch_add(1);
+    seen_pending_at_hook.fetch_add(pending.exchange(0));
+    return hook_ok.load();
+  };
+  RemotingServer server(so);
+  server.RegisterProcessor(
+      1000,
+      [&](const RequestContextPtr& ctx) {
+        if (ctx->in_read_round()) in_round.fetch_add(1);
+        pending.fetch_add(1);
+        ctx->Respond(RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess));
+      },
+      nullptr);  // inline on the I/O thread
+  ASSERT_TRUE(server.Start({{"127.0.0.1", 0}}).ok());
+  const std::string addr = "127.0.0.1:" + std::to_string(server.port());
+  EndpointOptions co;
+  co.name = "cork-client";
+  RemotingClient client(co);
+  for (int i = 0; i < 5; ++i) {
+    auto r = client.InvokeSync(addr, RemotingCommand::Request(1000), 3000);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(pending.load(), 0);  // the hook ran before the response left
+  }
+  EXPECT_EQ(in_round.load(), 5);
+  EXPECT_EQ(seen_pending_at_hook.load(), 5);  // every answer was still corked at its hook
+  EXPECT_GE(hook_calls.load(), 5);
+
+  hook_ok = false;
+  auto r = client.InvokeSync(addr, RemotingCommand::Request(1000), 1000);
+  EXPECT_FALSE(r.ok());  // closed without the response
+  client.Shutdown();
+  server.Shutdown();
+}
+
+}  // namespace
+}  // namespace ramjet::remoting

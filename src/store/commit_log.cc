@@ -45,8 +45,46 @@ int64_t CommitLog::min_offset() const {
   return first ? first->base() : 0;
 }
 
+int64_t CommitLog::NextPositionLocked() const {
+  return pending_.empty() ? written_.load(std::memory_order_relaxed)
+                          : pending_pos_ + static_cast<int64_t>(pending_.size());
+}
+
+Status CommitLog::FlushPendingLocked() {
+  if (pending_.empty()) return Status::OK();
+  const int64_t pos = pending_pos_;
+  const int64_t end = pos + static_cast<int64_t>(pending_.size());
+  Status s = pending_seg_->WriteAt(pos - pending_seg_->base(), pending_);
+  pending_.clear();
+  SegmentPtr seg = std::move(pending_seg_);
+  pending_seg_.reset();
+  const int64_t count = pending_count_;
+  pending_count_ = 0;
+  if (!s.ok()) {
+    // The queued records got offsets but are not in the log: nothing more may follow them.
+    RJ_LOG(kError, "store",
+           "deferred CommitLog write of %lld records at %lld failed, store "
+           "becomes read-only: %s",
+           static_cast<long long>(count), static_cast<long long>(pos), s.ToString().c_str());
+    std::lock_guard<std::mutex> fl(flush_mu_);
+    if (flush_error_.ok()) flush_error_ = s;
+    return s;
+  }
+  seg->set_wrote(end - seg->base());
+  written_.store(end, std::memory_order_release);
+  if (on_data_ && config_.flush_disk_type == FlushDiskType::kAsyncFlush) on_data_();
+  if (on_append_) on_append_(end);
+  return Status::OK();
+}
+
+Status CommitLog::FlushPendingAppends() {
+  std::lock_guard<std::mutex> l(put_mu_);
+  return FlushPendingLocked();
+}
+
 Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<uint32_t>& sizes,
-                                        const std::string& queue_key, bool advance_queue) {
+                                        const std::string& queue_key, bool advance_queue,
+                                        bool defer) {
   const int64_t len = static_cast<int64_t>(records->size());
   const int64_t seg_size = config_.commit_log_segment_size;
   if (len + message::kEndFileMinBlankLength > seg_size)
@@ -59,9 +97,10 @@ Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<
       return Status::Unavailable("store not writable after flush failure: " +
                                  flush_error_.ToString());
   }
-  int64_t pos = written_.load(std::memory_order_relaxed);
+  int64_t pos = NextPositionLocked();
   SegmentPtr seg = segments_.Last();
   if (!seg || pos >= seg->end()) {
+    RJ_RETURN_IF_ERROR(FlushPendingLocked());
     int64_t base = seg ? seg->end() : pos - pos % seg_size;
     auto created = segments_.CreateAt(base);
     if (!created.ok()) return created.status();
@@ -69,6 +108,7 @@ Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<
     if (pos < base) pos = base;
   }
   if (seg->end() - pos < len + message::kEndFileMinBlankLength) {
+    RJ_RETURN_IF_ERROR(FlushPendingLocked());
     // Create the next segment first: if that fails, nothing changes.
     auto next = segments_.CreateAt(seg->end());
     if (!next.ok()) return next.status();
@@ -95,13 +135,30 @@ Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<
     p += sizes[i];
     phy += sizes[i];
   }
-  RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), *records));
-  seg->set_wrote(pos + len - seg->base());
+  if (defer) {
+    if (pending_.empty()) {
+      pending_pos_ = pos;
+      pending_seg_ = seg;
+    }
+    pending_.append(*records);
+    pending_count_ += static_cast<int64_t>(sizes.size());
+  } else {
+    RJ_RETURN_IF_ERROR(FlushPendingLocked());
+    RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), *records));
+    seg->set_wrote(pos + len - seg->base());
+    written_.store(pos + len, std::memory_order_release);
+  }
   if (advance_queue) qit->second += static_cast<int64_t>(sizes.size());
-  written_.store(pos + len, std::memory_order_release);
   put_count_.fetch_add(static_cast<int64_t>(sizes.size()), std::memory_order_relaxed);
-  if (on_data_ && config_.flush_disk_type == FlushDiskType::kAsyncFlush) on_data_();
-  if (on_append_) on_append_(pos + len);
+  if (defer) {
+    // A full queue is written now (its records are only acknowledged later anyway).
+    if (static_cast<int64_t>(pending_.size()) >= kMaxPendingBytes) {
+      RJ_RETURN_IF_ERROR(FlushPendingLocked());
+    }
+  } else {
+    if (on_data_ && config_.flush_disk_type == FlushDiskType::kAsyncFlush) on_data_();
+    if (on_append_) on_append_(pos + len);
+  }
   return AppendOutcome{pos, pos + len, qoff, now};
 }
 
@@ -109,6 +166,7 @@ Status CommitLog::AppendRaw(int64_t at, std::string_view data) {
   const int64_t seg_size = config_.commit_log_segment_size;
   const auto len = static_cast<int64_t>(data.size());
   std::lock_guard<std::mutex> l(put_mu_);
+  RJ_RETURN_IF_ERROR(FlushPendingLocked());
   {
     std::lock_guard<std::mutex> fl(flush_mu_);
     if (!flush_error_.ok())
@@ -203,6 +261,8 @@ void CommitLog::StartFlushService() {
 }
 
 void CommitLog::StopFlushService() {
+  // A failed write is logged; its records were never acknowledged.
+  FlushPendingAppends().IgnoreError();
   {
     std::lock_guard<std::mutex> l(flush_mu_);
     if (!accepting_) return;

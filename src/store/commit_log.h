@@ -49,8 +49,18 @@ class CommitLog {
   // Appends count encoded records (back to back in records) for one topic/queue. Patches queue
   // offsets (consecutive from the queue's counter when advance_queue, else 0), physical offsets
   // and store timestamps. On error nothing is acknowledged and no watermark moves.
+  //
+  // defer: the records are only queued behind the log's end (offsets assigned, "written" not
+  // moved) and written with the next FlushPendingAppends or non-deferred append, in one write(2)
+  // with whatever else was queued (kMaxPendingBytes at most). The caller must not acknowledge
+  // them before that returned OK or written() >= the outcome's end_offset.
   Result<AppendOutcome> Append(std::string* records, const std::vector<uint32_t>& sizes,
-                               const std::string& queue_key, bool advance_queue);
+                               const std::string& queue_key, bool advance_queue,
+                               bool defer = false);
+  // Writes the deferred appends. A failed write makes the log refuse appends from then on (as a
+  // failed flush does) and drops what was queued; the status says so.
+  Status FlushPendingAppends();
+  static constexpr int64_t kMaxPendingBytes = 256 * 1024;
 
   int64_t min_offset() const;
   int64_t written() const { return written_.load(std::memory_order_acquire); }
@@ -80,6 +90,9 @@ class CommitLog {
 
  private:
   void FlushLoop(ServiceThread& self);
+  // The end of the log including deferred appends.
+  int64_t NextPositionLocked() const;
+  Status FlushPendingLocked();
   // ASYNC_FLUSH: starts write-back of the dirty range in short calls before the fdatasync.
   void StartWriteBack();
 
@@ -89,6 +102,12 @@ class CommitLog {
 
   std::mutex put_mu_;
   std::unordered_map<std::string, int64_t> queue_offsets_;  // guarded by put_mu_
+  // Deferred appends: bytes for [pending_pos_, pending_pos_ + size) of pending_seg_, right after
+  // written_. All guarded by put_mu_.
+  std::string pending_;
+  int64_t pending_pos_ = 0;
+  SegmentPtr pending_seg_;
+  int64_t pending_count_ = 0;  // records in pending_
   std::atomic<int64_t> written_{0};
   std::atomic<int64_t> flushed_{0};
   std::atomic<int64_t> put_count_{0};

@@ -68,6 +68,16 @@ Result<PutResult> MessageStore::PutMessages(const std::vector<message::MessageIn
 }
 
 namespace {
+// DeferredAppends: whether this thread's appends are deferred, and the end of the last one it
+// deferred since its last FinishDeferredAppends (0: none).
+thread_local bool t_defer_appends = false;
+thread_local int64_t t_deferred_end = 0;
+}  // namespace
+
+DeferredAppends::DeferredAppends(bool on) : previous_(t_defer_appends) { t_defer_appends = on; }
+DeferredAppends::~DeferredAppends() { t_defer_appends = previous_; }
+
+namespace {
 
 constexpr const char* kLog = "store";
 
@@ -100,6 +110,7 @@ class StoreImpl final : public MessageStore {
   Status OpenAndRecover();  // Open without the timing
   Status Shutdown() override;
   void PutMessageAsync(const message::MessageInput& msg, bool wait, PutCallback cb) override;
+  bool FinishDeferredAppends() override;
   void PutMessagesAsync(const std::vector<message::MessageInput>& msgs, bool wait,
                         PutCallback cb) override;
   GetResult GetMessages(std::string_view topic, int32_t queue_id, QueueOffset offset,
@@ -857,6 +868,14 @@ Result<int> StoreImpl::RunRetention() {
 // ---------------------------------------------------------------------------------------------
 // Writes
 
+bool StoreImpl::FinishDeferredAppends() {
+  const int64_t mine = t_deferred_end;
+  if (mine == 0) return true;
+  t_deferred_end = 0;
+  commit_log_.FlushPendingAppends().IgnoreError();  // logged; what matters is whether mine got in
+  return commit_log_.written() >= mine;
+}
+
 void StoreImpl::PutMessageAsync(const message::MessageInput& msg, bool wait, PutCallback cb) {
   Status s = CheckWritable();
   if (!s.ok()) return cb(s);
@@ -899,12 +918,14 @@ void StoreImpl::DoPut(std::string encoded, const std::vector<uint32_t>& sizes,
                       bool wait, PutCallback cb) {
   const int32_t tt = sys_flag & message::kTransactionTypeMask;
   const bool advance = tt == message::kTransactionNotType || tt == message::kTransactionCommitType;
-  auto out = commit_log_.Append(&encoded, sizes, QueueKey(topic, queue_id), advance);
+  const bool defer = t_defer_appends && config_.flush_disk_type == FlushDiskType::kAsyncFlush;
+  auto out = commit_log_.Append(&encoded, sizes, QueueKey(topic, queue_id), advance, defer);
   if (!out.ok()) {
     RJ_LOG(kWarn, kLog, "append to %.*s failed: %s", static_cast<int>(topic.size()), topic.data(),
            out.status().ToString().c_str());
     return cb(out.status());
   }
+  if (defer) t_deferred_end = std::max(t_deferred_end, out->end_offset);
   PutResult pr;
   pr.physical_offset = PhysicalOffset(out->physical_offset);
   pr.wrote_bytes = static_cast<int32_t>(out->end_offset - out->physical_offset);

@@ -54,6 +54,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes the connection (asynchronously, on its loop). Thread-safe, idempotent.
   void Close(std::string_view reason);
   bool closed() const { return closed_.load(std::memory_order_acquire); }
+  // True on the I/O thread while it reads and answers this connection's requests inline, on an
+  // endpoint with a before_corked_flush: what is sent then is corked until that has run.
+  bool in_read_round() const;
   // Which listener accepted it (0 for the first port of a server; 0 for client connections).
   int listener_index() const { return listener_index_; }
 
@@ -71,6 +74,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void HandleWritable();
   // Writes out_ as far as the socket takes it (out_mu_ held). False on a write error.
   bool WriteOutLocked();
+  // Runs the endpoint's before_corked_flush; on false closes the connection and returns false.
+  bool RunBeforeCorkedFlush();
   // Sends what was buffered while the loop thread processed this connection's input.
   void FlushCorked();
   // Closes a connection whose unsent bytes passed max_pending_out_bytes (logged); false.
@@ -148,6 +153,9 @@ class RequestContext {
   // Convenience: a response with only a code and remark.
   void RespondCode(int32_t code, std::string remark = {});
   bool responded() const { return responded_.load(); }
+  // True while the request is handled inline in its connection's read round on a server whose
+  // before_corked_flush will run before the response leaves (EndpointOptions).
+  bool in_read_round() const;
 
  private:
   ConnectionPtr conn_;
@@ -191,6 +199,12 @@ struct EndpointOptions {
   // dropped. Runs on the handler's thread (its executor, or the I/O thread); thread-safe.
   std::function<Status(const protocol::RemotingCommand&, const std::string& remote_address)>
       authorize;
+  // Servers: runs on the I/O thread at the end of each read round (the requests read and answered
+  // inline in one go) before the round's corked responses are written, and before any earlier
+  // write of them. The store's deferred appends are written here, so that no acknowledgement
+  // leaves before its record is in the page cache. False: a deferred write failed; the round's
+  // responses are withheld and the connection is closed. May be empty.
+  std::function<bool()> before_corked_flush;
   // Every request this endpoint sends passes through it last (ACL signatures: AccessKey and
   // Signature added over the final extFields and body). Runs on the sending thread.
   std::function<void(protocol::RemotingCommand*)> sign_request;

@@ -135,6 +135,23 @@ struct StoreStats {
   metrics::Histogram::Snapshot group_commit_requests;
 };
 
+// While one is alive on a thread, that thread's ASYNC_FLUSH appends (PutMessageAsync,
+// PutMessagesAsync) are only queued behind the CommitLog's end (offsets assigned, callbacks run)
+// and written by the next FinishDeferredAppends in one write(2) with whatever else was queued:
+// a round of pipelined sends costs one system call instead of one per send. The caller must run
+// FinishDeferredAppends on the same thread before any acknowledgement leaves (the broker does it
+// at the end of each I/O read round, remoting's before_corked_flush). SYNC_FLUSH appends ignore it.
+class DeferredAppends {
+ public:
+  explicit DeferredAppends(bool on);
+  ~DeferredAppends();
+  DeferredAppends(const DeferredAppends&) = delete;
+  DeferredAppends& operator=(const DeferredAppends&) = delete;
+
+ private:
+  bool previous_;
+};
+
 class MessageStore {
  public:
   virtual ~MessageStore() = default;
@@ -157,6 +174,11 @@ class MessageStore {
   // Appends several messages for one topic/queue as consecutive records in one write.
   virtual void PutMessagesAsync(const std::vector<message::MessageInput>& msgs, bool wait_store_ok,
                                 PutCallback cb) = 0;
+  // Writes the appends this thread deferred (DeferredAppends) together with everything else
+  // queued. True when every record this thread deferred since the last call is in the page
+  // cache; false when one was lost to a failed write (the store is then read-only): the
+  // acknowledgements of those records must not be sent.
+  virtual bool FinishDeferredAppends() = 0;
   // Blocking forms.
   Result<PutResult> PutMessage(const message::MessageInput& msg, bool wait_store_ok = true);
   Result<PutResult> PutMessages(const std::vector<message::MessageInput>& msgs,
