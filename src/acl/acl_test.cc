@@ -10,6 +10,7 @@
 #include "ramjet/acl/signature.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/codes.h"
+#include "ramjet/protocol/pop_headers.h"
 
 namespace ramjet::acl {
 namespace {
@@ -197,6 +198,39 @@ TEST(PlainAcl, GrpcCallsAreAuthenticatedByTheirDateTimeSignature) {
       v(auth("RocketMQ", sig), dt, "127.0.0.1", {{"RMQ_SYS_TRACE_TOPIC", kPub}, {"topicA", kPub}})
           .ok());
   EXPECT_FALSE(v(auth("RocketMQ", sig), dt, "127.0.0.1", {{"topicA", kAny}}).ok());
+}
+
+TEST(PlainAcl, PopCodesNeedSubOnTheGroupAndTheTopic) {
+  const AclConfig c = Config();
+  for (int32_t code : {req::kPopMessage, req::kAckMessage, req::kPeekMessage,
+                       req::kChangeMessageInvisibleTime, req::kNotification}) {
+    RemotingCommand pop = Pull("groupB", "topicC");
+    pop.code = code;
+    EXPECT_TRUE(Check(c, pop, "RocketMQ", "12345678").ok()) << code;
+    pop = Pull("groupA", "topicC");
+    pop.code = code;
+    EXPECT_EQ(Check(c, pop, "RocketMQ", "12345678").message(),
+              "No default permission for group:groupA")
+        << code;
+    pop = Pull("groupB", "topicA");
+    pop.code = code;
+    EXPECT_EQ(Check(c, pop, "RocketMQ", "12345678").message(),
+              "No default permission for topic:topicA")
+        << code;
+  }
+  // BATCH_ACK names its groups and topics in the body: every one is checked.
+  protocol::BatchAckMessageRequestBody body;
+  body.acks.push_back({"groupB", "topicC", 0, 0, 0, 0, 0, 0, {1}});
+  body.acks.push_back({"groupA", "topicC", 0, 0, 0, 0, 0, 0, {2}});
+  RemotingCommand batch = RemotingCommand::Request(req::kBatchAckMessage);
+  batch.body = body.Encode();
+  EXPECT_EQ(Check(c, batch, "RocketMQ", "12345678").message(),
+            "No default permission for group:groupA");
+  body.acks.pop_back();
+  batch.body = body.Encode();
+  EXPECT_TRUE(Check(c, batch, "RocketMQ", "12345678").ok());
+  batch.body = "not json";
+  EXPECT_FALSE(Check(c, batch, "RocketMQ", "12345678").ok());
 }
 
 TEST(PlainAcl, HeartbeatsNeedSubOnEveryGroupAndTopic) {

@@ -11,12 +11,31 @@
 #include "ramjet/acl/plain_acl.h"
 #include "ramjet/acl/signature.h"
 #include "ramjet/protocol/codes.h"
+#include "ramjet/protocol/pop_headers.h"
 
 namespace ramjet::acl {
 namespace {
 
 namespace req = protocol::request_code;
 using protocol::RemotingCommand;
+
+TEST(AuthContexts, BatchAckNeedsSubOnEveryGroupAndTopicOfItsBody) {
+  protocol::BatchAckMessageRequestBody body;
+  body.acks.push_back({"g1", "t1", 0, 0, 0, 0, 0, 0, {1}});
+  body.acks.push_back({"g2", "%RETRY%g2_t1", 0, 0, 0, 0, 0, 0, {2}});  // the group's own
+  RemotingCommand r = RemotingCommand::Request(req::kBatchAckMessage);
+  r.body = body.Encode();
+  auto contexts = ContextsOf(r, "DefaultCluster");
+  ASSERT_TRUE(contexts.ok()) << contexts.status().ToString();
+  std::vector<std::string> keys;
+  for (const auto& c : *contexts) {
+    EXPECT_EQ(c.actions, action::kSub);
+    keys.push_back(c.resource.Key());
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"Group:g1", "Topic:t1", "Group:g2"}));
+  r.body = "not json";  // unreadable: refused, never "no context"
+  EXPECT_FALSE(ContextsOf(r, "DefaultCluster").ok());
+}
 
 TEST(AuthModel, ResourcesParseMatchAndPrint) {
   auto any = Resource::Parse("*");

@@ -7,6 +7,7 @@
 #include "ramjet/acl/signature.h"
 #include "ramjet/protocol/codes.h"
 #include "ramjet/protocol/headers.h"
+#include "ramjet/protocol/pop_headers.h"
 
 namespace ramjet::acl {
 
@@ -92,6 +93,15 @@ bool AddAdminContexts(const protocol::RemotingCommand& r, std::string_view clust
       }
       return true;
     }
+    case req::kBatchAckMessage: {
+      auto body = protocol::BatchAckMessageRequestBody::Decode(r.body);
+      if (!body.ok()) return false;  // ContextsOf refuses what it cannot read
+      for (const auto& ack : body->acks) {
+        out->push_back(GroupCtx(ack.consumer_group, action::kSub));
+        if (!ack.topic.starts_with(kRetry)) out->push_back(TopicCtx(ack.topic, action::kSub));
+      }
+      return true;
+    }
     case req::kSearchOffsetByTimestamp:
     case req::kGetMaxOffset:
     case req::kGetMinOffset:
@@ -171,7 +181,8 @@ Result<std::vector<AccessContext>> ContextsOf(const protocol::RemotingCommand& r
                                               std::string_view cluster_name) {
   std::vector<AccessContext> out;
   if (AddAdminContexts(r, cluster_name, &out)) return out;
-  if (r.code == req::kLockBatchMq || r.code == req::kUnlockBatchMq) {
+  if (r.code == req::kLockBatchMq || r.code == req::kUnlockBatchMq ||
+      r.code == req::kBatchAckMessage) {
     return Status::PermissionDenied("parse authorization context error.");
   }
   protocol::RemotingCommand as_v2;

@@ -8,6 +8,7 @@
 #include "ramjet/acl/signature.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/protocol/codes.h"
+#include "ramjet/protocol/pop_headers.h"
 
 namespace ramjet::acl {
 
@@ -296,6 +297,25 @@ Status AddNeeded(const protocol::RemotingCommand& r, AccessRequest* a) {
       need(RetryTopic(field("consumerGroup")), kSub);
       need(field("topic"), kSub);
       break;
+    // POP consumption reads and acknowledges a group's messages: SUB on the group and the topic
+    // (a POP retry topic, %RETRY%<group>_<topic>, is the group's).
+    case req::kPopMessage:
+    case req::kAckMessage:
+    case req::kPeekMessage:
+    case req::kChangeMessageInvisibleTime:
+    case req::kNotification:
+      need(RetryTopic(field("consumerGroup")), kSub);
+      if (!field("topic").starts_with(kRetryPrefix)) need(field("topic"), kSub);
+      break;
+    case req::kBatchAckMessage: {
+      auto body = protocol::BatchAckMessageRequestBody::Decode(r.body);
+      if (!body.ok()) return Status::PermissionDenied("unreadable BATCH_ACK_MESSAGE body");
+      for (const auto& ack : body->acks) {
+        need(RetryTopic(ack.consumer_group), kSub);
+        if (!ack.topic.starts_with(kRetryPrefix)) need(ack.topic, kSub);
+      }
+      break;
+    }
     default:
       break;
   }
