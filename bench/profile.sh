@@ -57,8 +57,9 @@ if [[ $what == pull || $what == both ]]; then
     --rate 30000 --duration "$secs" --interval 1000
   "$load" producer -n 127.0.0.1:$ns_port -t PullTopic --size 1024 --async --inflight 256 \
     --rate 30000 --duration $(( secs + 3 )) --interval 1000 >/dev/null 2>&1 &
+  producer=$!
   sleep 1
   profile pull "$load" consumer -n 127.0.0.1:$ns_port -t PullTopic -g ProfGroup --duration "$secs" \
     --interval 1000
-  wait
+  wait "$producer" || true  # not a bare wait: the broker and name server are jobs too
 fi
