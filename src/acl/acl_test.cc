@@ -218,6 +218,19 @@ TEST(PlainAcl, PopCodesNeedSubOnTheGroupAndTheTopic) {
               "No default permission for topic:topicA")
         << code;
   }
+  // A group's own POP retry topic stands for its topic; another group's retry topic needs SUB
+  // on that group.
+  RemotingCommand retry = Pull("groupB", "%RETRY%groupB_topicC");
+  retry.code = req::kAckMessage;
+  EXPECT_TRUE(Check(c, retry, "RocketMQ", "12345678").ok());
+  retry = Pull("groupB", "%RETRY%groupB_topicA");
+  retry.code = req::kAckMessage;
+  EXPECT_EQ(Check(c, retry, "RocketMQ", "12345678").message(),
+            "No default permission for topic:topicA");
+  retry = Pull("groupB", "%RETRY%groupA");
+  retry.code = req::kPopMessage;
+  EXPECT_EQ(Check(c, retry, "RocketMQ", "12345678").message(),
+            "No default permission for group:groupA");
   // BATCH_ACK names its groups and topics in the body: every one is checked.
   protocol::BatchAckMessageRequestBody body;
   body.acks.push_back({"groupB", "topicC", 0, 0, 0, 0, 0, 0, {1}});

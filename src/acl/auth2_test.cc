@@ -22,7 +22,7 @@ using protocol::RemotingCommand;
 TEST(AuthContexts, BatchAckNeedsSubOnEveryGroupAndTopicOfItsBody) {
   protocol::BatchAckMessageRequestBody body;
   body.acks.push_back({"g1", "t1", 0, 0, 0, 0, 0, 0, {1}});
-  body.acks.push_back({"g2", "%RETRY%g2_t1", 0, 0, 0, 0, 0, 0, {2}});  // the group's own
+  body.acks.push_back({"g2", "%RETRY%g2_t1", 0, 0, 0, 0, 0, 0, {2}});  // g2's own: for t1
   RemotingCommand r = RemotingCommand::Request(req::kBatchAckMessage);
   r.body = body.Encode();
   auto contexts = ContextsOf(r, "DefaultCluster");
@@ -32,7 +32,13 @@ TEST(AuthContexts, BatchAckNeedsSubOnEveryGroupAndTopicOfItsBody) {
     EXPECT_EQ(c.actions, action::kSub);
     keys.push_back(c.resource.Key());
   }
-  EXPECT_EQ(keys, (std::vector<std::string>{"Group:g1", "Topic:t1", "Group:g2"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"Group:g1", "Topic:t1", "Group:g2", "Topic:t1"}));
+  // Another group's retry topic is that group's.
+  body.acks[1].topic = "%RETRY%g3";
+  r.body = body.Encode();
+  contexts = ContextsOf(r, "DefaultCluster");
+  ASSERT_TRUE(contexts.ok());
+  EXPECT_EQ(contexts->back().resource.Key(), "Group:g3");
   r.body = "not json";  // unreadable: refused, never "no context"
   EXPECT_FALSE(ContextsOf(r, "DefaultCluster").ok());
 }

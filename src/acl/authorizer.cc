@@ -69,10 +69,13 @@ bool AddAdminContexts(const protocol::RemotingCommand& r, std::string_view clust
     case req::kAckMessage:
     case req::kPeekMessage:
     case req::kChangeMessageInvisibleTime:
-    case req::kNotification:
+    case req::kNotification: {
       group("consumerGroup", action::kSub);
-      topic(action::kSub);
+      // A retried message's own retry topic stands for its topic (PopTopic).
+      const std::string t = PopTopic(field("consumerGroup"), field("topic"));
+      if (!t.empty()) out->push_back(TopicCtx(t, action::kSub));
       return true;
+    }
     case req::kViewMessageById:
       // The record is read by its offset, whatever topic the header names: only a caller allowed
       // to read the cluster's messages (Get on Cluster:<cluster>, or a Super user).
@@ -98,7 +101,7 @@ bool AddAdminContexts(const protocol::RemotingCommand& r, std::string_view clust
       if (!body.ok()) return false;  // ContextsOf refuses what it cannot read
       for (const auto& ack : body->acks) {
         out->push_back(GroupCtx(ack.consumer_group, action::kSub));
-        if (!ack.topic.starts_with(kRetry)) out->push_back(TopicCtx(ack.topic, action::kSub));
+        out->push_back(TopicCtx(PopTopic(ack.consumer_group, ack.topic), action::kSub));
       }
       return true;
     }

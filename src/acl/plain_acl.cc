@@ -298,21 +298,22 @@ Status AddNeeded(const protocol::RemotingCommand& r, AccessRequest* a) {
       need(field("topic"), kSub);
       break;
     // POP consumption reads and acknowledges a group's messages: SUB on the group and the topic
-    // (a POP retry topic, %RETRY%<group>_<topic>, is the group's).
+    // (PopTopic: the group's own POP retry topic stands for its topic; another group's retry
+    // topic needs SUB on that group).
     case req::kPopMessage:
     case req::kAckMessage:
     case req::kPeekMessage:
     case req::kChangeMessageInvisibleTime:
     case req::kNotification:
       need(RetryTopic(field("consumerGroup")), kSub);
-      if (!field("topic").starts_with(kRetryPrefix)) need(field("topic"), kSub);
+      need(PopTopic(field("consumerGroup"), field("topic")), kSub);
       break;
     case req::kBatchAckMessage: {
       auto body = protocol::BatchAckMessageRequestBody::Decode(r.body);
       if (!body.ok()) return Status::PermissionDenied("unreadable BATCH_ACK_MESSAGE body");
       for (const auto& ack : body->acks) {
         need(RetryTopic(ack.consumer_group), kSub);
-        if (!ack.topic.starts_with(kRetryPrefix)) need(ack.topic, kSub);
+        need(PopTopic(ack.consumer_group, ack.topic), kSub);
       }
       break;
     }
@@ -323,6 +324,11 @@ Status AddNeeded(const protocol::RemotingCommand& r, AccessRequest* a) {
 }
 
 }  // namespace
+
+std::string PopTopic(const std::string& group, const std::string& topic) {
+  const std::string own = std::string(kRetryPrefix) + group + "_";
+  return topic.size() > own.size() && topic.starts_with(own) ? topic.substr(own.size()) : topic;
+}
 
 std::string IpWithoutPort(std::string_view address) {
   const size_t colon = address.rfind(':');

@@ -368,10 +368,15 @@ bool Connection::ReceiveTls(const char* data, size_t size) {
     std::lock_guard<std::mutex> l(out_mu_);
     if (closed_.load(std::memory_order_acquire)) return false;
     s = tls_->Receive(data, size, &plain_in_, &out_);
-    if (!s.ok() && !want_write_) WriteOutLocked();  // best effort: the alert saying why
     if (tls_->established()) handshake_since_us_.store(0, std::memory_order_relaxed);
   }
   if (!s.ok()) {
+    // Best effort: the alert saying why. out_ may also hold the round's acknowledgements, so it
+    // is written only after the round's deferred work, as every write of a round is.
+    if (RunBeforeCorkedFlush()) {
+      std::lock_guard<std::mutex> l(out_mu_);
+      if (!closed_.load(std::memory_order_acquire) && !want_write_) WriteOutLocked();
+    }
     RJ_LOG(kWarn, "remoting", "%s: closing connection %s: %s", owner_->options().name.c_str(),
            remote_address_.c_str(), std::string(s.message()).c_str());
     CloseNow("TLS failed");

@@ -68,9 +68,11 @@ Result<PutResult> MessageStore::PutMessages(const std::vector<message::MessageIn
 }
 
 namespace {
-// DeferredAppends: whether this thread's appends are deferred, and the end of the last one it
-// deferred since its last FinishDeferredAppends (0: none).
+// DeferredAppends: whether this thread's appends are deferred; the store it deferred appends to
+// since its last FinishDeferredAppends there (null: none) and the end of the last of them. A
+// thread defers to one store at a time: appends to another are written at once.
 thread_local bool t_defer_appends = false;
+thread_local const void* t_deferred_store = nullptr;
 thread_local int64_t t_deferred_end = 0;
 }  // namespace
 
@@ -869,9 +871,11 @@ Result<int> StoreImpl::RunRetention() {
 // Writes
 
 bool StoreImpl::FinishDeferredAppends() {
+  if (t_deferred_store != this) return true;  // nothing of this thread's queued here
   const int64_t mine = t_deferred_end;
-  if (mine == 0) return true;
+  t_deferred_store = nullptr;
   t_deferred_end = 0;
+  if (commit_log_.written() >= mine) return true;   // another thread's round wrote them
   commit_log_.FlushPendingAppends().IgnoreError();  // logged; what matters is whether mine got in
   return commit_log_.written() >= mine;
 }
@@ -918,14 +922,18 @@ void StoreImpl::DoPut(std::string encoded, const std::vector<uint32_t>& sizes,
                       bool wait, PutCallback cb) {
   const int32_t tt = sys_flag & message::kTransactionTypeMask;
   const bool advance = tt == message::kTransactionNotType || tt == message::kTransactionCommitType;
-  const bool defer = t_defer_appends && config_.flush_disk_type == FlushDiskType::kAsyncFlush;
+  const bool defer = t_defer_appends && config_.flush_disk_type == FlushDiskType::kAsyncFlush &&
+                     (t_deferred_store == nullptr || t_deferred_store == this);
   auto out = commit_log_.Append(&encoded, sizes, QueueKey(topic, queue_id), advance, defer);
   if (!out.ok()) {
     RJ_LOG(kWarn, kLog, "append to %.*s failed: %s", static_cast<int>(topic.size()), topic.data(),
            out.status().ToString().c_str());
     return cb(out.status());
   }
-  if (defer) t_deferred_end = std::max(t_deferred_end, out->end_offset);
+  if (defer) {
+    t_deferred_store = this;
+    t_deferred_end = std::max(t_deferred_end, out->end_offset);
+  }
   PutResult pr;
   pr.physical_offset = PhysicalOffset(out->physical_offset);
   pr.wrote_bytes = static_cast<int32_t>(out->end_offset - out->physical_offset);

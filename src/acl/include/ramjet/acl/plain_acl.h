@@ -69,6 +69,11 @@ struct AclConfig {
   static Result<AclConfig> Parse(std::string_view yaml);
 };
 
+// The topic a POP request of `group` reads: the group's own POP retry topic
+// (%RETRY%<group>_<topic>) stands for <topic>; any other name, another group's retry topic
+// included, is the topic to check as it is.
+std::string PopTopic(const std::string& group, const std::string& topic);
+
 // What one request presents and needs (PlainAccessValidator.parse).
 // "ip:port" / "[v6]:port" -> the address alone (what white addresses and source IPs match).
 std::string IpWithoutPort(std::string_view address);
