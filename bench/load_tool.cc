@@ -422,17 +422,26 @@ int RunConsumer(const Options& o) {
   return 0;
 }
 
-int RunTcpBaseline(const Options& o) {
+// A listening socket on an ephemeral loopback port (its address in *a); -1 after perror.
+int ListenOnLoopback(sockaddr_in* a) {
   int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(lfd, 1) != 0) {
+  *a = sockaddr_in{};
+  a->sin_family = AF_INET;
+  ::inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
+  if (::bind(lfd, reinterpret_cast<sockaddr*>(a), sizeof(*a)) != 0 || ::listen(lfd, 1) != 0) {
     std::perror("bind");
-    return 1;
+    ::close(lfd);
+    return -1;
   }
-  socklen_t len = sizeof(a);
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  socklen_t len = sizeof(*a);
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(a), &len);
+  return lfd;
+}
+
+int RunTcpBaseline(const Options& o) {
+  sockaddr_in a{};
+  const int lfd = ListenOnLoopback(&a);
+  if (lfd < 0) return 1;
   double secs = o.duration > 0 ? o.duration : 3;
   std::atomic<int64_t> got{0};
   std::thread server([&] {
@@ -478,16 +487,9 @@ int RunTcpEcho(const Options& o) {
     std::fprintf(stderr, "tcp-echo needs --rate\n");
     return 2;
   }
-  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
-  a.sin_family = AF_INET;
-  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(lfd, 1) != 0) {
-    std::perror("bind");
-    return 1;
-  }
-  socklen_t len = sizeof(a);
-  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  const int lfd = ListenOnLoopback(&a);
+  if (lfd < 0) return 1;
   const size_t size = static_cast<size_t>(std::max(o.size, 8));
   auto read_full = [](int fd, char* p, size_t n) {
     for (size_t got = 0; got < n;) {

@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 
@@ -15,10 +14,7 @@
 namespace ramjet {
 namespace {
 
-struct Out {
-  int code = -1;
-  std::string text;  // stdout + stderr
-};
+using Out = testing::CommandOutput;
 
 class AdminTest : public ::testing::Test {
  protected:
@@ -33,10 +29,10 @@ class AdminTest : public ::testing::Test {
       std::fputs("# admin test broker\nbrokerName=broker-adm\nbrokerClusterName=AdmCluster\n", f);
       std::fclose(f);
     }
-    ns_ = new testing::Process(testing::Process::Start(
-        {RAMJET_NAMESRV_BIN, "--listenPort=" + std::to_string(ns_port_),
-         "--kvConfigPath=" + (*dir_ / "kv.json").string()},
-        (*dir_ / "ns.log").string()));
+    ns_ = new testing::Process(
+        testing::Process::Start({RAMJET_NAMESRV_BIN, "--listenPort=" + std::to_string(ns_port_),
+                                 "--kvConfigPath=" + (*dir_ / "kv.json").string()},
+                                (*dir_ / "ns.log").string()));
     ASSERT_TRUE(testing::WaitForPort(ns_port_, 10000));
     broker_ = new testing::Process(testing::Process::Start(
         {RAMJET_BROKER_BIN, "--namesrvAddr=127.0.0.1:" + std::to_string(ns_port_),
@@ -45,7 +41,8 @@ class AdminTest : public ::testing::Test {
          (*dir_ / "broker.conf").string()},
         (*dir_ / "broker.log").string()));
     ASSERT_TRUE(testing::WaitForPort(broker_port_, 20000));
-    for (int i = 0; i < 100 && Admin("clusterList").text.find("broker-adm") == std::string::npos; ++i) {
+    for (int i = 0; i < 100 && Admin("clusterList").text.find("broker-adm") == std::string::npos;
+         ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
@@ -63,15 +60,7 @@ class AdminTest : public ::testing::Test {
       size_t sp = cmd.find(' ', std::string(RAMJET_ADMIN_BIN).size() + 1);
       cmd.insert(sp == std::string::npos ? cmd.size() : sp, " -n " + Ns());
     }
-    cmd += " 2>&1";
-    Out o;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) o.text.append(buf.data(), n);
-    int st = ::pclose(p);
-    o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return o;
+    return testing::RunCommand(cmd);
   }
   static void EnsureTopic(const std::string& t) {
     auto o = Admin("updateTopic -c AdmCluster -t " + t + " -r 2 -w 2");
@@ -276,7 +265,8 @@ TEST_F(AdminTest, ConsumerConnectionShowsLiveClientsAndSubscriptions) {
   cc.heartbeat_interval_ms = 500;
   client::PushConsumer consumer("AdmConnGroup", cc);
   ASSERT_TRUE(consumer.Subscribe("AdmConn", "TagA || TagB").ok());
-  consumer.RegisterListener([](const client::MessageExt&) { return client::ConsumeStatus::kSuccess; });
+  consumer.RegisterListener(
+      [](const client::MessageExt&) { return client::ConsumeStatus::kSuccess; });
   ASSERT_TRUE(consumer.Start().ok());
   Out o;
   for (int i = 0; i < 100; ++i) {
@@ -295,8 +285,7 @@ TEST_F(AdminTest, ConsumerConnectionShowsLiveClientsAndSubscriptions) {
   EXPECT_NE(o.text.find("%RETRY%AdmConnGroup"), std::string::npos) << o.text;
   EXPECT_NE(o.text.find("MessageModel: CLUSTERING"), std::string::npos) << o.text;
   EXPECT_NE(o.text.find("ConsumeType: CONSUME_PASSIVELY"), std::string::npos) << o.text;
-  EXPECT_NE(o.text.find("ConsumeFromWhere: CONSUME_FROM_LAST_OFFSET"), std::string::npos)
-      << o.text;
+  EXPECT_NE(o.text.find("ConsumeFromWhere: CONSUME_FROM_LAST_OFFSET"), std::string::npos) << o.text;
   consumer.Shutdown();
   // Once it has unregistered the group is not online.
   o = Admin("consumerConnection -g AdmConnGroup");
@@ -372,8 +361,8 @@ TEST_F(AdminTest, StatsRequestsAndConsumerCallsAnswerLikeRocketMQ) {
   r = call(req::kViewBrokerStatsData, {{"statsName", "TOPIC_PUT_NUMS"}, {"statsKey", "AdmRun"}});
   ASSERT_EQ(r.code, 0) << r.remark.value_or("");
   EXPECT_NE(r.body.find(R"("statsMinute":{"avgpt":1.0,"sum":3,)"), std::string::npos) << r.body;
-  r = call(req::kViewBrokerStatsData, {{"statsName", "GROUP_GET_NUMS"},
-                                       {"statsKey", "AdmRun@AdmRunGroup"}});
+  r = call(req::kViewBrokerStatsData,
+           {{"statsName", "GROUP_GET_NUMS"}, {"statsKey", "AdmRun@AdmRunGroup"}});
   EXPECT_NE(r.body.find(R"("sum":3)"), std::string::npos) << r.body;
   r = call(req::kGetBrokerRuntimeInfo, {});
   for (const char* key : {"\"putTps\"", "\"getTransferedTps\"", "\"msgPutTotalTodayNow\":\"",
@@ -382,9 +371,9 @@ TEST_F(AdminTest, StatsRequestsAndConsumerCallsAnswerLikeRocketMQ) {
   }
 
   // Forwarded to the consumer: its running state, then one message consumed directly.
-  r = call(req::kGetConsumerRunningInfo,
-           {{"consumerGroup", "AdmRunGroup"}, {"clientId", consumer.client_id()},
-            {"jstackEnable", "false"}});
+  r = call(req::kGetConsumerRunningInfo, {{"consumerGroup", "AdmRunGroup"},
+                                          {"clientId", consumer.client_id()},
+                                          {"jstackEnable", "false"}});
   ASSERT_EQ(r.code, 0) << r.remark.value_or("");
   EXPECT_NE(r.body.find(R"("PROP_CONSUME_TYPE":"CONSUME_PASSIVELY")"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find(q0 + R"(:{"cachedMsgCount":0,)"), std::string::npos) << r.body;
@@ -399,9 +388,9 @@ TEST_F(AdminTest, StatsRequestsAndConsumerCallsAnswerLikeRocketMQ) {
     std::lock_guard<std::mutex> l(mu);
     first_id = seen.front().offset_msg_id;
   }
-  r = call(req::kConsumeMessageDirectly, {{"consumerGroup", "AdmRunGroup"},
-                                          {"clientId", consumer.client_id()},
-                                          {"msgId", first_id}});
+  r = call(
+      req::kConsumeMessageDirectly,
+      {{"consumerGroup", "AdmRunGroup"}, {"clientId", consumer.client_id()}, {"msgId", first_id}});
   ASSERT_EQ(r.code, 0) << r.remark.value_or("");
   EXPECT_NE(r.body.find(R"("consumeResult":"CR_SUCCESS")"), std::string::npos) << r.body;
   ASSERT_EQ(seen_count(), 4u);

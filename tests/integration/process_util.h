@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <thread>
@@ -54,6 +55,24 @@ inline bool WaitForPort(int port, int timeout_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
+}
+
+// What a shell command printed (stdout and stderr) and its exit code (-1 if it did not exit).
+struct CommandOutput {
+  int code = -1;
+  std::string text;
+};
+
+inline CommandOutput RunCommand(const std::string& cmd) {
+  CommandOutput o;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return o;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) o.text.append(buf, n);
+  int st = ::pclose(p);
+  o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return o;
 }
 
 class Process {

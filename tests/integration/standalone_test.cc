@@ -2,9 +2,7 @@
 // tlsMode=enforcing: its broker must register with its own name server over TLS, TLS clients
 // must find the route and send, and a plaintext client must be refused.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 
@@ -13,21 +11,8 @@
 namespace ramjet {
 namespace {
 
-struct Out {
-  int code = -1;
-  std::string text;  // stdout + stderr
-};
-
-Out Shell(const std::string& cmd) {
-  Out o;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) o.text.append(buf.data(), n);
-  int st = ::pclose(p);
-  o.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return o;
-}
+using Out = testing::CommandOutput;
+using testing::RunCommand;
 
 TEST(StandaloneTest, EnforcingTlsRegistersItsBrokerAndServesTlsClientsOnly) {
   auto dir =
@@ -46,20 +31,20 @@ TEST(StandaloneTest, EnforcingTlsRegistersItsBrokerAndServesTlsClientsOnly) {
   const std::string tls_admin = "RAMJET_TLS_ENABLE=true " + std::string(RAMJET_ADMIN_BIN);
   Out list;
   for (int i = 0; i < 100; ++i) {
-    list = Shell(tls_admin + " clusterList" + ns);
+    list = RunCommand(tls_admin + " clusterList" + ns);
     if (list.text.find("broker-a") != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_NE(list.text.find("broker-a"), std::string::npos) << list.text;
 
-  Out create = Shell(tls_admin + " updateTopic -c DefaultCluster -t TlsTopic -r 2 -w 2" + ns);
+  Out create = RunCommand(tls_admin + " updateTopic -c DefaultCluster -t TlsTopic -r 2 -w 2" + ns);
   ASSERT_EQ(create.code, 0) << create.text;
-  Out send = Shell(std::string(RAMJET_LOAD_BIN) + " producer" + ns +
-                   " -t TlsTopic --size 100 --messages 20 --tls");
+  Out send = RunCommand(std::string(RAMJET_LOAD_BIN) + " producer" + ns +
+                        " -t TlsTopic --size 100 --messages 20 --tls");
   EXPECT_NE(send.text.find("messages 20 in"), std::string::npos) << send.text;
   EXPECT_NE(send.text.find("errors 0"), std::string::npos) << send.text;
 
-  Out plain = Shell(std::string(RAMJET_ADMIN_BIN) + " clusterList" + ns);
+  Out plain = RunCommand(std::string(RAMJET_ADMIN_BIN) + " clusterList" + ns);
   EXPECT_NE(plain.code, 0) << plain.text;
   EXPECT_EQ(plain.text.find("broker-a"), std::string::npos) << plain.text;
 
