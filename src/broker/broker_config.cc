@@ -310,6 +310,11 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "SYNC_FLUSH wait before FLUSH_DISK_TIMEOUT");
   b->Bind("flushIntervalConsumeQueue", &s->flush_interval_consume_queue_ms,
           "consume queue flush period (ms)");
+  b->Bind("flushConsumeQueueThoroughInterval", &s->flush_consume_queue_thorough_interval_ms,
+          "consume-queue entries are written to their files at the latest this long (ms) after "
+          "arriving (or when 64 have collected); until then they are served from memory and "
+          "re-dispatched from the CommitLog after a crash")
+      .Range(0, 3600000);
   b->Bind("maxMessageSize", &s->max_message_size, "largest message body accepted");
   b->Bind("checkCRCOnRecover", &s->check_crc_on_recover, "verify body CRCs during recovery");
   b->Bind("maxHashSlotNum", &s->max_hash_slot_num, "index file hash slots").Refused();

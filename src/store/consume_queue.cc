@@ -1,5 +1,9 @@
 #include "consume_queue.h"
 
+#include <algorithm>
+
+#include "ramjet/base/check.h"
+#include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
 #include "ramjet/base/logging.h"
 
@@ -9,6 +13,12 @@ namespace {
 CqEntry DecodeEntry(const char* p) {
   return CqEntry{static_cast<int64_t>(DecodeBE64(p)), static_cast<int32_t>(DecodeBE32(p + 8)),
                  static_cast<int64_t>(DecodeBE64(p + 12))};
+}
+
+void EncodeEntry(char* p, int64_t phy, int32_t size, int64_t tags_code) {
+  EncodeBE64(p, static_cast<uint64_t>(phy));
+  EncodeBE32(p + 8, static_cast<uint32_t>(size));
+  EncodeBE64(p + 12, static_cast<uint64_t>(tags_code));
 }
 
 }  // namespace
@@ -120,6 +130,7 @@ Status ConsumeQueue::Recover(int64_t cl_min, int64_t cl_end, RecoverReport* repo
       seg->set_flushed(seg->size());
     }
   max_offset_.store(end_pos / kCqUnitSize);
+  written_end_.store(end_pos / kCqUnitSize);
   max_phy_end_.store(prev_end < 0 ? 0 : prev_end);
   // Whatever was cut off is rebuilt from the CommitLog (records past its end do not exist, so
   // a crash-torn tail costs nothing; a corrupt entry in the middle gets its successors back).
@@ -153,35 +164,71 @@ Status ConsumeQueue::WriteEntry(int64_t queue_offset, const CqEntry& e) {
   int64_t pos = queue_offset * kCqUnitSize;
   RJ_ASSIGN_OR_RETURN(SegmentPtr seg, SegmentFor(pos));
   char buf[kCqUnitSize];
-  EncodeBE64(buf, static_cast<uint64_t>(e.physical_offset));
-  EncodeBE32(buf + 8, static_cast<uint32_t>(e.size));
-  EncodeBE64(buf + 12, static_cast<uint64_t>(e.tags_code));
+  EncodeEntry(buf, e.physical_offset, e.size, e.tags_code);
   RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), std::string_view(buf, kCqUnitSize)));
   if (pos - seg->base() + kCqUnitSize > seg->wrote())
     seg->set_wrote(pos - seg->base() + kCqUnitSize);
   return Status::OK();
 }
 
+std::shared_ptr<const ConsumeQueue::Tail> ConsumeQueue::LoadTail() const {
+  MutexLock l(&tail_mu_);
+  return tail_;
+}
+
+Status ConsumeQueue::WriteOutLocked() {
+  const int64_t from = written_end_.load(std::memory_order_relaxed);
+  const int64_t end = max_offset();
+  if (from >= end) return Status::OK();
+  std::shared_ptr<const Tail> t = LoadTail();
+  RJ_CHECK(t != nullptr && from >= t->first && end <= t->first + t->capacity,
+           "consume queue %s-%d: entries [%lld, %lld) not in its tail", topic_.c_str(), queue_id_,
+           static_cast<long long>(from), static_cast<long long>(end));
+  const int64_t pos = from * kCqUnitSize;
+  RJ_ASSIGN_OR_RETURN(SegmentPtr seg, SegmentFor(pos));
+  const std::string_view bytes(t->bytes + (from - t->first) * kCqUnitSize,
+                               static_cast<size_t>((end - from) * kCqUnitSize));
+  RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), bytes));
+  const int64_t end_in_file = pos - seg->base() + static_cast<int64_t>(bytes.size());
+  if (end_in_file > seg->wrote()) seg->set_wrote(end_in_file);
+  written_end_.store(end, std::memory_order_release);
+  return Status::OK();
+}
+
+Status ConsumeQueue::RetireTail() {
+  MutexLock l(&write_mu_);
+  RJ_RETURN_IF_ERROR(WriteOutLocked());
+  wtail_ = nullptr;
+  MutexLock t(&tail_mu_);
+  tail_.reset();
+  return Status::OK();
+}
+
 Result<bool> ConsumeQueue::Append(int64_t queue_offset, int64_t phy, int32_t size,
                                   int64_t tags_code) {
-  const int64_t end = pending_count_ > 0 ? pending_first_ + pending_count_ : max_offset();
+  const int64_t end = max_offset() + pending_count_;
   if (queue_offset < end) return false;  // duplicate dispatch (recovery)
-  const bool same_file = pending_count_ == 0 || (pending_first_ * kCqUnitSize) / file_size_ ==
-                                                    (queue_offset * kCqUnitSize) / file_size_;
-  if (queue_offset != end || size <= 0 || phy < 0 || !same_file || pending_count_ >= kMaxBuffered) {
+  const bool fits = wtail_ != nullptr && queue_offset - wtail_->first < wtail_->capacity;
+  if (queue_offset != end || size <= 0 || phy < 0 || !fits) {
     RJ_RETURN_IF_ERROR(Commit());
     if (queue_offset != max_offset() || size <= 0 || phy < 0) {
       // Gaps, padding and implausible entries take the careful path.
       RJ_RETURN_IF_ERROR(Put(queue_offset, phy, size, tags_code));
       return false;
     }
+    if (!fits) {
+      RJ_RETURN_IF_ERROR(RetireTail());
+      // A new tail from queue_offset to at most the end of its file.
+      const int64_t per_file = file_size_ / kCqUnitSize;
+      auto t = std::make_shared<Tail>();
+      t->first = queue_offset;
+      t->capacity = std::min(kTailEntries, per_file - queue_offset % per_file);
+      wtail_ = t.get();
+      MutexLock l(&tail_mu_);
+      tail_ = std::move(t);
+    }
   }
-  if (pending_count_ == 0) pending_first_ = queue_offset;
-  char buf[kCqUnitSize];
-  EncodeBE64(buf, static_cast<uint64_t>(phy));
-  EncodeBE32(buf + 8, static_cast<uint32_t>(size));
-  EncodeBE64(buf + 12, static_cast<uint64_t>(tags_code));
-  pending_.append(buf, kCqUnitSize);
+  EncodeEntry(wtail_->bytes + (queue_offset - wtail_->first) * kCqUnitSize, phy, size, tags_code);
   ++pending_count_;
   pending_phy_end_ = phy + size;
   return true;
@@ -189,24 +236,21 @@ Result<bool> ConsumeQueue::Append(int64_t queue_offset, int64_t phy, int32_t siz
 
 Status ConsumeQueue::Commit() {
   if (pending_count_ == 0) return Status::OK();
-  const int64_t pos = pending_first_ * kCqUnitSize;
-  const int64_t first = pending_first_, count = pending_count_, phy_end = pending_phy_end_;
-  std::string bytes;
-  bytes.swap(pending_);
+  const int64_t end = max_offset() + pending_count_;
   pending_count_ = 0;
-  RJ_ASSIGN_OR_RETURN(SegmentPtr seg, SegmentFor(pos));
-  RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), bytes));
-  const int64_t end_in_file = pos - seg->base() + static_cast<int64_t>(bytes.size());
-  if (end_in_file > seg->wrote()) seg->set_wrote(end_in_file);
-  max_phy_end_.store(phy_end, std::memory_order_release);
-  max_offset_.store(first + count, std::memory_order_release);
-  bytes.clear();
-  pending_.swap(bytes);  // keep the buffer's capacity
+  MutexLock l(&write_mu_);
+  if (written_end_.load(std::memory_order_relaxed) == max_offset())
+    unwritten_since_ms_ = MonoMillis();
+  max_phy_end_.store(pending_phy_end_, std::memory_order_release);
+  max_offset_.store(end, std::memory_order_release);
+  // A full tail is written now; the next Append starts another.
+  if (end - wtail_->first == wtail_->capacity) return WriteOutLocked();
   return Status::OK();
 }
 
 Status ConsumeQueue::Put(int64_t queue_offset, int64_t phy, int32_t size, int64_t tags_code) {
   RJ_RETURN_IF_ERROR(Commit());
+  RJ_RETURN_IF_ERROR(RetireTail());
   int64_t max = max_offset();
   if (queue_offset < max) return Status::OK();  // duplicate dispatch (recovery)
   // Record headers are not covered by the body CRC: refuse absurd offsets instead of padding.
@@ -214,6 +258,7 @@ Status ConsumeQueue::Put(int64_t queue_offset, int64_t phy, int32_t size, int64_
   if (queue_offset - max > kMaxGap || size <= 0 || phy < 0)
     return Status::Corruption("entry for queue offset " + std::to_string(queue_offset) +
                               " is not plausible (queue end " + std::to_string(max) + ")");
+  MutexLock l(&write_mu_);
   if (queue_offset > max) {
     if (max == 0 && files_.empty()) {
       // A queue that starts past 0 (its earlier entries were deleted): pad the first file.
@@ -230,6 +275,7 @@ Status ConsumeQueue::Put(int64_t queue_offset, int64_t phy, int32_t size, int64_
     }
   }
   RJ_RETURN_IF_ERROR(WriteEntry(queue_offset, CqEntry{phy, size, tags_code}));
+  written_end_.store(queue_offset + 1, std::memory_order_release);
   max_phy_end_.store(phy + size, std::memory_order_release);
   max_offset_.store(queue_offset + 1, std::memory_order_release);
   return Status::OK();
@@ -237,6 +283,15 @@ Status ConsumeQueue::Put(int64_t queue_offset, int64_t phy, int32_t size, int64_
 
 bool ConsumeQueue::Get(int64_t offset, CqEntry* entry, std::shared_ptr<const void>* pin) const {
   if (offset < min_offset() || offset >= max_offset()) return false;
+  if (offset >= written_end_.load(std::memory_order_acquire)) {
+    // Not in the file yet when we looked: the tail has it, unless the tail was written out since.
+    std::shared_ptr<const Tail> t = LoadTail();
+    if (t && offset >= t->first) {
+      *entry = DecodeEntry(t->bytes + (offset - t->first) * kCqUnitSize);
+      if (pin) *pin = std::move(t);
+      return true;
+    }
+  }
   SegmentPtr seg = files_.Find(offset * kCqUnitSize);
   if (!seg) return false;
   *entry = DecodeEntry(seg->data() + (offset * kCqUnitSize - seg->base()));
@@ -248,23 +303,58 @@ const char* ConsumeQueue::GetRange(int64_t offset, int64_t* count,
                                    std::shared_ptr<const void>* pin) const {
   int64_t max = max_offset();
   if (offset < min_offset() || offset >= max) return nullptr;
+  if (offset >= written_end_.load(std::memory_order_acquire)) {
+    std::shared_ptr<const Tail> t = LoadTail();
+    if (t && offset >= t->first) {
+      *count = std::min(*count, max - offset);
+      const char* p = t->bytes + (offset - t->first) * kCqUnitSize;
+      *pin = std::move(t);
+      return p;
+    }
+  }
+  // Entries below written_end_ are in the file (it was loaded after the tail, which is dropped
+  // only once written).
+  const int64_t written = written_end_.load(std::memory_order_acquire);
   SegmentPtr seg = files_.Find(offset * kCqUnitSize);
-  if (!seg) return nullptr;
+  if (!seg || offset >= written) return nullptr;
   int64_t in_file = (seg->end() - offset * kCqUnitSize) / kCqUnitSize;
-  *count = std::min({*count, in_file, max - offset});
+  *count = std::min({*count, in_file, max - offset, written - offset});
   *pin = seg;
   return seg->data() + (offset * kCqUnitSize - seg->base());
 }
 
 Status ConsumeQueue::MarkSkipped(int64_t queue_offset) {
   if (queue_offset < 0 || queue_offset >= max_offset()) return Status::OutOfRange("no such entry");
+  RJ_RETURN_IF_ERROR(Commit());
+  RJ_RETURN_IF_ERROR(RetireTail());  // readers read the file from here on
+  MutexLock l(&write_mu_);
   RJ_RETURN_IF_ERROR(WriteEntry(queue_offset, CqEntry{0, kCqBlankSize, 0}));
   // The entry may lie below the flushed position of its file: sync it explicitly.
   SegmentPtr seg = files_.Find(queue_offset * kCqUnitSize);
   return seg ? seg->file()->Sync() : Status::OK();
 }
 
-Status ConsumeQueue::Flush() {
+Status ConsumeQueue::Flush(int64_t write_behind_ms, int64_t* unsynced_from) {
+  {
+    MutexLock l(&write_mu_);
+    const int64_t max = max_offset();
+    if (written_end_.load(std::memory_order_relaxed) < max &&
+        (write_behind_ms <= 0 || MonoMillis() - unwritten_since_ms_ >= write_behind_ms)) {
+      RJ_RETURN_IF_ERROR(WriteOutLocked());
+    }
+    if (unsynced_from) {
+      *unsynced_from = std::numeric_limits<int64_t>::max();
+      const int64_t written = written_end_.load(std::memory_order_relaxed);
+      if (written < max) {
+        std::shared_ptr<const Tail> t = LoadTail();
+        RJ_CHECK(t != nullptr && written >= t->first,
+                 "consume queue %s-%d: entry %lld not in its tail", topic_.c_str(), queue_id_,
+                 static_cast<long long>(written));
+        *unsynced_from = DecodeEntry(t->bytes + (written - t->first) * kCqUnitSize).physical_offset;
+      }
+    }
+  }
+  // Everything written before the snapshot above is covered by these fsyncs.
   for (auto& seg : files_.Snapshot()) RJ_RETURN_IF_ERROR(seg->Flush());
   return Status::OK();
 }
@@ -298,6 +388,13 @@ Result<int> ConsumeQueue::DeleteBefore(int64_t cl_min) {
   return deleted;
 }
 
-Status ConsumeQueue::Destroy() { return files_.Destroy(); }
+Status ConsumeQueue::Destroy() {
+  {
+    // Entries only in memory are dropped with the files: nothing writes them out later.
+    MutexLock l(&write_mu_);
+    written_end_.store(max_offset(), std::memory_order_release);
+  }
+  return files_.Destroy();
+}
 
 }  // namespace ramjet::store

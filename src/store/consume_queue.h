@@ -2,15 +2,26 @@
 // 20 bytes at byte n*20: CommitLog offset int64, record size int32, tags code int64.
 // Files hold consume_queue_entries_per_file entries and are named by their start byte.
 //
-// Threading: only the dispatcher (or recovery) writes; readers may run concurrently and see
-// entries below max_offset(), which is published after each entry's write completes.
+// Write-behind: published entries reach the file in runs, not one write each. The newest entries
+// (at most kTailEntries, within one file) live in an in-memory tail that readers read like the
+// file; the tail is written when it is full, when its oldest unwritten entry is older than the
+// housekeeper's write-behind age (Flush), or before any out-of-line write (Put). With thousands
+// of queues each entry would otherwise be its own pwrite. Entries not yet written are not lost by
+// a crash: the checkpoint's logics offset stays below them (Flush reports the bound), so recovery
+// dispatches them again from the CommitLog.
+//
+// Threading: only the dispatcher (or recovery) appends, puts and commits; the housekeeper may
+// Flush concurrently (write_mu_ orders their file writes). Readers may run concurrently and see
+// entries below max_offset(), published (by Commit/Put) after each entry is in the tail or file.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 
+#include "ramjet/base/mutex.h"
 #include "ramjet/store/store_config.h"
 #include "segment.h"
 
@@ -43,16 +54,15 @@ class ConsumeQueue {
   // increasing offsets, within [commit_log_min, commit_log_end)). Truncates there.
   Status Recover(int64_t commit_log_min, int64_t commit_log_end, RecoverReport* report);
 
-  // Writes the entry for queue_offset. Entries below max_offset() are duplicates and skipped.
-  // Commits buffered entries first.
+  // Writes the entry for queue_offset to the file (with the tail before it). Entries below
+  // max_offset() are duplicates and skipped. Commits buffered entries first.
   Status Put(int64_t queue_offset, int64_t physical_offset, int32_t size, int64_t tags_code);
-  // Like Put, but the entry is buffered: it is written, and max_offset() moves past it, only at
-  // the next Commit (one write for a run of consecutive entries instead of one per entry).
+  // Like Put, but the entry goes to the tail: max_offset() moves past it only at the next Commit.
   // Returns true if the entry was buffered (Commit is needed), false if it was written at once.
   Result<bool> Append(int64_t queue_offset, int64_t physical_offset, int32_t size,
                       int64_t tags_code);
-  // Writes the buffered entries and publishes them. On error they are dropped (the dispatcher
-  // dispatches them again; duplicates are skipped).
+  // Publishes the appended entries (writing the tail out if it is full). On error they are
+  // dropped (the dispatcher dispatches them again; duplicates are skipped).
   Status Commit();
 
   int64_t min_offset() const { return min_offset_.load(std::memory_order_acquire); }
@@ -66,25 +76,49 @@ class ConsumeQueue {
   const char* GetRange(int64_t offset, int64_t* count, std::shared_ptr<const void>* pin) const;
 
   // Replaces the entry at queue_offset by a skip entry {0, kCqBlankSize, 0} (its record is
-  // corrupt). Readers and recovery pass over skip entries.
+  // corrupt). Readers and recovery pass over skip entries. Recovery (or the dispatcher) only.
   Status MarkSkipped(int64_t queue_offset);
-  Status Flush();
+  // Writes the tail out if its oldest unwritten entry is at least write_behind_ms old (0: always),
+  // then fsyncs what was written. *unsynced_from (if given) is the CommitLog offset of the first
+  // published entry not covered by this fsync (max when there is none): the checkpoint's logics
+  // offset must stay at or below it.
+  Status Flush(int64_t write_behind_ms = 0, int64_t* unsynced_from = nullptr);
   // Deletes files whose entries all point below commit_log_min and moves min_offset to the first
   // entry at or above it. Returns the number of files deleted.
   Result<int> DeleteBefore(int64_t commit_log_min);
   Status Destroy();
 
  private:
-  Status WriteEntry(int64_t queue_offset, const CqEntry& e);
-  // The file holding byte position pos, created if it is the next one.
-  Result<SegmentPtr> SegmentFor(int64_t pos);
+  // The newest entries: [first, first + capacity) of one file; entries below max_offset() are
+  // immutable, so readers holding a pin read them without a lock.
+  static constexpr int64_t kTailEntries = 64;
+  struct Tail {
+    int64_t first = 0;
+    int64_t capacity = 0;
+    char bytes[kTailEntries * kCqUnitSize];
+  };
 
-  // Buffered entries (Append/Commit; one writer: the dispatcher).
-  static constexpr int64_t kMaxBuffered = 1024;
-  std::string pending_;
-  int64_t pending_first_ = 0;
-  int64_t pending_count_ = 0;
+  Status WriteEntry(int64_t queue_offset, const CqEntry& e) RJ_REQUIRES(write_mu_);
+  // The file holding byte position pos, created if it is the next one.
+  Result<SegmentPtr> SegmentFor(int64_t pos) RJ_REQUIRES(write_mu_);
+  // Writes the published entries of the tail that are not in the file yet.
+  Status WriteOutLocked() RJ_REQUIRES(write_mu_);
+  // Writes the tail out and starts none (the next Append starts one).
+  Status RetireTail() RJ_EXCLUDES(write_mu_);
+  std::shared_ptr<const Tail> LoadTail() const RJ_EXCLUDES(tail_mu_);
+
+  // The writer's view of the tail (dispatcher only; readers use tail_).
+  Tail* wtail_ = nullptr;
+  int64_t pending_count_ = 0;  // appended to the tail, not yet published
   int64_t pending_phy_end_ = 0;
+
+  mutable Mutex tail_mu_;
+  std::shared_ptr<Tail> tail_ RJ_GUARDED_BY(tail_mu_);
+  Mutex write_mu_;  // file writes: the dispatcher's and the housekeeper's
+  // Entries below written_end_ are in the file; [written_end_, max_offset_) only in the tail.
+  std::atomic<int64_t> written_end_{0};
+  // MonoMillis when the oldest entry not in the file was published.
+  int64_t unwritten_since_ms_ RJ_GUARDED_BY(write_mu_) = 0;
 
   const std::string topic_;
   const int32_t queue_id_;

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+#include <limits>
+
+#include "ramjet/base/coding.h"
 #include "test_util.h"
 
 namespace ramjet::store {
@@ -89,6 +94,106 @@ TEST(ConsumeQueueTest, QueueStartingPastZeroIsPadded) {
   ASSERT_TRUE(again.Recover(0, 1 << 30, &rep).ok());
   EXPECT_EQ(again.min_offset(), 23);
   EXPECT_EQ(again.max_offset(), 24);
+}
+
+// The file's bytes for entry n (zeros until the entry is written; empty without the file).
+std::string FileEntry(const std::string& root, int64_t n, int64_t per_file) {
+  const int64_t base = n / per_file * per_file * kCqUnitSize;
+  std::ifstream in(root + "/consumequeue/T/0/" + OffsetToFileName(base), std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto at = static_cast<size_t>(n * kCqUnitSize - base);
+  return all.size() >= at + kCqUnitSize ? all.substr(at, kCqUnitSize) : std::string();
+}
+
+bool Written(const std::string& root, int64_t n, int64_t per_file) {
+  const std::string bytes = FileEntry(root, n, per_file);
+  return !bytes.empty() && bytes != std::string(kCqUnitSize, '\0');
+}
+
+TEST(ConsumeQueueTest, WriteBehindServesEntriesFromMemoryUntilTheyAreOldEnough) {
+  TempDir dir;
+  ConsumeQueue cq(PosixFileSystem(), dir.path(), "T", 0, 1000);
+  ConsumeQueue::RecoverReport rep;
+  ASSERT_TRUE(cq.Recover(0, 1 << 30, &rep).ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(*cq.Append(i, 1000 + i * 100, 100, i));
+  EXPECT_EQ(cq.max_offset(), 0);  // appended, not published
+  ASSERT_TRUE(cq.Commit().ok());
+  EXPECT_EQ(cq.max_offset(), 10);
+  CqEntry e;
+  ASSERT_TRUE(cq.Get(7, &e, nullptr));
+  EXPECT_EQ(e.physical_offset, 1700);
+  EXPECT_EQ(e.tags_code, 7);
+  int64_t n = 100;
+  std::shared_ptr<const void> pin;
+  ASSERT_NE(cq.GetRange(3, &n, &pin), nullptr);
+  EXPECT_EQ(n, 7);
+  EXPECT_FALSE(Written(dir.path(), 0, 1000));
+  // Younger than the write-behind age: still only in memory, and the checkpoint must stay
+  // below the first of them.
+  int64_t unsynced = 0;
+  ASSERT_TRUE(cq.Flush(60000, &unsynced).ok());
+  EXPECT_EQ(unsynced, 1000);
+  EXPECT_FALSE(Written(dir.path(), 9, 1000));
+  ASSERT_TRUE(cq.Flush(0, &unsynced).ok());
+  EXPECT_EQ(unsynced, std::numeric_limits<int64_t>::max());
+  EXPECT_TRUE(Written(dir.path(), 0, 1000));
+  EXPECT_TRUE(Written(dir.path(), 9, 1000));
+  ASSERT_TRUE(cq.Get(9, &e, nullptr));
+  EXPECT_EQ(e.physical_offset, 1900);
+}
+
+TEST(ConsumeQueueTest, FullTailIsWrittenAndRangesStopAtWhatIsWritten) {
+  TempDir dir;
+  ConsumeQueue cq(PosixFileSystem(), dir.path(), "T", 0, 1000);
+  ConsumeQueue::RecoverReport rep;
+  ASSERT_TRUE(cq.Recover(0, 1 << 30, &rep).ok());
+  for (int i = 0; i < 70; ++i) {
+    ASSERT_TRUE(cq.Append(i, i * 100, 100, 0).ok());
+    if (i % 5 == 4) {
+      ASSERT_TRUE(cq.Commit().ok());
+    }
+  }
+  ASSERT_TRUE(cq.Commit().ok());
+  EXPECT_EQ(cq.max_offset(), 70);
+  // The first 64 filled a tail and were written as one run; the rest wait in memory.
+  EXPECT_TRUE(Written(dir.path(), 63, 1000));
+  EXPECT_FALSE(Written(dir.path(), 64, 1000));
+  int64_t n = 100;
+  std::shared_ptr<const void> pin;
+  const char* p = cq.GetRange(60, &n, &pin);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(n, 4);  // the file's part
+  n = 100;
+  p = cq.GetRange(64, &n, &pin);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(n, 6);  // the tail's part
+  EXPECT_EQ(static_cast<int64_t>(DecodeBE64(p + 5 * kCqUnitSize)), 6900);
+}
+
+TEST(ConsumeQueueTest, TailsStopAtFileEndsAndPutWritesThemFirst) {
+  TempDir dir;
+  ConsumeQueue cq(PosixFileSystem(), dir.path(), "T", 0, 10);
+  ConsumeQueue::RecoverReport rep;
+  ASSERT_TRUE(cq.Recover(0, 1 << 30, &rep).ok());
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_TRUE(cq.Append(i, i * 100, 100, 0).ok());
+    ASSERT_TRUE(cq.Commit().ok());
+  }
+  // Files of 10 entries: two full tails were written, five entries wait.
+  EXPECT_TRUE(Written(dir.path(), 19, 10));
+  EXPECT_FALSE(Written(dir.path(), 20, 10));
+  for (int i = 0; i < 25; ++i) {
+    CqEntry e;
+    ASSERT_TRUE(cq.Get(i, &e, nullptr)) << i;
+    EXPECT_EQ(e.physical_offset, i * 100) << i;
+  }
+  // A gap takes the careful path, which writes the waiting entries first.
+  ASSERT_TRUE(cq.Put(27, 2700, 100, 0).ok());
+  EXPECT_TRUE(Written(dir.path(), 24, 10));
+  EXPECT_EQ(cq.max_offset(), 28);
+  ConsumeQueue again(PosixFileSystem(), dir.path(), "T", 0, 10);
+  ASSERT_TRUE(again.Recover(0, 1 << 30, &rep).ok());
+  EXPECT_EQ(again.max_offset(), 28);
 }
 
 }  // namespace

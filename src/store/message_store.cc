@@ -5,6 +5,7 @@
 #include <cstring>
 #include <ctime>
 #include <future>
+#include <limits>
 #include <map>
 #include <shared_mutex>
 
@@ -206,7 +207,8 @@ class StoreImpl final : public MessageStore {
   void DispatchLoop(ServiceThread& self);
   void WakeDispatcher() { dispatch_service_.Wake(); }
   void HousekeepingLoop(ServiceThread& self);
-  Status FlushLogicsAndCheckpoint();
+  // Writes out consume-queue entries older than write_behind_ms (0: all), fsyncs, checkpoints.
+  Status FlushLogicsAndCheckpoint(int64_t write_behind_ms = 0);
 
   void DoPut(std::string encoded, const std::vector<uint32_t>& sizes, std::string_view topic,
              int32_t queue_id, int32_t sys_flag, int32_t count, bool wait, PutCallback cb);
@@ -781,14 +783,21 @@ Status StoreImpl::StartReadOnlyIfFull(const Status& s) {
   return Status::OK();
 }
 
-Status StoreImpl::FlushLogicsAndCheckpoint() {
+Status StoreImpl::FlushLogicsAndCheckpoint(int64_t write_behind_ms) {
   const int64_t dispatched = dispatched_.load();
   const int64_t ts = last_flushed_store_ts_.load();
-  for (auto& cq : AllQueues()) RJ_RETURN_IF_ERROR(cq->Flush());
+  // Entries still only in memory (write-behind) hold the logics offset back: recovery
+  // re-dispatches from there.
+  int64_t unsynced = std::numeric_limits<int64_t>::max();
+  for (auto& cq : AllQueues()) {
+    int64_t from = 0;
+    RJ_RETURN_IF_ERROR(cq->Flush(write_behind_ms, &from));
+    unsynced = std::min(unsynced, from);
+  }
   RJ_RETURN_IF_ERROR(index_.Flush());
   Checkpoint cp;
   cp.physic_flushed_offset = commit_log_.flushed();
-  cp.logics_flushed_offset = std::min(dispatched, cp.physic_flushed_offset);
+  cp.logics_flushed_offset = std::min({dispatched, cp.physic_flushed_offset, unsynced});
   cp.physic_msg_timestamp = ts;
   cp.logics_msg_timestamp = ts;
   cp.index_msg_timestamp = ts;
@@ -798,7 +807,7 @@ Status StoreImpl::FlushLogicsAndCheckpoint() {
 void StoreImpl::HousekeepingLoop(ServiceThread& self) {
   int64_t last_clean_us = MonoMicros();
   while (self.WaitFor(config_.flush_interval_consume_queue_ms)) {
-    Status s = FlushLogicsAndCheckpoint();
+    Status s = FlushLogicsAndCheckpoint(config_.flush_consume_queue_thorough_interval_ms);
     if (!s.ok()) RJ_LOG(kError, kLog, "consume queue/index flush failed: %s", s.ToString().c_str());
     if (MonoMicros() - last_clean_us >= config_.clean_resource_interval_ms * 1000LL) {
       last_clean_us = MonoMicros();
@@ -1260,7 +1269,9 @@ Status StoreImpl::DeleteTopic(std::string_view topic) {
   }
   commit_log_.RemoveQueueOffsets(topic);
   for (auto& [q, cq] : qs) RJ_RETURN_IF_ERROR(cq->Destroy());
-  return fs_->RemoveDir(JoinPath(Path("consumequeue"), topic));
+  const std::string dir = JoinPath(Path("consumequeue"), topic);
+  // Entries that were only in memory (write-behind) never created a file.
+  return fs_->Exists(dir) ? fs_->RemoveDir(dir) : Status::OK();
 }
 
 StoreStats StoreImpl::Stats() {

@@ -129,6 +129,55 @@ TEST(RecoveryTest, CrashRecoveryWorkIsBoundedByTheCheckpoint) {
   EXPECT_EQ(all[2019], "new19");
 }
 
+// Write-behind: with many quiet queues, consume-queue entries wait in memory (no file write
+// each). A crash loses them from the files, and the checkpoint must have stayed below them so
+// that recovery rebuilds them from the CommitLog.
+TEST(RecoveryTest, ConsumeQueueEntriesOnlyInMemoryAreRebuiltAfterACrash) {
+  TempDir dir;
+  FaultInjectionFileSystem fs(PosixFileSystem());
+  auto cfg = SmallConfig(dir.path());
+  cfg.file_system = &fs;
+  cfg.flush_disk_type = FlushDiskType::kSyncFlush;
+  cfg.flush_consume_queue_thorough_interval_ms = 60000;
+  constexpr int kQueues = 40;
+  {
+    auto store = OpenStore(cfg);
+    for (int i = 0; i < 3; ++i)
+      for (int q = 0; q < kQueues; ++q)
+        ASSERT_TRUE(
+            store
+                ->PutMessage(Msg("T", q, "m" + std::to_string(q) + "-" + std::to_string(i)).Input())
+                .ok());
+    ASSERT_TRUE(store->WaitDispatched(5000));
+    // Served to readers, but not in the queue's file.
+    ASSERT_EQ(ReadQueue(store.get(), "T", 7).size(), 3u);
+    EXPECT_FALSE(std::filesystem::exists(dir.path() + "/consumequeue/T/7/00000000000000000000"));
+    // Two checkpoints after everything was dispatched, then the crash.
+    const auto ckpt = std::filesystem::path(dir.path()) / "checkpoint";
+    auto stamp = [&] {
+      std::error_code ec;
+      return std::filesystem::last_write_time(ckpt, ec);
+    };
+    for (int changes = 0, i = 0; changes < 2 && i < 500; ++i) {
+      auto before = stamp();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (stamp() != before) ++changes;
+    }
+    ASSERT_TRUE(fs.SimulatePowerLoss().ok());
+  }
+  fs.Reset();
+  auto store = OpenStore(cfg);
+  EXPECT_TRUE(store->Stats().recovered_after_crash);
+  for (int q = 0; q < kQueues; ++q) {
+    auto all = ReadQueue(store.get(), "T", q);
+    ASSERT_EQ(all.size(), 3u) << "queue " << q;
+    EXPECT_EQ(all[2], "m" + std::to_string(q) + "-2");
+  }
+  auto r = store->PutMessage(Msg("T", 7, "after").Input());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->queue_offset.value(), 3);
+}
+
 // Power loss at random points while 4 threads append with SYNC_FLUSH: every acknowledged message
 // must be readable, at its queue offset, after recovery; nothing torn is ever returned.
 TEST(RecoveryTest, PowerLossLoopLosesNothingAcknowledged) {

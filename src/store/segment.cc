@@ -230,6 +230,7 @@ Status SegmentQueue::Destroy() {
     all.swap(segments_);
   }
   for (auto& s : all) RJ_RETURN_IF_ERROR(fs_->RemoveFile(s->path()));
+  if (!fs_->Exists(dir_)) return Status::OK();  // no file was ever created
   auto names = fs_->ListDir(dir_);
   if (names.ok())
     for (auto& n : *names) fs_->RemoveFile(JoinPath(dir_, n)).IgnoreError();

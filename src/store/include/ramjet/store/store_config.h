@@ -32,8 +32,12 @@ struct StoreConfig {
   // entries past the cut). -1: no cut. Bytes past it were never acknowledged by the group.
   int64_t truncate_commit_log_at = -1;
   int flush_interval_consume_queue_ms = 1000;  // flushIntervalConsumeQueue
-  int64_t max_message_size = 4 * 1024 * 1024;  // maxMessageSize (body)
-  bool check_crc_on_recover = true;            // checkCRCOnRecover
+  // Consume-queue entries reach their files in runs of up to 64 or when the oldest is this old
+  // (ms; 0: every flushIntervalConsumeQueue); until then readers are served from memory, and a
+  // crash re-dispatches them from the CommitLog (the checkpoint stays below them).
+  int flush_consume_queue_thorough_interval_ms = 10000;  // flushConsumeQueueThoroughInterval
+  int64_t max_message_size = 4 * 1024 * 1024;            // maxMessageSize (body)
+  bool check_crc_on_recover = true;                      // checkCRCOnRecover
   // Index (IndexFile).
   int max_hash_slot_num = 5000000;   // maxHashSlotNum
   int max_index_num = 20000000;      // maxIndexNum
