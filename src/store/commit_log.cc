@@ -83,7 +83,7 @@ Status CommitLog::FlushPendingAppends() {
 }
 
 Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<uint32_t>& sizes,
-                                        const std::string& queue_key, bool advance_queue,
+                                        std::string_view queue_key, bool advance_queue,
                                         bool defer) {
   const int64_t len = static_cast<int64_t>(records->size());
   const int64_t seg_size = config_.commit_log_segment_size;
@@ -125,7 +125,8 @@ Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<
   int64_t qoff = 0;
   auto qit = queue_offsets_.end();
   if (advance_queue) {
-    qit = queue_offsets_.try_emplace(queue_key, 0).first;
+    qit = queue_offsets_.find(queue_key);
+    if (qit == queue_offsets_.end()) qit = queue_offsets_.try_emplace(std::string(queue_key), 0).first;
     qoff = qit->second;
   }
   char* p = records->data();

@@ -161,6 +161,7 @@ Result<SegmentPtr> ConsumeQueue::SegmentFor(int64_t pos) {
 }
 
 Status ConsumeQueue::WriteEntry(int64_t queue_offset, const CqEntry& e) {
+  if (destroyed_) return Status::OK();
   int64_t pos = queue_offset * kCqUnitSize;
   RJ_ASSIGN_OR_RETURN(SegmentPtr seg, SegmentFor(pos));
   char buf[kCqUnitSize];
@@ -180,6 +181,10 @@ Status ConsumeQueue::WriteOutLocked() {
   const int64_t from = written_end_.load(std::memory_order_relaxed);
   const int64_t end = max_offset();
   if (from >= end) return Status::OK();
+  if (destroyed_) {
+    written_end_.store(end, std::memory_order_release);
+    return Status::OK();
+  }
   std::shared_ptr<const Tail> t = LoadTail();
   RJ_CHECK(t != nullptr && from >= t->first && end <= t->first + t->capacity,
            "consume queue %s-%d: entries [%lld, %lld) not in its tail", topic_.c_str(), queue_id_,
@@ -334,13 +339,19 @@ Status ConsumeQueue::MarkSkipped(int64_t queue_offset) {
   return seg ? seg->file()->Sync() : Status::OK();
 }
 
-Status ConsumeQueue::Flush(int64_t write_behind_ms, int64_t* unsynced_from) {
+Status ConsumeQueue::Flush(int64_t write_behind_ms, int64_t* unsynced_from, Status* write_out) {
   {
     MutexLock l(&write_mu_);
     const int64_t max = max_offset();
     if (written_end_.load(std::memory_order_relaxed) < max &&
         (write_behind_ms <= 0 || MonoMillis() - unwritten_since_ms_ >= write_behind_ms)) {
-      RJ_RETURN_IF_ERROR(WriteOutLocked());
+      // A failed write (a full disk) keeps the entries in the tail: report it, still bound the
+      // checkpoint below them and still fsync what is written.
+      Status s = WriteOutLocked();
+      if (!s.ok()) {
+        if (write_out == nullptr) return s;
+        if (write_out->ok()) *write_out = s;
+      }
     }
     if (unsynced_from) {
       *unsynced_from = std::numeric_limits<int64_t>::max();
@@ -390,8 +401,10 @@ Result<int> ConsumeQueue::DeleteBefore(int64_t cl_min) {
 
 Status ConsumeQueue::Destroy() {
   {
-    // Entries only in memory are dropped with the files: nothing writes them out later.
+    // Entries only in memory are dropped with the files, and nothing writes to this queue's
+    // directory again (a dispatch round or a flush may still hold the queue).
     MutexLock l(&write_mu_);
+    destroyed_ = true;
     written_end_.store(max_offset(), std::memory_order_release);
   }
   return files_.Destroy();

@@ -61,8 +61,8 @@ class ConsumeQueue {
   // Returns true if the entry was buffered (Commit is needed), false if it was written at once.
   Result<bool> Append(int64_t queue_offset, int64_t physical_offset, int32_t size,
                       int64_t tags_code);
-  // Publishes the appended entries (writing the tail out if it is full). On error they are
-  // dropped (the dispatcher dispatches them again; duplicates are skipped).
+  // Publishes the appended entries (writing the tail out if it is full). On a write error they
+  // stay in the tail, published, and are written by a later Commit, Flush or Put.
   Status Commit();
 
   int64_t min_offset() const { return min_offset_.load(std::memory_order_acquire); }
@@ -81,8 +81,10 @@ class ConsumeQueue {
   // Writes the tail out if its oldest unwritten entry is at least write_behind_ms old (0: always),
   // then fsyncs what was written. *unsynced_from (if given) is the CommitLog offset of the first
   // published entry not covered by this fsync (max when there is none): the checkpoint's logics
-  // offset must stay at or below it.
-  Status Flush(int64_t write_behind_ms = 0, int64_t* unsynced_from = nullptr);
+  // offset must stay at or below it. A failed write-out goes to *write_out (if given: the fsync
+  // and *unsynced_from still happen) or is returned.
+  Status Flush(int64_t write_behind_ms = 0, int64_t* unsynced_from = nullptr,
+               Status* write_out = nullptr);
   // Deletes files whose entries all point below commit_log_min and moves min_offset to the first
   // entry at or above it. Returns the number of files deleted.
   Result<int> DeleteBefore(int64_t commit_log_min);
@@ -119,6 +121,7 @@ class ConsumeQueue {
   std::atomic<int64_t> written_end_{0};
   // MonoMillis when the oldest entry not in the file was published.
   int64_t unwritten_since_ms_ RJ_GUARDED_BY(write_mu_) = 0;
+  bool destroyed_ RJ_GUARDED_BY(write_mu_) = false;  // Destroy: no file writes any more
 
   const std::string topic_;
   const int32_t queue_id_;

@@ -1,6 +1,7 @@
 #include "ramjet/store/message_store.h"
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
@@ -8,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <shared_mutex>
+#include <unordered_map>
 
 #include "checkpoint.h"
 #include "commit_log.h"
@@ -90,6 +92,23 @@ std::string QueueKey(std::string_view topic, int32_t queue_id) {
   k += std::to_string(queue_id);
   return k;
 }
+
+// QueueKey into a reused per-thread buffer: the send path builds one per message.
+std::string_view QueueKeyView(std::string_view topic, int32_t queue_id) {
+  thread_local std::string k;
+  k.assign(topic);
+  k.push_back('-');
+  char digits[16];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), queue_id);
+  k.append(digits, end);
+  return k;
+}
+
+// Topic names looked up by string_view without building a string.
+struct TopicHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 
 // A record found while scanning the CommitLog.
 struct ScanItem {
@@ -221,9 +240,13 @@ class StoreImpl final : public MessageStore {
   std::unique_ptr<File> lock_file_;
 
   std::shared_mutex queues_mu_;
-  std::map<std::string, std::map<int32_t, std::shared_ptr<ConsumeQueue>>, std::less<>> queues_;
+  // Hashed: the dispatcher looks a queue up per record, over thousands of topics.
+  std::unordered_map<std::string, std::map<int32_t, std::shared_ptr<ConsumeQueue>>, TopicHash,
+                     std::equal_to<>>
+      queues_;
 
   std::atomic<int64_t> dispatched_{0};
+  std::mutex checkpoint_mu_;               // one FlushLogicsAndCheckpoint at a time
   std::mutex dispatch_mu_;                 // orders dispatched_ updates with WaitDispatched
   std::atomic<bool> dispatch_idle_{true};  // its last round found nothing to dispatch
   std::condition_variable dispatched_cv_;  // progress for WaitDispatched
@@ -784,14 +807,16 @@ Status StoreImpl::StartReadOnlyIfFull(const Status& s) {
 }
 
 Status StoreImpl::FlushLogicsAndCheckpoint(int64_t write_behind_ms) {
+  std::lock_guard<std::mutex> cl(checkpoint_mu_);
   const int64_t dispatched = dispatched_.load();
   const int64_t ts = last_flushed_store_ts_.load();
-  // Entries still only in memory (write-behind) hold the logics offset back: recovery
-  // re-dispatches from there.
+  // Entries still only in memory (write-behind, or a failed write-out) hold the logics offset
+  // back: recovery re-dispatches from there.
   int64_t unsynced = std::numeric_limits<int64_t>::max();
+  Status write_out;
   for (auto& cq : AllQueues()) {
     int64_t from = 0;
-    RJ_RETURN_IF_ERROR(cq->Flush(write_behind_ms, &from));
+    RJ_RETURN_IF_ERROR(cq->Flush(write_behind_ms, &from, &write_out));
     unsynced = std::min(unsynced, from);
   }
   RJ_RETURN_IF_ERROR(index_.Flush());
@@ -801,7 +826,13 @@ Status StoreImpl::FlushLogicsAndCheckpoint(int64_t write_behind_ms) {
   cp.physic_msg_timestamp = ts;
   cp.logics_msg_timestamp = ts;
   cp.index_msg_timestamp = ts;
-  return cp.Store(fs_, Path("checkpoint"));
+  if (unsynced < std::min(dispatched, cp.physic_flushed_offset)) {
+    // RocketMQ's recovery starts from the file holding the logics timestamp: the record's own.
+    if (auto rec = ReadRecord(PhysicalOffset(unsynced)); rec.ok())
+      cp.logics_msg_timestamp = rec->view.store_timestamp;
+  }
+  RJ_RETURN_IF_ERROR(cp.Store(fs_, Path("checkpoint")));
+  return write_out;
 }
 
 void StoreImpl::HousekeepingLoop(ServiceThread& self) {
@@ -933,7 +964,7 @@ void StoreImpl::DoPut(std::string encoded, const std::vector<uint32_t>& sizes,
   const bool advance = tt == message::kTransactionNotType || tt == message::kTransactionCommitType;
   const bool defer = t_defer_appends && config_.flush_disk_type == FlushDiskType::kAsyncFlush &&
                      (t_deferred_store == nullptr || t_deferred_store == this);
-  auto out = commit_log_.Append(&encoded, sizes, QueueKey(topic, queue_id), advance, defer);
+  auto out = commit_log_.Append(&encoded, sizes, QueueKeyView(topic, queue_id), advance, defer);
   if (!out.ok()) {
     RJ_LOG(kWarn, kLog, "append to %.*s failed: %s", static_cast<int>(topic.size()), topic.data(),
            out.status().ToString().c_str());
@@ -1254,6 +1285,7 @@ std::vector<std::pair<std::string, int32_t>> StoreImpl::ListQueues() {
   std::shared_lock<std::shared_mutex> l(queues_mu_);
   for (auto& [t, qs] : queues_)
     for (auto& [q, cq] : qs) out.emplace_back(t, q);
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -1271,7 +1303,13 @@ Status StoreImpl::DeleteTopic(std::string_view topic) {
   for (auto& [q, cq] : qs) RJ_RETURN_IF_ERROR(cq->Destroy());
   const std::string dir = JoinPath(Path("consumequeue"), topic);
   // Entries that were only in memory (write-behind) never created a file.
-  return fs_->Exists(dir) ? fs_->RemoveDir(dir) : Status::OK();
+  if (fs_->Exists(dir)) RJ_RETURN_IF_ERROR(fs_->RemoveDir(dir));
+  // A checkpoint past the deleted records: a crash must not re-dispatch them into a topic of
+  // the same name created later (its new entries would look like duplicates).
+  if (Status s = FlushLogicsAndCheckpoint(0); !s.ok())
+    RJ_LOG(kWarn, kLog, "checkpoint after deleting topic %.*s failed: %s",
+           static_cast<int>(topic.size()), topic.data(), s.ToString().c_str());
+  return Status::OK();
 }
 
 StoreStats StoreImpl::Stats() {
