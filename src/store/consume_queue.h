@@ -61,6 +61,8 @@ class ConsumeQueue {
   // Returns true if the entry was buffered (Commit is needed), false if it was written at once.
   Result<bool> Append(int64_t queue_offset, int64_t physical_offset, int32_t size,
                       int64_t tags_code);
+  // Appended entries wait for Commit (dispatcher only).
+  bool has_pending() const { return pending_count_ > 0; }
   // Publishes the appended entries (writing the tail out if it is full). On a write error they
   // stay in the tail, published, and are written by a later Commit, Flush or Put.
   Status Commit();

@@ -668,11 +668,11 @@ Status StoreImpl::Dispatch(const message::RecordView& r, int64_t phy, int32_t si
   if (tt == message::kTransactionNotType || tt == message::kTransactionCommitType) {
     auto cq = GetOrCreateQueue(r.topic, r.queue_id);
     if (!cq.ok()) return cq.status();
+    // A queue joins the round's list with its first buffered entry (with thousands of queues a
+    // search of the list per record was quadratic in the round).
+    const bool had_pending = (*cq)->has_pending();
     RJ_ASSIGN_OR_RETURN(bool buffered, (*cq)->Append(r.queue_offset, phy, size, tags_code));
-    if (buffered && (batch->touched.empty() || batch->touched.back() != *cq) &&
-        std::find(batch->touched.begin(), batch->touched.end(), *cq) == batch->touched.end()) {
-      batch->touched.push_back(*cq);
-    }
+    if (buffered && !had_pending) batch->touched.push_back(*cq);
     if (notify) {
       batch->arrivals.push_back(DispatchBatch::Arrival{
           std::string(r.topic), r.queue_id, r.queue_offset, tags_code, r.store_timestamp});
