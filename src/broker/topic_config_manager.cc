@@ -12,6 +12,7 @@ Status TopicConfigManager::Load() {
   auto w = protocol::TopicConfigSerializeWrapper::Parse(*text);
   if (!w.ok()) return Status::Corruption(path_ + ": " + std::string(w.status().message()));
   MutexLock l(&mu_);
+  index_stale_ = true;
   table_ = std::move(w->topic_config_table);
   version_ = w->data_version;
   return Status::OK();
@@ -24,15 +25,27 @@ Status TopicConfigManager::PersistLocked() {
   return WriteIndented(fs_, path_, w.ToJson());
 }
 
+const protocol::TopicConfig* TopicConfigManager::FindLocked(std::string_view topic) const {
+  if (index_stale_) {
+    index_.clear();
+    index_.reserve(table_.size());
+    for (const auto& [name, config] : table_) index_.emplace(name, &config);
+    index_stale_ = false;
+  }
+  auto it = index_.find(topic);
+  return it == index_.end() ? nullptr : it->second;
+}
+
 std::optional<protocol::TopicConfig> TopicConfigManager::Find(const std::string& topic) const {
   MutexLock l(&mu_);
-  auto it = table_.find(topic);
-  if (it == table_.end()) return std::nullopt;
-  return it->second;
+  const protocol::TopicConfig* config = FindLocked(topic);
+  if (config == nullptr) return std::nullopt;
+  return *config;
 }
 
 Result<bool> TopicConfigManager::Update(const protocol::TopicConfig& config) {
   MutexLock l(&mu_);
+  index_stale_ = true;
   auto it = table_.find(config.topic_name);
   if (it != table_.end() && it->second == config) return false;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
@@ -55,6 +68,7 @@ Result<bool> TopicConfigManager::AddIfAbsent(const protocol::TopicConfig& config
 
 Result<int> TopicConfigManager::AddAllIfAbsent(const std::vector<protocol::TopicConfig>& configs) {
   MutexLock l(&mu_);
+  index_stale_ = true;
   std::vector<const protocol::TopicConfig*> missing;
   for (const auto& c : configs) {
     if (!table_.count(c.topic_name)) missing.push_back(&c);
@@ -77,17 +91,18 @@ Result<std::optional<protocol::TopicConfig>> TopicConfigManager::CreateForSend(
     const std::string& topic, const std::string& default_topic, int32_t queue_nums, bool* created) {
   *created = false;
   MutexLock l(&mu_);
-  if (auto it = table_.find(topic); it != table_.end()) return std::optional(it->second);
-  auto def = table_.find(default_topic);
-  if (def == table_.end() || (def->second.perm & protocol::kPermInherit) == 0) {
+  if (const auto* existing = FindLocked(topic)) return std::optional(*existing);
+  const protocol::TopicConfig* def = FindLocked(default_topic);
+  if (def == nullptr || (def->perm & protocol::kPermInherit) == 0) {
     return std::optional<protocol::TopicConfig>();
   }
   protocol::TopicConfig t;
   t.topic_name = topic;
-  int32_t n = std::min(queue_nums, def->second.write_queue_nums);
+  int32_t n = std::min(queue_nums, def->write_queue_nums);
   if (n <= 0) n = 1;
   t.read_queue_nums = t.write_queue_nums = n;
-  t.perm = def->second.perm & ~protocol::kPermInherit;
+  t.perm = def->perm & ~protocol::kPermInherit;
+  index_stale_ = true;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
       &table_, &version_,
       [&] {
@@ -107,6 +122,7 @@ Result<std::optional<protocol::TopicConfig>> TopicConfigManager::CreateForSend(
 Result<bool> TopicConfigManager::Delete(const std::string& topic) {
   MutexLock l(&mu_);
   if (table_.count(topic) == 0) return false;
+  index_stale_ = true;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
       &table_, &version_,
       [&] {
@@ -128,6 +144,7 @@ Status TopicConfigManager::BumpVersion() {
 
 Result<bool> TopicConfigManager::ReplaceAll(const protocol::TopicConfigSerializeWrapper& master) {
   MutexLock l(&mu_);
+  index_stale_ = true;
   return ReplaceAndPersist(&table_, &version_, master.topic_config_table, master.data_version,
                            [this] {
                              mu_.AssertHeld();  // called under the caller's lock

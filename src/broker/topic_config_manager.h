@@ -7,6 +7,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "ramjet/base/mutex.h"
@@ -47,11 +49,19 @@ class TopicConfigManager {
 
  private:
   Status PersistLocked() RJ_REQUIRES(mu_);
+  // A topic's config through the hash index (rebuilt after a change of the table).
+  const protocol::TopicConfig* FindLocked(std::string_view topic) const RJ_REQUIRES(mu_);
   std::string path_;
   store::FileSystem* const fs_;
   mutable Mutex mu_;
   std::map<std::string, protocol::TopicConfig> table_ RJ_GUARDED_BY(mu_);
   protocol::DataVersion version_ RJ_GUARDED_BY(mu_);
+  // A hash index over table_'s nodes: a send looks its topic up per message, and the ordered map
+  // compares long common prefixes ("Bench-t1000-1-") at every level. Every change of table_
+  // marks it stale (first thing, under mu_); the next lookup rebuilds it.
+  mutable std::unordered_map<std::string_view, const protocol::TopicConfig*> index_
+      RJ_GUARDED_BY(mu_);
+  mutable bool index_stale_ RJ_GUARDED_BY(mu_) = true;
 };
 
 }  // namespace ramjet::broker
