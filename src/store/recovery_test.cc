@@ -42,6 +42,29 @@ std::vector<std::string> ReadQueue(MessageStore* store, const std::string& topic
   return out;
 }
 
+// Waits (at most 10 s) until the housekeeper has written the checkpoint n more times.
+void WaitForCheckpoints(const std::string& root, int n) {
+  const auto ckpt = std::filesystem::path(root) / "checkpoint";
+  auto stamp = [&] {
+    std::error_code ec;
+    return std::filesystem::last_write_time(ckpt, ec);
+  };
+  for (int changes = 0, i = 0; changes < n && i < 500; ++i) {
+    auto before = stamp();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (stamp() != before) ++changes;
+  }
+}
+
+// SYNC_FLUSH through fs, with consume-queue entries kept in memory for up to a minute.
+StoreConfig WriteBehindConfig(const std::string& root, FileSystem* fs) {
+  auto cfg = SmallConfig(root);
+  cfg.file_system = fs;
+  cfg.flush_disk_type = FlushDiskType::kSyncFlush;
+  cfg.flush_consume_queue_thorough_interval_ms = 60000;
+  return cfg;
+}
+
 void CorruptByte(const std::string& path, int64_t offset) {
   FILE* f = std::fopen(path.c_str(), "r+");
   ASSERT_NE(f, nullptr);
@@ -102,16 +125,7 @@ TEST(RecoveryTest, CrashRecoveryWorkIsBoundedByTheCheckpoint) {
     ASSERT_TRUE(store->WaitDispatched(5000));
     // Let the housekeeper write two checkpoints after everything was dispatched (so one of them
     // covers all 2000 records), then write a little more and crash.
-    const auto ckpt = std::filesystem::path(dir.path()) / "checkpoint";
-    auto stamp = [&] {
-      std::error_code ec;
-      return std::filesystem::last_write_time(ckpt, ec);
-    };
-    for (int changes = 0, i = 0; changes < 2 && i < 500; ++i) {
-      auto before = stamp();
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      if (stamp() != before) ++changes;
-    }
+    WaitForCheckpoints(dir.path(), 2);
     for (int i = 0; i < 20; ++i)
       ASSERT_TRUE(store->PutMessage(Msg("T", 0, "new" + std::to_string(i)).Input()).ok());
     ASSERT_TRUE(fs.SimulatePowerLoss().ok());
@@ -135,10 +149,7 @@ TEST(RecoveryTest, CrashRecoveryWorkIsBoundedByTheCheckpoint) {
 TEST(RecoveryTest, ConsumeQueueEntriesOnlyInMemoryAreRebuiltAfterACrash) {
   TempDir dir;
   FaultInjectionFileSystem fs(PosixFileSystem());
-  auto cfg = SmallConfig(dir.path());
-  cfg.file_system = &fs;
-  cfg.flush_disk_type = FlushDiskType::kSyncFlush;
-  cfg.flush_consume_queue_thorough_interval_ms = 60000;
+  auto cfg = WriteBehindConfig(dir.path(), &fs);
   constexpr int kQueues = 40;
   {
     auto store = OpenStore(cfg);
@@ -153,16 +164,7 @@ TEST(RecoveryTest, ConsumeQueueEntriesOnlyInMemoryAreRebuiltAfterACrash) {
     ASSERT_EQ(ReadQueue(store.get(), "T", 7).size(), 3u);
     EXPECT_FALSE(std::filesystem::exists(dir.path() + "/consumequeue/T/7/00000000000000000000"));
     // Two checkpoints after everything was dispatched, then the crash.
-    const auto ckpt = std::filesystem::path(dir.path()) / "checkpoint";
-    auto stamp = [&] {
-      std::error_code ec;
-      return std::filesystem::last_write_time(ckpt, ec);
-    };
-    for (int changes = 0, i = 0; changes < 2 && i < 500; ++i) {
-      auto before = stamp();
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      if (stamp() != before) ++changes;
-    }
+    WaitForCheckpoints(dir.path(), 2);
     ASSERT_TRUE(fs.SimulatePowerLoss().ok());
   }
   fs.Reset();
@@ -183,10 +185,7 @@ TEST(RecoveryTest, ConsumeQueueEntriesOnlyInMemoryAreRebuiltAfterACrash) {
 TEST(RecoveryTest, DeletedTopicDoesNotReturnAfterACrash) {
   TempDir dir;
   FaultInjectionFileSystem fs(PosixFileSystem());
-  auto cfg = SmallConfig(dir.path());
-  cfg.file_system = &fs;
-  cfg.flush_disk_type = FlushDiskType::kSyncFlush;
-  cfg.flush_consume_queue_thorough_interval_ms = 60000;
+  auto cfg = WriteBehindConfig(dir.path(), &fs);
   {
     auto store = OpenStore(cfg);
     for (int i = 0; i < 3; ++i)
