@@ -73,6 +73,49 @@ TEST(MetadataTest, InjectedWriteAndSyncFailuresLeaveNothingLive) {
   (void)rc;
 }
 
+// Lookups go through a hash index over the table: every change, and every rolled-back change
+// (which replaces the table's nodes), must show in the next lookup (ASan: no stale pointer).
+TEST(MetadataTest, TopicLookupsFollowEveryChangeAndRollback) {
+  std::string dir =
+      std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/ramjet-meta-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  store::FaultInjectionFileSystem fs(store::PosixFileSystem());
+  TopicConfigManager topics(dir + "/topics.json", &fs);
+  protocol::TopicConfig t;
+  t.topic_name = "A";
+  t.read_queue_nums = t.write_queue_nums = 2;
+  ASSERT_TRUE(topics.Update(t).ok());
+  ASSERT_TRUE(topics.Find("A"));
+  t.write_queue_nums = 5;
+  ASSERT_TRUE(topics.Update(t).ok());
+  EXPECT_EQ(topics.Find("A")->write_queue_nums, 5);
+  t.topic_name = "B";
+  fs.FailNextWrites(1, Status::IOError("injected EIO"));
+  EXPECT_FALSE(topics.Update(t).ok());  // rolled back: the table's nodes are new
+  EXPECT_FALSE(topics.Find("B"));
+  ASSERT_TRUE(topics.Find("A"));
+  EXPECT_EQ(topics.Find("A")->write_queue_nums, 5);
+  EXPECT_EQ(*topics.AddAllIfAbsent({t}), 1);
+  EXPECT_TRUE(topics.Find("B"));
+  EXPECT_EQ(*topics.AddAllIfAbsent({t}), 0);
+  ASSERT_TRUE(topics.Delete("A").ok());
+  EXPECT_FALSE(topics.Find("A"));
+  protocol::TopicConfigSerializeWrapper master;
+  t.topic_name = "C";
+  master.topic_config_table[t.topic_name] = t;
+  master.data_version.counter = 9;
+  ASSERT_TRUE(topics.ReplaceAll(master).ok());
+  EXPECT_FALSE(topics.Find("B"));
+  EXPECT_TRUE(topics.Find("C"));
+  bool created = false;
+  auto d = topics.CreateForSend("D", "C", 4, &created);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(*d) << "C does not carry PERM_INHERIT";
+  std::string cmd = "rm -rf '" + dir + "'";
+  int rc = std::system(cmd.c_str());
+  (void)rc;
+}
+
 // A slave takes its master's tables and data versions as they are (SlaveSynchronize); a copy
 // that cannot be persisted leaves the slave's own.
 TEST(MetadataTest, ASlaveTakesItsMastersTablesOrKeepsItsOwn) {

@@ -45,9 +45,9 @@ std::optional<protocol::TopicConfig> TopicConfigManager::Find(const std::string&
 
 Result<bool> TopicConfigManager::Update(const protocol::TopicConfig& config) {
   MutexLock l(&mu_);
-  index_stale_ = true;
   auto it = table_.find(config.topic_name);
   if (it != table_.end() && it->second == config) return false;
+  index_stale_ = true;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
       &table_, &version_,
       [&] {
@@ -68,12 +68,12 @@ Result<bool> TopicConfigManager::AddIfAbsent(const protocol::TopicConfig& config
 
 Result<int> TopicConfigManager::AddAllIfAbsent(const std::vector<protocol::TopicConfig>& configs) {
   MutexLock l(&mu_);
-  index_stale_ = true;
   std::vector<const protocol::TopicConfig*> missing;
   for (const auto& c : configs) {
     if (!table_.count(c.topic_name)) missing.push_back(&c);
   }
-  if (missing.empty()) return 0;
+  if (missing.empty()) return 0;  // heartbeats and send-backs: usually nothing to add
+  index_stale_ = true;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
       &table_, &version_,
       [&] {
@@ -144,12 +144,14 @@ Status TopicConfigManager::BumpVersion() {
 
 Result<bool> TopicConfigManager::ReplaceAll(const protocol::TopicConfigSerializeWrapper& master) {
   MutexLock l(&mu_);
-  index_stale_ = true;
-  return ReplaceAndPersist(&table_, &version_, master.topic_config_table, master.data_version,
-                           [this] {
-                             mu_.AssertHeld();  // called under the caller's lock
-                             return PersistLocked();
-                           });
+  auto replaced =
+      ReplaceAndPersist(&table_, &version_, master.topic_config_table, master.data_version, [this] {
+        mu_.AssertHeld();  // called under the caller's lock
+        return PersistLocked();
+      });
+  // Unchanged (the same data version) keeps the index; a change or a rollback drops it.
+  if (!replaced.ok() || *replaced) index_stale_ = true;
+  return replaced;
 }
 
 protocol::TopicConfigSerializeWrapper TopicConfigManager::Snapshot() const {
