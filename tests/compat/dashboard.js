@@ -521,6 +521,8 @@ runTest('dashboard', async t => {
   t.check(o.ok && /SEND_OK/.test(o.text), 'sending a test message shows a notice with SEND_OK', o);
   const maxAfterSend = await common.maxOffsets(c.brokerAddr, TOPIC, QUEUES);
   t.check(sum(maxAfterSend) === sum(maxBefore) + 1, `GET_MAX_OFFSET: ${TOPIC} holds one more message (${sum(maxBefore)} -> ${sum(maxAfterSend)})`);
+  texts = await waitTexts(page, tid('topic-status-max'), x => x.length === QUEUES && sum(x.map(num)) === sum(maxAfterSend));
+  t.check(sum(texts.map(num)) === sum(maxAfterSend), `after the send the queue table shows ${sum(maxAfterSend)} messages`, texts);
   await page.fill(tid('topic-reset-offset-group'), GROUP_OK);
   await page.check(tid('topic-reset-offset-skip'));
   await page.click(tid('topic-reset-offset-submit'));

@@ -91,9 +91,11 @@ export function ActionStatus({ action, testid }) {
 
 /** The loading / error lines of a useApi(). */
 export function LoadStatus({ api }) {
+  // The progress line only while there is nothing to show yet: on a reload the data stays in
+  // place, so nothing below it moves under the user's pointer.
   return (
     <>
-      {api.loading && <Loading />}
+      {api.loading && !api.data && <Loading />}
       <ErrorBox error={api.error} />
     </>
   );
