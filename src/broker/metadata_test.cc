@@ -16,6 +16,19 @@ namespace {
 // Writing below /dev/null fails (ENOTDIR) even for root, like a full disk does.
 constexpr const char* kUnwritable = "/dev/null/config";
 
+// A fresh directory under $TMPDIR (empty on failure).
+std::string MakeTempDir() {
+  std::string dir =
+      std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/ramjet-meta-XXXXXX";
+  return ::mkdtemp(dir.data()) != nullptr ? dir : std::string();
+}
+
+void RemoveDir(const std::string& dir) {
+  std::string cmd = "rm -rf '" + dir + "'";
+  int rc = std::system(cmd.c_str());
+  (void)rc;
+}
+
 TEST(MetadataTest, ATopicThatCannotBePersistedIsNotLive) {
   TopicConfigManager topics(std::string(kUnwritable) + "/topics.json");
   protocol::TopicConfig t;
@@ -48,9 +61,8 @@ TEST(MetadataTest, OffsetsThatCannotBePersistedStayDirtyAndAreRetried) {
 // The metadata files go through the store's FileSystem seam: an injected write or fsync error
 // (EIO, ENOSPC) leaves the change not live and the file as it was.
 TEST(MetadataTest, InjectedWriteAndSyncFailuresLeaveNothingLive) {
-  std::string dir =
-      std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/ramjet-meta-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const std::string dir = MakeTempDir();
+  ASSERT_FALSE(dir.empty());
   store::FaultInjectionFileSystem fs(store::PosixFileSystem());
   TopicConfigManager topics(dir + "/topics.json", &fs);
   protocol::TopicConfig t;
@@ -68,17 +80,14 @@ TEST(MetadataTest, InjectedWriteAndSyncFailuresLeaveNothingLive) {
   ASSERT_TRUE(reread.Load().ok());
   EXPECT_TRUE(reread.Find("Kept"));
   EXPECT_FALSE(reread.Find("Lost")) << "the file on disk is the last good one";
-  std::string cmd = "rm -rf '" + dir + "'";
-  int rc = std::system(cmd.c_str());
-  (void)rc;
+  RemoveDir(dir);
 }
 
 // Lookups go through a hash index over the table: every change, and every rolled-back change
 // (which replaces the table's nodes), must show in the next lookup (ASan: no stale pointer).
 TEST(MetadataTest, TopicLookupsFollowEveryChangeAndRollback) {
-  std::string dir =
-      std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/ramjet-meta-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const std::string dir = MakeTempDir();
+  ASSERT_FALSE(dir.empty());
   store::FaultInjectionFileSystem fs(store::PosixFileSystem());
   TopicConfigManager topics(dir + "/topics.json", &fs);
   protocol::TopicConfig t;
@@ -111,17 +120,14 @@ TEST(MetadataTest, TopicLookupsFollowEveryChangeAndRollback) {
   auto d = topics.CreateForSend("D", "C", 4, &created);
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(*d) << "C does not carry PERM_INHERIT";
-  std::string cmd = "rm -rf '" + dir + "'";
-  int rc = std::system(cmd.c_str());
-  (void)rc;
+  RemoveDir(dir);
 }
 
 // A slave takes its master's tables and data versions as they are (SlaveSynchronize); a copy
 // that cannot be persisted leaves the slave's own.
 TEST(MetadataTest, ASlaveTakesItsMastersTablesOrKeepsItsOwn) {
-  std::string dir =
-      std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/ramjet-meta-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const std::string dir = MakeTempDir();
+  ASSERT_FALSE(dir.empty());
   protocol::TopicConfigSerializeWrapper master;
   protocol::TopicConfig t;
   t.topic_name = "FromMaster";
@@ -159,7 +165,7 @@ TEST(MetadataTest, ASlaveTakesItsMastersTablesOrKeepsItsOwn) {
   SubscriptionGroupManager gu(std::string(kUnwritable) + "/subscriptionGroup.json");
   EXPECT_FALSE(gu.ReplaceAll(groups).ok());
   EXPECT_TRUE(gu.List().empty());
-  std::system(("rm -rf '" + dir + "'").c_str());
+  RemoveDir(dir);
 }
 
 }  // namespace
