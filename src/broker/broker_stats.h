@@ -28,6 +28,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "ramjet/base/hash.h"
 #include "ramjet/metrics/metrics.h"
 
 namespace ramjet::broker {
@@ -114,11 +115,7 @@ class BrokerStats {
     std::deque<Point> minute, hour, day;  // guarded by mu
   };
   // Looked up by string_view without building a string (a send counts without allocating).
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using Table = std::unordered_map<std::string, std::shared_ptr<Item>, Hash, std::equal_to<>>;
+  using Table = std::unordered_map<std::string, std::shared_ptr<Item>, StringHash, std::equal_to<>>;
   enum Kind { kTopicPutNums, kTopicPutSize, kGroupGetNums, kGroupGetSize, kKinds };
 
   int64_t Now() const;

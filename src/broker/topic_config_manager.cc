@@ -19,6 +19,9 @@ Status TopicConfigManager::Load() {
 }
 
 Status TopicConfigManager::PersistLocked() {
+  // Every change of table_ is persisted before anything else looks it up, and a failed persist
+  // rolls the table back (new nodes): either way the index must be rebuilt.
+  index_stale_ = true;
   protocol::TopicConfigSerializeWrapper w;
   w.data_version = version_;
   w.topic_config_table = table_;
@@ -47,7 +50,6 @@ Result<bool> TopicConfigManager::Update(const protocol::TopicConfig& config) {
   MutexLock l(&mu_);
   auto it = table_.find(config.topic_name);
   if (it != table_.end() && it->second == config) return false;
-  index_stale_ = true;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
       &table_, &version_,
       [&] {
@@ -73,7 +75,6 @@ Result<int> TopicConfigManager::AddAllIfAbsent(const std::vector<protocol::Topic
     if (!table_.count(c.topic_name)) missing.push_back(&c);
   }
   if (missing.empty()) return 0;  // heartbeats and send-backs: usually nothing to add
-  index_stale_ = true;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
       &table_, &version_,
       [&] {
@@ -102,7 +103,6 @@ Result<std::optional<protocol::TopicConfig>> TopicConfigManager::CreateForSend(
   if (n <= 0) n = 1;
   t.read_queue_nums = t.write_queue_nums = n;
   t.perm = def->perm & ~protocol::kPermInherit;
-  index_stale_ = true;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
       &table_, &version_,
       [&] {
@@ -122,7 +122,6 @@ Result<std::optional<protocol::TopicConfig>> TopicConfigManager::CreateForSend(
 Result<bool> TopicConfigManager::Delete(const std::string& topic) {
   MutexLock l(&mu_);
   if (table_.count(topic) == 0) return false;
-  index_stale_ = true;
   RJ_RETURN_IF_ERROR(ChangeAndPersist(
       &table_, &version_,
       [&] {
@@ -144,14 +143,11 @@ Status TopicConfigManager::BumpVersion() {
 
 Result<bool> TopicConfigManager::ReplaceAll(const protocol::TopicConfigSerializeWrapper& master) {
   MutexLock l(&mu_);
-  auto replaced =
-      ReplaceAndPersist(&table_, &version_, master.topic_config_table, master.data_version, [this] {
-        mu_.AssertHeld();  // called under the caller's lock
-        return PersistLocked();
-      });
-  // Unchanged (the same data version) keeps the index; a change or a rollback drops it.
-  if (!replaced.ok() || *replaced) index_stale_ = true;
-  return replaced;
+  return ReplaceAndPersist(&table_, &version_, master.topic_config_table, master.data_version,
+                           [this] {
+                             mu_.AssertHeld();  // called under the caller's lock
+                             return PersistLocked();
+                           });
 }
 
 protocol::TopicConfigSerializeWrapper TopicConfigManager::Snapshot() const {

@@ -57,9 +57,10 @@ class TopicConfigManager {
   std::map<std::string, protocol::TopicConfig> table_ RJ_GUARDED_BY(mu_);
   protocol::DataVersion version_ RJ_GUARDED_BY(mu_);
   // A hash index over table_'s nodes: a send looks its topic up per message, and the ordered map
-  // compares long common prefixes ("Bench-t1000-1-") at every level. Every change of table_
-  // (and every rollback of one) marks it stale under mu_; the next lookup rebuilds it. Calls
-  // that change nothing (heartbeats re-adding their retry topics) keep it.
+  // compares long common prefixes ("Bench-t1000-1-") at every level. Load and PersistLocked
+  // (which every change, and so every rollback, goes through) mark it stale under mu_; the next
+  // lookup rebuilds it. Calls that change nothing (heartbeats re-adding their retry topics)
+  // persist nothing and keep it.
   mutable std::unordered_map<std::string_view, const protocol::TopicConfig*> index_
       RJ_GUARDED_BY(mu_);
   mutable bool index_stale_ RJ_GUARDED_BY(mu_) = true;

@@ -19,6 +19,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "ramjet/base/hash.h"
 #include "ramjet/base/service_thread.h"
 #include "ramjet/metrics/metrics.h"
 #include "ramjet/store/store_config.h"
@@ -55,8 +56,7 @@ class CommitLog {
   // with whatever else was queued (kMaxPendingBytes at most). The caller must not acknowledge
   // them before that returned OK or written() >= the outcome's end_offset.
   Result<AppendOutcome> Append(std::string* records, const std::vector<uint32_t>& sizes,
-                               std::string_view queue_key, bool advance_queue,
-                               bool defer = false);
+                               std::string_view queue_key, bool advance_queue, bool defer = false);
   // Writes the deferred appends. A failed write makes the log refuse appends from then on (as a
   // failed flush does) and drops what was queued; the status says so.
   Status FlushPendingAppends();
@@ -102,11 +102,7 @@ class CommitLog {
 
   std::mutex put_mu_;
   // Looked up by string_view: a send builds its key without allocating.
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, int64_t, KeyHash, std::equal_to<>>
+  std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>>
       queue_offsets_;  // guarded by put_mu_
   // Deferred appends: bytes for [pending_pos_, pending_pos_ + size) of pending_seg_, right after
   // written_. All guarded by put_mu_.

@@ -160,16 +160,20 @@ Result<SegmentPtr> ConsumeQueue::SegmentFor(int64_t pos) {
   return seg;
 }
 
-Status ConsumeQueue::WriteEntry(int64_t queue_offset, const CqEntry& e) {
+Status ConsumeQueue::WriteEntries(int64_t queue_offset, std::string_view bytes) {
   if (destroyed_) return Status::OK();
-  int64_t pos = queue_offset * kCqUnitSize;
+  const int64_t pos = queue_offset * kCqUnitSize;
   RJ_ASSIGN_OR_RETURN(SegmentPtr seg, SegmentFor(pos));
+  RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), bytes));
+  const int64_t end_in_file = pos - seg->base() + static_cast<int64_t>(bytes.size());
+  if (end_in_file > seg->wrote()) seg->set_wrote(end_in_file);
+  return Status::OK();
+}
+
+Status ConsumeQueue::WriteEntry(int64_t queue_offset, const CqEntry& e) {
   char buf[kCqUnitSize];
   EncodeEntry(buf, e.physical_offset, e.size, e.tags_code);
-  RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), std::string_view(buf, kCqUnitSize)));
-  if (pos - seg->base() + kCqUnitSize > seg->wrote())
-    seg->set_wrote(pos - seg->base() + kCqUnitSize);
-  return Status::OK();
+  return WriteEntries(queue_offset, std::string_view(buf, kCqUnitSize));
 }
 
 std::shared_ptr<const ConsumeQueue::Tail> ConsumeQueue::LoadTail() const {
@@ -181,21 +185,13 @@ Status ConsumeQueue::WriteOutLocked() {
   const int64_t from = written_end_.load(std::memory_order_relaxed);
   const int64_t end = max_offset();
   if (from >= end) return Status::OK();
-  if (destroyed_) {
-    written_end_.store(end, std::memory_order_release);
-    return Status::OK();
-  }
   std::shared_ptr<const Tail> t = LoadTail();
   RJ_CHECK(t != nullptr && from >= t->first && end <= t->first + t->capacity,
            "consume queue %s-%d: entries [%lld, %lld) not in its tail", topic_.c_str(), queue_id_,
            static_cast<long long>(from), static_cast<long long>(end));
-  const int64_t pos = from * kCqUnitSize;
-  RJ_ASSIGN_OR_RETURN(SegmentPtr seg, SegmentFor(pos));
-  const std::string_view bytes(t->bytes + (from - t->first) * kCqUnitSize,
-                               static_cast<size_t>((end - from) * kCqUnitSize));
-  RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), bytes));
-  const int64_t end_in_file = pos - seg->base() + static_cast<int64_t>(bytes.size());
-  if (end_in_file > seg->wrote()) seg->set_wrote(end_in_file);
+  RJ_RETURN_IF_ERROR(
+      WriteEntries(from, std::string_view(t->bytes + (from - t->first) * kCqUnitSize,
+                                          static_cast<size_t>((end - from) * kCqUnitSize))));
   written_end_.store(end, std::memory_order_release);
   return Status::OK();
 }
@@ -287,20 +283,12 @@ Status ConsumeQueue::Put(int64_t queue_offset, int64_t phy, int32_t size, int64_
 }
 
 bool ConsumeQueue::Get(int64_t offset, CqEntry* entry, std::shared_ptr<const void>* pin) const {
-  if (offset < min_offset() || offset >= max_offset()) return false;
-  if (offset >= written_end_.load(std::memory_order_acquire)) {
-    // Not in the file yet when we looked: the tail has it, unless the tail was written out since.
-    std::shared_ptr<const Tail> t = LoadTail();
-    if (t && offset >= t->first) {
-      *entry = DecodeEntry(t->bytes + (offset - t->first) * kCqUnitSize);
-      if (pin) *pin = std::move(t);
-      return true;
-    }
-  }
-  SegmentPtr seg = files_.Find(offset * kCqUnitSize);
-  if (!seg) return false;
-  *entry = DecodeEntry(seg->data() + (offset * kCqUnitSize - seg->base()));
-  if (pin) *pin = seg;
+  int64_t one = 1;
+  std::shared_ptr<const void> held;
+  const char* p = GetRange(offset, &one, &held);
+  if (p == nullptr) return false;
+  *entry = DecodeEntry(p);
+  if (pin) *pin = std::move(held);
   return true;
 }
 

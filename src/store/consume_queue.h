@@ -102,6 +102,8 @@ class ConsumeQueue {
     char bytes[kTailEntries * kCqUnitSize];
   };
 
+  // Writes whole entries starting at queue_offset's position (nothing once destroyed).
+  Status WriteEntries(int64_t queue_offset, std::string_view bytes) RJ_REQUIRES(write_mu_);
   Status WriteEntry(int64_t queue_offset, const CqEntry& e) RJ_REQUIRES(write_mu_);
   // The file holding byte position pos, created if it is the next one.
   Result<SegmentPtr> SegmentFor(int64_t pos) RJ_REQUIRES(write_mu_);

@@ -17,6 +17,7 @@
 #include "index_service.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
+#include "ramjet/base/hash.h"
 #include "ramjet/base/logging.h"
 #include "ramjet/base/names.h"
 #include "ramjet/base/service_thread.h"
@@ -86,14 +87,8 @@ namespace {
 
 constexpr const char* kLog = "store";
 
-std::string QueueKey(std::string_view topic, int32_t queue_id) {
-  std::string k(topic);
-  k.push_back('-');
-  k += std::to_string(queue_id);
-  return k;
-}
-
-// QueueKey into a reused per-thread buffer: the send path builds one per message.
+// The CommitLog's queue-offset key "<topic>-<queue id>", built in a reused per-thread buffer
+// (the send path builds one per message); valid until the thread's next call.
 std::string_view QueueKeyView(std::string_view topic, int32_t queue_id) {
   thread_local std::string k;
   k.assign(topic);
@@ -104,11 +99,9 @@ std::string_view QueueKeyView(std::string_view topic, int32_t queue_id) {
   return k;
 }
 
-// Topic names looked up by string_view without building a string.
-struct TopicHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
+std::string QueueKey(std::string_view topic, int32_t queue_id) {
+  return std::string(QueueKeyView(topic, queue_id));
+}
 
 // A record found while scanning the CommitLog.
 struct ScanItem {
@@ -241,7 +234,7 @@ class StoreImpl final : public MessageStore {
 
   std::shared_mutex queues_mu_;
   // Hashed: the dispatcher looks a queue up per record, over thousands of topics.
-  std::unordered_map<std::string, std::map<int32_t, std::shared_ptr<ConsumeQueue>>, TopicHash,
+  std::unordered_map<std::string, std::map<int32_t, std::shared_ptr<ConsumeQueue>>, StringHash,
                      std::equal_to<>>
       queues_;
 
