@@ -63,38 +63,46 @@ BrokerStats::BrokerStats(std::string broker_key, Clock clock)
 
 int64_t BrokerStats::Now() const { return clock_ ? clock_() : NowMillis(); }
 
-BrokerStats::Item* BrokerStats::Add(Kind kind, std::string_view key, int64_t value) {
+BrokerStats::Item* BrokerStats::FindOrAdd(Kind kind, std::string_view key) {
   {
     std::shared_lock<std::shared_mutex> l(mu_);
     auto it = tables_[kind].find(key);
-    if (it != tables_[kind].end()) {
-      it->second->value.fetch_add(value, std::memory_order_relaxed);
-      it->second->times.fetch_add(1, std::memory_order_relaxed);
-      return it->second.get();
-    }
+    if (it != tables_[kind].end()) return it->second.get();
   }
-  std::shared_ptr<Item> item;
-  {
-    std::unique_lock<std::shared_mutex> l(mu_);
-    auto [it, added] = tables_[kind].try_emplace(std::string(key));
-    if (added) it->second = std::make_shared<Item>();
-    item = it->second;
-    if (added) SampleItem(item.get(), Now(), true, true, true);  // windows start at zero
+  std::unique_lock<std::shared_mutex> l(mu_);
+  auto [it, added] = tables_[kind].try_emplace(std::string(key));
+  if (added) {
+    it->second = std::make_shared<Item>();
+    SampleItem(it->second.get(), Now(), true, true, true);  // windows start at zero
   }
-  item->value.fetch_add(value, std::memory_order_relaxed);
-  item->times.fetch_add(1, std::memory_order_relaxed);
-  return item.get();
+  return it->second.get();
 }
 
-void BrokerStats::OnPut(std::string_view topic, int64_t msgs, int64_t bytes, int64_t latency_ms) {
-  Item* nums = Add(kTopicPutNums, topic, msgs);
-  if (msgs > 0) nums->sizes.Observe(bytes / msgs, msgs);  // a batch: its mean size, msgs times
-  if (Item* size = nums->put_size.load(std::memory_order_acquire)) {
-    size->value.fetch_add(bytes, std::memory_order_relaxed);
-    size->times.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    nums->put_size.store(Add(kTopicPutSize, topic, bytes), std::memory_order_release);
+BrokerStats::Item* BrokerStats::Add(Kind kind, std::string_view key, int64_t value) {
+  Item* item = FindOrAdd(kind, key);
+  item->value.fetch_add(value, std::memory_order_relaxed);
+  item->times.fetch_add(1, std::memory_order_relaxed);
+  return item;
+}
+
+BrokerStats::PutItem* BrokerStats::OnPut(std::string_view topic, int64_t msgs, int64_t bytes,
+                                         int64_t latency_ms) {
+  Item* nums = FindOrAdd(kTopicPutNums, topic);
+  if (nums->put_size.load(std::memory_order_acquire) == nullptr) {
+    nums->put_size.store(FindOrAdd(kTopicPutSize, topic), std::memory_order_release);
   }
+  OnPut(nums, msgs, bytes, latency_ms);
+  return nums;
+}
+
+void BrokerStats::OnPut(PutItem* nums, int64_t msgs, int64_t bytes, int64_t latency_ms) {
+  // The size item is linked by the OnPut by name, which returned nums.
+  Item* size = nums->put_size.load(std::memory_order_acquire);
+  for (auto [item, value] : {std::pair{nums, msgs}, std::pair{size, bytes}}) {
+    item->value.fetch_add(value, std::memory_order_relaxed);
+    item->times.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (msgs > 0) nums->sizes.Observe(bytes / msgs, msgs);  // a batch: its mean size, msgs times
   broker_put_.value.fetch_add(msgs, std::memory_order_relaxed);
   broker_put_.times.fetch_add(1, std::memory_order_relaxed);
   put_size_total_.fetch_add(bytes, std::memory_order_relaxed);

@@ -73,13 +73,20 @@ struct RuntimeCounters {
 };
 
 class BrokerStats {
+  struct Item;
+
  public:
   using Clock = std::function<int64_t()>;
+  // A topic's put counters, as returned by OnPut: a caller that keeps it (the broker's per-topic
+  // send state) counts its next puts without looking the topic up. Valid while the stats live.
+  using PutItem = Item;
   // broker_key names the broker-wide items (RocketMQ keys them by cluster name).
   explicit BrokerStats(std::string broker_key, Clock clock = nullptr);
 
   // A send stored `msgs` messages of `bytes` bytes in topic, taking latency_ms.
-  void OnPut(std::string_view topic, int64_t msgs, int64_t bytes, int64_t latency_ms);
+  PutItem* OnPut(std::string_view topic, int64_t msgs, int64_t bytes, int64_t latency_ms);
+  // The same for the topic whose OnPut returned item.
+  void OnPut(PutItem* item, int64_t msgs, int64_t bytes, int64_t latency_ms);
   void OnPutFailed() { put_failures_.fetch_add(1, std::memory_order_relaxed); }
   // A pull of group on topic returned msgs messages (0: nothing was found).
   void OnGet(std::string_view group, std::string_view topic, int64_t msgs, int64_t bytes,
@@ -121,6 +128,8 @@ class BrokerStats {
   int64_t Now() const;
   // The item counted (alive as long as the stats).
   Item* Add(Kind kind, std::string_view key, int64_t value);
+  // The item, created (with its windows at zero) if absent; nothing counted.
+  Item* FindOrAdd(Kind kind, std::string_view key);
   static StatsWindow Window(const std::deque<Point>& points, const Point& now);
   static StatsWindows Windows(const Item& item, int64_t now_ms);
   void SampleItem(Item* item, int64_t now, bool minute, bool hour, bool day);

@@ -27,6 +27,23 @@ TEST_F(BrokerStatsTest, UnknownItemsAreAbsent) {
   EXPECT_TRUE(stats_.Find(kStatsBrokerPutNums, "DefaultCluster"));
 }
 
+// A sender that kept the item OnPut returned counts through it exactly as by name.
+TEST_F(BrokerStatsTest, PutsCountedThroughAKeptItemCountAsByName) {
+  BrokerStats::PutItem* item = stats_.OnPut("Orders", 10, 1000, 1);
+  ASSERT_NE(item, nullptr);
+  EXPECT_EQ(stats_.OnPut("Orders", 1, 10, 1), item);
+  stats_.OnPut(item, 2, 200, 1);
+  stats_.OnPut("Other", 1, 5, 1);
+  Advance(20);
+  EXPECT_EQ(stats_.Find(kStatsTopicPutNums, "Orders")->minute.sum, 13);
+  EXPECT_DOUBLE_EQ(stats_.Find(kStatsTopicPutNums, "Orders")->minute.avgpt, 13.0 / 3.0);
+  EXPECT_EQ(stats_.Find(kStatsTopicPutSize, "Orders")->minute.sum, 1210);
+  EXPECT_EQ(stats_.Find(kStatsTopicPutNums, "Other")->minute.sum, 1);
+  const RuntimeCounters rt = stats_.Runtime();
+  EXPECT_EQ(rt.put_requests, 4);
+  EXPECT_EQ(rt.put_size_total, 1215);
+}
+
 TEST_F(BrokerStatsTest, MinuteWindowCountsPutsAndRequests) {
   stats_.OnPut("Orders", 10, 1000, 1);  // a batch of 10 in one request
   stats_.OnPut("Orders", 1, 100, 1);

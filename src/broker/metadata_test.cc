@@ -123,6 +123,43 @@ TEST(MetadataTest, TopicLookupsFollowEveryChangeAndRollback) {
   RemoveDir(dir);
 }
 
+// The state sends keep per topic (its stats item, its queues' store handles) is handed out with
+// the topic's config: the same object for every send, across changes of the config, and a new
+// one once the topic was deleted.
+TEST(MetadataTest, SendStateStaysWithItsTopicUntilTheTopicIsDeleted) {
+  const std::string dir = MakeTempDir();
+  ASSERT_FALSE(dir.empty());
+  TopicConfigManager topics(dir + "/topics.json");
+  std::shared_ptr<TopicRuntime> first, again;
+  EXPECT_FALSE(topics.FindForSend("A", &first));
+  EXPECT_EQ(first, nullptr);
+  protocol::TopicConfig t;
+  t.topic_name = "A";
+  t.read_queue_nums = t.write_queue_nums = 2;
+  ASSERT_TRUE(topics.Update(t).ok());
+  auto config = topics.FindForSend("A", &first);
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->write_queue_nums, 2);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->topic(), "A");
+  t.write_queue_nums = 6;
+  ASSERT_TRUE(topics.Update(t).ok());
+  t.topic_name = "B";
+  ASSERT_TRUE(topics.Update(t).ok());
+  EXPECT_EQ(topics.FindForSend("A", &again)->write_queue_nums, 6);
+  EXPECT_EQ(again, first);
+  std::shared_ptr<TopicRuntime> b;
+  ASSERT_TRUE(topics.FindForSend("B", &b));
+  EXPECT_NE(b, first);
+  ASSERT_TRUE(topics.Delete("A").ok());
+  EXPECT_FALSE(topics.FindForSend("A", &again));
+  t.topic_name = "A";
+  ASSERT_TRUE(topics.Update(t).ok());
+  ASSERT_TRUE(topics.FindForSend("A", &again));
+  EXPECT_NE(again, first) << "a deleted topic's send state must not come back";
+  RemoveDir(dir);
+}
+
 // A slave takes its master's tables and data versions as they are (SlaveSynchronize); a copy
 // that cannot be persisted leaves the slave's own.
 TEST(MetadataTest, ASlaveTakesItsMastersTablesOrKeepsItsOwn) {

@@ -56,9 +56,9 @@ void SendProcessor::RefuseSend(const RequestContextPtr& ctx, const Status& s) {
   RefuseSend(ctx, rc::kSystemError, std::string(s.message()));
 }
 
-Result<std::optional<protocol::TopicConfig>> SendProcessor::TopicForSend(const SendHeader& h,
-                                                                         const BrokerConfig& live) {
-  if (auto t = bc_.topics.Find(h.topic)) return t;
+Result<std::optional<protocol::TopicConfig>> SendProcessor::TopicForSend(
+    const SendHeader& h, const BrokerConfig& live, std::shared_ptr<TopicRuntime>* runtime) {
+  if (auto t = bc_.topics.FindForSend(h.topic, runtime)) return t;
   bool created = false;
   std::optional<protocol::TopicConfig> t;
   // autoCreateTopicEnable (changeable at runtime) decides whether TBW102 is a template.
@@ -101,7 +101,8 @@ std::optional<SendProcessor::Target> SendProcessor::Admit(const RequestContextPt
     RefuseSend(ctx, rc::kNoPermission, "Sending message to topic[" + h->topic + "] is forbidden.");
     return std::nullopt;
   }
-  auto topic = TopicForSend(*h, live);
+  Target target{h->topic, h->queue_id, nullptr};
+  auto topic = TopicForSend(*h, live, &target.runtime);
   if (!topic.ok()) {
     RefuseSend(ctx, topic.status());
     return std::nullopt;
@@ -112,7 +113,6 @@ std::optional<SendProcessor::Target> SendProcessor::Admit(const RequestContextPt
                    std::string(protocol::kFaqSuffix));
     return std::nullopt;
   }
-  Target target{h->topic, h->queue_id};
   if (auto refused = ChooseWriteQueue(h->topic, **topic, &target.queue_id, ctx->remote_address())) {
     RefuseSend(ctx, refused->code, refused->remark);
     return std::nullopt;
@@ -147,6 +147,7 @@ bool SendProcessor::RouteExhaustedRetry(const RequestContextPtr& ctx, SendHeader
     return false;
   }
   target->queue_id = 0;
+  target->runtime.reset();  // the DLQ topic's, not the retry topic's
   h->properties = EditProperties(h->properties, {"DELAY"}, {});
   return true;
 }
@@ -212,6 +213,19 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
               .Encode();
     }
   }
+  PutReply reply;
+  reply.queue_id = response_qid;
+  reply.start_ms = start_ms;
+  reply.wait_store_ok = wait_store_ok;
+  reply.recall_handle = std::move(recall_handle);
+  // The topic's send state serves while the message goes where the client sent it (not to the
+  // half, timer or schedule topic, nor to another queue).
+  std::shared_ptr<store::QueueHandle> queue;
+  if (target.runtime != nullptr && *shared_topic == target.runtime->topic()) {
+    reply.runtime = std::move(target.runtime);
+    if (queue_id == target.queue_id) queue = reply.runtime->Queue(bc_.store.get(), queue_id);
+  }
+  reply.topic = shared_topic;
   message::MessageInput msg;
   msg.topic = *shared_topic;
   msg.queue_id = queue_id;
@@ -223,13 +237,13 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
   msg.born_host = born_host;
   msg.reconsume_times = h.reconsume_times;
   store::DeferredAppends defer(DeferAppends(*ctx));
-  bc_.store->PutMessageAsync(msg, wait_store_ok,
-                             [this, ctx, props, shared_topic, response_qid, start_ms, wait_store_ok,
-                              recall_handle](const Result<store::PutResult>& res) {
-                               (void)props;  // kept alive until the store is done with the views
-                               RespondPut(ctx, res, response_qid, {}, *shared_topic, start_ms,
-                                          wait_store_ok, recall_handle);
-                             });
+  bc_.store->PutMessageAsync(
+      msg, wait_store_ok,
+      [this, ctx, props, reply = std::move(reply)](const Result<store::PutResult>& res) {
+        (void)props;  // kept alive until the store is done with the views
+        RespondPut(ctx, res, reply);
+      },
+      queue.get());
 }
 
 bool SendProcessor::SplitBatch(const RequestContextPtr& ctx, const SendHeader& h,
@@ -329,20 +343,20 @@ void SendProcessor::SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
     sizes.push_back(static_cast<int32_t>(*sz));
   }
   store::DeferredAppends defer(DeferAppends(*ctx));
-  bc_.store->PutMessagesAsync(msgs, wait_store_ok,
-                              [this, ctx, props, topic, batch_topic, response_qid = original_qid,
-                               sizes, start_ms, wait_store_ok](const Result<store::PutResult>& r) {
-                                (void)props;
-                                (void)batch_topic;
-                                RespondPut(ctx, r, response_qid, sizes, *topic, start_ms,
-                                           wait_store_ok);
-                              });
+  bc_.store->PutMessagesAsync(
+      msgs, wait_store_ok,
+      [this, ctx, props, batch_topic,
+       reply =
+           PutReply{original_qid, std::move(sizes), topic, nullptr, start_ms, wait_store_ok, {}}](
+          const Result<store::PutResult>& r) {
+        (void)props;
+        (void)batch_topic;
+        RespondPut(ctx, r, reply);
+      });
 }
 
 void SendProcessor::RespondPut(const RequestContextPtr& ctx, const Result<store::PutResult>& res,
-                               int32_t queue_id, const std::vector<int32_t>& batch_sizes,
-                               const std::string& topic, int64_t start_ms, bool wait_store_ok,
-                               const std::string& recall_handle) {
+                               PutReply reply) {
   if (!res.ok()) {
     bc_.stats.OnPutFailed();
     auto [code, remark] = PutStatusToResponse(res.status());
@@ -351,26 +365,23 @@ void SendProcessor::RespondPut(const RequestContextPtr& ctx, const Result<store:
   // Controller mode: the sync-state set (confirmed in etcd) says whom to wait for; a master
   // alone in it acknowledges on its own store (RocketMQ 5's minInSyncReplicas = 1).
   const bool alone = bc_.controller != nullptr && bc_.controller->AloneInSyncStateSet();
-  if (!wait_store_ok || !bc_.ha_master || !bc_.config().IsSyncMaster() || alone) {
-    return RespondStored(ctx, *res, queue_id, batch_sizes, topic, start_ms, 0, recall_handle);
+  if (!reply.wait_store_ok || !bc_.ha_master || !bc_.config().IsSyncMaster() || alone) {
+    return RespondStored(ctx, *res, reply, 0);
   }
   // SYNC_MASTER: one acknowledgement of the slave completes every send stored below it.
   const int64_t end = res->physical_offset.value() + res->wrote_bytes;
   bc_.ha_master->WaitReplicated(
       end, bc_.config().store.sync_flush_timeout_ms,
-      [this, ctx, stored = *res, queue_id, batch_sizes, topic, start_ms,
-       recall_handle](const Status& s) {
+      [this, ctx, stored = *res, reply = std::move(reply)](const Status& s) {
         const int32_t replica = s.ok()                             ? 0
                                 : s.code() == StatusCode::kTimeout ? rc::kFlushSlaveTimeout
                                                                    : rc::kSlaveNotAvailable;
-        RespondStored(ctx, stored, queue_id, batch_sizes, topic, start_ms, replica, recall_handle);
+        RespondStored(ctx, stored, reply, replica);
       });
 }
 
 void SendProcessor::RespondStored(const RequestContextPtr& ctx, const store::PutResult& res,
-                                  int32_t queue_id, const std::vector<int32_t>& batch_sizes,
-                                  const std::string& topic, int64_t start_ms, int32_t replica_code,
-                                  const std::string& recall_handle) {
+                                  const PutReply& reply, int32_t replica_code) {
   // FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT and SLAVE_NOT_AVAILABLE are stored messages: clients
   // need msgId/queueId/queueOffset as for SUCCESS (the Java client builds a SendResult from
   // them). The slave's outcome wins over the disk's, as in RocketMQ.
@@ -382,25 +393,31 @@ void SendProcessor::RespondStored(const RequestContextPtr& ctx, const store::Put
   }
   RemotingCommand resp = RemotingCommand::ResponseTo(ctx->request(), code, std::move(remark));
   protocol::SendMessageResponseHeader out;
-  if (batch_sizes.empty()) {
+  if (reply.batch_sizes.empty()) {
     out.msg_id = res.msg_id;
   } else {
     int64_t off = res.physical_offset.value();
-    for (size_t i = 0; i < batch_sizes.size(); ++i) {
+    for (size_t i = 0; i < reply.batch_sizes.size(); ++i) {
       if (i) out.msg_id.push_back(',');
       out.msg_id += message::CreateOffsetMessageId(bc_.config().store.store_host, off);
-      off += batch_sizes[i];
+      off += reply.batch_sizes[i];
     }
   }
   out.queue_offset = res.queue_offset.value();
-  out.queue_id = queue_id;
-  out.recall_handle = recall_handle;
+  out.queue_id = reply.queue_id;
+  out.recall_handle = reply.recall_handle;
   out.Encode(&resp);
   auto live = bc_.Live();
   resp.Set("MSG_REGION", live->region_id);
   resp.Set("TRACE_ON", std::string(live->trace_on ? "true" : "false"));
-  bc_.stats.OnPut(topic, res.msg_num, static_cast<int64_t>(ctx->request().body.size()),
-                  NowMillis() - start_ms);
+  const auto bytes = static_cast<int64_t>(ctx->request().body.size());
+  const int64_t latency_ms = NowMillis() - reply.start_ms;
+  if (BrokerStats::PutItem* item = reply.runtime ? reply.runtime->put_stats() : nullptr) {
+    bc_.stats.OnPut(item, res.msg_num, bytes, latency_ms);
+  } else {
+    item = bc_.stats.OnPut(*reply.topic, res.msg_num, bytes, latency_ms);
+    if (reply.runtime) reply.runtime->set_put_stats(item);
+  }
   ctx->Respond(std::move(resp));
 }
 

@@ -17,6 +17,7 @@
 
 #include "broker_context.h"
 #include "send_common.h"
+#include "topic_runtime.h"
 
 namespace ramjet::broker {
 
@@ -42,6 +43,18 @@ class SendProcessor {
   struct Target {
     std::string topic;
     int32_t queue_id = 0;
+    // The send state of the topic the client named, while the send still goes there.
+    std::shared_ptr<TopicRuntime> runtime;
+  };
+  // What the answer to a put needs besides the store's result.
+  struct PutReply {
+    int32_t queue_id = 0;              // as the client asked (a delayed message is answered so)
+    std::vector<int32_t> batch_sizes;  // a batch's record sizes (its message ids), else empty
+    std::shared_ptr<const std::string> topic;  // counted under this name in the statistics
+    std::shared_ptr<TopicRuntime> runtime;     // the topic's send state, if it is that topic's
+    int64_t start_ms = 0;
+    bool wait_store_ok = true;
+    std::string recall_handle;  // a timer message's (RecallMessage)
   };
   // Whether this send's append may wait for the end of its connection's read round (one write
   // for the round; store::DeferredAppends): handled inline there, and not a SYNC_MASTER (whose
@@ -51,7 +64,8 @@ class SendProcessor {
   }
   // Finds the topic, creating it the way RocketMQ does (TBW102 inheritance, retry topics).
   Result<std::optional<protocol::TopicConfig>> TopicForSend(const SendHeader& h,
-                                                            const BrokerConfig& live);
+                                                            const BrokerConfig& live,
+                                                            std::shared_ptr<TopicRuntime>* runtime);
   // Permissions, topic, queue and disk: where the send goes, or the refusal already answered.
   std::optional<Target> Admit(const remoting::RequestContextPtr& ctx, SendHeader* h,
                               const BrokerConfig& live);
@@ -72,14 +86,10 @@ class SendProcessor {
   // Answers a put: refused, or stored. A stored put of a SYNC_MASTER that waits for the store
   // (WAIT) is answered once a slave has it (FLUSH_SLAVE_TIMEOUT / SLAVE_NOT_AVAILABLE if not).
   void RespondPut(const remoting::RequestContextPtr& ctx, const Result<store::PutResult>& res,
-                  int32_t queue_id, const std::vector<int32_t>& batch_sizes,
-                  const std::string& topic, int64_t start_ms, bool wait_store_ok,
-                  const std::string& recall_handle = {});
+                  PutReply reply);
   // replica_code: 0, or the slave's failure (kFlushSlaveTimeout, kSlaveNotAvailable).
   void RespondStored(const remoting::RequestContextPtr& ctx, const store::PutResult& res,
-                     int32_t queue_id, const std::vector<int32_t>& batch_sizes,
-                     const std::string& topic, int64_t start_ms, int32_t replica_code,
-                     const std::string& recall_handle = {});
+                     const PutReply& reply, int32_t replica_code);
   // A send refused before it reaches the store.
   void RefuseSend(const remoting::RequestContextPtr& ctx, int32_t code, std::string remark);
   void RefuseSend(const remoting::RequestContextPtr& ctx, const Status& s);

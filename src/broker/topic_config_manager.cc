@@ -28,15 +28,39 @@ Status TopicConfigManager::PersistLocked() {
   return WriteIndented(fs_, path_, w.ToJson());
 }
 
-const protocol::TopicConfig* TopicConfigManager::FindLocked(std::string_view topic) const {
+TopicConfigManager::Indexed* TopicConfigManager::FindIndexedLocked(std::string_view topic) const {
   if (index_stale_) {
     index_.clear();
     index_.reserve(table_.size());
-    for (const auto& [name, config] : table_) index_.emplace(name, &config);
+    for (const auto& [name, config] : table_) index_.emplace(name, Indexed{&config, nullptr});
+    // Send state survives changes of its topic's config, not the topic's deletion.
+    for (auto it = runtimes_.begin(); it != runtimes_.end();) {
+      auto e = index_.find(it->first);
+      if (e == index_.end()) {
+        it = runtimes_.erase(it);
+      } else {
+        e->second.runtime = it->second;
+        ++it;
+      }
+    }
     index_stale_ = false;
   }
   auto it = index_.find(topic);
-  return it == index_.end() ? nullptr : it->second;
+  return it == index_.end() ? nullptr : &it->second;
+}
+
+std::optional<protocol::TopicConfig> TopicConfigManager::FindForSend(
+    std::string_view topic, std::shared_ptr<TopicRuntime>* runtime) const {
+  MutexLock l(&mu_);
+  Indexed* e = FindIndexedLocked(topic);
+  if (e == nullptr) return std::nullopt;
+  if (e->runtime == nullptr) {
+    auto& kept = runtimes_[std::string(topic)];
+    if (kept == nullptr) kept = std::make_shared<TopicRuntime>(std::string(topic));
+    e->runtime = kept;
+  }
+  *runtime = e->runtime;
+  return *e->config;
 }
 
 std::optional<protocol::TopicConfig> TopicConfigManager::Find(const std::string& topic) const {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/store/file_system.h"
 #include "system_topics.h"
+#include "topic_runtime.h"
 
 namespace ramjet::broker {
 
@@ -26,6 +28,10 @@ class TopicConfigManager {
       : path_(std::move(path)), fs_(fs) {}
   Status Load();
   std::optional<protocol::TopicConfig> Find(const std::string& topic) const;
+  // The same for a send, with the state sends keep for the topic (created on the first call;
+  // kept across changes of the topic's config, dropped when the topic is deleted).
+  std::optional<protocol::TopicConfig> FindForSend(std::string_view topic,
+                                                   std::shared_ptr<TopicRuntime>* runtime) const;
   // Creates or replaces; persists. Returns true if anything changed.
   Result<bool> Update(const protocol::TopicConfig& config);
   // Adds the config only if the topic is unknown (system topics at start). Persists on change.
@@ -50,7 +56,15 @@ class TopicConfigManager {
  private:
   Status PersistLocked() RJ_REQUIRES(mu_);
   // A topic's config through the hash index (rebuilt after a change of the table).
-  const protocol::TopicConfig* FindLocked(std::string_view topic) const RJ_REQUIRES(mu_);
+  struct Indexed {
+    const protocol::TopicConfig* config;
+    std::shared_ptr<TopicRuntime> runtime;  // null until the topic's first FindForSend
+  };
+  Indexed* FindIndexedLocked(std::string_view topic) const RJ_REQUIRES(mu_);
+  const protocol::TopicConfig* FindLocked(std::string_view topic) const RJ_REQUIRES(mu_) {
+    const Indexed* e = FindIndexedLocked(topic);
+    return e == nullptr ? nullptr : e->config;
+  }
   std::string path_;
   store::FileSystem* const fs_;
   mutable Mutex mu_;
@@ -61,7 +75,9 @@ class TopicConfigManager {
   // (which every change, and so every rollback, goes through) mark it stale under mu_; the next
   // lookup rebuilds it. Calls that change nothing (heartbeats re-adding their retry topics)
   // persist nothing and keep it.
-  mutable std::unordered_map<std::string_view, const protocol::TopicConfig*> index_
+  mutable std::unordered_map<std::string_view, Indexed> index_ RJ_GUARDED_BY(mu_);
+  // The send state of topics in table_, by name (the index is rebuilt; these are kept).
+  mutable std::unordered_map<std::string, std::shared_ptr<TopicRuntime>> runtimes_
       RJ_GUARDED_BY(mu_);
   mutable bool index_stale_ RJ_GUARDED_BY(mu_) = true;
 };

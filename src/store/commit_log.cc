@@ -1,5 +1,7 @@
 #include "commit_log.h"
 
+#include <charconv>
+
 #include "ramjet/base/check.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/coding.h"
@@ -22,21 +24,55 @@ void CommitLog::SetRecoveredEnd(int64_t end) {
   flushed_.store(end);
 }
 
-void CommitLog::SetQueueOffset(const std::string& key, int64_t next) {
+namespace {
+
+// The queue-offset key "<topic>-<queue id>", built in a reused per-thread buffer (a send that
+// carries no handle builds one per message); valid until the thread's next call.
+std::string_view QueueKeyView(std::string_view topic, int32_t queue_id) {
+  thread_local std::string k;
+  k.assign(topic);
+  k.push_back('-');
+  char digits[16];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), queue_id);
+  k.append(digits, end);
+  return k;
+}
+
+}  // namespace
+
+QueueHandle* CommitLog::FindOrAddQueueLocked(std::string_view topic, int32_t queue_id) {
+  std::string_view key = QueueKeyView(topic, queue_id);
+  auto it = queue_offsets_.find(key);
+  if (it == queue_offsets_.end()) {
+    it = queue_offsets_
+             .try_emplace(std::string(key),
+                          std::make_shared<QueueHandle>(std::string(topic), queue_id))
+             .first;
+  }
+  return it->second.get();
+}
+
+void CommitLog::SetQueueOffset(std::string_view topic, int32_t queue_id, int64_t next) {
   std::lock_guard<std::mutex> l(put_mu_);
-  int64_t& cur = queue_offsets_[key];
-  if (next > cur) cur = next;
+  QueueHandle* q = FindOrAddQueueLocked(topic, queue_id);
+  if (next > q->next_offset_) q->next_offset_ = next;
+}
+
+std::shared_ptr<QueueHandle> CommitLog::ResolveQueue(std::string_view topic, int32_t queue_id) {
+  std::lock_guard<std::mutex> l(put_mu_);
+  FindOrAddQueueLocked(topic, queue_id);
+  return queue_offsets_.find(QueueKeyView(topic, queue_id))->second;
 }
 
 void CommitLog::RemoveQueueOffsets(std::string_view topic) {
   std::lock_guard<std::mutex> l(put_mu_);
-  std::string prefix = std::string(topic) + "-";
   for (auto it = queue_offsets_.begin(); it != queue_offsets_.end();) {
-    if (it->first.compare(0, prefix.size(), prefix) == 0 &&
-        it->first.find('-', prefix.size()) == std::string::npos)
+    if (it->second->topic() == topic) {
+      it->second->retired_.store(true, std::memory_order_release);
       it = queue_offsets_.erase(it);
-    else
+    } else {
       ++it;
+    }
   }
 }
 
@@ -83,8 +119,8 @@ Status CommitLog::FlushPendingAppends() {
 }
 
 Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<uint32_t>& sizes,
-                                        std::string_view queue_key, bool advance_queue,
-                                        bool defer) {
+                                        std::string_view topic, int32_t queue_id,
+                                        QueueHandle* queue, bool advance_queue, bool defer) {
   const int64_t len = static_cast<int64_t>(records->size());
   const int64_t seg_size = config_.commit_log_segment_size;
   if (len + message::kEndFileMinBlankLength > seg_size)
@@ -123,11 +159,11 @@ Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<
   }
   const int64_t now = config_.clock_ms ? config_.clock_ms() : NowMillis();
   int64_t qoff = 0;
-  auto qit = queue_offsets_.end();
   if (advance_queue) {
-    qit = queue_offsets_.find(queue_key);
-    if (qit == queue_offsets_.end()) qit = queue_offsets_.try_emplace(std::string(queue_key), 0).first;
-    qoff = qit->second;
+    // A retired handle (its topic deleted) no longer holds the queue's offset: the name does.
+    if (queue == nullptr || queue->retired_.load(std::memory_order_relaxed))
+      queue = FindOrAddQueueLocked(topic, queue_id);
+    qoff = queue->next_offset_;
   }
   char* p = records->data();
   int64_t phy = pos;
@@ -149,7 +185,7 @@ Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<
     seg->set_wrote(pos + len - seg->base());
     written_.store(pos + len, std::memory_order_release);
   }
-  if (advance_queue) qit->second += static_cast<int64_t>(sizes.size());
+  if (advance_queue) queue->next_offset_ += static_cast<int64_t>(sizes.size());
   put_count_.fetch_add(static_cast<int64_t>(sizes.size()), std::memory_order_relaxed);
   if (defer) {
     // A full queue is written now (its records are only acknowledged later anyway).

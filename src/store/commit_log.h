@@ -22,6 +22,7 @@
 #include "ramjet/base/hash.h"
 #include "ramjet/base/service_thread.h"
 #include "ramjet/metrics/metrics.h"
+#include "ramjet/store/message_store.h"
 #include "ramjet/store/store_config.h"
 #include "segment.h"
 
@@ -43,9 +44,13 @@ class CommitLog {
 
   // After recovery: positions the log at end (every segment before it is full/flushed).
   void SetRecoveredEnd(int64_t end);
-  // Next queue offsets per "topic-queueId", rebuilt from the consume queues after recovery.
-  void SetQueueOffset(const std::string& key, int64_t next);
+  // Next queue offsets, kept per "topic-queueId" as RocketMQ's topicQueueTable; rebuilt from the
+  // consume queues after recovery (raised, never lowered).
+  void SetQueueOffset(std::string_view topic, int32_t queue_id, int64_t next);
+  // Forgets a deleted topic's offsets and retires their handles.
   void RemoveQueueOffsets(std::string_view topic);
+  // The handle holding a queue's next offset (created at 0 if the queue has none).
+  std::shared_ptr<QueueHandle> ResolveQueue(std::string_view topic, int32_t queue_id);
 
   // Appends count encoded records (back to back in records) for one topic/queue. Patches queue
   // offsets (consecutive from the queue's counter when advance_queue, else 0), physical offsets
@@ -55,8 +60,11 @@ class CommitLog {
   // moved) and written with the next FlushPendingAppends or non-deferred append, in one write(2)
   // with whatever else was queued (kMaxPendingBytes at most). The caller must not acknowledge
   // them before that returned OK or written() >= the outcome's end_offset.
+  // queue: the topic queue's handle if the caller has one (not retired, and of this topic
+  // queue), else nullptr and the queue is looked up by name.
   Result<AppendOutcome> Append(std::string* records, const std::vector<uint32_t>& sizes,
-                               std::string_view queue_key, bool advance_queue, bool defer = false);
+                               std::string_view topic, int32_t queue_id, QueueHandle* queue,
+                               bool advance_queue, bool defer = false);
   // Writes the deferred appends. A failed write makes the log refuse appends from then on (as a
   // failed flush does) and drops what was queued; the status says so.
   Status FlushPendingAppends();
@@ -93,6 +101,8 @@ class CommitLog {
   // The end of the log including deferred appends.
   int64_t NextPositionLocked() const;
   Status FlushPendingLocked();
+  // The queue's handle by name, created at offset 0 if absent. REQUIRES: put_mu_ held.
+  QueueHandle* FindOrAddQueueLocked(std::string_view topic, int32_t queue_id);
   // ASYNC_FLUSH: starts write-back of the dirty range in short calls before the fdatasync.
   void StartWriteBack();
 
@@ -102,7 +112,8 @@ class CommitLog {
 
   std::mutex put_mu_;
   // Looked up by string_view: a send builds its key without allocating.
-  std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>>
+  // Each queue's next offset lives in its QueueHandle, which appends may carry.
+  std::unordered_map<std::string, std::shared_ptr<QueueHandle>, StringHash, std::equal_to<>>
       queue_offsets_;  // guarded by put_mu_
   // Deferred appends: bytes for [pending_pos_, pending_pos_ + size) of pending_seg_, right after
   // written_. All guarded by put_mu_.

@@ -1,7 +1,6 @@
 #include "ramjet/store/message_store.h"
 
 #include <algorithm>
-#include <charconv>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
@@ -87,22 +86,6 @@ namespace {
 
 constexpr const char* kLog = "store";
 
-// The CommitLog's queue-offset key "<topic>-<queue id>", built in a reused per-thread buffer
-// (the send path builds one per message); valid until the thread's next call.
-std::string_view QueueKeyView(std::string_view topic, int32_t queue_id) {
-  thread_local std::string k;
-  k.assign(topic);
-  k.push_back('-');
-  char digits[16];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), queue_id);
-  k.append(digits, end);
-  return k;
-}
-
-std::string QueueKey(std::string_view topic, int32_t queue_id) {
-  return std::string(QueueKeyView(topic, queue_id));
-}
-
 // A record found while scanning the CommitLog.
 struct ScanItem {
   enum Kind { kRecord, kBlank, kEnd, kCorrupt } kind;
@@ -124,7 +107,12 @@ class StoreImpl final : public MessageStore {
   Status Open();
   Status OpenAndRecover();  // Open without the timing
   Status Shutdown() override;
-  void PutMessageAsync(const message::MessageInput& msg, bool wait, PutCallback cb) override;
+  using MessageStore::PutMessageAsync;
+  void PutMessageAsync(const message::MessageInput& msg, bool wait, PutCallback cb,
+                       QueueHandle* queue) override;
+  std::shared_ptr<QueueHandle> ResolveQueue(std::string_view topic, int32_t queue_id) override {
+    return commit_log_.ResolveQueue(topic, queue_id);
+  }
   bool FinishDeferredAppends() override;
   void PutMessagesAsync(const std::vector<message::MessageInput>& msgs, bool wait,
                         PutCallback cb) override;
@@ -223,7 +211,8 @@ class StoreImpl final : public MessageStore {
   Status FlushLogicsAndCheckpoint(int64_t write_behind_ms = 0);
 
   void DoPut(std::string encoded, const std::vector<uint32_t>& sizes, std::string_view topic,
-             int32_t queue_id, int32_t sys_flag, int32_t count, bool wait, PutCallback cb);
+             int32_t queue_id, QueueHandle* queue, int32_t sys_flag, int32_t count, bool wait,
+             PutCallback cb);
   Status CheckWritable();
 
   StoreConfig config_;
@@ -398,7 +387,7 @@ Status StoreImpl::OpenAndRecover() {
   {
     std::shared_lock<std::shared_mutex> l(queues_mu_);
     for (auto& [topic, qs] : queues_)
-      for (auto& [qid, cq] : qs) commit_log_.SetQueueOffset(QueueKey(topic, qid), cq->max_offset());
+      for (auto& [qid, cq] : qs) commit_log_.SetQueueOffset(topic, qid, cq->max_offset());
   }
   if (crashed || corrupted || start < end) {
     RJ_LOG(kInfo, kLog,
@@ -913,7 +902,8 @@ bool StoreImpl::FinishDeferredAppends() {
   return commit_log_.written() >= mine;
 }
 
-void StoreImpl::PutMessageAsync(const message::MessageInput& msg, bool wait, PutCallback cb) {
+void StoreImpl::PutMessageAsync(const message::MessageInput& msg, bool wait, PutCallback cb,
+                                QueueHandle* queue) {
   Status s = CheckWritable();
   if (!s.ok()) return cb(s);
   if (static_cast<int64_t>(msg.body.size()) > config_.max_message_size)
@@ -923,7 +913,10 @@ void StoreImpl::PutMessageAsync(const message::MessageInput& msg, bool wait, Put
   s = message::EncodeRecord(msg, config_.store_host, &encoded);
   if (!s.ok()) return cb(s);
   std::vector<uint32_t> sizes{static_cast<uint32_t>(encoded.size())};
-  DoPut(std::move(encoded), sizes, msg.topic, msg.queue_id, msg.sys_flag, 1, wait, std::move(cb));
+  if (queue != nullptr && (queue->queue_id() != msg.queue_id || queue->topic() != msg.topic))
+    queue = nullptr;  // another queue's handle: look this one up by name
+  DoPut(std::move(encoded), sizes, msg.topic, msg.queue_id, queue, msg.sys_flag, 1, wait,
+        std::move(cb));
 }
 
 void StoreImpl::PutMessagesAsync(const std::vector<message::MessageInput>& msgs, bool wait,
@@ -946,18 +939,18 @@ void StoreImpl::PutMessagesAsync(const std::vector<message::MessageInput>& msgs,
     if (!s.ok()) return cb(s);
     sizes.push_back(static_cast<uint32_t>(encoded.size() - before));
   }
-  DoPut(std::move(encoded), sizes, msgs[0].topic, msgs[0].queue_id, 0,
+  DoPut(std::move(encoded), sizes, msgs[0].topic, msgs[0].queue_id, nullptr, 0,
         static_cast<int32_t>(msgs.size()), wait, std::move(cb));
 }
 
 void StoreImpl::DoPut(std::string encoded, const std::vector<uint32_t>& sizes,
-                      std::string_view topic, int32_t queue_id, int32_t sys_flag, int32_t count,
-                      bool wait, PutCallback cb) {
+                      std::string_view topic, int32_t queue_id, QueueHandle* queue,
+                      int32_t sys_flag, int32_t count, bool wait, PutCallback cb) {
   const int32_t tt = sys_flag & message::kTransactionTypeMask;
   const bool advance = tt == message::kTransactionNotType || tt == message::kTransactionCommitType;
   const bool defer = t_defer_appends && config_.flush_disk_type == FlushDiskType::kAsyncFlush &&
                      (t_deferred_store == nullptr || t_deferred_store == this);
-  auto out = commit_log_.Append(&encoded, sizes, QueueKeyView(topic, queue_id), advance, defer);
+  auto out = commit_log_.Append(&encoded, sizes, topic, queue_id, queue, advance, defer);
   if (!out.ok()) {
     RJ_LOG(kWarn, kLog, "append to %.*s failed: %s", static_cast<int>(topic.size()), topic.data(),
            out.status().ToString().c_str());

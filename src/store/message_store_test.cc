@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -370,6 +371,68 @@ TEST(MessageStoreTest, DeleteTopicRemovesQueues) {
   auto r = store->PutMessage(Msg("Gone", 0, "y").Input());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->queue_offset.value(), 0);
+}
+
+// A send through a resolved queue handle (what the broker does per topic queue).
+Result<PutResult> PutVia(MessageStore* store, const testing::TestMessage& m, QueueHandle* queue) {
+  std::optional<Result<PutResult>> out;
+  store->PutMessageAsync(
+      m.Input(), true, [&out](Result<PutResult> r) { out = std::move(r); }, queue);
+  EXPECT_TRUE(out.has_value()) << "ASYNC_FLUSH completes on the appending thread";
+  return out ? std::move(*out) : Result<PutResult>(Status::Internal("no completion"));
+}
+
+// A queue handle holds the queue's next offset: appends through it and by name share one
+// sequence; another queue's handle does not move this queue's; a deleted topic's handles are
+// retired (appends through them start the new queue at 0) and survive recovery's offsets.
+TEST(MessageStoreTest, QueueHandlesShareTheQueueOffsetsAndRetireWithTheirTopic) {
+  TempDir dir;
+  auto store = OpenStore(SmallConfig(dir.path()));
+  ASSERT_TRUE(store);
+  std::shared_ptr<QueueHandle> q0 = store->ResolveQueue("Orders", 0);
+  ASSERT_TRUE(q0);
+  EXPECT_EQ(q0, store->ResolveQueue("Orders", 0));
+  EXPECT_EQ(q0->topic(), "Orders");
+  EXPECT_EQ(q0->queue_id(), 0);
+  for (int i = 0; i < 6; ++i) {
+    auto m = Msg("Orders", 0, "m" + std::to_string(i));
+    auto r = i % 2 == 0 ? PutVia(store.get(), m, q0.get()) : store->PutMessage(m.Input());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->queue_offset.value(), i);
+  }
+  // A handle of another queue (or topic) is not used for this one.
+  auto r = PutVia(store.get(), Msg("Orders", 1, "other queue"), q0.get());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->queue_offset.value(), 0);
+  r = PutVia(store.get(), Msg("Invoices", 0, "other topic"), q0.get());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->queue_offset.value(), 0);
+  r = PutVia(store.get(), Msg("Orders", 0, "m6"), q0.get());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->queue_offset.value(), 6);
+  ASSERT_TRUE(store->WaitDispatched(5000));
+  EXPECT_EQ(store->GetMaxOffsetInQueue("Orders", 0).value(), 7);
+  ASSERT_TRUE(store->DeleteTopic("Orders").ok());
+  EXPECT_TRUE(q0->retired());
+  r = PutVia(store.get(), Msg("Orders", 0, "again"), q0.get());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->queue_offset.value(), 0);
+  std::shared_ptr<QueueHandle> again = store->ResolveQueue("Orders", 0);
+  EXPECT_NE(again, q0);
+  EXPECT_FALSE(again->retired());
+  r = PutVia(store.get(), Msg("Orders", 0, "again 2"), again.get());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->queue_offset.value(), 1);
+  // After a restart the offsets come back from the consume queues.
+  ASSERT_TRUE(store->WaitDispatched(5000));
+  ASSERT_TRUE(store->Shutdown().ok());
+  store.reset();
+  store = OpenStore(SmallConfig(dir.path()));
+  ASSERT_TRUE(store);
+  std::shared_ptr<QueueHandle> reopened = store->ResolveQueue("Orders", 0);
+  r = PutVia(store.get(), Msg("Orders", 0, "after restart"), reopened.get());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->queue_offset.value(), 2);
 }
 
 }  // namespace

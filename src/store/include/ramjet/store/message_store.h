@@ -13,6 +13,7 @@
 //    the message need not wait) or on the flush service thread (sync flush): keep them short.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -152,6 +153,29 @@ class DeferredAppends {
   bool previous_;
 };
 
+// One topic queue resolved once for many appends (MessageStore::ResolveQueue; the broker keeps
+// one per queue of each topic it sends to). An append that carries it takes the queue's next
+// offset from it instead of looking the queue up by name: with thousands of queues that lookup
+// was a cache miss per message. A handle outlives its queue: once the topic is deleted from the
+// store it is retired, and appends that carry it fall back to the lookup by name.
+// Thread-safety: the accessors are safe from any thread; the offset is the CommitLog's (under
+// its put lock).
+class QueueHandle {
+ public:
+  QueueHandle(std::string topic, int32_t queue_id)
+      : topic_(std::move(topic)), queue_id_(queue_id) {}
+  const std::string& topic() const { return topic_; }
+  int32_t queue_id() const { return queue_id_; }
+  bool retired() const { return retired_.load(std::memory_order_acquire); }
+
+ private:
+  friend class CommitLog;
+  const std::string topic_;
+  const int32_t queue_id_;
+  int64_t next_offset_ = 0;  // guarded by the CommitLog's put lock
+  std::atomic<bool> retired_{false};
+};
+
 class MessageStore {
  public:
   virtual ~MessageStore() = default;
@@ -169,8 +193,15 @@ class MessageStore {
   // stored all the same). Errors: kInvalidArgument (illegal message), kNoSpace / kIOError (the
   // write or segment allocation failed: nothing was acknowledged), kUnavailable (shut down, or
   // not writable after a flush failure), kBusy.
-  virtual void PutMessageAsync(const message::MessageInput& msg, bool wait_store_ok,
-                               PutCallback cb) = 0;
+  void PutMessageAsync(const message::MessageInput& msg, bool wait_store_ok, PutCallback cb) {
+    PutMessageAsync(msg, wait_store_ok, std::move(cb), nullptr);
+  }
+  // The same through a resolved queue (nullptr: by name). The handle must be msg's topic queue;
+  // one that is not is ignored (the append looks the queue up by name).
+  virtual void PutMessageAsync(const message::MessageInput& msg, bool wait_store_ok, PutCallback cb,
+                               QueueHandle* queue) = 0;
+  // The handle of a topic queue (never null; created if the queue has no offset yet).
+  virtual std::shared_ptr<QueueHandle> ResolveQueue(std::string_view topic, int32_t queue_id) = 0;
   // Appends several messages for one topic/queue as consecutive records in one write.
   virtual void PutMessagesAsync(const std::vector<message::MessageInput>& msgs, bool wait_store_ok,
                                 PutCallback cb) = 0;
