@@ -221,13 +221,14 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
   // The topic's send state serves while the message goes where the client sent it (not to the
   // half, timer or schedule topic, nor to another queue).
   std::shared_ptr<store::QueueHandle> queue;
-  if (target.runtime != nullptr && *shared_topic == target.runtime->topic()) {
+  if (target.runtime != nullptr && *shared_topic == h.topic) {
     reply.runtime = std::move(target.runtime);
     if (queue_id == target.queue_id) queue = reply.runtime->Queue(bc_.store.get(), queue_id);
   }
   reply.topic = shared_topic;
   message::MessageInput msg;
-  msg.topic = *shared_topic;
+  // Through the handle's own name the store checks the handle by address, not by content.
+  msg.topic = queue != nullptr ? std::string_view(queue->topic()) : std::string_view(*shared_topic);
   msg.queue_id = queue_id;
   msg.flag = h.flag;
   msg.body = ctx->request().body;

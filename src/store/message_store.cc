@@ -913,8 +913,13 @@ void StoreImpl::PutMessageAsync(const message::MessageInput& msg, bool wait, Put
   s = message::EncodeRecord(msg, config_.store_host, &encoded);
   if (!s.ok()) return cb(s);
   std::vector<uint32_t> sizes{static_cast<uint32_t>(encoded.size())};
-  if (queue != nullptr && (queue->queue_id() != msg.queue_id || queue->topic() != msg.topic))
-    queue = nullptr;  // another queue's handle: look this one up by name
+  // Another queue's handle is not used. A caller that passes the handle's own name (the broker)
+  // is checked by address: the handle's name is cold in the cache by now.
+  if (queue != nullptr) {
+    const std::string_view name = queue->topic();
+    const bool same_view = msg.topic.data() == name.data() && msg.topic.size() == name.size();
+    if (queue->queue_id() != msg.queue_id || (!same_view && msg.topic != name)) queue = nullptr;
+  }
   DoPut(std::move(encoded), sizes, msg.topic, msg.queue_id, queue, msg.sys_flag, 1, wait,
         std::move(cb));
 }
