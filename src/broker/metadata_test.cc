@@ -157,6 +157,12 @@ TEST(MetadataTest, SendStateStaysWithItsTopicUntilTheTopicIsDeleted) {
   ASSERT_TRUE(topics.Update(t).ok());
   ASSERT_TRUE(topics.FindForSend("A", &again));
   EXPECT_NE(again, first) << "a deleted topic's send state must not come back";
+  // Deleted and created again with no lookup in between (no rebuild of the index between).
+  ASSERT_TRUE(topics.Delete("A").ok());
+  ASSERT_TRUE(topics.Update(t).ok());
+  std::shared_ptr<TopicRuntime> recreated;
+  ASSERT_TRUE(topics.FindForSend("A", &recreated));
+  EXPECT_NE(recreated, again) << "a deleted topic's send state must not come back";
   RemoveDir(dir);
 }
 

@@ -221,13 +221,14 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
   // The topic's send state serves while the message goes where the client sent it (not to the
   // half, timer or schedule topic, nor to another queue).
   std::shared_ptr<store::QueueHandle> queue;
-  if (target.runtime != nullptr && *shared_topic == h.topic) {
+  if (target.runtime != nullptr && *shared_topic == target.runtime->topic()) {
     reply.runtime = std::move(target.runtime);
     if (queue_id == target.queue_id) queue = reply.runtime->Queue(bc_.store.get(), queue_id);
   }
   reply.topic = shared_topic;
   message::MessageInput msg;
-  // Through the handle's own name the store checks the handle by address, not by content.
+  // The handle's own name (equal: TopicRuntime resolves its handles under its topic, checked
+  // just above), through which the store checks the handle by address, not by content.
   msg.topic = queue != nullptr ? std::string_view(queue->topic()) : std::string_view(*shared_topic);
   msg.queue_id = queue_id;
   msg.flag = h.flag;
@@ -240,9 +241,9 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
   store::DeferredAppends defer(DeferAppends(*ctx));
   bc_.store->PutMessageAsync(
       msg, wait_store_ok,
-      [this, ctx, props, reply = std::move(reply)](const Result<store::PutResult>& res) {
+      [this, ctx, props, reply = std::move(reply)](const Result<store::PutResult>& res) mutable {
         (void)props;  // kept alive until the store is done with the views
-        RespondPut(ctx, res, reply);
+        RespondPut(ctx, res, std::move(reply));
       },
       queue.get());
 }
@@ -349,10 +350,10 @@ void SendProcessor::SendBatch(const RequestContextPtr& ctx, const SendHeader& h,
       [this, ctx, props, batch_topic,
        reply =
            PutReply{original_qid, std::move(sizes), topic, nullptr, start_ms, wait_store_ok, {}}](
-          const Result<store::PutResult>& r) {
+          const Result<store::PutResult>& r) mutable {
         (void)props;
         (void)batch_topic;
-        RespondPut(ctx, r, reply);
+        RespondPut(ctx, r, std::move(reply));
       });
 }
 

@@ -156,6 +156,7 @@ Result<bool> TopicConfigManager::Delete(const std::string& topic) {
         mu_.AssertHeld();  // called by ChangeAndPersist under the caller's lock
         return PersistLocked();
       }));
+  runtimes_.erase(topic);  // a topic created again under this name starts afresh
   return true;
 }
 

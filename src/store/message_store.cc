@@ -1286,11 +1286,14 @@ Status StoreImpl::DeleteTopic(std::string_view topic) {
   {
     std::unique_lock<std::shared_mutex> l(queues_mu_);
     auto it = queues_.find(topic);
-    if (it == queues_.end()) return Status::OK();
-    qs = std::move(it->second);
-    queues_.erase(it);
+    if (it != queues_.end()) {
+      qs = std::move(it->second);
+      queues_.erase(it);
+    }
   }
+  // Offsets (and their handles) go even if nothing was dispatched into a consume queue yet.
   commit_log_.RemoveQueueOffsets(topic);
+  if (qs.empty()) return Status::OK();
   for (auto& [q, cq] : qs) RJ_RETURN_IF_ERROR(cq->Destroy());
   const std::string dir = JoinPath(Path("consumequeue"), topic);
   // Entries that were only in memory (write-behind) never created a file.

@@ -410,6 +410,22 @@ TEST(MessageStoreTest, QueueHandlesShareTheQueueOffsetsAndRetireWithTheirTopic) 
   r = PutVia(store.get(), Msg("Orders", 0, "m6"), q0.get());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->queue_offset.value(), 6);
+  // The broker names the topic through the handle's own string (checked by address): a
+  // message for another queue is still not counted in this one.
+  {
+    std::optional<Result<PutResult>> out;
+    auto m = Msg("Orders", 2, "same name, other queue");
+    message::MessageInput in = m.Input();
+    in.topic = q0->topic();
+    store->PutMessageAsync(
+        in, true, [&out](Result<PutResult> res) { out = std::move(res); }, q0.get());
+    ASSERT_TRUE(out && out->ok());
+    EXPECT_EQ((*out)->queue_offset.value(), 0);
+  }
+  // A topic deleted before anything of it was dispatched retires its handles too.
+  std::shared_ptr<QueueHandle> fresh = store->ResolveQueue("Fresh", 0);
+  ASSERT_TRUE(store->DeleteTopic("Fresh").ok());
+  EXPECT_TRUE(fresh->retired());
   ASSERT_TRUE(store->WaitDispatched(5000));
   EXPECT_EQ(store->GetMaxOffsetInQueue("Orders", 0).value(), 7);
   ASSERT_TRUE(store->DeleteTopic("Orders").ok());
