@@ -40,7 +40,8 @@ std::string_view QueueKeyView(std::string_view topic, int32_t queue_id) {
 
 }  // namespace
 
-QueueHandle* CommitLog::FindOrAddQueueLocked(std::string_view topic, int32_t queue_id) {
+const std::shared_ptr<QueueHandle>& CommitLog::FindOrAddQueueLocked(std::string_view topic,
+                                                                    int32_t queue_id) {
   std::string_view key = QueueKeyView(topic, queue_id);
   auto it = queue_offsets_.find(key);
   if (it == queue_offsets_.end()) {
@@ -49,19 +50,18 @@ QueueHandle* CommitLog::FindOrAddQueueLocked(std::string_view topic, int32_t que
                           std::make_shared<QueueHandle>(std::string(topic), queue_id))
              .first;
   }
-  return it->second.get();
+  return it->second;
 }
 
 void CommitLog::SetQueueOffset(std::string_view topic, int32_t queue_id, int64_t next) {
   std::lock_guard<std::mutex> l(put_mu_);
-  QueueHandle* q = FindOrAddQueueLocked(topic, queue_id);
-  if (next > q->next_offset_) q->next_offset_ = next;
+  QueueHandle& q = *FindOrAddQueueLocked(topic, queue_id);
+  if (next > q.next_offset_) q.next_offset_ = next;
 }
 
 std::shared_ptr<QueueHandle> CommitLog::ResolveQueue(std::string_view topic, int32_t queue_id) {
   std::lock_guard<std::mutex> l(put_mu_);
-  FindOrAddQueueLocked(topic, queue_id);
-  return queue_offsets_.find(QueueKeyView(topic, queue_id))->second;
+  return FindOrAddQueueLocked(topic, queue_id);
 }
 
 void CommitLog::RemoveQueueOffsets(std::string_view topic) {
@@ -162,7 +162,7 @@ Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<
   if (advance_queue) {
     // A retired handle (its topic deleted) no longer holds the queue's offset: the name does.
     if (queue == nullptr || queue->retired_.load(std::memory_order_relaxed))
-      queue = FindOrAddQueueLocked(topic, queue_id);
+      queue = FindOrAddQueueLocked(topic, queue_id).get();
     qoff = queue->next_offset_;
   }
   char* p = records->data();

@@ -102,7 +102,8 @@ class CommitLog {
   int64_t NextPositionLocked() const;
   Status FlushPendingLocked();
   // The queue's handle by name, created at offset 0 if absent. REQUIRES: put_mu_ held.
-  QueueHandle* FindOrAddQueueLocked(std::string_view topic, int32_t queue_id);
+  const std::shared_ptr<QueueHandle>& FindOrAddQueueLocked(std::string_view topic,
+                                                           int32_t queue_id);
   // ASYNC_FLUSH: starts write-back of the dirty range in short calls before the fdatasync.
   void StartWriteBack();
 
