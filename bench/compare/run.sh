@@ -11,7 +11,8 @@
 # records throughput, send latency percentiles (ramjet-load's HDR histogram), end-to-end p99 (pc),
 # broker CPU seconds (utime+stime from /proc) per million messages, broker RssAnon at idle and
 # the peak under load, and the start-up time (exec to the listen port accepting). The restart
-# phase fills a 4 GiB store and times clean restarts until a send succeeds.
+# phase fills a 4 GiB store and times clean restarts until a send succeeds. Before each
+# measurement the machine settles (dirty pages written back, CPUs idle; settle_ms in the runs).
 # Raw runs: <out>/runs.jsonl; the table (medians, spread, Ramjet/Apache ratios): <out>/table.md.
 #
 # Needs: build/bench/ramjet-load and build/apps (RAMJET_BIN_DIR), a JDK and Maven for Apache.
@@ -147,6 +148,29 @@ start_system() {
 }
 stop_system() { stop_pid "$BR_PID"; stop_pid "$NS_PID"; }
 
+# settle: before each measurement, waits (at most 30 s) until what the previous one left behind is
+# gone: the page cache it dirtied written back and the CPUs idle (below 5 % over half a second).
+# A JVM just stopped or a deleted 1 GiB store otherwise keeps kernel threads (writeback, reclaim)
+# busy into the next system's run, whichever system that is. Sets SETTLE_MS.
+cpu_busy_pct() {
+  local a b
+  a=$(head -1 /proc/stat); sleep 0.5; b=$(head -1 /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y); t = 0
+    for (i = 2; i <= 9; i++) t += y[i] - x[i]
+    idle = (y[5] - x[5]) + (y[6] - x[6]); print (t > 0 ? int(100 * (t - idle) / t) : 0) }'
+}
+settle() {
+  local t0 busy dirty
+  t0=$(now_ms)
+  sync
+  for _ in $(seq 1 60); do
+    busy=$(cpu_busy_pct)
+    dirty=$(awk '/^(Dirty|Writeback):/ {s += $2} END {print s + 0}' /proc/meminfo)
+    (( busy < 5 && dirty < 16384 )) && break
+  done
+  SETTLE_MS=$(( $(now_ms) - t0 ))
+}
+
 # Peak RssAnon of <pid> while <watched pid> runs (sampled every 0.2 s).
 peak_rss() {
   local pid="$1" watched="$2" peak=0 v
@@ -174,6 +198,8 @@ run_one() {
     atool) ;;
     *) log "unknown scenario $sc"; return 1 ;;
   esac
+  settle
+  local settle_ms=$SETTLE_MS
   start_system "$sys" "$flush" "$dir" || return 1
   local start_ms=$START_MS ready_ms=$READY_MS
   if [[ $sc == t1000 ]]; then
@@ -229,12 +255,12 @@ print(json.dumps({"msg_per_s": tps, "mb_per_s": tps * 1024 / 1e6, "messages": in
   fi
   [[ -f $dir/consumer.json ]] && cres=$(cat "$dir/consumer.json")
   python3 - "$run" "$sc" "$sys" "$flush" "$start_ms" "$ready_ms" "$idle_kb" "$peak_kb" "$cpu0" "$cpu1" "$msgs" \
-    "$res" "$cres" >>"$out/runs.jsonl" <<'EOF'
+    "$res" "$cres" "$settle_ms" >>"$out/runs.jsonl" <<'EOF'
 import json, sys
-run, sc, sys_, flush, start, ready, idle, peak, c0, c1, msgs, res, cres = sys.argv[1:]
+run, sc, sys_, flush, start, ready, idle, peak, c0, c1, msgs, res, cres, settle = sys.argv[1:]
 cpu = float(c1) - float(c0); msgs = int(msgs)
 print(json.dumps({"run": int(run), "scenario": sc, "system": sys_, "flush": flush,
-  "start_ms": int(start), "ready_ms": int(ready), "rss_anon_idle_kb": int(idle), "rss_anon_peak_kb": int(peak),
+  "settle_ms": int(settle), "start_ms": int(start), "ready_ms": int(ready), "rss_anon_idle_kb": int(idle), "rss_anon_peak_kb": int(peak),
   "cpu_s": round(cpu, 2), "cpu_s_per_million": round(cpu / msgs * 1e6, 2) if msgs else None,
   "producer": json.loads(res), "consumer": json.loads(cres)}))
 EOF
@@ -282,6 +308,7 @@ EOF
   for run in $(seq 1 "$runs"); do
     for sys in $systems; do run_one "$run" rate "$sys" || log "run $run rate $sys failed"; done
     # The machine's own floor at that rate: a loopback echo through sleeping threads, no broker.
+    settle
     "$load" tcp-echo --rate "$rate_for_half" --size 1024 --duration "$duration" \
       --json "$work/echo.json" >/dev/null && cat "$work/echo.json" >>"$out/tcp-echo.jsonl"
   done

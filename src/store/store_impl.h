@@ -1,0 +1,207 @@
+// StoreImpl: the MessageStore behind MessageStore::Open (private to the store library).
+//
+// Its definitions are split by concern: message_store.cc (open, writes, topics, shutdown),
+// store_recovery.cc (recovery and CommitLog scanning), store_dispatch.cc (the dispatcher and
+// housekeeping) and store_queries.cc (reads, pulls and queries). Threading: as MessageStore
+// (ramjet/store/message_store.h): callers on any thread; the dispatcher and housekeeping run on
+// their own service threads.
+#pragma once
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <ctime>
+#include <future>
+#include <limits>
+#include <map>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "checkpoint.h"
+#include "commit_log.h"
+#include "consume_queue.h"
+#include "index_service.h"
+#include "ramjet/base/clock.h"
+#include "ramjet/base/coding.h"
+#include "ramjet/base/hash.h"
+#include "ramjet/base/logging.h"
+#include "ramjet/base/names.h"
+#include "ramjet/base/service_thread.h"
+#include "ramjet/base/thread_util.h"
+#include "ramjet/store/message_store.h"
+
+namespace ramjet::store::internal {
+
+inline constexpr const char* kLog = "store";
+
+// A record found while scanning the CommitLog.
+struct ScanItem {
+  enum Kind { kRecord, kBlank, kEnd, kCorrupt } kind;
+  int64_t size = 0;  // record size, or bytes to skip
+  message::RecordView view;
+  Status error;
+};
+
+class StoreImpl final : public MessageStore {
+ public:
+  explicit StoreImpl(StoreConfig config)
+      : config_(std::move(config)),
+        fs_(config_.file_system ? config_.file_system : PosixFileSystem()),
+        commit_log_(config_, fs_),
+        index_(config_, fs_) {}
+
+  ~StoreImpl() override { Shutdown().IgnoreError(); }
+
+  Status Open();
+  Status OpenAndRecover();  // Open without the timing
+  Status Shutdown() override;
+  using MessageStore::PutMessageAsync;
+  void PutMessageAsync(const message::MessageInput& msg, bool wait, PutCallback cb,
+                       QueueHandle* queue) override;
+  std::shared_ptr<QueueHandle> ResolveQueue(std::string_view topic, int32_t queue_id) override {
+    return commit_log_.ResolveQueue(topic, queue_id);
+  }
+  bool FinishDeferredAppends() override;
+  void PutMessagesAsync(const std::vector<message::MessageInput>& msgs, bool wait,
+                        PutCallback cb) override;
+  GetResult GetMessages(std::string_view topic, int32_t queue_id, QueueOffset offset,
+                        int32_t max_count, int64_t max_bytes, const MessageFilter* filter) override;
+  Result<RecordRef> ReadRecord(PhysicalOffset offset) override;
+  QueueOffset GetMinOffsetInQueue(std::string_view topic, int32_t queue_id) override;
+  QueueOffset GetMaxOffsetInQueue(std::string_view topic, int32_t queue_id) override;
+  QueueOffset GetOffsetInQueueByTime(std::string_view topic, int32_t queue_id,
+                                     int64_t timestamp) override;
+  Result<ConsumeQueueEntry> GetConsumeQueueEntry(std::string_view topic, int32_t queue_id,
+                                                 QueueOffset offset) override;
+  Result<int64_t> GetEarliestMessageTime(std::string_view topic, int32_t queue_id) override;
+  Result<int64_t> GetEarliestMessageTime() override;
+  Result<int64_t> GetMessageStoreTimestamp(std::string_view topic, int32_t queue_id,
+                                           QueueOffset offset) override;
+  Result<std::vector<RecordRef>> QueryMessages(std::string_view topic, std::string_view key,
+                                               int max_num, int64_t begin_ms,
+                                               int64_t end_ms) override;
+  std::vector<std::pair<std::string, int32_t>> ListQueues() override;
+  Status DeleteTopic(std::string_view topic) override;
+  void SetArrivalListener(ArrivalListener listener) override {
+    std::lock_guard<std::mutex> l(listener_mu_);
+    listener_ = std::move(listener);
+  }
+  bool WaitDispatched(int timeout_ms) override;
+  PhysicalOffset MaxPhysicalOffset() override { return PhysicalOffset(commit_log_.written()); }
+  Result<CommitLogRange> ReadCommitLog(PhysicalOffset from, int32_t max_bytes) override;
+  Status AppendCommitLog(PhysicalOffset at, std::string_view data) override;
+  void SetAppendListener(AppendListener listener) override {
+    commit_log_.SetAppendListener(std::move(listener));
+  }
+  Result<int> RunRetention() override;
+  StoreStats Stats() override;
+  bool IsDiskFull() override { return disk_full_.load(); }
+
+ private:
+  int64_t Now() const { return config_.clock_ms ? config_.clock_ms() : NowMillis(); }
+  std::string Path(std::string_view name) const { return JoinPath(config_.root_dir, name); }
+
+  // Recovery.
+  Status LoadConsumeQueues(int64_t cl_min, int64_t cl_end, int64_t* redispatch_from);
+  // Reads the item at pos (which must lie in seg).
+  ScanItem ScanAt(const SegmentPtr& seg, int64_t pos, int64_t limit, bool check_crc);
+  // Searches forward from pos for the next valid record (its PHYSICALOFFSET equals its position).
+  // The first intact record after pos, or -1: at most `window` bytes of pos's segment are
+  // searched, and every later segment from its start.
+  int64_t Resync(int64_t pos, int64_t window);
+  // kNoSpace during start-up puts the store in read-only mode (logged) and is not an error.
+  Status StartReadOnlyIfFull(const Status& s);
+  // How far past the end of the data recovery looks for intact records (what a power loss can
+  // leave behind a hole): the unflushed window of a busy broker, and at least two messages.
+  int64_t ResyncWindow() const { return std::max<int64_t>(64 << 20, 2 * config_.max_message_size); }
+  // clean_end >= 0: the store was shut down cleanly with its data ending there, so nothing is
+  // searched past it (a clean start reads nothing beyond the checkpoint).
+  Result<int64_t> RecoverCommitLog(int64_t start, int64_t clean_end, bool* corrupted);
+  Result<bool> CutCommitLog();
+
+  // Dispatch.
+  // Snapshot of every consume queue (taken under the map lock).
+  std::vector<std::shared_ptr<ConsumeQueue>> AllQueues() {
+    std::vector<std::shared_ptr<ConsumeQueue>> all;
+    std::shared_lock<std::shared_mutex> l(queues_mu_);
+    for (auto& [t, qs] : queues_)
+      for (auto& [q, cq] : qs) all.push_back(cq);
+    return all;
+  }
+  std::shared_ptr<ConsumeQueue> FindQueue(std::string_view topic, int32_t queue_id);
+  Result<std::shared_ptr<ConsumeQueue>> GetOrCreateQueue(std::string_view topic, int32_t queue_id);
+  // One dispatch round's buffered work: consume queues with appended entries and the arrivals
+  // to announce once those entries are written.
+  struct DispatchBatch {
+    struct Arrival {
+      std::string topic;
+      int32_t queue_id;
+      int64_t queue_offset;
+      int64_t tags_code;
+      int64_t store_timestamp;
+    };
+    std::vector<std::shared_ptr<ConsumeQueue>> touched;
+    std::vector<Arrival> arrivals;
+    size_t records = 0;
+  };
+  Status Dispatch(const message::RecordView& r, int64_t phy, int32_t size, bool notify,
+                  DispatchBatch* batch);
+  // Commits the batch's consume queues, then announces its arrivals.
+  Status FinishBatch(DispatchBatch* batch);
+  // Dispatches records in [from, to); returns the position reached.
+  int64_t DispatchRange(int64_t from, int64_t to, bool notify, bool check_crc);
+  int64_t DispatchRangeBatched(int64_t from, int64_t to, bool notify, bool check_crc,
+                               DispatchBatch* batch, int64_t* committed);
+  void DispatchLoop(ServiceThread& self);
+  void WakeDispatcher() { dispatch_service_.Wake(); }
+  void HousekeepingLoop(ServiceThread& self);
+  // Writes out consume-queue entries older than write_behind_ms (0: all), fsyncs, checkpoints.
+  Status FlushLogicsAndCheckpoint(int64_t write_behind_ms = 0);
+
+  void DoPut(std::string encoded, const std::vector<uint32_t>& sizes, std::string_view topic,
+             int32_t queue_id, QueueHandle* queue, int32_t sys_flag, int32_t count, bool wait,
+             PutCallback cb);
+  Status CheckWritable();
+
+  StoreConfig config_;
+  FileSystem* fs_;
+  CommitLog commit_log_;
+  IndexService index_;
+  std::unique_ptr<File> lock_file_;
+
+  std::shared_mutex queues_mu_;
+  // Hashed: the dispatcher looks a queue up per record, over thousands of topics.
+  std::unordered_map<std::string, std::map<int32_t, std::shared_ptr<ConsumeQueue>>, StringHash,
+                     std::equal_to<>>
+      queues_;
+
+  std::atomic<int64_t> dispatched_{0};
+  std::mutex checkpoint_mu_;               // one FlushLogicsAndCheckpoint at a time
+  std::mutex dispatch_mu_;                 // orders dispatched_ updates with WaitDispatched
+  std::atomic<bool> dispatch_idle_{true};  // its last round found nothing to dispatch
+  std::condition_variable dispatched_cv_;  // progress for WaitDispatched
+
+  std::mutex listener_mu_;
+  ArrivalListener listener_;
+
+  std::mutex shutdown_mu_;
+  std::atomic<bool> running_{false};
+  bool shut_down_ = false;  // guarded by shutdown_mu_
+  std::atomic<bool> disk_full_{false};
+  std::mutex retention_mu_;
+  std::atomic<int64_t> last_flushed_store_ts_{0};
+
+  StoreStats recovery_stats_;
+  // Records found corrupt (body CRC) with intact framing during recovery: [offset, size].
+  std::vector<std::pair<int64_t, int64_t>> corrupt_records_;
+  // Byte ranges skipped during recovery because their framing was destroyed: [begin, end).
+  std::vector<std::pair<int64_t, int64_t>> lost_ranges_;
+
+  // Last, so that they stop before any state they use is destroyed.
+  // Woken by appends when idle; polls every millisecond under load.
+  ServiceThread dispatch_service_{"store-dispatch"};
+  // Consume-queue/index flush, checkpoint and retention every flushIntervalConsumeQueue.
+  ServiceThread house_service_{"store-house"};
+};
+
+}  // namespace ramjet::store::internal
