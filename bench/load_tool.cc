@@ -4,6 +4,8 @@
 //        [--async --inflight 64] [--batch 32] [--rate 30000] [--tags T] [--keys]
 //        [--delay LEVEL] [--messages N | --duration SECONDS] [--interval 5] [--json out.json]
 //        [--topics N]   spread the requests over N topics <topic>-0 .. <topic>-(N-1)
+//        [--no-cork]    unpaced async: one send() per request instead of one per round of
+//                       free in-flight slots (remoting::WriteCork)
 //   ramjet-load consumer -n ... -t BenchTopic [-g group] [--duration S | --messages N]
 //        [--json out.json]
 //   ramjet-load tcp-baseline [--duration 3]     loopback TCP bandwidth on this machine
@@ -40,6 +42,7 @@
 #include "ramjet/base/coding.h"
 #include "ramjet/client/producer.h"
 #include "ramjet/client/push_consumer.h"
+#include "ramjet/remoting/remoting.h"
 
 using namespace ramjet;
 using bench::Histogram;
@@ -66,6 +69,7 @@ struct Options {
   double rate = 0;
   std::string tags;
   bool keys = false;
+  bool cork = true;  // --no-cork: one send() per request
   int delay = 0;
   int64_t messages = 0;
   double duration = 0;
@@ -92,6 +96,7 @@ int Usage() {
       "usage: ramjet-load producer|consumer|tcp-baseline|tcp-echo [-n namesrv] [-t topic] "
       "[-g group] [--size B] [--threads N] [--async] [--inflight N] [--batch N] "
       "[--topics N] [--rate MSG_PER_S] [--tags T] [--keys] [--delay LEVEL] [--messages N] "
+      "[--no-cork] "
       "[--duration S] [--interval S] [--json FILE] [--access-key AK --secret-key SK] [--tls]\n");
   return 2;
 }
@@ -126,6 +131,8 @@ bool Parse(int argc, char** argv, Options* o) {
       o->tags = next();
     else if (a == "--keys")
       o->keys = true;
+    else if (a == "--no-cork")
+      o->cork = false;
     else if (a == "--delay")
       o->delay = std::atoi(next().c_str());
     else if (a == "--messages")
@@ -305,12 +312,7 @@ int RunProducer(const Options& o) {
     std::mutex mu;
     std::condition_variable cv;
     int in_flight = 0;
-    while (!done()) {
-      {
-        std::unique_lock<std::mutex> l(mu);
-        cv.wait(l, [&] { return in_flight < o.inflight; });
-        ++in_flight;
-      }
+    auto issue = [&] {
       int64_t idx = req_counter.fetch_add(1);
       int64_t t0 = pace(idx);
       const std::string topic = TopicOf(o, idx);
@@ -333,6 +335,26 @@ int RunProducer(const Options& o) {
         producer.SendBatchAsync(msgs, on_done);
       } else {
         producer.SendAsync(MakeMessage(o, topic, issued.fetch_add(1), NowMicros()), on_done);
+      }
+    };
+    while (!done()) {
+      int slots = 1;
+      {
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait(l, [&] { return in_flight < o.inflight; });
+        // Unpaced, every free slot is taken at once and those requests are written together
+        // (one send() per round, as a pipelining client does); paced sends go one by one.
+        if (o.rate <= 0 && o.cork) slots = o.inflight - in_flight;
+        in_flight += slots;
+      }
+      remoting::WriteCork cork;
+      for (int i = 0; i < slots; ++i) {
+        if (i > 0 && done()) {
+          std::lock_guard<std::mutex> l(mu);
+          in_flight -= slots - i;
+          break;
+        }
+        issue();
       }
     }
     std::unique_lock<std::mutex> l(mu);

@@ -185,6 +185,9 @@ bool Connection::SendRaw(std::string bytes) {
     }
     return true;
   }
+  if (WriteCork* cork = WriteCork::Current(); cork && !owner_->options().before_corked_flush) {
+    return SendUnderCork(cork, std::move(bytes));
+  }
   bool post_enable = false;
   bool post_close = false;
   bool lock_overflow = false;
@@ -682,6 +685,7 @@ Result<RemotingCommand> Endpoint::InvokeSync(const ConnectionPtr& conn, Remoting
   auto future = promise->get_future();
   InvokeAsync(conn, std::move(request), timeout_ms,
               [promise](Result<RemotingCommand> r) { promise->set_value(std::move(r)); });
+  WriteCork::FlushCurrent();  // the request must leave before this thread waits for its answer
   return future.get();
 }
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -114,6 +115,63 @@ TEST_F(RemotingTest, OnewayGetsNoResponse) {
   EXPECT_EQ(oneway_count_.load(), 10);
   // The connection still works.
   EXPECT_TRUE(client_->InvokeSync(addr_, RemotingCommand::Request(1000), 3000).ok());
+}
+
+TEST_F(RemotingTest, CorkedRequestsLeaveWhenTheOutermostCorkEnds) {
+  ASSERT_TRUE(client_->InvokeSync(addr_, RemotingCommand::Request(1000), 3000).ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> answered;
+  {
+    WriteCork cork;
+    {
+      WriteCork inner;
+      for (int i = 0; i < 50; ++i) {
+        RemotingCommand req = RemotingCommand::Request(1000);
+        req.Set("v", std::to_string(i));
+        client_->InvokeAsync(addr_, req, 3000, [&](Result<RemotingCommand> r) {
+          std::lock_guard<std::mutex> l(mu);
+          answered.push_back(r.ok() ? std::stoi(r->GetString("echo").value_or("-1")) : -2);
+          cv.notify_all();
+        });
+      }
+    }  // a nested cork's end writes nothing
+    ASSERT_TRUE(client_->InvokeOneway(addr_, RemotingCommand::Request(1001)).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(oneway_count_.load(), 0);  // nothing has left yet
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_TRUE(answered.empty());
+  }
+  std::unique_lock<std::mutex> l(mu);
+  ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(3), [&] { return answered.size() == 50; }));
+  std::sort(answered.begin(), answered.end());
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(answered[i], i);
+  for (int i = 0; i < 100 && oneway_count_.load() < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(oneway_count_.load(), 1);
+}
+
+TEST_F(RemotingTest, SyncCallUnderACorkWritesTheCorkOutAndIsAnswered) {
+  ASSERT_TRUE(client_->InvokeSync(addr_, RemotingCommand::Request(1000), 3000).ok());
+  std::atomic<bool> first_answered{false};
+  WriteCork cork;
+  RemotingCommand first = RemotingCommand::Request(1000);
+  first.Set("v", "first");
+  client_->InvokeAsync(addr_, first, 3000, [&](Result<RemotingCommand> r) {
+    first_answered = r.ok() && r->GetString("echo").value_or("") == "first";
+  });
+  RemotingCommand second = RemotingCommand::Request(1000);
+  second.Set("v", "second");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = client_->InvokeSync(addr_, second, 3000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();  // without the write-out: a timeout
+  EXPECT_EQ(r->GetString("echo").value_or(""), "second");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  for (int i = 0; i < 100 && !first_answered.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(first_answered.load());
 }
 
 TEST_F(RemotingTest, UnknownCodeIsNotSupported) {

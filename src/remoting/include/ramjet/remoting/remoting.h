@@ -9,6 +9,10 @@
 //    has room and otherwise queues the bytes for the loop (EPOLLOUT). Sends made by the loop
 //    thread while it processes a connection's input (handlers run inline, callbacks) are
 //    "corked": buffered and written with one send() when that read round ends (or every 64 KiB).
+//  - An application thread may cork its own sends with a WriteCork: while one is alive on the
+//    thread, what it sends is queued per connection and written with one send() per connection
+//    when the cork ends (pipelined requests from one thread: one syscall and TCP segment train
+//    instead of one per request).
 //  - A request handler runs on the ThreadPool it was registered with (or on the I/O thread when
 //    registered without one: only for cheap, non-blocking handlers). A full pool answers
 //    SYSTEM_BUSY at once. Handlers may answer later, from any thread, through RequestContext.
@@ -41,6 +45,36 @@ namespace ramjet::remoting {
 
 class EventLoop;
 class Endpoint;
+class Connection;
+
+// WriteCork: corks the calling thread's sends, as the loop corks its read rounds. While one is
+// alive on a thread (scopes nest; the outermost one flushes), Connection::Send from that thread
+// appends the frame to the connection's queue instead of writing it; the cork's end writes each
+// connection it touched with one send() (what the socket does not take goes out on EPOLLOUT, as
+// any queued bytes). Frames keep their order on each connection. A write error closes the
+// connection (its pending requests fail as on any close). Endpoint::InvokeSync writes out the
+// thread's cork before it waits (FlushCurrent); a thread that waits for a response otherwise
+// ends or flushes its cork first. Only connections of endpoints without before_corked_flush
+// (clients) are corked: on a server a send goes out as without a cork. Not for the loop threads,
+// whose sends during a read round are corked already. Not copyable; lives on one thread.
+class WriteCork {
+ public:
+  WriteCork();
+  ~WriteCork();
+  WriteCork(const WriteCork&) = delete;
+  WriteCork& operator=(const WriteCork&) = delete;
+  // The calling thread's outermost cork, or null.
+  static WriteCork* Current();
+  // Writes out what the calling thread's cork holds so far (nothing without a cork); the cork
+  // stays.
+  static void FlushCurrent();
+
+ private:
+  friend class Connection;
+  void Flush();
+  WriteCork* outer_;
+  std::vector<std::shared_ptr<Connection>> touched_;
+};
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -63,6 +97,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   friend class Endpoint;
   friend class EventLoop;
+  friend class WriteCork;
   // How the bytes on the socket are framed: decided at creation for clients and servers with
   // TLS disabled, by the first byte a TLS-capable server reads.
   enum class Wire : uint8_t { kUndecided, kPlain, kTls };
@@ -78,6 +113,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool RunBeforeCorkedFlush();
   // Sends what was buffered while the loop thread processed this connection's input.
   void FlushCorked();
+  // A send under the thread's WriteCork: queued; false if the connection is closed.
+  bool SendUnderCork(WriteCork* cork, std::string bytes);
+  // At the end of a WriteCork, from the application thread: writes what is queued.
+  void FlushAfterCork();
   // Closes a connection whose unsent bytes passed max_pending_out_bytes (logged); false.
   bool ClosePendingOverflow();
   void CloseNow(std::string_view reason);  // on the loop thread
@@ -101,6 +140,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Wire wire_;                        // written on the loop thread before tls_ is used
   std::string plain_in_;             // loop thread: decrypted bytes of one read
   bool want_write_ = false;
+  bool in_write_cork_ = false;  // guarded by out_mu_: in some thread's WriteCork::touched_
   std::atomic<bool> closed_{false};
   std::atomic<bool> close_requested_{false};
   std::atomic<int64_t> last_io_us_{0};  // last byte read or written (idle timeout)
