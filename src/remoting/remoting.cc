@@ -141,19 +141,18 @@ bool Connection::WriteOutLocked() {
   return !failed;
 }
 
+bool Connection::WriteQueued(bool* want_epollout) {
+  std::lock_guard<std::mutex> l(out_mu_);
+  // want_write_: the loop owns the queue's writing (EPOLLOUT) and takes these bytes with it.
+  if (closed_.load(std::memory_order_acquire) || want_write_ || out_.empty()) return true;
+  if (!WriteOutLocked()) return false;
+  if (!out_.empty()) want_write_ = *want_epollout = true;
+  return true;
+}
+
 void Connection::FlushCorked() {
   bool enable = false;
-  bool failed = false;
-  {
-    std::lock_guard<std::mutex> l(out_mu_);
-    if (closed_.load(std::memory_order_acquire) || want_write_ || out_.empty()) return;
-    failed = !WriteOutLocked();
-    if (!failed && !out_.empty()) {
-      want_write_ = true;
-      enable = true;
-    }
-  }
-  if (failed) {
+  if (!WriteQueued(&enable)) {
     CloseNow("write failed");
   } else if (enable) {
     loop_->Modify(fd_, EPOLLIN | EPOLLRDHUP | EPOLLOUT);

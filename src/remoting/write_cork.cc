@@ -9,6 +9,8 @@ namespace ramjet::remoting {
 
 namespace {
 thread_local WriteCork* t_write_cork = nullptr;  // the outermost cork alive on this thread
+// A cork's queue on one connection is written once it holds this much.
+constexpr size_t kWriteCorkFlushBytes = 256 * 1024;
 }  // namespace
 
 WriteCork::WriteCork() : outer_(t_write_cork) {
@@ -35,41 +37,37 @@ void WriteCork::Flush() {
 
 bool Connection::SendUnderCork(WriteCork* cork, std::string bytes) {
   bool sealed = true;
-  bool over = false;
-  bool first = false;
+  bool write_now = false;
   {
     std::lock_guard<std::mutex> l(out_mu_);
     if (closed_.load(std::memory_order_acquire)) return false;
     sealed = SealLocked(&bytes);
     if (sealed) out_.append(bytes);  // never the plaintext of a failed seal
-    over = out_.size() > owner_->options().max_pending_out_bytes;
-    first = !in_write_cork_;
-    in_write_cork_ = true;
+    // A long cork is written in pieces, as the loop's: what waits is bounded by the socket, not
+    // by the cork (max_pending_out_bytes then judges only bytes the socket refused).
+    write_now = !want_write_ && out_.size() >= kWriteCorkFlushBytes;
   }
-  if (first) cork->touched_.push_back(shared_from_this());
   if (!sealed) {
     Close("TLS write failed");
     return false;
   }
+  // Each cork remembers its own connections (another thread's cork may hold this one too).
+  bool known = false;
+  for (const auto& c : cork->touched_) known = known || c.get() == this;
+  if (!known) cork->touched_.push_back(shared_from_this());
+  if (write_now) FlushAfterCork();
+  bool over = false;
+  {
+    std::lock_guard<std::mutex> l(out_mu_);
+    over = out_.size() > owner_->options().max_pending_out_bytes;
+  }
   if (over) return ClosePendingOverflow();
-  return true;
+  return !closed();
 }
 
 void Connection::FlushAfterCork() {
-  bool failed = false;
   bool enable = false;
-  {
-    std::lock_guard<std::mutex> l(out_mu_);
-    in_write_cork_ = false;
-    // want_write_: the loop owns the queue's writing (EPOLLOUT) and takes these bytes with it.
-    if (closed_.load(std::memory_order_acquire) || want_write_ || out_.empty()) return;
-    failed = !WriteOutLocked();
-    if (!failed && !out_.empty()) {
-      want_write_ = true;
-      enable = true;
-    }
-  }
-  if (failed) {
+  if (!WriteQueued(&enable)) {
     Close("write failed");
   } else if (enable) {
     auto self = shared_from_this();

@@ -51,12 +51,15 @@ class Connection;
 // alive on a thread (scopes nest; the outermost one flushes), Connection::Send from that thread
 // appends the frame to the connection's queue instead of writing it; the cork's end writes each
 // connection it touched with one send() (what the socket does not take goes out on EPOLLOUT, as
-// any queued bytes). Frames keep their order on each connection. A write error closes the
-// connection (its pending requests fail as on any close). Endpoint::InvokeSync writes out the
-// thread's cork before it waits (FlushCurrent); a thread that waits for a response otherwise
-// ends or flushes its cork first. Only connections of endpoints without before_corked_flush
-// (clients) are corked: on a server a send goes out as without a cork. Not for the loop threads,
-// whose sends during a read round are corked already. Not copyable; lives on one thread.
+// any queued bytes). A queue past 256 KiB is written at once. The loop may also write a corked
+// queue early (when it flushes its own round or on EPOLLOUT); and while a cork holds a queue,
+// other threads' sends on that connection wait behind it: keep corks short. Frames keep their
+// order on each connection. A write error closes the connection (its pending requests fail as on
+// any close). Endpoint::InvokeSync writes out the thread's cork before it waits (FlushCurrent);
+// a thread that waits for a response otherwise ends or flushes its cork first. Only connections
+// of endpoints without before_corked_flush (clients) are corked: on a server a send goes out as
+// without a cork. Not for the loop threads, whose sends during a read round are corked already.
+// Not copyable; lives on one thread.
 class WriteCork {
  public:
   WriteCork();
@@ -111,9 +114,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool WriteOutLocked();
   // Runs the endpoint's before_corked_flush; on false closes the connection and returns false.
   bool RunBeforeCorkedFlush();
+  // Writes the queue as far as the socket takes it, unless the loop owns its writing
+  // (want_write_); sets want_write_ and *want_epollout when bytes remain. False on a write
+  // error.
+  bool WriteQueued(bool* want_epollout);
   // Sends what was buffered while the loop thread processed this connection's input.
   void FlushCorked();
-  // A send under the thread's WriteCork: queued; false if the connection is closed.
+  // A send under the thread's WriteCork: queued (written at once past 256 KiB); false if the
+  // connection is closed.
   bool SendUnderCork(WriteCork* cork, std::string bytes);
   // At the end of a WriteCork, from the application thread: writes what is queued.
   void FlushAfterCork();
@@ -140,7 +148,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Wire wire_;                        // written on the loop thread before tls_ is used
   std::string plain_in_;             // loop thread: decrypted bytes of one read
   bool want_write_ = false;
-  bool in_write_cork_ = false;  // guarded by out_mu_: in some thread's WriteCork::touched_
   std::atomic<bool> closed_{false};
   std::atomic<bool> close_requested_{false};
   std::atomic<int64_t> last_io_us_{0};  // last byte read or written (idle timeout)
