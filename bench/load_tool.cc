@@ -6,6 +6,8 @@
 //        [--topics N]   spread the requests over N topics <topic>-0 .. <topic>-(N-1)
 //        [--no-cork]    unpaced async: one send() per request instead of one per round of
 //                       free in-flight slots (remoting::WriteCork)
+//        [--refill-from-main]  unpaced async: the sending thread refills freed slots, woken by
+//                       each answer, instead of the answer's callback issuing the next request
 //   ramjet-load consumer -n ... -t BenchTopic [-g group] [--duration S | --messages N]
 //        [--json out.json]
 //   ramjet-load tcp-baseline [--duration 3]     loopback TCP bandwidth on this machine
@@ -30,6 +32,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -70,6 +73,9 @@ struct Options {
   std::string tags;
   bool keys = false;
   bool cork = true;  // --no-cork: one send() per request
+  // Unpaced async: an answer's callback (on the client's I/O thread) issues the next request
+  // in its slot; --refill-from-main: the sending thread does, woken per answer.
+  bool refill_in_callback = true;
   int delay = 0;
   int64_t messages = 0;
   double duration = 0;
@@ -96,7 +102,7 @@ int Usage() {
       "usage: ramjet-load producer|consumer|tcp-baseline|tcp-echo [-n namesrv] [-t topic] "
       "[-g group] [--size B] [--threads N] [--async] [--inflight N] [--batch N] "
       "[--topics N] [--rate MSG_PER_S] [--tags T] [--keys] [--delay LEVEL] [--messages N] "
-      "[--no-cork] "
+      "[--no-cork] [--refill-from-main] "
       "[--duration S] [--interval S] [--json FILE] [--access-key AK --secret-key SK] [--tls]\n");
   return 2;
 }
@@ -133,6 +139,8 @@ bool Parse(int argc, char** argv, Options* o) {
       o->keys = true;
     else if (a == "--no-cork")
       o->cork = false;
+    else if (a == "--refill-from-main")
+      o->refill_in_callback = false;
     else if (a == "--delay")
       o->delay = std::atoi(next().c_str());
     else if (a == "--messages")
@@ -312,7 +320,15 @@ int RunProducer(const Options& o) {
     std::mutex mu;
     std::condition_variable cv;
     int in_flight = 0;
-    auto issue = [&] {
+    // Closed loop: each answer's callback issues the next request in its slot, on the client's
+    // I/O thread, so the requests issued while one read round is handled leave together with
+    // one send() at its end (a pipelining client; no thread hand-off per answer). A callback
+    // run inline by a failing SendAsync (depth > 0) frees its slot instead of recursing.
+    const bool refill = o.rate <= 0 && o.cork && o.refill_in_callback;
+    static thread_local int issue_depth = 0;
+    std::function<void()> issue;
+    issue = [&] {
+      ++issue_depth;
       int64_t idx = req_counter.fetch_add(1);
       int64_t t0 = pace(idx);
       const std::string topic = TopicOf(o, idx);
@@ -322,6 +338,7 @@ int RunProducer(const Options& o) {
         } else {
           stats.Error();
         }
+        if (refill && issue_depth == 0 && !done()) return issue();
         std::lock_guard<std::mutex> l(mu);
         --in_flight;
         cv.notify_one();
@@ -336,6 +353,7 @@ int RunProducer(const Options& o) {
       } else {
         producer.SendAsync(MakeMessage(o, topic, issued.fetch_add(1), NowMicros()), on_done);
       }
+      --issue_depth;
     };
     while (!done()) {
       int slots = 1;

@@ -333,6 +333,7 @@ Status Broker::StartServer() {
     };
   }
   so.io_threads = std::max(1, config.server_worker_threads);
+  so.cork_flush_bytes = static_cast<size_t>(config.server_cork_flush_bytes);
   so.max_frame_bytes = static_cast<size_t>(config.max_frame_bytes);
   so.version = protocol::kVersionV4_9_8;
   RJ_RETURN_IF_ERROR(config.tls.ApplyToServer(&so, "broker"));

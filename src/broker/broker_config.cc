@@ -233,6 +233,10 @@ void BrokerConfig::Bind(ConfigBinder* b) {
   b->Bind("consumerManagerThreadPoolQueueCapacity", &consumer_manager_thread_pool_queue_capacity,
           "queued offset requests before SYSTEM_BUSY");
   b->Bind("serverWorkerThreads", &server_worker_threads, "network I/O threads");
+  b->Bind("serverCorkFlushBytes", &server_cork_flush_bytes,
+          "Ramjet: the answers of one read round are written once they hold this many bytes "
+          "(the client starts on them while the round goes on), the rest when it ends")
+      .Range(512, 4 << 20);
   b->Bind("maxFrameBytes", &max_frame_bytes,
           "largest accepted frame; a longer length field closes the connection")
       .Refused();

@@ -102,10 +102,10 @@ bool Connection::Send(const RemotingCommand& cmd) {
 
 namespace {
 // The connection whose input the current (loop) thread is processing. Responses it sends while
-// doing so are buffered and written with one send() when the read round ends ("cork"), so a
-// burst of pipelined requests answered inline costs one syscall instead of one per response.
+// doing so are buffered and written with one send() when the read round ends ("cork"), or once
+// they hold EndpointOptions::cork_flush_bytes, so a burst of pipelined requests answered inline
+// costs a few syscalls instead of one per response and the peer starts on the first answers.
 thread_local Connection* t_corked = nullptr;
-constexpr size_t kCorkFlushBytes = 64 * 1024;
 }  // namespace
 
 bool Connection::in_read_round() const {
@@ -170,7 +170,8 @@ bool Connection::SendRaw(std::string bytes) {
       if (closed_.load(std::memory_order_acquire)) return false;
       sealed = SealLocked(&bytes);
       if (sealed) out_.append(bytes);  // never the plaintext of a failed seal
-      flush = !want_write_ && out_.size() >= kCorkFlushBytes;
+      round_sent_ = true;
+      flush = !want_write_ && out_.size() >= owner_->options().cork_flush_bytes;
       over = out_.size() > max_pending;
     }
     if (!sealed) {
@@ -276,7 +277,10 @@ void Connection::HandleReadable() {
   t_corked = nullptr;
   // Also after the peer closed: the round's deferred appends are written either way.
   const bool ok = RunBeforeCorkedFlush();
-  if (ok && !closed()) FlushCorked();
+  // TLS rounds may have queued handshake records or alerts without a send of their own.
+  const bool sent = round_sent_ || wire_ == Wire::kTls;
+  round_sent_ = false;
+  if (ok && !closed() && sent) FlushCorked();
 }
 
 void Connection::ReadFrames() {

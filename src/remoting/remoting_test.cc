@@ -451,5 +451,59 @@ TEST(CorkedFlushTest, InlineResponsesWaitForTheHookAndAFailedHookWithholdsThem) 
   server.Shutdown();
 }
 
+
+// cork_flush_bytes: the answers of a long read round leave in pieces while the round goes on, so
+// the client works on the first of them before the server has handled the last request.
+TEST(CorkedFlushTest, ALongRoundsAnswersLeaveBeforeItEnds) {
+  std::atomic<int> answered{0};
+  std::atomic<bool> last_saw_an_answer{false};
+  EndpointOptions so;
+  so.name = "cork-server";
+  so.io_threads = 1;
+  so.cork_flush_bytes = 1024;
+  so.before_corked_flush = [] { return true; };
+  RemotingServer server(so);
+  server.RegisterProcessor(
+      1000,
+      [&](const RequestContextPtr& ctx) {
+        if (ctx->request().GetString("v").value_or("") == "last") {
+          // Still in the round that read every request: wait for the client to see an answer.
+          for (int i = 0; i < 200 && answered.load() == 0; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          }
+          last_saw_an_answer = answered.load() > 0;
+        }
+        RemotingCommand r = RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess);
+        r.body = ctx->request().body;
+        ctx->Respond(std::move(r));
+      },
+      nullptr);  // inline on the I/O thread
+  ASSERT_TRUE(server.Start({{"127.0.0.1", 0}}).ok());
+  const std::string addr = "127.0.0.1:" + std::to_string(server.port());
+  EndpointOptions co;
+  co.name = "cork-client";
+  RemotingClient client(co);
+  ASSERT_TRUE(client.InvokeSync(addr, RemotingCommand::Request(1000), 3000).ok());
+  constexpr int kRequests = 30;  // about 10 KiB: one send(), read in one round
+  {
+    WriteCork cork;
+    for (int i = 0; i < kRequests; ++i) {
+      RemotingCommand req = RemotingCommand::Request(1000);
+      req.Set("v", i + 1 == kRequests ? "last" : "n");
+      req.body = std::string(200, 'x');
+      client.InvokeAsync(addr, req, 5000, [&](Result<RemotingCommand> r) {
+        if (r.ok() && r->code == rc::kSuccess) answered.fetch_add(1);
+      });
+    }
+  }
+  for (int i = 0; i < 500 && answered.load() < kRequests; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(answered.load(), kRequests);
+  EXPECT_TRUE(last_saw_an_answer.load());
+  client.Shutdown();
+  server.Shutdown();
+}
+
 }  // namespace
 }  // namespace ramjet::remoting

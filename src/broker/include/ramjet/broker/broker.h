@@ -117,6 +117,7 @@ struct BrokerConfig {
   int32_t client_manager_thread_pool_queue_capacity = 1000000;
   int32_t consumer_manager_thread_pool_queue_capacity = 1000000;
   int32_t server_worker_threads = 2;                   // serverWorkerThreads (I/O loops)
+  int32_t server_cork_flush_bytes = 4096;              // serverCorkFlushBytes (Ramjet)
   int64_t max_frame_bytes = 16 * 1024 * 1024;          // com.rocketmq.remoting.frameMaxLength
   remoting::TlsConfig tls;                             // tlsMode, tlsServerCertPath, ...
   remoting::ConnectionLimits limits;                   // serverChannelMaxIdleTimeSeconds, ...

@@ -148,6 +148,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Wire wire_;                        // written on the loop thread before tls_ is used
   std::string plain_in_;             // loop thread: decrypted bytes of one read
   bool want_write_ = false;
+  // Loop thread: the current read round queued sends of its own. Only then does its end write
+  // the queue, so that an application thread's WriteCork holding bytes there is not cut short.
+  bool round_sent_ = false;
   std::atomic<bool> closed_{false};
   std::atomic<bool> close_requested_{false};
   std::atomic<int64_t> last_io_us_{0};  // last byte read or written (idle timeout)
@@ -224,6 +227,11 @@ inline constexpr int64_t kTlsHandshakeTimeoutUs = 10'000'000;
 struct EndpointOptions {
   std::string name = "remoting";
   int io_threads = 1;
+  // A read round's sends (answers of requests handled inline, requests issued by response
+  // callbacks) are corked and written with one send() when the round ends, or as soon as they
+  // hold this many bytes: then the peer starts on the first of them while the round goes on, so
+  // a pipelined stream keeps both sides busy instead of moving as one batch.
+  size_t cork_flush_bytes = 16u << 10;
   size_t max_frame_bytes = protocol::kDefaultMaxFrameBytes;
   int32_t version = 409;  // MQVersion ordinal written into our frames
   protocol::LanguageCode language = protocol::LanguageCode::kCpp;
