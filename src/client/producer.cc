@@ -82,8 +82,8 @@ Result<SendResult> Producer::Send(const Message& msg, const QueueSelector& selec
 Result<SendResult> Producer::Send(const Message& msg, const MessageQueue& queue) {
   return impl_->SendTo(msg, queue, nullptr, false);
 }
-void Producer::SendAsync(const Message& msg, std::function<void(Result<SendResult>)> cb) {
-  impl_->SendAsync(msg, std::move(cb));
+void Producer::SendAsync(Message msg, std::function<void(Result<SendResult>)> cb) {
+  impl_->SendAsync(std::move(msg), std::move(cb));
 }
 Status Producer::SendOneway(const Message& msg) { return impl_->SendOneway(msg); }
 Result<SendResult> Producer::SendBatch(const std::vector<Message>& msgs) {
@@ -105,7 +105,7 @@ Result<SendResult> Producer::SendInTransaction(
 }
 Result<std::vector<MessageQueue>> Producer::FetchPublishQueues(const std::string& topic) {
   RJ_ASSIGN_OR_RETURN(auto info, impl_->GetPublishInfo(topic));
-  return info.queues;
+  return info->queues;
 }
 const std::string& Producer::client_id() const { return impl_->client_id_; }
 

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include "client_instance.h"
 #include "client_util.h"
@@ -92,7 +93,9 @@ class Producer::Impl : public detail::ClientMember,
     auto info = ToPublishInfo(topic, route, 0);
     if (info.queues.empty()) return;
     std::lock_guard<std::mutex> l(mu_);
-    if (routes_.count(topic) && !auto_created_.count(topic)) routes_[topic] = std::move(info);
+    if (routes_.count(topic) && !auto_created_.count(topic)) {
+      routes_[topic] = std::make_shared<const PublishInfo>(std::move(info));
+    }
   }
 
   void FillHeartbeat(protocol::HeartbeatData* hb) override {
@@ -117,6 +120,8 @@ class Producer::Impl : public detail::ClientMember,
     std::vector<MessageQueue> queues;
     std::map<std::string, std::string> master;  // broker name -> address
   };
+  // Shared, never modified once published: a send holds its topic's view without copying it.
+  using PublishInfoPtr = std::shared_ptr<const PublishInfo>;
 
   static PublishInfo ToPublishInfo(const std::string& topic, const protocol::TopicRouteData& r,
                                    int cap_queues) {
@@ -133,11 +138,11 @@ class Producer::Impl : public detail::ClientMember,
     return p;
   }
 
-  Result<PublishInfo> GetPublishInfo(const std::string& topic) {
+  Result<PublishInfoPtr> GetPublishInfo(const std::string& topic) {
     {
       std::lock_guard<std::mutex> l(mu_);
       auto it = routes_.find(topic);
-      if (it != routes_.end() && !it->second.queues.empty()) return it->second;
+      if (it != routes_.end() && !it->second->queues.empty()) return it->second;
     }
     auto route = QueryRoute(topic);
     PublishInfo info;
@@ -156,10 +161,11 @@ class Producer::Impl : public detail::ClientMember,
     if (info.queues.empty()) {
       return Status::NotFound("No route info of this topic: " + topic + " (no writable queue)");
     }
+    auto shared = std::make_shared<const PublishInfo>(std::move(info));
     std::lock_guard<std::mutex> l(mu_);
     if (auto_created) auto_created_.insert(topic);
-    routes_[topic] = info;
-    return info;
+    routes_[topic] = shared;
+    return shared;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -245,7 +251,8 @@ class Producer::Impl : public detail::ClientMember,
   Result<SendResult> SendTo(const Message& m, const std::optional<MessageQueue>& fixed,
                             const QueueSelector* selector, bool transactional) {
     RJ_RETURN_IF_ERROR(detail::ValidateMessage(m, config_.max_message_size));
-    RJ_ASSIGN_OR_RETURN(PublishInfo info, GetPublishInfo(m.topic));
+    RJ_ASSIGN_OR_RETURN(PublishInfoPtr info_ptr, GetPublishInfo(m.topic));
+    const PublishInfo& info = *info_ptr;
     const std::string uniq = NewUniqueId();
     // Ordered sends (selector or fixed queue) are not retried elsewhere.
     const int attempts = (fixed || selector) ? 1 : 1 + config_.retry_times_when_send_failed;
@@ -289,13 +296,13 @@ class Producer::Impl : public detail::ClientMember,
     return last;
   }
 
-  void SendAsync(const Message& m, std::function<void(Result<SendResult>)> cb) {
+  void SendAsync(Message m, std::function<void(Result<SendResult>)> cb) {
     Status v = detail::ValidateMessage(m, config_.max_message_size);
     if (!v.ok()) return cb(v);
     auto info = GetPublishInfo(m.topic);
     if (!info.ok()) return cb(info.status());
     auto req = std::make_shared<AsyncSend>();
-    req->msg = m;
+    req->msg = std::move(m);
     req->info = std::move(info).value();
     req->uniq = NewUniqueId();
     req->cb = std::move(cb);
@@ -305,7 +312,7 @@ class Producer::Impl : public detail::ClientMember,
 
   struct AsyncSend {
     Message msg;
-    PublishInfo info;
+    PublishInfoPtr info;
     std::string uniq;
     std::function<void(Result<SendResult>)> cb;
     size_t start = 0;
@@ -315,13 +322,13 @@ class Producer::Impl : public detail::ClientMember,
 
   // One attempt of an async send; the response callback (on the I/O thread) retries on failure.
   void SendAsyncAttempt(const std::shared_ptr<AsyncSend>& req) {
-    const auto& queues = req->info.queues;
+    const auto& queues = req->info->queues;
     MessageQueue q = queues[(req->start + static_cast<size_t>(req->attempt)) % queues.size()];
     for (size_t i = 0; i < queues.size() && q.broker_name == req->last_broker; ++i) {
       q = queues[(req->start + static_cast<size_t>(req->attempt) + i) % queues.size()];
     }
-    auto addr = req->info.master.find(q.broker_name);
-    if (addr == req->info.master.end()) {
+    auto addr = req->info->master.find(q.broker_name);
+    if (addr == req->info->master.end()) {
       return req->cb(Status::NotFound("no master for " + q.broker_name));
     }
     req->last_broker = q.broker_name;
@@ -343,7 +350,8 @@ class Producer::Impl : public detail::ClientMember,
 
   Status SendOneway(const Message& m) {
     RJ_RETURN_IF_ERROR(detail::ValidateMessage(m, config_.max_message_size));
-    RJ_ASSIGN_OR_RETURN(PublishInfo info, GetPublishInfo(m.topic));
+    RJ_ASSIGN_OR_RETURN(PublishInfoPtr info_ptr, GetPublishInfo(m.topic));
+    const PublishInfo& info = *info_ptr;
     MessageQueue q = info.queues[static_cast<size_t>(rr_.fetch_add(1)) % info.queues.size()];
     return client_->InvokeOneway(info.master.at(q.broker_name),
                                  BuildSend(m, q, NewUniqueId(), false));
@@ -371,7 +379,8 @@ class Producer::Impl : public detail::ClientMember,
         return Status::InvalidArgument("Retry Group is not supported for batching");
       }
     }
-    RJ_ASSIGN_OR_RETURN(PublishInfo info, GetPublishInfo(msgs[0].topic));
+    RJ_ASSIGN_OR_RETURN(PublishInfoPtr info_ptr, GetPublishInfo(msgs[0].topic));
+    const PublishInfo& info = *info_ptr;
     BatchRequest out;
     std::string body;
     for (const auto& m : msgs) {
@@ -451,7 +460,7 @@ class Producer::Impl : public detail::ClientMember,
   remoting::RemotingClient* client_ = nullptr;  // the instance's, while started
   std::unique_ptr<remoting::ThreadPool> check_pool_;
   std::mutex mu_;
-  std::map<std::string, PublishInfo> routes_;
+  std::unordered_map<std::string, PublishInfoPtr> routes_;
   std::set<std::string> auto_created_;
   std::function<LocalTransactionState(const MessageExt&)> check_;
   bool started_ = false;

@@ -50,8 +50,8 @@ Result<SendResult> Producer::Impl::SendInTransaction(
     std::lock_guard<std::mutex> l(mu_);
     auto it = routes_.find(m.topic);
     if (it != routes_.end()) {
-      auto a = it->second.master.find(half.queue.broker_name);
-      if (a != it->second.master.end()) addr = a->second;
+      auto a = it->second->master.find(half.queue.broker_name);
+      if (a != it->second->master.end()) addr = a->second;
     }
   }
   if (addr.empty()) {

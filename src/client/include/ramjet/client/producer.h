@@ -67,7 +67,8 @@ class Producer {
   Result<SendResult> Send(const Message& msg);
   Result<SendResult> Send(const Message& msg, const QueueSelector& selector);
   Result<SendResult> Send(const Message& msg, const MessageQueue& queue);
-  void SendAsync(const Message& msg, std::function<void(Result<SendResult>)> cb);
+  // The message is kept until the send completes: pass an rvalue to spare copying its body.
+  void SendAsync(Message msg, std::function<void(Result<SendResult>)> cb);
   Status SendOneway(const Message& msg);
   // One SEND_BATCH_MESSAGE: all messages must share the topic and have no delay level.
   Result<SendResult> SendBatch(const std::vector<Message>& msgs);
