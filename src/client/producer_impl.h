@@ -93,8 +93,10 @@ class Producer::Impl : public detail::ClientMember,
     auto info = ToPublishInfo(topic, route, 0);
     if (info.queues.empty()) return;
     std::lock_guard<std::mutex> l(mu_);
-    if (routes_.count(topic) && !auto_created_.count(topic)) {
-      routes_[topic] = std::make_shared<const PublishInfo>(std::move(info));
+    auto it = routes_.find(topic);
+    if (it != routes_.end() && !auto_created_.count(topic)) {
+      info.next_queue = it->second->next_queue;
+      it->second = std::make_shared<const PublishInfo>(std::move(info));
     }
   }
 
@@ -119,6 +121,12 @@ class Producer::Impl : public detail::ClientMember,
   struct PublishInfo {
     std::vector<MessageQueue> queues;
     std::map<std::string, std::string> master;  // broker name -> address
+    // Where the topic's next send starts (RocketMQ's per-topic sendWhichQueue): each topic
+    // goes round its own queues. Shared by the topic's successive route views.
+    std::shared_ptr<std::atomic<uint32_t>> next_queue = std::make_shared<std::atomic<uint32_t>>(0);
+    size_t NextQueue() const {
+      return static_cast<size_t>(next_queue->fetch_add(1, std::memory_order_relaxed));
+    }
   };
   // Shared, never modified once published: a send holds its topic's view without copying it.
   using PublishInfoPtr = std::shared_ptr<const PublishInfo>;
@@ -265,7 +273,7 @@ class Producer::Impl : public detail::ClientMember,
       } else if (selector) {
         q = info.queues[(*selector)(info.queues, m) % info.queues.size()];
       } else {
-        size_t start = static_cast<size_t>(rr_.fetch_add(1));
+        size_t start = info.NextQueue();
         q = info.queues[start % info.queues.size()];
         for (size_t i = 0; i < info.queues.size() && q.broker_name == last_broker; ++i) {
           q = info.queues[(start + i) % info.queues.size()];
@@ -306,7 +314,7 @@ class Producer::Impl : public detail::ClientMember,
     req->info = std::move(info).value();
     req->uniq = NewUniqueId();
     req->cb = std::move(cb);
-    req->start = static_cast<size_t>(rr_.fetch_add(1));
+    req->start = req->info->NextQueue();
     SendAsyncAttempt(req);
   }
 
@@ -352,7 +360,7 @@ class Producer::Impl : public detail::ClientMember,
     RJ_RETURN_IF_ERROR(detail::ValidateMessage(m, config_.max_message_size));
     RJ_ASSIGN_OR_RETURN(PublishInfoPtr info_ptr, GetPublishInfo(m.topic));
     const PublishInfo& info = *info_ptr;
-    MessageQueue q = info.queues[static_cast<size_t>(rr_.fetch_add(1)) % info.queues.size()];
+    MessageQueue q = info.queues[info.NextQueue() % info.queues.size()];
     return client_->InvokeOneway(info.master.at(q.broker_name),
                                  BuildSend(m, q, NewUniqueId(), false));
   }
@@ -397,7 +405,7 @@ class Producer::Impl : public detail::ClientMember,
       PutBE16(&body, static_cast<uint16_t>(props.size()));
       body += props;
     }
-    out.queue = info.queues[static_cast<size_t>(rr_.fetch_add(1)) % info.queues.size()];
+    out.queue = info.queues[info.NextQueue() % info.queues.size()];
     auto addr = info.master.find(out.queue.broker_name);
     if (addr == info.master.end())
       return Status::NotFound("no master for " + out.queue.broker_name);
@@ -455,7 +463,6 @@ class Producer::Impl : public detail::ClientMember,
   std::string group_;
   ClientConfig config_;
   std::string client_id_;
-  std::atomic<uint32_t> rr_{0};
   std::shared_ptr<detail::ClientInstance> instance_;
   remoting::RemotingClient* client_ = nullptr;  // the instance's, while started
   std::unique_ptr<remoting::ThreadPool> check_pool_;
