@@ -451,7 +451,6 @@ TEST(CorkedFlushTest, InlineResponsesWaitForTheHookAndAFailedHookWithholdsThem) 
   server.Shutdown();
 }
 
-
 // cork_flush_bytes: the answers of a long read round leave in pieces while the round goes on, so
 // the client works on the first of them before the server has handled the last request.
 TEST(CorkedFlushTest, ALongRoundsAnswersLeaveBeforeItEnds) {
