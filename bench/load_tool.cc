@@ -360,6 +360,8 @@ int RunProducer(const Options& o) {
       {
         std::unique_lock<std::mutex> l(mu);
         cv.wait(l, [&] { return in_flight < o.inflight; });
+        // Callbacks refill while this thread waits: the run may have ended meanwhile.
+        if (done()) break;
         // Unpaced, every free slot is taken at once and those requests are written together
         // (one send() per round, as a pipelining client does); paced sends go one by one.
         if (o.rate <= 0 && o.cork) slots = o.inflight - in_flight;
