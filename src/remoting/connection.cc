@@ -61,23 +61,26 @@ bool Connection::RunBeforeCorkedFlush() {
   return false;
 }
 
-bool Connection::WriteOutLocked() {
-  size_t done = 0;
-  bool failed = false;
-  while (done < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + done, out_.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+bool Connection::SendSomeLocked(std::string_view data, size_t* done) {
+  while (*done < data.size()) {
+    ssize_t n = ::send(fd_, data.data() + *done, data.size() - *done, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
-      done += static_cast<size_t>(n);
+      *done += static_cast<size_t>(n);
       last_io_us_.store(MonoMicros(), std::memory_order_relaxed);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    failed = true;
-    break;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    return false;
   }
+  return true;
+}
+
+bool Connection::WriteOutLocked() {
+  size_t done = 0;
+  const bool ok = SendSomeLocked(out_, &done);
   out_.erase(0, done);
-  return !failed;
+  return ok;
 }
 
 bool Connection::WriteQueued(bool* want_epollout) {
@@ -139,19 +142,7 @@ bool Connection::SendRaw(std::string bytes) {
       bytes.clear();
     } else if (out_.empty()) {
       size_t done = 0;
-      while (done < bytes.size()) {
-        ssize_t n =
-            ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-          done += static_cast<size_t>(n);
-          last_io_us_.store(MonoMicros(), std::memory_order_relaxed);
-          continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        post_close = true;
-        break;
-      }
+      post_close = !SendSomeLocked(bytes, &done);
       if (!post_close && done < bytes.size()) {
         out_.assign(bytes, done, std::string::npos);
         if (!want_write_) {

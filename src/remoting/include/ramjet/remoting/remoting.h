@@ -112,6 +112,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void HandleWritable();
   // Writes out_ as far as the socket takes it (out_mu_ held). False on a write error.
   bool WriteOutLocked();
+  // Sends data from *done on until it is all written or the socket is full, advancing *done
+  // (out_mu_ held, so frames stay in order). False on a write error.
+  bool SendSomeLocked(std::string_view data, size_t* done);
   // Runs the endpoint's before_corked_flush; on false closes the connection and returns false.
   bool RunBeforeCorkedFlush();
   // Writes the queue as far as the socket takes it, unless the loop owns its writing
