@@ -49,9 +49,14 @@ namespace {
 using remoting::RequestContextPtr;
 namespace req = protocol::request_code;
 
-// Consume-queue entries of the schedule and timer topics carry the delivery time instead of a
-// tag hash.
-BrokerConfig WithDeliveryTimeTags(BrokerConfig config) {
+// The broker's hooks into the store. Consume-queue entries of the schedule and timer topics carry
+// the delivery time instead of a tag hash. The answers one group commit completes leave corked:
+// one send() per connection instead of one per answer.
+BrokerConfig WithStoreHooks(BrokerConfig config) {
+  config.store.run_completions = [](const std::function<void()>& calls) {
+    remoting::WriteCork cork;
+    calls();
+  };
   config.store.tags_code_override =
       [levels = config.delay_level_ms](const message::RecordView& r) -> std::optional<int64_t> {
     if (r.topic == kTimerTopic) {
@@ -76,7 +81,7 @@ class Broker : public BrokerController {
  public:
   Broker(BrokerConfig config, std::unique_ptr<controller::FailoverController> controller,
          RestartHook on_restart)
-      : bc_(WithDeliveryTimeTags(std::move(config))), registrar_(&bc_), scheduler_("broker-sched") {
+      : bc_(WithStoreHooks(std::move(config))), registrar_(&bc_), scheduler_("broker-sched") {
     controller_ = std::move(controller);
     on_restart_ = std::move(on_restart);
     bc_.controller = controller_.get();

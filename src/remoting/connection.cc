@@ -127,9 +127,16 @@ bool Connection::SendRaw(std::string bytes) {
     }
     return true;
   }
-  if (WriteCork* cork = WriteCork::Current(); cork && !owner_->options().before_corked_flush) {
+  if (WriteCork* cork = WriteCork::Current()) {
+    // A server's queue may hold a read round's answers, which wait for before_corked_flush.
+    if (owner_->options().before_corked_flush) return cork->Hold(this, std::move(bytes));
     return SendUnderCork(cork, std::move(bytes));
   }
+  return SendNow(std::move(bytes));
+}
+
+bool Connection::SendNow(std::string bytes) {
+  const size_t max_pending = owner_->options().max_pending_out_bytes;
   bool post_enable = false;
   bool post_close = false;
   bool lock_overflow = false;

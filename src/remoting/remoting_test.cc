@@ -451,6 +451,57 @@ TEST(CorkedFlushTest, InlineResponsesWaitForTheHookAndAFailedHookWithholdsThem) 
   server.Shutdown();
 }
 
+// A server's answers sent from another thread under a WriteCork (the store's group commit) are
+// held by the cork and leave together when it ends.
+TEST(CorkedFlushTest, AnswersUnderAWriteCorkOnAServerLeaveWhenItEnds) {
+  std::mutex mu;
+  std::vector<RequestContextPtr> held;
+  EndpointOptions so;
+  so.name = "cork-server";
+  so.io_threads = 1;
+  so.before_corked_flush = [] { return true; };
+  RemotingServer server(so);
+  server.RegisterProcessor(
+      1000,
+      [&](const RequestContextPtr& ctx) {
+        std::lock_guard<std::mutex> l(mu);
+        held.push_back(ctx);  // answered later, by the test's thread
+      },
+      nullptr);
+  ASSERT_TRUE(server.Start({{"127.0.0.1", 0}}).ok());
+  const std::string addr = "127.0.0.1:" + std::to_string(server.port());
+  EndpointOptions co;
+  co.name = "cork-client";
+  RemotingClient client(co);
+  constexpr int kRequests = 3;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < kRequests; ++i) {
+    client.InvokeAsync(addr, RemotingCommand::Request(1000), 5000, [&](Result<RemotingCommand> r) {
+      if (r.ok() && r->code == rc::kSuccess) answered.fetch_add(1);
+    });
+  }
+  auto count_held = [&] {
+    std::lock_guard<std::mutex> l(mu);
+    return held.size();
+  };
+  for (int i = 0; i < 500 && count_held() < kRequests; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(count_held(), static_cast<size_t>(kRequests));
+  {
+    WriteCork cork;
+    for (auto& ctx : held) ctx->Respond(RemotingCommand::ResponseTo(ctx->request(), rc::kSuccess));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(answered.load(), 0);  // still held by the cork
+  }
+  for (int i = 0; i < 500 && answered.load() < kRequests; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(answered.load(), kRequests);
+  client.Shutdown();
+  server.Shutdown();
+}
+
 // cork_flush_bytes: the answers of a long read round leave in pieces while the round goes on, so
 // the client works on the first of them before the server has handled the last request.
 TEST(CorkedFlushTest, ALongRoundsAnswersLeaveBeforeItEnds) {

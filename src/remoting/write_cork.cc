@@ -2,6 +2,8 @@
 // together when its outermost cork ends.
 #include <sys/socket.h>
 
+#include <utility>
+
 #include "event_loop.h"
 #include "ramjet/remoting/remoting.h"
 
@@ -33,6 +35,21 @@ void WriteCork::Flush() {
   std::vector<std::shared_ptr<Connection>> touched;
   touched.swap(touched_);
   for (auto& conn : touched) conn->FlushAfterCork();
+  std::vector<Held> held;
+  held.swap(held_);
+  for (auto& h : held) h.conn->SendNow(std::move(h.bytes));  // false: closed meanwhile
+}
+
+bool WriteCork::Hold(Connection* conn, std::string bytes) {
+  if (conn->closed()) return false;
+  Held* entry = nullptr;
+  for (auto& h : held_) entry = h.conn.get() == conn ? &h : entry;
+  if (entry == nullptr) entry = &held_.emplace_back(Held{conn->shared_from_this(), {}});
+  entry->bytes.append(bytes);
+  if (entry->bytes.size() >= kWriteCorkFlushBytes) {
+    return conn->SendNow(std::exchange(entry->bytes, std::string()));
+  }
+  return true;
 }
 
 bool Connection::SendUnderCork(WriteCork* cork, std::string bytes) {

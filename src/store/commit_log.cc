@@ -1,5 +1,6 @@
 #include "commit_log.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "ramjet/base/check.h"
@@ -113,6 +114,29 @@ Status CommitLog::FlushPendingLocked() {
   return Status::OK();
 }
 
+// A segment is preallocated (fallocate): its blocks are allocated but unwritten, and the first
+// write into one makes the next fdatasync commit that extent change to the journal as well. In
+// SYNC_FLUSH, where a send waits for that fdatasync, the log therefore writes zeros ahead of its
+// end, 1 MiB at a time: records land in blocks written already, and one fsync round per MiB
+// carries the conversion. On this project's ext4 test host a 32 KiB write + fdatasync took
+// 0.22-0.28 ms into fallocated blocks, 0.13-0.17 ms into zeroed ones. Zeros read as before (an
+// unwritten block reads as zeros too), so recovery is unchanged; nothing below end is touched.
+void CommitLog::ZeroAheadLocked(Segment& seg, int64_t end) {
+  if (config_.flush_disk_type != FlushDiskType::kSyncFlush) return;
+  constexpr int64_t kAhead = 1 << 20;
+  constexpr int64_t kPiece = 64 << 10;
+  alignas(4096) static const char kZeros[kPiece] = {};
+  zeroed_end_ = std::max(zeroed_end_, end);
+  if (zeroed_end_ - end >= kAhead / 2 || zeroed_end_ >= seg.end()) return;
+  const int64_t to = std::min(seg.end(), zeroed_end_ + kAhead);
+  for (int64_t p = zeroed_end_; p < to; p += kPiece) {
+    const auto n = static_cast<size_t>(std::min(kPiece, to - p));
+    // Best effort: a failing disk fails the next record's own write.
+    if (!seg.WriteAt(p - seg.base(), std::string_view(kZeros, n)).ok()) return;
+    zeroed_end_ = p + static_cast<int64_t>(n);
+  }
+}
+
 Status CommitLog::FlushPendingAppends() {
   std::lock_guard<std::mutex> l(put_mu_);
   return FlushPendingLocked();
@@ -183,6 +207,7 @@ Result<AppendOutcome> CommitLog::Append(std::string* records, const std::vector<
     RJ_RETURN_IF_ERROR(FlushPendingLocked());
     RJ_RETURN_IF_ERROR(seg->WriteAt(pos - seg->base(), *records));
     seg->set_wrote(pos + len - seg->base());
+    ZeroAheadLocked(*seg, pos + len);
     written_.store(pos + len, std::memory_order_release);
   }
   if (advance_queue) queue->next_offset_ += static_cast<int64_t>(sizes.size());
@@ -386,17 +411,25 @@ void CommitLog::FlushLoop(ServiceThread& self) {
     const int64_t now = MonoMicros();
     std::deque<FlushRequest> pending;
     int64_t completed = 0;
-    for (auto& r : batch) {
-      if (!s.ok()) {
-        r.done(s);
-      } else if (r.end <= done_upto) {
-        r.done(Status::OK());
-        ++completed;
-      } else if (now >= r.deadline_us) {
-        r.done(Status::Timeout("sync flush timed out"));
-      } else {
-        pending.push_back(std::move(r));
+    const std::function<void()> complete = [&] {
+      for (auto& r : batch) {
+        if (!s.ok()) {
+          r.done(s);
+        } else if (r.end <= done_upto) {
+          r.done(Status::OK());
+          ++completed;
+        } else if (now >= r.deadline_us) {
+          r.done(Status::Timeout("sync flush timed out"));
+        } else {
+          pending.push_back(std::move(r));
+        }
       }
+    };
+    if (batch.empty()) {
+    } else if (config_.run_completions) {
+      config_.run_completions(complete);
+    } else {
+      complete();
     }
     if (completed > 0) group_commit_requests_.Observe(completed);
     if (!pending.empty()) {

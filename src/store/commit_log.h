@@ -106,6 +106,9 @@ class CommitLog {
                                                            int32_t queue_id);
   // ASYNC_FLUSH: starts write-back of the dirty range in short calls before the fdatasync.
   void StartWriteBack();
+  // SYNC_FLUSH: keeps the bytes past end (the log's end, in seg) written with zeros up to 1 MiB
+  // ahead. REQUIRES: put_mu_ held.
+  void ZeroAheadLocked(Segment& seg, int64_t end);
 
   const StoreConfig& config_;
   FileSystem* fs_;
@@ -122,6 +125,9 @@ class CommitLog {
   int64_t pending_pos_ = 0;
   SegmentPtr pending_seg_;
   int64_t pending_count_ = 0;  // records in pending_
+  // SYNC_FLUSH: the log's bytes below this are data or zeros written by ZeroAheadLocked (at
+  // most one chunk ahead of the end). Guarded by put_mu_.
+  int64_t zeroed_end_ = 0;
   std::atomic<int64_t> written_{0};
   std::atomic<int64_t> flushed_{0};
   std::atomic<int64_t> put_count_{0};

@@ -244,6 +244,44 @@ TEST(MessageStoreTest, SyncFlushGroupCommitAcknowledgesAfterFsync) {
   EXPECT_TRUE(flushed_before_ack.load());
 }
 
+// SYNC_FLUSH writes zeros up to 1 MiB past the log's end (64 KiB per write), again once less
+// than half of that is left; the zeros are not mistaken for records after a restart.
+TEST(MessageStoreTest, SyncFlushWritesZerosAheadOfTheLogEnd) {
+  TempDir dir;
+  FaultInjectionFileSystem fs(PosixFileSystem());
+  auto cfg = SmallConfig(dir.path());
+  cfg.file_system = &fs;
+  cfg.commit_log_segment_size = 4 << 20;
+  cfg.flush_disk_type = FlushDiskType::kSyncFlush;
+  const std::string log_dir = dir.path() + "/commitlog/";
+  const std::string body(100 << 10, 'x');
+  {
+    auto store = OpenStore(cfg);
+    ASSERT_TRUE(store);
+    int64_t before = fs.WritesUnder(log_dir);
+    ASSERT_TRUE(store->PutMessage(Msg("T", 0, "a").Input()).ok());
+    EXPECT_EQ(fs.WritesUnder(log_dir) - before, 1 + 16);  // the record, then the zeros
+    std::vector<int64_t> writes;
+    for (int i = 0; i < 7; ++i) {
+      before = fs.WritesUnder(log_dir);
+      ASSERT_TRUE(store->PutMessage(Msg("T", 0, body).Input()).ok());
+      writes.push_back(fs.WritesUnder(log_dir) - before);
+    }
+    // The sixth 100 KiB record leaves less than 512 KiB of zeros ahead.
+    EXPECT_EQ(writes, (std::vector<int64_t>{1, 1, 1, 1, 1, 1 + 16, 1}));
+  }
+  auto store = OpenStore(cfg);
+  ASSERT_TRUE(store);
+  auto r = store->PutMessage(Msg("T", 0, "after").Input());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->queue_offset.value(), 8);
+  ASSERT_TRUE(store->WaitDispatched(5000));
+  auto res = store->GetMessages("T", 0, QueueOffset(0), 16, 8 << 20, nullptr);
+  ASSERT_EQ(res.messages.size(), 9u);
+  EXPECT_EQ(message::DecodeRecord(res.messages[0].data, true)->body, "a");
+  EXPECT_EQ(message::DecodeRecord(res.messages[8].data, true)->body, "after");
+}
+
 TEST(MessageStoreTest, WriteErrorsAreReturnedAndNothingAdvances) {
   TempDir dir;
   FaultInjectionFileSystem fs(PosixFileSystem());

@@ -56,10 +56,13 @@ class Connection;
 // other threads' sends on that connection wait behind it: keep corks short. Frames keep their
 // order on each connection. A write error closes the connection (its pending requests fail as on
 // any close). Endpoint::InvokeSync writes out the thread's cork before it waits (FlushCurrent);
-// a thread that waits for a response otherwise ends or flushes its cork first. Only connections
-// of endpoints without before_corked_flush (clients) are corked: on a server a send goes out as
-// without a cork. Not for the loop threads, whose sends during a read round are corked already.
-// Not copyable; lives on one thread.
+// a thread that waits for a response otherwise ends or flushes its cork first.
+// On connections of endpoints with a before_corked_flush (servers), whose queue may hold a read
+// round's answers that must wait for that hook, the cork keeps the thread's frames in a buffer of
+// its own per connection instead, and hands each buffer to the connection as one send when it
+// ends (or once the buffer holds 256 KiB): e.g. the answers a group commit completes together
+// leave in one send(). Not for the loop threads, whose sends during a read round are corked
+// already. Not copyable; lives on one thread.
 class WriteCork {
  public:
   WriteCork();
@@ -74,9 +77,17 @@ class WriteCork {
 
  private:
   friend class Connection;
+  // A server connection's frames held by this cork, in the order sent.
+  struct Held {
+    std::shared_ptr<Connection> conn;
+    std::string bytes;
+  };
   void Flush();
+  // Keeps a server connection's frame in held_; false if the connection is closed.
+  bool Hold(Connection* conn, std::string bytes);
   WriteCork* outer_;
   std::vector<std::shared_ptr<Connection>> touched_;
+  std::vector<Held> held_;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -128,6 +139,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool SendUnderCork(WriteCork* cork, std::string bytes);
   // At the end of a WriteCork, from the application thread: writes what is queued.
   void FlushAfterCork();
+  // A send outside any cork: written at once when nothing waits in the queue (and the socket
+  // takes it), else queued behind what waits. False if the connection is closed.
+  bool SendNow(std::string bytes);
   // Closes a connection whose unsent bytes passed max_pending_out_bytes (logged); false.
   bool ClosePendingOverflow();
   void CloseNow(std::string_view reason);  // on the loop thread

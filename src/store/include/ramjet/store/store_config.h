@@ -58,6 +58,12 @@ struct StoreConfig {
   // Called on the dispatcher thread (and during recovery); must be cheap and thread-safe.
   std::function<std::optional<int64_t>(const message::RecordView&)> tags_code_override;
 
+  // SYNC_FLUSH: the flush thread calls each group commit's completions (the callbacks of every
+  // send one fsync made durable) inside run_completions(calls). The broker wraps them in a
+  // remoting::WriteCork, so that the answers bound for one connection leave in one send().
+  // Null: called directly.
+  std::function<void(const std::function<void()>& calls)> run_completions;
+
   // Seams for tests. Null means the real thing.
   FileSystem* file_system = nullptr;
   std::function<int64_t()> clock_ms;  // wall clock used for store timestamps and retention
