@@ -218,7 +218,7 @@ run_one() {
   sleep 2
   local idle_kb; idle_kb=$(rss_anon_kb "$BR_PID")
   local cpu0; cpu0=$(cpu_s "$BR_PID")
-  local cons_pid="" lp msgs=0 res="{}" cres="{}"
+  local cons_pid="" lp msgs=0 res="{}" cres="{}" cpu_watch=""
   if [[ $sc == pc ]]; then
     # The topic exists before the consumer subscribes (auto-created by one send).
     "$load" producer -n "$NS_ADDR" -t "$topic" --messages 1 --interval 1000 >/dev/null 2>&1 || true
@@ -230,10 +230,20 @@ run_one() {
   if [[ $sc == atool ]]; then
     # Apache's benchmark Producer: 64 threads of synchronous 1 KiB sends, a report a second; its
     # first report comes about 10 s after its start (JVM start, routes, its own warm-up window).
-    timeout -s INT $((duration + 12)) java -Xms1g -Xmx1g -Duser.home="$dir" -Drocketmq.client.logLevel=WARN \
+    # Each report's TPS is over the tool's last 10 s (a window of 10 one-second snapshots), so the
+    # first 11 reports still cover its JIT warm-up (and the broker's): only later ones are kept,
+    # and the broker's CPU is read when the 11th appears.
+    timeout -s INT $((duration + 22)) java -Xms1g -Xmx1g -Duser.home="$dir" -Drocketmq.client.logLevel=WARN \
       -cp "${cp[tool]}" org.apache.rocketmq.example.benchmark.Producer -n "$NS_ADDR" -t "$topic" \
       -w 64 -s 1024 -ri 1000 >"$dir/atool.out" 2>&1 &
     lp=$!
+    (for _ in $(seq 1 600); do
+      n=$(grep -c 'Send TPS' "$dir/atool.out" 2>/dev/null) || n=0
+      ((n >= 11)) && break
+      sleep 0.1
+    done
+    cpu_s "$BR_PID" >"$dir/cpu0") &
+    cpu_watch=$!
   else
     timeout $((duration + 60)) "$load" producer -n "$NS_ADDR" -t "$topic" "${args[@]}" \
       --duration "$duration" --interval 1000 --json "$dir/producer.json" >"$dir/producer.out" 2>&1 &
@@ -245,10 +255,12 @@ run_one() {
   local cpu1; cpu1=$(cpu_s "$BR_PID")
   stop_system
   if [[ $sc == atool ]]; then
-    # Steady state: every report but the first; TPS median, mean of the average RT (Max RT is
+    # Steady state: the reports after the 11th; TPS median, mean of the average RT (Max RT is
     # cumulative since the tool's start, so it includes the first send's route look-up).
+    wait "$cpu_watch" 2>/dev/null || true
+    [[ -s $dir/cpu0 ]] && cpu0=$(cat "$dir/cpu0")
     res=$(grep -o 'Send TPS: [0-9]* | Max RT(ms): [0-9]* | Average RT(ms): *[0-9.]*' "$dir/atool.out" |
-      tail -n +2 | awk -F'[:|]' '{print $2, $4, $6}' | python3 -c '
+      tail -n +12 | awk -F'[:|]' '{print $2, $4, $6}' | python3 -c '
 import sys, json, statistics
 rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
 if not rows: print("{}"); sys.exit()
