@@ -103,12 +103,22 @@ Status CommitLog::FlushPendingLocked() {
            "deferred CommitLog write of %lld records at %lld failed, store "
            "becomes read-only: %s",
            static_cast<long long>(count), static_cast<long long>(pos), s.ToString().c_str());
-    std::lock_guard<std::mutex> fl(flush_mu_);
-    if (flush_error_.ok()) flush_error_ = s;
+    {
+      std::lock_guard<std::mutex> fl(flush_mu_);
+      if (flush_error_.ok()) flush_error_ = s;
+    }
+    // SYNC_FLUSH: the group commits waiting for these records fail now, with this error.
+    if (config_.flush_disk_type == FlushDiskType::kSyncFlush) flush_service_.Wake();
     return s;
   }
   seg->set_wrote(end - seg->base());
   written_.store(end, std::memory_order_release);
+  if (config_.flush_disk_type == FlushDiskType::kSyncFlush) {
+    ZeroAheadLocked(*seg, end);
+    // The group commit of these records was requested before they were written (RequestFlush
+    // does not wake the service for records beyond written).
+    flush_service_.Wake();
+  }
   if (on_data_ && config_.flush_disk_type == FlushDiskType::kAsyncFlush) on_data_();
   if (on_append_) on_append_(end);
   return Status::OK();
@@ -338,8 +348,10 @@ void CommitLog::RequestFlush(int64_t end, std::function<void(Status)> done) {
   if (flush_error_.ok() && accepting_) {
     requests_.push_back(
         {end, MonoMicros() + config_.sync_flush_timeout_ms * 1000LL, std::move(done)});
+    // A deferred append is not written yet: its write (FlushPendingLocked) wakes the service.
+    const bool written_already = written() >= end;
     l.unlock();
-    flush_service_.Wake();
+    if (written_already) flush_service_.Wake();
     return;
   }
   const Status err = flush_error_;
@@ -351,6 +363,16 @@ void CommitLog::RequestFlush(int64_t end, std::function<void(Status)> done) {
   // No flush service (shutting down): flush inline.
   Status s = FlushAll();
   done(s.ok() && flushed() < end ? Status::Timeout("flush did not reach the record") : s);
+}
+
+bool CommitLog::SyncWorkLocked() const {
+  if (requests_.empty()) return false;
+  if (!flush_error_.ok() || written() > flushed()) return true;
+  // Nothing new to fsync: only a request for records flushed already can be served.
+  for (const auto& r : requests_) {
+    if (r.end <= flushed()) return true;
+  }
+  return false;
 }
 
 void CommitLog::StartWriteBack() {
@@ -377,18 +399,20 @@ void CommitLog::FlushLoop(ServiceThread& self) {
       bool idle;
       {
         std::lock_guard<std::mutex> l(flush_mu_);
-        idle = requests_.empty();
+        idle = !SyncWorkLocked();
       }
-      // A request queued after this check wakes the service, so the wait returns at once.
+      // A request, write or failure after this check wakes the service: the wait returns at once.
       if (idle) self.WaitFor(10);
     } else {
       self.WaitFor(config_.flush_interval_commit_log_ms);
     }
     const bool stopping = self.stopping();
     std::deque<FlushRequest> batch;
+    Status sticky;
     {
       std::lock_guard<std::mutex> l(flush_mu_);
       batch.swap(requests_);
+      sticky = flush_error_;
     }
     bool do_flush = sync || stopping;
     if (!do_flush) {
@@ -418,6 +442,10 @@ void CommitLog::FlushLoop(ServiceThread& self) {
         } else if (r.end <= done_upto) {
           r.done(Status::OK());
           ++completed;
+        } else if (!sticky.ok()) {
+          // A failed write (of deferred records, say): these never reached the log and must not
+          // be answered as stored, nor as a flush timeout.
+          r.done(sticky);
         } else if (now >= r.deadline_us) {
           r.done(Status::Timeout("sync flush timed out"));
         } else {

@@ -106,6 +106,9 @@ class CommitLog {
                                                            int32_t queue_id);
   // ASYNC_FLUSH: starts write-back of the dirty range in short calls before the fdatasync.
   void StartWriteBack();
+  // SYNC_FLUSH: whether the flush service has something to do: a failure to report, records to
+  // fsync for a waiting request, or a request served already. REQUIRES: flush_mu_ held.
+  bool SyncWorkLocked() const;
   // SYNC_FLUSH: keeps the bytes past end (the log's end, in seg) written with zeros up to 1 MiB
   // ahead. REQUIRES: put_mu_ held.
   void ZeroAheadLocked(Segment& seg, int64_t end);

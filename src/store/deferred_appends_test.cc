@@ -3,6 +3,12 @@
 // acknowledgements of what it carried.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "ramjet/base/clock.h"
 #include "ramjet/store/fault_injection_file_system.h"
 #include "ramjet/store/message_store.h"
 #include "test_util.h"
@@ -100,7 +106,7 @@ TEST(DeferredAppendsTest, AFailedWriteWithholdsTheAcknowledgementsAndStopsWrites
   EXPECT_EQ(message::DecodeRecord(got.messages[0].data, true)->body, "a");
 }
 
-TEST(DeferredAppendsTest, SyncFlushAppendsAreNotDeferred) {
+TEST(DeferredAppendsTest, ABlockingPutIsNeverDeferred) {
   TempDir dir;
   auto cfg = SmallConfig(dir.path());
   cfg.flush_disk_type = FlushDiskType::kSyncFlush;
@@ -112,6 +118,83 @@ TEST(DeferredAppendsTest, SyncFlushAppendsAreNotDeferred) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_FALSE(r->flush_timeout);
   EXPECT_TRUE(store->ReadRecord(r->physical_offset).ok());
+}
+
+// Under SYNC_FLUSH a deferred round is acknowledged by the group commit after its one write.
+TEST(DeferredAppendsTest, SyncFlushAcknowledgesADeferredRoundAfterItsWriteAndFsync) {
+  TempDir dir;
+  auto cfg = SmallConfig(dir.path());
+  cfg.flush_disk_type = FlushDiskType::kSyncFlush;
+  auto store = OpenStore(cfg);
+  ASSERT_TRUE(store);
+  std::mutex mu;
+  std::vector<Result<PutResult>> acks;
+  int64_t flushed_at_last_ack = 0;
+  {
+    DeferredAppends defer(true);
+    for (int i = 0; i < 5; ++i) {
+      store->PutMessageAsync(Msg("T", 0, "r" + std::to_string(i)).Input(), true,
+                             [&](Result<PutResult> r) {
+                               std::lock_guard<std::mutex> l(mu);
+                               acks.push_back(std::move(r));
+                               flushed_at_last_ack = store->Stats().flushed.value();
+                             });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    {
+      std::lock_guard<std::mutex> l(mu);
+      EXPECT_TRUE(acks.empty());  // not written yet, so not flushed
+    }
+    EXPECT_TRUE(store->FinishDeferredAppends());
+  }
+  for (int i = 0; i < 300; ++i) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (acks.size() == 5) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard<std::mutex> l(mu);
+  ASSERT_EQ(acks.size(), 5u);
+  for (const auto& a : acks) {
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    EXPECT_FALSE(a->flush_timeout);
+  }
+  EXPECT_GE(flushed_at_last_ack, acks[4]->physical_offset.value() + acks[4]->wrote_bytes);
+}
+
+// A failed write of a deferred round fails its SYNC_FLUSH acknowledgements with the error at
+// once, rather than as a flush timeout (which would say "stored").
+TEST(DeferredAppendsTest, SyncFlushFailsADeferredRoundWhoseWriteFailed) {
+  TempDir dir;
+  FaultInjectionFileSystem fs(PosixFileSystem());
+  auto cfg = SmallConfig(dir.path());
+  cfg.file_system = &fs;
+  cfg.flush_disk_type = FlushDiskType::kSyncFlush;
+  cfg.flush_interval_consume_queue_ms = 3600 * 1000;  // no housekeeping write takes the failure
+  auto store = OpenStore(cfg);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->PutMessage(Msg("T", 0, "a").Input()).ok());
+  ASSERT_TRUE(store->WaitDispatched(5000));
+  std::atomic<int> failed{0};
+  std::atomic<int> other{0};
+  const int64_t start = MonoMillis();
+  {
+    DeferredAppends defer(true);
+    for (int i = 0; i < 3; ++i) {
+      store->PutMessageAsync(Msg("T", 0, "lost").Input(), true, [&](Result<PutResult> r) {
+        (r.status().code() == StatusCode::kIOError ? failed : other).fetch_add(1);
+      });
+    }
+    fs.FailNextWrites(1, Status::IOError("injected EIO"));
+    EXPECT_FALSE(store->FinishDeferredAppends());
+  }
+  for (int i = 0; i < 300 && failed.load() + other.load() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(failed.load(), 3);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_LT(MonoMillis() - start, 2000);  // not after the 5 s flush timeout
 }
 
 }  // namespace

@@ -31,6 +31,8 @@ std::string_view GetStatusName(GetStatus s) {
 }
 
 Result<PutResult> MessageStore::PutMessage(const message::MessageInput& msg, bool wait_store_ok) {
+  // Waits for its answer, which under SYNC_FLUSH needs the record written: never deferred.
+  DeferredAppends write_now(false);
   std::promise<Result<PutResult>> p;
   auto f = p.get_future();
   PutMessageAsync(msg, wait_store_ok, [&p](Result<PutResult> r) { p.set_value(std::move(r)); });
@@ -46,6 +48,7 @@ Result<PhysicalOffset> MessageStore::GetCommitLogOffsetInQueue(std::string_view 
 
 Result<PutResult> MessageStore::PutMessages(const std::vector<message::MessageInput>& msgs,
                                             bool wait_store_ok) {
+  DeferredAppends write_now(false);  // as PutMessage
   std::promise<Result<PutResult>> p;
   auto f = p.get_future();
   PutMessagesAsync(msgs, wait_store_ok, [&p](Result<PutResult> r) { p.set_value(std::move(r)); });
@@ -140,8 +143,8 @@ void StoreImpl::DoPut(std::string encoded, const std::vector<uint32_t>& sizes,
                       int32_t sys_flag, int32_t count, bool wait, PutCallback cb) {
   const int32_t tt = sys_flag & message::kTransactionTypeMask;
   const bool advance = tt == message::kTransactionNotType || tt == message::kTransactionCommitType;
-  const bool defer = t_defer_appends && config_.flush_disk_type == FlushDiskType::kAsyncFlush &&
-                     (t_deferred_store == nullptr || t_deferred_store == this);
+  // Under SYNC_FLUSH too: the group commit waits for the round's write (RequestFlush).
+  const bool defer = t_defer_appends && (t_deferred_store == nullptr || t_deferred_store == this);
   auto out = commit_log_.Append(&encoded, sizes, topic, queue_id, queue, advance, defer);
   if (!out.ok()) {
     RJ_LOG(kWarn, kLog, "append to %.*s failed: %s", static_cast<int>(topic.size()), topic.data(),

@@ -1,8 +1,12 @@
 // Acknowledged means stored: pipelined asynchronous sends (64 in flight, so the broker answers
 // many per read round and writes their records together at the round's end) are cut by a SIGKILL
-// of the broker; after a restart every acknowledged message is in its queue at its offset.
+// of the broker; after a restart every acknowledged message is in its queue at its offset. Under
+// SYNC_FLUSH too, where a round's records are written together and acknowledged by the group
+// commit that follows.
 #include <map>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "client_fixture.h"
 
@@ -11,7 +15,41 @@ namespace {
 
 using namespace itest;  // NOLINT(google-build-using-namespace): the shared fixtures
 
-TEST_F(ClientTest, EveryAcknowledgedPipelinedSendSurvivesASigkill) {
+class DurabilityTest : public ClientTest {
+ protected:
+  std::vector<std::string> BrokerArgs(const std::vector<std::string>& extra) const {
+    std::vector<std::string> args = {
+        RAMJET_BROKER_BIN, "--namesrvAddr=127.0.0.1:" + std::to_string(ns_port_),
+        "--listenPort=" + std::to_string(broker_port_), "--brokerIP1=127.0.0.1",
+        "--storePathRootDir=" + (dir_ / "store").string(), "--brokerName=broker-ct"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  // Sends with 64 in flight until 3,000 are acknowledged, SIGKILLs the broker, restarts it with
+  // `extra` and checks every acknowledged message is in its queue at its offset.
+  void SendKillAndCheck(const std::vector<std::string>& extra);
+};
+
+TEST_F(DurabilityTest, EveryAcknowledgedPipelinedSendSurvivesASigkill) { SendKillAndCheck({}); }
+
+TEST_F(DurabilityTest, EveryAcknowledgedSyncFlushSendSurvivesASigkill) {
+  broker_.Kill();
+  broker_ = testing::Process::Start(BrokerArgs({"--flushDiskType=SYNC_FLUSH"}),
+                                    (dir_ / "broker-sync.log").string());
+  ASSERT_TRUE(testing::WaitForPort(broker_port_, 20000));
+  bool registered = false;  // the name server dropped the killed broker's routes
+  for (int i = 0; i < 200 && !registered; ++i) {
+    RemotingCommand r = RemotingCommand::Request(req::kGetRouteinfoByTopic);
+    r.Set("topic", "TBW102");
+    auto resp = raw_->InvokeSync(config_.namesrv_addr, r, 2000);
+    registered = resp.ok() && resp->code == rc::kSuccess;
+    if (!registered) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(registered);
+  SendKillAndCheck({"--flushDiskType=SYNC_FLUSH"});
+}
+
+void DurabilityTest::SendKillAndCheck(const std::vector<std::string>& extra) {
   Producer p("PG_KILL", config_);
   ASSERT_TRUE(p.Start().ok());
   auto warm = p.Send(Message("KillTopic", "T", "warm"));  // creates the topic
@@ -56,11 +94,7 @@ TEST_F(ClientTest, EveryAcknowledgedPipelinedSendSurvivesASigkill) {
   }
   p.Shutdown();
 
-  broker_ = testing::Process::Start(
-      {RAMJET_BROKER_BIN, "--namesrvAddr=127.0.0.1:" + std::to_string(ns_port_),
-       "--listenPort=" + std::to_string(broker_port_), "--brokerIP1=127.0.0.1",
-       "--storePathRootDir=" + (dir_ / "store").string(), "--brokerName=broker-ct"},
-      (dir_ / "broker-restarted.log").string());
+  broker_ = testing::Process::Start(BrokerArgs(extra), (dir_ / "broker-restarted.log").string());
   ASSERT_TRUE(testing::WaitForPort(broker_port_, 20000));
   std::map<std::pair<int32_t, int64_t>, std::string> stored;
   for (int q = 0; q < 8; ++q) {

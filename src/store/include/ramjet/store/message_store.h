@@ -136,12 +136,14 @@ struct StoreStats {
   metrics::Histogram::Snapshot group_commit_requests;
 };
 
-// While one is alive on a thread, that thread's ASYNC_FLUSH appends (PutMessageAsync,
-// PutMessagesAsync) are only queued behind the CommitLog's end (offsets assigned, callbacks run)
-// and written by the next FinishDeferredAppends in one write(2) with whatever else was queued:
-// a round of pipelined sends costs one system call instead of one per send. The caller must run
-// FinishDeferredAppends on the same thread before any acknowledgement leaves (the broker does it
-// at the end of each I/O read round, remoting's before_corked_flush). SYNC_FLUSH appends ignore it.
+// While one is alive on a thread, that thread's appends (PutMessageAsync, PutMessagesAsync) are
+// only queued behind the CommitLog's end (offsets assigned) and written by the next
+// FinishDeferredAppends in one write(2) with whatever else was queued: a round of pipelined sends
+// costs one system call instead of one per send. Under ASYNC_FLUSH the callbacks run at once, and
+// the caller must run FinishDeferredAppends on the same thread before any acknowledgement leaves
+// (the broker does it at the end of each I/O read round, remoting's before_corked_flush). Under
+// SYNC_FLUSH with wait_store_ok the callbacks come from the group commit that follows that write;
+// a failed write fails them. The blocking PutMessage and PutMessages are never deferred.
 class DeferredAppends {
  public:
   explicit DeferredAppends(bool on);
