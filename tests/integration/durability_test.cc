@@ -18,10 +18,12 @@ using namespace itest;  // NOLINT(google-build-using-namespace): the shared fixt
 class DurabilityTest : public ClientTest {
  protected:
   std::vector<std::string> BrokerArgs(const std::vector<std::string>& extra) const {
-    std::vector<std::string> args = {
-        RAMJET_BROKER_BIN, "--namesrvAddr=127.0.0.1:" + std::to_string(ns_port_),
-        "--listenPort=" + std::to_string(broker_port_), "--brokerIP1=127.0.0.1",
-        "--storePathRootDir=" + (dir_ / "store").string(), "--brokerName=broker-ct"};
+    std::vector<std::string> args = {RAMJET_BROKER_BIN,
+                                     "--namesrvAddr=127.0.0.1:" + std::to_string(ns_port_),
+                                     "--listenPort=" + std::to_string(broker_port_),
+                                     "--brokerIP1=127.0.0.1",
+                                     "--storePathRootDir=" + (dir_ / "store").string(),
+                                     "--brokerName=broker-ct"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
