@@ -45,7 +45,11 @@ bool WriteCork::Hold(Connection* conn, std::string bytes) {
   Held* entry = nullptr;
   for (auto& h : held_) entry = h.conn.get() == conn ? &h : entry;
   if (entry == nullptr) entry = &held_.emplace_back(Held{conn->shared_from_this(), {}});
-  entry->bytes.append(bytes);
+  if (entry->bytes.empty()) {
+    entry->bytes = std::move(bytes);
+  } else {
+    entry->bytes.append(bytes);
+  }
   if (entry->bytes.size() >= kWriteCorkFlushBytes) {
     return conn->SendNow(std::exchange(entry->bytes, std::string()));
   }
