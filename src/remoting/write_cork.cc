@@ -37,7 +37,10 @@ void WriteCork::Flush() {
   for (auto& conn : touched) conn->FlushAfterCork();
   std::vector<Held> held;
   held.swap(held_);
-  for (auto& h : held) h.conn->SendNow(std::move(h.bytes));  // false: closed meanwhile
+  for (auto& h : held) {
+    // Empty when a full buffer went out early; false from SendNow: closed meanwhile.
+    if (!h.bytes.empty()) h.conn->SendNow(std::move(h.bytes));
+  }
 }
 
 bool WriteCork::Hold(Connection* conn, std::string bytes) {

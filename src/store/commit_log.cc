@@ -435,7 +435,7 @@ void CommitLog::FlushLoop(ServiceThread& self) {
     const int64_t now = MonoMicros();
     std::deque<FlushRequest> pending;
     int64_t completed = 0;
-    const std::function<void()> complete = [&] {
+    auto complete = [&] {
       for (auto& r : batch) {
         if (!s.ok()) {
           r.done(s);
@@ -453,11 +453,10 @@ void CommitLog::FlushLoop(ServiceThread& self) {
         }
       }
     };
-    if (batch.empty()) {
-    } else if (config_.run_completions) {
+    if (!batch.empty() && config_.run_completions) {
       config_.run_completions(complete);
     } else {
-      complete();
+      complete();  // nothing to do for an empty batch
     }
     if (completed > 0) group_commit_requests_.Observe(completed);
     if (!pending.empty()) {
