@@ -15,7 +15,7 @@ secs="${2:-10}"
 out="${OUT:-/tmp/ramjet-profile}"
 mkdir -p "$out"
 dir="$(mktemp -d /tmp/ramjet-prof-XXXXXX)"
-ns_port=$(( 21000 + RANDOM % 20000 )); br_port=$(( ns_port + 10 ))
+ns_port=$(( 10100 + RANDOM % 21800 )); br_port=$(( ns_port + 10 ))
 trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 "$bin/ramjet-namesrv" --listenPort=$ns_port --kvConfigPath="$dir/kv.json" >"$dir/ns.log" 2>&1 &
 "$bin/ramjet-broker" --namesrvAddr=127.0.0.1:$ns_port --listenPort=$br_port --brokerIP1=127.0.0.1 \

@@ -79,7 +79,7 @@ now_ms() { date +%s%3N; }
 free_port() { # p with p-2 .. p+1 free (VIP and HA ports)
   local p q ok
   for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 30000 )); ok=1
+    p=$(( 10100 + RANDOM % 21800 )); ok=1  # below the ephemeral range (32768-)
     for q in $((p - 2)) $((p - 1)) $p $((p + 1)); do
       if (exec 3<>"/dev/tcp/127.0.0.1/$q") 2>/dev/null; then ok=0; break; fi
     done

@@ -75,7 +75,7 @@ fi
 free_port() {
   local p q ok
   for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 40000 ))
+    p=$(( 10100 + RANDOM % 21800 ))  # below the ephemeral range (32768-)
     ok=1
     for q in $((p - 2)) $((p - 1)) $p $((p + 1)); do
       # Something answers a connect: taken. (Loopback only; bounded to 200 tries.)

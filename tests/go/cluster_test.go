@@ -282,11 +282,11 @@ func (c *ramjetCluster) killAll() {
 	}
 }
 
-// pickFreePort returns a random port in 20000..39999 such that port-below .. port (+1 when below > 0)
+// pickFreePort returns a random port in 10100..31899 (below the kernel's ephemeral range) such that port-below .. port (+1 when below > 0)
 // are all free.
 func pickFreePort(rnd *rand.Rand, below int) (int, error) {
 	for attempt := 0; attempt < 500; attempt++ {
-		port := 20000 + rnd.Intn(20000)
+		port := 10100 + rnd.Intn(21800)
 		hi := port
 		if below > 0 {
 			hi = port + 1

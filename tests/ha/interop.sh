@@ -46,7 +46,7 @@ java_opts=(-Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k
 free_port() { # a port p with p-2 .. p+1 free (VIP and HA ports)
   local p q free
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000)); free=1
+    p=$((10100 + RANDOM % 21800)); free=1  # below the ephemeral range (32768-)
     for q in $((p - 2)) $((p - 1)) $p $((p + 1)); do
       if (exec 3<>"/dev/tcp/127.0.0.1/$q") 2>/dev/null; then free=0; break; fi
     done

@@ -63,7 +63,13 @@ class ClientTest : public ::testing::Test {
     raw_->Shutdown();
     broker_.Kill();
     ns_.Kill();
-    if (!HasFailure()) std::filesystem::remove_all(dir_);
+    if (HasFailure()) {
+      std::printf("--- broker.log (tail) ---\n%s\n--- ns.log (tail) ---\n%s\n",
+                  testing::TailOfFile((dir_ / "broker.log").string()).c_str(),
+                  testing::TailOfFile((dir_ / "ns.log").string()).c_str());
+      return;
+    }
+    std::filesystem::remove_all(dir_);
   }
   std::string BrokerAddr() const { return "127.0.0.1:" + std::to_string(broker_port_); }
 
@@ -135,8 +141,8 @@ class ConsumerTest : public ClientTest {
     r.Set("writeQueueNums", static_cast<int64_t>(queues));
     r.Set("perm", "6");
     auto resp = raw_->InvokeSync(BrokerAddr(), r, 5000);
-    ASSERT_TRUE(resp.ok());
-    ASSERT_EQ(resp->code, rc::kSuccess);
+    ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+    ASSERT_EQ(resp->code, rc::kSuccess) << resp->remark.value_or("");
     for (int i = 0; i < 200; ++i) {
       RemotingCommand q = RemotingCommand::Request(req::kGetRouteinfoByTopic);
       q.Set("topic", topic);

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace ramjet::testing {
@@ -31,14 +34,62 @@ inline bool PortFree(int port) {
   return ok;
 }
 
-// A port p with p, p-2 and p+1 free (broker main, VIP and HA ports).
+// Holds an flock on /tmp/ramjet-test-ports/<port> until this process exits, so that the other
+// test processes of a parallel run skip the port between its pick and its server's bind.
+inline bool ReservePort(int port) {
+  static const bool made = [] {
+    ::mkdir("/tmp/ramjet-test-ports", 01777);
+    ::chmod("/tmp/ramjet-test-ports", 01777);
+    return true;
+  }();
+  (void)made;
+  std::string path = "/tmp/ramjet-test-ports/" + std::to_string(port);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return true;  // no lock directory: fall back to the bind probe alone
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  return true;  // fd stays open: the lock lives as long as the test process
+}
+
+// Ports for test servers come from outside the kernel's ephemeral range (an outgoing connection
+// of any test can take a port inside it at any moment) and are reserved across test processes.
+inline std::pair<int, int> TestPortRange() {
+  int lo = 32768, hi = 60999;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d %d", &lo, &hi) != 2) lo = 32768, hi = 60999;
+    std::fclose(f);
+  }
+  if (lo >= 12000) return {10002, lo - 2};
+  return {hi + 3, 65533};
+}
+
+// A port p with p, p-2 and p+1 free and reserved (broker main, VIP and HA ports).
 inline int PickPort() {
   static std::mt19937 rng(static_cast<unsigned>(::getpid() * 7919 + time(nullptr)));
+  static const std::pair<int, int> range = TestPortRange();
   for (int i = 0; i < 1000; ++i) {
-    int p = 20000 + static_cast<int>(rng() % 30000);
-    if (PortFree(p) && PortFree(p - 2) && PortFree(p + 1)) return p;
+    int p = range.first + static_cast<int>(rng() % (range.second - range.first));
+    if (!PortFree(p) || !PortFree(p - 2) || !PortFree(p + 1)) continue;
+    // (a triple reserved only in part keeps its locks until exit: a few ports fewer to pick)
+    if (ReservePort(p) && ReservePort(p - 2) && ReservePort(p + 1)) return p;
   }
   return 0;
+}
+
+// The last max_bytes of a file (a server's log for a failing test's output).
+inline std::string TailOfFile(const std::string& path, size_t max_bytes = 4000) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return "(no " + path + ")";
+  std::fseek(f, 0, SEEK_END);
+  long size = std::ftell(f);
+  long from = size > static_cast<long>(max_bytes) ? size - static_cast<long>(max_bytes) : 0;
+  std::fseek(f, from, SEEK_SET);
+  std::string out(static_cast<size_t>(size - from), '\0');
+  out.resize(std::fread(out.data(), 1, out.size(), f));
+  std::fclose(f);
+  return out;
 }
 
 inline bool WaitForPort(int port, int timeout_ms) {

@@ -55,10 +55,13 @@ function portFree(port) {
   });
 }
 
-/** Picks a random port in [20000, 40000) such that port+o is free for every o in offsets. */
+/**
+ * Picks a random port in [10100, 31900) such that port+o is free for every o in offsets: below
+ * the kernel's ephemeral range (32768-), where any outgoing connection may hold a port.
+ */
 async function pickPort(offsets = [ 0 ], avoid = []) {
   for (let i = 0; i < 200; i++) {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = 10100 + Math.floor(Math.random() * 21800);
     const ports = offsets.map(o => port + o);
     if (ports.some(p => p < 1024 || p > 65535 || avoid.includes(p))) continue;
     let ok = true;
@@ -70,7 +73,7 @@ async function pickPort(offsets = [ 0 ], avoid = []) {
     }
     if (ok) return port;
   }
-  throw new Error('could not find a free port in 20000-40000 after 200 tries');
+  throw new Error('could not find a free port in 10100-31900 after 200 tries');
 }
 
 /** Resolves when a TCP connect to 127.0.0.1:port succeeds. */
