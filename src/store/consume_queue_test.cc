@@ -6,10 +6,12 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <thread>
 #include <vector>
 
 #include "ramjet/base/coding.h"
+#include "store_impl.h"
 #include "test_util.h"
 
 namespace ramjet::store {
@@ -255,6 +257,31 @@ TEST(ConsumeQueueTest, ReadersSeeEveryPublishedEntryWhileTailsAreWrittenOut) {
   ConsumeQueue again(PosixFileSystem(), dir.path(), "T", 0, 1000);
   ASSERT_TRUE(again.Recover(0, 1 << 30, &rep).ok());
   EXPECT_EQ(again.max_offset(), kEntries);
+}
+
+// The dispatcher's per-topic queue array: ids arrive in any order (recovery reads directories
+// unsorted, the dispatcher adds a queue with its first record) and each is found, once.
+TEST(TopicQueuesTest, FindsEachQueueWhateverTheOrderItWasAddedIn) {
+  TempDir dir;
+  internal::TopicQueues qs;
+  std::map<int32_t, ConsumeQueue*> made;
+  for (int32_t id : {10, 2, 7, 0, 1023}) {
+    auto cq = std::make_shared<ConsumeQueue>(PosixFileSystem(), dir.path(), "T", id, 10);
+    made[id] = cq.get();
+    qs[id] = std::move(cq);
+  }
+  EXPECT_EQ(qs[2].get(), made[2]);  // an existing id keeps its queue
+  std::vector<int32_t> order;
+  for (const auto& [id, cq] : qs) {
+    order.push_back(id);
+    EXPECT_EQ(cq.get(), made[id]);
+  }
+  EXPECT_EQ(order, (std::vector<int32_t>{0, 2, 7, 10, 1023}));
+  for (const auto& [id, cq] : made) {
+    ASSERT_NE(qs.Find(id), nullptr) << id;
+    EXPECT_EQ(qs.Find(id)->get(), cq);
+  }
+  for (int32_t absent : {-1, 1, 3, 8, 11, 1024}) EXPECT_EQ(qs.Find(absent), nullptr) << absent;
 }
 
 }  // namespace

@@ -191,7 +191,7 @@ std::vector<std::pair<std::string, int32_t>> StoreImpl::ListQueues() {
 
 Status StoreImpl::DeleteTopic(std::string_view topic) {
   RJ_RETURN_IF_ERROR(ValidateStoreTopicName(topic));  // the name becomes a path below
-  std::map<int32_t, std::shared_ptr<ConsumeQueue>> qs;
+  TopicQueues qs;
   {
     std::unique_lock<std::shared_mutex> l(queues_mu_);
     auto it = queues_.find(topic);

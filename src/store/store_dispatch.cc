@@ -11,8 +11,8 @@ std::shared_ptr<ConsumeQueue> StoreImpl::FindQueue(std::string_view topic, int32
   std::shared_lock<std::shared_mutex> l(queues_mu_);
   auto it = queues_.find(topic);
   if (it == queues_.end()) return nullptr;
-  auto q = it->second.find(queue_id);
-  return q == it->second.end() ? nullptr : q->second;
+  const std::shared_ptr<ConsumeQueue>* q = it->second.Find(queue_id);
+  return q == nullptr ? nullptr : *q;
 }
 
 Result<std::shared_ptr<ConsumeQueue>> StoreImpl::GetOrCreateQueue(std::string_view topic,
