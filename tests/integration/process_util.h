@@ -101,6 +101,14 @@ inline bool WaitForPort(int port, int timeout_ms) {
     a.sin_port = htons(static_cast<uint16_t>(port));
     ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    // A connect to a port nobody listens on can "succeed" from that very port (TCP's
+    // simultaneous open with itself, when the kernel picks it as the ephemeral source port).
+    sockaddr_in self{};
+    socklen_t len = sizeof(self);
+    if (ok && ::getsockname(fd, reinterpret_cast<sockaddr*>(&self), &len) == 0 &&
+        self.sin_port == a.sin_port) {
+      ok = false;
+    }
     ::close(fd);
     if (ok) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
