@@ -212,16 +212,29 @@ Status StoreImpl::FlushLogicsAndCheckpoint(int64_t write_behind_ms) {
     RJ_RETURN_IF_ERROR(cq->Flush(write_behind_ms, &from, &write_out));
     unsynced = std::min(unsynced, from);
   }
-  RJ_RETURN_IF_ERROR(index_.Flush());
+  // The index's live file is fsynced as consume-queue entries reach their files: every
+  // write_behind_ms, not every pass. Its hash slots are written at random, so between two syncs
+  // most of its pages are dirtied again, and each sync writes them all out and write-protects
+  // them (every next write then faults); with 1,000 topics a sync a second cost about 6 % of the
+  // throughput. The checkpoint stays at or below what the last sync covered: a crash
+  // re-dispatches, and re-indexes, the rest from the CommitLog.
+  const int64_t now_us = MonoMicros();
+  if (write_behind_ms <= 0 || now_us - index_synced_us_ >= write_behind_ms * 1000LL) {
+    RJ_RETURN_IF_ERROR(index_.Flush());
+    index_synced_us_ = now_us;
+    index_synced_below_ = dispatched;
+    index_synced_ts_ = ts;
+  }
   Checkpoint cp;
   cp.physic_flushed_offset = commit_log_.flushed();
-  cp.logics_flushed_offset = std::min({dispatched, cp.physic_flushed_offset, unsynced});
+  cp.logics_flushed_offset =
+      std::min({dispatched, cp.physic_flushed_offset, unsynced, index_synced_below_});
   cp.physic_msg_timestamp = ts;
   cp.logics_msg_timestamp = ts;
-  cp.index_msg_timestamp = ts;
-  if (unsynced < std::min(dispatched, cp.physic_flushed_offset)) {
+  cp.index_msg_timestamp = index_synced_ts_;
+  if (cp.logics_flushed_offset < std::min(dispatched, cp.physic_flushed_offset)) {
     // RocketMQ's recovery starts from the file holding the logics timestamp: the record's own.
-    if (auto rec = ReadRecord(PhysicalOffset(unsynced)); rec.ok())
+    if (auto rec = ReadRecord(PhysicalOffset(cp.logics_flushed_offset)); rec.ok())
       cp.logics_msg_timestamp = rec->view.store_timestamp;
   }
   RJ_RETURN_IF_ERROR(cp.Store(fs_, Path("checkpoint")));

@@ -209,7 +209,12 @@ class StoreImpl final : public MessageStore {
   std::unordered_map<std::string, TopicQueues, StringHash, std::equal_to<>> queues_;
 
   std::atomic<int64_t> dispatched_{0};
-  std::mutex checkpoint_mu_;               // one FlushLogicsAndCheckpoint at a time
+  std::mutex checkpoint_mu_;  // one FlushLogicsAndCheckpoint at a time
+  // The index's last fsync (guarded by checkpoint_mu_): when (0: never, so the first pass
+  // syncs), and the dispatched offset and store timestamp it covered.
+  int64_t index_synced_us_ = 0;
+  int64_t index_synced_below_ = 0;
+  int64_t index_synced_ts_ = 0;
   std::mutex dispatch_mu_;                 // orders dispatched_ updates with WaitDispatched
   std::atomic<bool> dispatch_idle_{true};  // its last round found nothing to dispatch
   std::condition_variable dispatched_cv_;  // progress for WaitDispatched
