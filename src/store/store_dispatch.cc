@@ -233,7 +233,9 @@ Status StoreImpl::FlushLogicsAndCheckpoint(int64_t write_behind_ms) {
   cp.logics_msg_timestamp = ts;
   cp.index_msg_timestamp = index_synced_ts_;
   if (cp.logics_flushed_offset < std::min(dispatched, cp.physic_flushed_offset)) {
-    // RocketMQ's recovery starts from the file holding the logics timestamp: the record's own.
+    // RocketMQ's recovery starts from the file holding the logics timestamp: the record's own
+    // (at a segment's end, where no record starts: the last one the index sync covered).
+    if (cp.logics_flushed_offset == index_synced_below_) cp.logics_msg_timestamp = index_synced_ts_;
     if (auto rec = ReadRecord(PhysicalOffset(cp.logics_flushed_offset)); rec.ok())
       cp.logics_msg_timestamp = rec->view.store_timestamp;
   }
