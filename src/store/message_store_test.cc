@@ -18,6 +18,7 @@ namespace {
 using testing::Msg;
 using testing::OpenStore;
 using testing::SmallConfig;
+using testing::SyncFlushConfig;
 using testing::TempDir;
 
 class TagFilter : public MessageFilter {
@@ -249,10 +250,7 @@ TEST(MessageStoreTest, SyncFlushGroupCommitAcknowledgesAfterFsync) {
 TEST(MessageStoreTest, SyncFlushWritesZerosAheadOfTheLogEnd) {
   TempDir dir;
   FaultInjectionFileSystem fs(PosixFileSystem());
-  auto cfg = SmallConfig(dir.path());
-  cfg.file_system = &fs;
-  cfg.commit_log_segment_size = 4 << 20;
-  cfg.flush_disk_type = FlushDiskType::kSyncFlush;
+  auto cfg = SyncFlushConfig(dir.path(), &fs, 4 << 20);
   const std::string log_dir = dir.path() + "/commitlog/";
   const std::string body(100 << 10, 'x');
   {

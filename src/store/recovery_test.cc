@@ -23,6 +23,7 @@ namespace {
 using testing::Msg;
 using testing::OpenStore;
 using testing::SmallConfig;
+using testing::SyncFlushConfig;
 using testing::TempDir;
 
 // Reads a whole queue; every returned record must pass its CRC check.
@@ -115,10 +116,7 @@ TEST(RecoveryTest, CleanRestartIsFastAndKeepsEverything) {
 TEST(RecoveryTest, CrashRecoveryWorkIsBoundedByTheCheckpoint) {
   TempDir dir;
   FaultInjectionFileSystem fs(PosixFileSystem());
-  auto cfg = SmallConfig(dir.path());
-  cfg.file_system = &fs;
-  cfg.commit_log_segment_size = 1 << 20;
-  cfg.flush_disk_type = FlushDiskType::kSyncFlush;
+  auto cfg = SyncFlushConfig(dir.path(), &fs, 1 << 20);
   // The index is fsynced (and the checkpoint may pass it) every 100 ms, not every 10 s.
   cfg.flush_consume_queue_thorough_interval_ms = 100;
   {
@@ -189,13 +187,10 @@ TEST(RecoveryTest, ConsumeQueueEntriesOnlyInMemoryAreRebuiltAfterACrash) {
 TEST(RecoveryTest, TheCheckpointWaitsForTheIndexAndACrashLosesNoKey) {
   TempDir dir;
   FaultInjectionFileSystem fs(PosixFileSystem());
-  auto cfg = SmallConfig(dir.path());
-  cfg.file_system = &fs;
-  cfg.commit_log_segment_size = 1 << 20;
+  auto cfg = SyncFlushConfig(dir.path(), &fs, 1 << 20);
   cfg.max_hash_slot_num = 1024;
   cfg.max_index_num = 4096;
   cfg.consume_queue_entries_per_file = 1024;
-  cfg.flush_disk_type = FlushDiskType::kSyncFlush;
   cfg.flush_consume_queue_thorough_interval_ms = 3600 * 1000;
   constexpr int kMessages = 128;  // two full runs of 64: no consume-queue entry waits in memory
   int64_t written = 0;
@@ -265,10 +260,7 @@ TEST(RecoveryTest, DeletedTopicDoesNotReturnAfterACrash) {
 TEST(RecoveryTest, PowerLossLoopLosesNothingAcknowledged) {
   TempDir dir;
   FaultInjectionFileSystem fs(PosixFileSystem());
-  auto cfg = SmallConfig(dir.path());
-  cfg.file_system = &fs;
-  cfg.commit_log_segment_size = 256 * 1024;
-  cfg.flush_disk_type = FlushDiskType::kSyncFlush;
+  auto cfg = SyncFlushConfig(dir.path(), &fs, 256 * 1024);
   std::mt19937 rng(12345);
   std::map<std::pair<int, int64_t>, std::string> acked;  // (queue, offset) -> body
   int64_t total_acked = 0;

@@ -47,6 +47,16 @@ inline StoreConfig SmallConfig(const std::string& dir) {
   return c;
 }
 
+// A small SYNC_FLUSH store on fs (a FaultInjectionFileSystem: power loss keeps only what was
+// fsynced) with CommitLog segments of segment_size bytes.
+inline StoreConfig SyncFlushConfig(const std::string& dir, FileSystem* fs, int64_t segment_size) {
+  StoreConfig c = SmallConfig(dir);
+  c.file_system = fs;
+  c.commit_log_segment_size = segment_size;
+  c.flush_disk_type = FlushDiskType::kSyncFlush;
+  return c;
+}
+
 // Opens a store, failing the test (and returning null) if that fails.
 inline std::unique_ptr<MessageStore> OpenStore(const StoreConfig& cfg) {
   auto s = MessageStore::Open(cfg);
