@@ -289,16 +289,22 @@ TEST_F(ReplicationTest, SlavesAuthenticateToAnAclMasterWithTheClusterCredential)
   }
   EXPECT_TRUE(copied) << "the slave with the cluster credential copies the topic\n"
                       << ReadFile(Log(1));
-  // The wrong secret's sync attempt is refused (it tries as soon as it knows its master).
-  std::string master_log;
-  for (int64_t end = NowMillis() + 20000; NowMillis() < end;) {
-    master_log = ReadFile(Log(0));
-    if (master_log.find("refused: No acl config for haCluster") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  // The wrong secret's sync attempt is refused (it tries as soon as it knows its master): the
+  // master logs the refusal, then the slave logs the answer (each when it gets there).
+  auto log_with = [&](int id, const std::string& line) {
+    std::string log;
+    for (int64_t end = NowMillis() + 20000; NowMillis() < end;) {
+      log = ReadFile(Log(id));
+      if (log.find(line) != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return log;
+  };
+  const std::string master_log = log_with(0, "refused: No acl config for haCluster");
   EXPECT_NE(master_log.find("refused: No acl config for haCluster"), std::string::npos)
       << master_log;
-  EXPECT_NE(ReadFile(Log(2)).find("answered 16"), std::string::npos) << ReadFile(Log(2));
+  const std::string slave_log = log_with(2, "answered 16");
+  EXPECT_NE(slave_log.find("answered 16"), std::string::npos) << slave_log;
   EXPECT_FALSE(has_topic(2)) << "the slave with a wrong cluster secret copies nothing";
   EXPECT_EQ(master_log.find("haClusterSecret"), std::string::npos) << "no secret in the log";
 }
