@@ -13,7 +13,6 @@
 #include <ctime>
 #include <future>
 #include <limits>
-#include <map>
 #include <shared_mutex>
 #include <unordered_map>
 #include <utility>
