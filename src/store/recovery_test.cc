@@ -12,7 +12,6 @@
 #include <random>
 #include <thread>
 
-#include "checkpoint.h"
 #include "ramjet/store/fault_injection_file_system.h"
 #include "ramjet/store/message_store.h"
 #include "test_util.h"
@@ -22,41 +21,11 @@ namespace {
 
 using testing::Msg;
 using testing::OpenStore;
+using testing::ReadQueue;
 using testing::SmallConfig;
 using testing::SyncFlushConfig;
 using testing::TempDir;
-
-// Reads a whole queue; every returned record must pass its CRC check.
-std::vector<std::string> ReadQueue(MessageStore* store, const std::string& topic, int q) {
-  std::vector<std::string> out;
-  QueueOffset off = store->GetMinOffsetInQueue(topic, q);
-  for (;;) {
-    auto res = store->GetMessages(topic, q, off, 64, 1 << 30, nullptr);
-    for (auto& m : res.messages) {
-      auto v = message::DecodeRecord(m.data, true);
-      EXPECT_TRUE(v.ok()) << "torn or corrupt record returned: " << v.status().ToString();
-      if (v.ok()) out.emplace_back(v->body);
-    }
-    if (res.status != GetStatus::kFound && res.status != GetStatus::kNoMatchedMessage) break;
-    if (res.next_begin_offset == off) break;
-    off = res.next_begin_offset;
-  }
-  return out;
-}
-
-// Waits (at most 10 s) until the housekeeper has written the checkpoint n more times.
-void WaitForCheckpoints(const std::string& root, int n) {
-  const auto ckpt = std::filesystem::path(root) / "checkpoint";
-  auto stamp = [&] {
-    std::error_code ec;
-    return std::filesystem::last_write_time(ckpt, ec);
-  };
-  for (int changes = 0, i = 0; changes < n && i < 500; ++i) {
-    auto before = stamp();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (stamp() != before) ++changes;
-  }
-}
+using testing::WaitForCheckpoints;
 
 // SYNC_FLUSH through fs, with consume-queue entries kept in memory for up to a minute.
 StoreConfig WriteBehindConfig(const std::string& root, FileSystem* fs) {
@@ -179,52 +148,6 @@ TEST(RecoveryTest, ConsumeQueueEntriesOnlyInMemoryAreRebuiltAfterACrash) {
   auto r = store->PutMessage(Msg("T", 7, "after").Input());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->queue_offset.value(), 3);
-}
-
-// The index's live file is fsynced every flushConsumeQueueThoroughInterval, not on every
-// housekeeping pass: the checkpoint stays below the index entries written since, and after a
-// crash every key is found, once.
-TEST(RecoveryTest, TheCheckpointWaitsForTheIndexAndACrashLosesNoKey) {
-  TempDir dir;
-  FaultInjectionFileSystem fs(PosixFileSystem());
-  auto cfg = SyncFlushConfig(dir.path(), &fs, 1 << 20);
-  cfg.max_hash_slot_num = 1024;
-  cfg.max_index_num = 4096;
-  cfg.consume_queue_entries_per_file = 1024;
-  cfg.flush_consume_queue_thorough_interval_ms = 3600 * 1000;
-  constexpr int kMessages = 128;  // two full runs of 64: no consume-queue entry waits in memory
-  int64_t written = 0;
-  {
-    auto store = OpenStore(cfg);
-    WaitForCheckpoints(dir.path(), 1);  // the first pass syncs the (empty) index
-    for (int i = 0; i < kMessages; ++i) {
-      auto m = Msg("T", 0, "m" + std::to_string(i), "", "k" + std::to_string(i));
-      ASSERT_TRUE(store->PutMessage(m.Input()).ok());
-    }
-    ASSERT_TRUE(store->WaitDispatched(5000));
-    written = store->Stats().written.value();
-    WaitForCheckpoints(dir.path(), 3);
-    auto cp = Checkpoint::Load(PosixFileSystem(), dir.path() + "/checkpoint");
-    ASSERT_TRUE(cp.ok()) << cp.status().ToString();
-    EXPECT_EQ(cp->physic_flushed_offset, written);
-    EXPECT_LT(cp->logics_flushed_offset, written) << "the index was not synced since the puts";
-    ASSERT_TRUE(fs.SimulatePowerLoss().ok());
-  }
-  fs.Reset();
-  auto store = OpenStore(cfg);
-  EXPECT_TRUE(store->Stats().recovered_after_crash);
-  EXPECT_EQ(ReadQueue(store.get(), "T", 0).size(), static_cast<size_t>(kMessages));
-  for (int i = 0; i < kMessages; ++i) {
-    auto q = store->QueryMessages("T", "k" + std::to_string(i), 4, 0, INT64_MAX);
-    ASSERT_TRUE(q.ok());
-    ASSERT_EQ(q->size(), 1u) << "k" << i;
-    EXPECT_EQ((*q)[0].view.body, "m" + std::to_string(i));
-  }
-  // A clean shutdown syncs the index: the checkpoint then covers everything.
-  ASSERT_TRUE(store->Shutdown().ok());
-  auto cp = Checkpoint::Load(PosixFileSystem(), dir.path() + "/checkpoint");
-  ASSERT_TRUE(cp.ok());
-  EXPECT_EQ(cp->logics_flushed_offset, written);
 }
 
 // A topic deleted and created again, then a crash: the deleted topic's records must not come

@@ -4,8 +4,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "ramjet/store/message_store.h"
 
@@ -95,6 +99,38 @@ inline TestMessage Msg(std::string topic, int32_t q, std::string body, std::stri
   if (!keys.empty()) p.emplace_back("KEYS", keys);
   m.props = message::BuildProperties(p);
   return m;
+}
+
+// Reads a whole queue; every returned record must pass its CRC check.
+inline std::vector<std::string> ReadQueue(MessageStore* store, const std::string& topic, int q) {
+  std::vector<std::string> out;
+  QueueOffset off = store->GetMinOffsetInQueue(topic, q);
+  for (;;) {
+    auto res = store->GetMessages(topic, q, off, 64, 1 << 30, nullptr);
+    for (auto& m : res.messages) {
+      auto v = message::DecodeRecord(m.data, true);
+      EXPECT_TRUE(v.ok()) << "torn or corrupt record returned: " << v.status().ToString();
+      if (v.ok()) out.emplace_back(v->body);
+    }
+    if (res.status != GetStatus::kFound && res.status != GetStatus::kNoMatchedMessage) break;
+    if (res.next_begin_offset == off) break;
+    off = res.next_begin_offset;
+  }
+  return out;
+}
+
+// Waits (at most 10 s) until the housekeeper has written the checkpoint n more times.
+inline void WaitForCheckpoints(const std::string& root, int n) {
+  const auto ckpt = std::filesystem::path(root) / "checkpoint";
+  auto stamp = [&] {
+    std::error_code ec;
+    return std::filesystem::last_write_time(ckpt, ec);
+  };
+  for (int changes = 0, i = 0; changes < n && i < 500; ++i) {
+    auto before = stamp();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (stamp() != before) ++changes;
+  }
 }
 
 }  // namespace ramjet::store::testing
