@@ -198,6 +198,7 @@ Status StoreImpl::DeleteTopic(std::string_view topic) {
     if (it != queues_.end()) {
       qs = std::move(it->second);
       queues_.erase(it);
+      queues_generation_.fetch_add(1, std::memory_order_release);
     }
   }
   // Offsets (and their handles) go even if nothing was dispatched into a consume queue yet.

@@ -397,6 +397,8 @@ TEST(MessageStoreTest, SecondOpenOfSameDirectoryIsRefused) {
   EXPECT_EQ(again.status().code(), StatusCode::kBusy);
 }
 
+// A topic created again after its deletion gets fresh queues, and the dispatcher (which caches
+// the queues it appends to) files the new messages there, not in the deleted queue.
 TEST(MessageStoreTest, DeleteTopicRemovesQueues) {
   TempDir dir;
   auto store = OpenStore(SmallConfig(dir.path()));
@@ -407,6 +409,9 @@ TEST(MessageStoreTest, DeleteTopicRemovesQueues) {
   auto r = store->PutMessage(Msg("Gone", 0, "y").Input());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->queue_offset.value(), 0);
+  ASSERT_TRUE(store->WaitDispatched(5000));
+  EXPECT_EQ(store->GetMaxOffsetInQueue("Gone", 0).value(), 1);
+  EXPECT_EQ(testing::ReadQueue(store.get(), "Gone", 0), std::vector<std::string>{"y"});
 }
 
 // A send through a resolved queue handle (what the broker does per topic queue).
