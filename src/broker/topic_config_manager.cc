@@ -30,23 +30,21 @@ Status TopicConfigManager::PersistLocked() {
 
 TopicConfigManager::Indexed* TopicConfigManager::FindIndexedLocked(std::string_view topic) const {
   if (index_stale_) {
-    index_.clear();
-    index_.reserve(table_.size());
-    for (const auto& [name, config] : table_) index_.emplace(name, Indexed{&config, nullptr});
+    index_.Clear();
+    for (const auto& [name, config] : table_) index_.Insert(name, 0, Indexed{&config, nullptr});
     // Send state survives changes of its topic's config, not the topic's deletion.
     for (auto it = runtimes_.begin(); it != runtimes_.end();) {
-      auto e = index_.find(it->first);
-      if (e == index_.end()) {
+      Indexed* e = index_.Find(it->first);
+      if (e == nullptr) {
         it = runtimes_.erase(it);
       } else {
-        e->second.runtime = it->second;
+        e->runtime = it->second.get();
         ++it;
       }
     }
     index_stale_ = false;
   }
-  auto it = index_.find(topic);
-  return it == index_.end() ? nullptr : &it->second;
+  return index_.Find(topic);
 }
 
 std::optional<protocol::TopicConfig> TopicConfigManager::FindForSend(
@@ -57,9 +55,9 @@ std::optional<protocol::TopicConfig> TopicConfigManager::FindForSend(
   if (e->runtime == nullptr) {
     auto& kept = runtimes_[std::string(topic)];
     if (kept == nullptr) kept = std::make_shared<TopicRuntime>(std::string(topic));
-    e->runtime = kept;
+    e->runtime = kept.get();
   }
-  *runtime = e->runtime;
+  *runtime = e->runtime->shared_from_this();
   return *e->config;
 }
 

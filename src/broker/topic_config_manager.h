@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ramjet/base/mutex.h"
+#include "ramjet/base/name_table.h"
 #include "ramjet/base/result.h"
 #include "ramjet/protocol/bodies.h"
 #include "ramjet/store/file_system.h"
@@ -58,7 +59,7 @@ class TopicConfigManager {
   // A topic's config through the hash index (rebuilt after a change of the table).
   struct Indexed {
     const protocol::TopicConfig* config;
-    std::shared_ptr<TopicRuntime> runtime;  // null until the topic's first FindForSend
+    TopicRuntime* runtime;  // owned by runtimes_; null until the topic's first FindForSend
   };
   Indexed* FindIndexedLocked(std::string_view topic) const RJ_REQUIRES(mu_);
   const protocol::TopicConfig* FindLocked(std::string_view topic) const RJ_REQUIRES(mu_) {
@@ -75,7 +76,7 @@ class TopicConfigManager {
   // (which every change, and so every rollback, goes through) mark it stale under mu_; the next
   // lookup rebuilds it. Calls that change nothing (heartbeats re-adding their retry topics)
   // persist nothing and keep it.
-  mutable std::unordered_map<std::string_view, Indexed> index_ RJ_GUARDED_BY(mu_);
+  mutable NameTable<Indexed> index_ RJ_GUARDED_BY(mu_);
   // The send state of topics in table_, by name (the index is rebuilt; these are kept).
   mutable std::unordered_map<std::string, std::shared_ptr<TopicRuntime>> runtimes_
       RJ_GUARDED_BY(mu_);

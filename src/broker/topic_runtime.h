@@ -19,7 +19,7 @@
 
 namespace ramjet::broker {
 
-class TopicRuntime {
+class TopicRuntime : public std::enable_shared_from_this<TopicRuntime> {
  public:
   explicit TopicRuntime(std::string topic) : topic_(std::move(topic)) {}
   TopicRuntime(const TopicRuntime&) = delete;

@@ -26,6 +26,7 @@
 #include "ramjet/base/coding.h"
 #include "ramjet/base/hash.h"
 #include "ramjet/base/logging.h"
+#include "ramjet/base/name_table.h"
 #include "ramjet/base/names.h"
 #include "ramjet/base/service_thread.h"
 #include "ramjet/base/thread_util.h"
@@ -66,12 +67,11 @@ class TopicQueues {
   std::vector<Entry> entries_;
 };
 
-// The dispatcher's cache of the consume queues it appends to: an open-addressing table by a
-// hash of (topic, queue id). The shared table costs a shared lock, a bucket, a node, its key and
-// the topic's queue array per record: with thousands of queues, a cache miss each. A hit here
-// reads a slot or two and the queue, which the append reads anyway. The cache empties itself
-// when the store's queue generation changes (a topic was deleted), so it hands out no queue the
-// shared table no longer has.
+// The dispatcher's cache of the consume queues it appends to. The shared table costs a shared
+// lock, a bucket, a node, its key and the topic's queue array per record: with thousands of
+// queues, a cache miss each; a NameTable hit reads one line and then the queue, which the append
+// reads anyway. The cache empties itself when the store's queue generation changes (a topic was
+// deleted), so it hands out no queue the shared table no longer has.
 // Threading: one thread at a time (recovery, then the dispatcher, then Shutdown, ordered by the
 // dispatcher thread's start and stop).
 class QueueCache {
@@ -80,66 +80,16 @@ class QueueCache {
   const std::shared_ptr<ConsumeQueue>* Find(std::string_view topic, int32_t queue_id,
                                             uint64_t generation) {
     if (generation != generation_) {
-      slots_.clear();
-      used_ = 0;
+      queues_.Clear();
       generation_ = generation;
     }
-    if (slots_.empty()) return nullptr;
-    const uint64_t h = Hash(topic, queue_id);
-    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
-      const Slot& s = slots_[i];
-      if (s.cq == nullptr) return nullptr;
-      if (s.hash == h && s.queue_id == queue_id && s.Names(topic)) return &s.cq;
-    }
+    return queues_.Find(topic, queue_id);
   }
   // REQUIRES: cq is not cached (Find returned nullptr for it since the last generation change).
-  void Add(std::shared_ptr<ConsumeQueue> cq) {
-    if ((used_ + 1) * 2 > slots_.size()) {
-      std::vector<Slot> old =
-          std::exchange(slots_, std::vector<Slot>(std::max<size_t>(1024, slots_.size() * 2)));
-      for (Slot& s : old) {
-        if (s.cq != nullptr) Place(std::move(s));
-      }
-    }
-    Slot slot;
-    slot.hash = Hash(cq->topic(), cq->queue_id());
-    slot.queue_id = cq->queue_id();
-    const std::string& topic = cq->topic();
-    slot.length = topic.size() <= kInline ? static_cast<uint8_t>(topic.size()) : kLong;
-    if (slot.length != kLong) std::memcpy(slot.name, topic.data(), topic.size());
-    slot.cq = std::move(cq);
-    Place(std::move(slot));
-    ++used_;
-  }
+  void Add(std::shared_ptr<ConsumeQueue> cq) { queues_.Insert(cq->topic(), cq->queue_id(), cq); }
 
  private:
-  // One cache line: the key is compared without reading the queue's name (a miss of its own).
-  static constexpr size_t kInline = 35;
-  static constexpr uint8_t kLong = 255;  // a longer name: compared through the queue
-  struct alignas(64) Slot {
-    uint64_t hash = 0;
-    std::shared_ptr<ConsumeQueue> cq;
-    int32_t queue_id = 0;
-    uint8_t length = 0;
-    char name[kInline];
-    bool Names(std::string_view topic) const {
-      if (length == kLong) return cq->topic() == topic;
-      return topic.size() == length && std::memcmp(name, topic.data(), length) == 0;
-    }
-  };
-  static uint64_t Hash(std::string_view topic, int32_t queue_id) {
-    const uint64_t h = std::hash<std::string_view>{}(topic) +
-                       static_cast<uint64_t>(static_cast<uint32_t>(queue_id)) * 0x9E3779B97F4A7C15u;
-    return (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9u;
-  }
-  void Place(Slot slot) {
-    size_t i = slot.hash & (slots_.size() - 1);
-    while (slots_[i].cq != nullptr) i = (i + 1) & (slots_.size() - 1);
-    slots_[i] = std::move(slot);
-  }
-
-  std::vector<Slot> slots_;  // a power of two, at most half full
-  size_t used_ = 0;
+  NameTable<std::shared_ptr<ConsumeQueue>> queues_;
   uint64_t generation_ = 0;
 };
 
