@@ -86,7 +86,9 @@ class QueueCache {
     return queues_.Find(topic, queue_id);
   }
   // REQUIRES: cq is not cached (Find returned nullptr for it since the last generation change).
-  void Add(std::shared_ptr<ConsumeQueue> cq) { queues_.Insert(cq->topic(), cq->queue_id(), cq); }
+  void Add(const std::shared_ptr<ConsumeQueue>& cq) {
+    queues_.Insert(cq->topic(), cq->queue_id(), cq);
+  }
 
  private:
   NameTable<std::shared_ptr<ConsumeQueue>> queues_;
