@@ -23,6 +23,7 @@
 #include "ramjet/base/compression.h"
 #include "ramjet/base/hash.h"
 #include "ramjet/base/logging.h"
+#include "ramjet/base/name_table.h"
 #include "ramjet/client/producer.h"
 #include "ramjet/message/record.h"
 #include "ramjet/protocol/bodies.h"
@@ -85,7 +86,9 @@ class Producer::Impl : public detail::ClientMember,
   std::vector<std::string> TopicsInUse() override {
     std::lock_guard<std::mutex> l(mu_);
     std::vector<std::string> out;
-    for (const auto& [t, i] : routes_) out.push_back(t);
+    routes_.ForEach([&out](std::string_view t, int32_t, const PublishInfoPtr& info) {
+      if (info != nullptr) out.emplace_back(t);
+    });
     return out;
   }
 
@@ -93,10 +96,10 @@ class Producer::Impl : public detail::ClientMember,
     auto info = ToPublishInfo(topic, route, 0);
     if (info.queues.empty()) return;
     std::lock_guard<std::mutex> l(mu_);
-    auto it = routes_.find(topic);
-    if (it != routes_.end() && !auto_created_.count(topic)) {
-      info.next_queue = it->second->next_queue;
-      it->second = std::make_shared<const PublishInfo>(std::move(info));
+    PublishInfoPtr* known = routes_.Find(topic);
+    if (known != nullptr && *known != nullptr && !(*known)->auto_created) {
+      info.next_queue = (*known)->next_queue;
+      *known = std::make_shared<const PublishInfo>(std::move(info));
     }
   }
 
@@ -124,6 +127,9 @@ class Producer::Impl : public detail::ClientMember,
     // Where the topic's next send starts (RocketMQ's per-topic sendWhichQueue): each topic
     // goes round its own queues. Shared by the topic's successive route views.
     std::shared_ptr<std::atomic<uint32_t>> next_queue = std::make_shared<std::atomic<uint32_t>>(0);
+    // Taken from the default topic's route (TBW102): replaced by the topic's own route once a
+    // send has created the topic on a broker.
+    bool auto_created = false;
     size_t NextQueue() const {
       return static_cast<size_t>(next_queue->fetch_add(1, std::memory_order_relaxed));
     }
@@ -149,12 +155,11 @@ class Producer::Impl : public detail::ClientMember,
   Result<PublishInfoPtr> GetPublishInfo(const std::string& topic) {
     {
       std::lock_guard<std::mutex> l(mu_);
-      auto it = routes_.find(topic);
-      if (it != routes_.end() && !it->second->queues.empty()) return it->second;
+      const PublishInfoPtr* known = routes_.Find(topic);
+      if (known != nullptr && *known != nullptr) return *known;
     }
     auto route = QueryRoute(topic);
     PublishInfo info;
-    bool auto_created = false;
     if (route.ok()) {
       info = ToPublishInfo(topic, *route, 0);
     } else if (route.status().code() == StatusCode::kNotFound) {
@@ -162,7 +167,7 @@ class Producer::Impl : public detail::ClientMember,
       auto def = QueryRoute(config_.create_topic_key);
       if (!def.ok()) return route.status();
       info = ToPublishInfo(topic, *def, config_.default_topic_queue_nums);
-      auto_created = true;
+      info.auto_created = true;
     } else {
       return route.status();
     }
@@ -171,8 +176,11 @@ class Producer::Impl : public detail::ClientMember,
     }
     auto shared = std::make_shared<const PublishInfo>(std::move(info));
     std::lock_guard<std::mutex> l(mu_);
-    if (auto_created) auto_created_.insert(topic);
-    routes_[topic] = shared;
+    if (PublishInfoPtr* known = routes_.Find(topic)) {
+      *known = shared;
+    } else {
+      routes_.Insert(topic, 0, shared);
+    }
     return shared;
   }
 
@@ -290,11 +298,11 @@ class Producer::Impl : public detail::ClientMember,
       }
       auto result = ToResult(*resp, q, uniq);
       if (result.ok()) {
-        if (auto_created_.count(m.topic)) {
+        if (info.auto_created) {
           // The broker created it: use its real route from now on.
           std::lock_guard<std::mutex> l(mu_);
-          routes_.erase(m.topic);
-          auto_created_.erase(m.topic);
+          PublishInfoPtr* known = routes_.Find(m.topic);
+          if (known != nullptr && *known != nullptr && (*known)->auto_created) known->reset();
         }
         return result;
       }
@@ -467,8 +475,8 @@ class Producer::Impl : public detail::ClientMember,
   remoting::RemotingClient* client_ = nullptr;  // the instance's, while started
   std::unique_ptr<remoting::ThreadPool> check_pool_;
   std::mutex mu_;
-  std::unordered_map<std::string, PublishInfoPtr> routes_;
-  std::set<std::string> auto_created_;
+  // By topic; a null entry is a route dropped (topics are few and never removed otherwise).
+  NameTable<PublishInfoPtr> routes_;
   std::function<LocalTransactionState(const MessageExt&)> check_;
   bool started_ = false;
 };

@@ -48,10 +48,10 @@ Result<SendResult> Producer::Impl::SendInTransaction(
   std::string addr;
   {
     std::lock_guard<std::mutex> l(mu_);
-    auto it = routes_.find(m.topic);
-    if (it != routes_.end()) {
-      auto a = it->second->master.find(half.queue.broker_name);
-      if (a != it->second->master.end()) addr = a->second;
+    const PublishInfoPtr* known = routes_.Find(m.topic);
+    if (known != nullptr && *known != nullptr) {
+      auto a = (*known)->master.find(half.queue.broker_name);
+      if (a != (*known)->master.end()) addr = a->second;
     }
   }
   if (addr.empty()) {
