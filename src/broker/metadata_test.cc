@@ -7,6 +7,7 @@
 
 #include "consumer_offset_manager.h"
 #include "ramjet/store/fault_injection_file_system.h"
+#include "ramjet/store/message_store.h"
 #include "subscription_group_manager.h"
 #include "topic_config_manager.h"
 
@@ -163,6 +164,47 @@ TEST(MetadataTest, SendStateStaysWithItsTopicUntilTheTopicIsDeleted) {
   std::shared_ptr<TopicRuntime> recreated;
   ASSERT_TRUE(topics.FindForSend("A", &recreated));
   EXPECT_NE(recreated, again) << "a deleted topic's send state must not come back";
+  RemoveDir(dir);
+}
+
+// A send's queue handle comes from its topic's runtime: the same handle for every send, past
+// the lock-free ids too, and a new one once the topic was deleted from the store. A replaced
+// handle stays readable, as a send in flight may still hold it.
+TEST(MetadataTest, TopicRuntimeHandsOutEachQueuesHandleUntilItRetires) {
+  const std::string dir = MakeTempDir();
+  ASSERT_FALSE(dir.empty());
+  {
+    store::StoreConfig sc;
+    sc.root_dir = dir + "/store";
+    sc.commit_log_segment_size = 1 << 20;
+    auto opened = store::MessageStore::Open(sc);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store::MessageStore* store = opened->get();
+    TopicRuntime rt("A");
+    const int32_t slow_id = TopicRuntime::kFastQueues + 3;
+    store::QueueHandle* q1 = rt.Queue(store, 1);
+    store::QueueHandle* slow = rt.Queue(store, slow_id);
+    ASSERT_NE(q1, nullptr);
+    ASSERT_NE(slow, nullptr);
+    EXPECT_EQ(q1->topic(), "A");
+    EXPECT_EQ(q1->queue_id(), 1);
+    EXPECT_EQ(slow->queue_id(), slow_id);
+    EXPECT_EQ(rt.Queue(store, 1), q1);
+    EXPECT_EQ(rt.Queue(store, slow_id), slow);
+    EXPECT_EQ(rt.Queue(store, -1), nullptr);
+    EXPECT_EQ(rt.Queue(store, TopicRuntime::kMaxCachedQueues), nullptr);
+    ASSERT_TRUE(store->DeleteTopic("A").ok());
+    EXPECT_TRUE(q1->retired());
+    EXPECT_TRUE(slow->retired());
+    for (store::QueueHandle* old : {q1, slow}) {
+      store::QueueHandle* fresh = rt.Queue(store, old->queue_id());
+      ASSERT_NE(fresh, nullptr);
+      EXPECT_NE(fresh, old);
+      EXPECT_FALSE(fresh->retired());
+      EXPECT_EQ(fresh->queue_id(), old->queue_id());
+      EXPECT_EQ(rt.Queue(store, old->queue_id()), fresh);
+    }
+  }
   RemoveDir(dir);
 }
 

@@ -220,7 +220,7 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
   reply.recall_handle = std::move(recall_handle);
   // The topic's send state serves while the message goes where the client sent it (not to the
   // half, timer or schedule topic, nor to another queue).
-  std::shared_ptr<store::QueueHandle> queue;
+  store::QueueHandle* queue = nullptr;  // alive with reply.runtime (captured below)
   if (target.runtime != nullptr && *shared_topic == target.runtime->topic()) {
     reply.runtime = std::move(target.runtime);
     if (queue_id == target.queue_id) queue = reply.runtime->Queue(bc_.store.get(), queue_id);
@@ -245,7 +245,7 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
         (void)props;  // kept alive until the store is done with the views
         RespondPut(ctx, res, std::move(reply));
       },
-      queue.get());
+      queue);
 }
 
 bool SendProcessor::SplitBatch(const RequestContextPtr& ctx, const SendHeader& h,
