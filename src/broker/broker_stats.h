@@ -114,10 +114,10 @@ class BrokerStats {
   struct Item {
     std::atomic<int64_t> value{0};
     std::atomic<int64_t> times{0};
-    metrics::Histogram sizes{{1024, 4096, 512 * 1024, 1 << 20, 2 << 20, 4 << 20}};  // puts only
     // A topic's put-size item, linked from its put-count item on the first put, so that a send
     // costs one table lookup, not two (items are never freed while the stats live).
     std::atomic<Item*> put_size{nullptr};
+    metrics::Histogram sizes{{1024, 4096, 512 * 1024, 1 << 20, 2 << 20, 4 << 20}};  // puts only
     mutable std::mutex mu;
     std::deque<Point> minute, hour, day;  // guarded by mu
   };

@@ -4,32 +4,35 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include "ramjet/base/check.h"
+
 namespace ramjet::metrics {
 
-Histogram::Histogram(std::vector<int64_t> bounds)
-    : bounds_(std::move(bounds)), counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
-  for (size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0, std::memory_order_relaxed);
+Histogram::Histogram(const std::vector<int64_t>& bounds) : size_(bounds.size()) {
+  RJ_CHECK(bounds.size() <= kMaxBounds, "a histogram of %zu bounds", bounds.size());
+  std::copy(bounds.begin(), bounds.end(), bounds_.begin());
 }
 
 void Histogram::Observe(int64_t value, int64_t times) {
   if (times <= 0) return;
   size_t i = 0;
-  while (i < bounds_.size() && value > bounds_[i]) ++i;
+  while (i < size_ && value > bounds_[i]) ++i;
   counts_[i].fetch_add(static_cast<uint64_t>(times), std::memory_order_relaxed);
   sum_.fetch_add(value * times, std::memory_order_relaxed);
 }
 
 Histogram::Snapshot Histogram::Read() const {
   Snapshot s;
-  s.bounds = bounds_;
+  s.bounds.assign(bounds_.begin(), bounds_.begin() + static_cast<std::ptrdiff_t>(size_));
   uint64_t running = 0;
-  for (size_t i = 0; i <= bounds_.size(); ++i) {
+  for (size_t i = 0; i <= size_; ++i) {
     running += counts_[i].load(std::memory_order_relaxed);
     s.cumulative.push_back(running);
   }

@@ -8,6 +8,7 @@
 // buffer, used by one thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -23,8 +24,9 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class Histogram {
  public:
-  // Upper bounds of the buckets, ascending (a +Inf bucket is implied).
-  explicit Histogram(std::vector<int64_t> bounds);
+  static constexpr size_t kMaxBounds = 15;
+  // Upper bounds of the buckets, ascending (a +Inf bucket is implied), at most kMaxBounds.
+  explicit Histogram(const std::vector<int64_t>& bounds);
   void Observe(int64_t value, int64_t times = 1);
 
   struct Snapshot {
@@ -36,9 +38,12 @@ class Histogram {
   Snapshot Read() const;
 
  private:
-  const std::vector<int64_t> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // bounds_.size() + 1
+  // Inline, not on the heap: a histogram per topic (message sizes) is observed per send, and
+  // with thousands of topics each separate allocation was a cache miss.
+  size_t size_ = 0;  // bounds in use
   std::atomic<int64_t> sum_{0};
+  std::array<std::atomic<uint64_t>, kMaxBounds + 1> counts_{};  // size_ + 1 in use
+  std::array<int64_t, kMaxBounds> bounds_{};
 };
 
 // One scrape's text: # HELP and # TYPE once per family, then its samples.
