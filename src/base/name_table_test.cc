@@ -41,9 +41,19 @@ TEST(NameTableTest, FindsEveryInsertedKeyAndNothingElse) {
     ++seen;
   });
   EXPECT_EQ(seen, want.size());
+  // Cleared (its slots kept) and filled again, as an index is rebuilt.
   t.Clear();
   EXPECT_EQ(t.size(), 0u);
   EXPECT_EQ(t.Find("Topic-1", 1), nullptr);
+  t.Reserve(10);
+  t.Insert("Topic-1", 1, 7);
+  t.Insert(long_prefix, 2, 8);
+  EXPECT_EQ(t.size(), 2u);
+  ASSERT_NE(t.Find("Topic-1", 1), nullptr);
+  EXPECT_EQ(*t.Find("Topic-1", 1), 7);
+  ASSERT_NE(t.Find(long_prefix, 2), nullptr);
+  EXPECT_EQ(*t.Find(long_prefix, 2), 8);
+  EXPECT_EQ(t.Find("Topic-2", 2), nullptr);
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ Status TopicConfigManager::PersistLocked() {
 TopicConfigManager::Indexed* TopicConfigManager::FindIndexedLocked(std::string_view topic) const {
   if (index_stale_) {
     index_.Clear();
+    index_.Reserve(table_.size());
     for (const auto& [name, config] : table_) index_.Insert(name, 0, Indexed{&config, nullptr});
     // Send state survives changes of its topic's config, not the topic's deletion.
     for (auto it = runtimes_.begin(); it != runtimes_.end();) {
