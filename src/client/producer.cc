@@ -1,5 +1,7 @@
 #include "producer_impl.h"
 
+#include <set>
+
 namespace ramjet::client {
 
 QueueSelector SelectByKey(std::string key) {

@@ -13,8 +13,6 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <set>
-#include <unordered_map>
 
 #include "client_instance.h"
 #include "client_util.h"
