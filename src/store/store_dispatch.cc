@@ -42,7 +42,7 @@ Status StoreImpl::FinishBatch(DispatchBatch* batch) {
     std::lock_guard<std::mutex> l(listener_mu_);
     if (listener_) {
       for (const auto& a : batch->arrivals) {
-        listener_(a.queue->topic(), a.queue_id, QueueOffset(a.queue_offset), a.tags_code,
+        listener_(a.queue->topic(), a.queue->queue_id(), QueueOffset(a.queue_offset), a.tags_code,
                   a.store_timestamp);
       }
     }
@@ -60,23 +60,21 @@ Status StoreImpl::Dispatch(const message::RecordView& r, int64_t phy, int32_t si
   tags_code =
       overridden ? *overridden : message::TagsCode(message::FindProperty(r.properties, "TAGS"));
   if (tt == message::kTransactionNotType || tt == message::kTransactionCommitType) {
-    const std::shared_ptr<ConsumeQueue>* cached = dispatch_queues_.Find(
+    const std::shared_ptr<ConsumeQueue>* queue = dispatch_queues_.Find(
         r.topic, r.queue_id, queues_generation_.load(std::memory_order_acquire));
-    std::shared_ptr<ConsumeQueue> created;
-    if (cached == nullptr) {
-      RJ_ASSIGN_OR_RETURN(created, GetOrCreateQueue(r.topic, r.queue_id));
-      dispatch_queues_.Add(created);
+    if (queue == nullptr) {
+      RJ_ASSIGN_OR_RETURN(auto created, GetOrCreateQueue(r.topic, r.queue_id));
+      queue = &dispatch_queues_.Add(std::move(created));
     }
-    const std::shared_ptr<ConsumeQueue>& queue = cached != nullptr ? *cached : created;
-    ConsumeQueue* cq = queue.get();
+    ConsumeQueue* cq = queue->get();
     // A queue joins the round's list with its first buffered entry (with thousands of queues a
     // search of the list per record was quadratic in the round).
     const bool had_pending = cq->has_pending();
     RJ_ASSIGN_OR_RETURN(bool buffered, cq->Append(r.queue_offset, phy, size, tags_code));
-    if (buffered && !had_pending) batch->touched.push_back(queue);
+    if (buffered && !had_pending) batch->touched.push_back(*queue);
     if (notify) {
       batch->arrivals.push_back(
-          DispatchBatch::Arrival{queue, r.queue_id, r.queue_offset, tags_code, r.store_timestamp});
+          DispatchBatch::Arrival{*queue, r.queue_offset, tags_code, r.store_timestamp});
     }
     ++batch->records;
   }

@@ -85,9 +85,12 @@ class QueueCache {
     }
     return queues_.Find(topic, queue_id);
   }
+  // Caches cq and returns the cached pointer (valid until the next Add or Find).
   // REQUIRES: cq is not cached (Find returned nullptr for it since the last generation change).
-  void Add(const std::shared_ptr<ConsumeQueue>& cq) {
-    queues_.Insert(cq->topic(), cq->queue_id(), cq);
+  const std::shared_ptr<ConsumeQueue>& Add(std::shared_ptr<ConsumeQueue> cq) {
+    const std::string& topic = cq->topic();
+    const int32_t queue_id = cq->queue_id();
+    return queues_.Insert(topic, queue_id, std::move(cq));
   }
 
  private:
@@ -197,8 +200,7 @@ class StoreImpl final : public MessageStore {
   // to announce once those entries are written.
   struct DispatchBatch {
     struct Arrival {
-      std::shared_ptr<ConsumeQueue> queue;  // names the topic (no copy of the name per record)
-      int32_t queue_id;
+      std::shared_ptr<ConsumeQueue> queue;  // names the topic and id (no copy of the name)
       int64_t queue_offset;
       int64_t tags_code;
       int64_t store_timestamp;
