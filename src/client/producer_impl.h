@@ -94,8 +94,8 @@ class Producer::Impl : public detail::ClientMember,
     auto info = ToPublishInfo(topic, route, 0);
     if (info.queues.empty()) return;
     std::lock_guard<std::mutex> l(mu_);
-    PublishInfoPtr* known = routes_.Find(topic);
-    if (known != nullptr && *known != nullptr && !(*known)->auto_created) {
+    PublishInfoPtr* known = KnownRoute(topic);
+    if (known != nullptr && !(*known)->auto_created) {
       info.next_queue = (*known)->next_queue;
       *known = std::make_shared<const PublishInfo>(std::move(info));
     }
@@ -150,11 +150,16 @@ class Producer::Impl : public detail::ClientMember,
     return p;
   }
 
+  // The topic's slot in routes_ if it holds a route, else nullptr. The caller holds mu_.
+  PublishInfoPtr* KnownRoute(std::string_view topic) {
+    PublishInfoPtr* slot = routes_.Find(topic);
+    return slot != nullptr && *slot != nullptr ? slot : nullptr;
+  }
+
   Result<PublishInfoPtr> GetPublishInfo(const std::string& topic) {
     {
       std::lock_guard<std::mutex> l(mu_);
-      const PublishInfoPtr* known = routes_.Find(topic);
-      if (known != nullptr && *known != nullptr) return *known;
+      if (const PublishInfoPtr* known = KnownRoute(topic)) return *known;
     }
     auto route = QueryRoute(topic);
     PublishInfo info;
@@ -299,8 +304,8 @@ class Producer::Impl : public detail::ClientMember,
         if (info.auto_created) {
           // The broker created it: use its real route from now on.
           std::lock_guard<std::mutex> l(mu_);
-          PublishInfoPtr* known = routes_.Find(m.topic);
-          if (known != nullptr && *known != nullptr && (*known)->auto_created) known->reset();
+          PublishInfoPtr* known = KnownRoute(m.topic);
+          if (known != nullptr && (*known)->auto_created) known->reset();
         }
         return result;
       }

@@ -48,8 +48,7 @@ Result<SendResult> Producer::Impl::SendInTransaction(
   std::string addr;
   {
     std::lock_guard<std::mutex> l(mu_);
-    const PublishInfoPtr* known = routes_.Find(m.topic);
-    if (known != nullptr && *known != nullptr) {
+    if (const PublishInfoPtr* known = KnownRoute(m.topic)) {
       auto a = (*known)->master.find(half.queue.broker_name);
       if (a != (*known)->master.end()) addr = a->second;
     }
