@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "ramjet/base/check.h"
 #include "ramjet/base/clock.h"
 #include "ramjet/base/names.h"
 #include "ramjet/protocol/codes.h"
@@ -48,31 +49,43 @@ std::pair<int32_t, std::string> PutStatusToResponse(const Status& s) {
   }
 }
 
-std::optional<Refusal> ChooseWriteQueue(const std::string& topic, const protocol::TopicConfig& tc,
-                                        int32_t* queue_id, const std::string& producer_addr) {
-  if ((tc.perm & protocol::kPermWrite) == 0) {
-    return Refusal{rc::kNoPermission, "the topic[" + topic + "] sending message is forbidden"};
-  }
+QueueChoice ChooseWriteQueue(int32_t perm, int32_t read_queue_nums, int32_t write_queue_nums,
+                             int32_t* queue_id) {
+  if ((perm & protocol::kPermWrite) == 0) return QueueChoice::kNotWritable;
   if (*queue_id < 0) {
     thread_local std::mt19937 rng(std::random_device{}());
-    *queue_id =
-        static_cast<int32_t>(rng() % static_cast<uint32_t>(std::max(1, tc.write_queue_nums)));
+    *queue_id = static_cast<int32_t>(rng() % static_cast<uint32_t>(std::max(1, write_queue_nums)));
   }
-  if (*queue_id >= std::max(tc.write_queue_nums, tc.read_queue_nums)) {
-    // TopicConfig.toString() as RocketMQ writes it into this remark.
-    auto perm = [&](int32_t bit, char c) { return (tc.perm & bit) ? c : '-'; };
-    std::string perms{perm(protocol::kPermRead, 'R'), perm(protocol::kPermWrite, 'W'),
-                      perm(protocol::kPermInherit, 'X')};
-    return Refusal{rc::kSystemError,
-                   "request queueId[" + std::to_string(*queue_id) +
-                       "] is illegal, TopicConfig [topicName=" + topic +
-                       ", readQueueNums=" + std::to_string(tc.read_queue_nums) +
-                       ", writeQueueNums=" + std::to_string(tc.write_queue_nums) +
-                       ", perm=" + perms + ", topicFilterType=" + tc.topic_filter_type +
-                       ", topicSysFlag=" + std::to_string(tc.topic_sys_flag) +
-                       ", order=" + (tc.order ? "true" : "false") + "] Producer: " + producer_addr};
+  if (*queue_id >= std::max(write_queue_nums, read_queue_nums)) return QueueChoice::kIllegalQueue;
+  return QueueChoice::kOk;
+}
+
+Refusal WriteQueueRefusal(QueueChoice choice, const std::string& topic,
+                          const protocol::TopicConfig& tc, int32_t queue_id,
+                          const std::string& producer_addr) {
+  RJ_CHECK(choice != QueueChoice::kOk, "a refusal of an accepted queue choice");
+  if (choice == QueueChoice::kNotWritable) {
+    return Refusal{rc::kNoPermission, "the topic[" + topic + "] sending message is forbidden"};
   }
-  return std::nullopt;
+  // TopicConfig.toString() as RocketMQ writes it into this remark.
+  auto perm = [&](int32_t bit, char c) { return (tc.perm & bit) ? c : '-'; };
+  std::string perms{perm(protocol::kPermRead, 'R'), perm(protocol::kPermWrite, 'W'),
+                    perm(protocol::kPermInherit, 'X')};
+  return Refusal{rc::kSystemError,
+                 "request queueId[" + std::to_string(queue_id) +
+                     "] is illegal, TopicConfig [topicName=" + topic +
+                     ", readQueueNums=" + std::to_string(tc.read_queue_nums) +
+                     ", writeQueueNums=" + std::to_string(tc.write_queue_nums) + ", perm=" + perms +
+                     ", topicFilterType=" + tc.topic_filter_type +
+                     ", topicSysFlag=" + std::to_string(tc.topic_sys_flag) +
+                     ", order=" + (tc.order ? "true" : "false") + "] Producer: " + producer_addr};
+}
+
+std::optional<Refusal> ChooseWriteQueue(const std::string& topic, const protocol::TopicConfig& tc,
+                                        int32_t* queue_id, const std::string& producer_addr) {
+  QueueChoice choice = ChooseWriteQueue(tc.perm, tc.read_queue_nums, tc.write_queue_nums, queue_id);
+  if (choice == QueueChoice::kOk) return std::nullopt;
+  return WriteQueueRefusal(choice, topic, tc, *queue_id, producer_addr);
 }
 
 std::string StoredSendProperties(std::string_view client_properties, const std::string& cluster) {

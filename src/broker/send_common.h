@@ -47,5 +47,13 @@ struct Refusal {
 // producer_addr names the sender in the refusal, as RocketMQ's remark does.
 std::optional<Refusal> ChooseWriteQueue(const std::string& topic, const protocol::TopicConfig& tc,
                                         int32_t* queue_id, const std::string& producer_addr);
+// The same in two steps, for a send that holds only the topic's numbers (TopicSendFields): the
+// choice, and the refusal (whose remark prints the whole config) when it is not kOk.
+enum class QueueChoice { kOk, kNotWritable, kIllegalQueue };
+QueueChoice ChooseWriteQueue(int32_t perm, int32_t read_queue_nums, int32_t write_queue_nums,
+                             int32_t* queue_id);
+Refusal WriteQueueRefusal(QueueChoice choice, const std::string& topic,
+                          const protocol::TopicConfig& tc, int32_t queue_id,
+                          const std::string& producer_addr);
 
 }  // namespace ramjet::broker

@@ -56,7 +56,7 @@ void SendProcessor::RefuseSend(const RequestContextPtr& ctx, const Status& s) {
   RefuseSend(ctx, rc::kSystemError, std::string(s.message()));
 }
 
-Result<std::optional<protocol::TopicConfig>> SendProcessor::TopicForSend(
+Result<std::optional<TopicSendFields>> SendProcessor::TopicForSend(
     const SendHeader& h, const BrokerConfig& live, std::shared_ptr<TopicRuntime>* runtime) {
   if (auto t = bc_.topics.FindForSend(h.topic, runtime)) return t;
   bool created = false;
@@ -71,7 +71,8 @@ Result<std::optional<protocol::TopicConfig>> SendProcessor::TopicForSend(
     t = bc_.topics.Find(h.topic);
   }
   if (created) bc_.TopicsChanged();
-  return t;
+  if (!t) return std::optional<TopicSendFields>();
+  return std::optional(TopicSendFields::Of(*t));
 }
 
 std::optional<SendProcessor::Target> SendProcessor::Admit(const RequestContextPtr& ctx,
@@ -101,7 +102,7 @@ std::optional<SendProcessor::Target> SendProcessor::Admit(const RequestContextPt
     RefuseSend(ctx, rc::kNoPermission, "Sending message to topic[" + h->topic + "] is forbidden.");
     return std::nullopt;
   }
-  Target target{h->topic, h->queue_id, nullptr};
+  Target target{{}, h->queue_id, nullptr};
   auto topic = TopicForSend(*h, live, &target.runtime);
   if (!topic.ok()) {
     RefuseSend(ctx, topic.status());
@@ -113,8 +114,21 @@ std::optional<SendProcessor::Target> SendProcessor::Admit(const RequestContextPt
                    std::string(protocol::kFaqSuffix));
     return std::nullopt;
   }
-  if (auto refused = ChooseWriteQueue(h->topic, **topic, &target.queue_id, ctx->remote_address())) {
-    RefuseSend(ctx, refused->code, refused->remark);
+  const TopicSendFields& fields = **topic;
+  if (auto choice = ChooseWriteQueue(fields.perm, fields.read_queue_nums, fields.write_queue_nums,
+                                     &target.queue_id);
+      choice != QueueChoice::kOk) {
+    // The remark prints the whole config: looked up again on this rare path.
+    auto config = bc_.topics.Find(h->topic);
+    if (!config) {
+      RefuseSend(ctx, rc::kTopicNotExist,
+                 "topic[" + h->topic + "] not exist, apply first please!" +
+                     std::string(protocol::kFaqSuffix));
+      return std::nullopt;
+    }
+    Refusal refused =
+        WriteQueueRefusal(choice, h->topic, *config, target.queue_id, ctx->remote_address());
+    RefuseSend(ctx, refused.code, refused.remark);
     return std::nullopt;
   }
   if (bc_.store->IsDiskFull()) {
@@ -122,6 +136,8 @@ std::optional<SendProcessor::Target> SendProcessor::Admit(const RequestContextPt
     return std::nullopt;
   }
   if (!RouteExhaustedRetry(ctx, h, live, &target)) return std::nullopt;
+  // The header's name moves into the target (no copy per send), unless the DLQ took its place.
+  if (target.topic.empty()) target.topic = std::move(h->topic);
   return target;
 }
 
@@ -173,8 +189,8 @@ void SendProcessor::ProcessSend(const RequestContextPtr& ctx) {
   message::HostAddress born_host = born.ok() ? *born : message::HostAddress::V4(0, 0, 0, 0, 0);
   bool wait_store_ok = message::FindProperty(h.properties, "WAIT") != "false";
   if (h.batch) {
-    return SendBatch(ctx, h, std::make_shared<std::string>(target->topic), target->queue_id,
-                     born_host, wait_store_ok, start_ms);
+    return SendBatch(ctx, h, std::make_shared<std::string>(std::move(target->topic)),
+                     target->queue_id, born_host, wait_store_ok, start_ms);
   }
   SendOne(ctx, h, std::move(*target), born_host, wait_store_ok, start_ms);
 }
@@ -184,28 +200,35 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
                             int64_t start_ms) {
   const BrokerConfig& config = bc_.config();
   const bool prepared = message::FindProperty(h.properties, "TRAN_MSG") == "true";
-  auto shared_topic = std::make_shared<std::string>(std::move(target.topic));
-  int32_t queue_id = target.queue_id;
+  // The strings the store's views point into until its callback (one allocation per send).
+  struct Stored {
+    std::string topic;
+    std::string props;
+  };
   // A half message keeps the client's WAIT: RocketMQ 4.9 stores it, and the committed message
   // carries the half message's properties.
-  auto props = std::make_shared<std::string>(
-      prepared ? EditProperties(h.properties, {}, {{"CLUSTER", config.broker_cluster_name}})
-               : StoredSendProperties(h.properties, config.broker_cluster_name));
+  auto stored = std::make_shared<Stored>(
+      Stored{std::move(target.topic),
+             prepared ? EditProperties(h.properties, {}, {{"CLUSTER", config.broker_cluster_name}})
+                      : StoredSendProperties(h.properties, config.broker_cluster_name)});
+  std::shared_ptr<std::string> shared_topic(stored, &stored->topic);
+  std::string* props = &stored->props;
+  int32_t queue_id = target.queue_id;
   const int32_t response_qid = queue_id;
   const int32_t tt = h.sys_flag & message::kTransactionTypeMask;
   std::string recall_handle;  // a timer message's (RecallMessage)
   if (prepared) {
     // A half message: invisible until END_TRANSACTION commits it.
-    TransactionService::ToHalf(shared_topic.get(), &queue_id, props.get(), &h.sys_flag);
+    TransactionService::ToHalf(shared_topic.get(), &queue_id, props, &h.sys_flag);
   } else if (tt != message::kTransactionPreparedType && tt != message::kTransactionRollbackType) {
     std::optional<int64_t> timer;
     if (config.timer_wheel_enable) {
-      auto t = TimerService::ToTimer(shared_topic.get(), &queue_id, props.get(), NowMillis(),
+      auto t = TimerService::ToTimer(shared_topic.get(), &queue_id, props, NowMillis(),
                                      config.timer_max_delay_sec * 1000);
       if (!t.ok()) return RefuseSend(ctx, rc::kMessageIllegal, std::string(t.status().message()));
       timer = *t;
     }
-    if (!timer) ApplyDelay(shared_topic.get(), &queue_id, props.get());
+    if (!timer) ApplyDelay(shared_topic.get(), &queue_id, props);
     if (timer) {
       recall_handle =
           RecallHandle{std::string(message::FindProperty(*props, "REAL_TOPIC")), config.broker_name,
@@ -225,11 +248,11 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
     reply.runtime = std::move(target.runtime);
     if (queue_id == target.queue_id) queue = reply.runtime->Queue(bc_.store.get(), queue_id);
   }
-  reply.topic = shared_topic;
+  reply.topic = std::move(shared_topic);
   message::MessageInput msg;
   // The handle's own name (equal: TopicRuntime resolves its handles under its topic, checked
   // just above), through which the store checks the handle by address, not by content.
-  msg.topic = queue != nullptr ? std::string_view(queue->topic()) : std::string_view(*shared_topic);
+  msg.topic = queue != nullptr ? std::string_view(queue->topic()) : std::string_view(*reply.topic);
   msg.queue_id = queue_id;
   msg.flag = h.flag;
   msg.body = ctx->request().body;
@@ -241,8 +264,9 @@ void SendProcessor::SendOne(const RequestContextPtr& ctx, SendHeader& h, Target 
   store::DeferredAppends defer(DeferAppends(*ctx));
   bc_.store->PutMessageAsync(
       msg, wait_store_ok,
-      [this, ctx, props, reply = std::move(reply)](const Result<store::PutResult>& res) mutable {
-        (void)props;  // kept alive until the store is done with the views
+      [this, ctx, stored = std::move(stored),
+       reply = std::move(reply)](const Result<store::PutResult>& res) mutable {
+        (void)stored;  // kept alive until the store is done with the views
         RespondPut(ctx, res, std::move(reply));
       },
       queue);

@@ -17,6 +17,7 @@
 
 #include "broker_context.h"
 #include "send_common.h"
+#include "topic_config_manager.h"
 #include "topic_runtime.h"
 
 namespace ramjet::broker {
@@ -41,7 +42,7 @@ class SendProcessor {
 
  private:
   struct Target {
-    std::string topic;
+    std::string topic;  // empty until Admit's end (the DLQ's, or the header's, moved)
     int32_t queue_id = 0;
     // The send state of the topic the client named, while the send still goes there.
     std::shared_ptr<TopicRuntime> runtime;
@@ -63,9 +64,8 @@ class SendProcessor {
     return ctx.in_read_round() && !bc_.config().IsSyncMaster();
   }
   // Finds the topic, creating it the way RocketMQ does (TBW102 inheritance, retry topics).
-  Result<std::optional<protocol::TopicConfig>> TopicForSend(const SendHeader& h,
-                                                            const BrokerConfig& live,
-                                                            std::shared_ptr<TopicRuntime>* runtime);
+  Result<std::optional<TopicSendFields>> TopicForSend(const SendHeader& h, const BrokerConfig& live,
+                                                      std::shared_ptr<TopicRuntime>* runtime);
   // Permissions, topic, queue and disk: where the send goes, or the refusal already answered.
   std::optional<Target> Admit(const remoting::RequestContextPtr& ctx, SendHeader* h,
                               const BrokerConfig& live);

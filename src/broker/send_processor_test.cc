@@ -112,11 +112,19 @@ TEST_F(SendProcessorTest, AQueueBeyondTheTopicsQueuesIsASystemError) {
   ASSERT_TRUE(a);
   EXPECT_EQ(a->code, rc::kSystemError);
   EXPECT_NE(a->remark->find("queueId[7] is illegal"), std::string::npos) << *a->remark;
+  // The remark prints the topic's whole config, as RocketMQ's TopicConfig.toString() does.
+  EXPECT_NE(a->remark->find("[topicName=T, readQueueNums=2, writeQueueNums=2, perm=RW-, "
+                            "topicFilterType=SINGLE_TAG, topicSysFlag=0, order=false]"),
+            std::string::npos)
+      << *a->remark;
 }
 
 TEST_F(SendProcessorTest, AWriteProtectedTopicIsRefused) {
   CreateTopic("RO", 1, protocol::kPermRead);
-  EXPECT_EQ(CodeOfSend(Send("RO", 0)), rc::kNoPermission);
+  auto a = Do(Send("RO", 0));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->code, rc::kNoPermission);
+  EXPECT_EQ(a->remark.value_or(""), "the topic[RO] sending message is forbidden");
 }
 
 TEST_F(SendProcessorTest, ARetryMessageOutOfRetriesGoesToTheDeadLetterQueue) {

@@ -48,7 +48,7 @@ TopicConfigManager::Indexed* TopicConfigManager::FindIndexedLocked(std::string_v
   return index_.Find(topic);
 }
 
-std::optional<protocol::TopicConfig> TopicConfigManager::FindForSend(
+std::optional<TopicSendFields> TopicConfigManager::FindForSend(
     std::string_view topic, std::shared_ptr<TopicRuntime>* runtime) const {
   MutexLock l(&mu_);
   Indexed* e = FindIndexedLocked(topic);
@@ -59,7 +59,7 @@ std::optional<protocol::TopicConfig> TopicConfigManager::FindForSend(
     e->runtime = kept.get();
   }
   *runtime = e->runtime->shared_from_this();
-  return *e->config;
+  return TopicSendFields::Of(*e->config);
 }
 
 std::optional<protocol::TopicConfig> TopicConfigManager::Find(const std::string& topic) const {

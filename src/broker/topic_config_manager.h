@@ -22,6 +22,16 @@
 
 namespace ramjet::broker {
 
+// What a send reads of its topic's config, once per message: no strings to copy.
+struct TopicSendFields {
+  int32_t read_queue_nums = 0;
+  int32_t write_queue_nums = 0;
+  int32_t perm = 0;
+  static TopicSendFields Of(const protocol::TopicConfig& c) {
+    return {c.read_queue_nums, c.write_queue_nums, c.perm};
+  }
+};
+
 class TopicConfigManager {
  public:
   // REQUIRES: fs outlives the manager (the store's seam, so fault injection covers the file).
@@ -29,10 +39,10 @@ class TopicConfigManager {
       : path_(std::move(path)), fs_(fs) {}
   Status Load();
   std::optional<protocol::TopicConfig> Find(const std::string& topic) const;
-  // The same for a send, with the state sends keep for the topic (created on the first call;
-  // kept across changes of the topic's config, dropped when the topic is deleted).
-  std::optional<protocol::TopicConfig> FindForSend(std::string_view topic,
-                                                   std::shared_ptr<TopicRuntime>* runtime) const;
+  // What a send needs of the topic, with the state sends keep for the topic (created on the
+  // first call; kept across changes of the topic's config, dropped when the topic is deleted).
+  std::optional<TopicSendFields> FindForSend(std::string_view topic,
+                                             std::shared_ptr<TopicRuntime>* runtime) const;
   // Creates or replaces; persists. Returns true if anything changed.
   Result<bool> Update(const protocol::TopicConfig& config);
   // Adds the config only if the topic is unknown (system topics at start). Persists on change.
