@@ -319,6 +319,10 @@ void BrokerConfig::Bind(ConfigBinder* b) {
           "arriving (or when 64 have collected); until then they are served from memory and "
           "re-dispatched from the CommitLog after a crash (RocketMQ: a forced flush every 60 s)")
       .Range(0, 60000);
+  b->Bind("flushConsumeQueueLeastPages", &s->flush_consume_queue_least_pages,
+          "between thorough flushes a consume queue is fsynced only with this many 4 KiB pages "
+          "written since its last fsync (0: every flush); recovery re-dispatches the rest")
+      .Range(0, 1 << 20);
   b->Bind("maxMessageSize", &s->max_message_size, "largest message body accepted");
   b->Bind("checkCRCOnRecover", &s->check_crc_on_recover, "verify body CRCs during recovery");
   b->Bind("maxHashSlotNum", &s->max_hash_slot_num, "index file hash slots").Refused();

@@ -327,7 +327,8 @@ Status ConsumeQueue::MarkSkipped(int64_t queue_offset) {
   return seg ? seg->file()->Sync() : Status::OK();
 }
 
-Status ConsumeQueue::Flush(int64_t write_behind_ms, int64_t* unsynced_from, Status* write_out) {
+Status ConsumeQueue::Flush(int64_t write_behind_ms, int64_t* unsynced_from, Status* write_out,
+                           int64_t least_sync_bytes) {
   {
     MutexLock l(&write_mu_);
     const int64_t max = max_offset();
@@ -353,9 +354,30 @@ Status ConsumeQueue::Flush(int64_t write_behind_ms, int64_t* unsynced_from, Stat
       }
     }
   }
+  auto segs = files_.Snapshot();
+  if (least_sync_bytes > 0) {
+    int64_t unsynced_bytes = 0;
+    for (const auto& seg : segs) unsynced_bytes += seg->wrote() - seg->flushed();
+    if (unsynced_bytes < least_sync_bytes) {
+      if (unsynced_from) *unsynced_from = std::min(*unsynced_from, FirstUnsynced(segs));
+      return Status::OK();
+    }
+  }
   // Everything written before the snapshot above is covered by these fsyncs.
-  for (auto& seg : files_.Snapshot()) RJ_RETURN_IF_ERROR(seg->Flush());
+  for (auto& seg : segs) RJ_RETURN_IF_ERROR(seg->Flush());
   return Status::OK();
+}
+
+int64_t ConsumeQueue::FirstUnsynced(const std::vector<SegmentPtr>& segs) {
+  for (const auto& seg : segs) {
+    // Entries below wrote() are in the file (published with release after the write).
+    const int64_t wrote = seg->wrote();
+    for (int64_t at = seg->flushed(); at + kCqUnitSize <= wrote; at += kCqUnitSize) {
+      CqEntry e = DecodeEntry(seg->data() + at);
+      if (e.size != kCqBlankSize) return e.physical_offset;  // skip and padding entries say nothing
+    }
+  }
+  return std::numeric_limits<int64_t>::max();
 }
 
 Result<int> ConsumeQueue::DeleteBefore(int64_t cl_min) {

@@ -20,6 +20,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ramjet/base/mutex.h"
 #include "ramjet/store/store_config.h"
@@ -84,15 +85,19 @@ class ConsumeQueue {
   // then fsyncs what was written. *unsynced_from (if given) is the CommitLog offset of the first
   // published entry not covered by this fsync (max when there is none): the checkpoint's logics
   // offset must stay at or below it. A failed write-out goes to *write_out (if given: the fsync
-  // and *unsynced_from still happen) or is returned.
+  // and *unsynced_from still happen) or is returned. With less than least_sync_bytes written
+  // since the last fsync there is no fsync (RocketMQ's flushConsumeQueueLeastPages), and
+  // *unsynced_from covers the entries written since.
   Status Flush(int64_t write_behind_ms = 0, int64_t* unsynced_from = nullptr,
-               Status* write_out = nullptr);
+               Status* write_out = nullptr, int64_t least_sync_bytes = 0);
   // Deletes files whose entries all point below commit_log_min and moves min_offset to the first
   // entry at or above it. Returns the number of files deleted.
   Result<int> DeleteBefore(int64_t commit_log_min);
   Status Destroy();
 
  private:
+  // The CommitLog offset of the first real entry written to segs but not fsynced (max if none).
+  static int64_t FirstUnsynced(const std::vector<SegmentPtr>& segs);
   // The newest entries: [first, first + capacity) of one file; entries below max_offset() are
   // immutable, so readers holding a pin read them without a lock.
   static constexpr int64_t kTailEntries = 64;

@@ -147,6 +147,38 @@ TEST(ConsumeQueueTest, WriteBehindServesEntriesFromMemoryUntilTheyAreOldEnough) 
   EXPECT_EQ(e.physical_offset, 1900);
 }
 
+// flushConsumeQueueLeastPages: entries written to the file but not fsynced (too few bytes since
+// the last fsync) hold the checkpoint below them until a pass that fsyncs them.
+TEST(ConsumeQueueTest, AFlushBelowTheLeastBytesLeavesTheCheckpointBelowUnsyncedEntries) {
+  TempDir dir;
+  ConsumeQueue cq(PosixFileSystem(), dir.path(), "T", 0, 1000);
+  ConsumeQueue::RecoverReport rep;
+  ASSERT_TRUE(cq.Recover(0, 1 << 30, &rep).ok());
+  auto append = [&](int from, int to) {
+    for (int i = from; i < to; ++i) ASSERT_TRUE(*cq.Append(i, 1000 + i * 100, 100, i));
+    ASSERT_TRUE(cq.Commit().ok());
+  };
+  append(0, 10);
+  int64_t unsynced = 0;
+  ASSERT_TRUE(cq.Flush(0, &unsynced, nullptr, 8192).ok());
+  EXPECT_TRUE(Written(dir.path(), 9, 1000)) << "written out, only the fsync is left for later";
+  EXPECT_EQ(unsynced, 1000);
+  append(10, 20);
+  ASSERT_TRUE(cq.Flush(0, &unsynced, nullptr, 8192).ok());
+  EXPECT_EQ(unsynced, 1000);
+  ASSERT_TRUE(cq.Flush(0, &unsynced).ok());  // a thorough pass
+  EXPECT_EQ(unsynced, std::numeric_limits<int64_t>::max());
+  // A skip entry says nothing about the CommitLog: the first real entry after it bounds.
+  append(20, 22);
+  ASSERT_TRUE(cq.MarkSkipped(20).ok());
+  ASSERT_TRUE(cq.Flush(0, &unsynced, nullptr, 8192).ok());
+  EXPECT_EQ(unsynced, 1000 + 21 * 100);
+  // With enough bytes written since the last fsync, a pass fsyncs.
+  append(22, 22 + 8192 / kCqUnitSize);
+  ASSERT_TRUE(cq.Flush(0, &unsynced, nullptr, 8192).ok());
+  EXPECT_EQ(unsynced, std::numeric_limits<int64_t>::max());
+}
+
 TEST(ConsumeQueueTest, FullTailIsWrittenAndRangesStopAtWhatIsWritten) {
   TempDir dir;
   ConsumeQueue cq(PosixFileSystem(), dir.path(), "T", 0, 1000);

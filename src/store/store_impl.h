@@ -243,9 +243,9 @@ class StoreImpl final : public MessageStore {
 
   std::atomic<int64_t> dispatched_{0};
   std::mutex checkpoint_mu_;  // one FlushLogicsAndCheckpoint at a time
-  // The index's last fsync (guarded by checkpoint_mu_): when (0: never, so the first pass
-  // syncs), and the dispatched offset and store timestamp it covered.
-  int64_t index_synced_us_ = 0;
+  // The last thorough pass (guarded by checkpoint_mu_), which fsyncs the index: when (0: never,
+  // so the first pass is thorough), and the dispatched offset and store timestamp it covered.
+  int64_t thorough_us_ = 0;
   int64_t index_synced_below_ = 0;
   int64_t index_synced_ts_ = 0;
   std::mutex dispatch_mu_;                 // orders dispatched_ updates with WaitDispatched

@@ -36,8 +36,11 @@ struct StoreConfig {
   // (ms; 0: every flushIntervalConsumeQueue); until then readers are served from memory, and a
   // crash re-dispatches them from the CommitLog (the checkpoint stays below them).
   int flush_consume_queue_thorough_interval_ms = 10000;  // flushConsumeQueueThoroughInterval
-  int64_t max_message_size = 4 * 1024 * 1024;            // maxMessageSize (body)
-  bool check_crc_on_recover = true;                      // checkCRCOnRecover
+  // Between thorough passes a consume queue is fsynced only with this many 4 KiB pages written
+  // since its last fsync; the checkpoint stays below the rest.
+  int flush_consume_queue_least_pages = 2;     // flushConsumeQueueLeastPages
+  int64_t max_message_size = 4 * 1024 * 1024;  // maxMessageSize (body)
+  bool check_crc_on_recover = true;            // checkCRCOnRecover
   // Index (IndexFile).
   int max_hash_slot_num = 5000000;   // maxHashSlotNum
   int max_index_num = 20000000;      // maxIndexNum
