@@ -97,10 +97,14 @@ int32_t IndexFile::index_count() const {
 }
 bool IndexFile::IsFull() const { return index_count() >= max_entries_; }
 
-bool IndexFile::Put(std::string_view key, int64_t phy, int64_t ts) {
+void IndexFile::PrefetchSlot(int32_t hash) const {
+  __builtin_prefetch(
+      base() + kIndexHeaderSize + static_cast<int64_t>(hash % slots_) * kIndexSlotSize, 1);
+}
+
+bool IndexFile::PutHash(int32_t hash, int64_t phy, int64_t ts) {
   int32_t count = index_count();
   if (count >= max_entries_) return false;
-  int32_t hash = IndexKeyHash(key);
   int32_t slot = hash % slots_;
   char* slot_p = base() + kIndexHeaderSize + static_cast<int64_t>(slot) * kIndexSlotSize;
   int32_t prev = static_cast<int32_t>(DecodeBE32(slot_p));
@@ -182,7 +186,7 @@ Status IndexService::Load() {
   return Status::OK();
 }
 
-Status IndexService::PutKey(const std::string& key, int64_t phy, int64_t ts) {
+Status IndexService::PutHashLocked(int32_t hash, int64_t phy, int64_t ts) {
   if (files_.empty() || files_.back()->IsFull()) {
     int64_t now = config_.clock_ms ? config_.clock_ms() : NowMillis();
     std::string path;
@@ -194,31 +198,47 @@ Status IndexService::PutKey(const std::string& key, int64_t phy, int64_t ts) {
     if (!f.ok()) return f.status();
     files_.push_back(std::move(f).value());
   }
-  if (!files_.back()->Put(key, phy, ts)) return Status::Internal("index file full");
+  if (!files_.back()->PutHash(hash, phy, ts)) return Status::Internal("index file full");
   return Status::OK();
+}
+
+Status IndexService::DrainLocked() {
+  size_t done = 0;
+  Status s;
+  for (; done < pending_.size(); ++done) {
+    const PendingKey& k = pending_[done];
+    s = PutHashLocked(k.hash, k.phy, k.ts);
+    if (!s.ok()) break;
+  }
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
+  return s;
 }
 
 Status IndexService::Build(std::string_view topic, std::string_view keys, std::string_view uniq_key,
                            int64_t phy, int64_t ts) {
   std::lock_guard<std::mutex> l(mu_);
   if (phy < indexed_below_) return Status::OK();  // already indexed (re-dispatch after recovery)
-  indexed_below_ = phy + 1;
+  if (pending_.size() >= kPendingKeys) RJ_RETURN_IF_ERROR(DrainLocked());
+  const IndexFile* live = files_.empty() || files_.back()->IsFull() ? nullptr : files_.back().get();
   std::string key;
-  auto put = [&](std::string_view k) -> Status {
-    if (k.empty()) return Status::OK();
+  auto queue = [&](std::string_view k) {
+    if (k.empty()) return;
     key.assign(topic);
     key.push_back('#');
     key.append(k);
-    return PutKey(key, phy, ts);
+    const int32_t hash = IndexKeyHash(key);
+    if (live != nullptr) live->PrefetchSlot(hash);
+    pending_.push_back(PendingKey{hash, phy, ts});
   };
-  RJ_RETURN_IF_ERROR(put(uniq_key));
+  queue(uniq_key);
   size_t pos = 0;
   while (pos < keys.size()) {
     size_t sp = keys.find(' ', pos);
     if (sp == std::string_view::npos) sp = keys.size();
-    RJ_RETURN_IF_ERROR(put(keys.substr(pos, sp - pos)));
+    queue(keys.substr(pos, sp - pos));
     pos = sp + 1;
   }
+  indexed_below_ = phy + 1;
   return Status::OK();
 }
 
@@ -229,6 +249,8 @@ std::vector<int64_t> IndexService::Query(std::string_view topic, std::string_vie
   k.append(key);
   std::vector<int64_t> out;
   std::lock_guard<std::mutex> l(mu_);
+  // Keys still queued are written first (a failure is the dispatcher's to report and retry).
+  DrainLocked().IgnoreError();
   for (auto it = files_.rbegin(); it != files_.rend() && static_cast<int>(out.size()) < max; ++it) {
     const auto& f = *it;
     if (f->index_count() <= 1) continue;
@@ -240,6 +262,7 @@ std::vector<int64_t> IndexService::Query(std::string_view topic, std::string_vie
 
 void IndexService::SetRecoveredEnd(int64_t end) {
   std::lock_guard<std::mutex> l(mu_);
+  DrainLocked().IgnoreError();
   int64_t indexed = 0;
   if (!files_.empty() && files_.back()->index_count() > 1)
     indexed = files_.back()->end_phy_offset() + 1;
@@ -248,6 +271,7 @@ void IndexService::SetRecoveredEnd(int64_t end) {
 
 Status IndexService::Flush() {
   std::lock_guard<std::mutex> l(mu_);
+  RJ_RETURN_IF_ERROR(DrainLocked());
   if (!files_.empty()) return files_.back()->Flush();
   return Status::OK();
 }
