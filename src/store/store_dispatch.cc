@@ -28,7 +28,7 @@ Result<std::shared_ptr<ConsumeQueue>> StoreImpl::GetOrCreateQueue(std::string_vi
 
 Status StoreImpl::FinishBatch(DispatchBatch* batch) {
   Status first;
-  for (auto& cq : batch->touched) {
+  for (ConsumeQueue* cq : batch->touched) {
     Status s = cq->Commit();
     if (!s.ok() && first.ok()) first = s;
   }
@@ -36,6 +36,7 @@ Status StoreImpl::FinishBatch(DispatchBatch* batch) {
   batch->records = 0;
   if (!first.ok()) {
     batch->arrivals.clear();
+    dispatch_queues_.ReleaseRetired();
     return first;
   }
   if (!batch->arrivals.empty()) {
@@ -48,6 +49,7 @@ Status StoreImpl::FinishBatch(DispatchBatch* batch) {
     }
     batch->arrivals.clear();
   }
+  dispatch_queues_.ReleaseRetired();  // nothing in the batch points at them any more
   return Status::OK();
 }
 
@@ -71,10 +73,10 @@ Status StoreImpl::Dispatch(const message::RecordView& r, int64_t phy, int32_t si
     // search of the list per record was quadratic in the round).
     const bool had_pending = cq->has_pending();
     RJ_ASSIGN_OR_RETURN(bool buffered, cq->Append(r.queue_offset, phy, size, tags_code));
-    if (buffered && !had_pending) batch->touched.push_back(*queue);
+    if (buffered && !had_pending) batch->touched.push_back(cq);
     if (notify) {
       batch->arrivals.push_back(
-          DispatchBatch::Arrival{*queue, r.queue_offset, tags_code, r.store_timestamp});
+          DispatchBatch::Arrival{cq, r.queue_offset, tags_code, r.store_timestamp});
     }
     ++batch->records;
   }
