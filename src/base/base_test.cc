@@ -122,6 +122,15 @@ TEST(NamesTest, RocketMqRulesForTopicsAndGroups) {
     EXPECT_FALSE(ValidateTopicName(bad).ok()) << bad;
     EXPECT_FALSE(ValidateGroupName(bad).ok()) << bad;
   }
+  // Every byte value, each alone and between legal characters: legal exactly when in the set.
+  const std::string_view legal =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789%|_-";
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    const bool want = legal.find(ch) != std::string_view::npos;
+    EXPECT_EQ(ValidateTopicName(std::string(1, ch)).ok(), want) << c;
+    EXPECT_EQ(ValidateTopicName("Topic" + std::string(1, ch) + "A").ok(), want) << c;
+  }
   // The refusal names the rule and shows the name escaped.
   Status s = ValidateGroupName("a\nb");
   EXPECT_NE(s.message().find("^[%|a-zA-Z0-9_-]+$"), std::string_view::npos);

@@ -1,13 +1,28 @@
 #include "ramjet/base/names.h"
 
+#include <array>
 #include <cstdint>
 
 namespace ramjet {
 namespace {
 
-bool LegalChar(char c) {
+constexpr bool LegalChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '%' ||
          c == '|' || c == '_' || c == '-';
+}
+
+// LegalChar by table: every send checks its topic twice, and with many topics a branch per
+// character class mispredicted on the characters that differ from one name to the next.
+constexpr std::array<bool, 256> kLegal = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[static_cast<size_t>(c)] = LegalChar(static_cast<char>(c));
+  return t;
+}();
+
+bool AllLegal(std::string_view name) {
+  bool legal = true;
+  for (char c : name) legal &= kLegal[static_cast<unsigned char>(c)];
+  return legal;
 }
 
 Status Validate(std::string_view name, const char* what, size_t max) {
@@ -17,12 +32,10 @@ Status Validate(std::string_view name, const char* what, size_t max) {
     return Status::InvalidArgument(std::string("The specified ") + what + " is longer than " +
                                    what + " max length.");
   }
-  for (char c : name) {
-    if (!LegalChar(c)) {
-      return Status::InvalidArgument(std::string("The specified ") + what +
-                                     " contains illegal characters, allowing only "
-                                     "^[%|a-zA-Z0-9_-]+$");
-    }
+  if (!AllLegal(name)) {
+    return Status::InvalidArgument(std::string("The specified ") + what +
+                                   " contains illegal characters, allowing only "
+                                   "^[%|a-zA-Z0-9_-]+$");
   }
   return Status::OK();
 }
