@@ -111,7 +111,9 @@ class BrokerStats {
   struct Point {
     int64_t time_ms, value, times;
   };
-  struct Item {
+  // Cache-line aligned: a send's counters (value, times, the size link, the histogram's sum and
+  // first buckets) share the item's first line.
+  struct alignas(64) Item {
     std::atomic<int64_t> value{0};
     std::atomic<int64_t> times{0};
     // A topic's put-size item, linked from its put-count item on the first put, so that a send

@@ -220,7 +220,7 @@ Status IndexService::Build(std::string_view topic, std::string_view keys, std::s
   if (phy < indexed_below_) return Status::OK();  // already indexed (re-dispatch after recovery)
   if (pending_.size() >= kPendingKeys) RJ_RETURN_IF_ERROR(DrainLocked());
   const IndexFile* live = files_.empty() || files_.back()->IsFull() ? nullptr : files_.back().get();
-  std::string key;
+  std::string& key = key_buf_;
   auto queue = [&](std::string_view k) {
     if (k.empty()) return;
     key.assign(topic);

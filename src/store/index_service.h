@@ -111,6 +111,7 @@ class IndexService {
   int name_seq_ = 0;
   int64_t indexed_below_ = 0;        // guarded by mu_: records below this offset are indexed
   std::vector<PendingKey> pending_;  // guarded by mu_
+  std::string key_buf_;  // guarded by mu_: Build's "topic#key" (kept: no allocation per key)
 };
 
 }  // namespace ramjet::store
