@@ -88,20 +88,19 @@ BrokerStats::Item* BrokerStats::Add(Kind kind, std::string_view key, int64_t val
 BrokerStats::PutItem* BrokerStats::OnPut(std::string_view topic, int64_t msgs, int64_t bytes,
                                          int64_t latency_ms) {
   Item* nums = FindOrAdd(kTopicPutNums, topic);
-  if (nums->put_size.load(std::memory_order_acquire) == nullptr) {
-    nums->put_size.store(FindOrAdd(kTopicPutSize, topic), std::memory_order_release);
+  if (!nums->size_linked.load(std::memory_order_acquire)) {
+    FindOrAdd(kTopicPutSize, topic)->counts_of.store(nums, std::memory_order_release);
+    nums->size_linked.store(true, std::memory_order_release);
   }
   OnPut(nums, msgs, bytes, latency_ms);
   return nums;
 }
 
 void BrokerStats::OnPut(PutItem* nums, int64_t msgs, int64_t bytes, int64_t latency_ms) {
-  // The size item is linked by the OnPut by name, which returned nums.
-  Item* size = nums->put_size.load(std::memory_order_acquire);
-  for (auto [item, value] : {std::pair{nums, msgs}, std::pair{size, bytes}}) {
-    item->value.fetch_add(value, std::memory_order_relaxed);
-    item->times.fetch_add(1, std::memory_order_relaxed);
-  }
+  // The size item was linked by the OnPut by name, which returned nums.
+  nums->value.fetch_add(msgs, std::memory_order_relaxed);
+  nums->times.fetch_add(1, std::memory_order_relaxed);
+  nums->bytes.fetch_add(bytes, std::memory_order_relaxed);
   if (msgs > 0) nums->sizes.Observe(bytes / msgs, msgs);  // a batch: its mean size, msgs times
   broker_put_.value.fetch_add(msgs, std::memory_order_relaxed);
   broker_put_.times.fetch_add(1, std::memory_order_relaxed);
@@ -128,9 +127,17 @@ void BrokerStats::OnGet(std::string_view group, std::string_view topic, int64_t 
   broker_get_.times.fetch_add(1, std::memory_order_relaxed);
 }
 
+BrokerStats::Point BrokerStats::Read(const Item& item, int64_t now) {
+  if (const Item* nums = item.counts_of.load(std::memory_order_acquire)) {
+    return Point{now, nums->bytes.load(std::memory_order_relaxed),
+                 nums->times.load(std::memory_order_relaxed)};
+  }
+  return Point{now, item.value.load(std::memory_order_relaxed),
+               item.times.load(std::memory_order_relaxed)};
+}
+
 void BrokerStats::SampleItem(Item* item, int64_t now, bool minute, bool hour, bool day) {
-  Point p{now, item->value.load(std::memory_order_relaxed),
-          item->times.load(std::memory_order_relaxed)};
+  const Point p = Read(*item, now);
   std::lock_guard<std::mutex> l(item->mu);
   if (minute) Push(&item->minute, p, kMinutePoints);
   if (hour) Push(&item->hour, p, kHourPoints);
@@ -187,8 +194,7 @@ StatsWindow BrokerStats::Window(const std::deque<Point>& points, const Point& no
 }
 
 StatsWindows BrokerStats::Windows(const Item& item, int64_t now_ms) {
-  Point now{now_ms, item.value.load(std::memory_order_relaxed),
-            item.times.load(std::memory_order_relaxed)};
+  const Point now = Read(item, now_ms);
   std::lock_guard<std::mutex> l(item.mu);
   return StatsWindows{Window(item.minute, now), Window(item.hour, now), Window(item.day, now)};
 }
@@ -306,7 +312,7 @@ void BrokerStats::ForEachTotal(
   {
     std::shared_lock<std::shared_mutex> l(mu_);
     for (const auto& [key, item] : tables_[kind]) {
-      totals.emplace_back(key, item->value.load(std::memory_order_relaxed));
+      totals.emplace_back(key, Read(*item, 0).value);
     }
   }
   for (const auto& [key, total] : totals) f(key, total);

@@ -111,14 +111,18 @@ class BrokerStats {
   struct Point {
     int64_t time_ms, value, times;
   };
-  // Cache-line aligned: a send's counters (value, times, the size link, the histogram's sum and
-  // first buckets) share the item's first line.
+  // Cache-line aligned: a send's counters (value, times, bytes, the histogram's sum and first
+  // buckets) share its topic's put-count item's first line.
   struct alignas(64) Item {
     std::atomic<int64_t> value{0};
     std::atomic<int64_t> times{0};
-    // A topic's put-size item, linked from its put-count item on the first put, so that a send
-    // costs one table lookup, not two (items are never freed while the stats live).
-    std::atomic<Item*> put_size{nullptr};
+    // A put-count item's bytes: its topic's put-size item reports them (and its times), so that
+    // a send touches one item (with thousands of topics, each item was a cache miss).
+    std::atomic<int64_t> bytes{0};
+    // A put-size item: the put-count item whose bytes and times it reports (set once, on the
+    // topic's first put by name; items are never freed while the stats live). Else null.
+    std::atomic<const Item*> counts_of{nullptr};
+    std::atomic<bool> size_linked{false};  // a put-count item: its put-size item points at it
     metrics::Histogram sizes{{1024, 4096, 512 * 1024, 1 << 20, 2 << 20, 4 << 20}};  // puts only
     mutable std::mutex mu;
     std::deque<Point> minute, hour, day;  // guarded by mu
@@ -135,6 +139,8 @@ class BrokerStats {
   static StatsWindow Window(const std::deque<Point>& points, const Point& now);
   static StatsWindows Windows(const Item& item, int64_t now_ms);
   void SampleItem(Item* item, int64_t now, bool minute, bool hour, bool day);
+  // The item's value and times now (a put-size item's from its put-count item).
+  static Point Read(const Item& item, int64_t now);
 
   const std::string broker_key_;
   Clock clock_;

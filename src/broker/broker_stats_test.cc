@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace ramjet::broker {
 namespace {
 
@@ -38,7 +40,13 @@ TEST_F(BrokerStatsTest, PutsCountedThroughAKeptItemCountAsByName) {
   EXPECT_EQ(stats_.Find(kStatsTopicPutNums, "Orders")->minute.sum, 13);
   EXPECT_DOUBLE_EQ(stats_.Find(kStatsTopicPutNums, "Orders")->minute.avgpt, 13.0 / 3.0);
   EXPECT_EQ(stats_.Find(kStatsTopicPutSize, "Orders")->minute.sum, 1210);
+  EXPECT_DOUBLE_EQ(stats_.Find(kStatsTopicPutSize, "Orders")->minute.avgpt, 1210.0 / 3.0);
   EXPECT_EQ(stats_.Find(kStatsTopicPutNums, "Other")->minute.sum, 1);
+  // The size totals (Prometheus) too, read through the put-count items.
+  std::map<std::string, int64_t> sizes;
+  stats_.ForEachTotal(kStatsTopicPutSize,
+                      [&](const std::string& topic, int64_t total) { sizes[topic] = total; });
+  EXPECT_EQ(sizes, (std::map<std::string, int64_t>{{"Orders", 1210}, {"Other", 5}}));
   const RuntimeCounters rt = stats_.Runtime();
   EXPECT_EQ(rt.put_requests, 4);
   EXPECT_EQ(rt.put_size_total, 1215);
