@@ -97,16 +97,21 @@ int32_t IndexFile::index_count() const {
 }
 bool IndexFile::IsFull() const { return index_count() >= max_entries_; }
 
-void IndexFile::PrefetchSlot(int32_t hash) const {
-  __builtin_prefetch(
-      base() + kIndexHeaderSize + static_cast<int64_t>(hash % slots_) * kIndexSlotSize, 1);
+char* IndexFile::SlotFor(int32_t hash) const {
+  return base() + kIndexHeaderSize + static_cast<int64_t>(hash % slots_) * kIndexSlotSize;
 }
+
+char* IndexFile::EntryAt(int32_t n) const {
+  return base() + kIndexHeaderSize + static_cast<int64_t>(slots_) * kIndexSlotSize +
+         static_cast<int64_t>(n) * kIndexEntrySize;
+}
+
+void IndexFile::PrefetchSlot(int32_t hash) const { __builtin_prefetch(SlotFor(hash), 1); }
 
 bool IndexFile::PutHash(int32_t hash, int64_t phy, int64_t ts) {
   int32_t count = index_count();
   if (count >= max_entries_) return false;
-  int32_t slot = hash % slots_;
-  char* slot_p = base() + kIndexHeaderSize + static_cast<int64_t>(slot) * kIndexSlotSize;
+  char* slot_p = SlotFor(hash);
   int32_t prev = static_cast<int32_t>(DecodeBE32(slot_p));
   if (prev <= 0 || prev > count) prev = 0;
   int64_t begin_ts = begin_timestamp();
@@ -118,8 +123,7 @@ bool IndexFile::PutHash(int32_t hash, int64_t phy, int64_t ts) {
   int64_t diff = (ts - begin_ts) / 1000;
   if (diff < 0) diff = 0;
   if (diff > INT32_MAX) diff = INT32_MAX;
-  char* e = base() + kIndexHeaderSize + static_cast<int64_t>(slots_) * kIndexSlotSize +
-            static_cast<int64_t>(count) * kIndexEntrySize;
+  char* e = EntryAt(count);
   EncodeBE32(e, static_cast<uint32_t>(hash));
   EncodeBE64(e + 4, static_cast<uint64_t>(phy));
   EncodeBE32(e + 12, static_cast<uint32_t>(diff));
@@ -137,15 +141,12 @@ bool IndexFile::PutHash(int32_t hash, int64_t phy, int64_t ts) {
 void IndexFile::Select(std::string_view key, int max, int64_t begin_ms, int64_t end_ms,
                        std::vector<int64_t>* out) const {
   int32_t hash = IndexKeyHash(key);
-  int32_t slot = hash % slots_;
   int32_t count = index_count();
-  int32_t cur = static_cast<int32_t>(
-      DecodeBE32(base() + kIndexHeaderSize + static_cast<int64_t>(slot) * kIndexSlotSize));
+  int32_t cur = static_cast<int32_t>(DecodeBE32(SlotFor(hash)));
   int64_t begin_ts = begin_timestamp();
   int guard = 0;
   while (cur > 0 && cur < count && static_cast<int>(out->size()) < max && guard++ < count) {
-    const char* e = base() + kIndexHeaderSize + static_cast<int64_t>(slots_) * kIndexSlotSize +
-                    static_cast<int64_t>(cur) * kIndexEntrySize;
+    const char* e = EntryAt(cur);
     int32_t h = static_cast<int32_t>(DecodeBE32(e));
     int64_t phy = static_cast<int64_t>(DecodeBE64(e + 4));
     int64_t t = begin_ts + static_cast<int64_t>(static_cast<int32_t>(DecodeBE32(e + 12))) * 1000;

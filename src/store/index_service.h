@@ -60,6 +60,9 @@ class IndexFile {
         slots_(slots),
         max_entries_(max_entries) {}
   char* base() const { return map_->mutable_data(); }
+  // The hash slot of a key of this IndexKeyHash, and the n-th entry.
+  char* SlotFor(int32_t hash) const;
+  char* EntryAt(int32_t n) const;
 
   std::string path_;
   std::unique_ptr<File> file_;

@@ -62,13 +62,12 @@ Status StoreImpl::Dispatch(const message::RecordView& r, int64_t phy, int32_t si
   tags_code =
       overridden ? *overridden : message::TagsCode(message::FindProperty(r.properties, "TAGS"));
   if (tt == message::kTransactionNotType || tt == message::kTransactionCommitType) {
-    const std::shared_ptr<ConsumeQueue>* queue = dispatch_queues_.Find(
-        r.topic, r.queue_id, queues_generation_.load(std::memory_order_acquire));
-    if (queue == nullptr) {
+    ConsumeQueue* cq = dispatch_queues_.Find(r.topic, r.queue_id,
+                                             queues_generation_.load(std::memory_order_acquire));
+    if (cq == nullptr) {
       RJ_ASSIGN_OR_RETURN(auto created, GetOrCreateQueue(r.topic, r.queue_id));
-      queue = &dispatch_queues_.Add(std::move(created));
+      cq = dispatch_queues_.Add(std::move(created));
     }
-    ConsumeQueue* cq = queue->get();
     // A queue joins the round's list with its first buffered entry (with thousands of queues a
     // search of the list per record was quadratic in the round).
     const bool had_pending = cq->has_pending();

@@ -77,9 +77,8 @@ class TopicQueues {
 // dispatcher thread's start and stop).
 class QueueCache {
  public:
-  // The cached queue of (topic, queue_id), or nullptr.
-  const std::shared_ptr<ConsumeQueue>* Find(std::string_view topic, int32_t queue_id,
-                                            uint64_t generation) {
+  // The cached queue of (topic, queue_id), or nullptr. Alive until the next ReleaseRetired.
+  ConsumeQueue* Find(std::string_view topic, int32_t queue_id, uint64_t generation) {
     if (generation != generation_) {
       queues_.ForEach([this](std::string_view, int32_t, std::shared_ptr<ConsumeQueue>& cq) {
         retired_.push_back(std::move(cq));
@@ -87,16 +86,17 @@ class QueueCache {
       queues_.Clear();
       generation_ = generation;
     }
-    return queues_.Find(topic, queue_id);
+    const std::shared_ptr<ConsumeQueue>* cached = queues_.Find(topic, queue_id);
+    return cached == nullptr ? nullptr : cached->get();
   }
   // Drops the queues the last generation change took out of the cache.
   void ReleaseRetired() { retired_.clear(); }
-  // Caches cq and returns the cached pointer (valid until the next Add or Find).
+  // Caches cq and returns it (alive as one Find returned).
   // REQUIRES: cq is not cached (Find returned nullptr for it since the last generation change).
-  const std::shared_ptr<ConsumeQueue>& Add(std::shared_ptr<ConsumeQueue> cq) {
-    const std::string& topic = cq->topic();
-    const int32_t queue_id = cq->queue_id();
-    return queues_.Insert(topic, queue_id, std::move(cq));
+  ConsumeQueue* Add(std::shared_ptr<ConsumeQueue> cq) {
+    ConsumeQueue* queue = cq.get();
+    queues_.Insert(queue->topic(), queue->queue_id(), std::move(cq));
+    return queue;
   }
 
  private:
