@@ -326,9 +326,13 @@ void CommitLog::StartFlushService() {
     accepting_ = true;
   }
   flush_service_.Start([this](ServiceThread& self) {
-    // An asynchronous flush is background work; a SYNC_FLUSH send waits for this thread.
-    if (config_.flush_disk_type == FlushDiskType::kAsyncFlush) LowerCurrentThreadPriority(10);
-    FlushLoop(self);
+    if (config_.flush_disk_type == FlushDiskType::kSyncFlush) {
+      SyncFlushLoop(self);
+    } else {
+      // An asynchronous flush is background work; a SYNC_FLUSH send waits for this thread.
+      LowerCurrentThreadPriority(10);
+      AsyncFlushLoop(self);
+    }
   });
 }
 
@@ -391,21 +395,16 @@ void CommitLog::StartWriteBack() {
   }
 }
 
-void CommitLog::FlushLoop(ServiceThread& self) {
-  const bool sync = config_.flush_disk_type == FlushDiskType::kSyncFlush;
-  int64_t last_thorough_us = MonoMicros();
+void CommitLog::SyncFlushLoop(ServiceThread& self) {
   for (;;) {
-    if (sync) {
-      bool idle;
-      {
-        std::lock_guard<std::mutex> l(flush_mu_);
-        idle = !SyncWorkLocked();
-      }
-      // A request, write or failure after this check wakes the service: the wait returns at once.
-      if (idle) self.WaitFor(10);
-    } else {
-      self.WaitFor(config_.flush_interval_commit_log_ms);
+    bool idle;
+    {
+      std::lock_guard<std::mutex> l(flush_mu_);
+      idle = !SyncWorkLocked();
     }
+    // A request, write or failure after this check wakes the service: the wait returns at once.
+    // A wait that times out still fsyncs what was written (by sends that do not wait for it).
+    if (idle) self.WaitFor(10);
     const bool stopping = self.stopping();
     std::deque<FlushRequest> batch;
     Status sticky;
@@ -414,73 +413,102 @@ void CommitLog::FlushLoop(ServiceThread& self) {
       batch.swap(requests_);
       sticky = flush_error_;
     }
-    bool do_flush = sync || stopping;
-    if (!do_flush) {
-      const int64_t now = MonoMicros();
-      const int64_t dirty = written() - flushed();
-      if (dirty >= config_.flush_commit_log_least_pages * 4096LL ||
-          (dirty > 0 &&
-           now - last_thorough_us >= config_.flush_commit_log_thorough_interval_ms * 1000LL)) {
-        do_flush = true;
-      }
-    }
     Status s;
-    if (do_flush && written() > flushed()) {
-      if (!sync) StartWriteBack();
+    if (written() > flushed()) {
       s = FlushAll();
-      last_thorough_us = MonoMicros();
-      if (sync && on_data_) on_data_();
+      if (on_data_) on_data_();
     }
-    const int64_t done_upto = flushed();
-    const int64_t now = MonoMicros();
-    std::deque<FlushRequest> pending;
-    int64_t completed = 0;
-    auto complete = [&] {
-      for (auto& r : batch) {
-        if (!s.ok()) {
-          r.done(s);
-        } else if (r.end <= done_upto) {
-          r.done(Status::OK());
-          ++completed;
-        } else if (!sticky.ok()) {
-          // A failed write (of deferred records, say): these never reached the log and must not
-          // be answered as stored, nor as a flush timeout.
-          r.done(sticky);
-        } else if (now >= r.deadline_us) {
-          r.done(Status::Timeout("sync flush timed out"));
-        } else {
-          pending.push_back(std::move(r));
-        }
-      }
-    };
-    if (!batch.empty() && config_.run_completions) {
-      config_.run_completions(complete);
-    } else {
-      complete();  // nothing to do for an empty batch
-    }
-    if (completed > 0) group_commit_requests_.Observe(completed);
-    if (!pending.empty()) {
-      std::lock_guard<std::mutex> l(flush_mu_);
-      requests_.insert(requests_.begin(), std::make_move_iterator(pending.begin()),
-                       std::make_move_iterator(pending.end()));
-    }
+    CompleteRequests(batch, s, sticky);
     if (stopping) {
-      std::deque<FlushRequest> rest;
-      {
-        std::lock_guard<std::mutex> l(flush_mu_);
-        rest.swap(requests_);
-      }
-      Status fs = FlushAll();
-      for (auto& r : rest) {
-        if (!fs.ok())
-          r.done(fs);
-        else if (r.end <= flushed())
-          r.done(Status::OK());
-        else
-          r.done(Status::Timeout("flush did not reach the record"));
-      }
+      DrainOnStop();
       return;
     }
+  }
+}
+
+void CommitLog::AsyncFlushLoop(ServiceThread& self) {
+  int64_t last_thorough_us = MonoMicros();
+  for (;;) {
+    self.WaitFor(config_.flush_interval_commit_log_ms);
+    const bool stopping = self.stopping();
+    std::deque<FlushRequest> batch;
+    Status sticky;
+    {
+      std::lock_guard<std::mutex> l(flush_mu_);
+      batch.swap(requests_);
+      sticky = flush_error_;
+    }
+    const int64_t now = MonoMicros();
+    const int64_t dirty = written() - flushed();
+    const bool due = dirty >= config_.flush_commit_log_least_pages * 4096LL ||
+                     (dirty > 0 && now - last_thorough_us >=
+                                       config_.flush_commit_log_thorough_interval_ms * 1000LL);
+    Status s;
+    if ((due || stopping) && dirty > 0) {
+      StartWriteBack();
+      s = FlushAll();
+      last_thorough_us = MonoMicros();
+    }
+    CompleteRequests(batch, s, sticky);
+    if (stopping) {
+      DrainOnStop();
+      return;
+    }
+  }
+}
+
+void CommitLog::CompleteRequests(std::deque<FlushRequest>& batch, const Status& s,
+                                 const Status& sticky) {
+  if (batch.empty()) return;
+  const int64_t done_upto = flushed();
+  const int64_t now = MonoMicros();
+  std::deque<FlushRequest> pending;
+  int64_t completed = 0;
+  auto complete = [&] {
+    for (auto& r : batch) {
+      if (!s.ok()) {
+        r.done(s);
+      } else if (r.end <= done_upto) {
+        r.done(Status::OK());
+        ++completed;
+      } else if (!sticky.ok()) {
+        // A failed write (of deferred records, say): these never reached the log and must not
+        // be answered as stored, nor as a flush timeout.
+        r.done(sticky);
+      } else if (now >= r.deadline_us) {
+        r.done(Status::Timeout("sync flush timed out"));
+      } else {
+        pending.push_back(std::move(r));
+      }
+    }
+  };
+  if (config_.run_completions) {
+    config_.run_completions(complete);
+  } else {
+    complete();
+  }
+  if (completed > 0) group_commit_requests_.Observe(completed);
+  if (!pending.empty()) {
+    std::lock_guard<std::mutex> l(flush_mu_);
+    requests_.insert(requests_.begin(), std::make_move_iterator(pending.begin()),
+                     std::make_move_iterator(pending.end()));
+  }
+}
+
+void CommitLog::DrainOnStop() {
+  std::deque<FlushRequest> rest;
+  {
+    std::lock_guard<std::mutex> l(flush_mu_);
+    rest.swap(requests_);
+  }
+  Status fs = FlushAll();
+  for (auto& r : rest) {
+    if (!fs.ok())
+      r.done(fs);
+    else if (r.end <= flushed())
+      r.done(Status::OK());
+    else
+      r.done(Status::Timeout("flush did not reach the record"));
   }
 }
 

@@ -97,7 +97,20 @@ class CommitLog {
   const metrics::Histogram& group_commit_requests() const { return group_commit_requests_; }
 
  private:
-  void FlushLoop(ServiceThread& self);
+  struct FlushRequest {
+    int64_t end;
+    int64_t deadline_us;
+    std::function<void(Status)> done;
+  };
+  // SYNC_FLUSH: a round takes every queued request, fsyncs up to the log's end and answers
+  // what that made durable. ASYNC_FLUSH: fsyncs at intervals when enough is dirty.
+  void SyncFlushLoop(ServiceThread& self);
+  void AsyncFlushLoop(ServiceThread& self);
+  // Answers the requests s (the round's fsync status) served; the rest go back to the queue.
+  void CompleteRequests(std::deque<FlushRequest>& batch, const Status& s, const Status& sticky);
+  // Last round of a stopping service: flushes everything and answers every queued request.
+  void DrainOnStop();
+
   // The end of the log including deferred appends.
   int64_t NextPositionLocked() const;
   Status FlushPendingLocked();
@@ -141,11 +154,6 @@ class CommitLog {
   metrics::Histogram group_commit_requests_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}};
 
   // Flush service state.
-  struct FlushRequest {
-    int64_t end;
-    int64_t deadline_us;
-    std::function<void(Status)> done;
-  };
   mutable std::mutex flush_mu_;
   std::deque<FlushRequest> requests_;  // guarded by flush_mu_
   // The service takes requests: set by StartFlushService, cleared before it is stopped, so a
