@@ -19,6 +19,15 @@ std::string Hex(std::string_view s) {
 }
 
 // The digest's example: GET_ROUTEINFO_BY_TOPIC from a Java 4.9.8 client.
+// A frame holding a JSON header and no body.
+std::string JsonFrame(std::string_view header) {
+  std::string frame;
+  PutBE32(&frame, static_cast<uint32_t>(4 + header.size()));
+  PutBE32(&frame, static_cast<uint32_t>(header.size()));
+  frame += header;
+  return frame;
+}
+
 TEST(FrameGolden, JavaRouteRequestEncodesExactly) {
   RemotingCommand cmd = RemotingCommand::Request(request_code::kGetRouteinfoByTopic);
   cmd.language = LanguageCode::kJava;
@@ -97,10 +106,7 @@ TEST(Frame, ExtFieldsAcceptAnyScalar) {
   std::string header =
       R"({"code":310,"language":"JAVA","version":121,"opaque":3,"flag":0,)"
       R"("extFields":{"e":0,"d":4,"g":"1795","k":false,"m":"true","x":1.5,"n":null}})";
-  std::string frame;
-  PutBE32(&frame, static_cast<uint32_t>(4 + header.size()));
-  PutBE32(&frame, static_cast<uint32_t>(header.size()));
-  frame += header;
+  std::string frame = JsonFrame(header);
   auto c = DecodeFrameBody(std::string_view(frame).substr(4));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(*c->GetInt32("e"), 0);
@@ -125,10 +131,7 @@ TEST(Frame, FastAndGeneralHeaderParsersAgree) {
            std::string(R"({"code":1,"remark":null,"extFields":null,"flag":1})"),
            std::string(R"({"code":1,"code":2,"extFields":{"a":"1","a":"2"}})"),
        }) {
-    std::string frame;
-    PutBE32(&frame, static_cast<uint32_t>(4 + header.size()));
-    PutBE32(&frame, static_cast<uint32_t>(header.size()));
-    frame += header;
+    std::string frame = JsonFrame(header);
     auto c = DecodeFrameBody(std::string_view(frame).substr(4));
     ASSERT_TRUE(c.ok()) << header << ": " << c.status().ToString();
     // Re-encoding (always through the writer) and decoding again gives the same command.
@@ -140,10 +143,7 @@ TEST(Frame, FastAndGeneralHeaderParsersAgree) {
     EXPECT_EQ(d->remark, c->remark);
   }
   std::string h = R"({"code":1,"code":2,"extFields":{"a":"1","a":"2"},"flag":3})";
-  std::string frame;
-  PutBE32(&frame, static_cast<uint32_t>(4 + h.size()));
-  PutBE32(&frame, static_cast<uint32_t>(h.size()));
-  frame += h;
+  std::string frame = JsonFrame(h);
   auto c = DecodeFrameBody(std::string_view(frame).substr(4));
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->code, 2) << "last duplicate wins, as in the general parser";
@@ -175,10 +175,7 @@ TEST(Frame, LongValuesWithEscapesRoundTrip) {
   EXPECT_EQ(d->remark, cmd.remark);
   // A raw DEL inside a string is legal JSON: the general parser takes it.
   std::string h = "{\"code\":1,\"extFields\":{\"k\":\"abcdefgh\x7fijklmnop\"}}";
-  std::string raw;
-  PutBE32(&raw, static_cast<uint32_t>(4 + h.size()));
-  PutBE32(&raw, static_cast<uint32_t>(h.size()));
-  raw += h;
+  std::string raw = JsonFrame(h);
   auto r = DecodeFrameBody(std::string_view(raw).substr(4));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(*r->GetString("k"), "abcdefgh\x7fijklmnop");
@@ -223,11 +220,7 @@ TEST(Frame, BadFramesAreErrors) {
        {std::string("{not json"), std::string("[1,2]"), std::string(R"({"opaque":1})"),
         std::string(R"({"code":"x"})"), std::string(R"({"code":1,"extFields":{"a":{"b":1}}})"),
         std::string(R"({"code":1,"extFields":[1]})"), std::string(R"({"code":99999999999})")}) {
-    f.clear();
-    PutBE32(&f, static_cast<uint32_t>(4 + bad.size()));
-    PutBE32(&f, static_cast<uint32_t>(bad.size()));
-    f += bad;
-    auto r = DecodeOne(f);
+    auto r = DecodeOne(JsonFrame(bad));
     EXPECT_FALSE(r.ok()) << bad;
   }
 }
