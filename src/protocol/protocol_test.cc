@@ -18,7 +18,6 @@ std::string Hex(std::string_view s) {
   return out;
 }
 
-// The digest's example: GET_ROUTEINFO_BY_TOPIC from a Java 4.9.8 client.
 // A frame holding a JSON header and no body.
 std::string JsonFrame(std::string_view header) {
   std::string frame;
@@ -28,6 +27,7 @@ std::string JsonFrame(std::string_view header) {
   return frame;
 }
 
+// The digest's example: GET_ROUTEINFO_BY_TOPIC from a Java 4.9.8 client.
 TEST(FrameGolden, JavaRouteRequestEncodesExactly) {
   RemotingCommand cmd = RemotingCommand::Request(request_code::kGetRouteinfoByTopic);
   cmd.language = LanguageCode::kJava;

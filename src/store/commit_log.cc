@@ -406,13 +406,8 @@ void CommitLog::SyncFlushLoop(ServiceThread& self) {
     // A wait that times out still fsyncs what was written (by sends that do not wait for it).
     if (idle) self.WaitFor(10);
     const bool stopping = self.stopping();
-    std::deque<FlushRequest> batch;
     Status sticky;
-    {
-      std::lock_guard<std::mutex> l(flush_mu_);
-      batch.swap(requests_);
-      sticky = flush_error_;
-    }
+    std::deque<FlushRequest> batch = TakeRequests(&sticky);
     Status s;
     if (written() > flushed()) {
       s = FlushAll();
@@ -431,13 +426,8 @@ void CommitLog::AsyncFlushLoop(ServiceThread& self) {
   for (;;) {
     self.WaitFor(config_.flush_interval_commit_log_ms);
     const bool stopping = self.stopping();
-    std::deque<FlushRequest> batch;
     Status sticky;
-    {
-      std::lock_guard<std::mutex> l(flush_mu_);
-      batch.swap(requests_);
-      sticky = flush_error_;
-    }
+    std::deque<FlushRequest> batch = TakeRequests(&sticky);
     const int64_t now = MonoMicros();
     const int64_t dirty = written() - flushed();
     const bool due = dirty >= config_.flush_commit_log_least_pages * 4096LL ||
@@ -455,6 +445,14 @@ void CommitLog::AsyncFlushLoop(ServiceThread& self) {
       return;
     }
   }
+}
+
+std::deque<CommitLog::FlushRequest> CommitLog::TakeRequests(Status* sticky) {
+  std::deque<FlushRequest> batch;
+  std::lock_guard<std::mutex> l(flush_mu_);
+  batch.swap(requests_);
+  *sticky = flush_error_;
+  return batch;
 }
 
 void CommitLog::CompleteRequests(std::deque<FlushRequest>& batch, const Status& s,

@@ -106,6 +106,8 @@ class CommitLog {
   // what that made durable. ASYNC_FLUSH: fsyncs at intervals when enough is dirty.
   void SyncFlushLoop(ServiceThread& self);
   void AsyncFlushLoop(ServiceThread& self);
+  // A round's start: every queued request, and the flush error as it stands (*sticky).
+  std::deque<FlushRequest> TakeRequests(Status* sticky);
   // Answers the requests s (the round's fsync status) served; the rest go back to the queue.
   void CompleteRequests(std::deque<FlushRequest>& batch, const Status& s, const Status& sticky);
   // Last round of a stopping service: flushes everything and answers every queued request.
